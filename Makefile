@@ -1,0 +1,125 @@
+# Hookflash build. `make` builds build/bin/hookflashd and build/bin/hookflash;
+# `make run` and `make test` do all set-up on a fresh Debian 12 (as root).
+# Two flavours share the sources: build/ (optimised) and build/san/
+# (AddressSanitizer + UndefinedBehaviorSanitizer) for the tests.
+
+-include config.mk
+
+VERSION := 0.1.0
+CC ?= cc
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -MMD -MP $(DEP_CFLAGS)
+OPT_CFLAGS := -O2 -g
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+LIB_SRC := $(sort $(wildcard core/base/*.c core/sip/*.c core/reg/*.c core/ctl/*.c db/*.c))
+DAEMON_SRC := core/main.c
+CLI_SRC := $(sort $(wildcard core/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+LIB_OBJ := $(call obj,build,$(LIB_SRC))
+SAN_LIB_OBJ := $(call obj,build/san,$(LIB_SRC))
+
+BINS := build/bin/hookflashd build/bin/hookflash
+SAN_BINS := build/san/bin/hookflashd build/san/bin/hookflash
+UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRC))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+
+DATA_DIR ?= $(CURDIR)/run-data
+
+.PHONY: all run test unit integration bench fuzz fuzz-build install clean deps test-deps
+all: config.mk $(BINS)
+
+config.mk:
+	./configure
+
+deps:
+	./configure --install-deps
+
+test-deps:
+	./configure --install-deps --tests
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -c $< -o $@
+
+build/san/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+build/libhookflash.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+build/san/libhookflash.a: $(SAN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+build/bin/hookflashd: $(call obj,build,$(DAEMON_SRC)) build/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DEP_LIBS)
+
+build/bin/hookflash: $(call obj,build,$(CLI_SRC)) build/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DEP_LIBS)
+
+build/san/bin/hookflashd: $(call obj,build/san,$(DAEMON_SRC)) build/san/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS)
+
+build/san/bin/hookflash: $(call obj,build/san,$(CLI_SRC)) build/san/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS)
+
+build/san/tests/%: build/san/obj/tests/unit/%.o build/san/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
+
+# libFuzzer harnesses (clang); each links the sources it exercises.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Runs each harness for FUZZ_SECONDS on its seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build/fuzz/corpus-$$n tests/fuzz/seeds/$${n#fuzz_} || exit 1; done
+
+run:
+	@./configure --install-deps >/dev/null || ./configure --install-deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(DATA_DIR)
+	build/bin/hookflashd --data-dir $(DATA_DIR)
+
+unit: $(UNIT_BINS)
+integration: $(BINS) $(SAN_BINS)
+
+test:
+	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
+	@$(MAKE) --no-print-directory all $(SAN_BINS) $(UNIT_BINS) $(FUZZ_BINS)
+	@tests/run-all
+
+bench: all
+	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
+	@tests/bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash
+	install -m 0755 build/bin/hookflashd $(DESTDIR)$(PREFIX)/sbin/hookflashd
+	install -m 0755 build/bin/hookflash $(DESTDIR)$(PREFIX)/bin/hookflash
+	test -e $(DESTDIR)/etc/hookflash/hookflash.conf || install -m 0640 hookflash.conf.example $(DESTDIR)/etc/hookflash/hookflash.conf
+	install -d $(DESTDIR)/etc/systemd/system
+	sed 's|@PREFIX@|$(PREFIX)|g' hookflashd.service.in > $(DESTDIR)/etc/systemd/system/hookflashd.service
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

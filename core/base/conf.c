@@ -1,0 +1,301 @@
+/*
+ * Settings (see conf.h). One table maps each setting to its INI section/key
+ * and its command-line flag, so a new setting is one line here, and the
+ * file and the flags can never disagree about names or ranges.
+ */
+#include "conf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#ifndef HF_VERSION
+#define HF_VERSION "0.1.0"
+#endif
+
+void conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/hookflash");
+	c->sip_udp_port = 5060;
+	c->sip_tcp_port = 5060;
+	c->rtp_min = 10000;
+	c->rtp_max = 20000;
+	c->http_port = 8080;
+	c->https_port = 8443;
+	c->log_level = LOG_INFO;
+	c->min_expires = 60;
+	c->max_expires = 7200;
+	c->default_expires = 3600;
+	c->nonce_ttl = 300;
+	c->auth_fail_limit = 10;
+	c->auth_fail_window = 60;
+	c->ban_time = 600;
+	c->tcp_idle_timeout = 600;
+	c->tcp_max_conns = 1024;
+}
+
+enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL };
+
+struct setting {
+	const char *section, *key, *flag, *help;
+	enum kind kind;
+	size_t off, size;
+	uint32_t min, max;
+};
+
+#define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+
+static const struct setting settings[] = {
+	{ "general", "data_dir", "--data-dir", "data directory (database, keys, control socket)", K_STR, F(data_dir), 0, 0 },
+	{ "general", "log_level", "--log-level", "error|warn|info|debug", K_LEVEL, F(log_level), 0, 0 },
+	{ "sip", "bind", "--bind", "listen address(es), comma-separated IPv4/IPv6 (default: all)", K_BINDS, F(binds), 0, 0 },
+	{ "sip", "udp_port", "--sip-port", "SIP port for UDP and TCP", K_U16, F(sip_udp_port), 1, 65535 },
+	{ "sip", "tcp_port", "--sip-tcp-port", "SIP TCP port if different from --sip-port", K_U16, F(sip_tcp_port), 1, 65535 },
+	{ "sip", "domain", "--domain", "SIP domain name accepted besides the box's addresses", K_STR, F(domain), 0, 0 },
+	{ "sip", "external_address", "--external-address", "public address announced behind NAT", K_STR, F(external_addr), 0, 0 },
+	{ "sip", "trace", "--sip-trace", "log every SIP message (yes/no)", K_BOOL, F(sip_trace), 0, 0 },
+	{ "rtp", "ports", "--rtp-ports", "RTP port range, e.g. 10000-20000", K_RANGE, F(rtp_min), 1024, 65535 },
+	{ "http", "port", "--http-port", "web UI HTTP port (redirects to HTTPS)", K_U16, F(http_port), 1, 65535 },
+	{ "http", "https_port", "--https-port", "web UI HTTPS port", K_U16, F(https_port), 1, 65535 },
+	{ "registrar", "min_expires", "--min-expires", "shortest registration accepted (s)", K_U32, F(min_expires), 1, 86400 },
+	{ "registrar", "max_expires", "--max-expires", "longest registration granted (s)", K_U32, F(max_expires), 1, 604800 },
+	{ "registrar", "default_expires", "--default-expires", "registration time when the phone asks none (s)", K_U32, F(default_expires), 1, 604800 },
+	{ "security", "nonce_ttl", "--nonce-ttl", "digest nonce lifetime (s)", K_U32, F(nonce_ttl), 5, 86400 },
+	{ "security", "auth_fail_limit", "--auth-fail-limit", "failed authentications before a source is banned", K_U32, F(auth_fail_limit), 1, 100000 },
+	{ "security", "auth_fail_window", "--auth-fail-window", "window in which failures are counted (s)", K_U32, F(auth_fail_window), 1, 86400 },
+	{ "security", "ban_time", "--ban-time", "how long a banned source is ignored (s)", K_U32, F(ban_time), 1, 604800 },
+	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400 },
+	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000 },
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n < min || n > max)
+		return EINVAL;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int apply(struct conf *c, const struct setting *s, const char *v,
+		 char *err, size_t cap)
+{
+	char *base = (char *)c + s->off;
+	uint32_t n;
+	switch (s->kind) {
+	case K_STR:
+		if (strlen(v) >= s->size)
+			goto bad;
+		snprintf(base, s->size, "%s", v);
+		return 0;
+	case K_U16:
+		if (parse_u32(v, s->min, s->max, &n))
+			goto bad;
+		*(uint16_t *)(void *)base = (uint16_t)n;
+		if (s->off == offsetof(struct conf, sip_udp_port))
+			c->sip_tcp_port = (uint16_t)n;
+		return 0;
+	case K_U32:
+		if (parse_u32(v, s->min, s->max, &n))
+			goto bad;
+		*(uint32_t *)(void *)base = n;
+		return 0;
+	case K_LEVEL: {
+		int lvl = log_level_parse(v);
+		if (lvl < 0)
+			goto bad;
+		c->log_level = lvl;
+		return 0;
+	}
+	case K_BOOL:
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+			c->sip_trace = true;
+		else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
+			c->sip_trace = false;
+		else
+			goto bad;
+		return 0;
+	case K_RANGE: {
+		uint32_t lo, hi;
+		char tmp[32];
+		snprintf(tmp, sizeof(tmp), "%s", v);
+		char *dash = strchr(tmp, '-');
+		if (!dash)
+			goto bad;
+		*dash = '\0';
+		if (parse_u32(tmp, s->min, s->max, &lo) || parse_u32(dash + 1, s->min, s->max, &hi) || hi < lo + 1)
+			goto bad;
+		/* RTP takes even ports, RTCP the odd one above */
+		c->rtp_min = (uint16_t)(lo + (lo & 1));
+		c->rtp_max = (uint16_t)hi;
+		if (c->rtp_max < c->rtp_min + 1)
+			goto bad;
+		return 0;
+	}
+	case K_BINDS: {
+		char tmp[256];
+		snprintf(tmp, sizeof(tmp), "%s", v);
+		c->nbinds = 0;
+		for (char *save = NULL, *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+			if (c->nbinds == CONF_MAX_BINDS || strlen(t) >= sizeof(c->binds[0]))
+				goto bad;
+			snprintf(c->binds[c->nbinds++], sizeof(c->binds[0]), "%s", t);
+		}
+		return 0;
+	}
+	}
+bad:
+	snprintf(err, cap, "invalid value '%s' for %s.%s (%s)", v, s->section, s->key, s->help);
+	return EINVAL;
+}
+
+int conf_set(struct conf *c, const char *section, const char *key,
+	     const char *value, char *err, size_t cap)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (!strcasecmp(settings[i].section, section) && !strcasecmp(settings[i].key, key))
+			return apply(c, &settings[i], value, err, cap);
+	snprintf(err, cap, "unknown setting %s.%s", section, key);
+	return EINVAL;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int conf_load_file(struct conf *c, const char *path, char *err, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		return errno;
+	}
+	char line[512], section[64] = "general";
+	int lineno = 0, rc = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *e = strchr(s, ']');
+			if (!e) {
+				snprintf(err, cap, "%s:%d: unclosed section", path, lineno);
+				rc = EINVAL;
+				break;
+			}
+			*e = '\0';
+			snprintf(section, sizeof(section), "%s", trim(s + 1));
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, cap, "%s:%d: expected key = value", path, lineno);
+			rc = EINVAL;
+			break;
+		}
+		*eq = '\0';
+		char msg[256];
+		if (conf_set(c, section, trim(s), trim(eq + 1), msg, sizeof(msg))) {
+			snprintf(err, cap, "%s:%d: %s", path, lineno, msg);
+			rc = EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static void usage(void)
+{
+	printf("Usage: hookflashd [options]\n\n"
+	       "Hookflash IP-PBX daemon. Settings come from defaults, then the\n"
+	       "config file (default DATA_DIR/hookflash.conf), then these flags.\n\n"
+	       "  --config FILE        read settings from FILE\n");
+	for (size_t i = 0; i < NSETTINGS; i++)
+		printf("  %-20s %s  [%s] %s\n", settings[i].flag,
+		       settings[i].kind == K_BOOL ? "" : "V", settings[i].section,
+		       settings[i].help);
+	printf("  --help, --version\n");
+}
+
+static const struct setting *by_flag(const char *flag)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (!strcmp(settings[i].flag, flag))
+			return &settings[i];
+	return NULL;
+}
+
+int conf_from_args(struct conf *c, int argc, char **argv, char *err, size_t cap)
+{
+	/* Pass 1: where are the data and the file? */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage();
+			return -1;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("hookflashd %s\n", HF_VERSION);
+			return -1;
+		}
+		if (i + 1 < argc && !strcmp(argv[i], "--config"))
+			snprintf(c->config_file, sizeof(c->config_file), "%s", argv[i + 1]);
+		if (i + 1 < argc && !strcmp(argv[i], "--data-dir"))
+			snprintf(c->data_dir, sizeof(c->data_dir), "%s", argv[i + 1]);
+	}
+	int rc;
+	if (c->config_file[0]) {
+		rc = conf_load_file(c, c->config_file, err, cap);
+		if (rc)
+			return EINVAL;
+	} else {
+		char path[300];
+		snprintf(path, sizeof(path), "%s/hookflash.conf", c->data_dir);
+		rc = conf_load_file(c, path, err, cap);
+		if (rc && rc != ENOENT)
+			return EINVAL;
+	}
+	/* Pass 2: flags override the file. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		const struct setting *s = by_flag(argv[i]);
+		if (!s) {
+			snprintf(err, cap, "unknown option '%s' (try --help)", argv[i]);
+			return EINVAL;
+		}
+		if (s->kind == K_BOOL && (i + 1 >= argc || argv[i + 1][0] == '-')) {
+			c->sip_trace = true;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			snprintf(err, cap, "option %s needs a value", argv[i]);
+			return EINVAL;
+		}
+		if (apply(c, s, argv[++i], err, cap))
+			return EINVAL;
+	}
+	if (c->min_expires > c->max_expires) {
+		snprintf(err, cap, "min_expires (%u) is larger than max_expires (%u)", c->min_expires, c->max_expires);
+		return EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * Daemon settings: built-in defaults, then hookflash.conf (a small INI file
+ * in the data directory or given with --config), then command-line flags.
+ * These are the process-level settings (where to listen, where the data
+ * lives); the telephony configuration (extensions, later trunks and the
+ * dialplan) lives in SQLite and is edited through the CLI and the web UI.
+ */
+#ifndef HF_CONF_H
+#define HF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_MAX_BINDS 4
+
+struct conf {
+	char data_dir[256];
+	char config_file[256];
+	char binds[CONF_MAX_BINDS][64]; /* IPv4 / IPv6 literals */
+	int nbinds;
+	uint16_t sip_udp_port;
+	uint16_t sip_tcp_port;
+	uint16_t rtp_min, rtp_max;
+	uint16_t http_port, https_port;
+	char external_addr[64];
+	char domain[128];
+	int log_level;
+	bool sip_trace;
+
+	/* registrar */
+	uint32_t min_expires, max_expires, default_expires;
+	/* digest */
+	uint32_t nonce_ttl;
+	/* brute-force protection */
+	uint32_t auth_fail_limit;  /* failures ... */
+	uint32_t auth_fail_window; /* ... within this many seconds ... */
+	uint32_t ban_time;         /* ... ban the source this long */
+	/* TCP */
+	uint32_t tcp_idle_timeout;
+	uint32_t tcp_max_conns;
+};
+
+void conf_defaults(struct conf *c);
+
+/* Applies one "section.key = value" setting; EINVAL names the bad value
+ * in err (cap bytes). */
+int conf_set(struct conf *c, const char *section, const char *key,
+	     const char *value, char *err, size_t cap);
+
+/* Reads an INI file. ENOENT is returned (and is not fatal to callers
+ * that use defaults) when the file does not exist. */
+int conf_load_file(struct conf *c, const char *path, char *err, size_t cap);
+
+/* Parses argv flags of hookflashd. Returns 0, EINVAL with err set, or
+ * -1 when --help/--version was handled (caller exits 0). The --config and
+ * --data-dir flags are looked at first so the file can be read before the
+ * remaining flags override it. */
+int conf_from_args(struct conf *c, int argc, char **argv, char *err, size_t cap);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * Logging (see log.h). The level and trace switches are atomics because any
+ * thread may log; each line is formatted into a local buffer and written
+ * with one write(2) so lines from different threads never interleave.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int cur_level = LOG_INFO;
+static atomic_bool sip_trace;
+
+static const char *const names[] = { "error", "warn", "info", "debug" };
+
+void log_set_level(enum log_level lvl)
+{
+	atomic_store(&cur_level, (int)lvl);
+}
+
+enum log_level log_get_level(void)
+{
+	return (enum log_level)atomic_load(&cur_level);
+}
+
+int log_level_parse(const char *s)
+{
+	for (int i = 0; i <= LOG_DEBUG; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	if (strcasecmp(s, "warning") == 0)
+		return LOG_WARN;
+	return -1;
+}
+
+const char *log_level_name(enum log_level lvl)
+{
+	return (unsigned)lvl <= LOG_DEBUG ? names[lvl] : "?";
+}
+
+void log_set_sip_trace(bool on)
+{
+	atomic_store(&sip_trace, on);
+}
+
+bool log_sip_trace(void)
+{
+	return atomic_load(&sip_trace);
+}
+
+static size_t stamp(char *buf, size_t cap)
+{
+	struct timeval tv;
+	struct tm tm;
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	int m = snprintf(buf + n, cap - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+	return n + (m > 0 ? (size_t)m : 0);
+}
+
+static void write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
+{
+	if ((int)lvl > atomic_load(&cur_level))
+		return;
+	char line[1024];
+	size_t n = stamp(line, sizeof(line));
+	int m = snprintf(line + n, sizeof(line) - n, " %-5s [%s] ",
+			 log_level_name(lvl), tag);
+	if (m > 0)
+		n += (size_t)m;
+	va_list ap;
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (m > 0)
+		n += (size_t)m;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	/* Keep one event on one line even if a peer sent us CR/LF. */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	write_all(line, n);
+}
+
+void log_sip_msg(bool incoming, const char *peer, const char *data, unsigned len)
+{
+	if (!log_sip_trace())
+		return;
+	char head[160];
+	size_t n = stamp(head, sizeof(head));
+	int m = snprintf(head + n, sizeof(head) - n, " trace [sip] %s %s (%u bytes)\n",
+			 incoming ? "<<< from" : ">>> to", peer, len);
+	if (m > 0)
+		n += (size_t)m;
+	if (n >= sizeof(head))
+		n = sizeof(head) - 1;
+	write_all(head, n);
+	write_all(data, len);
+	write_all("\n", 1);
+}

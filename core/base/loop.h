@@ -1,0 +1,81 @@
+/*
+ * The event loop: one per thread that owns state (the signalling loop, each
+ * media worker). epoll for file descriptors, a binary heap of deadlines for
+ * timers (tens of thousands of SIP transaction timers stay O(log n)), and a
+ * command queue woken by an eventfd through which other threads hand work
+ * to the owner (loop_post). Nothing here blocks except epoll_wait.
+ *
+ * Time is monotonic milliseconds, read once per iteration and cached so all
+ * handlers in one iteration agree on "now". Tests can drive the clock by
+ * hand with loop_advance() instead of sleeping.
+ */
+#ifndef HF_LOOP_H
+#define HF_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+
+typedef void(loop_fd_h)(int fd, uint32_t events, void *arg);
+typedef void(loop_timer_h)(void *arg);
+typedef void(loop_work_h)(void *arg);
+
+/* A timer lives inside its owner (intrusive); the loop only points at it.
+ * Zero-initialised or loop_timer_init()ed timers are idle. */
+struct loop_timer {
+	uint64_t deadline;
+	size_t idx; /* position in the heap + 1; 0 when idle */
+	loop_timer_h *h;
+	void *arg;
+	struct loop *loop;
+};
+
+int loop_alloc(struct loop **out);
+/* Frees the loop; pending posted work is dropped, timers are forgotten. */
+void loop_free(struct loop *l);
+
+/* Watches fd for events (EPOLLIN, EPOLLOUT ...). One watcher per fd. */
+int loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_h *h, void *arg);
+int loop_fd_mod(struct loop *l, int fd, uint32_t events);
+/* Stops watching fd. Safe from inside any handler, also for events of fd
+ * already fetched in this iteration: they are not delivered. */
+void loop_fd_del(struct loop *l, int fd);
+
+static inline void loop_timer_init(struct loop_timer *t)
+{
+	t->idx = 0;
+	t->loop = NULL;
+}
+/* (Re)starts t to fire once after ms milliseconds. */
+int loop_timer_start(struct loop *l, struct loop_timer *t, uint64_t ms,
+		     loop_timer_h *h, void *arg);
+/* Cancels t if active; safe on idle timers. */
+void loop_timer_cancel(struct loop_timer *t);
+static inline bool loop_timer_active(const struct loop_timer *t)
+{
+	return t->idx != 0;
+}
+size_t loop_timer_count(const struct loop *l);
+
+/* Current loop time in monotonic milliseconds. */
+uint64_t loop_now(const struct loop *l);
+
+/* Thread-safe: runs fn(arg) on the loop's thread at its next iteration.
+ * Returns ENOMEM when the item cannot be queued (arg is then the caller's). */
+int loop_post(struct loop *l, loop_work_h *fn, void *arg);
+
+/* Runs until loop_stop(); returns 0, or an errno from epoll. */
+int loop_run(struct loop *l);
+/* Thread-safe and async-signal-safe: makes loop_run() return soon. */
+void loop_stop(struct loop *l);
+
+/* One iteration waiting at most timeout_ms (-1: until something happens). */
+int loop_run_once(struct loop *l, int timeout_ms);
+
+/* Test clock: sets loop time to now_ms and fires every timer due by then.
+ * After the first call the loop stops reading the real clock. */
+void loop_advance(struct loop *l, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * Digest authentication as a server: RFC 7616 / RFC 8760 (MD5 and
+ * SHA-256, qop=auth) applied to SIP as RFC 3261 section 22 describes.
+ * Nonces are stateless (an HMAC over their timestamp with a per-process
+ * secret) so scanners cannot fill memory with them; nonce-count replay
+ * state is kept only for nonces that have authenticated someone.
+ */
+#ifndef HF_SIP_AUTH_H
+#define HF_SIP_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../base/pl.h"
+#include "../base/sbuf.h"
+
+enum digest_alg { DIGEST_MD5 = 0, DIGEST_SHA256 };
+
+/* Parsed Authorization / Proxy-Authorization value (slices of it). */
+struct digest_cred {
+	struct pl username, realm, nonce, uri, response, algorithm, cnonce,
+		opaque, qop, nc;
+	enum digest_alg alg;
+	uint32_t nc_val;
+};
+
+/* EINVAL when not "Digest" or a required parameter (username, realm,
+ * nonce, uri, response) is missing, or algorithm is unknown (EPROTONOSUPPORT). */
+int digest_cred_parse(struct digest_cred *c, struct pl value);
+
+/* Hex digest of the expected response (RFC 7616 3.4.1) for this password.
+ * out must hold 65 bytes. */
+void digest_expected(char *out, const struct digest_cred *c, struct pl method,
+		     const char *password);
+
+/* Constant-time check of c->response against the expected one. A NULL
+ * password (unknown user) is checked against a random one, so unknown
+ * users cost the same time and fail the same way as wrong passwords. */
+bool digest_verify(const struct digest_cred *c, struct pl method, const char *password);
+
+struct auth_nonces;
+
+int auth_nonces_alloc(struct auth_nonces **out, uint32_t ttl_s);
+void auth_nonces_free(struct auth_nonces *n);
+/* New nonce for now_ms (monotonic). out >= 64 bytes. */
+void auth_nonce_make(struct auth_nonces *n, uint64_t now_ms, char *out, size_t cap);
+/* 0 valid and fresh; ESTALE genuine but expired; EINVAL forged/garbage. */
+int auth_nonce_check(struct auth_nonces *n, struct pl nonce, uint64_t now_ms);
+/* Records a use with nonce-count nc after a successful response check.
+ * 0 when nc is higher than any seen for this nonce; EALREADY on replay. */
+int auth_nonce_use(struct auth_nonces *n, struct pl nonce, uint32_t nc, uint64_t now_ms);
+
+/* Appends WWW-Authenticate (or Proxy-Authenticate when proxy) header lines
+ * for SHA-256 then MD5 (RFC 8760 order of preference), with a fresh nonce,
+ * qop="auth" and stale=true when asked. */
+void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
+		    const char *realm, bool stale, bool proxy);
+
+#endif

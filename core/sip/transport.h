@@ -1,0 +1,78 @@
+/*
+ * SIP transports: UDP and TCP listeners on IPv4 and IPv6 (TLS will plug in
+ * as one more struct sip_tp_ops, without a second copy of the stream code).
+ * The transport layer frames messages, parses them and hands each one up
+ * with the peer it came from; it sends raw bytes to a peer, reusing the
+ * stream connection the peer came in on when there is one.
+ */
+#ifndef HF_SIP_TRANSPORT_H
+#define HF_SIP_TRANSPORT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct loop;
+struct sip_msg;
+struct sip_transport;
+
+enum sip_tp { SIP_TP_UDP = 0, SIP_TP_TCP, SIP_TP_TLS };
+
+/* Where a message came from or goes to. conn_id names the stream
+ * connection (0 for UDP, or "open a new one / any" when sending). */
+struct sip_peer {
+	enum sip_tp tp;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	uint32_t conn_id;
+	int local_fd; /* UDP socket it arrived on / should leave from (-1: pick) */
+};
+
+static inline bool sip_tp_reliable(enum sip_tp tp)
+{
+	return tp != SIP_TP_UDP;
+}
+const char *sip_tp_name(enum sip_tp tp);
+
+/* "udp:1.2.3.4:5060", "tcp:[::1]:5062" */
+void sip_peer_str(const struct sip_peer *p, char *out, size_t cap);
+/* Address only, no transport or port ("1.2.3.4", "::1"). */
+void sip_peer_addr_str(const struct sip_peer *p, char *out, size_t cap);
+uint16_t sip_peer_port(const struct sip_peer *p);
+
+/* Called for every parsed message; msg belongs to the callee. */
+typedef void(sip_recv_h)(struct sip_msg *msg, const struct sip_peer *from, void *arg);
+/* Called for a datagram/stream message that was refused before parsing
+ * produced a message (too big, unparseable): counters and logs only. */
+
+struct sip_transport_cfg {
+	const char *const *binds; /* addresses; NULL/empty: 0.0.0.0 and :: */
+	int nbinds;
+	uint16_t udp_port;
+	uint16_t tcp_port;
+	uint32_t tcp_idle_timeout_s;
+	uint32_t tcp_max_conns;
+};
+
+int sip_transport_alloc(struct sip_transport **out, struct loop *loop,
+			const struct sip_transport_cfg *cfg, sip_recv_h *h, void *arg);
+void sip_transport_free(struct sip_transport *t);
+
+/* Sends one whole message. ENOTCONN when a stream connection named by
+ * conn_id is gone and none could be opened. */
+int sip_transport_send(struct sip_transport *t, const struct sip_peer *to,
+		       const char *data, size_t len);
+
+/* The address and port this transport advertises for tp towards peer
+ * (used in Via and Contact). */
+void sip_transport_local(struct sip_transport *t, enum sip_tp tp, int af,
+			 char *host, size_t cap, uint16_t *port);
+
+struct sip_transport_stats {
+	uint64_t rx_msgs, tx_msgs, rx_bad, rx_too_big, tcp_conns, tcp_idle_closed;
+};
+void sip_transport_stats(const struct sip_transport *t, struct sip_transport_stats *s);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * SIP transactions, RFC 3261 section 17: client and server, INVITE and
+ * non-INVITE, with timers A-K (17.1.1.2, 17.1.2.2, 17.2.1, 17.2.2) and the
+ * matching rules of 17.1.3 (responses by top Via branch + CSeq method) and
+ * 17.2.3 (requests by branch + sent-by + method, ACK matching the INVITE).
+ * Retransmitted requests are absorbed by re-sending the last response;
+ * unreliable transports get retransmission timers, reliable ones do not.
+ *
+ * The layer owns its transactions; the TU (registrar, later dialogs/calls)
+ * holds a pointer only between being handed it and its final response
+ * (server) or final response callback (client).
+ */
+#ifndef HF_SIP_TSX_H
+#define HF_SIP_TSX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport.h"
+
+struct loop;
+struct sip_msg;
+struct sip_tsx;
+struct sip_tsx_layer;
+
+struct sip_tsx_timers {
+	uint32_t t1, t2, t4; /* ms; defaults 500, 4000, 5000 */
+};
+
+/* How the layer sends bytes (the transport, or a fake in tests). */
+typedef int(sip_tsx_send_h)(const struct sip_peer *to, const char *data,
+			    size_t len, void *arg);
+/* A request that matched no transaction (a new server transaction has
+ * been created for it, except for ACK, which gets st == NULL and needs no
+ * answer). The TU answers with sip_tsx_reply()/sip_tsx_reply_raw() now or
+ * later. The TU must not free msg: the layer owns it until the
+ * transaction ends. */
+typedef void(sip_tsx_req_h)(struct sip_tsx *st, const struct sip_msg *msg,
+			    const struct sip_peer *from, void *arg);
+/* Client transaction events: each response (provisional and final), or
+ * msg == NULL with err = ETIMEDOUT (Timer B/F) or a transport errno. After
+ * a final response or an error the transaction is gone for the TU. */
+typedef void(sip_tsx_resp_h)(const struct sip_msg *msg, int err, void *arg);
+
+int sip_tsx_layer_alloc(struct sip_tsx_layer **out, struct loop *loop,
+			const struct sip_tsx_timers *timers, /* NULL: defaults */
+			sip_tsx_send_h *send, void *send_arg,
+			sip_tsx_req_h *req_h, void *req_arg);
+/* Terminates all transactions without callbacks. */
+void sip_tsx_layer_free(struct sip_tsx_layer *tl);
+
+/* Feeds a received message. Takes ownership of msg. Responses go to their
+ * client transaction (stray ones are dropped); requests are matched,
+ * absorbed as retransmissions, or handed to req_h. */
+void sip_tsx_layer_recv(struct sip_tsx_layer *tl, struct sip_msg *msg,
+			const struct sip_peer *from);
+
+/* Server side: sends a response built by the TU (a whole message).
+ * 1xx keeps the transaction Proceeding; 2xx-6xx complete it (INVITE 2xx
+ * terminates it, as 17.2.1 says; the TU/dialog retransmits 2xx). */
+int sip_tsx_reply_raw(struct sip_tsx *st, uint16_t status, const char *data, size_t len);
+/* Convenience: builds the response with sip_msg_build_response() (to-tag
+ * added for non-100 responses when the request had none), appends
+ * extra_hdrs (whole lines with CRLF, may be NULL) and an empty body. */
+int sip_tsx_reply(struct sip_tsx *st, uint16_t status, const char *reason,
+		  const char *extra_hdrs);
+const struct sip_msg *sip_tsx_request(const struct sip_tsx *st);
+const struct sip_peer *sip_tsx_peer(const struct sip_tsx *st);
+
+/* Client side: sends a request (whole message text whose top Via carries
+ * a branch made by sip_tsx_branch()) and reports responses to h.
+ * For INVITE, non-2xx finals are ACKed by the layer (17.1.1.3). */
+int sip_tsx_send_request(struct sip_tsx_layer *tl, const struct sip_peer *to,
+			 const char *data, size_t len,
+			 sip_tsx_resp_h *h, void *arg, struct sip_tsx **out);
+/* Stops reporting to the TU (e.g. its owner is gone); the transaction
+ * still runs its timers to completion. */
+void sip_tsx_forget(struct sip_tsx *ct);
+
+/* Writes a fresh RFC 3261 branch ("z9hG4bK" + 16 random hex). */
+void sip_tsx_branch(char *out, size_t cap);
+/* Random token for tags and Call-IDs (hex, n chars). */
+void sip_random_token(char *out, size_t cap, size_t n);
+
+size_t sip_tsx_count(const struct sip_tsx_layer *tl);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * The data store. All SQL lives in db/; everyone else calls these named
+ * functions. SQLite in WAL mode, schema changes only through numbered
+ * migrations (db/migrations.c), every statement prepared with bound
+ * parameters. A struct db is one connection and belongs to one thread:
+ * the daemon's store thread (store.h) for writes from the signalling loop,
+ * the CLI for its own edits, the web threads for theirs (each its own).
+ */
+#ifndef HF_DB_H
+#define HF_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* Opens (creating if needed) the database file and applies every pending
+ * migration. The file is created mode 0600: it holds SIP passwords. */
+int db_open(struct db **out, const char *path);
+void db_close(struct db *db);
+/* Last SQLite error message of this connection (for logs and the CLI). */
+const char *db_errmsg(const struct db *db);
+/* Schema version after migrations. */
+int db_schema_version(struct db *db);
+
+/* --- extensions ---------------------------------------------------------- */
+
+#define DB_EXT_NUMBER_MAX 32
+#define DB_EXT_NAME_MAX 128
+#define DB_SECRET_MAX 128
+
+struct db_ext {
+	char number[DB_EXT_NUMBER_MAX];   /* digits, 2-15 of them */
+	char name[DB_EXT_NAME_MAX];       /* display name, UTF-8 */
+	char password[DB_SECRET_MAX];     /* SIP digest password */
+	char vm_pin[16];                  /* voicemail PIN (digits, may be empty) */
+	bool enabled;
+	int64_t created_at;               /* unix seconds */
+};
+
+/* Validates fields (number digits only, 2-15; password 8+ chars; pin
+ * digits). EINVAL with *why set to a static message naming the field. */
+int db_ext_validate(const struct db_ext *e, const char **why);
+/* EEXIST when the number is taken. */
+int db_ext_add(struct db *db, const struct db_ext *e);
+/* Replaces name, password, pin, enabled of an existing number; ENOENT. */
+int db_ext_update(struct db *db, const struct db_ext *e);
+/* Removes the extension and its registrations; ENOENT when absent. */
+int db_ext_delete(struct db *db, const char *number);
+int db_ext_get(struct db *db, const char *number, struct db_ext *out);
+typedef void(db_ext_h)(const struct db_ext *e, void *arg);
+/* Calls h for each extension ordered by number; returns the count or a
+ * negative errno. */
+int db_ext_list(struct db *db, db_ext_h *h, void *arg);
+
+/* --- registrations (a restart keeps them) ------------------------------- */
+
+struct db_reg {
+	char ext[DB_EXT_NUMBER_MAX];
+	char contact[512];       /* the Contact URI as registered */
+	char source[80];         /* where it really came from: "udp:1.2.3.4:5060" */
+	char call_id[256];
+	uint32_t cseq;
+	int64_t expires_at;      /* unix seconds */
+	char user_agent[256];
+	int64_t registered_at;   /* unix seconds */
+};
+
+/* Inserts or replaces the binding (ext, contact). */
+int db_reg_save(struct db *db, const struct db_reg *r);
+int db_reg_delete(struct db *db, const char *ext, const char *contact);
+int db_reg_delete_ext(struct db *db, const char *ext);
+typedef void(db_reg_h)(const struct db_reg *r, void *arg);
+/* Calls h for each binding not expired at now; deletes expired ones. */
+int db_reg_load(struct db *db, int64_t now, db_reg_h *h, void *arg);
+
+/* --- accounts for the web UI -------------------------------------------- */
+
+/* Stores a user with a password hash produced by db_password_hash().
+ * role: "admin" or "user". EEXIST when the name is taken. */
+int db_user_add(struct db *db, const char *username, const char *pw_hash,
+		const char *role);
+int db_user_set_password(struct db *db, const char *username, const char *pw_hash);
+/* PBKDF2-HMAC-SHA256 with a random 16-byte salt and 200000 iterations,
+ * encoded "pbkdf2-sha256$iter$salt_b64$hash_b64". */
+int db_password_hash(const char *password, char *out, size_t cap);
+bool db_password_verify(const char *password, const char *encoded);
+
+/* --- settings (key/value, for generated secrets and such) --------------- */
+
+int db_setting_get(struct db *db, const char *key, char *out, size_t cap);
+int db_setting_set(struct db *db, const char *key, const char *value);
+
+/* --- first start -------------------------------------------------------- */
+
+/* Random password of n characters from an unambiguous alphabet
+ * (no 0/O/1/l/I), using OpenSSL's CSPRNG. cap must exceed n. */
+int db_secret_generate(char *out, size_t cap, size_t n);
+
+typedef void(db_cred_h)(const char *what, const char *user, const char *secret,
+			void *arg);
+/* On a database with no extensions and no users: creates extensions
+ * 1001-1005 with generated SIP passwords and an "admin" web account with a
+ * generated password, and reports each credential once through h (the only
+ * time the admin password exists in clear). Returns 0 and does nothing on
+ * a database that is already set up (EALREADY). */
+int db_setup_defaults(struct db *db, db_cred_h *h, void *arg);
+
+#endif
