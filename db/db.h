@@ -15,13 +15,19 @@
 
 struct db;
 
+/* The database file's name inside the data directory. */
+#define DB_FILE_NAME "hookflash.db"
+
 /* Opens (creating if needed) the database file and applies every pending
  * migration. The file is created mode 0600: it holds SIP passwords. */
 int db_open(struct db **out, const char *path);
+/* Same, and on failure writes a one-line reason (path and SQLite's
+ * message, or "schema version N is newer than this program") to why. */
+int db_open_err(struct db **out, const char *path, char *why, size_t cap);
 void db_close(struct db *db);
 /* Last SQLite error message of this connection (for logs and the CLI). */
 const char *db_errmsg(const struct db *db);
-/* Schema version after migrations. */
+/* Schema version after migrations (or a negative errno). */
 int db_schema_version(struct db *db);
 
 /* --- extensions ---------------------------------------------------------- */
@@ -67,21 +73,32 @@ struct db_reg {
 	int64_t registered_at;   /* unix seconds */
 };
 
-/* Inserts or replaces the binding (ext, contact). */
+/* Inserts or replaces the binding (ext, contact); ENOENT when the
+ * extension does not exist. */
 int db_reg_save(struct db *db, const struct db_reg *r);
+/* Deleting bindings that are not there is not an error (returns 0). */
 int db_reg_delete(struct db *db, const char *ext, const char *contact);
 int db_reg_delete_ext(struct db *db, const char *ext);
 typedef void(db_reg_h)(const struct db_reg *r, void *arg);
-/* Calls h for each binding not expired at now; deletes expired ones. */
+/* Calls h for each binding not expired at now (expires_at > now), ordered
+ * by ext and contact; deletes expired ones. Returns 0 or an errno. */
 int db_reg_load(struct db *db, int64_t now, db_reg_h *h, void *arg);
 
 /* --- accounts for the web UI -------------------------------------------- */
+
+#define DB_USER_NAME_MAX 64   /* user names are 1-63 bytes */
+#define DB_PW_HASH_MAX 128    /* room for db_password_hash() output */
 
 /* Stores a user with a password hash produced by db_password_hash().
  * role: "admin" or "user". EEXIST when the name is taken. */
 int db_user_add(struct db *db, const char *username, const char *pw_hash,
 		const char *role);
+/* ENOENT when there is no such user. */
 int db_user_set_password(struct db *db, const char *username, const char *pw_hash);
+/* Reads a user's stored hash (for db_password_verify) and role; either
+ * out buffer may be NULL. ENOENT when absent. */
+int db_user_get(struct db *db, const char *username, char *pw_hash, size_t hcap,
+		char *role, size_t rcap);
 /* PBKDF2-HMAC-SHA256 with a random 16-byte salt and 200000 iterations,
  * encoded "pbkdf2-sha256$iter$salt_b64$hash_b64". */
 int db_password_hash(const char *password, char *out, size_t cap);
@@ -89,6 +106,7 @@ bool db_password_verify(const char *password, const char *encoded);
 
 /* --- settings (key/value, for generated secrets and such) --------------- */
 
+/* ENOENT when the key is absent, ENOSPC when the value does not fit. */
 int db_setting_get(struct db *db, const char *key, char *out, size_t cap);
 int db_setting_set(struct db *db, const char *key, const char *value);
 
@@ -98,13 +116,15 @@ int db_setting_set(struct db *db, const char *key, const char *value);
  * (no 0/O/1/l/I), using OpenSSL's CSPRNG. cap must exceed n. */
 int db_secret_generate(char *out, size_t cap, size_t n);
 
+/* what is "extension" (user is its number) or "web" (user is the login). */
 typedef void(db_cred_h)(const char *what, const char *user, const char *secret,
 			void *arg);
 /* On a database with no extensions and no users: creates extensions
  * 1001-1005 with generated SIP passwords and an "admin" web account with a
  * generated password, and reports each credential once through h (the only
- * time the admin password exists in clear). Returns 0 and does nothing on
- * a database that is already set up (EALREADY). */
+ * time the admin password exists in clear), after the transaction that
+ * stores them committed. Returns 0, or EALREADY and does nothing on a
+ * database that is already set up (it has an extension or a user). */
 int db_setup_defaults(struct db *db, db_cred_h *h, void *arg);
 
 #endif

@@ -39,9 +39,21 @@ void digest_expected(char *out, const struct digest_cred *c, struct pl method,
  * users cost the same time and fail the same way as wrong passwords. */
 bool digest_verify(const struct digest_cred *c, struct pl method, const char *password);
 
+/* Copies a parsed quoted-string slice (c->username, ...) without its
+ * backslash escapes, NUL-terminated, truncated to cap-1; returns the
+ * unescaped length. Slices keep their escapes because they point into
+ * the received message. */
+size_t digest_unescape(struct pl in, char *out, size_t cap);
+
 struct auth_nonces;
 
 int auth_nonces_alloc(struct auth_nonces **out, uint32_t ttl_s);
+/* Same, bounding the nonce-count replay table to max_used nonces (0:
+ * 65536; ttl_s 0: 300). When the bound evicts a live nonce, that nonce
+ * and older ones not in the table become stale rather than replayable. */
+int auth_nonces_alloc_sized(struct auth_nonces **out, uint32_t ttl_s, size_t max_used);
+/* Nonces currently held in the replay table. */
+size_t auth_nonces_used(const struct auth_nonces *n);
 void auth_nonces_free(struct auth_nonces *n);
 /* New nonce for now_ms (monotonic). out >= 64 bytes. */
 void auth_nonce_make(struct auth_nonces *n, uint64_t now_ms, char *out, size_t cap);
@@ -56,5 +68,20 @@ int auth_nonce_use(struct auth_nonces *n, struct pl nonce, uint32_t nc, uint64_t
  * qop="auth" and stale=true when asked. */
 void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
 		    const char *realm, bool stale, bool proxy);
+
+/* The whole server-side check of parsed credentials, in the order that
+ * neither leaks which users exist nor counts honest clients as attackers:
+ *   0         authenticated (nonce-count recorded);
+ *   EACCES    wrong user, password or realm, or no qop: count a failure
+ *             and challenge again;
+ *   ESTALE    right credentials on an expired nonce: challenge with
+ *             stale=true, not a failure;
+ *   EALREADY  replayed nonce-count: challenge with stale=true;
+ *   EINVAL    nonce not ours (forged, or from before a restart):
+ *             challenge again; better not counted as a failure, since
+ *             every phone sends one after the PBX restarts.
+ * password is NULL for an unknown user. */
+int auth_check(struct auth_nonces *n, const struct digest_cred *c, struct pl method,
+	       const char *realm, const char *password, uint64_t now_ms);
 
 #endif

@@ -67,6 +67,13 @@ int sip_tsx_reply(struct sip_tsx *st, uint16_t status, const char *reason,
 		  const char *extra_hdrs);
 const struct sip_msg *sip_tsx_request(const struct sip_tsx *st);
 const struct sip_peer *sip_tsx_peer(const struct sip_tsx *st);
+/* Status of the last response sent by st (0: none yet). */
+uint16_t sip_tsx_status(const struct sip_tsx *st);
+/* The INVITE server transaction a CANCEL refers to (RFC 3261 9.2: the
+ * 17.2.3 rules with method INVITE), or NULL (the TU answers 481). It is
+ * still Proceeding when sip_tsx_status() < 200. */
+struct sip_tsx *sip_tsx_cancel_target(struct sip_tsx_layer *tl,
+				      const struct sip_msg *cancel);
 
 /* Client side: sends a request (whole message text whose top Via carries
  * a branch made by sip_tsx_branch()) and reports responses to h.

@@ -1,0 +1,86 @@
+/*
+ * hookflashd: reads its settings, makes sure the data directory and its
+ * database exist (a fresh one gets a usable default setup whose generated
+ * credentials are printed once, here, to stdout and never to the log),
+ * then runs the signalling loop until SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../db/db.h"
+#include "base/conf.h"
+#include "base/log.h"
+#include "pbx/pbx.h"
+
+static void print_cred(const char *what, const char *user, const char *secret, void *arg)
+{
+	(void)arg;
+	printf("  %-22s %-10s %s\n", what, user, secret);
+}
+
+/* Creates the data directory and database on first start. */
+static int prepare_data_dir(const struct conf *c)
+{
+	if (mkdir(c->data_dir, 0750) < 0 && errno != EEXIST) {
+		log_err("main", "cannot create data directory %s: %s", c->data_dir, strerror(errno));
+		return errno;
+	}
+	char path[320];
+	snprintf(path, sizeof(path), "%s/hookflash.db", c->data_dir);
+	struct db *db;
+	int err = db_open(&db, path);
+	if (err) {
+		log_err("main", "cannot open database %s: %s", path, strerror(err));
+		return err;
+	}
+	printf("\n");
+	err = db_setup_defaults(db, print_cred, NULL);
+	if (err == 0) {
+		printf("New Hookflash setup in %s. These credentials are shown only once:\n", c->data_dir);
+		printf("(change or add with: hookflash --data-dir %s extension ...)\n\n", c->data_dir);
+	}
+	fflush(stdout);
+	db_close(db);
+	return err == EALREADY ? 0 : err;
+}
+
+int main(int argc, char **argv)
+{
+	struct conf c;
+	char err[320];
+	conf_defaults(&c);
+	int rc = conf_from_args(&c, argc, argv, err, sizeof(err));
+	if (rc < 0)
+		return 0;
+	if (rc) {
+		fprintf(stderr, "hookflashd: %s\n", err);
+		return 2;
+	}
+	log_set_level((enum log_level)c.log_level);
+	log_set_sip_trace(c.sip_trace);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (prepare_data_dir(&c))
+		return 1;
+
+	struct pbx *p;
+	rc = pbx_alloc(&p, &c);
+	if (rc) {
+		fprintf(stderr, "hookflashd: cannot start: %s\n", strerror(rc));
+		return 1;
+	}
+	log_info("main", "Hookflash %s ready: SIP on port %u (udp, tcp), data in %s",
+		 HF_VERSION, c.sip_udp_port, c.data_dir);
+	printf("Hookflash %s is running. SIP: port %u (UDP and TCP). Data: %s\n"
+	       "Web UI (once built, see README): https://<this-host>:%u/ (user admin)\n"
+	       "Stop with Ctrl-C.\n",
+	       HF_VERSION, c.sip_udp_port, c.data_dir, c.https_port);
+	rc = pbx_run(p);
+	pbx_free(p);
+	log_info("main", "stopped");
+	return rc ? 1 : 0;
+}

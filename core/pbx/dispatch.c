@@ -1,0 +1,125 @@
+/*
+ * Where each new SIP request goes. Checks every request must pass (RFC
+ * 3261 8.2: parse errors, URI scheme, Require/Proxy-Require) come first,
+ * then the method picks the handler. Later issues add INVITE and friends
+ * as one more line in the method table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../base/log.h"
+#include "../reg/registrar.h"
+#include "../sip/msg.h"
+#include "../sip/tsx.h"
+#include "domains.h"
+#include "ext_table.h"
+#include "pbx.h"
+
+#define ALLOW_HDR "Allow: REGISTER, OPTIONS, ACK, CANCEL, BYE\r\n"
+
+static void reply(struct sip_tsx *st, uint16_t status, const char *reason, const char *hdrs)
+{
+	int err = sip_tsx_reply(st, status, reason, hdrs);
+	if (err)
+		log_debug("sip", "cannot send %u: %s", status, strerror(err));
+}
+
+static void on_register(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
+			const struct sip_peer *from)
+{
+	if (!domains_match(p->domains, m->ruri.host)) {
+		reply(st, 404, "Domain Not Served", NULL);
+		return;
+	}
+	struct sbuf hdrs;
+	sbuf_init(&hdrs);
+	const struct ext *e = NULL;
+	switch (authn_check(&p->authn, m, from, p->exts, false, &e, &hdrs)) {
+	case AUTHN_BANNED:
+		break; /* silence: a scanner gets nothing to count */
+	case AUTHN_CHALLENGE:
+		reply(st, 401, "Unauthorized", hdrs.err ? NULL : hdrs.p);
+		break;
+	case AUTHN_OK:
+		/* The credentials must belong to the address registered:
+		 * 1001 may not register 1002's phone (RFC 3261 10.3 step 3). */
+		if (!pl_casestr(m->to.uri.user, e->number)) {
+			reply(st, 403, "Forbidden", NULL);
+			break;
+		}
+		registrar_register(p->reg, st, m, from, e);
+		break;
+	}
+	sbuf_free(&hdrs);
+}
+
+static void on_options(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
+		       const struct sip_peer *from)
+{
+	(void)p;
+	(void)m;
+	(void)from;
+	reply(st, 200, "OK", ALLOW_HDR "Accept: application/sdp\r\nSupported: \r\n");
+}
+
+static void on_no_dialog(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
+			 const struct sip_peer *from)
+{
+	(void)p;
+	(void)m;
+	(void)from;
+	reply(st, 481, "Call/Transaction Does Not Exist", NULL);
+}
+
+struct method {
+	const char *name;
+	void (*h)(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
+		  const struct sip_peer *from);
+};
+
+static const struct method methods[] = {
+	{ "REGISTER", on_register },
+	{ "OPTIONS", on_options },
+	{ "BYE", on_no_dialog },
+	{ "CANCEL", on_no_dialog },
+};
+
+/* Require/Proxy-Require name extensions we must understand; we
+ * understand none yet, so any is answered 420 naming them (8.2.2.3). */
+static bool check_require(struct sip_tsx *st, const struct sip_msg *m)
+{
+	struct sbuf u;
+	sbuf_init(&u);
+	for (const struct sip_hdr *h = m->hdrs; h < m->hdrs + m->nhdrs; h++)
+		if ((h->id == SIP_HDR_REQUIRE || h->id == SIP_HDR_PROXY_REQUIRE) && h->value.l)
+			sbuf_printf(&u, "Unsupported: %.*s\r\n", (int)h->value.l, h->value.p);
+	bool ok = u.len == 0;
+	if (!ok)
+		reply(st, 420, "Bad Extension", u.err ? NULL : u.p);
+	sbuf_free(&u);
+	return ok;
+}
+
+void pbx_on_request(struct sip_tsx *st, const struct sip_msg *m,
+		    const struct sip_peer *from, void *arg)
+{
+	struct pbx *p = arg;
+	if (!st)
+		return; /* an ACK without a transaction: nothing to answer */
+	if (m->error) {
+		reply(st, m->error_status ? m->error_status : 400, m->error, NULL);
+		return;
+	}
+	if (!pl_casestr(m->ruri.scheme, "sip") && !pl_casestr(m->ruri.scheme, "sips")) {
+		reply(st, 416, "Unsupported URI Scheme", NULL);
+		return;
+	}
+	if (!check_require(st, m))
+		return;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (pl_eq(m->method, pl_from(methods[i].name))) { /* case-sensitive */
+			methods[i].h(p, st, m, from);
+			return;
+		}
+	reply(st, 501, "Not Implemented", ALLOW_HDR);
+}

@@ -1,0 +1,334 @@
+/*
+ * Building, running and reloading the PBX context (see pbx.h). Start-up
+ * is the one moment the signalling thread may touch the disk: it reads the
+ * extensions and the saved registrations before the loop runs. After that
+ * every database access goes through the store thread.
+ */
+#include "pbx.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../db/db.h"
+#include "../../db/store.h"
+#include "../base/log.h"
+#include "../base/loop.h"
+#include "../ctl/ctl_server.h"
+#include "../reg/registrar.h"
+#include "../sip/auth.h"
+#include "../sip/ban.h"
+#include "../sip/msg.h"
+#include "../sip/transport.h"
+#include "../sip/tsx.h"
+#include "domains.h"
+#include "ext_table.h"
+
+static uint64_t pbx_now(void *arg)
+{
+	struct pbx *p = arg;
+	return loop_now(p->loop);
+}
+
+static int tsx_send(const struct sip_peer *to, const char *data, size_t len, void *arg)
+{
+	struct pbx *p = arg;
+	return sip_transport_send(p->tp, to, data, len);
+}
+
+static void on_sip_msg(struct sip_msg *msg, const struct sip_peer *from, void *arg)
+{
+	struct pbx *p = arg;
+	sip_tsx_layer_recv(p->tsx, msg, from);
+}
+
+static void reg_cfg_from(const struct conf *c, struct reg_cfg *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->min_expires = c->min_expires;
+	rc->max_expires = c->max_expires;
+	rc->default_expires = c->default_expires;
+	if (rc->default_expires < rc->min_expires)
+		rc->default_expires = rc->min_expires;
+	if (rc->default_expires > rc->max_expires)
+		rc->default_expires = rc->max_expires;
+}
+
+static void ban_cfg_from(const struct conf *c, struct ban_cfg *bc)
+{
+	memset(bc, 0, sizeof(*bc));
+	bc->fail_limit = c->auth_fail_limit;
+	bc->window_s = c->auth_fail_window;
+	bc->ban_s = c->ban_time;
+}
+
+struct restore_ctx {
+	struct pbx *p;
+	int64_t now;
+	int restored, dropped;
+};
+
+static void restore_one(const struct db_reg *row, void *arg)
+{
+	struct restore_ctx *rc = arg;
+	const struct ext *e = ext_table_find(rc->p->exts, pl_from(row->ext));
+	if (!e || !e->enabled ||
+	    registrar_restore(rc->p->reg, row, rc->now))
+		rc->dropped++;
+	else
+		rc->restored++;
+}
+
+/* Start-up reads: extensions and saved registrations. */
+static int load_initial(struct pbx *p)
+{
+	struct db *db;
+	int err = db_open(&db, p->db_path);
+	if (err) {
+		log_err("pbx", "cannot open database %s: %s", p->db_path, strerror(err));
+		return err;
+	}
+	err = ext_table_load(&p->exts, db);
+	if (err) {
+		log_err("pbx", "cannot read extensions: %s", db_errmsg(db));
+		db_close(db);
+		return err;
+	}
+	struct restore_ctx rc = { .p = p, .now = (int64_t)time(NULL) };
+	db_reg_load(db, rc.now, restore_one, &rc);
+	db_close(db);
+	log_info("pbx", "%zu extensions, %d registrations restored%s", ext_table_count(p->exts),
+		 rc.restored, rc.dropped ? " (some dropped: expired or unknown)" : "");
+	return 0;
+}
+
+/* --- reload ------------------------------------------------------------- */
+
+struct reload_job {
+	struct pbx *p;
+	struct ext_table *t;
+	int err;
+	pbx_reload_done_h *done;
+	void *arg;
+};
+
+static bool ext_still_active(const char *ext, void *arg)
+{
+	const struct ext *e = ext_table_find(arg, pl_from(ext));
+	return e && e->enabled;
+}
+
+static void reload_apply(void *arg)
+{
+	struct reload_job *j = arg;
+	struct pbx *p = j->p;
+	if (!j->err) {
+		struct ext_table *old = p->exts;
+		p->exts = j->t;
+		/* Extensions removed (or disabled) lose their registrations:
+		 * a deleted user's phone must stop ringing at once. */
+		registrar_retain(p->reg, ext_still_active, p->exts);
+		ext_table_unref(old);
+		p->reloads++;
+		log_info("pbx", "configuration reloaded: %zu extensions", ext_table_count(p->exts));
+	} else {
+		log_err("pbx", "reload failed: %s", strerror(j->err));
+	}
+	if (j->done)
+		j->done(j->err, j->arg);
+	free(j);
+}
+
+static void reload_read(struct db *db, void *arg)
+{
+	struct reload_job *j = arg;
+	j->err = ext_table_load(&j->t, db);
+	if (loop_post(j->p->loop, reload_apply, j)) {
+		ext_table_unref(j->t);
+		free(j);
+	}
+}
+
+void pbx_reload(struct pbx *p, pbx_reload_done_h *done, void *arg)
+{
+	struct reload_job *j = calloc(1, sizeof(*j));
+	if (!j || store_post(p->store, reload_read, j)) {
+		free(j);
+		if (done)
+			done(ENOMEM, arg);
+		return;
+	}
+	j->p = p;
+	j->done = done;
+	j->arg = arg;
+}
+
+void pbx_reconfigure(struct pbx *p)
+{
+	struct conf c = p->conf;
+	char err[256];
+	const char *path = c.config_file[0] ? c.config_file : NULL;
+	char def[320];
+	if (!path) {
+		snprintf(def, sizeof(def), "%s/hookflash.conf", c.data_dir);
+		path = def;
+	}
+	int rc = conf_load_file(&c, path, err, sizeof(err));
+	if (rc && rc != ENOENT) {
+		log_err("pbx", "not reloading settings: %s", err);
+	} else {
+		log_set_level((enum log_level)c.log_level);
+		log_set_sip_trace(c.sip_trace);
+		struct reg_cfg rcfg;
+		reg_cfg_from(&c, &rcfg);
+		registrar_configure(p->reg, &rcfg);
+		struct ban_cfg bc;
+		ban_cfg_from(&c, &bc);
+		ban_list_configure(p->bans, &bc);
+		p->conf = c;
+		log_info("pbx", "settings reloaded from %s (addresses and ports apply at restart)", path);
+	}
+	pbx_reload(p, NULL, NULL);
+}
+
+/* --- signals ------------------------------------------------------------ */
+
+static void on_signal(int fd, uint32_t events, void *arg)
+{
+	struct pbx *p = arg;
+	struct signalfd_siginfo si;
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("pbx", "SIGHUP: reloading");
+			pbx_reconfigure(p);
+		} else {
+			log_info("pbx", "signal %u: shutting down", si.ssi_signo);
+			loop_stop(p->loop);
+		}
+	}
+}
+
+static int signals_setup(struct pbx *p)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* blocked before any thread starts, so only the signalfd sees them */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	p->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (p->sigfd < 0)
+		return errno;
+	return loop_fd_add(p->loop, p->sigfd, EPOLLIN, on_signal, p);
+}
+
+/* --- lifecycle ---------------------------------------------------------- */
+
+int pbx_alloc(struct pbx **out, const struct conf *conf)
+{
+	struct pbx *p = calloc(1, sizeof(*p));
+	if (!p)
+		return ENOMEM;
+	p->conf = *conf;
+	p->sigfd = -1;
+	snprintf(p->db_path, sizeof(p->db_path), "%s/hookflash.db", conf->data_dir);
+	p->started_wall = time(NULL);
+	int err = loop_alloc(&p->loop);
+	if (err)
+		goto out;
+	p->started_ms = loop_now(p->loop);
+	err = signals_setup(p);
+	if (err)
+		goto out;
+	err = store_alloc(&p->store, p->db_path);
+	if (err) {
+		log_err("pbx", "cannot start the store thread: %s", strerror(err));
+		goto out;
+	}
+	struct ban_cfg bc;
+	ban_cfg_from(conf, &bc);
+	err = auth_nonces_alloc(&p->nonces, conf->nonce_ttl);
+	if (!err)
+		err = ban_list_alloc(&p->bans, &bc);
+	if (!err)
+		err = domains_alloc(&p->domains, conf);
+	if (err)
+		goto out;
+	p->authn.realm = conf->domain[0] ? conf->domain : "hookflash";
+	p->authn.nonces = p->nonces;
+	p->authn.bans = p->bans;
+	p->authn.now_ms = pbx_now;
+	p->authn.now_arg = p;
+
+	struct reg_cfg rc;
+	reg_cfg_from(conf, &rc);
+	err = registrar_alloc(&p->reg, p->loop, p->store, &rc);
+	if (err)
+		goto out;
+	err = load_initial(p);
+	if (err)
+		goto out;
+
+	err = sip_tsx_layer_alloc(&p->tsx, p->loop, NULL, tsx_send, p, pbx_on_request, p);
+	if (err)
+		goto out;
+	const char *binds[CONF_MAX_BINDS];
+	for (int i = 0; i < conf->nbinds; i++)
+		binds[i] = conf->binds[i];
+	struct sip_transport_cfg tc = {
+		.binds = binds,
+		.nbinds = conf->nbinds,
+		.udp_port = conf->sip_udp_port,
+		.tcp_port = conf->sip_tcp_port,
+		.tcp_idle_timeout_s = conf->tcp_idle_timeout,
+		.tcp_max_conns = conf->tcp_max_conns,
+	};
+	err = sip_transport_alloc(&p->tp, p->loop, &tc, on_sip_msg, p);
+	if (err) {
+		log_err("pbx", "cannot open SIP transports: %s", strerror(err));
+		goto out;
+	}
+	err = ctl_server_alloc(&p->ctl, p);
+	if (err)
+		goto out;
+	*out = p;
+	return 0;
+out:
+	pbx_free(p);
+	return err;
+}
+
+int pbx_run(struct pbx *p)
+{
+	return loop_run(p->loop);
+}
+
+void pbx_free(struct pbx *p)
+{
+	if (!p)
+		return;
+	ctl_server_free(p->ctl);
+	sip_transport_free(p->tp);
+	sip_tsx_layer_free(p->tsx);
+	registrar_free(p->reg); /* frees bindings only: the database keeps them */
+	store_free(p->store);   /* drains pending writes first */
+	ext_table_unref(p->exts);
+	domains_free(p->domains);
+	ban_list_free(p->bans);
+	auth_nonces_free(p->nonces);
+	if (p->sigfd >= 0) {
+		loop_fd_del(p->loop, p->sigfd);
+		close(p->sigfd);
+	}
+	loop_free(p->loop);
+	free(p);
+}

@@ -1,0 +1,68 @@
+/*
+ * The PBX context: everything the signalling loop owns, wired together and
+ * passed around explicitly (no global struct). main.c builds one; the
+ * control socket and signal handlers act on it.
+ */
+#ifndef HF_PBX_H
+#define HF_PBX_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "../base/conf.h"
+#include "authn.h"
+
+struct loop;
+struct store;
+struct sip_transport;
+struct sip_tsx_layer;
+struct registrar;
+struct ext_table;
+struct ban_list;
+struct auth_nonces;
+struct domains;
+struct ctl_server;
+
+struct pbx {
+	struct conf conf;
+	char db_path[320];
+	struct loop *loop;
+	struct store *store;
+	struct sip_transport *tp;
+	struct sip_tsx_layer *tsx;
+	struct auth_nonces *nonces;
+	struct ban_list *bans;
+	struct authn authn;
+	struct registrar *reg;
+	struct ext_table *exts;
+	struct domains *domains;
+	struct ctl_server *ctl;
+	uint64_t started_ms;
+	time_t started_wall;
+	uint64_t reloads;
+	int sigfd;
+};
+
+/* Builds the whole signalling side from conf: opens sockets, loads the
+ * extensions and the saved registrations. */
+int pbx_alloc(struct pbx **out, const struct conf *conf);
+void pbx_free(struct pbx *p);
+int pbx_run(struct pbx *p);
+
+typedef void(pbx_reload_done_h)(int err, void *arg);
+/* Re-reads the extensions on the store thread and swaps them in on the
+ * loop; done (may be NULL) runs on the loop when it has taken effect. */
+void pbx_reload(struct pbx *p, pbx_reload_done_h *done, void *arg);
+/* SIGHUP: re-reads hookflash.conf (log level, tracing, security and
+ * registrar limits apply live; addresses and ports need a restart), then
+ * reloads the extensions. */
+void pbx_reconfigure(struct pbx *p);
+
+/* The SIP request entry point (dispatch.c). */
+struct sip_tsx;
+struct sip_msg;
+struct sip_peer;
+void pbx_on_request(struct sip_tsx *st, const struct sip_msg *msg,
+		    const struct sip_peer *from, void *arg);
+
+#endif

@@ -1,0 +1,536 @@
+/*
+ * Brute-force ban list (see ban.h). One entry per source that has failed
+ * recently or is banned; a source that authenticates, or whose ban ends,
+ * is forgotten, so the table holds only suspects.
+ *
+ * Counting: the window is cut into 8 slots; an entry keeps one counter per
+ * slot, and the sum of the last 8 is its failure count. A failure thus
+ * counts for between 7/8 of the window and all of it: we may miss a burst
+ * straddling the window by up to one slot, but never ban for failures
+ * spread wider than window_s. Exact timestamps would need fail_limit of
+ * them per entry, which bounded memory at 65536 sources cannot afford.
+ *
+ * Memory: all entries are allocated up front (calloc, so untouched pages
+ * cost nothing). When full, a new source takes, in order, an entry whose
+ * ban has ended, the least recently failing unbanned entry, or the banned
+ * entry closest to release: a flood of fresh addresses can push out
+ * counters, which is unavoidable, but bans go last.
+ *
+ * The table is keyed by SipHash with a random key, since attackers choose
+ * the addresses that land in it. Zeros in ban_cfg mean defaults: 10
+ * failures in 60 s ban for 900 s. Owned by the signalling loop; no locks.
+ */
+#include "ban.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+enum {
+	NSLOT = 8,
+	KEY_LEN = 9, /* family tag, then 4 (IPv4) or 8 (IPv6 /64) bytes */
+	DEFAULT_LIMIT = 10,
+	DEFAULT_WINDOW_S = 60,
+	DEFAULT_BAN_S = 900,
+	DEFAULT_MAX = 65536,
+	LIMIT_MAX = 1 << 22,
+};
+
+enum list_id { L_FREE = 0, L_IDLE, L_BANNED };
+
+struct ent {
+	struct ent *hnext;      /* hash chain; free list */
+	struct ent *prev, *next; /* idle list (LRU) or banned list (by ban start) */
+	uint64_t banned_until;  /* ms; 0 when not banned */
+	uint64_t slot;          /* time slot of the newest counter */
+	uint16_t cnt[NSLOT];
+	uint8_t key[KEY_LEN];
+	uint8_t list;
+};
+
+struct elist {
+	struct ent *head, *tail;
+};
+
+struct ban_list {
+	uint32_t limit;
+	uint64_t window_ms, slot_ms, ban_ms;
+	struct ent *ents;
+	size_t max;
+	struct ent **tab;
+	size_t mask;
+	struct ent *free;
+	struct elist idle, banned;
+	unsigned char sipkey[16];
+};
+
+/* ---- SipHash-2-4 (Aumasson, Bernstein) ---- */
+
+static uint64_t rotl(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static void sipround(uint64_t v[4])
+{
+	v[0] += v[1]; v[1] = rotl(v[1], 13); v[1] ^= v[0]; v[0] = rotl(v[0], 32);
+	v[2] += v[3]; v[3] = rotl(v[3], 16); v[3] ^= v[2];
+	v[0] += v[3]; v[3] = rotl(v[3], 21); v[3] ^= v[0];
+	v[2] += v[1]; v[1] = rotl(v[1], 17); v[1] ^= v[2]; v[2] = rotl(v[2], 32);
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	uint64_t x = 0;
+	for (int i = 7; i >= 0; i--)
+		x = (x << 8) | p[i];
+	return x;
+}
+
+static uint64_t siphash(const unsigned char k[16], const uint8_t *in, size_t len)
+{
+	uint64_t k0 = le64(k), k1 = le64(k + 8);
+	uint64_t v[4] = { k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
+			  k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL };
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		m = le64(in + i);
+		v[3] ^= m;
+		sipround(v);
+		sipround(v);
+		v[0] ^= m;
+	}
+	for (size_t j = 0; i + j < len; j++)
+		b |= (uint64_t)in[i + j] << (8 * j);
+	v[3] ^= b;
+	sipround(v);
+	sipround(v);
+	v[0] ^= b;
+	v[2] ^= 0xff;
+	for (int r = 0; r < 4; r++)
+		sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* ---- keys ---- */
+
+static void key_v4(uint8_t key[KEY_LEN], const unsigned char a[4])
+{
+	memset(key, 0, KEY_LEN);
+	key[0] = 4;
+	memcpy(key + 1, a, 4);
+}
+
+static void key_v6(uint8_t key[KEY_LEN], const struct in6_addr *a)
+{
+	/* ::ffff:a.b.c.d is an IPv4 host on a dual-stack socket */
+	if (IN6_IS_ADDR_V4MAPPED(a)) {
+		key_v4(key, a->s6_addr + 12);
+		return;
+	}
+	key[0] = 6;
+	memcpy(key + 1, a->s6_addr, 8); /* the /64 */
+}
+
+static bool key_of(uint8_t key[KEY_LEN], const struct sockaddr *sa)
+{
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in sin;
+		memcpy(&sin, sa, sizeof(sin));
+		key_v4(key, (const unsigned char *)&sin.sin_addr);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+		memcpy(&sin6, sa, sizeof(sin6));
+		key_v6(key, &sin6.sin6_addr);
+		return true;
+	}
+	return false;
+}
+
+static void key_text(const uint8_t key[KEY_LEN], char *out, size_t cap)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (key[0] == 4) {
+		inet_ntop(AF_INET, key + 1, buf, sizeof(buf));
+		snprintf(out, cap, "%s", buf);
+		return;
+	}
+	struct in6_addr a;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.s6_addr, key + 1, 8);
+	inet_ntop(AF_INET6, &a, buf, sizeof(buf));
+	snprintf(out, cap, "%s/64", buf);
+}
+
+/* "1.2.3.4", "1.2.3.4/32", "2001:db8::1", "2001:db8:1:2::/64" */
+static int key_parse(uint8_t key[KEY_LEN], const char *text)
+{
+	char buf[INET6_ADDRSTRLEN + 4];
+	const char *prefix;
+	size_t len;
+	unsigned char a4[4];
+	struct in6_addr a6;
+
+	if (!text)
+		return EINVAL;
+	prefix = strchr(text, '/');
+	len = prefix ? (size_t)(prefix - text) : strlen(text);
+	if (len >= INET6_ADDRSTRLEN)
+		return EINVAL;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, a4) == 1) {
+		if (prefix && strcmp(prefix, "/32") != 0)
+			return EINVAL;
+		key_v4(key, a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, &a6) == 1) {
+		if (prefix && strcmp(prefix, "/64") != 0 &&
+		    !(IN6_IS_ADDR_V4MAPPED(&a6) && strcmp(prefix, "/128") == 0))
+			return EINVAL;
+		key_v6(key, &a6);
+		return 0;
+	}
+	return EINVAL;
+}
+
+/* ---- lists and table ---- */
+
+static struct elist *list_of(struct ban_list *b, struct ent *e)
+{
+	return e->list == L_BANNED ? &b->banned : &b->idle;
+}
+
+static void list_unlink(struct ban_list *b, struct ent *e)
+{
+	struct elist *l = list_of(b, e);
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		l->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		l->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void list_append(struct ban_list *b, struct ent *e, enum list_id id)
+{
+	struct elist *l;
+
+	e->list = (uint8_t)id;
+	l = list_of(b, e);
+	e->prev = l->tail;
+	e->next = NULL;
+	if (l->tail)
+		l->tail->next = e;
+	else
+		l->head = e;
+	l->tail = e;
+}
+
+static size_t bucket_of(const struct ban_list *b, const uint8_t key[KEY_LEN])
+{
+	return (size_t)siphash(b->sipkey, key, KEY_LEN) & b->mask;
+}
+
+static struct ent *find(struct ban_list *b, const uint8_t key[KEY_LEN])
+{
+	for (struct ent *e = b->tab[bucket_of(b, key)]; e; e = e->hnext)
+		if (memcmp(e->key, key, KEY_LEN) == 0)
+			return e;
+	return NULL;
+}
+
+static void ent_release(struct ban_list *b, struct ent *e)
+{
+	struct ent **pp = &b->tab[bucket_of(b, e->key)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	list_unlink(b, e);
+	memset(e, 0, sizeof(*e));
+	e->hnext = b->free;
+	b->free = e;
+}
+
+static struct ent *ent_new(struct ban_list *b, const uint8_t key[KEY_LEN], uint64_t now_ms)
+{
+	struct ent *e;
+	size_t h;
+
+	if (!b->free) {
+		struct ent *victim = b->banned.head;
+		if (!victim || now_ms < victim->banned_until)
+			victim = b->idle.head ? b->idle.head : b->banned.head;
+		if (!victim)
+			return NULL;
+		ent_release(b, victim);
+	}
+	e = b->free;
+	b->free = e->hnext;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, KEY_LEN);
+	e->slot = now_ms / b->slot_ms;
+	h = bucket_of(b, key);
+	e->hnext = b->tab[h];
+	b->tab[h] = e;
+	list_append(b, e, L_IDLE);
+	return e;
+}
+
+/* Forgets an entry whose ban has ended; NULL when it was dropped. */
+static struct ent *refresh(struct ban_list *b, struct ent *e, uint64_t now_ms)
+{
+	if (e->banned_until && now_ms >= e->banned_until) {
+		/* a fresh start: the failures that earned the ban are paid for */
+		ent_release(b, e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Failures in the window at now_ms, without changing the entry. */
+static uint32_t window_sum(const struct ban_list *b, const struct ent *e, uint64_t now_ms)
+{
+	uint64_t s = now_ms / b->slot_ms;
+	uint64_t first = s >= NSLOT - 1 ? s - (NSLOT - 1) : 0;
+	uint32_t sum = 0;
+
+	if (e->slot < first)
+		return 0;
+	/* counters of slots (e->slot-NSLOT, e->slot] are live; keep those
+	 * no older than first */
+	for (uint64_t k = e->slot; k >= first && e->slot - k < NSLOT; k--) {
+		sum += e->cnt[k % NSLOT];
+		if (k == 0)
+			break;
+	}
+	return sum;
+}
+
+static void advance(const struct ban_list *b, struct ent *e, uint64_t now_ms)
+{
+	uint64_t s = now_ms / b->slot_ms;
+
+	if (s <= e->slot)
+		return; /* same slot, or a clock going backwards: keep counting */
+	if (s - e->slot >= NSLOT)
+		memset(e->cnt, 0, sizeof(e->cnt));
+	else
+		for (uint64_t k = e->slot + 1; k <= s; k++)
+			e->cnt[k % NSLOT] = 0;
+	e->slot = s;
+}
+
+/* ---- public ---- */
+
+static void cfg_apply(struct ban_list *b, const struct ban_cfg *cfg)
+{
+	struct ban_cfg c = cfg ? *cfg : (struct ban_cfg){ 0 };
+	uint64_t slot_ms;
+
+	b->limit = c.fail_limit ? c.fail_limit : DEFAULT_LIMIT;
+	b->window_ms = (uint64_t)(c.window_s ? c.window_s : DEFAULT_WINDOW_S) * 1000;
+	b->ban_ms = (uint64_t)(c.ban_s ? c.ban_s : DEFAULT_BAN_S) * 1000;
+	slot_ms = b->window_ms / NSLOT;
+	if (b->slot_ms && slot_ms != b->slot_ms) {
+		/* counters of another slot width mean nothing now: restart them */
+		for (size_t i = 0; i < b->max; i++) {
+			memset(b->ents[i].cnt, 0, sizeof(b->ents[i].cnt));
+			b->ents[i].slot = 0;
+		}
+	}
+	b->slot_ms = slot_ms;
+}
+
+int ban_list_alloc(struct ban_list **out, const struct ban_cfg *cfg)
+{
+	struct ban_list *b;
+	size_t max = cfg && cfg->max_entries ? cfg->max_entries : DEFAULT_MAX;
+	size_t nb = 1;
+	int err = 0;
+
+	if (!out)
+		return EINVAL;
+	if (max > LIMIT_MAX)
+		return EINVAL;
+	while (nb < max)
+		nb <<= 1;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return ENOMEM;
+	b->max = max;
+	b->mask = nb - 1;
+	b->ents = calloc(max, sizeof(*b->ents));
+	b->tab = calloc(nb, sizeof(*b->tab));
+	if (!b->ents || !b->tab) {
+		err = ENOMEM;
+		goto out;
+	}
+	if (RAND_bytes(b->sipkey, sizeof(b->sipkey)) != 1) {
+		err = EIO;
+		goto out;
+	}
+	for (size_t i = max; i-- > 0;) {
+		b->ents[i].hnext = b->free;
+		b->free = &b->ents[i];
+	}
+	cfg_apply(b, cfg);
+	*out = b;
+	return 0;
+out:
+	ban_list_free(b);
+	return err;
+}
+
+void ban_list_free(struct ban_list *b)
+{
+	if (!b)
+		return;
+	free(b->ents);
+	free(b->tab);
+	free(b);
+}
+
+/* New limits apply to counting from now on; running bans keep their end;
+ * max_entries is fixed at allocation. */
+void ban_list_configure(struct ban_list *b, const struct ban_cfg *cfg)
+{
+	if (b)
+		cfg_apply(b, cfg);
+}
+
+bool ban_is_banned(struct ban_list *b, const struct sockaddr *sa, uint64_t now_ms)
+{
+	uint8_t key[KEY_LEN];
+	struct ent *e;
+
+	if (!b || !key_of(key, sa))
+		return false;
+	e = find(b, key);
+	if (e)
+		e = refresh(b, e, now_ms);
+	return e && e->banned_until;
+}
+
+bool ban_record_failure(struct ban_list *b, const struct sockaddr *sa, uint64_t now_ms)
+{
+	uint8_t key[KEY_LEN];
+	struct ent *e;
+	uint16_t *c;
+
+	if (!b || !key_of(key, sa))
+		return false;
+	e = find(b, key);
+	if (e)
+		e = refresh(b, e, now_ms);
+	if (!e)
+		e = ent_new(b, key, now_ms);
+	if (!e)
+		return false;
+
+	advance(b, e, now_ms);
+	c = &e->cnt[e->slot % NSLOT];
+	if (*c < UINT16_MAX)
+		(*c)++;
+	/* already banned: keep counting for the CLI, do not extend (a phone
+	 * with a stale password would otherwise never get out) */
+	if (e->banned_until)
+		return false;
+
+	list_unlink(b, e);
+	if (window_sum(b, e, now_ms) >= b->limit) {
+		e->banned_until = now_ms + b->ban_ms;
+		list_append(b, e, L_BANNED);
+		return true;
+	}
+	list_append(b, e, L_IDLE); /* most recently failing at the tail */
+	return false;
+}
+
+void ban_record_success(struct ban_list *b, const struct sockaddr *sa)
+{
+	uint8_t key[KEY_LEN];
+	struct ent *e;
+
+	if (!b || !key_of(key, sa))
+		return;
+	e = find(b, key);
+	if (!e)
+		return;
+	if (e->banned_until)
+		memset(e->cnt, 0, sizeof(e->cnt)); /* a ban is lifted only by time or ban_lift */
+	else
+		ent_release(b, e);
+}
+
+/* Forgets the source's ban and failures: 0, or ENOENT when nothing was
+ * recorded, EINVAL for an unreadable address. */
+int ban_lift(struct ban_list *b, const char *addr)
+{
+	uint8_t key[KEY_LEN];
+	struct ent *e;
+
+	if (!b || key_parse(key, addr))
+		return EINVAL;
+	e = find(b, key);
+	if (!e)
+		return ENOENT;
+	ent_release(b, e);
+	return 0;
+}
+
+static void report(struct ban_list *b, struct elist *l, uint64_t now_ms, bool all,
+		   ban_list_h *h, void *arg)
+{
+	for (struct ent *e = l->head, *next; e; e = next) {
+		struct ban_entry_info info;
+		bool banned = e->banned_until && now_ms < e->banned_until;
+
+		next = e->next;
+		memset(&info, 0, sizeof(info));
+		info.failures = window_sum(b, e, now_ms);
+		if (!banned && !(all && info.failures))
+			continue;
+		key_text(e->key, info.addr, sizeof(info.addr));
+		if (banned)
+			info.banned_for_s = (uint32_t)((e->banned_until - now_ms + 999) / 1000);
+		h(&info, arg);
+	}
+}
+
+/* h must not change the list while it runs. */
+void ban_list_each(struct ban_list *b, uint64_t now_ms, bool all, ban_list_h *h, void *arg)
+{
+	if (!b || !h)
+		return;
+	report(b, &b->banned, now_ms, all, h, arg);
+	if (all)
+		report(b, &b->idle, now_ms, all, h, arg);
+}
+
+size_t ban_count(struct ban_list *b, uint64_t now_ms)
+{
+	size_t n = 0;
+
+	if (!b)
+		return 0;
+	for (struct ent *e = b->banned.head; e; e = e->next)
+		n += now_ms < e->banned_until;
+	return n;
+}

@@ -1,0 +1,60 @@
+/* Private to the transport files: the transport object and the helpers
+ * shared by UDP and TCP. */
+#ifndef HF_SIP_TRANSPORT_INT_H
+#define HF_SIP_TRANSPORT_INT_H
+
+#include "../base/loop.h"
+#include "transport.h"
+
+#define TP_MAX_SOCKS 8
+
+struct tp_udp {
+	int fd;
+	int af;
+	char host[64];
+};
+
+struct tp_listener {
+	int fd;
+	int af;
+};
+
+struct tp_conn;
+
+struct sip_transport {
+	struct loop *loop;
+	struct sip_transport_cfg cfg;
+	sip_recv_h *recv_h;
+	void *arg;
+
+	struct tp_udp udp[TP_MAX_SOCKS];
+	int nudp;
+	struct tp_listener lis[TP_MAX_SOCKS];
+	int nlis;
+
+	/* receive batch for recvmmsg, allocated once */
+	char *rxbufs;
+
+	struct tp_conn *conns; /* doubly linked list of TCP connections */
+	uint32_t nconns;
+	uint32_t next_conn_id;
+
+	struct sip_transport_stats stats;
+};
+
+int tp_sockaddr_parse(const char *host, uint16_t port, struct sockaddr_storage *ss,
+		      socklen_t *len);
+void tp_deliver(struct sip_transport *t, const char *data, size_t len,
+		const struct sip_peer *from);
+void tp_trace_out(const struct sip_peer *to, const char *data, size_t len);
+
+int tp_udp_open(struct sip_transport *t, const char *host);
+int tp_udp_send(struct sip_transport *t, const struct sip_peer *to,
+		const char *data, size_t len);
+
+int tp_tcp_listen(struct sip_transport *t, const char *host);
+int tp_tcp_send(struct sip_transport *t, const struct sip_peer *to,
+		const char *data, size_t len);
+void tp_tcp_close_all(struct sip_transport *t);
+
+#endif

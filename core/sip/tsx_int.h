@@ -1,0 +1,115 @@
+/*
+ * Private to the transaction layer (tsx_layer.c, tsx_client.c,
+ * tsx_server.c): the transaction and layer structs and the helpers the two
+ * state machines share. Nothing outside core/sip/tsx_*.c includes this.
+ *
+ * Lifetime rule: a transaction may be terminated while one of our frames
+ * is still using it (a TU callback or a send function that loops back into
+ * the layer can end it). Every frame that calls out and then touches the
+ * transaction again brackets the call with tsx_hold()/tsx_release();
+ * tsx_terminate() unlinks at once but frees only when nobody holds it.
+ */
+#ifndef HF_SIP_TSX_INT_H
+#define HF_SIP_TSX_INT_H
+
+#include "../base/loop.h"
+#include "../base/pl.h"
+#include "msg.h"
+#include "tsx.h"
+
+#define TSX_TAG "tsx"
+#define TSX_TRYING_MS 200 /* RFC 3261 17.2.1: 100 Trying unless TU answered */
+
+enum tsx_state {
+	TSX_CALLING = 0, /* INVITE client before any response */
+	TSX_TRYING,      /* non-INVITE, client or server, before any response */
+	TSX_PROCEEDING,
+	TSX_COMPLETED,
+	TSX_CONFIRMED,   /* INVITE server after the ACK */
+	TSX_TERMINATED,
+};
+
+struct sip_tsx {
+	struct sip_tsx *next;   /* hash chain */
+	struct sip_tsx **pprev;
+	struct sip_tsx_layer *tl;
+	uint32_t hash;
+	bool linked;
+	bool server;
+	bool invite;
+	bool rfc2543;    /* server: request had no magic-cookie branch */
+	bool reliable;   /* no retransmissions; D/I/J/K are zero */
+	enum tsx_state state;
+	unsigned busy;   /* frames currently using it (see above) */
+
+	struct sip_peer peer;       /* server: where the request came from;
+				     * client: where the request goes */
+	struct loop_timer t_retx;   /* A, E, G; server INVITE: the 100 Trying */
+	struct loop_timer t_end;    /* B, F, H, then D, I, J, K */
+	uint32_t retx_ms;           /* current retransmission interval */
+
+	/* Match key. Server: slices of req; client: slices of data[]. */
+	struct pl branch;
+	struct pl method;
+
+	/* What a retransmission or absorbed duplicate makes us send again:
+	 * server: the last response; client INVITE: the ACK to a non-2xx. */
+	char *last;
+	size_t last_len;
+	uint16_t status;            /* server: status of last; 0 none */
+
+	/* server */
+	struct sip_msg *req;
+	char to_tag[17];            /* ours, made on the first non-100 reply */
+
+	/* client */
+	sip_tsx_resp_h *h;
+	void *arg;
+	const char *req_buf;        /* the request text, in data[] */
+	size_t req_len;
+
+	char data[];                /* client: request, branch, method */
+};
+
+struct sip_tsx_layer {
+	struct loop *loop;
+	struct sip_tsx_timers tm;
+	sip_tsx_send_h *send;
+	void *send_arg;
+	sip_tsx_req_h *req_h;
+	void *req_arg;
+	uint32_t seed;              /* hash seed: branches come from peers */
+	struct sip_tsx **buckets;
+	size_t nbuckets;            /* power of two */
+	size_t count;
+};
+
+/* tsx_layer.c */
+bool tsx_has_cookie(struct pl branch);
+uint32_t tsx_hash_branch(const struct sip_tsx_layer *tl, struct pl branch);
+uint32_t tsx_hash_2543(const struct sip_tsx_layer *tl, struct pl call_id, uint32_t cseq);
+struct sip_tsx *tsx_bucket(const struct sip_tsx_layer *tl, uint32_t hash);
+void tsx_link(struct sip_tsx *t);
+int tsx_send(struct sip_tsx *t, const char *data, size_t len);
+int tsx_timer_start(struct sip_tsx *t, struct loop_timer *tm, uint64_t ms, loop_timer_h *h);
+void tsx_hold(struct sip_tsx *t);
+/* Returns false when t has been terminated (and possibly freed): the
+ * caller must not touch it again. */
+bool tsx_release(struct sip_tsx *t);
+void tsx_terminate(struct sip_tsx *t);
+void tsx_free(struct sip_tsx *t);
+/* Slice length clipped for log lines (peer-chosen branches can be long). */
+static inline int tsx_loglen(struct pl p)
+{
+	return p.l > 64 ? 64 : (int)p.l;
+}
+
+/* tsx_server.c */
+void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *msg,
+		     const struct sip_peer *from);
+
+/* tsx_client.c */
+void tsx_client_recv(struct sip_tsx_layer *tl, struct sip_msg *msg,
+		     const struct sip_peer *from);
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * SIP transaction layer (RFC 3261 section 17), the part both state
+ * machines share: the hash table that owns every transaction of one
+ * signalling loop, dispatch of received messages to the client
+ * (tsx_client.c) or server (tsx_server.c) side, sending, timers,
+ * termination that stays safe while a callback is running, and the random
+ * branches and tokens the rest of the stack uses for Via, tags and Call-IDs.
+ *
+ * Transactions are keyed by a seeded hash of the branch (or, for RFC 2543
+ * requests without the magic cookie, of Call-ID and CSeq number); the
+ * chain walk then applies the exact rule of 17.1.3 or 17.2.3. The table
+ * doubles when it averages two entries per bucket, so tens of thousands of
+ * live transactions cost O(1) per message without a fixed-size guess.
+ */
+#include "tsx_int.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../base/log.h"
+
+#define MIN_BUCKETS 256
+
+/* --- randomness ---------------------------------------------------------- */
+
+/* splitmix64: only used if OpenSSL's generator fails (it should not), so
+ * that branches stay unique even then; they need not be secret. */
+static uint64_t fallback_next(void)
+{
+	static _Thread_local uint64_t s;
+	if (!s) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+		    ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&s;
+	}
+	uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void rand_fill(unsigned char *p, size_t n)
+{
+	if (RAND_bytes(p, (int)n) == 1)
+		return;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t v = fallback_next();
+		size_t k = n - i < 8 ? n - i : 8;
+		memcpy(p + i, &v, k);
+	}
+}
+
+void sip_random_token(char *out, size_t cap, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[32];
+	if (!out || !cap)
+		return;
+	if (n > cap - 1)
+		n = cap - 1;
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i < 2 * sizeof(r) ? n - i : 2 * sizeof(r);
+		rand_fill(r, (k + 1) / 2);
+		for (size_t j = 0; j < k; j++)
+			out[i + j] = hex[(r[j / 2] >> ((j & 1) * 4)) & 15];
+		i += k;
+	}
+	out[n] = '\0';
+}
+
+void sip_tsx_branch(char *out, size_t cap)
+{
+	static const char cookie[] = "z9hG4bK";
+	if (!out || !cap)
+		return;
+	size_t n = sizeof(cookie) - 1 < cap - 1 ? sizeof(cookie) - 1 : cap - 1;
+	memcpy(out, cookie, n);
+	out[n] = '\0';
+	if (n == sizeof(cookie) - 1)
+		sip_random_token(out + n, cap - n, 16);
+}
+
+/* --- hash table ---------------------------------------------------------- */
+
+bool tsx_has_cookie(struct pl branch)
+{
+	/* RFC 3261 8.1.1.7: exactly these seven characters, case included. */
+	return branch.p && branch.l > 7 && memcmp(branch.p, "z9hG4bK", 7) == 0;
+}
+
+static uint32_t fnv1a(uint32_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+uint32_t tsx_hash_branch(const struct sip_tsx_layer *tl, struct pl branch)
+{
+	return fnv1a(tl->seed, branch.p, branch.l);
+}
+
+uint32_t tsx_hash_2543(const struct sip_tsx_layer *tl, struct pl call_id, uint32_t cseq)
+{
+	uint32_t h = fnv1a(tl->seed ^ 0x5bd1e995u, call_id.p, call_id.l);
+	return fnv1a(h, &cseq, sizeof(cseq));
+}
+
+struct sip_tsx *tsx_bucket(const struct sip_tsx_layer *tl, uint32_t hash)
+{
+	return tl->buckets[hash & (tl->nbuckets - 1)];
+}
+
+static void bucket_push(struct sip_tsx **buckets, size_t n, struct sip_tsx *t)
+{
+	struct sip_tsx **head = &buckets[t->hash & (n - 1)];
+	t->next = *head;
+	if (t->next)
+		t->next->pprev = &t->next;
+	*head = t;
+	t->pprev = head;
+}
+
+/* Doubles the table. On allocation failure chains just grow longer:
+ * correct, only slower, so it is not an error for the caller. */
+static void grow(struct sip_tsx_layer *tl)
+{
+	size_t n = tl->nbuckets * 2;
+	struct sip_tsx **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i < tl->nbuckets; i++) {
+		struct sip_tsx *t = tl->buckets[i];
+		while (t) {
+			struct sip_tsx *next = t->next;
+			bucket_push(b, n, t);
+			t = next;
+		}
+	}
+	free(tl->buckets);
+	tl->buckets = b;
+	tl->nbuckets = n;
+}
+
+void tsx_link(struct sip_tsx *t)
+{
+	struct sip_tsx_layer *tl = t->tl;
+	if (tl->count >= tl->nbuckets * 2)
+		grow(tl);
+	bucket_push(tl->buckets, tl->nbuckets, t);
+	t->linked = true;
+	tl->count++;
+}
+
+static void unlink_tsx(struct sip_tsx *t)
+{
+	if (!t->linked)
+		return;
+	*t->pprev = t->next;
+	if (t->next)
+		t->next->pprev = t->pprev;
+	t->next = NULL;
+	t->pprev = NULL;
+	t->linked = false;
+	t->tl->count--;
+}
+
+/* --- lifetime ------------------------------------------------------------ */
+
+void tsx_free(struct sip_tsx *t)
+{
+	loop_timer_cancel(&t->t_retx);
+	loop_timer_cancel(&t->t_end);
+	unlink_tsx(t);
+	if (t->req)
+		sip_msg_free(t->req);
+	free(t->last);
+	free(t);
+}
+
+void tsx_terminate(struct sip_tsx *t)
+{
+	if (t->state == TSX_TERMINATED)
+		return;
+	t->state = TSX_TERMINATED;
+	loop_timer_cancel(&t->t_retx);
+	loop_timer_cancel(&t->t_end);
+	unlink_tsx(t);
+	log_debug(TSX_TAG, "%s %.*s %.*s terminated", t->server ? "server" : "client",
+		  tsx_loglen(t->method), t->method.p, tsx_loglen(t->branch), t->branch.p);
+	if (!t->busy)
+		tsx_free(t);
+}
+
+void tsx_hold(struct sip_tsx *t)
+{
+	t->busy++;
+}
+
+bool tsx_release(struct sip_tsx *t)
+{
+	if (--t->busy == 0 && t->state == TSX_TERMINATED) {
+		tsx_free(t);
+		return false;
+	}
+	return t->state != TSX_TERMINATED;
+}
+
+/* --- sending and timers -------------------------------------------------- */
+
+int tsx_send(struct sip_tsx *t, const char *data, size_t len)
+{
+	struct sip_tsx_layer *tl = t->tl;
+	int err = tl->send(&t->peer, data, len, tl->send_arg);
+	if (err)
+		log_warn(TSX_TAG, "%s %.*s %.*s: send failed: %s",
+			 t->server ? "server" : "client", tsx_loglen(t->method),
+			 t->method.p, tsx_loglen(t->branch), t->branch.p, strerror(err));
+	return err;
+}
+
+int tsx_timer_start(struct sip_tsx *t, struct loop_timer *tm, uint64_t ms, loop_timer_h *h)
+{
+	int err = loop_timer_start(t->tl->loop, tm, ms, h, t);
+	if (err)
+		log_err(TSX_TAG, "%.*s %.*s: cannot start timer: %s", tsx_loglen(t->method),
+			t->method.p, tsx_loglen(t->branch), t->branch.p, strerror(err));
+	return err;
+}
+
+/* --- the layer ----------------------------------------------------------- */
+
+int sip_tsx_layer_alloc(struct sip_tsx_layer **out, struct loop *loop,
+			const struct sip_tsx_timers *timers,
+			sip_tsx_send_h *send, void *send_arg,
+			sip_tsx_req_h *req_h, void *req_arg)
+{
+	if (!out || !loop || !send || !req_h)
+		return EINVAL;
+	struct sip_tsx_layer *tl = calloc(1, sizeof(*tl));
+	if (!tl)
+		return ENOMEM;
+	tl->buckets = calloc(MIN_BUCKETS, sizeof(*tl->buckets));
+	if (!tl->buckets) {
+		free(tl);
+		return ENOMEM;
+	}
+	tl->nbuckets = MIN_BUCKETS;
+	tl->loop = loop;
+	tl->send = send;
+	tl->send_arg = send_arg;
+	tl->req_h = req_h;
+	tl->req_arg = req_arg;
+	tl->tm.t1 = timers && timers->t1 ? timers->t1 : 500;
+	tl->tm.t2 = timers && timers->t2 ? timers->t2 : 4000;
+	tl->tm.t4 = timers && timers->t4 ? timers->t4 : 5000;
+	if (tl->tm.t2 < tl->tm.t1)
+		tl->tm.t2 = tl->tm.t1; /* a cap below the start makes no sense */
+	rand_fill((unsigned char *)&tl->seed, sizeof(tl->seed));
+	*out = tl;
+	return 0;
+}
+
+void sip_tsx_layer_free(struct sip_tsx_layer *tl)
+{
+	if (!tl)
+		return;
+	for (size_t i = 0; i < tl->nbuckets; i++) {
+		while (tl->buckets[i])
+			tsx_free(tl->buckets[i]);
+	}
+	free(tl->buckets);
+	free(tl);
+}
+
+void sip_tsx_layer_recv(struct sip_tsx_layer *tl, struct sip_msg *msg,
+			const struct sip_peer *from)
+{
+	if (!msg)
+		return;
+	if (!tl || !from) {
+		sip_msg_free(msg);
+		return;
+	}
+	if (msg->is_request)
+		tsx_server_recv(tl, msg, from);
+	else
+		tsx_client_recv(tl, msg, from);
+}
+
+const struct sip_peer *sip_tsx_peer(const struct sip_tsx *t)
+{
+	return t ? &t->peer : NULL;
+}
+
+size_t sip_tsx_count(const struct sip_tsx_layer *tl)
+{
+	return tl ? tl->count : 0;
+}

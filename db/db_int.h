@@ -1,0 +1,71 @@
+/*
+ * Private to db/: the connection struct and the small helpers every data
+ * access file uses (prepared-statement cache, SQLite result code to errno,
+ * transactions, bounded text binding and copying). Nothing outside db/
+ * includes this; it is what keeps SQLite out of everyone else's code.
+ */
+#ifndef HF_DB_INT_H
+#define HF_DB_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+
+/* Enough for every distinct statement in db/; a full cache only means
+ * further statements are prepared and finalized per call. */
+#define DB_STMT_CACHE 48
+
+struct db_stmt_slot {
+	const char *sql; /* a string literal: cached by its address */
+	sqlite3_stmt *st;
+};
+
+struct db {
+	sqlite3 *sql;
+	struct db_stmt_slot cache[DB_STMT_CACHE];
+	char err[256]; /* last error, copied when it happened */
+};
+
+/* Returns a ready statement for sql (a string literal). Statements are
+ * cached per connection; a cached one still running (a handler re-entering
+ * the same query) gets a private copy instead. Pair with db_stmt_done(). */
+int db_stmt(struct db *db, const char *sql, sqlite3_stmt **out);
+/* Resets a statement from db_stmt() and clears its bindings (or finalizes
+ * it when it was not cached). */
+void db_stmt_done(struct db *db, sqlite3_stmt *st);
+
+/* Maps an SQLite result code to 0 or an errno value and remembers the
+ * connection's message for db_errmsg(). Constraint violations: unique and
+ * primary key -> EEXIST, foreign key -> ENOENT, others -> EINVAL. */
+int db_rc(struct db *db, int rc);
+/* Records a message of our own for db_errmsg(). */
+void db_set_err(struct db *db, const char *msg);
+
+/* Runs one parameterless constant statement (pragmas, BEGIN, COMMIT). */
+int db_exec(struct db *db, const char *sql);
+/* BEGIN IMMEDIATE: takes the write lock up front, so a transaction never
+ * fails half way with SQLITE_BUSY on its first write. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Binds at most cap bytes of s (fields of our structs are fixed arrays that
+ * a careless caller may not have terminated). */
+int db_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap);
+/* Copies column col as text into dst (cap bytes, always terminated). */
+void db_col_str(sqlite3_stmt *st, int col, char *dst, size_t cap);
+
+/* True when s[0..n) is valid UTF-8 without control characters (C0, DEL,
+ * C1): names end up in SIP headers and on terminals, where CR/LF or ESC
+ * would be an injection. */
+bool db_text_clean(const char *s, size_t n);
+
+/* Schema (migrations.c): applies pending migrations; ENOTSUP when the file
+ * comes from a newer Hookflash. */
+int db_migrate(struct db *db);
+/* Number of migrations this build knows. */
+int db_migration_count(void);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * Extensions: the phones' accounts (number, display name, SIP digest
+ * password, voicemail PIN, enabled). The SIP password is stored as given,
+ * not hashed: digest authentication needs it (or HA1, which is as good as
+ * the password for this realm), which is why the file is 0600.
+ * Validation happens here, at the boundary, so the CLI, the web API and
+ * tests all get the same rules and the same messages.
+ */
+#include "db_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#define NUMBER_MIN 2
+#define NUMBER_MAX 15
+#define PASSWORD_MIN 8
+
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* A password a person can type on a phone's keypad menu: printable ASCII
+ * without spaces (which forms and phone UIs tend to trim). */
+static bool password_chars_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static int number_check(const char *number, const char **why)
+{
+	size_t n = strnlen(number, DB_EXT_NUMBER_MAX);
+	if (n < NUMBER_MIN || n > NUMBER_MAX || !all_digits(number, n)) {
+		*why = "number: 2 to 15 digits";
+		return EINVAL;
+	}
+	return 0;
+}
+
+int db_ext_validate(const struct db_ext *e, const char **why)
+{
+	const char *dummy;
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (!e) {
+		*why = "no extension";
+		return EINVAL;
+	}
+	if (number_check(e->number, why))
+		return EINVAL;
+
+	size_t n = strnlen(e->name, sizeof(e->name));
+	if (n == sizeof(e->name)) {
+		*why = "name: at most 127 bytes";
+		return EINVAL;
+	}
+	if (!db_text_clean(e->name, n)) {
+		*why = "name: invalid UTF-8 or control characters";
+		return EINVAL;
+	}
+
+	n = strnlen(e->password, sizeof(e->password));
+	if (n < PASSWORD_MIN) {
+		*why = "password: at least 8 characters";
+		return EINVAL;
+	}
+	if (n == sizeof(e->password)) {
+		*why = "password: at most 127 characters";
+		return EINVAL;
+	}
+	if (!password_chars_ok(e->password, n)) {
+		*why = "password: printable ASCII characters only, no spaces";
+		return EINVAL;
+	}
+
+	n = strnlen(e->vm_pin, sizeof(e->vm_pin));
+	if (n == sizeof(e->vm_pin) || !all_digits(e->vm_pin, n)) {
+		*why = "pin: digits only, at most 15";
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int bind_fields(sqlite3_stmt *st, const struct db_ext *e)
+{
+	int err = 0;
+	err = err ? err : db_bind_str(st, 1, e->number, sizeof(e->number));
+	err = err ? err : db_bind_str(st, 2, e->name, sizeof(e->name));
+	err = err ? err : db_bind_str(st, 3, e->password, sizeof(e->password));
+	err = err ? err : db_bind_str(st, 4, e->vm_pin, sizeof(e->vm_pin));
+	if (!err && sqlite3_bind_int(st, 5, e->enabled ? 1 : 0) != SQLITE_OK)
+		err = EINVAL;
+	return err;
+}
+
+int db_ext_add(struct db *db, const struct db_ext *e)
+{
+	const char *why;
+	if (!db)
+		return EINVAL;
+	if (db_ext_validate(e, &why)) {
+		db_set_err(db, why);
+		return EINVAL;
+	}
+	sqlite3_stmt *st;
+	int err = db_stmt(db,
+			  "INSERT INTO extensions (number, name, password, vm_pin, enabled, created_at)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			  &st);
+	if (err)
+		return err;
+	err = bind_fields(st, e);
+	if (!err && sqlite3_bind_int64(st, 6, e->created_at > 0 ? e->created_at
+							      : (int64_t)time(NULL)) != SQLITE_OK)
+		err = EINVAL;
+	if (!err)
+		err = db_rc(db, sqlite3_step(st));
+	db_stmt_done(db, st);
+	return err;
+}
+
+int db_ext_update(struct db *db, const struct db_ext *e)
+{
+	const char *why;
+	if (!db)
+		return EINVAL;
+	if (db_ext_validate(e, &why)) {
+		db_set_err(db, why);
+		return EINVAL;
+	}
+	sqlite3_stmt *st;
+	int err = db_stmt(db,
+			  "UPDATE extensions SET name = ?2, password = ?3, vm_pin = ?4, enabled = ?5"
+			  " WHERE number = ?1",
+			  &st);
+	if (err)
+		return err;
+	err = bind_fields(st, e);
+	if (!err)
+		err = db_rc(db, sqlite3_step(st));
+	if (!err && sqlite3_changes(db->sql) == 0)
+		err = ENOENT;
+	db_stmt_done(db, st);
+	return err;
+}
+
+int db_ext_delete(struct db *db, const char *number)
+{
+	if (!db || !number)
+		return EINVAL;
+	/* Its registrations go by ON DELETE CASCADE, in the same statement. */
+	sqlite3_stmt *st;
+	int err = db_stmt(db, "DELETE FROM extensions WHERE number = ?1", &st);
+	if (err)
+		return err;
+	err = db_bind_str(st, 1, number, DB_EXT_NUMBER_MAX);
+	if (!err)
+		err = db_rc(db, sqlite3_step(st));
+	if (!err && sqlite3_changes(db->sql) == 0)
+		err = ENOENT;
+	db_stmt_done(db, st);
+	return err;
+}
+
+static void read_row(sqlite3_stmt *st, struct db_ext *e)
+{
+	memset(e, 0, sizeof(*e));
+	db_col_str(st, 0, e->number, sizeof(e->number));
+	db_col_str(st, 1, e->name, sizeof(e->name));
+	db_col_str(st, 2, e->password, sizeof(e->password));
+	db_col_str(st, 3, e->vm_pin, sizeof(e->vm_pin));
+	e->enabled = sqlite3_column_int(st, 4) != 0;
+	e->created_at = sqlite3_column_int64(st, 5);
+}
+
+int db_ext_get(struct db *db, const char *number, struct db_ext *out)
+{
+	if (!db || !number || !out)
+		return EINVAL;
+	sqlite3_stmt *st;
+	int err = db_stmt(db,
+			  "SELECT number, name, password, vm_pin, enabled, created_at"
+			  " FROM extensions WHERE number = ?1",
+			  &st);
+	if (err)
+		return err;
+	err = db_bind_str(st, 1, number, DB_EXT_NUMBER_MAX);
+	if (!err) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			read_row(st, out);
+		else
+			err = rc == SQLITE_DONE ? ENOENT : db_rc(db, rc);
+	}
+	db_stmt_done(db, st);
+	return err;
+}
+
+int db_ext_list(struct db *db, db_ext_h *h, void *arg)
+{
+	if (!db)
+		return -EINVAL;
+	sqlite3_stmt *st;
+	/* Ordered as numbers people read them (10 before 100), then as text
+	 * so "0100" and "100" keep a stable order. */
+	int err = db_stmt(db,
+			  "SELECT number, name, password, vm_pin, enabled, created_at"
+			  " FROM extensions ORDER BY length(number), number",
+			  &st);
+	if (err)
+		return -err;
+	int count = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_ext e;
+		read_row(st, &e);
+		if (h)
+			h(&e, arg);
+		count++;
+	}
+	err = db_rc(db, rc);
+	db_stmt_done(db, st);
+	return err ? -err : count;
+}

@@ -1,0 +1,127 @@
+/*
+ * The store thread (store.h): one thread, one connection, one FIFO of jobs.
+ * The signalling loop posts and returns at once; the mutex is held only to
+ * link or unlink a job, never while a job runs, so posting does not wait on
+ * the disk. The connection is opened by store_alloc on the caller's thread
+ * so a bad path is reported there, and from then on used only by the store
+ * thread.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "../core/base/log.h"
+#include "db.h"
+
+struct store_job {
+	struct store_job *next;
+	store_job_h *fn;
+	void *arg;
+};
+
+struct store {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store_job *head, *tail;
+	bool stopping;
+	struct db *db;
+};
+
+static void *store_main(void *arg)
+{
+	struct store *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		struct store_job *j = s->head;
+		if (!j)
+			break; /* stopping and drained */
+		s->head = j->next;
+		if (!s->head)
+			s->tail = NULL;
+		pthread_mutex_unlock(&s->mu);
+		j->fn(s->db, j->arg);
+		free(j);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int store_alloc(struct store **out, const char *db_path)
+{
+	if (!out || !db_path)
+		return EINVAL;
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	char why[512];
+	int err = db_open_err(&s->db, db_path, why, sizeof(why));
+	if (err) {
+		log_err("store", "cannot open database: %s", why);
+		free(s);
+		return err;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+
+	/* Signals belong to the signalling loop: the thread starts with all
+	 * of them blocked (it inherits the mask in force at creation). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&s->thread, NULL, store_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		db_close(s->db);
+		free(s);
+		return err;
+	}
+	pthread_setname_np(s->thread, "hf-store");
+	*out = s;
+	return 0;
+}
+
+int store_post(struct store *s, store_job_h *job, void *arg)
+{
+	if (!s || !job)
+		return EINVAL;
+	struct store_job *j = malloc(sizeof(*j));
+	if (!j)
+		return ENOMEM;
+	j->next = NULL;
+	j->fn = job;
+	j->arg = arg;
+	pthread_mutex_lock(&s->mu);
+	if (s->tail)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	db_close(s->db);
+	free(s);
+}
