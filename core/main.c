@@ -16,10 +16,18 @@
 #include "base/log.h"
 #include "pbx/pbx.h"
 
-static void print_cred(const char *what, const char *user, const char *secret, void *arg)
+/* Credentials arrive one by one after the setup commits; they are
+ * printed together under a heading, to stdout only. */
+struct creds {
+	char lines[16][200];
+	int n;
+};
+
+static void collect_cred(const char *what, const char *user, const char *secret, void *arg)
 {
-	(void)arg;
-	printf("  %-22s %-10s %s\n", what, user, secret);
+	struct creds *c = arg;
+	if (c->n < 16)
+		snprintf(c->lines[c->n++], sizeof(c->lines[0]), "  %-10s %-8s %s", what, user, secret);
 }
 
 /* Creates the data directory and database on first start. */
@@ -37,12 +45,17 @@ static int prepare_data_dir(const struct conf *c)
 		log_err("main", "cannot open database %s: %s", path, strerror(err));
 		return err;
 	}
-	printf("\n");
-	err = db_setup_defaults(db, print_cred, NULL);
+	struct creds cr = { .n = 0 };
+	err = db_setup_defaults(db, collect_cred, &cr);
 	if (err == 0) {
-		printf("New Hookflash setup in %s. These credentials are shown only once:\n", c->data_dir);
-		printf("(change or add with: hookflash --data-dir %s extension ...)\n\n", c->data_dir);
+		printf("\nNew Hookflash setup in %s. These credentials are shown only once:\n\n",
+		       c->data_dir);
+		for (int i = 0; i < cr.n; i++)
+			printf("%s\n", cr.lines[i]);
+		printf("\nSIP phones: user = extension number, password as above.\n"
+		       "Manage with: hookflash --data-dir %s extension ...\n\n", c->data_dir);
 	}
+	explicit_bzero(&cr, sizeof(cr));
 	fflush(stdout);
 	db_close(db);
 	return err == EALREADY ? 0 : err;

@@ -25,4 +25,12 @@
 #define CTL_CMD_TRACE "trace"
 #define CTL_CMD_LOGLEVEL "loglevel"
 
+/* First line of a reply: "OK", or "ERR" followed by a space and why. */
+#define CTL_REPLY_OK "OK"
+#define CTL_REPLY_ERR "ERR"
+/* Longest request line, newline included (the server drops longer). */
+#define CTL_LINE_MAX 512
+/* How long the client waits for the whole exchange. */
+#define CTL_CLIENT_TIMEOUT_MS 5000
+
 #endif

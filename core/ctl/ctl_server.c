@@ -183,7 +183,9 @@ static void on_client(int fd, uint32_t events, void *arg)
 {
 	struct ctl_client *c = arg;
 	if (c->replying) {
-		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		if (c->reloading) /* the reload callback owns c: just stop listening */
+			loop_fd_del(c->s->p->loop, c->fd);
+		else if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			client_flush(c);
 		return;
 	}
@@ -206,6 +208,8 @@ static void on_client(int fd, uint32_t events, void *arg)
 	if (nl > c->line && nl[-1] == '\r')
 		nl[-1] = '\0';
 	c->replying = true; /* ignore anything else it sends */
+	loop_fd_mod(c->s->p->loop, c->fd, 0); /* and stop hearing it: a
+		half-closed client would otherwise wake us until we answer */
 	run_command(c, c->line);
 }
 

@@ -158,15 +158,16 @@ static void reload_read(struct db *db, void *arg)
 void pbx_reload(struct pbx *p, pbx_reload_done_h *done, void *arg)
 {
 	struct reload_job *j = calloc(1, sizeof(*j));
+	if (j) {
+		j->p = p;
+		j->done = done;
+		j->arg = arg;
+	}
 	if (!j || store_post(p->store, reload_read, j)) {
 		free(j);
 		if (done)
 			done(ENOMEM, arg);
-		return;
 	}
-	j->p = p;
-	j->done = done;
-	j->arg = arg;
 }
 
 void pbx_reconfigure(struct pbx *p)

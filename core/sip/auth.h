@@ -26,7 +26,11 @@ struct digest_cred {
 };
 
 /* EINVAL when not "Digest" or a required parameter (username, realm,
- * nonce, uri, response) is missing, or algorithm is unknown (EPROTONOSUPPORT). */
+ * nonce, uri, response) is missing, or algorithm is unknown (EPROTONOSUPPORT).
+ * Also EINVAL for a known parameter given twice, or qop=auth without a
+ * cnonce and an 8-hex-digit nonzero nc; EPROTONOSUPPORT for a qop other
+ * than auth and for the -sess algorithms. Slices of quoted values keep
+ * their backslash escapes (see digest_unescape). */
 int digest_cred_parse(struct digest_cred *c, struct pl value);
 
 /* Hex digest of the expected response (RFC 7616 3.4.1) for this password.

@@ -8,11 +8,16 @@
 
 #include <errno.h>
 
-/* realm goes inside a quoted-string: escape what would end it early */
+/* realm goes inside a quoted-string: escape what would end it early, and
+ * drop control characters, a CR LF from a bad configuration would
+ * otherwise start a header of its own */
 static void add_quoted(struct sbuf *b, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (c == '"' || c == '\\')
 			sbuf_add(b, "\\", 1);
 		sbuf_add(b, s, 1);
 	}

@@ -311,10 +311,8 @@ static uint32_t window_sum(const struct ban_list *b, const struct ent *e, uint64
 	uint64_t first = s >= NSLOT - 1 ? s - (NSLOT - 1) : 0;
 	uint32_t sum = 0;
 
-	if (e->slot < first)
-		return 0;
 	/* counters of slots (e->slot-NSLOT, e->slot] are live; keep those
-	 * no older than first */
+	 * no older than first (none when the entry is older than that) */
 	for (uint64_t k = e->slot; k >= first && e->slot - k < NSLOT; k--) {
 		sum += e->cnt[k % NSLOT];
 		if (k == 0)

@@ -71,7 +71,10 @@ struct sip_hdr {
 
 /* sip:, sips: or tel: URI. host excludes the brackets of an IPv6
  * reference; port is 0 when absent. params is everything after the first
- * ';' up to '?' (without the leading ';'); headers is what follows '?'. */
+ * ';' up to '?' (without the leading ';'); headers is what follows '?'.
+ * For tel: the number is in user. Any other scheme (RFC 3261 absoluteURI)
+ * parses too: only scheme and opaque are set, and answering it (416) is
+ * the caller's business. */
 struct sip_uri {
 	struct pl scheme;
 	struct pl user;     /* still %-escaped */
@@ -81,6 +84,7 @@ struct sip_uri {
 	bool ipv6;          /* host was an IPv6 reference [...] */
 	struct pl params;
 	struct pl headers;
+	struct pl opaque;   /* other schemes: everything after "scheme:" */
 };
 
 /* name-addr or addr-spec with its header parameters (From, To, Contact,
@@ -143,9 +147,12 @@ struct sip_msg {
 
 	/* Set when the message could be parsed far enough to be answered
 	 * (Via, From, To, Call-ID and CSeq are usable) but is invalid in
-	 * some other way: the receiver answers 400 with this as the reason
-	 * phrase. NULL for a valid message. Always a static string. */
+	 * some other way: the receiver answers error_status with this as the
+	 * reason phrase. NULL for a valid message. Always a static string.
+	 * Only requests carry it: an invalid response is refused (EBADMSG),
+	 * since nobody answers a response (RFC 3261 18.1.2). */
 	const char *error;
+	uint16_t error_status; /* 400, or 505 for an unknown SIP version; 0 when valid */
 };
 
 /* Parses one whole message (a UDP datagram or a framed stream message).

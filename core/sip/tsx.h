@@ -58,7 +58,9 @@ void sip_tsx_layer_recv(struct sip_tsx_layer *tl, struct sip_msg *msg,
 
 /* Server side: sends a response built by the TU (a whole message).
  * 1xx keeps the transaction Proceeding; 2xx-6xx complete it (INVITE 2xx
- * terminates it, as 17.2.1 says; the TU/dialog retransmits 2xx). */
+ * terminates it, as 17.2.1 says; the TU/dialog retransmits 2xx).
+ * A send error is returned, but the state still moves (the stored
+ * response is re-sent on retransmissions); EALREADY after a final. */
 int sip_tsx_reply_raw(struct sip_tsx *st, uint16_t status, const char *data, size_t len);
 /* Convenience: builds the response with sip_msg_build_response() (to-tag
  * added for non-100 responses when the request had none), appends
@@ -77,7 +79,10 @@ struct sip_tsx *sip_tsx_cancel_target(struct sip_tsx_layer *tl,
 
 /* Client side: sends a request (whole message text whose top Via carries
  * a branch made by sip_tsx_branch()) and reports responses to h.
- * For INVITE, non-2xx finals are ACKed by the layer (17.1.1.3). */
+ * For INVITE, non-2xx finals are ACKed by the layer (17.1.1.3).
+ * On a send error nothing is reported to h and no transaction remains.
+ * *out is NULL on success if the transaction already ended inside the
+ * send (a loop-back transport). */
 int sip_tsx_send_request(struct sip_tsx_layer *tl, const struct sip_peer *to,
 			 const char *data, size_t len,
 			 sip_tsx_resp_h *h, void *arg, struct sip_tsx **out);

@@ -423,7 +423,7 @@ def sipp(scenario, server_port, service='2001', user=None, password=None,
     argv = ['sipp', '-sf', scenario, '-i', LOCAL, '-p', str(local_port),
             '-t', transport, '-m', str(calls), '-s', str(service),
             '-cp', str(free_port(tcp=False)), '-mp', str(free_port()),
-            '-nostdin', '-trace_stat', '-stf', stf, '-trace_err',
+            '-nostdin', '-nd', '-trace_stat', '-stf', stf, '-trace_err',
             '-error_file', os.path.join(workdir, 'errors.log'),
             '-timeout', '%ds' % timeout, '-timeout_error',
             '-max_recv_loops', '10000', '-max_sched_loops', '10000']

@@ -181,6 +181,24 @@ static void test_open_bad_path(void **state)
 	assert_int_equal(db_open(&db, NULL), EINVAL);
 }
 
+static void test_open_not_a_database(void **state)
+{
+	struct fx *f = *state;
+	char junk[160];
+	snprintf(junk, sizeof(junk), "%s/junk.db", f->dir);
+	FILE *fp = fopen(junk, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite file\n", fp);
+	fclose(fp);
+	struct db *db = NULL;
+	char why[256];
+	assert_int_not_equal(db_open_err(&db, junk, why, sizeof(why)), 0);
+	assert_null(db);
+	assert_non_null(strstr(why, "junk.db"));
+	unlink(junk);
+}
+
 /* --- extensions ------------------------------------------------------------ */
 
 static void count_ext(const struct db_ext *e, void *arg)
@@ -234,6 +252,45 @@ static void test_ext_crud(void **state)
 	assert_int_equal(db_ext_delete(f->db, "1002"), ENOENT);
 	assert_int_equal(db_ext_get(f->db, "1002", &got), ENOENT);
 	assert_int_equal(db_ext_list(f->db, NULL, NULL), 2);
+}
+
+struct nest {
+	struct db *db;
+	int outer, inner;
+};
+
+static void inner_row(const struct db_ext *e, void *arg)
+{
+	struct nest *n = arg;
+	n->inner++;
+}
+
+/* A handler may query the same connection again, even the same list: the
+ * statement cache must hand out a private copy, not reset the outer one. */
+static void outer_row(const struct db_ext *e, void *arg)
+{
+	struct nest *n = arg;
+	struct db_ext got;
+	n->outer++;
+	assert_int_equal(db_ext_get(n->db, e->number, &got), 0);
+	assert_string_equal(got.number, e->number);
+	assert_int_equal(db_ext_list(n->db, inner_row, n), 3);
+}
+
+static void test_ext_list_reentrant(void **state)
+{
+	struct fx *f = *state;
+	const char *nums[] = { "201", "202", "203" };
+	for (int i = 0; i < 3; i++) {
+		struct db_ext e = mk_ext(nums[i], "N", "password-n");
+		assert_int_equal(db_ext_add(f->db, &e), 0);
+	}
+	struct nest n = { f->db, 0, 0 };
+	assert_int_equal(db_ext_list(f->db, outer_row, &n), 3);
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 9);
+	/* and the cache still works afterwards */
+	assert_int_equal(db_ext_list(f->db, NULL, NULL), 3);
 }
 
 static void expect_invalid(struct db *db, const struct db_ext *e, const char *field)
@@ -299,7 +356,7 @@ static void test_ext_sql_metachars(void **state)
 	const char *pw = "p'a\"ss;--)/*";
 	struct db_ext e = mk_ext("1001", name, pw);
 	assert_int_equal(db_ext_add(f->db, &e), 0);
-	struct db_ext e2 = mk_ext("1002", "Robert'); DELETE FROM users; --", "x' OR '1'='1");
+	struct db_ext e2 = mk_ext("1002", "Robert'); DELETE FROM users; --", "x'OR'1'='1");
 	assert_int_equal(db_ext_add(f->db, &e2), 0);
 
 	struct db_ext got;
@@ -308,7 +365,7 @@ static void test_ext_sql_metachars(void **state)
 	assert_string_equal(got.password, pw);
 	assert_int_equal(db_ext_get(f->db, "1002", &got), 0);
 	assert_string_equal(got.name, "Robert'); DELETE FROM users; --");
-	assert_string_equal(got.password, "x' OR '1'='1");
+	assert_string_equal(got.password, "x'OR'1'='1");
 	assert_int_equal(db_ext_list(f->db, NULL, NULL), 2);
 
 	/* An injection attempt in a key finds nothing and changes nothing. */
@@ -676,8 +733,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_too_new, setup, teardown),
 		cmocka_unit_test(test_open_bad_path),
+		cmocka_unit_test_setup_teardown(test_open_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_crud, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_list_reentrant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_sql_metachars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reg_save_replace_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reg_unknown_ext, setup, teardown),

@@ -1,0 +1,246 @@
+/*
+ * The commands that ask the running hookflashd over its control socket:
+ * status, registrations, bans, unban, reload, trace, log-level. Live state
+ * (who is registered now, who is banned) only exists in the daemon, so
+ * these never read the database.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/log.h"
+#include "../ctl/ctl_proto.h"
+#include "cli.h"
+#include "ctl_client.h"
+#include "table.h"
+
+/* Sends one request; on any failure prints why and returns CLI_ERR. */
+static int call(struct cli *c, const char *cmd, const char *arg, struct ctl_reply *r)
+{
+	int err = ctl_call(c->ctl_path, cmd, arg, CTL_CLIENT_TIMEOUT_MS, r);
+	switch (err) {
+	case 0:
+		break;
+	case ENOENT:
+	case ECONNREFUSED:
+		return cli_fail("hookflashd is not running (no control socket at %s)", c->ctl_path);
+	case EACCES:
+	case EPERM:
+		return cli_fail("permission denied on the control socket %s (run as root or "
+				"as the user hookflashd runs as)",
+				c->ctl_path);
+	case ETIMEDOUT:
+		return cli_fail("hookflashd did not answer within %d s (control socket %s)",
+				CTL_CLIENT_TIMEOUT_MS / 1000, c->ctl_path);
+	case ECONNABORTED:
+		return cli_fail("hookflashd closed the connection without answering "
+				"(see its log)");
+	case EPROTO:
+		return cli_fail("hookflashd sent a reply this tool does not understand "
+				"(is hookflash the same version as hookflashd?)");
+	case ENAMETOOLONG:
+		return cli_fail("control socket path too long: %s", c->ctl_path);
+	default:
+		return cli_fail("cannot talk to hookflashd at %s: %s", c->ctl_path, strerror(err));
+	}
+	if (!r->ok) {
+		int rc = cli_fail("hookflashd: %s", r->msg[0] ? r->msg : "request refused");
+		ctl_reply_free(r);
+		return rc;
+	}
+	return CLI_OK;
+}
+
+static const char *field(const struct ctl_row *row, size_t i)
+{
+	return i < row->nfields ? row->field[i] : "";
+}
+
+/* For commands that take no arguments: CLI_OK, CLI_USAGE, or -1 after
+ * --help. */
+static int no_args(int argc, char **argv, const char *usage)
+{
+	return cli_parse(argc, argv, NULL, NULL, 0, 0, NULL, usage);
+}
+
+static void duration_field(char *out, size_t cap, const char *secs)
+{
+	char *end;
+	unsigned long long s = strtoull(secs, &end, 10);
+	if (end == secs || *end)
+		snprintf(out, cap, "%s", secs); /* not a number: show as sent */
+	else
+		cli_duration(out, cap, s);
+}
+
+/* Prints a reply's rows as a table: cols[i] is the field shown in column
+ * i, dur[i] whether it holds seconds to print as a duration. */
+static int print_rows(const struct ctl_reply *r, size_t ncols, const char *const *head,
+		      const size_t *cols, const bool *dur)
+{
+	const char **cells = calloc(r->nrows * ncols + 1, sizeof(*cells));
+	char (*durs)[32] = calloc(r->nrows * ncols + 1, sizeof(*durs));
+	if (!cells || !durs) {
+		free(cells);
+		free(durs);
+		return cli_fail("out of memory");
+	}
+	for (size_t i = 0; i < r->nrows; i++) {
+		for (size_t k = 0; k < ncols; k++) {
+			const char *v = field(&r->rows[i], cols[k]);
+			size_t at = i * ncols + k;
+			if (dur && dur[k]) {
+				duration_field(durs[at], sizeof(durs[at]), v);
+				v = durs[at];
+			}
+			cells[at] = v;
+		}
+	}
+	table_print(stdout, ncols, head, NULL, cells, r->nrows);
+	free(cells);
+	free(durs);
+	return CLI_OK;
+}
+
+int cli_cmd_status(struct cli *c, int argc, char **argv)
+{
+	int rc = no_args(argc, argv, "status");
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	struct ctl_reply r;
+	if ((rc = call(c, CTL_CMD_STATUS, NULL, &r)))
+		return rc;
+	/* Key/value rows: printed as two aligned columns; counters the
+	 * daemon adds later show up without a change here. */
+	const char **cells = calloc(r.nrows * 2 + 1, sizeof(*cells));
+	char uptime[64] = "";
+	if (!cells) {
+		ctl_reply_free(&r);
+		return cli_fail("out of memory");
+	}
+	for (size_t i = 0; i < r.nrows; i++) {
+		const char *k = field(&r.rows[i], 0), *v = field(&r.rows[i], 1);
+		if (strcmp(k, "uptime_s") == 0) {
+			char d[32];
+			duration_field(d, sizeof(d), v);
+			snprintf(uptime, sizeof(uptime), "%s (%s)", v, d);
+			v = uptime;
+		}
+		cells[i * 2] = k;
+		cells[i * 2 + 1] = v;
+	}
+	table_print(stdout, 2, NULL, NULL, cells, r.nrows);
+	free(cells);
+	ctl_reply_free(&r);
+	return CLI_OK;
+}
+
+int cli_cmd_registrations(struct cli *c, int argc, char **argv)
+{
+	int rc = no_args(argc, argv, "registrations");
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	struct ctl_reply r;
+	if ((rc = call(c, CTL_CMD_REGISTRATIONS, NULL, &r)))
+		return rc;
+	if (!r.nrows) {
+		printf("no live registrations\n");
+	} else {
+		static const char *const head[] = { "EXTENSION", "CONTACT", "SOURCE",
+						    "EXPIRES IN", "USER AGENT" };
+		static const size_t cols[] = { 0, 1, 2, 3, 4 };
+		static const bool dur[] = { false, false, false, true, false };
+		rc = print_rows(&r, 5, head, cols, dur);
+	}
+	ctl_reply_free(&r);
+	return rc;
+}
+
+int cli_cmd_bans(struct cli *c, int argc, char **argv)
+{
+	int rc = no_args(argc, argv, "bans");
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	struct ctl_reply r;
+	if ((rc = call(c, CTL_CMD_BANS, NULL, &r)))
+		return rc;
+	if (!r.nrows) {
+		printf("no banned sources\n");
+	} else {
+		static const char *const head[] = { "ADDRESS", "FAILURES", "BANNED FOR" };
+		static const size_t cols[] = { 0, 1, 2 };
+		static const bool dur[] = { false, false, true };
+		rc = print_rows(&r, 3, head, cols, dur);
+	}
+	ctl_reply_free(&r);
+	return rc;
+}
+
+/* Sends a command without rows and prints done on success. */
+static int simple(struct cli *c, const char *cmd, const char *arg, const char *done)
+{
+	struct ctl_reply r;
+	int rc = call(c, cmd, arg, &r);
+	if (rc)
+		return rc;
+	ctl_reply_free(&r);
+	printf("%s\n", done);
+	return CLI_OK;
+}
+
+int cli_cmd_unban(struct cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int rc = cli_parse(argc, argv, NULL, pos, 1, 1, NULL, "unban ADDRESS");
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	/* The address travels inside a one-line request: no spaces, no
+	 * line breaks, nothing that could be a second command. */
+	const char *a = pos[0];
+	if (!*a || strlen(a) > 100)
+		return cli_usage("unban ADDRESS", "ADDRESS: an IPv4 or IPv6 address");
+	for (const char *p = a; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return cli_usage("unban ADDRESS", "ADDRESS: an IPv4 or IPv6 address");
+	char done[160];
+	snprintf(done, sizeof(done), "ban on %s lifted", a);
+	return simple(c, CTL_CMD_UNBAN, a, done);
+}
+
+int cli_cmd_reload(struct cli *c, int argc, char **argv)
+{
+	int rc = no_args(argc, argv, "reload");
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	return simple(c, CTL_CMD_RELOAD, NULL, "hookflashd reloaded");
+}
+
+int cli_cmd_trace(struct cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	int rc = cli_parse(argc, argv, NULL, pos, 1, 1, NULL, "trace on|off");
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	if (strcmp(pos[0], "on") == 0)
+		return simple(c, CTL_CMD_TRACE, "on", "SIP message tracing on");
+	if (strcmp(pos[0], "off") == 0)
+		return simple(c, CTL_CMD_TRACE, "off", "SIP message tracing off");
+	return cli_usage("trace on|off", "trace: 'on' or 'off', not '%s'", pos[0]);
+}
+
+int cli_cmd_log_level(struct cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	const char *usage = "log-level error|warn|info|debug";
+	int rc = cli_parse(argc, argv, NULL, pos, 1, 1, NULL, usage);
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	int lvl = log_level_parse(pos[0]);
+	if (lvl < 0)
+		return cli_usage(usage, "unknown log level '%s'", pos[0]);
+	const char *name = log_level_name((enum log_level)lvl);
+	char done[64];
+	snprintf(done, sizeof(done), "log level now %s", name);
+	return simple(c, CTL_CMD_LOGLEVEL, name, done);
+}

@@ -1,0 +1,148 @@
+/*
+ * `hookflash`, the administrator's command-line tool. It edits the
+ * database (DATA_DIR/hookflash.db) itself, so setup and extensions work
+ * with no daemon running, and asks a running hookflashd over its control
+ * socket (DATA_DIR/hookflash.ctl) for live state. Global options come
+ * before the command; each command parses its own. Exit status: 0 done,
+ * 1 error, 2 usage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../db/db.h"
+#include "../ctl/ctl_proto.h"
+#include "cli.h"
+
+#ifndef HF_VERSION
+#define HF_VERSION "dev"
+#endif
+
+#define DEFAULT_DATA_DIR "/var/lib/hookflash"
+
+static const char help[] =
+	"Usage: hookflash [--data-dir DIR] COMMAND [ARGS]\n"
+	"\n"
+	"Administers a Hookflash PBX. Setup and extension commands edit the\n"
+	"database directly and work whether or not hookflashd is running; the\n"
+	"commands under \"Running daemon\" ask hookflashd over its control socket.\n"
+	"\n"
+	"Global options (before COMMAND):\n"
+	"  --data-dir DIR    data directory holding hookflash.db and hookflash.ctl\n"
+	"                    (default " DEFAULT_DATA_DIR ")\n"
+	"  -h, --help        show this help\n"
+	"  --version         show the version\n"
+	"\n"
+	"Setup:\n"
+	"  init              create the database with extensions 1001-1005 and the\n"
+	"                    web account admin, and print their generated passwords\n"
+	"                    (once); on a database already set up, change nothing\n"
+	"  admin reset-password [USER]\n"
+	"                    give web user USER (default admin) a new generated\n"
+	"                    password and print it (once)\n"
+	"\n"
+	"Extensions:\n"
+	"  extension add NUMBER [--name NAME] [--password PW] [--pin PIN] [--disabled]\n"
+	"                    add an extension (NUMBER: 2-15 digits); without\n"
+	"                    --password a strong one is generated and printed once\n"
+	"  extension list    number, name and state of every extension\n"
+	"  extension show NUMBER [--show-password]\n"
+	"                    one extension; the SIP password and voicemail PIN only\n"
+	"                    with --show-password\n"
+	"  extension set NUMBER [--name NAME] [--password PW | --new-password]\n"
+	"                [--pin PIN] [--enable | --disable]\n"
+	"                    change an extension; --new-password generates one and\n"
+	"                    prints it once; --pin '' removes the PIN\n"
+	"  extension remove NUMBER\n"
+	"                    delete an extension and its registrations\n"
+	"\n"
+	"  Passwords need 8+ printable ASCII characters without spaces; PINs are\n"
+	"  digits. --password - reads the password from standard input, keeping\n"
+	"  it out of shell history and the process list. After add, set or remove\n"
+	"  a running hookflashd is told to reload, so the change is live at once.\n"
+	"\n"
+	"Running daemon:\n"
+	"  status            version, uptime and counters\n"
+	"  registrations     live registrations: extension, contact, source,\n"
+	"                    expiry, user agent\n"
+	"  bans              sources banned after failed authentication\n"
+	"  unban ADDRESS     lift the ban on ADDRESS\n"
+	"  reload            reload the configuration from the database\n"
+	"  trace on|off      log every SIP message sent and received, or stop\n"
+	"  log-level LEVEL   set the log level: error, warn, info or debug\n"
+	"\n"
+	"Exit status: 0 success, 1 error, 2 usage error.\n";
+
+static const struct {
+	const char *name;
+	cli_cmd_h *run;
+} cmds[] = {
+	{ "init", cli_cmd_init },
+	{ "extension", cli_cmd_extension },
+	{ "admin", cli_cmd_admin },
+	{ "status", cli_cmd_status },
+	{ "registrations", cli_cmd_registrations },
+	{ "bans", cli_cmd_bans },
+	{ "unban", cli_cmd_unban },
+	{ "reload", cli_cmd_reload },
+	{ "trace", cli_cmd_trace },
+	{ "log-level", cli_cmd_log_level },
+};
+
+static int set_data_dir(struct cli *c, const char *dir)
+{
+	if (!*dir)
+		return cli_usage(NULL, "--data-dir: empty path");
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--; /* "/var/lib/hookflash/" is the same directory */
+	if (n >= sizeof(c->data_dir))
+		return cli_fail("--data-dir: path too long");
+	memcpy(c->data_dir, dir, n);
+	c->data_dir[n] = '\0';
+	const char *sep = strcmp(c->data_dir, "/") == 0 ? "" : "/";
+	snprintf(c->db_path, sizeof(c->db_path), "%s%s%s", c->data_dir, sep, DB_FILE_NAME);
+	snprintf(c->ctl_path, sizeof(c->ctl_path), "%s%s%s", c->data_dir, sep, CTL_SOCKET_NAME);
+	return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	memset(&c, 0, sizeof(c));
+	set_data_dir(&c, DEFAULT_DATA_DIR);
+
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		int rc;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(help, stdout);
+			return CLI_OK;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("hookflash %s\n", HF_VERSION);
+			return CLI_OK;
+		} else if (strcmp(a, "--data-dir") == 0) {
+			if (i + 1 == argc)
+				return cli_usage(NULL, "--data-dir needs a directory");
+			if ((rc = set_data_dir(&c, argv[++i])))
+				return rc;
+		} else if (strncmp(a, "--data-dir=", 11) == 0) {
+			if ((rc = set_data_dir(&c, a + 11)))
+				return rc;
+		} else {
+			return cli_usage(NULL, "unknown option '%s' (global options go before "
+					       "the command)",
+					 a);
+		}
+	}
+	if (i == argc)
+		return cli_usage(NULL, "no command given");
+	if (strcmp(argv[i], "help") == 0) {
+		fputs(help, stdout);
+		return CLI_OK;
+	}
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+		if (strcmp(argv[i], cmds[k].name) == 0)
+			return cmds[k].run(&c, argc - i - 1, argv + i + 1);
+	return cli_usage(NULL, "unknown command '%s'", argv[i]);
+}

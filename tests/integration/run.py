@@ -1,0 +1,793 @@
+#!/usr/bin/env python3
+"""
+Integration tests: drive the real hookflashd (the ASan+UBSan build) with
+real peers (SIPp, baresip, a small python SIP client) on 127.0.0.1, on
+ports picked free at run time. Ends with the line "N passed, N failed".
+
+    python3 tests/integration/run.py [-v] [-k SUBSTRING]
+
+Each test gets a name and a function; a failure is an AssertionError (or
+any exception) with a message that says what the daemon did. Daemons are
+stopped with SIGTERM and must exit 0 with no sanitizer report.
+"""
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import string
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import hf  # noqa: E402
+import sipclient  # noqa: E402
+import torture  # noqa: E402
+from hf import check, Failure  # noqa: E402
+from sipclient import Client  # noqa: E402
+
+VERBOSE = '-v' in sys.argv
+TORTURE_DIR = os.path.join(hf.ROOT, 'tests', 'unit', 'data', 'torture')
+PER_TEST_TIMEOUT = 90
+
+
+def secret(n=16):
+    a = string.ascii_letters + string.digits
+    return ''.join(random.SystemRandom().choice(a) for _ in range(n))
+
+
+class Ctx:
+    """The shared daemon most tests use, and extension bookkeeping."""
+
+    def __init__(self):
+        self.main = None
+        self.next_ext = 2001
+        self.daemons = []
+
+    def daemon(self):
+        if self.main is None:
+            self.main = hf.Daemon(extra=['--min-expires', '30', '--max-expires', '3600',
+                                         '--auth-fail-limit', '200', '--auth-fail-window', '60',
+                                         '--ban-time', '5'])
+            self.daemons.append(self.main)
+            self.main.start()
+        check(self.main.alive(), 'the shared hookflashd died earlier:\n%s' % self.main.log_tail())
+        return self.main
+
+    def ext(self, d=None, name=None):
+        """A new extension with a random password on daemon d (added with
+        the CLI while the daemon runs, which tells it to reload)."""
+        d = d or self.daemon()
+        number = str(self.next_ext)
+        self.next_ext += 1
+        pw = secret()
+        hf.add_extension(d.data_dir, number, pw, name or 'Test %s' % number)
+        return number, pw
+
+
+def wait_registered(d, ext, want=1, timeout=5.0):
+    """Registrations of ext as the CLI lists them, once there are `want`."""
+    last = {}
+
+    def probe():
+        rows, out = hf.registrations(d.data_dir)
+        last['rows'], last['out'] = rows, out
+        mine = [r for r in rows if r['ext'] == ext]
+        return mine if len(mine) == want else None
+    got = hf.wait_for(probe, timeout)
+    return got, last.get('rows', []), last.get('out', '')
+
+
+def wait_db(d, ext, want, timeout=5.0):
+    got = hf.wait_for(lambda: (lambda r: r if len(r) == want else None)(
+        hf.db_registrations(d.data_dir, ext)), timeout)
+    return got if got is not None else hf.db_registrations(d.data_dir, ext)
+
+
+def show(msg):
+    return msg.raw.decode('utf-8', 'replace') if msg is not None else '(no answer)'
+
+
+def expect_final(res, code, what):
+    f = res['final']
+    check(f is not None, '%s: no answer; sent:\n%s' % (what, res['sent'][-1].decode()))
+    check(f.status == code, '%s: got %s, want %d\nsent:\n%s\ngot:\n%s' % (
+        what, f.start, code, res['sent'][-1].decode(), show(f)))
+    return f
+
+
+def register_ok(d, ext, pw, algorithm='SHA-256', client=None, **kw):
+    c = client or Client(d.sip_port)
+    try:
+        res = c.register(ext, pw, algorithm=algorithm, **kw)
+        expect_final(res, 200, 'REGISTER %s (%s)' % (ext, algorithm))
+        return res
+    finally:
+        if client is None:
+            c.close()
+
+
+# --- tests: OPTIONS, methods, robustness ------------------------------------
+
+def test_options(ctx):
+    d = ctx.daemon()
+    c = Client(d.sip_port)
+    r = c.options()
+    c.close()
+    check(r is not None, 'OPTIONS: no answer')
+    check(r.status == 200, 'OPTIONS: %s\n%s' % (r.start, show(r)))
+    allow = ','.join(r.all('allow')).upper()
+    for m in ('REGISTER', 'OPTIONS'):
+        check(m in allow, 'OPTIONS 200 Allow lacks %s: %r' % (m, allow))
+    check(r.all('accept'), 'OPTIONS 200 has no Accept:\n%s' % show(r))
+    check(r.all('supported'), 'OPTIONS 200 has no Supported:\n%s' % show(r))
+
+
+def test_unknown_method_501(ctx):
+    d = ctx.daemon()
+    c = Client(d.sip_port)
+    r = c.options(method='FOO')
+    c.close()
+    check(r is not None and r.status == 501, 'FOO: want 501, got:\n%s' % show(r))
+
+
+def test_invalid_message_400(ctx):
+    """A request with a broken CSeq (answerable: Via, From, To, Call-ID are
+    fine) gets 400."""
+    d = ctx.daemon()
+    c = Client(d.sip_port)
+    data, branch = c.build('OPTIONS', 'sip:%s:%d' % (hf.LOCAL, d.sip_port), [
+        'From: <sip:probe@127.0.0.1>;tag=%s' % sipclient.rand_hex(8),
+        'To: <sip:%s:%d>' % (hf.LOCAL, d.sip_port),
+        'Call-ID: %s@hf-it' % sipclient.rand_hex(16),
+        'CSeq: notanumber OPTIONS'])
+    r, _ = c.transaction(data, branch, 3.0)
+    c.close()
+    check(r is not None and r.status == 400, 'broken CSeq: want 400, got:\n%s' % show(r))
+
+
+def test_garbage_and_huge_datagrams(ctx):
+    """Garbage datagrams, a maximum-size (65507 byte) UDP datagram and a
+    70 KB message over TCP do not kill the daemon; it answers OPTIONS
+    afterwards. (A 70 KB datagram cannot exist over IPv4 UDP: the largest
+    payload is 65507 bytes, so the 70 KB one goes over TCP.)"""
+    d = ctx.daemon()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((hf.LOCAL, 0))
+    target = (hf.LOCAL, d.sip_port)
+    rnd = random.Random(4475)
+    garbage = [b'', b'\x00', b'\r\n\r\n', b'\xff' * 300, b'SIP/2.0\r\n\r\n',
+               b'INVITE\r\n\r\n', b'OPTIONS sip:x SIP/2.0\r\n' + b'A' * 4000,
+               bytes(rnd.randrange(256) for _ in range(1400)),
+               b'REGISTER sip:127.0.0.1 SIP/2.0\r\nContent-Length: 99999999999999999999\r\n\r\n']
+    for g in garbage:
+        u.sendto(g, target)
+    big = (b'OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKbig\r\n'
+           b'X-Pad: ')
+    big += b'x' * (65507 - len(big) - 4) + b'\r\n\r\n'
+    check(len(big) == 65507, 'built %d bytes' % len(big))
+    u.sendto(big, target)
+    u.close()
+    # 70 KB over TCP, then close
+    t = socket.create_connection(target, timeout=3)
+    msg = (b'OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKbig70\r\n'
+           b'From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: big70@hf-it\r\n'
+           b'CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nX-Pad: ' + b'y' * 70000 + b'\r\nContent-Length: 0\r\n\r\n')
+    try:
+        t.sendall(msg)
+        t.settimeout(2)
+        try:
+            t.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            pass
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the daemon may close an oversized stream
+    t.close()
+    # a TCP connection that sends garbage and goes away
+    t = socket.create_connection(target, timeout=3)
+    t.sendall(b'\x16\x03\x01\x02\x00' + bytes(rnd.randrange(256) for _ in range(500)))
+    t.close()
+    time.sleep(0.3)
+    check(d.alive(), 'hookflashd died after garbage/huge messages:\n%s' % d.log_tail())
+    c = Client(d.sip_port)
+    r = c.options()
+    c.close()
+    check(r is not None and r.status == 200, 'OPTIONS after garbage: %s' % show(r))
+    c = Client(d.sip_port, transport='tcp')
+    r = c.options()
+    c.close()
+    check(r is not None and r.status == 200, 'OPTIONS over TCP after garbage: %s' % show(r))
+
+
+# --- tests: registrar --------------------------------------------------------
+
+def test_register_md5_sipp(ctx):
+    """SIPp (3.6: MD5 digest through [authentication]) registers; the
+    binding shows in `hookflash registrations` and in the database."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    port = hf.free_port()
+    r = hf.sipp('register.xml', d.sip_port, service=ext, user=ext, password=pw,
+                transport='u1', local_port=port, timeout=15)
+    check(r.rc == 0 and r.successful == 1, 'SIPp REGISTER with MD5 digest failed: ' + r.describe())
+    got, rows, out = wait_registered(d, ext)
+    check(got, 'ext %s not in `hookflash registrations`:\n%s' % (ext, out))
+    check(str(port) in got[0]['contact'], 'contact %r lacks the SIPp port %d' % (got[0]['contact'], port))
+    db = wait_db(d, ext, 1)
+    check(len(db) == 1, 'DB registrations of %s: %r' % (ext, db))
+
+
+def test_register_md5_python(ctx):
+    """The same with the python client answering the MD5 challenge (the
+    daemon's MD5 path, independent of SIPp)."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    res = register_ok(d, ext, pw, 'MD5', expires=120)
+    c = sipclient.contact_expires(res['final'])
+    check(c and all(v is not None for v in c.values()),
+          '200 lacks Contact with ;expires=:\n%s' % show(res['final']))
+    got, rows, out = wait_registered(d, ext)
+    check(got, 'ext %s not listed:\n%s' % (ext, out))
+    check(len(wait_db(d, ext, 1)) == 1, 'no DB row for %s' % ext)
+
+
+def test_register_sha256(ctx):
+    """The challenge offers SHA-256 first, then MD5, qop="auth"; answering
+    with SHA-256 gets 200."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    c = Client(d.sip_port)
+    res = c.register(ext, pw, algorithm='SHA-256', expires=120)
+    c.close()
+    first = res['first']
+    check(first is not None and first.status == 401, 'first REGISTER: want 401, got %s' % show(first))
+    chs = Client.challenges(first)
+    algs = [ch.get('algorithm', 'MD5').upper() for ch in chs]
+    check(algs[:2] == ['SHA-256', 'MD5'], 'challenge algorithms %r, want SHA-256 then MD5:\n%s'
+          % (algs, show(first)))
+    for ch in chs:
+        check('auth' in [q.strip() for q in ch.get('qop', '').split(',')],
+              'challenge without qop="auth": %r' % ch)
+        check(ch.get('realm') and ch.get('nonce'), 'challenge without realm/nonce: %r' % ch)
+    check(b'algorithm=SHA-256' in res['sent'][-1], 'did not answer with SHA-256')
+    expect_final(res, 200, 'REGISTER with SHA-256')
+    got, rows, out = wait_registered(d, ext)
+    check(got, 'ext %s not listed:\n%s' % (ext, out))
+
+
+def test_reregister_refreshes(ctx):
+    """Re-REGISTER with the same Call-ID and CSeq+1 (reusing the nonce with
+    nc=2, as phones do) -> 200, still one binding, expiry refreshed."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    c = Client(d.sip_port)
+    res = register_ok(d, ext, pw, client=c, expires=60)
+    db1 = wait_db(d, ext, 1)
+    check(len(db1) == 1, 'DB rows after first REGISTER: %r' % db1)
+    exp_key = next((k for k in ('expires_at', 'expires', 'expiry') if k in db1[0]), None)
+    time.sleep(2.1)
+    # same Call-ID, CSeq+1, Authorization with the same nonce and nc=2
+    ruri = 'sip:%s:%d' % c.server
+    ch = res['challenge']
+    cseq = res['cseq'] + 1
+    first_req = res['sent'][-1].decode()
+    from_tag = re.search(r'(?m)^From: .*;tag=(\w+)', first_req).group(1)
+    headers = ['From: <sip:%s@%s:%d>;tag=%s' % (ext, hf.LOCAL, d.sip_port, from_tag),
+               'To: <sip:%s@%s:%d>' % (ext, hf.LOCAL, d.sip_port),
+               'Call-ID: %s' % res['call_id'], 'CSeq: %d REGISTER' % cseq,
+               'Contact: <%s>' % c.contact_uri(ext), 'Expires: 60',
+               sipclient.authorization(ch, ext, pw, 'REGISTER', ruri, nc=2)]
+    data, branch = c.build('REGISTER', ruri, headers)
+    r, _ = c.transaction(data, branch)
+    note = ''
+    if r is not None and r.status == 401:
+        # allowed: the server may refuse a reused nonce (stale) and challenge again
+        ch2 = Client.pick_challenge(r, 'SHA-256')
+        check(ch2 is not None, 'no challenge in 401:\n%s' % show(r))
+        note = ' (reused nonce refused, re-challenged%s)' % (
+            ', stale=true' if ch2.get('stale', '').lower() == 'true' else '')
+        cseq += 1
+        headers[3] = 'CSeq: %d REGISTER' % cseq
+        headers[-1] = sipclient.authorization(ch2, ext, pw, 'REGISTER', ruri, nc=1)
+        data, branch = c.build('REGISTER', ruri, headers)
+        r, _ = c.transaction(data, branch)
+    c.close()
+    check(r is not None and r.status == 200, 're-REGISTER%s: %s\nsent:\n%s' % (note, show(r), data.decode()))
+    exp = sipclient.contact_expires(r)
+    check(len(exp) == 1, 're-REGISTER 200 lists %d contacts, want 1:\n%s' % (len(exp), show(r)))
+    v = list(exp.values())[0]
+    check(v is not None and 55 <= v <= 60, 're-REGISTER 200 expires=%s, want ~60' % v)
+    got, rows, out = wait_registered(d, ext, 1)
+    check(got, 'want exactly one binding for %s:\n%s' % (ext, out))
+    if exp_key:
+        db2 = hf.wait_for(lambda: (lambda r2: r2 if len(r2) == 1 and r2[0][exp_key] > db1[0][exp_key] else None)(
+            hf.db_registrations(d.data_dir, ext)), 5)
+        check(db2, 'DB %s not refreshed: before %r, after %r' % (
+            exp_key, db1, hf.db_registrations(d.data_dir, ext)))
+    if ctx and VERBOSE and note:
+        print('    note:' + note)
+
+
+def test_unregister(ctx):
+    """Expires: 0 removes the binding; Contact: * with Expires: 0 removes
+    every binding of the extension."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    c = Client(d.sip_port)
+    register_ok(d, ext, pw, client=c, expires=120)
+    got, _, out = wait_registered(d, ext, 1)
+    check(got, 'not registered:\n%s' % out)
+    res = c.register(ext, pw, expires=0)
+    expect_final(res, 200, 'REGISTER Expires: 0')
+    check(not sipclient.contact_expires(res['final']),
+          '200 to the un-REGISTER still lists contacts:\n%s' % show(res['final']))
+    got, _, out = wait_registered(d, ext, 0)
+    check(got is not None, 'binding still listed after Expires: 0:\n%s' % out)
+    check(not wait_db(d, ext, 0), 'DB still has the binding after Expires: 0')
+    c.close()
+    # two devices, then the wildcard from a third
+    a, b = Client(d.sip_port), Client(d.sip_port)
+    register_ok(d, ext, pw, client=a, expires=120)
+    register_ok(d, ext, pw, client=b, expires=120)
+    got, _, out = wait_registered(d, ext, 2)
+    check(got, 'want two bindings:\n%s' % out)
+    w = Client(d.sip_port)
+    res = w.register(ext, pw, contacts=['*'], expires=0)
+    expect_final(res, 200, 'REGISTER Contact: * Expires: 0')
+    for x in (a, b, w):
+        x.close()
+    got, _, out = wait_registered(d, ext, 0)
+    check(got is not None, 'bindings left after the wildcard un-REGISTER:\n%s' % out)
+    check(not wait_db(d, ext, 0), 'DB rows left after the wildcard: %r' % hf.db_registrations(d.data_dir, ext))
+
+
+def test_two_contacts(ctx):
+    """Two devices on one extension are both listed, and the 200 to the
+    second REGISTER carries both contacts."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    a, b = Client(d.sip_port), Client(d.sip_port, transport='tcp')
+    register_ok(d, ext, pw, client=a, expires=120)
+    res = register_ok(d, ext, pw, client=b, expires=120)
+    exp = sipclient.contact_expires(res['final'])
+    for x in (a, b):
+        uri = x.contact_uri(ext)
+        check(any(uri in k or k in uri for k in exp), '200 lacks %s: %r\n%s' % (uri, exp, show(res['final'])))
+    got, _, out = wait_registered(d, ext, 2)
+    check(got, 'want 2 bindings listed for %s:\n%s' % (ext, out))
+    ports = sorted(str(x.local_port) for x in (a, b))
+    listed = ' '.join(r['contact'] for r in got)
+    for p in ports:
+        check(p in listed, 'contact with port %s not listed: %s' % (p, listed))
+    check(len(wait_db(d, ext, 2)) == 2, 'DB rows: %r' % hf.db_registrations(d.data_dir, ext))
+    a.close()
+    b.close()
+
+
+def test_expires_too_short_423(ctx):
+    """Expires below --min-expires (30 here) -> 423 with Min-Expires."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    c = Client(d.sip_port)
+    res = c.register(ext, pw, expires=5)
+    c.close()
+    f = expect_final(res, 423, 'REGISTER Expires: 5')
+    check(f.get('min-expires', '').strip() == '30', '423 Min-Expires %r, want 30:\n%s'
+          % (f.get('min-expires'), show(f)))
+    got, _, out = wait_registered(d, ext, 0, timeout=0.5)
+    check(got is not None, 'a 423 REGISTER left a binding:\n%s' % out)
+
+
+def normalise(msg, user):
+    """Status line and headers of a 401 with what must differ blanked out:
+    the echoed Via/From/To/Call-ID/CSeq (they name the user), nonces."""
+    out = [msg.start]
+    for name, orig, value in msg.headers:
+        if name in ('via', 'from', 'to', 'call-id', 'cseq', 'date'):
+            if name == 'to':
+                out.append('to-has-tag: %s' % (';tag=' in value))
+            continue
+        value = re.sub(r'nonce="[^"]*"', 'nonce="N"', value)
+        value = value.replace(user, 'USER')
+        out.append('%s: %s' % (orig.lower(), value))
+    return out
+
+
+def test_wrong_password_like_unknown_user(ctx):
+    """Wrong password -> 401; unknown user -> 401; the two final responses
+    are the same once nonces, tags and the echoed headers are set aside."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    c = Client(d.sip_port)
+    wrong = c.register(ext, pw + 'x', algorithm='SHA-256', expires=120)
+    unknown_user = str(2900 + random.randrange(99))
+    unknown = c.register(unknown_user, 'whatever-password', algorithm='SHA-256', expires=120)
+    wrong_md5 = c.register(ext, pw + 'x', algorithm='MD5', expires=120)
+    unknown_md5 = c.register(unknown_user, 'whatever-password', algorithm='MD5', expires=120)
+    c.close()
+    for what, res in (('wrong password', wrong), ('unknown user', unknown),
+                      ('wrong password MD5', wrong_md5), ('unknown user MD5', unknown_md5)):
+        expect_final(res, 401, what)
+        check(len(res['sent']) == 2, '%s: the authenticated request was not sent' % what)
+    for a, b, alg in ((wrong, unknown, 'SHA-256'), (wrong_md5, unknown_md5, 'MD5')):
+        na = normalise(a['final'], ext)
+        nb = normalise(b['final'], unknown_user)
+        check(na == nb, '401 for a wrong password and for an unknown user differ (%s):\n'
+              'wrong password:\n  %s\nunknown user:\n  %s' % (alg, '\n  '.join(na), '\n  '.join(nb)))
+    got, _, out = wait_registered(d, ext, 0, timeout=0.3)
+    check(got is not None, 'a failed REGISTER left a binding:\n%s' % out)
+
+
+def test_register_tcp_sipp(ctx):
+    """SIPp over TCP (-t t1): REGISTER with digest -> 200, listed as tcp."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    r = hf.sipp('register.xml', d.sip_port, service=ext, user=ext, password=pw,
+                transport='t1', timeout=15)
+    check(r.rc == 0 and r.successful == 1, 'SIPp REGISTER over TCP failed: ' + r.describe())
+    got, _, out = wait_registered(d, ext)
+    check(got, 'ext %s not listed:\n%s' % (ext, out))
+    check('tcp' in got[0]['source'].lower() or 'tcp' in got[0]['contact'].lower(),
+          'TCP registration not shown as tcp: %s' % got[0]['line'])
+
+
+def test_register_tcp_python(ctx):
+    """The python client over TCP (SHA-256): 200, source shown as tcp."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext()
+    c = Client(d.sip_port, transport='tcp')
+    register_ok(d, ext, pw, client=c, expires=120)
+    c.close()
+    got, _, out = wait_registered(d, ext)
+    check(got, 'ext %s not listed:\n%s' % (ext, out))
+    check(got[0]['source'].lower().startswith('tcp'), 'source %r, want tcp:...' % got[0]['source'])
+
+
+# --- torture corpus -----------------------------------------------------------
+
+def top_via_port(data):
+    m = re.search(rb'(?im)^(?:via|v)\s*:\s*SIP\s*/\s*2\.0\s*/\s*\w+\s+([^;,\s]+)', data)
+    if not m:
+        return None
+    host = m.group(1).decode('latin-1')
+    pm = re.search(r'\]:(\d+)$', host) or (re.search(r':(\d+)$', host) if host.count(':') == 1 else None)
+    return int(pm.group(1)) if pm else 5060
+
+
+def is_final_or_any(msgs):
+    codes = [m.status for m in msgs if m.status is not None]
+    finals = [c for c in codes if c >= 200]
+    return codes, finals
+
+
+def torture_files():
+    if not os.path.isdir(TORTURE_DIR):
+        return []
+    return sorted(f for f in os.listdir(TORTURE_DIR) if f.endswith('.dat'))
+
+
+def send_torture_udp(d, data, wait):
+    """Sends one datagram; collects what comes back on the sending socket and
+    on the top Via's port on 127.0.0.1 when that port can be bound (RFC 3261
+    18.2.2 sends responses without rport there). Returns (messages,
+    via_port_observed)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((hf.LOCAL, 0))
+    socks = [s]
+    vp = top_via_port(data)
+    observed = True
+    if vp and vp != s.getsockname()[1]:
+        v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            v.bind((hf.LOCAL, vp))
+            socks.append(v)
+        except OSError:
+            observed = False
+            v.close()
+    s.sendto(data, (hf.LOCAL, d.sip_port))
+    import select
+    out = []
+    deadline = time.time() + wait
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            break
+        r, _, _ = select.select(socks, [], [], left)
+        for x in r:
+            try:
+                pkt, _ = x.recvfrom(70000)
+            except OSError:
+                continue
+            out.append(sipclient.Message(pkt))
+        if any(m.status is not None and m.status >= 200 for m in out):
+            # a final response: wait a little for a surprise second one
+            deadline = min(deadline, time.time() + 0.1)
+    for x in socks:
+        x.close()
+    return out, observed
+
+
+def send_torture_tcp(d, data, wait):
+    tp = sipclient.Transport((hf.LOCAL, d.sip_port), 'tcp')
+    out = []
+    try:
+        tp.send(data)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            raw = tp.recv(deadline - time.time())
+            if raw is None:
+                break
+            out.append(sipclient.Message(raw))
+            if any(m.status is not None and m.status >= 200 for m in out):
+                deadline = min(deadline, time.time() + 0.1)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    closed = tp.closed
+    tp.close()
+    return out, closed
+
+
+def run_torture(ctx, transport):
+    d = ctx.daemon()
+    files = torture_files()
+    check(files, 'no torture corpus in %s (tests/unit/data/torture/*.dat)' % TORTURE_DIR)
+    problems, notes, table = [], [], []
+    for f in files:
+        exp = torture.expectation(f, transport)
+        if exp is None:
+            problems.append('%s: no expectation in tests/integration/torture.py' % f)
+            continue
+        cls, codes, why = exp
+        with open(os.path.join(TORTURE_DIR, f), 'rb') as fh:
+            data = fh.read()
+        if transport == 'udp' and len(data) > 65507:
+            notes.append('%s: %d bytes, too big for a datagram; skipped' % (f, len(data)))
+            continue
+        wait = 0.6 if cls in (torture.NONE, torture.ANY) else 1.5
+        if transport == 'udp':
+            msgs, observed = send_torture_udp(d, data, wait)
+            closed = False
+        else:
+            msgs, closed = send_torture_tcp(d, data, wait)
+            observed = True
+        codes_got, finals = is_final_or_any(msgs)
+        got = finals[0] if finals else None
+        table.append('%-32s %-4s got %-14s (%s)' % (f, cls, codes_got or '-', why))
+        if not d.alive():
+            problems.append('%s: hookflashd died' % f)
+            break
+        if cls == torture.OK:
+            if got is None:
+                if observed:
+                    problems.append('%s: valid request (%s) got no final answer (%s)' % (f, why, codes_got or 'nothing'))
+                else:
+                    notes.append('%s: no answer on our socket and the Via port is taken; not judged' % f)
+            elif got == 400:
+                problems.append('%s: valid request (%s) answered 400' % (f, why))
+        elif cls == torture.BAD:
+            allowed = codes or (400,)
+            if got is None and None in allowed:
+                pass
+            elif got is None:
+                if observed:
+                    problems.append('%s: invalid request (%s) got no answer, want %s' % (
+                        f, why, '/'.join(str(x) for x in allowed if x)))
+                else:
+                    notes.append('%s: no answer on our socket and the Via port is taken; not judged' % f)
+            elif got not in allowed:
+                problems.append('%s: invalid request (%s) answered %d, want %s' % (
+                    f, why, got, '/'.join(str(x) for x in allowed if x)))
+        elif cls == torture.NONE:
+            if codes_got or any(m.method for m in msgs):
+                problems.append('%s: a response/ACK (%s) was answered: %s' % (f, why, [m.start for m in msgs]))
+    time.sleep(0.2)
+    check(d.alive(), 'hookflashd died during the %s torture run:\n%s' % (transport, d.log_tail()))
+    c = Client(d.sip_port, transport=transport)
+    r = c.options()
+    c.close()
+    if r is None or r.status != 200:
+        problems.append('OPTIONS over %s after the corpus: %s' % (transport, show(r)))
+    if VERBOSE:
+        print('    ' + '\n    '.join(table))
+    for n in notes:
+        print('    note: ' + n)
+    check(not problems, '%d torture problem(s) over %s:\n  %s' % (
+        len(problems), transport.upper(), '\n  '.join(problems)))
+
+
+def test_torture_udp(ctx):
+    run_torture(ctx, 'udp')
+
+
+def test_torture_tcp(ctx):
+    run_torture(ctx, 'tcp')
+
+
+# --- a real softphone ----------------------------------------------------------
+
+def test_baresip_registers(ctx):
+    """baresip (headless, stdio UI, no audio device) registers with an
+    extension's credentials and is listed with its user agent."""
+    d = ctx.daemon()
+    ext, pw = ctx.ext(name='Baresip')
+    b = hf.Baresip(ext, pw, d.sip_port, regint=60).start()
+    try:
+        def probe():
+            rows, _ = hf.registrations(d.data_dir)
+            return [r for r in rows if r['ext'] == ext and 'baresip' in r['line'].lower()]
+        got = hf.wait_for(probe, 10.0, 0.25)
+        _, out, _ = hf.cli(d.data_dir, 'registrations')
+        check(got, 'baresip did not show up registered as %s:\n%s\nbaresip log:\n%s'
+              % (ext, out, b.log()[-2000:]))
+    finally:
+        b.stop()
+
+
+# --- tests with their own daemon -------------------------------------------------
+
+def test_restart_keeps_registrations(ctx):
+    """Stop the daemon, start it on the same data dir: the registration is
+    still listed."""
+    d = hf.Daemon()
+    ctx.daemons.append(d)
+    d.start()
+    ext, pw = ctx.ext(d)
+    c = Client(d.sip_port)
+    register_ok(d, ext, pw, client=c, expires=600)
+    c.close()
+    got, _, out = wait_registered(d, ext)
+    check(got, 'not registered before the restart:\n%s' % out)
+    contact = got[0]['contact']
+    check(len(wait_db(d, ext, 1)) == 1, 'no DB row before the restart')
+    d.stop_clean()
+    d.start()
+    got, _, out = wait_registered(d, ext)
+    check(got, 'registration of %s lost across a restart:\n%s' % (ext, out))
+    check(got[0]['contact'] == contact, 'contact changed across the restart: %r -> %r'
+          % (contact, got[0]['contact']))
+    check(len(hf.db_registrations(d.data_dir, ext)) == 1, 'DB row lost across the restart')
+    d.stop_clean()
+
+
+def ban_lines(log):
+    return [l for l in log.splitlines()
+            if re.search(r'(?i)\bban(ned|ning|s)?\b', l) and '127.0.0.1' in l]
+
+
+def test_brute_force_ban(ctx):
+    """--auth-fail-limit 5 --auth-fail-window 60 --ban-time 30: eight
+    REGISTERs with a wrong password from one source: the first are answered
+    401, then nothing comes back at all; `hookflash bans` lists 127.0.0.1;
+    the daemon logs the ban exactly once (default log level)."""
+    d = hf.Daemon(log_level=None, extra=['--auth-fail-limit', '5', '--auth-fail-window', '60',
+                                         '--ban-time', '30'])
+    ctx.daemons.append(d)
+    d.start()
+    ext, pw = ctx.ext(d)
+    c = Client(d.sip_port)
+    outcomes = []
+    for i in range(8):
+        res = c.register(ext, 'wrong-' + pw, expires=120, timeout=1.2)
+        f = res['final']
+        if f is None:
+            outcomes.append(None if res['first'] is None else 'challenged, then silence')
+        else:
+            outcomes.append(f.status)
+    opt = c.options(timeout=1.0)
+    c.close()
+    desc = 'outcomes of 8 wrong-password REGISTERs: %r' % outcomes
+    check(outcomes[0] == 401, desc)
+    n401 = 0
+    while n401 < len(outcomes) and outcomes[n401] == 401:
+        n401 += 1
+    check(all(o != 401 for o in outcomes[n401:]), 'answered again after going silent; ' + desc)
+    check(not any(isinstance(o, int) for o in outcomes[n401:]), desc)
+    check(4 <= n401 <= 6, 'want the ban to start at the 5th/6th failure; ' + desc)
+    check(outcomes[-1] is None and outcomes[-2] is None, 'the last REGISTERs were not silently dropped; ' + desc)
+    _, out, _ = hf.cli(d.data_dir, 'bans')
+    check('127.0.0.1' in out, '`hookflash bans` does not list 127.0.0.1:\n%s' % out)
+    time.sleep(0.2)
+    lines = ban_lines(d.log())
+    check(len(lines) == 1, 'want the ban logged exactly once, found %d line(s):\n%s\nlog tail:\n%s'
+          % (len(lines), '\n'.join(lines[:20]), d.log_tail(30)))
+    check(opt is None, 'a banned source still gets answers to OPTIONS (the ban must drop all '
+          'its requests):\n%s' % show(opt))
+    d.stop_clean()
+
+
+def test_shared_daemon_clean_exit(ctx):
+    """The shared daemon, after everything above, ends on SIGTERM with exit
+    status 0 and no AddressSanitizer/UBSan report."""
+    d = ctx.daemon()
+    d.stop_clean()
+    ctx.main = None
+
+
+TESTS = [
+    test_options,
+    test_unknown_method_501,
+    test_invalid_message_400,
+    test_register_md5_sipp,
+    test_register_md5_python,
+    test_register_sha256,
+    test_reregister_refreshes,
+    test_unregister,
+    test_two_contacts,
+    test_expires_too_short_423,
+    test_wrong_password_like_unknown_user,
+    test_register_tcp_sipp,
+    test_register_tcp_python,
+    test_baresip_registers,
+    test_torture_udp,
+    test_torture_tcp,
+    test_garbage_and_huge_datagrams,
+    test_shared_daemon_clean_exit,
+    test_restart_keeps_registrations,
+    test_brute_force_ban,
+]
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TestTimeout('test took longer than %ds' % PER_TEST_TIMEOUT)
+
+
+def main():
+    only = None
+    if '-k' in sys.argv:
+        only = sys.argv[sys.argv.index('-k') + 1]
+    missing = hf.ensure_built([hf.SAN_DAEMON, hf.CLI])
+    ctx = Ctx()
+    passed = failed = 0
+    t_start = time.time()
+    signal.signal(signal.SIGALRM, _alarm)
+    for t in TESTS:
+        name = t.__name__[5:]
+        if only and only not in name:
+            continue
+        if missing:
+            print('FAIL %s: not built: %s (make build/san/bin/hookflashd build/bin/hookflash)'
+                  % (name, ' '.join(missing)))
+            failed += 1
+            continue
+        t0 = time.time()
+        signal.alarm(PER_TEST_TIMEOUT)
+        try:
+            t(ctx)
+            signal.alarm(0)
+            passed += 1
+            print('PASS %-40s %5.1fs' % (name, time.time() - t0))
+        except Exception as e:
+            signal.alarm(0)
+            failed += 1
+            msg = str(e) if isinstance(e, AssertionError) else traceback.format_exc()
+            print('FAIL %-40s %5.1fs\n    %s' % (name, time.time() - t0, msg.replace('\n', '\n    ')))
+            # a test's own daemon may be left running: stop it
+            for d in ctx.daemons:
+                if d is not ctx.main and d.alive():
+                    d.kill()
+            if ctx.main is not None and not ctx.main.alive():
+                print('    shared daemon log (%s):\n    %s' % (
+                    ctx.main.log_path, ctx.main.log_tail(40).replace('\n', '\n    ')))
+        sys.stdout.flush()
+    for d in ctx.daemons:
+        if d.alive():
+            d.kill()
+    if failed == 0:
+        for d in ctx.daemons:
+            shutil.rmtree(d.workdir, ignore_errors=True)
+    else:
+        print('daemon logs kept in: %s' % ' '.join(sorted({d.workdir for d in ctx.daemons})))
+    print('integration run took %.1fs' % (time.time() - t_start))
+    print('%d passed, %d failed' % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

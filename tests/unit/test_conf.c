@@ -1,0 +1,146 @@
+/* Unit tests for settings: defaults, the INI file, flags overriding the
+ * file, and clear errors for bad values. Also the local-domain check. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../core/base/conf.h"
+#include "../../core/pbx/domains.h"
+
+static char tmpdir[64];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct conf c;
+	conf_defaults(&c);
+	assert_int_equal(c.sip_udp_port, 5060);
+	assert_int_equal(c.rtp_min, 10000);
+	assert_int_equal(c.rtp_max, 20000);
+	assert_int_equal(c.http_port, 8080);
+	assert_int_equal(c.https_port, 8443);
+}
+
+static void test_flags_only(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[256];
+	conf_defaults(&c);
+	char *argv[] = { "hookflashd", "--data-dir", tmpdir, "--bind", "127.0.0.1,::1",
+			 "--sip-port", "25060", "--rtp-ports", "30001-30999",
+			 "--http-port", "28080", "--https-port", "28443", NULL };
+	assert_int_equal(conf_from_args(&c, 13, argv, err, sizeof(err)), 0);
+	assert_string_equal(c.data_dir, tmpdir);
+	assert_int_equal(c.nbinds, 2);
+	assert_string_equal(c.binds[1], "::1");
+	assert_int_equal(c.sip_udp_port, 25060);
+	assert_int_equal(c.sip_tcp_port, 25060);
+	assert_int_equal(c.rtp_min, 30002); /* RTP ports are even */
+	assert_int_equal(c.rtp_max, 30999);
+	assert_int_equal(c.https_port, 28443);
+}
+
+static void test_file_then_flags(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/hookflash.conf", tmpdir);
+	write_file(path, "# comment\n[sip]\nudp_port = 5070\ndomain = pbx.example.com\n"
+			 "[security]\nban_time = 99\n[general]\nlog_level = debug\n");
+	struct conf c;
+	char err[256];
+	conf_defaults(&c);
+	char *argv[] = { "hookflashd", "--data-dir", tmpdir, "--ban-time", "5", NULL };
+	assert_int_equal(conf_from_args(&c, 5, argv, err, sizeof(err)), 0);
+	assert_int_equal(c.sip_udp_port, 5070);
+	assert_string_equal(c.domain, "pbx.example.com");
+	assert_int_equal(c.ban_time, 5); /* the flag wins */
+	assert_int_equal(c.log_level, 3);
+	unlink(path);
+}
+
+static void test_bad_values(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[256];
+	conf_defaults(&c);
+	char *a1[] = { "hookflashd", "--sip-port", "70000", NULL };
+	assert_int_equal(conf_from_args(&c, 3, a1, err, sizeof(err)), EINVAL);
+	assert_non_null(strstr(err, "70000"));
+	char *a2[] = { "hookflashd", "--rtp-ports", "2000", NULL };
+	assert_int_equal(conf_from_args(&c, 3, a2, err, sizeof(err)), EINVAL);
+	char *a3[] = { "hookflashd", "--no-such-flag", NULL };
+	assert_int_equal(conf_from_args(&c, 2, a3, err, sizeof(err)), EINVAL);
+	assert_non_null(strstr(err, "--no-such-flag"));
+	char *a4[] = { "hookflashd", "--sip-port", NULL };
+	assert_int_equal(conf_from_args(&c, 2, a4, err, sizeof(err)), EINVAL);
+	char *a5[] = { "hookflashd", "--min-expires", "500", "--max-expires", "100", NULL };
+	conf_defaults(&c);
+	assert_int_equal(conf_from_args(&c, 5, a5, err, sizeof(err)), EINVAL);
+
+	char path[128];
+	snprintf(path, sizeof(path), "%s/bad.conf", tmpdir);
+	write_file(path, "[sip]\nudp_port = abc\n");
+	conf_defaults(&c);
+	assert_int_equal(conf_load_file(&c, path, err, sizeof(err)), EINVAL);
+	assert_non_null(strstr(err, ":2:"));
+	write_file(path, "[nosuch]\nkey = 1\n");
+	assert_int_equal(conf_load_file(&c, path, err, sizeof(err)), EINVAL);
+	assert_non_null(strstr(err, "unknown setting"));
+	unlink(path);
+}
+
+static void test_domains(void **state)
+{
+	(void)state;
+	struct conf c;
+	conf_defaults(&c);
+	snprintf(c.domain, sizeof(c.domain), "pbx.example.com");
+	snprintf(c.external_addr, sizeof(c.external_addr), "203.0.113.10");
+	struct domains *d;
+	assert_int_equal(domains_alloc(&d, &c), 0);
+	assert_true(domains_match(d, pl_from("127.0.0.1")));
+	assert_true(domains_match(d, pl_from("0:0::1")));
+	assert_true(domains_match(d, pl_from("PBX.Example.COM")));
+	assert_true(domains_match(d, pl_from("pbx.example.com.")));
+	assert_true(domains_match(d, pl_from("203.0.113.10")));
+	assert_true(domains_match(d, pl_from("localhost")));
+	assert_false(domains_match(d, pl_from("example.org")));
+	assert_false(domains_match(d, pl_from("198.51.100.7")));
+	assert_false(domains_match(d, PL_NULL));
+	domains_free(d);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf-conf-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_flags_only),
+		cmocka_unit_test(test_file_then_flags),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_domains),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rmdir(tmpdir);
+	return rc;
+}
