@@ -389,29 +389,36 @@ static uint64_t ns_now(void)
 }
 
 /* A coarse guard against a shortcut for unknown users creeping in (an
- * early return costs ~1% of three hashes): interleaved timings of an
- * unknown user and a wrong password must be within a factor of two. */
+ * early return costs ~1% of three hashes): the fastest of many interleaved
+ * batches, which preemption cannot inflate, must be within a factor of
+ * two for an unknown user and for a wrong password. */
 static void test_verify_unknown_user_timing(void **state)
 {
 	struct digest_cred c;
 	char h[512];
-	uint64_t t_unknown = 0, t_wrong = 0;
+	uint64_t best_unknown = UINT64_MAX, best_wrong = UINT64_MAX;
 
 	sip_hdr(h, sizeof(h), "SHA-256", "00000001",
 		"e0730f062fb733180293f6138f128f1f7446a94906b9414f0fb24d192eddda7a");
 	assert_int_equal(parse(&c, h), 0);
-	for (int i = 0; i < 3000; i++) {
+	for (int batch = 0; batch < 300; batch++) {
+		bool r = false;
 		uint64_t t0 = ns_now();
-		assert_false(digest_verify(&c, PL("REGISTER"), NULL));
+		for (int i = 0; i < 8; i++)
+			r |= digest_verify(&c, PL("REGISTER"), NULL);
 		uint64_t t1 = ns_now();
-		assert_false(digest_verify(&c, PL("REGISTER"), "a-wrong-password"));
+		for (int i = 0; i < 8; i++)
+			r |= digest_verify(&c, PL("REGISTER"), "a-wrong-password");
 		uint64_t t2 = ns_now();
-		t_unknown += t1 - t0;
-		t_wrong += t2 - t1;
+		assert_false(r);
+		if (t1 - t0 < best_unknown)
+			best_unknown = t1 - t0;
+		if (t2 - t1 < best_wrong)
+			best_wrong = t2 - t1;
 	}
-	if (t_unknown * 2 < t_wrong || t_wrong * 2 < t_unknown)
-		fail_msg("unknown user %llu ns vs wrong password %llu ns",
-			 (unsigned long long)t_unknown, (unsigned long long)t_wrong);
+	if (best_unknown * 2 < best_wrong || best_wrong * 2 < best_unknown)
+		fail_msg("unknown user %llu ns vs wrong password %llu ns per 8",
+			 (unsigned long long)best_unknown, (unsigned long long)best_wrong);
 }
 
 /* ---- nonces ---- */
