@@ -79,7 +79,7 @@ build/san/tests/%: build/san/obj/tests/unit/%.o build/san/libhookflash.a
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
 
 # libFuzzer harnesses (clang); each links the sources it exercises.
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS)

@@ -1,9 +1,9 @@
 /*
  * Request authentication (see authn.h). The order of checks matters:
- * the ban list first (a banned source costs one lookup), then the nonce
- * (a forged one is a failure), then the response, computed whether the
- * user exists or not; only a correct response may learn that its nonce
- * is stale or replayed, as RFC 7616 3.3 intends for stale=true.
+ * the ban list first (a banned source costs one lookup), then the
+ * response, computed whether the user exists or not; only a correct
+ * response may learn that its nonce is stale or replayed, as RFC 7616
+ * 3.3 intends for stale=true.
  */
 #include "authn.h"
 
@@ -77,17 +77,21 @@ enum authn_result authn_check(struct authn *a, const struct sip_msg *req,
 	int nerr = auth_nonce_check(a->nonces, c.nonce, now);
 	const struct ext *e = ext_table_find(exts, c.username);
 	const char *password = (e && e->enabled) ? e->password : NULL;
-	/* Always verify, even with a forged nonce or unknown user: same work,
-	 * same timing, same answer. */
-	bool ok = digest_verify(&c, req->method, password) && password && nerr != EINVAL;
+	/* Always verify, even with a foreign nonce or an unknown user: same
+	 * work, same timing, same answer. */
+	bool ok = digest_verify(&c, req->method, password) && password;
 	if (!ok) {
-		note_failure(a, from, now, nerr == EINVAL ? "bad nonce" : "wrong credentials", c.username);
+		note_failure(a, from, now, "wrong credentials", c.username);
 		if (ban_is_banned(a->bans, sa, now))
 			return AUTHN_BANNED;
 		auth_challenge(hdrs, a->nonces, now, a->realm, false, proxy);
 		return AUTHN_CHALLENGE;
 	}
-	if (nerr == ESTALE) {
+	/* The password is right but the nonce is not one of ours any more:
+	 * expired, or minted before a restart (the nonce key is per process).
+	 * Not a failure: a whole office behind one NAT address re-registering
+	 * after a restart must not get itself banned. */
+	if (nerr == ESTALE || nerr == EINVAL) {
 		auth_challenge(hdrs, a->nonces, now, a->realm, true, proxy);
 		return AUTHN_CHALLENGE;
 	}

@@ -13,6 +13,16 @@
 #include <string.h>
 #include <strings.h>
 
+/* Values are copied as bytes, never through "%.*s": a quoted-pair may
+ * legitimately carry a NUL (RFC 4475 intmeth), and printf would stop there. */
+static void add_line(struct sbuf *b, const char *name, struct pl value)
+{
+	sbuf_adds(b, name);
+	sbuf_adds(b, ": ");
+	sbuf_addpl(b, value);
+	sbuf_adds(b, "\r\n");
+}
+
 /* Whether the sent-by host names the address the request came from. IP
  * literals are compared as addresses so "::1" equals "0::1". */
 static bool same_host(struct pl host, const char *src)
@@ -44,7 +54,7 @@ static void add_top_via(struct sbuf *b, const struct sip_msg *req, struct pl val
 {
 	const struct sip_via *v = &req->via;
 	if (!src_host || !v->host.p) {
-		sbuf_printf(b, "Via: %.*s\r\n", (int)value.l, value.p);
+		add_line(b, "Via", value);
 		return;
 	}
 	bool received = v->rport || !same_host(v->host, src_host);
@@ -55,7 +65,8 @@ static void add_top_via(struct sbuf *b, const struct sip_msg *req, struct pl val
 		while (head && (cc_wsp((unsigned char)value.p[head - 1]) || value.p[head - 1] == ';'))
 			head--;
 	}
-	sbuf_printf(b, "Via: %.*s", (int)head, value.p);
+	sbuf_adds(b, "Via: ");
+	sbuf_add(b, value.p, head);
 	size_t pos = 0, start = 0;
 	struct pl params = v->params;
 	for (; params.p && pos <= params.l; pos++) {
@@ -77,8 +88,10 @@ static void add_top_via(struct sbuf *b, const struct sip_msg *req, struct pl val
 			continue; /* replaced by ours below */
 		if (pl_casestr(name, "rport") && bare && src_port)
 			sbuf_printf(b, ";rport=%u", (unsigned)src_port);
-		else if (p.l)
-			sbuf_printf(b, ";%.*s", (int)p.l, p.p);
+		else if (p.l) {
+			sbuf_adds(b, ";");
+			sbuf_addpl(b, p);
+		}
 	}
 	if (received) {
 		size_t n = strlen(src_host);
@@ -93,7 +106,7 @@ static void add_top_via(struct sbuf *b, const struct sip_msg *req, struct pl val
 static void copy_hdr(struct sbuf *b, const char *name, const struct sip_hdr *h)
 {
 	if (h)
-		sbuf_printf(b, "%s: %.*s\r\n", name, (int)h->value.l, h->value.p);
+		add_line(b, name, h->value);
 }
 
 void sip_msg_build_response(struct sbuf *b, const struct sip_msg *req, uint16_t status,
@@ -121,7 +134,8 @@ void sip_msg_build_response(struct sbuf *b, const struct sip_msg *req, uint16_t 
 	copy_hdr(b, "From", sip_msg_hdr(req, SIP_HDR_FROM));
 	const struct sip_hdr *to = sip_msg_hdr(req, SIP_HDR_TO);
 	if (to) {
-		sbuf_printf(b, "To: %.*s", (int)to->value.l, to->value.p);
+		sbuf_adds(b, "To: ");
+		sbuf_addpl(b, to->value);
 		if (to_tag && !pl_isset(req->to.tag))
 			sbuf_printf(b, ";tag=%s", to_tag);
 		sbuf_adds(b, "\r\n");

@@ -559,6 +559,10 @@ static bool uri_params_eq(struct pl a, struct pl b, bool reverse_pass)
 		struct pl n = eq ? pl_sub(p, 0, (size_t)(eq - p.p)) : p;
 		struct pl va = eq ? pl_sub(p, (size_t)(eq - p.p) + 1, p.l) : (struct pl){ p.p, 0 };
 		struct pl vb;
+		/* A repeated name counts once, by its first value, as with
+		 * sip_param_get; otherwise a URI could differ from itself. */
+		if (uri_param_find(pl_sub(a, 0, (size_t)(p.p - a.p)), n, &vb))
+			continue;
 		if (uri_param_find(b, n, &vb)) {
 			if (!reverse_pass && !uri_part_eq(va, vb, true))
 				return false;

@@ -265,21 +265,29 @@ def add_extension(data_dir, number, password, name=None):
 
 def registrations(data_dir):
     """Parses `hookflash registrations`: a header line, then one row per
-    binding: ext, contact, source, expires_in, user agent (may have spaces).
-    Returns a list of dicts."""
+    binding: ext, contact, source, expires_in, user agent. Columns are cut
+    at the header's label positions (labels are separated by 2+ spaces;
+    values such as "2m 00s" may hold single spaces). Returns (list of
+    dicts, raw output)."""
     _, out, _ = cli(data_dir, 'registrations')
     lines = [l for l in out.splitlines() if l.strip()]
     rows = []
+    if not lines:
+        return rows, out
+    head = lines[0]
+    starts = [m.start() for m in re.finditer(r'(?:^|(?<=  ))\S', head)]
+    keys = ['ext', 'contact', 'source', 'expires_in', 'user_agent']
     for l in lines[1:]:
         if set(l.strip()) <= set('-=+| '):
             continue  # a rule under the header
-        parts = l.split(None, 4)
-        if len(parts) < 4:
-            continue
-        rows.append({'ext': parts[0], 'contact': parts[1], 'source': parts[2],
-                     'expires_in': parts[3],
-                     'user_agent': parts[4] if len(parts) > 4 else '',
-                     'line': l})
+        if len(starts) == len(keys):
+            vals = [l[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+        else:
+            vals = l.split(None, 4)
+        vals += [''] * (len(keys) - len(vals))
+        r = dict(zip(keys, vals))
+        r['line'] = l
+        rows.append(r)
     return rows, out
 
 
