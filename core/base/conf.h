@@ -32,6 +32,7 @@ struct conf {
 	uint32_t min_expires, max_expires, default_expires;
 	/* digest */
 	uint32_t nonce_ttl;
+	char digest_algs[32]; /* offered in this order: "MD5,SHA-256" */
 	/* brute-force protection */
 	uint32_t auth_fail_limit;  /* failures ... */
 	uint32_t auth_fail_window; /* ... within this many seconds ... */

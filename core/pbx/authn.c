@@ -1,14 +1,14 @@
 /*
- * Request authentication (see authn.h). The order of checks matters:
- * the ban list first (a banned source costs one lookup), then the
- * response, computed whether the user exists or not; only a correct
- * response may learn that its nonce is stale or replayed, as RFC 7616
- * 3.3 intends for stale=true.
+ * Request authentication (see authn.h): the ban list first (a banned
+ * source costs one lookup), then auth_check, which hashes whether the user
+ * exists or not and lets only a correct response learn that its nonce is
+ * stale (RFC 7616 3.3); then the failure accounting that feeds the bans.
  */
 #include "authn.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../base/log.h"
 #include "../sip/auth.h"
@@ -30,6 +30,14 @@ static void note_failure(struct authn *a, const struct sip_peer *from,
 		sip_peer_addr_str(from, addr, sizeof(addr));
 		log_warn("authn", "banning %s after repeated authentication failures", addr);
 	}
+}
+
+static void challenge(struct authn *a, struct sbuf *hdrs, uint64_t now, bool stale, bool proxy)
+{
+	enum digest_alg algs[2];
+	for (size_t i = 0; i < a->nalgs && i < 2; i++)
+		algs[i] = (enum digest_alg)a->algs[i];
+	auth_challenge(hdrs, a->nonces, now, a->realm, stale, proxy, algs, a->nalgs);
 }
 
 /* Picks the credentials meant for our realm among possibly several
@@ -70,39 +78,63 @@ enum authn_result authn_check(struct authn *a, const struct sip_msg *req,
 			note_failure(a, from, now, "credentials for another realm", PL_NULL);
 		if (ban_is_banned(a->bans, sa, now))
 			return AUTHN_BANNED;
-		auth_challenge(hdrs, a->nonces, now, a->realm, false, proxy);
+		challenge(a, hdrs, now, false, proxy);
 		return AUTHN_CHALLENGE;
 	}
 
-	int nerr = auth_nonce_check(a->nonces, c.nonce, now);
 	const struct ext *e = ext_table_find(exts, c.username);
 	const char *password = (e && e->enabled) ? e->password : NULL;
-	/* Always verify, even with a foreign nonce or an unknown user: same
-	 * work, same timing, same answer. */
-	bool ok = digest_verify(&c, req->method, password) && password;
-	if (!ok) {
-		note_failure(a, from, now, "wrong credentials", c.username);
+	bool offered = false;
+	for (size_t i = 0; i < a->nalgs; i++)
+		offered |= (int)c.alg == a->algs[i];
+	if (!offered) /* e.g. MD5 when the admin allows SHA-256 only */
+		password = NULL;
+	/* auth_check hashes whether the user exists or not: same work, same
+	 * answer for unknown users and wrong passwords. */
+	switch (auth_check(a->nonces, &c, req->method, a->realm, password, now)) {
+	case 0:
+		break;
+	case ESTALE:
+		/* a right answer to an expired nonce: not a failure */
+		challenge(a, hdrs, now, true, proxy);
+		return AUTHN_CHALLENGE;
+	case EINVAL:
+		/* A nonce that is not ours, typically minted before a restart
+		 * (the nonce key is per process). It proves nothing either way,
+		 * so it is not counted: an office behind one NAT address
+		 * re-registering after a restart must not get itself banned. */
+		challenge(a, hdrs, now, false, proxy);
+		return AUTHN_CHALLENGE;
+	default: /* EACCES wrong credentials, EALREADY replayed nonce count */
+		note_failure(a, from, now, "wrong credentials or replay", c.username);
 		if (ban_is_banned(a->bans, sa, now))
 			return AUTHN_BANNED;
-		auth_challenge(hdrs, a->nonces, now, a->realm, false, proxy);
-		return AUTHN_CHALLENGE;
-	}
-	/* The password is right but the nonce is not one of ours any more:
-	 * expired, or minted before a restart (the nonce key is per process).
-	 * Not a failure: a whole office behind one NAT address re-registering
-	 * after a restart must not get itself banned. */
-	if (nerr == ESTALE || nerr == EINVAL) {
-		auth_challenge(hdrs, a->nonces, now, a->realm, true, proxy);
-		return AUTHN_CHALLENGE;
-	}
-	if (auth_nonce_use(a->nonces, c.nonce, c.nc_val, now)) {
-		note_failure(a, from, now, "replayed nonce count", c.username);
-		if (ban_is_banned(a->bans, sa, now))
-			return AUTHN_BANNED;
-		auth_challenge(hdrs, a->nonces, now, a->realm, false, proxy);
+		challenge(a, hdrs, now, false, proxy);
 		return AUTHN_CHALLENGE;
 	}
 	ban_record_success(a->bans, sa);
 	*ext = e;
 	return AUTHN_OK;
+}
+
+void authn_set_algs(struct authn *a, const char *list)
+{
+	a->nalgs = 0;
+	struct pl rest = pl_from(list);
+	while (rest.l && a->nalgs < 2) {
+		const char *comma = memchr(rest.p, ',', rest.l);
+		struct pl tok = { rest.p, comma ? (size_t)(comma - rest.p) : rest.l };
+		enum digest_alg alg;
+		if (!digest_alg_parse(tok, &alg))
+			a->algs[a->nalgs++] = (int)alg;
+		if (!comma)
+			break;
+		rest.l -= tok.l + 1;
+		rest.p = comma + 1;
+	}
+	if (!a->nalgs) {
+		a->algs[0] = DIGEST_MD5;
+		a->algs[1] = DIGEST_SHA256;
+		a->nalgs = 2;
+	}
 }

@@ -28,6 +28,8 @@ enum authn_result {
 
 struct authn {
 	const char *realm;
+	int algs[2];      /* enum digest_alg, offered in this order */
+	size_t nalgs;
 	struct auth_nonces *nonces;
 	struct ban_list *bans;
 	uint64_t (*now_ms)(void *arg);
@@ -35,6 +37,9 @@ struct authn {
 	uint64_t failures; /* counters for status/metrics */
 	uint64_t bans_started;
 };
+
+/* Sets the offered algorithms from a checked list like "MD5,SHA-256". */
+void authn_set_algs(struct authn *a, const char *list);
 
 /* proxy: use Proxy-Authorization / Proxy-Authenticate (INVITE), else
  * Authorization / WWW-Authenticate (REGISTER). */

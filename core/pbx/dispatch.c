@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "../base/log.h"
+#include "../base/loop.h"
+#include "../sip/ban.h"
 #include "../reg/registrar.h"
 #include "../sip/msg.h"
 #include "../sip/tsx.h"
@@ -36,7 +38,8 @@ static void on_register(struct pbx *p, struct sip_tsx *st, const struct sip_msg 
 	const struct ext *e = NULL;
 	switch (authn_check(&p->authn, m, from, p->exts, false, &e, &hdrs)) {
 	case AUTHN_BANNED:
-		break; /* silence: a scanner gets nothing to count */
+		sip_tsx_drop(st); /* silence: a scanner gets nothing to count */
+		break;
 	case AUTHN_CHALLENGE:
 		reply(st, 401, "Unauthorized", hdrs.err ? NULL : hdrs.p);
 		break;
@@ -106,6 +109,11 @@ void pbx_on_request(struct sip_tsx *st, const struct sip_msg *m,
 	struct pbx *p = arg;
 	if (!st)
 		return; /* an ACK without a transaction: nothing to answer */
+	/* A banned source gets nothing at all, whatever it sends. */
+	if (ban_is_banned(p->bans, (const struct sockaddr *)&from->addr, loop_now(p->loop))) {
+		sip_tsx_drop(st);
+		return;
+	}
 	if (m->error) {
 		reply(st, m->error_status ? m->error_status : 400, m->error, NULL);
 		return;

@@ -192,6 +192,7 @@ void pbx_reconfigure(struct pbx *p)
 		struct ban_cfg bc;
 		ban_cfg_from(&c, &bc);
 		ban_list_configure(p->bans, &bc);
+		authn_set_algs(&p->authn, c.digest_algs);
 		p->conf = c;
 		log_info("pbx", "settings reloaded from %s (addresses and ports apply at restart)", path);
 	}
@@ -265,6 +266,7 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	if (err)
 		goto out;
 	p->authn.realm = conf->domain[0] ? conf->domain : "hookflash";
+	authn_set_algs(&p->authn, conf->digest_algs);
 	p->authn.nonces = p->nonces;
 	p->authn.bans = p->bans;
 	p->authn.now_ms = pbx_now;

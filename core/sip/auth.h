@@ -67,11 +67,17 @@ int auth_nonce_check(struct auth_nonces *n, struct pl nonce, uint64_t now_ms);
  * 0 when nc is higher than any seen for this nonce; EALREADY on replay. */
 int auth_nonce_use(struct auth_nonces *n, struct pl nonce, uint32_t nc, uint64_t now_ms);
 
-/* Appends WWW-Authenticate (or Proxy-Authenticate when proxy) header lines
- * for SHA-256 then MD5 (RFC 8760 order of preference), with a fresh nonce,
- * qop="auth" and stale=true when asked. */
+/* Appends one WWW-Authenticate (or Proxy-Authenticate when proxy) header
+ * line per algorithm in algs, in that order (RFC 8760: the server's
+ * preference first; most clients take the topmost they support, many old
+ * ones only ever read the first), sharing one fresh nonce, with
+ * qop="auth" and stale=true when asked. algs NULL: MD5 then SHA-256. */
 void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
-		    const char *realm, bool stale, bool proxy);
+		    const char *realm, bool stale, bool proxy,
+		    const enum digest_alg *algs, size_t nalgs);
+/* "MD5" / "SHA-256" (case-insensitive) to the enum; EINVAL otherwise. */
+int digest_alg_parse(struct pl name, enum digest_alg *out);
+const char *digest_alg_name(enum digest_alg alg);
 
 /* The whole server-side check of parsed credentials, in the order that
  * neither leaks which users exist nor counts honest clients as attackers:

@@ -23,24 +23,43 @@ static void add_quoted(struct sbuf *b, const char *s)
 	}
 }
 
-void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
-		    const char *realm, bool stale, bool proxy)
+const char *digest_alg_name(enum digest_alg alg)
 {
-	/* RFC 8760 3: the preferred algorithm first; old phones skip what they
-	 * do not know and take MD5 */
-	static const char *const algs[] = { "SHA-256", "MD5" };
+	return alg == DIGEST_SHA256 ? "SHA-256" : "MD5";
+}
+
+int digest_alg_parse(struct pl name, enum digest_alg *out)
+{
+	name = pl_trim(name);
+	if (pl_casestr(name, "MD5"))
+		*out = DIGEST_MD5;
+	else if (pl_casestr(name, "SHA-256"))
+		*out = DIGEST_SHA256;
+	else
+		return EINVAL;
+	return 0;
+}
+
+void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
+		    const char *realm, bool stale, bool proxy,
+		    const enum digest_alg *algs, size_t nalgs)
+{
+	static const enum digest_alg defaults[] = { DIGEST_MD5, DIGEST_SHA256 };
 	const char *hdr = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
 	char nonce[64];
-
 	if (!b)
 		return;
-	/* one nonce for both lines: the client answers only one of them */
+	if (!algs || !nalgs) {
+		algs = defaults;
+		nalgs = sizeof(defaults) / sizeof(defaults[0]);
+	}
+	/* one nonce for all lines: the client answers only one of them */
 	auth_nonce_make(n, now_ms, nonce, sizeof(nonce));
-	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+	for (size_t i = 0; i < nalgs; i++) {
 		sbuf_printf(b, "%s: Digest realm=\"", hdr);
 		add_quoted(b, realm ? realm : "");
 		sbuf_printf(b, "\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s\r\n", nonce,
-			    algs[i], stale ? ", stale=true" : "");
+			    digest_alg_name(algs[i]), stale ? ", stale=true" : "");
 	}
 }
 

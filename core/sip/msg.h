@@ -18,7 +18,7 @@
 #include "../base/sbuf.h"
 
 #define SIP_MAX_MSG 65535 /* larger messages are refused */
-#define SIP_MAX_HDRS 128  /* header field values after splitting lists */
+#define SIP_MAX_HDRS 128  /* header field values after splitting lists; more is refused */
 
 enum sip_hdr_id {
 	SIP_HDR_OTHER = 0,
@@ -99,7 +99,7 @@ struct sip_addr {
 };
 
 struct sip_via {
-	struct pl proto;      /* "SIP/2.0" */
+	struct pl proto;      /* "SIP/2.0", as received: LWS around '/' is kept */
 	struct pl transport;  /* "UDP", "TCP", "TLS", ... */
 	struct pl host;       /* sent-by host, IPv6 without brackets */
 	uint16_t port;        /* 0 when absent */
@@ -160,7 +160,9 @@ struct sip_msg {
  * sip_msg.error); EBADMSG when nothing useful can be answered (the caller
  * drops it); EMSGSIZE when len > SIP_MAX_MSG; ENOMEM. For UDP, a body
  * shorter than Content-Length makes the message answerable-invalid; bytes
- * beyond Content-Length are ignored (RFC 3261 18.3). */
+ * beyond Content-Length are ignored (RFC 3261 18.3); without
+ * Content-Length the body is the rest of the datagram. Bare LF line ends
+ * are accepted, and a datagram may end without the empty line. */
 int sip_msg_parse(struct sip_msg **out, const char *data, size_t len);
 void sip_msg_free(struct sip_msg *m);
 

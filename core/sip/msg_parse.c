@@ -143,8 +143,8 @@ static void add_hdr(struct parse_ctx *c, enum sip_hdr_id id, struct pl name, str
 /* Splits a list value at commas outside quotes and <>. */
 static void add_list(struct parse_ctx *c, enum sip_hdr_id id, struct pl name, struct pl value)
 {
-	if (!value.l) {
-		add_hdr(c, id, name, value); /* "Supported:" means "none" */
+	if (!value.l || !memchr(value.p, ',', value.l)) {
+		add_hdr(c, id, name, value); /* one value; an empty "Supported:" means none */
 		return;
 	}
 	size_t start = 0;
@@ -212,6 +212,7 @@ static char *split_headers(struct parse_ctx *c, char *p, char *end)
 			return p + 1 < end ? p + 2 : end;
 		char *s = p, *e = end;
 		bool continuation = cc_wsp((unsigned char)*p);
+		bool folded = false;
 		for (;;) {
 			char *nl = memchr(p, '\n', (size_t)(end - p));
 			if (!nl) {
@@ -219,13 +220,18 @@ static char *split_headers(struct parse_ctx *c, char *p, char *end)
 				break;
 			}
 			p = nl + 1;
-			if (p < end && cc_wsp((unsigned char)*p))
-				continue; /* folded: the next line continues this one */
+			if (p < end && cc_wsp((unsigned char)*p)) {
+				folded = true; /* the next line continues this one */
+				continue;
+			}
 			e = nl;
 			break;
 		}
-		/* Unfold in place so values never contain CR or LF. */
-		for (char *q = s; q < e; q++)
+		/* Unfold in place so values never contain CR or LF. Most lines
+		 * are not folded and only end in CR, which trimming drops; a
+		 * stray CR inside is rare, so memchr finds it cheaply. */
+		char *q = folded ? s : memchr(s, '\r', (size_t)(e - s));
+		for (; q && q < e; q++)
 			if (*q == '\r' || *q == '\n')
 				*q = ' ';
 		if (continuation)
@@ -454,7 +460,9 @@ int sip_msg_parse(struct sip_msg **out, const char *data, size_t len)
 	struct sip_msg *m = malloc(sizeof(*m) + len + 1);
 	if (!m)
 		return ENOMEM;
-	memset(m, 0, sizeof(*m));
+	/* hdrs[] past nhdrs is never read: zero everything but it (5 KiB). */
+	memset(m, 0, offsetof(struct sip_msg, hdrs));
+	memset(&m->nhdrs, 0, sizeof(*m) - offsetof(struct sip_msg, nhdrs));
 	m->buf = (char *)(m + 1);
 	if (len)
 		memcpy(m->buf, data, len);

@@ -69,6 +69,12 @@ int sip_tsx_reply(struct sip_tsx *st, uint16_t status, const char *reason,
 		  const char *extra_hdrs);
 const struct sip_msg *sip_tsx_request(const struct sip_tsx *st);
 const struct sip_peer *sip_tsx_peer(const struct sip_tsx *st);
+/* The TU will not answer (e.g. a banned source gets silence): ends st now
+ * without sending anything, not even the INVITE's 100 Trying; copies of
+ * the request then arrive as new requests. No-op after a final response.
+ * A non-INVITE the TU neither answers nor drops is dropped by the layer
+ * after 64*T1 (the client has given up by then); st is gone after that. */
+void sip_tsx_drop(struct sip_tsx *st);
 /* Status of the last response sent by st (0: none yet). */
 uint16_t sip_tsx_status(const struct sip_tsx *st);
 /* The INVITE server transaction a CANCEL refers to (RFC 3261 9.2: the

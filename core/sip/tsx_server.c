@@ -38,9 +38,13 @@ static bool match_3261(const struct sip_tsx *t, const struct sip_msg *m, struct 
 	const struct sip_msg *r = t->req;
 	if (!t->server || t->rfc2543)
 		return false;
-	/* Branches are opaque tokens compared as is; hosts are caseless. */
+	/* Branches are opaque tokens compared as is; hosts are caseless.
+	 * The Via transport is not part of sent-by, but a true copy always
+	 * repeats it, and checking it keeps a UDP and a TCP request that
+	 * share a (badly chosen) branch apart. */
 	if (!pl_eq(r->via.branch, m->via.branch) || r->via.port != m->via.port ||
-	    !pl_caseeq(r->via.host, m->via.host))
+	    !pl_caseeq(r->via.host, m->via.host) ||
+	    !pl_caseeq(r->via.transport, m->via.transport))
 		return false;
 	if (pl_eq(method, m_ack))
 		return t->invite;
@@ -259,13 +263,17 @@ static void on_retx(void *arg)
 	tsx_release(st);
 }
 
-/* t_end: Timer H or I (INVITE), J (non-INVITE). */
+/* t_end: Timer H or I (INVITE), J (non-INVITE), or the guard on a
+ * non-INVITE the TU never answered. */
 static void on_end(void *arg)
 {
 	struct sip_tsx *st = arg;
 	if (st->invite && st->state == TSX_COMPLETED)
 		log_info(TSX_TAG, "INVITE %.*s: no ACK for %u (Timer H)",
 			 tsx_loglen(st->branch), st->branch.p, st->status);
+	else if (st->state == TSX_TRYING || st->state == TSX_PROCEEDING)
+		log_warn(TSX_TAG, "%.*s %.*s: never answered, dropped", tsx_loglen(st->method),
+			 st->method.p, tsx_loglen(st->branch), st->branch.p);
 	tsx_terminate(st);
 }
 
@@ -332,7 +340,12 @@ void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct s
 	st->state = st->invite ? TSX_PROCEEDING : TSX_TRYING;
 	loop_timer_init(&st->t_retx);
 	loop_timer_init(&st->t_end);
-	if (st->invite && tsx_timer_start(st, &st->t_retx, TSX_TRYING_MS, on_retx)) {
+	/* INVITE: the 100 Trying. Non-INVITE: a guard, so a TU that never
+	 * answers (or means to stay silent and forgot sip_tsx_drop) cannot
+	 * pile up transactions; by 64*T1 the client's Timer F has fired and
+	 * no answer could matter. An INVITE may ring for minutes: no guard. */
+	if (st->invite ? tsx_timer_start(st, &st->t_retx, TSX_TRYING_MS, on_retx)
+		       : tsx_timer_start(st, &st->t_end, 64ull * tl->tm.t1, on_end)) {
 		tsx_free(st);
 		return;
 	}
@@ -341,6 +354,16 @@ void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct s
 		  tsx_loglen(st->branch), st->branch.p);
 	/* The TU may answer, and so end st, inside: touch nothing after. */
 	tl->req_h(st, m, from, tl->req_arg);
+}
+
+void sip_tsx_drop(struct sip_tsx *st)
+{
+	if (!st || !st->server)
+		return;
+	/* After a final the timers already end it, and it must stay to
+	 * absorb retransmissions. */
+	if (st->state == TSX_TRYING || st->state == TSX_PROCEEDING)
+		tsx_terminate(st);
 }
 
 /* --- accessors ----------------------------------------------------------- */

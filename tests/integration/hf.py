@@ -426,6 +426,7 @@ def sipp(scenario, server_port, service='2001', user=None, password=None,
     if not os.path.isabs(scenario):
         scenario = os.path.join(SIPP_DIR, scenario)
     workdir = workdir or tempfile.mkdtemp(prefix='hf-sipp-')
+    os.makedirs(workdir, exist_ok=True)
     local_port = local_port or free_port()
     stf = os.path.join(workdir, 'stats.csv')
     argv = ['sipp', '-sf', scenario, '-i', LOCAL, '-p', str(local_port),
@@ -486,7 +487,6 @@ audio_player\t\tausine,nil
 audio_source\t\tausine,nil
 audio_alert\t\tausine,nil
 audio_level\t\tno
-net_interface\t\tlo
 """
 
 

@@ -6,7 +6,9 @@ message over UDP and over TCP.
 Classes:
   OK      a valid request: the daemon must answer it, and not with 400
   BAD     an invalid request that can be answered: the daemon must answer
-          with one of the listed codes (400 unless said otherwise)
+          with one of the listed codes (400 unless said otherwise); None in
+          the list allows no answer at all, 'close' allows the daemon to
+          close the TCP connection instead of answering
   NONE    a response (or an ACK): nothing may come back
   ANY     the RFC leaves the choice to the element (answer with anything, or
           not at all); only the daemon's survival is checked
@@ -41,7 +43,7 @@ TABLE = {
     'clerr': {'udp': (BAD, E400, 'Content-Length larger than the datagram'),
               'tcp': (ANY, None, 'Content-Length larger than what was sent: the stream waits for the rest')},
     'ncl': {'udp': (BAD, E400, 'negative Content-Length'),
-            'tcp': (BAD, E400 + (None,), 'negative Content-Length: the stream cannot be framed; '
+            'tcp': (BAD, E400 + ('close',), 'negative Content-Length: the stream cannot be framed; '
                                          '400 or closing the connection')},
     'scalar02': (BAD, E400, 'request scalar fields with overlarge values'),
     'scalarlg': (NONE, None, 'a response with overlarge scalar values'),
@@ -49,14 +51,17 @@ TABLE = {
     'ltgtruri': (BAD, E400, '<> enclosing Request-URI'),
     'lwsruri': (BAD, E400, 'embedded LWS in Request-URI'),
     'lwsstart': (BAD, E400, 'multiple SP separating Request-Line elements'),
-    'trws': (BAD, E400, 'SP characters at end of Request-Line'),
+    'trws': (ANY, None, 'SP characters at end of Request-Line: RFC 4475 finds rejecting '
+                        'acceptable, and a liberal element may ignore them'),
     'escruri': (BAD, E400, 'escaped headers in SIP Request-URI'),
     'baddate': (ANY, None, 'invalid time zone in Date: RFC 4475 lets elements ignore Date'),
     'regbadct': (BAD, (400, 401), 'Contact URI with ? not enclosed in <>; a registrar that '
                                    'authenticates before it reads Contact (RFC 3261 10.3 step 3 '
                                    'before step 6) answers 401'),
     'badaspec': (BAD, E400, 'spaces within addr-spec'),
-    'baddn': (BAD, E400, 'non-token characters in display name'),
+    'baddn': {'udp': (BAD, E400, 'non-token characters in display name'),
+              'tcp': (ANY, None, 'the corpus file has no empty line after its headers: a whole '
+                                 'datagram over UDP, but an unfinished message on a stream')},
     'badvers': (BAD, (505, 400), 'unknown protocol version: 505'),
     'mismatch01': (BAD, E400, 'start line and CSeq method mismatch'),
     'mismatch02': (BAD, (501, 400), 'unknown method with CSeq method mismatch: 501 (or 400)'),
@@ -64,7 +69,8 @@ TABLE = {
     # --- RFC 4475 3.2: transaction layer ---------------------------------
     'badbranch': (OK, None, 'branch is only the magic cookie'),
     # --- RFC 4475 3.3: application layer ---------------------------------
-    'insuf': (BAD, E400, 'missing Call-ID, From, To'),
+    'insuf': (BAD, E400 + (None,), 'missing Call-ID, From, To: 400, or dropped since no '
+                                   'well-formed response can be built without them'),
     'unkscm': (BAD, (416, 400), 'Request-URI with unknown scheme: 416'),
     'novelsc': (OK, None, 'known but atypical scheme (soap.beep): 416 or anything but 400'),
     'unksm2': (ANY, None, 'REGISTER with non-SIP URIs in To and Contact: registrar-dependent'),
@@ -72,7 +78,9 @@ TABLE = {
     'invut': (OK, None, 'unknown Content-Type -> 415 expected'),
     'regaut01': (OK, None, 'unknown Authorization scheme -> 401 expected'),
     'multi01': (BAD, E400, 'multiple values in single-value header fields'),
-    'mcl01': (BAD, E400, 'multiple Content-Length values'),
+    'mcl01': {'udp': (BAD, E400, 'multiple Content-Length values'),
+              'tcp': (BAD, E400 + ('close',), 'multiple Content-Length values: the stream cannot be '
+                                           'framed; 400 or closing the connection')},
     'bcast': (NONE, None, 'a 200 response with a broadcast Via'),
     'zeromf': (OK, None, 'Max-Forwards: 0 on a request for us'),
     'cparam01': (OK, None, 'REGISTER with a Contact header parameter'),
@@ -80,7 +88,9 @@ TABLE = {
     'regescrt': (OK, None, 'REGISTER with a URL-escaped header in Contact'),
     'sdp01': (OK, None, 'unacceptable Accept offering'),
     # --- RFC 4475 3.4: backward compatibility -----------------------------
-    'inv2543': (OK, None, 'INVITE with RFC 2543 syntax'),
+    'inv2543': {'udp': (OK, None, 'INVITE with RFC 2543 syntax'),
+                'tcp': (ANY, None, 'no Content-Length, which a stream needs (RFC 3261 18.3) '
+                                   'to frame the body: closing the connection is fair')},
     # --- RFC 5118: IPv6 ---------------------------------------------------
     'ipv6-good': (OK, None, 'valid IPv6 reference in Request-URI'),
     'ipv6-bad': (BAD, E400, 'IPv6 reference without brackets in Request-URI'),

@@ -579,6 +579,8 @@ static void test_nc_table_expiry(void **state)
 
 /* ---- challenge ---- */
 
+static const enum digest_alg sha_first[] = { DIGEST_SHA256, DIGEST_MD5 };
+
 static void test_challenge(void **state)
 {
 	struct auth_nonces *n;
@@ -588,7 +590,7 @@ static void test_challenge(void **state)
 
 	assert_int_equal(auth_nonces_alloc(&n, 30), 0);
 	sbuf_init(&b);
-	auth_challenge(&b, n, 4242, "hookflash", false, false);
+	auth_challenge(&b, n, 4242, "hookflash", false, false, sha_first, 2);
 	assert_int_equal(b.err, 0);
 	p = strstr(b.p, "nonce=\"");
 	assert_non_null(p);
@@ -603,7 +605,7 @@ static void test_challenge(void **state)
 	assert_string_equal(b.p, want);
 
 	sbuf_reset(&b);
-	auth_challenge(&b, n, 4242, "a\"b", true, true);
+	auth_challenge(&b, n, 4242, "a\"b", true, true, sha_first, 2);
 	p = strstr(b.p, "nonce=\"") + 7;
 	pl_strcpy((struct pl){ p, (size_t)(strchr(p, '"') - p) }, nonce, sizeof(nonce));
 	snprintf(want, sizeof(want),
@@ -612,9 +614,17 @@ static void test_challenge(void **state)
 		 nonce, nonce);
 	assert_string_equal(b.p, want);
 
+	/* the default order puts MD5 first: SIPp 3.6, baresip 1.0 and many
+	 * desk phones read only the first challenge */
+	sbuf_reset(&b);
+	auth_challenge(&b, n, 4242, "hookflash", false, false, NULL, 0);
+	p = strstr(b.p, "algorithm=MD5");
+	assert_non_null(p);
+	assert_true(p < strstr(b.p, "algorithm=SHA-256"));
+
 	/* a CR LF in a misconfigured realm cannot start a header */
 	sbuf_reset(&b);
-	auth_challenge(&b, n, 4242, "x\r\nVia: evil", false, false);
+	auth_challenge(&b, n, 4242, "x\r\nVia: evil", false, false, NULL, 0);
 	assert_null(strstr(b.p, "\r\nVia"));
 	assert_non_null(strstr(b.p, "realm=\"xVia: evil\""));
 	sbuf_free(&b);

@@ -48,6 +48,7 @@ struct fx {
 	struct sip_tsx *st;
 	uint16_t auto_status; /* reply from inside req_h when set */
 	int auto_rc;
+	bool auto_drop;       /* sip_tsx_drop from inside req_h */
 
 	/* client TU */
 	struct sip_tsx *ct;
@@ -119,6 +120,8 @@ static void req_h(struct sip_tsx *st, const struct sip_msg *msg, const struct si
 	f->st = st;
 	if (f->auto_status)
 		f->auto_rc = sip_tsx_reply(st, f->auto_status, NULL, NULL);
+	if (f->auto_drop)
+		sip_tsx_drop(st);
 }
 
 static void resp_h(const struct sip_msg *msg, int err, void *arg);
@@ -598,6 +601,38 @@ static void test_nict_custom_timers(void **state)
 	assert_int_equal(fx.resp_err[0], ETIMEDOUT);
 }
 
+/* A short T1 shortens A and B, but Timer D stays 32 s: it covers the
+ * server's Timer H, which runs on the server's T1, not ours. */
+static void test_ict_custom_timers_d(void **state)
+{
+	teardown(state);
+	struct sip_tsx_timers tm = { .t1 = 100, .t2 = 400, .t4 = 1000 };
+	setup_timers(state, &tm);
+	char br[32];
+	send_req(&udp_peer, "INVITE", br);
+	clock_to(1000);
+	static const uint64_t at[] = { 0, 100, 300, 700 };
+	assert_int_equal(fx.nsent, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(fx.sent[i].at, at[i]);
+	feed(&udp_peer, mkresp(txt, 480, "INVITE", br));
+	assert_int_equal(fx.nsent, 5); /* the ACK */
+	clock_to(1000 + 31999);
+	assert_int_equal(sip_tsx_count(fx.tl), 1);
+	clock_to(1000 + 32000);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+	assert_int_equal(fx.nresp, 1);
+
+	/* And B = 64 * T1 = 6.4 s. */
+	send_req(&udp_peer, "INVITE", br);
+	uint64_t t0 = fx.now;
+	clock_to(t0 + 6399);
+	assert_int_equal(fx.nresp, 1);
+	clock_to(t0 + 6400);
+	assert_int_equal(fx.nresp, 2);
+	assert_int_equal(fx.resp_err[1], ETIMEDOUT);
+}
+
 /* --- non-INVITE server --------------------------------------------------- */
 
 static void test_nist_absorb_and_timer_j(void **state)
@@ -689,6 +724,57 @@ static void test_nist_tcp_timer_j_zero(void **state)
 	assert_int_equal(fx.nsent, 1);
 	assert_true(peer_eq(&fx.sent[0].to, &tcp_peer));
 	assert_int_equal(sip_tsx_count(fx.tl), 0);
+}
+
+/* A TU that never answers a non-INVITE does not leak it: the layer drops
+ * it once the client's Timer F has fired. */
+static void test_nist_unanswered_guard(void **state)
+{
+	(void)state;
+	feed(&udp_peer, req_in("MESSAGE", "z9hG4bKguard"));
+	feed(&tcp_peer, mkreq_in(txt, "MESSAGE", "TCP", "192.0.2.2:5070", "z9hG4bKguard2", 1,
+				 NULL, NULL));
+	assert_int_equal(fx.nreq, 2);
+	clock_to(31999);
+	assert_int_equal(sip_tsx_count(fx.tl), 2);
+	clock_to(32000);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+	assert_int_equal(fx.nsent, 0);
+}
+
+/* sip_tsx_drop: silence on purpose (a banned source). */
+static void test_drop(void **state)
+{
+	(void)state;
+	fx.auto_drop = true;
+	feed(&udp_peer, req_in("REGISTER", "z9hG4bKdrop1"));
+	feed(&udp_peer, req_in("INVITE", "z9hG4bKdrop2"));
+	assert_int_equal(fx.nreq, 2);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+	clock_to(1000);
+	assert_int_equal(fx.nsent, 0); /* not even a 100 Trying */
+	/* A copy is a new request to the TU, dropped again. */
+	feed(&udp_peer, req_in("REGISTER", "z9hG4bKdrop1"));
+	assert_int_equal(fx.nreq, 3);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+
+	/* Dropping after a final changes nothing: copies are still
+	 * absorbed until Timer J. */
+	fx.auto_drop = false;
+	fx.auto_status = 200;
+	feed(&udp_peer, req_in("REGISTER", "z9hG4bKdrop3"));
+	sip_tsx_drop(fx.st);
+	assert_int_equal(sip_tsx_count(fx.tl), 1);
+	feed(&udp_peer, req_in("REGISTER", "z9hG4bKdrop3"));
+	assert_int_equal(fx.nreq, 4);
+	assert_int_equal(fx.nsent, 2);
+	/* Dropping later, outside the callback, after a provisional. */
+	fx.auto_status = 0;
+	feed(&udp_peer, req_in("INVITE", "z9hG4bKdrop4"));
+	assert_int_equal(sip_tsx_reply(fx.st, 180, NULL, NULL), 0);
+	sip_tsx_drop(fx.st);
+	assert_int_equal(sip_tsx_count(fx.tl), 1);
+	sip_tsx_drop(NULL);
 }
 
 /* --- INVITE server ------------------------------------------------------- */
@@ -874,6 +960,38 @@ static void test_ist_raw_reply(void **state)
 	assert_int_equal(sip_tsx_reply_raw(fx.st, 180, NULL, 0), EINVAL);
 }
 
+static void test_ist_ipv6_peer(void **state)
+{
+	(void)state;
+	struct sip_peer p6;
+	struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&p6.addr;
+	memset(&p6, 0, sizeof(p6));
+	p6.tp = SIP_TP_UDP;
+	sa->sin6_family = AF_INET6;
+	sa->sin6_port = htons(5080);
+	inet_pton(AF_INET6, "2001:db8::1", &sa->sin6_addr);
+	p6.alen = sizeof(*sa);
+	p6.local_fd = -1;
+	fx.auto_status = 486;
+	feed(&p6, mkreq_in(txt, "INVITE", "UDP", "[2001:db8::1]:5080", "z9hG4bKv6", 1, NULL, NULL));
+	assert_int_equal(fx.nsent, 1);
+	assert_int_equal(fx.sent[0].to.addr.ss_family, AF_INET6);
+	struct sip_msg *r = sent_msg(0);
+	assert_int_equal(r->status, 486);
+	assert_true(r->via.ipv6);
+	assert_int_equal(r->via.port, 5080);
+	sip_msg_free(r);
+	/* The copy and the ACK match on the IPv6 sent-by too. */
+	feed(&p6, mkreq_in(txt, "INVITE", "UDP", "[2001:db8::1]:5080", "z9hG4bKv6", 1, NULL, NULL));
+	assert_int_equal(fx.nsent, 2);
+	feed(&p6, mkreq_in(txt, "ACK", "UDP", "[2001:db8::1]:5080", "z9hG4bKv6", 1, NULL, "x"));
+	assert_int_equal(fx.nack, 0);
+	assert_int_equal(fx.nreq, 1);
+	clock_to(5000);
+	assert_int_equal(fx.nsent, 2);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+}
+
 /* --- matching ------------------------------------------------------------ */
 
 static void test_stray_responses(void **state)
@@ -913,17 +1031,20 @@ static void test_match_sent_by_and_method(void **state)
 	/* Same branch and sent-by, different port: another one. */
 	feed(&udp_peer, mkreq_in(txt, "INVITE", "UDP", "192.0.2.1:5062", br, 1, NULL, NULL));
 	assert_int_equal(fx.nreq, 3);
+	/* Same branch and sent-by over another transport: another one. */
+	feed(&tcp_peer, mkreq_in(txt, "INVITE", "TCP", "192.0.2.1:5060", br, 1, NULL, NULL));
+	assert_int_equal(fx.nreq, 4);
 	/* Sent-by hosts compare without case. */
 	feed(&udp_peer, mkreq_in(txt, "INVITE", "UDP", "PC33.atlanta.example.com", br, 1, NULL,
 				 NULL));
-	assert_int_equal(fx.nreq, 4);
-	feed(&udp_peer, mkreq_in(txt, "INVITE", "UDP", "pc33.ATLANTA.example.com", br, 1, NULL,
+	assert_int_equal(fx.nreq, 5);
+	feed(&udp_peer, mkreq_in(txt, "INVITE", "udp", "pc33.ATLANTA.example.com", br, 1, NULL,
 				 NULL));
-	assert_int_equal(fx.nreq, 4);
+	assert_int_equal(fx.nreq, 5);
 	/* CANCEL shares the INVITE's branch but is its own transaction,
 	 * and finds the INVITE. */
 	feed(&udp_peer, req_in("CANCEL", br));
-	assert_int_equal(fx.nreq, 5);
+	assert_int_equal(fx.nreq, 6);
 	struct sip_tsx *cancel = fx.st;
 	assert_ptr_not_equal(cancel, inv);
 	assert_ptr_equal(sip_tsx_cancel_target(fx.tl, sip_tsx_request(cancel)), inv);
@@ -931,7 +1052,7 @@ static void test_match_sent_by_and_method(void **state)
 	assert_int_equal(sip_tsx_reply(cancel, 200, NULL, NULL), 0);
 	assert_int_equal(sip_tsx_reply(inv, 487, NULL, NULL), 0);
 	assert_int_equal(sip_tsx_status(inv), 487);
-	assert_int_equal(sip_tsx_count(fx.tl), 5);
+	assert_int_equal(sip_tsx_count(fx.tl), 6);
 	/* Once answered, the INVITE is still the CANCEL's target (the TU
 	 * answers 200 to the CANCEL and nothing else). */
 	assert_ptr_equal(sip_tsx_cancel_target(fx.tl, sip_tsx_request(cancel)), inv);
@@ -976,11 +1097,23 @@ static void test_rfc2543_matching(void **state)
 	assert_int_equal(sip_tsx_reply(st2, 200, NULL, NULL), 0);
 	assert_int_equal(sip_tsx_count(fx.tl), 0);
 
+	/* After a raw reply the layer does not know the To tag, so an ACK
+	 * matching everything else is taken. */
+	feed(&udp_peer, mkreq_in(txt, "INVITE", "UDP", "192.0.2.1:5060", NULL, 3, NULL, NULL));
+	static const char raw[] = "SIP/2.0 603 Decline\r\nContent-Length: 0\r\n\r\n";
+	assert_int_equal(sip_tsx_reply_raw(fx.st, 603, raw, sizeof(raw) - 1), 0);
+	feed(&udp_peer, mkreq_in(txt, "ACK", "UDP", "192.0.2.1:5060", NULL, 3, NULL, "any"));
+	assert_int_equal(fx.nack, 1);
+	clock_to(10000);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+	assert_int_equal(fx.nsent, n + 3); /* no Timer G after the ACK */
+	n++;
+
 	/* Non-INVITE with an old-style branch. */
 	fx.auto_status = 200;
 	feed(&udp_peer, req_in("OPTIONS", "1234abcd"));
 	feed(&udp_peer, req_in("OPTIONS", "1234abcd"));
-	assert_int_equal(fx.nreq, 3);
+	assert_int_equal(fx.nreq, 4);
 	assert_int_equal(fx.nsent, n + 4);
 	assert_int_equal(sent_status(n + 2), 200);
 	assert_memory_equal(fx.sent[n + 3].data, fx.sent[n + 2].data, fx.sent[n + 2].len);
@@ -1342,9 +1475,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nict_proceeding_t2_and_timer_k, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict_tcp_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nict_custom_timers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ict_custom_timers_d, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nist_absorb_and_timer_j, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nist_trying_then_proceeding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nist_tcp_timer_j_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nist_unanswered_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_auto_100_trying, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_no_100_when_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_486_ack_timer_i, setup, teardown),
@@ -1352,6 +1488,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ist_2xx_terminates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_tcp_486_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ist_raw_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ist_ipv6_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stray_responses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_sent_by_and_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc2543_matching, setup, teardown),
