@@ -79,16 +79,25 @@ static int build_ack(struct sip_tsx *ct, const struct sip_msg *resp)
 		goto out;
 	}
 	sbuf_init(&b);
-	sbuf_printf(&b, "ACK %.*s SIP/2.0\r\nVia: %.*s\r\n", (int)req->ruri_raw.l,
-		    req->ruri_raw.p, (int)via->value.l, via->value.p);
+	/* values copied as bytes: a quoted NUL must not cut a header short */
+	sbuf_adds(&b, "ACK ");
+	sbuf_addpl(&b, req->ruri_raw);
+	sbuf_adds(&b, " SIP/2.0\r\nVia: ");
+	sbuf_addpl(&b, via->value);
+	sbuf_adds(&b, "\r\n");
 	for (const struct sip_hdr *r = sip_msg_hdr(req, SIP_HDR_ROUTE); r;
-	     r = sip_msg_hdr_next(req, SIP_HDR_ROUTE, r))
-		sbuf_printf(&b, "Route: %.*s\r\n", (int)r->value.l, r->value.p);
-	sbuf_printf(&b,
-		    "Max-Forwards: 70\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
-		    "CSeq: %u ACK\r\nContent-Length: 0\r\n\r\n",
-		    (int)from->value.l, from->value.p, (int)to->value.l, to->value.p,
-		    (int)req->call_id.l, req->call_id.p, (unsigned)req->cseq.num);
+	     r = sip_msg_hdr_next(req, SIP_HDR_ROUTE, r)) {
+		sbuf_adds(&b, "Route: ");
+		sbuf_addpl(&b, r->value);
+		sbuf_adds(&b, "\r\n");
+	}
+	sbuf_adds(&b, "Max-Forwards: 70\r\nFrom: ");
+	sbuf_addpl(&b, from->value);
+	sbuf_adds(&b, "\r\nTo: ");
+	sbuf_addpl(&b, to->value);
+	sbuf_adds(&b, "\r\nCall-ID: ");
+	sbuf_addpl(&b, req->call_id);
+	sbuf_printf(&b, "\r\nCSeq: %u ACK\r\nContent-Length: 0\r\n\r\n", (unsigned)req->cseq.num);
 	if (b.err) {
 		err = b.err;
 		sbuf_free(&b);
