@@ -5,6 +5,7 @@
  * then runs the signalling loop until SIGTERM/SIGINT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,32 @@ static void collect_cred(const char *what, const char *user, const char *secret,
 		snprintf(c->lines[c->n++], sizeof(c->lines[0]), "  %-10s %-8s %s", what, user, secret);
 }
 
+/* On a terminal the credentials are printed; under a service manager
+ * stdout is the journal, and secrets are never logged, so they go to a
+ * file only root and the PBX's user can read, and the log says where. */
+static void show_credentials(const char *data_dir, const struct creds *cr)
+{
+	FILE *out = stdout;
+	char path[320];
+	if (!isatty(STDOUT_FILENO)) {
+		snprintf(path, sizeof(path), "%s/initial-credentials.txt", data_dir);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		out = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!out) {
+			log_err("main", "cannot write %s: %s", path, strerror(errno));
+			return;
+		}
+		log_warn("main", "new setup: generated credentials are in %s (read it, then delete it)", path);
+	}
+	fprintf(out, "\nNew Hookflash setup in %s. These credentials are shown only once:\n\n", data_dir);
+	for (int i = 0; i < cr->n; i++)
+		fprintf(out, "%s\n", cr->lines[i]);
+	fprintf(out, "\nSIP phones: user = extension number, password as above.\n"
+		     "Manage with: hookflash --data-dir %s extension ...\n\n", data_dir);
+	if (out != stdout)
+		fclose(out);
+}
+
 /* Creates the data directory and database on first start. */
 static int prepare_data_dir(const struct conf *c)
 {
@@ -47,14 +74,8 @@ static int prepare_data_dir(const struct conf *c)
 	}
 	struct creds cr = { .n = 0 };
 	err = db_setup_defaults(db, collect_cred, &cr);
-	if (err == 0) {
-		printf("\nNew Hookflash setup in %s. These credentials are shown only once:\n\n",
-		       c->data_dir);
-		for (int i = 0; i < cr.n; i++)
-			printf("%s\n", cr.lines[i]);
-		printf("\nSIP phones: user = extension number, password as above.\n"
-		       "Manage with: hookflash --data-dir %s extension ...\n\n", c->data_dir);
-	}
+	if (err == 0)
+		show_credentials(c->data_dir, &cr);
 	explicit_bzero(&cr, sizeof(cr));
 	fflush(stdout);
 	db_close(db);
