@@ -101,6 +101,14 @@ void sip_tsx_branch(char *out, size_t cap);
 /* Random token for tags and Call-IDs (hex, n chars). */
 void sip_random_token(char *out, size_t cap, size_t n);
 
+/* Responses that match no client transaction: after a 2xx ends an INVITE
+ * client transaction, retransmissions of that 2xx can only be recognised
+ * by the dialog layer, which must re-send its ACK (RFC 3261 13.2.2.4).
+ * The handler must not keep msg. */
+typedef void(sip_tsx_stray_h)(const struct sip_msg *msg, const struct sip_peer *from,
+			      void *arg);
+void sip_tsx_layer_set_stray_h(struct sip_tsx_layer *tl, sip_tsx_stray_h *h, void *arg);
+
 size_t sip_tsx_count(const struct sip_tsx_layer *tl);
 
 #endif

@@ -221,10 +221,11 @@ static void response(struct sip_tsx *ct, const struct sip_msg *m)
 void tsx_client_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct sip_peer *from)
 {
 	struct sip_tsx *ct = NULL;
-	(void)from;
 	if (m->status >= 100 && m->status <= 699 && tsx_has_cookie(m->via.branch))
 		ct = client_find(tl, m->via.branch, m->cseq.method);
-	if (!ct)
+	if (!ct && tl->stray_h) /* e.g. a retransmitted 2xx to our INVITE */
+		tl->stray_h(m, from, tl->stray_arg);
+	else if (!ct)
 		log_debug(TSX_TAG, "stray response %u %.*s %.*s dropped", m->status,
 			  tsx_loglen(m->cseq.method), m->cseq.method.p,
 			  tsx_loglen(m->via.branch), m->via.branch.p);

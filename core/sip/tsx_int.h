@@ -78,6 +78,8 @@ struct sip_tsx_layer {
 	void *send_arg;
 	sip_tsx_req_h *req_h;
 	void *req_arg;
+	sip_tsx_stray_h *stray_h;
+	void *stray_arg;
 	uint32_t seed;              /* hash seed: branches come from peers */
 	struct sip_tsx **buckets;
 	size_t nbuckets;            /* power of two */

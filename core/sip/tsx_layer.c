@@ -305,3 +305,9 @@ size_t sip_tsx_count(const struct sip_tsx_layer *tl)
 {
 	return tl ? tl->count : 0;
 }
+
+void sip_tsx_layer_set_stray_h(struct sip_tsx_layer *tl, sip_tsx_stray_h *h, void *arg)
+{
+	tl->stray_h = h;
+	tl->stray_arg = arg;
+}
