@@ -43,6 +43,11 @@ struct db_ext {
 	char vm_pin[16];                  /* voicemail PIN (digits, may be empty) */
 	bool enabled;
 	int64_t created_at;               /* unix seconds */
+	/* migration 2: devices that do not register */
+	char contact[256];                /* static contact URI, "" for none */
+	char trust[256];                  /* comma-separated IPs/CIDRs that are
+					   * this extension without digest */
+	int max_calls;                    /* concurrent calls, 0: default (4) */
 };
 
 /* Validates fields (number digits only, 2-15; password 8+ chars; pin
@@ -109,6 +114,50 @@ bool db_password_verify(const char *password, const char *encoded);
 /* ENOENT when the key is absent, ENOSPC when the value does not fit. */
 int db_setting_get(struct db *db, const char *key, char *out, size_t cap);
 int db_setting_set(struct db *db, const char *key, const char *value);
+
+/* --- call detail records (migration 2) ---------------------------------- */
+
+enum { DB_CDR_LEG_A = 0, DB_CDR_LEG_B = 1 };
+
+struct db_cdr_leg_stats {
+	uint64_t pkts_rx, pkts_tx, bytes_rx, bytes_tx;
+	uint64_t lost;
+	double jitter_ms;
+};
+
+struct db_cdr {
+	int64_t id;                /* set by db_cdr_insert */
+	char call_id_a[256];       /* SIP Call-ID of the caller's leg */
+	char call_id_b[256];       /* of the answered callee leg ("" if none) */
+	char caller[64];
+	char caller_name[128];
+	char callee[64];           /* the number dialled */
+	char callee_name[128];
+	int64_t start_ms;          /* unix ms: INVITE received */
+	int64_t answer_ms;         /* 0 when never answered */
+	int64_t end_ms;
+	char disposition[16];      /* ANSWERED, NO ANSWER, BUSY, FAILED, CANCELLED */
+	int duration_s;            /* end - start */
+	int billsec;               /* end - answer, 0 when unanswered */
+	int hangup_status;         /* SIP status that ended it (e.g. 200 for BYE, 486) */
+	char hangup_cause[64];     /* "caller hung up", "no answer", "rtp timeout" ... */
+	char hangup_side[16];      /* caller, callee, system, admin */
+	char codec[32];            /* e.g. "PCMU/8000" */
+	struct db_cdr_leg_stats leg[2];
+};
+
+int db_cdr_insert(struct db *db, struct db_cdr *c);
+
+struct db_cdr_filter {
+	int64_t from_ms, to_ms;    /* 0: open */
+	const char *number;        /* caller or callee equals; NULL: any */
+	const char *disposition;   /* NULL: any */
+	int limit;                 /* 0: 100 */
+	int offset;
+};
+typedef void(db_cdr_h)(const struct db_cdr *c, void *arg);
+/* Newest first. Returns the count or a negative errno. */
+int db_cdr_list(struct db *db, const struct db_cdr_filter *f, db_cdr_h *h, void *arg);
 
 /* --- first start -------------------------------------------------------- */
 
