@@ -35,6 +35,8 @@ int db_schema_version(struct db *db);
 #define DB_EXT_NUMBER_MAX 32
 #define DB_EXT_NAME_MAX 128
 #define DB_SECRET_MAX 128
+#define DB_EXT_MAX_CALLS_DEFAULT 4   /* what max_calls = 0 means */
+#define DB_EXT_MAX_CALLS_LIMIT 1000  /* highest max_calls accepted */
 
 struct db_ext {
 	char number[DB_EXT_NUMBER_MAX];   /* digits, 2-15 of them */
@@ -47,15 +49,21 @@ struct db_ext {
 	char contact[256];                /* static contact URI, "" for none */
 	char trust[256];                  /* comma-separated IPs/CIDRs that are
 					   * this extension without digest */
-	int max_calls;                    /* concurrent calls, 0: default (4) */
+	int max_calls;                    /* concurrent calls, 0: default
+					   * (DB_EXT_MAX_CALLS_DEFAULT) */
 };
 
 /* Validates fields (number digits only, 2-15; password 8+ chars; pin
- * digits). EINVAL with *why set to a static message naming the field. */
+ * digits; contact "" or a sip:/sips: URI of printable ASCII without
+ * spaces, quotes or <>; trust "" or comma-separated IPv4/IPv6 addresses
+ * with optional /prefix (1..32 or 1..128, no host bits set), no spaces;
+ * max_calls 0..1000). EINVAL with *why set to a static message that
+ * starts with the field's name ("contact: ...", "max_calls: ..."). */
 int db_ext_validate(const struct db_ext *e, const char **why);
 /* EEXIST when the number is taken. */
 int db_ext_add(struct db *db, const struct db_ext *e);
-/* Replaces name, password, pin, enabled of an existing number; ENOENT. */
+/* Replaces every field but number and created_at of an existing number;
+ * ENOENT. */
 int db_ext_update(struct db *db, const struct db_ext *e);
 /* Removes the extension and its registrations; ENOENT when absent. */
 int db_ext_delete(struct db *db, const char *number);
@@ -146,17 +154,21 @@ struct db_cdr {
 	struct db_cdr_leg_stats leg[2];
 };
 
+/* Stores every field as it is (text bounded by its array; counters past
+ * INT64_MAX are stored as INT64_MAX) and sets c->id. */
 int db_cdr_insert(struct db *db, struct db_cdr *c);
 
 struct db_cdr_filter {
-	int64_t from_ms, to_ms;    /* 0: open */
+	int64_t from_ms, to_ms;    /* from_ms <= start_ms < to_ms; 0: open */
 	const char *number;        /* caller or callee equals; NULL: any */
 	const char *disposition;   /* NULL: any */
 	int limit;                 /* 0: 100 */
 	int offset;
 };
 typedef void(db_cdr_h)(const struct db_cdr *c, void *arg);
-/* Newest first. Returns the count or a negative errno. */
+/* Newest first (start_ms, then id, descending). f may be NULL (no filter);
+ * a negative limit or offset is EINVAL. Returns the count or a negative
+ * errno. */
 int db_cdr_list(struct db *db, const struct db_cdr_filter *f, db_cdr_h *h, void *arg);
 
 /* --- first start -------------------------------------------------------- */

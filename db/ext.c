@@ -1,6 +1,9 @@
 /*
  * Extensions: the phones' accounts (number, display name, SIP digest
- * password, voicemail PIN, enabled). The SIP password is stored as given,
+ * password, voicemail PIN, enabled) and, for devices that do not register,
+ * a static contact URI, the addresses trusted to be the extension without
+ * digest authentication, and a concurrent-call cap. The SIP password is
+ * stored as given,
  * not hashed: digest authentication needs it (or HA1, which is as good as
  * the password for this realm), which is why the file is 0600.
  * Validation happens here, at the boundary, so the CLI, the web API and
@@ -8,8 +11,11 @@
  */
 #include "db_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define NUMBER_MIN 2
@@ -42,6 +48,133 @@ static int number_check(const char *number, const char **why)
 		return EINVAL;
 	}
 	return 0;
+}
+
+/* A URI that can go into a Request-URI and a Contact header as it is:
+ * sip: or sips: (scheme case-insensitive, RFC 3261 19.1.1), printable
+ * ASCII without spaces, quotes or angle brackets (which would end the
+ * header's <...>), and a host. Not a full RFC 3261 parse: the signalling
+ * side parses it again when it uses it; this catches typos early. */
+static int contact_check(const char *c, size_t cap, const char **why)
+{
+	size_t n = strnlen(c, cap);
+	if (n == 0)
+		return 0;
+	if (n == cap) {
+		*why = "contact: at most 255 characters";
+		return EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)c[i];
+		if (ch <= 0x20 || ch >= 0x7f || ch == '<' || ch == '>' || ch == '"') {
+			*why = "contact: printable ASCII only, no spaces, quotes or angle brackets";
+			return EINVAL;
+		}
+	}
+	size_t skip;
+	if (strncasecmp(c, "sip:", 4) == 0)
+		skip = 4;
+	else if (strncasecmp(c, "sips:", 5) == 0)
+		skip = 5;
+	else {
+		*why = "contact: must be a sip: or sips: URI (e.g. sip:192.0.2.10:5060)";
+		return EINVAL;
+	}
+	/* host: after the last '@' of the part before any ;params or ?headers */
+	const char *rest = c + skip;
+	size_t end = strcspn(rest, ";?");
+	const char *host = rest;
+	for (size_t i = 0; i < end; i++)
+		if (rest[i] == '@')
+			host = rest + i + 1;
+	if (host >= rest + end || *host == ':') {
+		*why = "contact: the URI has no host";
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* One trust entry: an IPv4 or IPv6 address, optionally "/prefix" (decimal,
+ * no leading zeros, 1-32 or 1-128) with no bits set past the prefix. */
+static int trust_entry_check(const char *s, size_t n, const char **why)
+{
+	static const char *const bad = "trust: each entry must be an IPv4 or IPv6 "
+				       "address, optionally with /prefix";
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (n == 0) {
+		*why = "trust: empty entry (a doubled comma, or one at either end)";
+		return EINVAL;
+	}
+	if (n >= sizeof(buf)) {
+		*why = bad;
+		return EINVAL;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	unsigned char addr[16];
+	int bits;
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		bits = 32;
+	else if (inet_pton(AF_INET6, buf, addr) == 1)
+		bits = 128;
+	else {
+		*why = bad;
+		return EINVAL;
+	}
+	if (!slash)
+		return 0;
+	const char *p = slash + 1;
+	size_t plen = strlen(p);
+	if (plen == 0 || plen > 3 || (plen > 1 && p[0] == '0') || !all_digits(p, plen)) {
+		*why = bad;
+		return EINVAL;
+	}
+	int prefix = 0;
+	for (size_t i = 0; i < plen; i++)
+		prefix = prefix * 10 + (p[i] - '0');
+	if (prefix > bits) {
+		*why = "trust: prefix longer than the address (/32 for IPv4, /128 for IPv6)";
+		return EINVAL;
+	}
+	if (prefix == 0) {
+		/* Would let anyone on the Internet call as this extension. */
+		*why = "trust: /0 would trust every address";
+		return EINVAL;
+	}
+	for (int b = prefix; b < bits; b++) {
+		if (addr[b / 8] & (0x80 >> (b % 8))) {
+			*why = "trust: address has bits set past its /prefix (give the "
+			       "network address)";
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Comma-separated entries, no spaces: the stored form is canonical so the
+ * signalling side splits it on commas and nothing else. */
+static int trust_check(const char *t, size_t cap, const char **why)
+{
+	size_t n = strnlen(t, cap);
+	if (n == 0)
+		return 0;
+	if (n == cap) {
+		*why = "trust: at most 255 characters";
+		return EINVAL;
+	}
+	size_t at = 0;
+	for (;;) {
+		size_t len = strcspn(t + at, ",");
+		if (trust_entry_check(t + at, len, why))
+			return EINVAL;
+		at += len;
+		if (t[at] == '\0')
+			return 0;
+		at++; /* the comma: an entry must follow */
+	}
 }
 
 int db_ext_validate(const struct db_ext *e, const char **why)
@@ -86,6 +219,14 @@ int db_ext_validate(const struct db_ext *e, const char **why)
 		*why = "pin: digits only, at most 15";
 		return EINVAL;
 	}
+
+	if (contact_check(e->contact, sizeof(e->contact), why) ||
+	    trust_check(e->trust, sizeof(e->trust), why))
+		return EINVAL;
+	if (e->max_calls < 0 || e->max_calls > DB_EXT_MAX_CALLS_LIMIT) {
+		*why = "max_calls: 0 to 1000 (0: the default)";
+		return EINVAL;
+	}
 	return 0;
 }
 
@@ -97,6 +238,10 @@ static int bind_fields(sqlite3_stmt *st, const struct db_ext *e)
 	err = err ? err : db_bind_str(st, 3, e->password, sizeof(e->password));
 	err = err ? err : db_bind_str(st, 4, e->vm_pin, sizeof(e->vm_pin));
 	if (!err && sqlite3_bind_int(st, 5, e->enabled ? 1 : 0) != SQLITE_OK)
+		err = EINVAL;
+	err = err ? err : db_bind_str(st, 6, e->contact, sizeof(e->contact));
+	err = err ? err : db_bind_str(st, 7, e->trust, sizeof(e->trust));
+	if (!err && sqlite3_bind_int(st, 8, e->max_calls) != SQLITE_OK)
 		err = EINVAL;
 	return err;
 }
@@ -112,13 +257,14 @@ int db_ext_add(struct db *db, const struct db_ext *e)
 	}
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
-			  "INSERT INTO extensions (number, name, password, vm_pin, enabled, created_at)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			  "INSERT INTO extensions (number, name, password, vm_pin, enabled,"
+			  " contact, trust, max_calls, created_at)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 			  &st);
 	if (err)
 		return err;
 	err = bind_fields(st, e);
-	if (!err && sqlite3_bind_int64(st, 6, e->created_at > 0 ? e->created_at
+	if (!err && sqlite3_bind_int64(st, 9, e->created_at > 0 ? e->created_at
 							      : (int64_t)time(NULL)) != SQLITE_OK)
 		err = EINVAL;
 	if (!err)
@@ -138,7 +284,8 @@ int db_ext_update(struct db *db, const struct db_ext *e)
 	}
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
-			  "UPDATE extensions SET name = ?2, password = ?3, vm_pin = ?4, enabled = ?5"
+			  "UPDATE extensions SET name = ?2, password = ?3, vm_pin = ?4, enabled = ?5,"
+			  " contact = ?6, trust = ?7, max_calls = ?8"
 			  " WHERE number = ?1",
 			  &st);
 	if (err)
@@ -179,6 +326,9 @@ static void read_row(sqlite3_stmt *st, struct db_ext *e)
 	db_col_str(st, 3, e->vm_pin, sizeof(e->vm_pin));
 	e->enabled = sqlite3_column_int(st, 4) != 0;
 	e->created_at = sqlite3_column_int64(st, 5);
+	db_col_str(st, 6, e->contact, sizeof(e->contact));
+	db_col_str(st, 7, e->trust, sizeof(e->trust));
+	e->max_calls = sqlite3_column_int(st, 8);
 }
 
 int db_ext_get(struct db *db, const char *number, struct db_ext *out)
@@ -187,7 +337,8 @@ int db_ext_get(struct db *db, const char *number, struct db_ext *out)
 		return EINVAL;
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
-			  "SELECT number, name, password, vm_pin, enabled, created_at"
+			  "SELECT number, name, password, vm_pin, enabled, created_at,"
+			  " contact, trust, max_calls"
 			  " FROM extensions WHERE number = ?1",
 			  &st);
 	if (err)
@@ -212,7 +363,8 @@ int db_ext_list(struct db *db, db_ext_h *h, void *arg)
 	/* Ordered as numbers people read them (10 before 100), then as text
 	 * so "0100" and "100" keep a stable order. */
 	int err = db_stmt(db,
-			  "SELECT number, name, password, vm_pin, enabled, created_at"
+			  "SELECT number, name, password, vm_pin, enabled, created_at,"
+			  " contact, trust, max_calls"
 			  " FROM extensions ORDER BY length(number), number",
 			  &st);
 	if (err)

@@ -57,6 +57,57 @@ static const struct migration migrations[] = {
 	  "  value TEXT NOT NULL"
 	  ");"
 	  "PRAGMA user_version = 1;" },
+	{ 2,
+	  /* Devices that do not register (door phones, paging amplifiers,
+	   * gateways): a static contact, addresses trusted instead of digest
+	   * authentication, and a cap on concurrent calls. Defaults make
+	   * every existing extension behave as before. */
+	  "ALTER TABLE extensions ADD COLUMN contact TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN trust TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN max_calls INTEGER NOT NULL DEFAULT 0;"
+	  /* Call detail records, one row per call, written by the store
+	   * thread. AUTOINCREMENT: an id is never reused after old records
+	   * are purged, so a billing export can resume from the last id it
+	   * saw. Per-leg media statistics are plain columns (a_*, b_*) so
+	   * CSV exports and SQL reports need no join. */
+	  "CREATE TABLE cdr ("
+	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  call_id_a TEXT NOT NULL DEFAULT '',"
+	  "  call_id_b TEXT NOT NULL DEFAULT '',"
+	  "  caller TEXT NOT NULL DEFAULT '',"
+	  "  caller_name TEXT NOT NULL DEFAULT '',"
+	  "  callee TEXT NOT NULL DEFAULT '',"
+	  "  callee_name TEXT NOT NULL DEFAULT '',"
+	  "  start_ms INTEGER NOT NULL,"
+	  "  answer_ms INTEGER NOT NULL DEFAULT 0,"
+	  "  end_ms INTEGER NOT NULL DEFAULT 0,"
+	  "  disposition TEXT NOT NULL DEFAULT '',"
+	  "  duration_s INTEGER NOT NULL DEFAULT 0,"
+	  "  billsec INTEGER NOT NULL DEFAULT 0,"
+	  "  hangup_status INTEGER NOT NULL DEFAULT 0,"
+	  "  hangup_cause TEXT NOT NULL DEFAULT '',"
+	  "  hangup_side TEXT NOT NULL DEFAULT '',"
+	  "  codec TEXT NOT NULL DEFAULT '',"
+	  "  a_pkts_rx INTEGER NOT NULL DEFAULT 0,"
+	  "  a_pkts_tx INTEGER NOT NULL DEFAULT 0,"
+	  "  a_bytes_rx INTEGER NOT NULL DEFAULT 0,"
+	  "  a_bytes_tx INTEGER NOT NULL DEFAULT 0,"
+	  "  a_lost INTEGER NOT NULL DEFAULT 0,"
+	  "  a_jitter_ms REAL NOT NULL DEFAULT 0,"
+	  "  b_pkts_rx INTEGER NOT NULL DEFAULT 0,"
+	  "  b_pkts_tx INTEGER NOT NULL DEFAULT 0,"
+	  "  b_bytes_rx INTEGER NOT NULL DEFAULT 0,"
+	  "  b_bytes_tx INTEGER NOT NULL DEFAULT 0,"
+	  "  b_lost INTEGER NOT NULL DEFAULT 0,"
+	  "  b_jitter_ms REAL NOT NULL DEFAULT 0"
+	  ");"
+	  /* Listings are newest first, by time window and by number: the
+	   * number indexes carry start_ms so "calls of 1001, newest first"
+	   * is read in order from the index. */
+	  "CREATE INDEX cdr_start ON cdr(start_ms);"
+	  "CREATE INDEX cdr_caller ON cdr(caller, start_ms);"
+	  "CREATE INDEX cdr_callee ON cdr(callee, start_ms);"
+	  "PRAGMA user_version = 2;" },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

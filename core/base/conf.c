@@ -41,6 +41,12 @@ void conf_defaults(struct conf *c)
 	c->auth_fail_limit = 10;
 	c->auth_fail_window = 60;
 	c->ban_time = 600;
+	c->max_calls = 1000;
+	c->ext_max_calls = 4;
+	c->no_answer_timeout = 30;
+	c->rtp_timeout = 30;
+	c->session_expires = 1800;
+	c->media_workers = 0;
 	c->tcp_idle_timeout = 600;
 	c->tcp_max_conns = 1024;
 }
@@ -76,6 +82,12 @@ static const struct setting settings[] = {
 	{ "security", "auth_fail_limit", "--auth-fail-limit", "failed authentications before a source is banned", K_U32, F(auth_fail_limit), 1, 100000 },
 	{ "security", "auth_fail_window", "--auth-fail-window", "window in which failures are counted (s)", K_U32, F(auth_fail_window), 1, 86400 },
 	{ "security", "ban_time", "--ban-time", "how long a banned source is ignored (s)", K_U32, F(ban_time), 1, 604800 },
+	{ "calls", "max_calls", "--max-calls", "most concurrent calls system-wide (503 past it)", K_U32, F(max_calls), 1, 100000 },
+	{ "calls", "extension_max_calls", "--extension-max-calls", "concurrent calls per extension unless set on it (486 past it)", K_U32, F(ext_max_calls), 1, 1000 },
+	{ "calls", "no_answer_timeout", "--no-answer-timeout", "seconds of ringing before a call gives up", K_U32, F(no_answer_timeout), 1, 3600 },
+	{ "calls", "rtp_timeout", "--rtp-timeout", "seconds without RTP (not on hold) that end a call", K_U32, F(rtp_timeout), 1, 3600 },
+	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400 },
+	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64 },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400 },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000 },
 };

@@ -37,6 +37,13 @@ struct conf {
 	uint32_t auth_fail_limit;  /* failures ... */
 	uint32_t auth_fail_window; /* ... within this many seconds ... */
 	uint32_t ban_time;         /* ... ban the source this long */
+	/* calls */
+	uint32_t max_calls;          /* system-wide concurrent calls */
+	uint32_t ext_max_calls;      /* per extension, unless it sets its own */
+	uint32_t no_answer_timeout;  /* s of ringing before giving up */
+	uint32_t rtp_timeout;        /* s without RTP (not on hold) ends a call */
+	uint32_t session_expires;    /* RFC 4028 interval we ask for (s) */
+	uint32_t media_workers;      /* 0: one per core */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;

@@ -1,8 +1,9 @@
 /*
  * The commands that ask the running hookflashd over its control socket:
- * status, registrations, bans, unban, reload, trace, log-level. Live state
- * (who is registered now, who is banned) only exists in the daemon, so
- * these never read the database.
+ * status, registrations, bans, unban, reload, trace, log-level, calls
+ * (also "show calls"), hangup. Live state (who is registered now, who is
+ * banned, which calls are up) only exists in the daemon, so these never
+ * read the database.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,8 +16,9 @@
 #include "ctl_client.h"
 #include "table.h"
 
-/* Sends one request; on any failure prints why and returns CLI_ERR. */
-static int call(struct cli *c, const char *cmd, const char *arg, struct ctl_reply *r)
+/* Sends one request; when it cannot be made or answered, prints why and
+ * returns CLI_ERR. An answer, OK or ERR, is CLI_OK with *r filled. */
+static int exchange(struct cli *c, const char *cmd, const char *arg, struct ctl_reply *r)
 {
 	int err = ctl_call(c->ctl_path, cmd, arg, CTL_CLIENT_TIMEOUT_MS, r);
 	switch (err) {
@@ -44,6 +46,16 @@ static int call(struct cli *c, const char *cmd, const char *arg, struct ctl_repl
 	default:
 		return cli_fail("cannot talk to hookflashd at %s: %s", c->ctl_path, strerror(err));
 	}
+	return CLI_OK;
+}
+
+/* Sends one request; on any failure, ERR included, prints why and returns
+ * CLI_ERR. */
+static int call(struct cli *c, const char *cmd, const char *arg, struct ctl_reply *r)
+{
+	int rc = exchange(c, cmd, arg, r);
+	if (rc)
+		return rc;
 	if (!r->ok) {
 		int rc = cli_fail("hookflashd: %s", r->msg[0] ? r->msg : "request refused");
 		ctl_reply_free(r);
@@ -189,20 +201,27 @@ static int simple(struct cli *c, const char *cmd, const char *arg, const char *d
 	return CLI_OK;
 }
 
+/* An argument travels inside a one-line request: no spaces, no line
+ * breaks, nothing that could be a second command. */
+static bool one_word(const char *a)
+{
+	if (!*a || strlen(a) > 100)
+		return false;
+	for (const char *p = a; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
 int cli_cmd_unban(struct cli *c, int argc, char **argv)
 {
 	const char *pos[1];
 	int rc = cli_parse(argc, argv, NULL, pos, 1, 1, NULL, "unban ADDRESS");
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
-	/* The address travels inside a one-line request: no spaces, no
-	 * line breaks, nothing that could be a second command. */
 	const char *a = pos[0];
-	if (!*a || strlen(a) > 100)
+	if (!one_word(a))
 		return cli_usage("unban ADDRESS", "ADDRESS: an IPv4 or IPv6 address");
-	for (const char *p = a; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return cli_usage("unban ADDRESS", "ADDRESS: an IPv4 or IPv6 address");
 	char done[160];
 	snprintf(done, sizeof(done), "ban on %s lifted", a);
 	return simple(c, CTL_CMD_UNBAN, a, done);
@@ -243,4 +262,70 @@ int cli_cmd_log_level(struct cli *c, int argc, char **argv)
 	char done[64];
 	snprintf(done, sizeof(done), "log level now %s", name);
 	return simple(c, CTL_CMD_LOGLEVEL, name, done);
+}
+
+int cli_cmd_calls(struct cli *c, int argc, char **argv)
+{
+	int rc = no_args(argc, argv, "calls");
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	struct ctl_reply r;
+	if ((rc = call(c, CTL_CMD_CALLS, NULL, &r)))
+		return rc;
+	if (!r.nrows) {
+		printf("no calls in progress\n");
+	} else {
+		static const char *const head[] = { "ID", "CALLER", "CALLEE", "STATE",
+						    "DURATION", "CODEC" };
+		static const size_t cols[] = { 0, 1, 2, 3, 4, 5 };
+		static const bool dur[] = { false, false, false, false, true, false };
+		rc = print_rows(&r, 6, head, cols, dur);
+	}
+	ctl_reply_free(&r);
+	return rc;
+}
+
+/* "show WHAT": the same listings under one verb, for those used to it
+ * from other PBXes. */
+int cli_cmd_show(struct cli *c, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		cli_cmd_h *run;
+	} what[] = {
+		{ "calls", cli_cmd_calls },
+	};
+	const char *usage = "show calls";
+	if (argc < 1)
+		return cli_usage(usage, "show: what? (calls)");
+	if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
+		printf("usage: hookflash %s\n", usage);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+		if (strcmp(argv[0], what[i].name) == 0)
+			return what[i].run(c, argc - 1, argv + 1);
+	return cli_usage(usage, "show: unknown listing '%s'", argv[0]);
+}
+
+int cli_cmd_hangup(struct cli *c, int argc, char **argv)
+{
+	const char *pos[1];
+	const char *usage = "hangup CALL_ID";
+	int rc = cli_parse(argc, argv, NULL, pos, 1, 1, NULL, usage);
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	if (!one_word(pos[0]))
+		return cli_usage(usage, "CALL_ID: the ID column of 'hookflash calls'");
+	struct ctl_reply r;
+	if ((rc = exchange(c, CTL_CMD_HANGUP, pos[0], &r)))
+		return rc;
+	if (r.ok)
+		printf("call %s hung up\n", pos[0]);
+	else if (strcmp(r.msg, CTL_ERR_NO_SUCH_CALL) == 0)
+		rc = cli_fail("no call %s in progress (see 'hookflash calls')", pos[0]);
+	else
+		rc = cli_fail("hookflashd: %s", r.msg[0] ? r.msg : "request refused");
+	ctl_reply_free(&r);
+	return rc;
 }

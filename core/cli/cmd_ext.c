@@ -18,12 +18,15 @@
 
 #define GENERATED_PW_LEN 16
 
-#define U_ADD "extension add NUMBER [--name NAME] [--password PW] [--pin PIN] [--disabled]"
+#define U_ADD                                                                  \
+	"extension add NUMBER [--name NAME] [--password PW] [--pin PIN] [--disabled]" \
+	" [--contact URI] [--trust CIDR[,CIDR...]] [--max-calls N]"
 #define U_LIST "extension list"
 #define U_SHOW "extension show NUMBER [--show-password]"
 #define U_SET                                                                        \
 	"extension set NUMBER [--name NAME] [--password PW | --new-password] [--pin PIN]" \
-	" [--enable | --disable]"
+	" [--enable | --disable] [--contact URI | --no-contact]"                         \
+	" [--trust CIDR[,CIDR...] | --no-trust] [--max-calls N]"
 #define U_REMOVE "extension remove NUMBER"
 #define U_ALL "extension add|list|show|set|remove ..."
 
@@ -37,7 +40,8 @@ static int put(char *dst, size_t cap, const char *src, const char *what)
 	return CLI_OK;
 }
 
-/* Turns db_ext_validate's "field: rule" into the option the user typed. */
+/* Turns db_ext_validate's "field: rule" into the option the user typed
+ * ("max_calls: ..." is --max-calls). */
 static int invalid(const struct db_ext *e, const char *why)
 {
 	const char *colon = strchr(why, ':');
@@ -45,7 +49,47 @@ static int invalid(const struct db_ext *e, const char *why)
 	const char *rule = colon ? colon + 2 : why;
 	if (n == 6 && strncmp(why, "number", 6) == 0)
 		return cli_fail("invalid extension number '%s': %s", e->number, rule);
-	return cli_fail("--%.*s: %s", (int)n, why, rule);
+	char opt[32];
+	if (n >= sizeof(opt))
+		n = sizeof(opt) - 1;
+	for (size_t i = 0; i < n; i++)
+		opt[i] = why[i] == '_' ? '-' : why[i];
+	opt[n] = '\0';
+	return cli_fail("--%s: %s", opt, rule);
+}
+
+/* The device options shared by add and set; NULL leaves a field as it
+ * is. --trust may be written "a, b": blanks are dropped, the database
+ * keeps the canonical "a,b". */
+static int set_device(struct db_ext *e, const char *contact, const char *trust,
+		      const char *max_calls)
+{
+	int rc;
+	if (contact && (rc = put(e->contact, sizeof(e->contact), contact, "--contact")))
+		return rc;
+	if (trust) {
+		char t[sizeof(e->trust)];
+		size_t n = 0;
+		for (const char *p = trust; *p; p++) {
+			if (*p == ' ' || *p == '\t')
+				continue;
+			if (n + 1 == sizeof(t))
+				return cli_fail("--trust: at most %zu bytes", sizeof(t) - 1);
+			t[n++] = *p;
+		}
+		t[n] = '\0';
+		memcpy(e->trust, t, n + 1);
+	}
+	if (max_calls) {
+		char *end;
+		errno = 0;
+		long v = strtol(max_calls, &end, 10);
+		if (end == max_calls || *end || errno || v < 0 || v > DB_EXT_MAX_CALLS_LIMIT)
+			return cli_fail("--max-calls: a number from 0 to %d (0: the default, %d)",
+					DB_EXT_MAX_CALLS_LIMIT, DB_EXT_MAX_CALLS_DEFAULT);
+		e->max_calls = (int)v;
+	}
+	return CLI_OK;
 }
 
 /* --password PW, "--password -" (read from stdin), or NULL: generate. */
@@ -81,12 +125,16 @@ static void print_generated(const struct db_ext *e)
 static int ext_add(struct cli *c, int argc, char **argv)
 {
 	const char *name = "", *pw = NULL, *pin = "", *pos[1];
+	const char *contact = NULL, *trust = NULL, *max_calls = NULL;
 	bool disabled = false;
 	const struct cli_opt opts[] = {
 		{ "name", true, &name, NULL },
 		{ "password", true, &pw, NULL },
 		{ "pin", true, &pin, NULL },
 		{ "disabled", false, NULL, &disabled },
+		{ "contact", true, &contact, NULL },
+		{ "trust", true, &trust, NULL },
+		{ "max-calls", true, &max_calls, NULL },
 		{ 0 },
 	};
 	int rc = cli_parse(argc, argv, opts, pos, 1, 1, NULL, U_ADD);
@@ -101,8 +149,12 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	if ((rc = put(e.number, sizeof(e.number), pos[0], "NUMBER")) ||
 	    (rc = put(e.name, sizeof(e.name), name, "--name")) ||
 	    (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")) ||
+	    (rc = set_device(&e, contact, trust, max_calls)) ||
 	    (rc = set_password(&e, pw, &generated)))
 		return rc;
+	/* A device with a contact or a trust still gets a password: it may
+	 * register or authenticate like any phone; the trust is an
+	 * alternative, not a replacement. */
 	e.enabled = !disabled;
 	const char *why;
 	if (db_ext_validate(&e, &why))
@@ -126,13 +178,32 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+struct ext_row {
+	char num[DB_EXT_NUMBER_MAX];
+	char name[DB_EXT_NAME_MAX];
+	bool enabled;
+	char opts[48]; /* "contact, trust, max-calls 8" */
+};
+
 struct ext_rows {
-	char (*num)[DB_EXT_NUMBER_MAX];
-	char (*name)[DB_EXT_NAME_MAX];
-	bool *enabled;
+	struct ext_row *row;
 	size_t n, cap;
 	bool oom;
 };
+
+/* The compact marker of `extension list`: which device options are set
+ * (the values are in `extension show`). */
+static void device_marker(char *out, size_t cap, const struct db_ext *e)
+{
+	size_t at = 0;
+	out[0] = '\0';
+	if (e->contact[0])
+		at += (size_t)snprintf(out + at, cap - at, "contact");
+	if (e->trust[0] && at < cap)
+		at += (size_t)snprintf(out + at, cap - at, "%strust", at ? ", " : "");
+	if (e->max_calls && at < cap)
+		snprintf(out + at, cap - at, "%smax-calls %d", at ? ", " : "", e->max_calls);
+}
 
 static void collect(const struct db_ext *e, void *arg)
 {
@@ -141,25 +212,19 @@ static void collect(const struct db_ext *e, void *arg)
 		return;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
-		void *a = realloc(r->num, cap * sizeof(*r->num));
-		if (a)
-			r->num = a;
-		void *b = realloc(r->name, cap * sizeof(*r->name));
-		if (b)
-			r->name = b;
-		void *d = realloc(r->enabled, cap * sizeof(*r->enabled));
-		if (d)
-			r->enabled = d;
-		if (!a || !b || !d) {
+		struct ext_row *a = realloc(r->row, cap * sizeof(*a));
+		if (!a) {
 			r->oom = true;
 			return;
 		}
+		r->row = a;
 		r->cap = cap;
 	}
-	memcpy(r->num[r->n], e->number, sizeof(e->number));
-	memcpy(r->name[r->n], e->name, sizeof(e->name));
-	r->enabled[r->n] = e->enabled;
-	r->n++;
+	struct ext_row *w = &r->row[r->n++];
+	memcpy(w->num, e->number, sizeof(w->num));
+	memcpy(w->name, e->name, sizeof(w->name));
+	w->enabled = e->enabled;
+	device_marker(w->opts, sizeof(w->opts), e);
 }
 
 static int ext_list(struct cli *c, int argc, char **argv)
@@ -178,9 +243,10 @@ static int ext_list(struct cli *c, int argc, char **argv)
 		rc = cli_fail("out of memory");
 	db_close(db);
 
+	enum { NCOLS = 4 };
 	const char **cells = NULL;
 	if (!rc && r.n) {
-		cells = calloc(r.n * 3, sizeof(*cells));
+		cells = calloc(r.n * NCOLS, sizeof(*cells));
 		if (!cells)
 			rc = cli_fail("out of memory");
 	}
@@ -188,17 +254,17 @@ static int ext_list(struct cli *c, int argc, char **argv)
 		printf("no extensions (add one with 'hookflash extension add NUMBER')\n");
 	} else if (!rc) {
 		for (size_t i = 0; i < r.n; i++) {
-			cells[i * 3] = r.num[i];
-			cells[i * 3 + 1] = r.name[i];
-			cells[i * 3 + 2] = r.enabled[i] ? "yes" : "no";
+			const char **row = cells + i * NCOLS;
+			row[0] = r.row[i].num;
+			row[1] = r.row[i].name;
+			row[2] = r.row[i].enabled ? "yes" : "no";
+			row[3] = r.row[i].opts;
 		}
-		static const char *const head[] = { "NUMBER", "NAME", "ENABLED" };
-		table_print(stdout, 3, head, NULL, cells, r.n);
+		static const char *const head[NCOLS] = { "NUMBER", "NAME", "ENABLED", "OPTIONS" };
+		table_print(stdout, NCOLS, head, NULL, cells, r.n);
 	}
 	free(cells);
-	free(r.num);
-	free(r.name);
-	free(r.enabled);
+	free(r.row);
 	return rc;
 }
 
@@ -239,6 +305,11 @@ static int ext_show(struct cli *c, int argc, char **argv)
 		strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S %Z", &tm);
 	const char *pin = !e.vm_pin[0] ? "(none)" : show_pw ? e.vm_pin : "(set)";
 	const char *pw = show_pw ? e.password : "(hidden; --show-password shows it)";
+	char max_calls[32];
+	if (e.max_calls)
+		snprintf(max_calls, sizeof(max_calls), "%d", e.max_calls);
+	else
+		snprintf(max_calls, sizeof(max_calls), "%d (default)", DB_EXT_MAX_CALLS_DEFAULT);
 	const char *cells[] = {
 		"number:", e.number,
 		"name:", e.name,
@@ -246,6 +317,9 @@ static int ext_show(struct cli *c, int argc, char **argv)
 		"SIP user:", e.number,
 		"SIP password:", pw,
 		"voicemail PIN:", pin,
+		"contact:", e.contact[0] ? e.contact : "(none: calls go where it registers)",
+		"trusted from:", e.trust[0] ? e.trust : "(none: digest authentication only)",
+		"max calls:", max_calls,
 		"created:", created,
 	};
 	table_print(stdout, 2, NULL, NULL, cells, sizeof(cells) / sizeof(cells[0]) / 2);
@@ -255,7 +329,9 @@ static int ext_show(struct cli *c, int argc, char **argv)
 static int ext_set(struct cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *pw = NULL, *pin = NULL, *pos[1];
+	const char *contact = NULL, *trust = NULL, *max_calls = NULL;
 	bool new_pw = false, enable = false, disable = false;
+	bool no_contact = false, no_trust = false;
 	const struct cli_opt opts[] = {
 		{ "name", true, &name, NULL },
 		{ "password", true, &pw, NULL },
@@ -263,6 +339,11 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		{ "pin", true, &pin, NULL },
 		{ "enable", false, NULL, &enable },
 		{ "disable", false, NULL, &disable },
+		{ "contact", true, &contact, NULL },
+		{ "no-contact", false, NULL, &no_contact },
+		{ "trust", true, &trust, NULL },
+		{ "no-trust", false, NULL, &no_trust },
+		{ "max-calls", true, &max_calls, NULL },
 		{ 0 },
 	};
 	int rc = cli_parse(argc, argv, opts, pos, 1, 1, NULL, U_SET);
@@ -272,8 +353,17 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		return cli_usage(U_SET, "--password and --new-password exclude each other");
 	if (enable && disable)
 		return cli_usage(U_SET, "--enable and --disable exclude each other");
-	if (!name && !pw && !new_pw && !pin && !enable && !disable)
+	if (contact && no_contact)
+		return cli_usage(U_SET, "--contact and --no-contact exclude each other");
+	if (trust && no_trust)
+		return cli_usage(U_SET, "--trust and --no-trust exclude each other");
+	if (!name && !pw && !new_pw && !pin && !enable && !disable && !contact &&
+	    !no_contact && !trust && !no_trust && !max_calls)
 		return cli_usage(U_SET, "nothing to change");
+	if (no_contact)
+		contact = "";
+	if (no_trust)
+		trust = "";
 
 	struct db *db;
 	if ((rc = cli_db_open(c, &db, false)))
@@ -285,6 +375,8 @@ static int ext_set(struct cli *c, int argc, char **argv)
 	if (name && (rc = put(e.name, sizeof(e.name), name, "--name")))
 		goto out;
 	if (pin && (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")))
+		goto out;
+	if ((rc = set_device(&e, contact, trust, max_calls)))
 		goto out;
 	if ((pw || new_pw) && (rc = set_password(&e, pw, &generated)))
 		goto out;

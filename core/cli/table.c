@@ -63,6 +63,26 @@ void table_put_clean(FILE *f, const char *s)
 	}
 }
 
+size_t table_clean_copy(char *dst, size_t cap, const char *s)
+{
+	if (!cap)
+		return 0;
+	size_t at = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = printable_seq(p);
+		const void *src = n ? (const void *)p : "?";
+		size_t len = n ? n : 1;
+		if (at + len >= cap)
+			break;
+		memcpy(dst + at, src, len);
+		at += len;
+		p += len;
+	}
+	dst[at] = '\0';
+	return at;
+}
+
 static void pad(FILE *f, size_t n)
 {
 	while (n--)

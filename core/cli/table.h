@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define TABLE_COLS_MAX 8
+#define TABLE_COLS_MAX 10
 
 /* head: ncols titles; cells: nrows * ncols strings, row by row (NULL is
  * an empty cell); align: NULL or ncols chars, 'r' right-aligns a column. */
@@ -19,5 +19,8 @@ void table_print(FILE *f, size_t ncols, const char *const *head, const char *ali
 
 /* Writes s with control characters replaced by '?'. */
 void table_put_clean(FILE *f, const char *s);
+/* The same into dst (cap bytes, always terminated; a character that does
+ * not fit is left out whole). Returns the length written. */
+size_t table_clean_copy(char *dst, size_t cap, const char *s);
 
 #endif

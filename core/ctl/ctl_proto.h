@@ -11,6 +11,13 @@
  *   reload          no rows; answered once the new configuration is live
  *   trace on|off    no rows
  *   loglevel LEVEL  no rows
+ *   calls           rows "id\tcaller\tcallee\tstate\tduration_s\tcodec", one
+ *                   per call in progress: id is the call's id for hangup (no
+ *                   spaces or tabs), state is "ringing", "answered" or "hold",
+ *                   duration_s the whole seconds since the INVITE arrived,
+ *                   codec e.g. "PCMU/8000" ("" while not yet negotiated)
+ *   hangup ID       no rows; ends call ID (both legs, hangup side "admin");
+ *                   "ERR no such call" when no call in progress has that id
  */
 #ifndef HF_CTL_PROTO_H
 #define HF_CTL_PROTO_H
@@ -24,6 +31,15 @@
 #define CTL_CMD_RELOAD "reload"
 #define CTL_CMD_TRACE "trace"
 #define CTL_CMD_LOGLEVEL "loglevel"
+#define CTL_CMD_CALLS "calls"
+#define CTL_CMD_HANGUP "hangup"
+
+/* The message of "ERR no such call" (hangup). */
+#define CTL_ERR_NO_SUCH_CALL "no such call"
+/* States in the rows of "calls". */
+#define CTL_CALL_RINGING "ringing"
+#define CTL_CALL_ANSWERED "answered"
+#define CTL_CALL_HOLD "hold"
 
 /* First line of a reply: "OK", or "ERR" followed by a space and why. */
 #define CTL_REPLY_OK "OK"

@@ -22,6 +22,7 @@
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../base/sbuf.h"
+#include "../call/call.h"
 #include "../pbx/ext_table.h"
 #include "../pbx/pbx.h"
 #include "../reg/registrar.h"
@@ -103,6 +104,13 @@ static void row_ban(const struct ban_entry_info *e, void *arg)
 	sbuf_printf(b, "%s\t%u\t%u\n", e->addr, e->failures, e->banned_for_s);
 }
 
+static void row_call(const struct call_info *ci, void *arg)
+{
+	struct sbuf *b = arg;
+	sbuf_printf(b, "%u\t%s\t%s\t%s\t%u\t%s\n", ci->id, ci->caller, ci->callee, ci->state,
+		    ci->duration_s, ci->codec);
+}
+
 static void on_reloaded(int err, void *arg)
 {
 	struct ctl_client *c = arg;
@@ -131,6 +139,11 @@ static void run_command(struct ctl_client *c, char *line)
 		sbuf_printf(o, "uptime_s\t%llu\n", (unsigned long long)((now - p->started_ms) / 1000));
 		sbuf_printf(o, "extensions\t%zu\n", ext_table_count(p->exts));
 		sbuf_printf(o, "registrations\t%zu\n", registrar_count(p->reg));
+		struct call_stats cs;
+		call_mgr_stats(p->calls, &cs);
+		sbuf_printf(o, "calls\t%zu\n", call_count(p->calls));
+		sbuf_printf(o, "calls_total\t%llu\n", (unsigned long long)cs.started);
+		sbuf_printf(o, "calls_answered\t%llu\n", (unsigned long long)cs.answered);
 		sbuf_printf(o, "bans\t%zu\n", ban_count(p->bans, now));
 		sbuf_printf(o, "auth_failures\t%llu\n", (unsigned long long)p->authn.failures);
 		sbuf_printf(o, "sip_rx\t%llu\n", (unsigned long long)ts.rx_msgs);
@@ -141,6 +154,18 @@ static void run_command(struct ctl_client *c, char *line)
 	} else if (!strcmp(line, CTL_CMD_REGISTRATIONS)) {
 		sbuf_adds(o, "OK\n");
 		registrar_each(p->reg, row_reg, o);
+	} else if (!strcmp(line, CTL_CMD_CALLS)) {
+		sbuf_adds(o, "OK\n");
+		call_each(p->calls, row_call, o);
+	} else if (!strcmp(line, CTL_CMD_HANGUP)) {
+		char *end = NULL;
+		unsigned long id = arg ? strtoul(arg, &end, 10) : 0;
+		if (!arg || !*arg || *end || !id || id > UINT32_MAX)
+			sbuf_adds(o, "ERR usage: hangup CALL_ID\n");
+		else if (call_hangup(p->calls, (uint32_t)id))
+			sbuf_printf(o, "ERR no such call %lu\n", id);
+		else
+			sbuf_adds(o, "OK\n");
 	} else if (!strcmp(line, CTL_CMD_BANS)) {
 		sbuf_adds(o, "OK\n");
 		ban_list_each(p->bans, now, false, row_ban, o);

@@ -10,6 +10,7 @@
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../sip/ban.h"
+#include "../call/call.h"
 #include "../reg/registrar.h"
 #include "../sip/msg.h"
 #include "../sip/tsx.h"
@@ -17,7 +18,7 @@
 #include "ext_table.h"
 #include "pbx.h"
 
-#define ALLOW_HDR "Allow: REGISTER, OPTIONS, ACK, CANCEL, BYE\r\n"
+#define ALLOW_HDR "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO\r\n"
 
 static void reply(struct sip_tsx *st, uint16_t status, const char *reason, const char *hdrs)
 {
@@ -74,6 +75,18 @@ static void on_no_dialog(struct pbx *p, struct sip_tsx *st, const struct sip_msg
 	reply(st, 481, "Call/Transaction Does Not Exist", NULL);
 }
 
+static void on_invite(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
+		      const struct sip_peer *from)
+{
+	call_on_invite(p->calls, st, m, from);
+}
+
+static void on_cancel(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
+		      const struct sip_peer *from)
+{
+	call_on_cancel(p->calls, st, m, from);
+}
+
 struct method {
 	const char *name;
 	void (*h)(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
@@ -83,8 +96,9 @@ struct method {
 static const struct method methods[] = {
 	{ "REGISTER", on_register },
 	{ "OPTIONS", on_options },
+	{ "INVITE", on_invite },
+	{ "CANCEL", on_cancel },
 	{ "BYE", on_no_dialog },
-	{ "CANCEL", on_no_dialog },
 };
 
 /* Require/Proxy-Require name extensions we must understand; we
@@ -107,8 +121,11 @@ void pbx_on_request(struct sip_tsx *st, const struct sip_msg *m,
 		    const struct sip_peer *from, void *arg)
 {
 	struct pbx *p = arg;
-	if (!st)
-		return; /* an ACK without a transaction: nothing to answer */
+	if (!st) { /* ACK for a 2xx: it belongs to a dialog, never answered */
+		if (!m->error)
+			call_on_in_dialog(p->calls, NULL, m, from);
+		return;
+	}
 	/* A banned source gets nothing at all, whatever it sends. */
 	if (ban_is_banned(p->bans, (const struct sockaddr *)&from->addr, loop_now(p->loop))) {
 		sip_tsx_drop(st);
@@ -124,6 +141,13 @@ void pbx_on_request(struct sip_tsx *st, const struct sip_msg *m,
 	}
 	if (!check_require(st, m))
 		return;
+	/* Inside a dialog (To tag): the call it belongs to, or 481. CANCEL
+	 * carries the INVITE's To and goes by transaction instead. */
+	if (m->to.tag.p && !pl_eq(m->method, PL("CANCEL")) && !pl_eq(m->method, PL("REGISTER"))) {
+		if (!call_on_in_dialog(p->calls, st, m, from))
+			reply(st, 481, "Call/Transaction Does Not Exist", NULL);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (pl_eq(m->method, pl_from(methods[i].name))) { /* case-sensitive */
 			methods[i].h(p, st, m, from);

@@ -7,7 +7,9 @@
  */
 #include "ext_table.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,20 @@ static void add_one(const struct db_ext *e, void *arg)
 	snprintf(x->name, sizeof(x->name), "%s", e->name);
 	snprintf(x->password, sizeof(x->password), "%s", e->password);
 	x->enabled = e->enabled;
+	snprintf(x->contact, sizeof(x->contact), "%s", e->contact);
+	x->max_calls = e->max_calls;
+	x->ntrust = 0;
+	/* db_ext_validate checked the list; an entry that still fails to
+	 * parse is skipped rather than trusted */
+	const char *p = e->trust;
+	while (*p && x->ntrust < EXT_MAX_TRUST) {
+		size_t n = strcspn(p, ", ");
+		if (n && !ext_cidr_parse(&x->trust[x->ntrust], p, n))
+			x->ntrust++;
+		p += n;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
 }
 
 static int cmp_ext(const void *a, const void *b)
@@ -113,4 +129,74 @@ const struct ext *ext_table_find(const struct ext_table *t, struct pl number)
 size_t ext_table_count(const struct ext_table *t)
 {
 	return t->n;
+}
+
+int ext_cidr_parse(struct ext_cidr *c, const char *s, size_t len)
+{
+	char buf[64];
+	if (len == 0 || len >= sizeof(buf))
+		return EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->af = AF_INET;
+		c->prefix = 32;
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->af = AF_INET6;
+		c->prefix = 128;
+	} else {
+		return EINVAL;
+	}
+	if (slash) {
+		char *end;
+		unsigned long pfx = strtoul(slash + 1, &end, 10);
+		if (*end || end == slash + 1 || pfx > c->prefix)
+			return EINVAL;
+		c->prefix = (unsigned)pfx;
+	}
+	return 0;
+}
+
+bool ext_cidr_match(const struct ext_cidr *c, const struct sockaddr *sa)
+{
+	const unsigned char *a;
+	if (sa->sa_family == AF_INET && c->af == AF_INET) {
+		a = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6 && c->af == AF_INET6) {
+		a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	} else {
+		return false;
+	}
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+	if (memcmp(a, c->addr, full))
+		return false;
+	if (rest) {
+		unsigned char mask = (unsigned char)(0xff << (8 - rest));
+		if ((a[full] & mask) != (c->addr[full] & mask))
+			return false;
+	}
+	return true;
+}
+
+const struct ext *ext_table_find_trusted(const struct ext_table *t, const struct sockaddr *sa,
+					 struct pl user)
+{
+	const struct ext *named = ext_table_find(t, user);
+	if (named && named->enabled)
+		for (int i = 0; i < named->ntrust; i++)
+			if (ext_cidr_match(&named->trust[i], sa))
+				return named;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct ext *x = &t->v[i];
+		if (!x->enabled)
+			continue;
+		for (int j = 0; j < x->ntrust; j++)
+			if (ext_cidr_match(&x->trust[j], sa))
+				return x;
+	}
+	return NULL;
 }

@@ -10,15 +10,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sys/socket.h>
+
 #include "../base/pl.h"
 
 struct db;
+
+#define EXT_MAX_TRUST 8
+
+struct ext_cidr {
+	int af;
+	unsigned char addr[16];
+	unsigned prefix;
+};
 
 struct ext {
 	char number[32];
 	char name[128];
 	char password[128];
 	bool enabled;
+	char contact[256];   /* static contact URI, "" when it registers */
+	struct ext_cidr trust[EXT_MAX_TRUST];
+	int ntrust;
+	int max_calls;       /* 0: the system default */
 };
 
 struct ext_table;
@@ -34,5 +48,13 @@ void ext_table_unref(struct ext_table *t);
  * returned too: callers decide (authentication treats them as absent). */
 const struct ext *ext_table_find(const struct ext_table *t, struct pl number);
 size_t ext_table_count(const struct ext_table *t);
+
+/* The enabled extension that trusts this source address, preferring the
+ * one named user (the From user) when several do. NULL when none. */
+const struct ext *ext_table_find_trusted(const struct ext_table *t, const struct sockaddr *sa,
+					 struct pl user);
+/* Parses "1.2.3.4", "10.0.0.0/8", "2001:db8::/32"; EINVAL otherwise. */
+int ext_cidr_parse(struct ext_cidr *c, const char *s, size_t len);
+bool ext_cidr_match(const struct ext_cidr *c, const struct sockaddr *sa);
 
 #endif

@@ -20,6 +20,7 @@
 #include "../../db/store.h"
 #include "../base/log.h"
 #include "../base/loop.h"
+#include "../call/call.h"
 #include "../ctl/ctl_server.h"
 #include "../reg/registrar.h"
 #include "../sip/auth.h"
@@ -46,6 +47,12 @@ static void on_sip_msg(struct sip_msg *msg, const struct sip_peer *from, void *a
 {
 	struct pbx *p = arg;
 	sip_tsx_layer_recv(p->tsx, msg, from);
+}
+
+static void on_stray(const struct sip_msg *msg, const struct sip_peer *from, void *arg)
+{
+	struct pbx *p = arg;
+	call_on_stray_response(p->calls, msg, from);
 }
 
 static void reg_cfg_from(const struct conf *c, struct reg_cfg *rc)
@@ -284,6 +291,7 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = sip_tsx_layer_alloc(&p->tsx, p->loop, NULL, tsx_send, p, pbx_on_request, p);
 	if (err)
 		goto out;
+	sip_tsx_layer_set_stray_h(p->tsx, on_stray, p);
 	const char *binds[CONF_MAX_BINDS];
 	for (int i = 0; i < conf->nbinds; i++)
 		binds[i] = conf->binds[i];
@@ -300,6 +308,10 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		log_err("pbx", "cannot open SIP transports: %s", strerror(err));
 		goto out;
 	}
+	sip_transport_set_external(p->tp, conf->external_addr);
+	err = call_mgr_alloc(&p->calls, p);
+	if (err)
+		goto out;
 	err = ctl_server_alloc(&p->ctl, p);
 	if (err)
 		goto out;
@@ -320,6 +332,8 @@ void pbx_free(struct pbx *p)
 	if (!p)
 		return;
 	ctl_server_free(p->ctl);
+	/* calls end first: their BYEs and CANCELs still need the transport */
+	call_mgr_free(p->calls);
 	sip_transport_free(p->tp);
 	sip_tsx_layer_free(p->tsx);
 	registrar_free(p->reg); /* frees bindings only: the database keeps them */

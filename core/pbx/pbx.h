@@ -22,6 +22,7 @@ struct ban_list;
 struct auth_nonces;
 struct domains;
 struct ctl_server;
+struct call_mgr;
 
 struct pbx {
 	struct conf conf;
@@ -37,6 +38,7 @@ struct pbx {
 	struct ext_table *exts;
 	struct domains *domains;
 	struct ctl_server *ctl;
+	struct call_mgr *calls;
 	uint64_t started_ms;
 	time_t started_wall;
 	uint64_t reloads;

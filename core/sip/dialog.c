@@ -105,7 +105,7 @@ int sip_dialog_uas_init(struct sip_dialog *d, const struct sip_msg *invite,
 	snprintf(d->local_contact, sizeof(d->local_contact), "%s", local_contact);
 	d->remote_cseq = invite->cseq.num;
 	d->remote_cseq_set = true;
-	d->local_cseq = 1;
+	d->local_cseq = 0; /* the first request we send takes 1 */
 	d->peer = *from;
 	return 0;
 }
@@ -123,7 +123,7 @@ int sip_dialog_uac_init(struct sip_dialog *d, const char *call_id, const char *l
 	    copy(d->remote_target, sizeof(d->remote_target), pl_from(target)) ||
 	    copy(d->local_contact, sizeof(d->local_contact), pl_from(local_contact)))
 		return ENAMETOOLONG;
-	d->local_cseq = 1;
+	d->local_cseq = 0; /* the first request we send takes 1 */
 	d->peer = *peer;
 	return 0;
 }

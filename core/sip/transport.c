@@ -196,3 +196,37 @@ void sip_transport_stats(const struct sip_transport *t, struct sip_transport_sta
 {
 	*s = t->stats;
 }
+
+void sip_transport_set_external(struct sip_transport *t, const char *addr)
+{
+	snprintf(t->external, sizeof(t->external), "%s", addr ? addr : "");
+}
+
+void sip_transport_local_for(struct sip_transport *t, const struct sip_peer *peer,
+			     char *host, size_t cap, uint16_t *port)
+{
+	int af = peer->addr.ss_family;
+	*port = peer->tp == SIP_TP_UDP ? t->cfg.udp_port : t->cfg.tcp_port;
+	for (int i = 0; i < t->nudp; i++)
+		if (t->udp[i].af == af && strcmp(t->udp[i].host, "0.0.0.0") && strcmp(t->udp[i].host, "::")) {
+			snprintf(host, cap, "%s", t->udp[i].host);
+			return;
+		}
+	if (t->external[0]) {
+		snprintf(host, cap, "%s", t->external);
+		return;
+	}
+	snprintf(host, cap, "%s", af == AF_INET6 ? "::1" : "127.0.0.1");
+	int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (connect(fd, (const struct sockaddr *)&peer->addr, peer->alen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		const void *a = af == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+					       : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+		inet_ntop(af, a, host, (socklen_t)cap);
+	}
+	close(fd);
+}

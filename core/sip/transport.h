@@ -70,6 +70,15 @@ int sip_transport_send(struct sip_transport *t, const struct sip_peer *to,
 void sip_transport_local(struct sip_transport *t, enum sip_tp tp, int af,
 			 char *host, size_t cap, uint16_t *port);
 
+/* The address and port to put in Via and Contact for messages to peer:
+ * the bind address when it is specific, else the configured external
+ * address, else the local address the kernel routes towards peer (found
+ * with a connected UDP socket: no packet is sent, nothing blocks). */
+void sip_transport_local_for(struct sip_transport *t, const struct sip_peer *peer,
+			     char *host, size_t cap, uint16_t *port);
+/* Sets the public address announced behind NAT ("" for none). */
+void sip_transport_set_external(struct sip_transport *t, const char *addr);
+
 struct sip_transport_stats {
 	uint64_t rx_msgs, tx_msgs, rx_bad, rx_too_big, tcp_conns, tcp_idle_closed;
 };

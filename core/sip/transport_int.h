@@ -40,6 +40,7 @@ struct sip_transport {
 	uint32_t next_conn_id;
 
 	struct sip_transport_stats stats;
+	char external[64];
 };
 
 int tp_sockaddr_parse(const char *host, uint16_t port, struct sockaddr_storage *ss,

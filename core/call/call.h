@@ -1,0 +1,58 @@
+/*
+ * Calls: the back-to-back user agent. An authenticated INVITE from an
+ * extension becomes a call with leg A (we are its UAS) and one leg B per
+ * contact of the callee (we are their UAC, forked in parallel; the first
+ * 2xx wins). Each leg is its own dialog; nothing of one leg's routing
+ * state reaches the other. Media is anchored in the media workers; every
+ * call leaves one CDR row, written by the store thread.
+ */
+#ifndef HF_CALL_H
+#define HF_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pbx;
+struct sip_tsx;
+struct sip_msg;
+struct sip_peer;
+struct call_mgr;
+
+int call_mgr_alloc(struct call_mgr **out, struct pbx *p);
+/* Ends every call (BYE/CANCEL/final responses go out) and frees. */
+void call_mgr_free(struct call_mgr *m);
+
+/* A new INVITE (no To tag). */
+void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
+		    const struct sip_peer *from);
+/* A CANCEL (17.2.3 matched it to its INVITE, or not). */
+void call_on_cancel(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
+		    const struct sip_peer *from);
+/* A request with a To tag; st is NULL for ACK. Returns false when no
+ * dialog matches (the caller answers 481). */
+bool call_on_in_dialog(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
+		       const struct sip_peer *from);
+/* A response no transaction wanted: a retransmitted 2xx to our INVITE. */
+void call_on_stray_response(struct call_mgr *m, const struct sip_msg *resp,
+			    const struct sip_peer *from);
+
+struct call_info {
+	uint32_t id;
+	const char *caller, *callee;
+	const char *state;     /* ringing, answered, hold */
+	uint32_t duration_s;
+	const char *codec;
+};
+typedef void(call_each_h)(const struct call_info *ci, void *arg);
+void call_each(struct call_mgr *m, call_each_h *h, void *arg);
+size_t call_count(const struct call_mgr *m);
+/* Ends a call as the administrator. ENOENT when no such call. */
+int call_hangup(struct call_mgr *m, uint32_t id);
+
+struct call_stats {
+	uint64_t started, answered, failed, busy, no_answer, cancelled;
+};
+void call_mgr_stats(const struct call_mgr *m, struct call_stats *s);
+
+#endif

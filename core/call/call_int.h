@@ -1,0 +1,185 @@
+/*
+ * Private to core/call: the call and leg objects and the helpers the
+ * call files share. One file per concern: call_mgr.c (table, lookup,
+ * ids, teardown, CDR), call_setup.c (INVITE in, forking, responses,
+ * CANCEL, no-answer), call_dialog.c (requests inside a dialog: BYE,
+ * re-INVITE, UPDATE, INFO, ACK, 2xx retransmission, session timers),
+ * call_media.c (the only file that knows SDP and the media engine).
+ */
+#ifndef HF_CALL_INT_H
+#define HF_CALL_INT_H
+
+#include "../../db/db.h"
+#include "../base/loop.h"
+#include "../base/sbuf.h"
+#include "../sip/dialog.h"
+#include "call.h"
+
+#define CALL_MAX_FORKS 8
+#define CALL_TAG "call"
+
+struct call;
+struct call_mgr;
+
+enum leg_state {
+	LEG_TRYING,     /* B: INVITE sent; A: INVITE received */
+	LEG_EARLY,      /* 1xx with a tag */
+	LEG_UP,         /* 2xx */
+	LEG_DONE,       /* final non-2xx, cancelled, or BYE done */
+};
+
+/* An outstanding client transaction of a leg, so the leg can forget it
+ * when it goes before the answer does. */
+struct leg_req {
+	struct leg_req *next;
+	struct leg *leg;
+	struct sip_tsx *ct;
+	int kind;            /* enum req_kind in call_dialog.c / call_setup.c */
+};
+
+struct leg {
+	struct call *call;
+	int idx;             /* 0: A, 1..: B forks */
+	enum leg_state state;
+	struct sip_dialog dlg;
+	struct leg *hnext;   /* dialog hash chain */
+	bool hashed;
+
+	/* A: the INVITE server transaction until its final response */
+	struct sip_tsx *inv_st;
+	/* B: the INVITE client transaction, and what CANCEL must repeat */
+	struct sip_tsx *inv_ct;
+	char inv_branch[40];
+	uint32_t inv_cseq;
+	bool got_provisional;
+	bool want_cancel;
+	uint16_t final_status;
+
+	/* UAS 2xx retransmission until ACK (13.3.1.4), per leg */
+	char *resp2xx;
+	size_t resp2xx_len;
+	uint32_t resp2xx_cseq;
+	struct loop_timer t2xx;
+	uint64_t t2xx_interval, t2xx_elapsed;
+
+	/* ACK we sent for a 2xx (re-sent when the 2xx is retransmitted) */
+	char *ack;
+	size_t ack_len;
+	uint32_t ack_cseq;
+
+	/* A request from this leg waiting for the other leg's answer */
+	struct sip_tsx *relay_st;
+	bool relay_is_invite;
+	/* A request we sent on this leg that is not answered yet */
+	bool busy_out;
+
+	struct leg_req *reqs;
+	char via[160];       /* "SIP/2.0/UDP host:port" towards this leg */
+	char contact[200];   /* our Contact towards this leg */
+	char sdp_sent[2048]; /* last SDP we sent on this leg (refreshes) */
+	size_t sdp_sent_len;
+};
+
+struct call {
+	struct call *next, *prev;
+	struct call_mgr *m;
+	uint32_t id;
+	bool answered, ending, on_hold;
+	struct leg a;
+	struct leg *b[CALL_MAX_FORKS];
+	int nb;
+	struct leg *winner;
+	char caller[32], caller_name[128];
+	char callee[64], callee_name[128];
+	char caller_ext[32], callee_ext[32];
+	struct loop_timer noanswer;
+	struct loop_timer session;
+	uint32_t session_interval;  /* 0: no session timer */
+	bool we_refresh;
+	int64_t start_ms, answer_ms; /* unix ms */
+	uint64_t start_mono;
+	uint16_t best_status;
+	char best_reason[64];
+	struct db_cdr cdr;
+	void *media;                /* call_media.c's state */
+	char codec[32];
+};
+
+struct call_mgr {
+	struct pbx *p;
+	struct call *calls;
+	size_t ncalls;
+	uint32_t next_id;
+	struct leg **buckets;
+	size_t nbuckets;
+	struct call_stats stats;
+	void *media_engine;         /* call_media.c's */
+};
+
+/* call_mgr.c */
+void call_leg_hash(struct call_mgr *m, struct leg *l);
+void call_leg_unhash(struct call_mgr *m, struct leg *l);
+struct leg *call_leg_find(struct call_mgr *m, const char *call_id_p, size_t call_id_l,
+			  const char *tag_p, size_t tag_l);
+struct call *call_new(struct call_mgr *m);
+/* Ends the call: BYE to answered legs, CANCEL to ringing ones, the
+ * final response to A when it has none yet; CDR; frees. side/cause go
+ * into the CDR. */
+void call_end(struct call *c, uint16_t status_to_a, const char *reason,
+	      const char *side, const char *cause);
+void call_free_leg(struct call *c, struct leg *l);
+int64_t call_wall_ms(void);
+
+/* Sending on a leg; h gets the final response (or err) with r->leg set
+ * or NULL when the leg went away. */
+typedef void(leg_resp_h)(struct leg_req *r, const struct sip_msg *resp, int err);
+int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_resp_h *h);
+void call_leg_forget_reqs(struct leg *l);
+/* Sends an in-dialog request built by the dialog. */
+int call_leg_request(struct leg *l, const char *method, const char *extra,
+		     const char *ctype, const char *body, size_t body_len, int kind,
+		     leg_resp_h *h);
+/* Local Via/Contact towards a peer. */
+void call_leg_local(struct call_mgr *m, struct leg *l);
+/* Replies on a server transaction with To tag, Contact and optional SDP. */
+int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason,
+	       const char *extra, const char *sdp, size_t sdp_len);
+struct leg *call_other_leg(struct leg *l);
+
+/* call_setup.c */
+void call_fork_cancel(struct leg *b);
+
+/* call_dialog.c */
+/* Sends a 2xx on A's INVITE (or re-INVITE) and keeps retransmitting it
+ * until the ACK comes. */
+int call_send_2xx(struct leg *l, struct sip_tsx *st, const char *sdp, size_t sdp_len,
+		  const char *extra);
+void call_leg_stop_2xx(struct leg *l);
+void call_session_timer_start(struct call *c);
+void call_send_bye(struct leg *l);
+
+/* call_media.c: every function returns 0, or an errno with a SIP status
+ * suggestion in *status (488 for unusable SDP, 500 otherwise). */
+int callm_engine_alloc(struct call_mgr *m);
+void callm_engine_free(struct call_mgr *m);
+int callm_create(struct call *c);
+/* A's offer (INVITE) -> the offer for the B legs. */
+int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,
+		       uint16_t *status);
+/* An answer from B leg l (183/200) -> the answer for A. */
+int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,
+			struct sbuf *out, uint16_t *status);
+/* A mid-call offer from leg `from` -> the offer for the other leg. */
+int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
+		  struct sbuf *out, uint16_t *status);
+/* The answer to it from the other leg -> the answer for `from`. */
+int callm_reanswer(struct call *c, struct leg *from, const char *sdp, size_t len,
+		   struct sbuf *out, uint16_t *status);
+/* Starts relaying once the call is answered. */
+void callm_connect(struct call *c);
+/* Stops media; the final statistics land in c->cdr before the CDR is
+ * written (calls done() synchronously or later from the loop). */
+void callm_destroy(struct call *c, void (*done)(struct call *c));
+bool callm_active(const struct call *c);
+
+#endif

@@ -1,0 +1,421 @@
+/*
+ * The call table (see call.h, call_int.h): calls in a list for the
+ * control socket, legs in a hash of (Call-ID, our tag) so an in-dialog
+ * request finds its leg in O(1) whichever side sent it. Also the
+ * plumbing every call file shares: sending on a leg and remembering the
+ * client transaction, building replies, teardown and the CDR.
+ */
+#include "call_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "../../db/store.h"
+#include "../base/log.h"
+#include "../pbx/pbx.h"
+#include "../sip/msg.h"
+#include "../sip/transport.h"
+#include "../sip/tsx.h"
+
+int64_t call_wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static size_t hash2(const struct call_mgr *m, const char *a, size_t al, const char *b, size_t bl)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < al; i++)
+		h = (h ^ (unsigned char)a[i]) * 16777619u;
+	for (size_t i = 0; i < bl; i++)
+		h = (h ^ (unsigned char)b[i]) * 16777619u;
+	return h & (m->nbuckets - 1);
+}
+
+void call_leg_hash(struct call_mgr *m, struct leg *l)
+{
+	if (l->hashed)
+		return;
+	size_t h = hash2(m, l->dlg.call_id, strlen(l->dlg.call_id), l->dlg.local_tag,
+			 strlen(l->dlg.local_tag));
+	l->hnext = m->buckets[h];
+	m->buckets[h] = l;
+	l->hashed = true;
+}
+
+void call_leg_unhash(struct call_mgr *m, struct leg *l)
+{
+	if (!l->hashed)
+		return;
+	size_t h = hash2(m, l->dlg.call_id, strlen(l->dlg.call_id), l->dlg.local_tag,
+			 strlen(l->dlg.local_tag));
+	struct leg **pp = &m->buckets[h];
+	while (*pp && *pp != l)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = l->hnext;
+	l->hashed = false;
+}
+
+struct leg *call_leg_find(struct call_mgr *m, const char *cid, size_t cidl,
+			  const char *tag, size_t tagl)
+{
+	if (!cid || !tag)
+		return NULL;
+	size_t h = hash2(m, cid, cidl, tag, tagl);
+	for (struct leg *l = m->buckets[h]; l; l = l->hnext)
+		if (strlen(l->dlg.call_id) == cidl && !memcmp(l->dlg.call_id, cid, cidl) &&
+		    strlen(l->dlg.local_tag) == tagl && !memcmp(l->dlg.local_tag, tag, tagl))
+			return l;
+	return NULL;
+}
+
+struct leg *call_other_leg(struct leg *l)
+{
+	struct call *c = l->call;
+	return l == &c->a ? c->winner : &c->a;
+}
+
+/* --- client transactions of a leg ---------------------------------------- */
+
+struct sent_req {
+	struct leg_req r;
+	leg_resp_h *h;
+};
+
+static void on_leg_resp(const struct sip_msg *resp, int err, void *arg)
+{
+	struct sent_req *s = arg;
+	bool final = err || !resp || resp->status >= 200;
+	struct leg *l = s->r.leg;
+	if (final && l) { /* unlink before the handler: it may free the leg */
+		struct leg_req **pp = &l->reqs;
+		while (*pp && *pp != &s->r)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = s->r.next;
+	}
+	if (l)
+		s->h(&s->r, resp, err);
+	if (final)
+		free(s);
+}
+
+int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_resp_h *h)
+{
+	struct pbx *p = l->call->m->p;
+	struct sent_req *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	s->r.leg = l;
+	s->r.kind = kind;
+	s->h = h;
+	s->r.next = l->reqs;
+	l->reqs = &s->r;
+	struct sip_tsx *ct = NULL;
+	int err = sip_tsx_send_request(p->tsx, &l->dlg.peer, data, len, on_leg_resp, s, &ct);
+	if (err) {
+		l->reqs = s->r.next;
+		free(s);
+		return err;
+	}
+	s->r.ct = ct;
+	return 0;
+}
+
+void call_leg_forget_reqs(struct leg *l)
+{
+	while (l->reqs) {
+		struct leg_req *r = l->reqs;
+		l->reqs = r->next;
+		if (r->ct)
+			sip_tsx_forget(r->ct);
+		/* the transaction keeps running to its end; its callback
+		 * will not come, so the record goes now */
+		free((struct sent_req *)(void *)r);
+	}
+}
+
+int call_leg_request(struct leg *l, const char *method, const char *extra,
+		     const char *ctype, const char *body, size_t body_len, int kind,
+		     leg_resp_h *h)
+{
+	struct sbuf b;
+	sbuf_init(&b);
+	int err = sip_dialog_request(&l->dlg, &b, method, 0, l->via, NULL, extra, ctype, body,
+				     body_len);
+	if (!err)
+		err = call_leg_send(l, b.p, b.len, kind, h);
+	sbuf_free(&b);
+	return err;
+}
+
+void call_leg_local(struct call_mgr *m, struct leg *l)
+{
+	char host[64];
+	uint16_t port;
+	sip_transport_local_for(m->p->tp, &l->dlg.peer, host, sizeof(host), &port);
+	bool v6 = strchr(host, ':') != NULL;
+	const char *tp = l->dlg.peer.tp == SIP_TP_TCP ? "TCP" : "UDP";
+	snprintf(l->via, sizeof(l->via), "SIP/2.0/%s %s%s%s:%u", tp, v6 ? "[" : "", host,
+		 v6 ? "]" : "", port);
+	snprintf(l->contact, sizeof(l->contact), "sip:hookflash@%s%s%s:%u%s", v6 ? "[" : "", host,
+		 v6 ? "]" : "", port, l->dlg.peer.tp == SIP_TP_TCP ? ";transport=tcp" : "");
+	snprintf(l->dlg.local_contact, sizeof(l->dlg.local_contact), "%s", l->contact);
+}
+
+int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason,
+	       const char *extra, const char *sdp, size_t sdp_len)
+{
+	const struct sip_msg *req = sip_tsx_request(st);
+	const struct sip_peer *from = sip_tsx_peer(st);
+	char host[64];
+	sip_peer_addr_str(from, host, sizeof(host));
+	struct sbuf b;
+	sbuf_init(&b);
+	sip_msg_build_response(&b, req, status, reason, status > 100 ? l->dlg.local_tag : NULL,
+			       host, sip_peer_port(from));
+	if (status > 100 && status < 300)
+		sbuf_printf(&b, "Contact: <%s>\r\n", l->contact);
+	if (status >= 200 && status < 300)
+		sbuf_adds(&b, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO\r\n"
+			      "Supported: timer\r\n");
+	if (extra)
+		sbuf_adds(&b, extra);
+	sip_msg_build_end(&b, sdp ? "application/sdp" : NULL, sdp, sdp ? sdp_len : 0);
+	int err = b.err;
+	if (!err)
+		err = sip_tsx_reply_raw(st, status, b.p, b.len);
+	sbuf_free(&b);
+	return err;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+struct call *call_new(struct call_mgr *m)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->m = m;
+	c->id = ++m->next_id;
+	if (!c->id)
+		c->id = ++m->next_id;
+	c->a.call = c;
+	c->a.idx = 0;
+	loop_timer_init(&c->noanswer);
+	loop_timer_init(&c->session);
+	loop_timer_init(&c->a.t2xx);
+	c->start_ms = call_wall_ms();
+	c->start_mono = loop_now(m->p->loop);
+	c->next = m->calls;
+	if (m->calls)
+		m->calls->prev = c;
+	m->calls = c;
+	m->ncalls++;
+	m->stats.started++;
+	return c;
+}
+
+static void leg_release(struct call_mgr *m, struct leg *l)
+{
+	call_leg_unhash(m, l);
+	call_leg_forget_reqs(l);
+	call_leg_stop_2xx(l);
+	free(l->ack);
+	l->ack = NULL;
+}
+
+void call_free_leg(struct call *c, struct leg *l)
+{
+	leg_release(c->m, l);
+	if (l != &c->a)
+		free(l);
+}
+
+static void cdr_store(struct db *db, void *arg)
+{
+	struct db_cdr *cdr = arg;
+	if (db_cdr_insert(db, cdr))
+		log_err(CALL_TAG, "cannot store the CDR of call %s: %s", cdr->call_id_a, db_errmsg(db));
+	free(cdr);
+}
+
+static void call_finish(struct call *c)
+{
+	struct call_mgr *m = c->m;
+	struct db_cdr *cdr = malloc(sizeof(*cdr));
+	if (cdr) {
+		*cdr = c->cdr;
+		if (store_post(m->p->store, cdr_store, cdr))
+			free(cdr);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		m->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	m->ncalls--;
+	free(c);
+}
+
+static const char *disposition(struct call *c, uint16_t status)
+{
+	if (c->answered)
+		return "ANSWERED";
+	if (status == 487)
+		return "CANCELLED";
+	if (status == 486 || status == 600)
+		return "BUSY";
+	if (status == 480 || status == 408)
+		return "NO ANSWER";
+	return "FAILED";
+}
+
+void call_end(struct call *c, uint16_t status_to_a, const char *reason,
+	      const char *side, const char *cause)
+{
+	if (c->ending)
+		return;
+	c->ending = true;
+	struct call_mgr *m = c->m;
+	loop_timer_cancel(&c->noanswer);
+	loop_timer_cancel(&c->session);
+
+	/* the caller first: a final answer, or a BYE when talking */
+	if (c->a.inv_st) {
+		call_reply(&c->a, c->a.inv_st, status_to_a, reason, NULL, NULL, 0);
+		c->a.inv_st = NULL;
+	} else if (c->a.state == LEG_UP && strcmp(side, "caller")) {
+		call_send_bye(&c->a);
+	}
+	for (int i = 0; i < c->nb; i++) {
+		struct leg *b = c->b[i];
+		if (b->state == LEG_UP && !(b == c->winner && !strcmp(side, "callee")))
+			call_send_bye(b);
+		else if (b->state == LEG_TRYING || b->state == LEG_EARLY)
+			call_fork_cancel(b);
+	}
+
+	int64_t now = call_wall_ms();
+	struct db_cdr *r = &c->cdr;
+	snprintf(r->call_id_a, sizeof(r->call_id_a), "%s", c->a.dlg.call_id);
+	if (c->winner)
+		snprintf(r->call_id_b, sizeof(r->call_id_b), "%s", c->winner->dlg.call_id);
+	snprintf(r->caller, sizeof(r->caller), "%s", c->caller);
+	snprintf(r->caller_name, sizeof(r->caller_name), "%s", c->caller_name);
+	snprintf(r->callee, sizeof(r->callee), "%s", c->callee);
+	snprintf(r->callee_name, sizeof(r->callee_name), "%s", c->callee_name);
+	r->start_ms = c->start_ms;
+	r->answer_ms = c->answered ? c->answer_ms : 0;
+	r->end_ms = now;
+	uint16_t st = c->answered ? 200 : status_to_a;
+	snprintf(r->disposition, sizeof(r->disposition), "%s", disposition(c, status_to_a));
+	r->duration_s = (int)((now - c->start_ms + 500) / 1000);
+	r->billsec = c->answered ? (int)((now - c->answer_ms + 500) / 1000) : 0;
+	r->hangup_status = st;
+	snprintf(r->hangup_cause, sizeof(r->hangup_cause), "%s", cause);
+	snprintf(r->hangup_side, sizeof(r->hangup_side), "%s", side);
+	snprintf(r->codec, sizeof(r->codec), "%s", c->codec);
+	if (c->answered)
+		;
+	else if (!strcmp(r->disposition, "BUSY"))
+		m->stats.busy++;
+	else if (!strcmp(r->disposition, "NO ANSWER"))
+		m->stats.no_answer++;
+	else if (!strcmp(r->disposition, "CANCELLED"))
+		m->stats.cancelled++;
+	else
+		m->stats.failed++;
+	log_info(CALL_TAG, "call %u %s -> %s ended: %s (%s, %s)", c->id, c->caller, c->callee,
+		 r->disposition, cause, side);
+
+	/* Legs stop hearing their dialogs now; transactions already sent
+	 * (BYE, CANCEL) finish by themselves. */
+	for (int i = 0; i < c->nb; i++)
+		call_free_leg(c, c->b[i]);
+	c->nb = 0;
+	c->winner = NULL;
+	call_free_leg(c, &c->a);
+	callm_destroy(c, call_finish);
+}
+
+/* --- queries -------------------------------------------------------------- */
+
+void call_each(struct call_mgr *m, call_each_h *h, void *arg)
+{
+	uint64_t now = loop_now(m->p->loop);
+	for (struct call *c = m->calls; c; c = c->next) {
+		if (c->ending)
+			continue;
+		struct call_info ci = {
+			.id = c->id,
+			.caller = c->caller,
+			.callee = c->callee,
+			.state = !c->answered ? "ringing" : c->on_hold ? "hold" : "answered",
+			.duration_s = (uint32_t)((now - c->start_mono) / 1000),
+			.codec = c->codec,
+		};
+		h(&ci, arg);
+	}
+}
+
+size_t call_count(const struct call_mgr *m)
+{
+	return m->ncalls;
+}
+
+int call_hangup(struct call_mgr *m, uint32_t id)
+{
+	for (struct call *c = m->calls; c; c = c->next)
+		if (c->id == id && !c->ending) {
+			call_end(c, 480, "Temporarily Unavailable", "admin", "hung up by administrator");
+			return 0;
+		}
+	return ENOENT;
+}
+
+void call_mgr_stats(const struct call_mgr *m, struct call_stats *s)
+{
+	*s = m->stats;
+}
+
+int call_mgr_alloc(struct call_mgr **out, struct pbx *p)
+{
+	struct call_mgr *m = calloc(1, sizeof(*m));
+	if (!m)
+		return ENOMEM;
+	m->p = p;
+	m->nbuckets = 16384;
+	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
+	int err = m->buckets ? callm_engine_alloc(m) : ENOMEM;
+	if (err) {
+		free(m->buckets);
+		free(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
+void call_mgr_free(struct call_mgr *m)
+{
+	if (!m)
+		return;
+	while (m->calls) {
+		struct call *c = m->calls;
+		if (!c->ending)
+			call_end(c, 503, "Service Unavailable", "system", "shutdown");
+		else
+			break; /* waiting for media statistics: the engine frees it */
+	}
+	callm_engine_free(m);
+	free(m->buckets);
+	free(m);
+}

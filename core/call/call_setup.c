@@ -1,0 +1,508 @@
+/*
+ * Setting a call up: an INVITE from an extension is authenticated
+ * (digest 407, or the extension's trusted source addresses), routed to
+ * the number dialled, and forked to every contact of the callee at once.
+ * Provisional answers are relayed, the first 2xx wins and the other forks
+ * are cancelled; when every fork fails, the caller gets the most telling
+ * failure (busy beats everything). CANCEL from the caller and the
+ * no-answer timer end the ringing everywhere.
+ */
+#include "call_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/log.h"
+#include "../pbx/authn.h"
+#include "../pbx/ext_table.h"
+#include "../pbx/pbx.h"
+#include "../reg/registrar.h"
+#include "../sip/msg.h"
+#include "../sip/transport.h"
+#include "../sip/tsx.h"
+
+enum { REQ_INVITE = 1, REQ_CANCEL, REQ_ACK_BYE };
+
+/* --- counting calls per extension ---------------------------------------- */
+
+static unsigned calls_of(struct call_mgr *m, const char *ext)
+{
+	unsigned n = 0;
+	for (struct call *c = m->calls; c; c = c->next)
+		if (!c->ending && (!strcmp(c->caller_ext, ext) || !strcmp(c->callee_ext, ext)))
+			n++;
+	return n;
+}
+
+static unsigned limit_of(struct call_mgr *m, const struct ext *e)
+{
+	return e->max_calls > 0 ? (unsigned)e->max_calls : m->p->conf.ext_max_calls;
+}
+
+/* --- forks ---------------------------------------------------------------- */
+
+static void fork_failed(struct leg *b, uint16_t status, struct pl reason);
+
+/* Which failure the caller hears when every fork failed (RFC 3261 16.7
+ * step 6, simplified: 6xx and busy first, then the lowest class). */
+static void note_status(struct call *c, uint16_t status, struct pl reason)
+{
+	uint16_t cur = c->best_status;
+	bool better;
+	if (!cur)
+		better = true;
+	else if (status >= 600 || status == 486)
+		better = cur < 600 && cur != 486;
+	else if (cur >= 600 || cur == 486)
+		better = false;
+	else if (cur == 487 || cur == 408 || cur == 480)
+		better = status != 487 && status / 100 <= 4;
+	else
+		better = status / 100 < cur / 100;
+	if (better) {
+		c->best_status = status;
+		pl_strcpy(reason, c->best_reason, sizeof(c->best_reason));
+	}
+}
+
+static bool all_forks_done(struct call *c)
+{
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i]->state != LEG_DONE)
+			return false;
+	return true;
+}
+
+static void on_cancel_resp(struct leg_req *r, const struct sip_msg *resp, int err)
+{
+	(void)r;
+	(void)resp;
+	(void)err; /* the 487 of the INVITE is what matters */
+}
+
+void call_fork_cancel(struct leg *b)
+{
+	if (b->state == LEG_DONE || b->want_cancel)
+		return;
+	b->want_cancel = true;
+	if (!b->got_provisional)
+		return; /* 9.1: no CANCEL before a provisional; sent on the first one */
+	struct sbuf s;
+	sbuf_init(&s);
+	sbuf_printf(&s, "CANCEL %s SIP/2.0\r\nVia: %s;rport;branch=%s\r\nMax-Forwards: 70\r\n"
+		    "From: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u CANCEL\r\n"
+		    "Content-Length: 0\r\n\r\n",
+		    b->dlg.remote_target, b->via, b->inv_branch, b->dlg.local_hdr,
+		    b->dlg.local_tag, b->dlg.remote_hdr, b->dlg.call_id, b->inv_cseq);
+	if (!s.err)
+		call_leg_send(b, s.p, s.len, REQ_CANCEL, on_cancel_resp);
+	sbuf_free(&s);
+}
+
+static void on_late_bye_resp(struct leg_req *r, const struct sip_msg *resp, int err)
+{
+	(void)resp;
+	(void)err;
+	struct leg *b = r->leg;
+	struct call *c = b->call;
+	/* a fork that answered after another won: now it is gone */
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i] == b) {
+			c->b[i] = c->b[--c->nb];
+			call_free_leg(c, b);
+			return;
+		}
+}
+
+static void ack_2xx(struct leg *b, const struct sip_msg *resp)
+{
+	struct sbuf s;
+	sbuf_init(&s);
+	if (!sip_dialog_request(&b->dlg, &s, "ACK", resp->cseq.num, b->via, NULL, NULL, NULL, NULL, 0) && !s.err) {
+		free(b->ack);
+		b->ack = malloc(s.len);
+		if (b->ack) {
+			memcpy(b->ack, s.p, s.len);
+			b->ack_len = s.len;
+			b->ack_cseq = resp->cseq.num;
+		}
+		sip_transport_send(b->call->m->p->tp, &b->dlg.peer, s.p, s.len);
+	}
+	sbuf_free(&s);
+}
+
+static void fork_answered(struct leg *b, const struct sip_msg *resp)
+{
+	struct call *c = b->call;
+	if (sip_dialog_uac_update(&b->dlg, resp)) {
+		fork_failed(b, 502, PL("Bad Gateway"));
+		return;
+	}
+	b->state = LEG_UP;
+	call_leg_hash(c->m, b);
+	ack_2xx(b, resp);
+	if (c->winner || c->ending) {
+		/* lost the race (or the call is going): ACK then BYE, 15.1.1 */
+		b->state = LEG_DONE;
+		call_leg_request(b, "BYE", NULL, NULL, NULL, 0, REQ_ACK_BYE, on_late_bye_resp);
+		return;
+	}
+	struct sbuf sdp;
+	sbuf_init(&sdp);
+	uint16_t status = 500;
+	if (callm_answer_b_to_a(c, b, resp->body.p, resp->body.l, &sdp, &status)) {
+		sbuf_free(&sdp);
+		c->winner = b;
+		call_end(c, status, "Not Acceptable Here", "system", "callee answer unusable");
+		return;
+	}
+	c->winner = b;
+	c->answered = true;
+	c->answer_ms = call_wall_ms();
+	c->m->stats.answered++;
+	loop_timer_cancel(&c->noanswer);
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i] != b)
+			call_fork_cancel(c->b[i]);
+	if (call_send_2xx(&c->a, c->a.inv_st, sdp.p, sdp.len, NULL)) {
+		sbuf_free(&sdp);
+		call_end(c, 500, "Server Internal Error", "system", "cannot answer caller");
+		return;
+	}
+	c->a.inv_st = NULL; /* a 2xx ends the server transaction */
+	c->a.state = LEG_UP;
+	sbuf_free(&sdp);
+	callm_connect(c);
+	call_session_timer_start(c);
+	log_info(CALL_TAG, "call %u %s -> %s answered by %s", c->id, c->caller, c->callee,
+		 b->dlg.remote_target);
+}
+
+static void fork_failed(struct leg *b, uint16_t status, struct pl reason)
+{
+	struct call *c = b->call;
+	b->state = LEG_DONE;
+	b->final_status = status;
+	note_status(c, status, reason);
+	if (c->ending || c->winner || !all_forks_done(c))
+		return;
+	char why[64];
+	snprintf(why, sizeof(why), "callee answered %u", c->best_status);
+	if (c->best_status == 487)
+		return; /* we cancelled: whoever cancelled ends the call */
+	call_end(c, c->best_status, c->best_reason[0] ? c->best_reason : NULL, "callee", why);
+}
+
+static void relay_provisional(struct call *c, struct leg *b, const struct sip_msg *resp)
+{
+	if (!c->a.inv_st || c->answered)
+		return;
+	if (resp->status == 100)
+		return; /* hop by hop: the caller got ours */
+	struct sbuf sdp;
+	sbuf_init(&sdp);
+	uint16_t status = 500;
+	bool early = resp->body.l > 0 && !callm_answer_b_to_a(c, b, resp->body.p, resp->body.l, &sdp, &status);
+	char reason[64];
+	pl_strcpy(resp->reason, reason, sizeof(reason));
+	call_reply(&c->a, c->a.inv_st, resp->status, reason[0] ? reason : NULL, NULL,
+		   early ? sdp.p : NULL, early ? sdp.len : 0);
+	c->a.state = LEG_EARLY;
+	sbuf_free(&sdp);
+}
+
+static void on_invite_resp(struct leg_req *r, const struct sip_msg *resp, int err)
+{
+	struct leg *b = r->leg;
+	struct call *c = b->call;
+	if (err || !resp) {
+		b->inv_ct = NULL;
+		fork_failed(b, 408, PL("Request Timeout"));
+		return;
+	}
+	if (resp->status < 200) {
+		bool first = !b->got_provisional;
+		b->got_provisional = true;
+		if (resp->to.tag.p && !sip_dialog_uac_update(&b->dlg, resp))
+			b->state = LEG_EARLY;
+		if (first && b->want_cancel) {
+			b->want_cancel = false;
+			call_fork_cancel(b);
+			return;
+		}
+		if (!c->ending && !b->want_cancel)
+			relay_provisional(c, b, resp);
+		return;
+	}
+	b->inv_ct = NULL;
+	if (resp->status < 300)
+		fork_answered(b, resp);
+	else
+		fork_failed(b, resp->status, resp->reason);
+}
+
+static int fork_to(struct call *c, const char *target, const struct sip_peer *peer,
+		   const char *body, size_t body_len)
+{
+	struct call_mgr *m = c->m;
+	if (c->nb == CALL_MAX_FORKS)
+		return ENOSPC;
+	struct leg *b = calloc(1, sizeof(*b));
+	if (!b)
+		return ENOMEM;
+	b->call = c;
+	b->idx = c->nb + 1;
+	loop_timer_init(&b->t2xx);
+	char call_id[64], tag[24], from[300], to[300];
+	sip_random_token(call_id, sizeof(call_id), 24);
+	sip_random_token(tag, sizeof(tag), 16);
+	/* leg B shows who calls, never leg A's routing state */
+	b->dlg.peer = *peer;
+	call_leg_local(m, b);
+	const char *host = strchr(b->contact, '@') + 1;
+	char hostport[80];
+	snprintf(hostport, sizeof(hostport), "%.*s", (int)strcspn(host, ";"), host);
+	if (c->caller_name[0])
+		snprintf(from, sizeof(from), "\"%s\" <sip:%s@%s>", c->caller_name, c->caller, hostport);
+	else
+		snprintf(from, sizeof(from), "<sip:%s@%s>", c->caller, hostport);
+	snprintf(to, sizeof(to), "<sip:%s@%s>", c->callee, hostport);
+	strcat(call_id, "@hookflash");
+	int err = sip_dialog_uac_init(&b->dlg, call_id, tag, from, to, target, peer, b->contact);
+	if (err) {
+		free(b);
+		return err;
+	}
+	/* No session timer towards the callee: the caller's refreshes are
+	 * relayed to it, and its own dead-peer check is RTP. */
+	const char *extra = "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO\r\n";
+	struct sbuf s;
+	sbuf_init(&s);
+	err = sip_dialog_request(&b->dlg, &s, "INVITE", 0, b->via, b->inv_branch, extra,
+				 body ? "application/sdp" : NULL, body, body_len);
+	b->inv_cseq = b->dlg.local_cseq;
+	c->b[c->nb++] = b;
+	/* hashed now: the callee may send BYE/UPDATE on an early dialog */
+	call_leg_hash(m, b);
+	if (!err)
+		err = call_leg_send(b, s.p, s.len, REQ_INVITE, on_invite_resp);
+	sbuf_free(&s);
+	if (err) {
+		b->state = LEG_DONE;
+		note_status(c, 503, PL("Service Unavailable"));
+	}
+	return err;
+}
+
+struct fork_ctx {
+	struct call *c;
+	const char *body;
+	size_t len;
+	int started;
+};
+
+static void fork_contact(const char *contact, const struct sip_peer *src, void *arg)
+{
+	struct fork_ctx *f = arg;
+	if (!fork_to(f->c, contact, src, f->body, f->len))
+		f->started++;
+}
+
+/* A static contact is an IP literal URI (no DNS on the signalling loop
+ * until the resolver arrives). */
+static int static_peer(const char *uri, struct sip_peer *p)
+{
+	struct sip_uri u;
+	memset(p, 0, sizeof(*p));
+	p->local_fd = -1;
+	if (sip_uri_parse(&u, pl_from(uri)))
+		return EINVAL;
+	char host[64];
+	pl_strcpy(u.host, host, sizeof(host));
+	struct pl tpv;
+	p->tp = sip_param_get(u.params, "transport", &tpv) && pl_casestr(tpv, "tcp") ? SIP_TP_TCP : SIP_TP_UDP;
+	uint16_t port = u.port ? u.port : 5060;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&p->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&p->addr;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		p->alen = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		p->alen = sizeof(*in6);
+	} else {
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* --- timers and CANCEL ---------------------------------------------------- */
+
+static void on_noanswer(void *arg)
+{
+	struct call *c = arg;
+	call_end(c, 480, "Temporarily Unavailable", "system", "no answer");
+}
+
+void call_on_cancel(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
+		    const struct sip_peer *from)
+{
+	(void)from;
+	struct sip_tsx *inv = sip_tsx_cancel_target(m->p->tsx, req);
+	for (struct call *c = m->calls; inv && c; c = c->next)
+		if (c->a.inv_st == inv && !c->ending) {
+			sip_tsx_reply(st, 200, "OK", NULL);
+			call_end(c, 487, "Request Terminated", "caller", "caller cancelled");
+			return;
+		}
+	sip_tsx_reply(st, 481, "Call/Transaction Does Not Exist", NULL);
+}
+
+/* --- the INVITE ----------------------------------------------------------- */
+
+/* RFC 4028 on leg A: the caller's Session-Expires is honoured with the
+ * refresher it names; a caller that only says it supports timers gets
+ * ours with itself as refresher; otherwise no session timer. */
+static void session_timer_from(struct call *c, const struct sip_msg *req)
+{
+	const struct sip_hdr *se = sip_msg_hdr(req, SIP_HDR_SESSION_EXPIRES);
+	bool supported = false;
+	for (const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_SUPPORTED); h;
+	     h = sip_msg_hdr_next(req, SIP_HDR_SUPPORTED, h))
+		supported |= pl_casestr(pl_trim(h->value), "timer");
+	if (se) {
+		size_t n = 0;
+		while (n < se->value.l && se->value.p[n] >= '0' && se->value.p[n] <= '9')
+			n++;
+		uint64_t v;
+		if (pl_u64((struct pl){ se->value.p, n }, 86400, &v) || v < 90)
+			return;
+		c->session_interval = (uint32_t)v;
+		struct pl params = { se->value.p + n, se->value.l - n }, who;
+		if (params.l && params.p[0] == ';') {
+			params.p++;
+			params.l--;
+		}
+		/* we refresh when asked to, or when the caller cannot */
+		c->we_refresh = (sip_param_get(params, "refresher", &who) && pl_casestr(who, "uas")) ||
+				!supported;
+	} else if (supported) {
+		c->session_interval = c->m->p->conf.session_expires;
+		c->we_refresh = false;
+	}
+}
+
+
+static void reject(struct sip_tsx *st, uint16_t status, const char *reason, const char *hdrs)
+{
+	sip_tsx_reply(st, status, reason, hdrs);
+}
+
+void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
+		    const struct sip_peer *from)
+{
+	struct pbx *p = m->p;
+	/* Who calls: a trusted device by its address, else digest (407). */
+	const struct ext *caller = ext_table_find_trusted(p->exts, (const struct sockaddr *)&from->addr,
+							  req->from.uri.user);
+	if (!caller) {
+		struct sbuf h;
+		sbuf_init(&h);
+		enum authn_result r = authn_check(&p->authn, req, from, p->exts, true, &caller, &h);
+		if (r == AUTHN_BANNED)
+			sip_tsx_drop(st);
+		else if (r == AUTHN_CHALLENGE)
+			reject(st, 407, "Proxy Authentication Required", h.err ? NULL : h.p);
+		sbuf_free(&h);
+		if (r != AUTHN_OK)
+			return;
+	}
+	if (m->ncalls >= p->conf.max_calls) {
+		reject(st, 503, "Service Unavailable", "Retry-After: 5\r\n");
+		return;
+	}
+	/* Where to: the number dialled, as a local extension. Numbers
+	 * outside the PBX wait for the trunk issue. */
+	const struct ext *callee = ext_table_find(p->exts, req->ruri.user);
+	if (!callee || !callee->enabled) {
+		reject(st, 404, "Not Found", NULL);
+		return;
+	}
+	if (calls_of(m, caller->number) >= limit_of(m, caller)) {
+		reject(st, 486, "Busy Here", NULL);
+		return;
+	}
+	if (calls_of(m, callee->number) >= limit_of(m, callee)) {
+		reject(st, 486, "Busy Here", NULL);
+		return;
+	}
+	size_t ncontacts = registrar_lookup(p->reg, callee->number, NULL, NULL);
+	if (!ncontacts && !callee->contact[0]) {
+		reject(st, 480, "Temporarily Unavailable", NULL);
+		return;
+	}
+	if (!req->body.l) {
+		/* a late offer would need our own offer to the callee first:
+		 * refused cleanly until that lands */
+		reject(st, 488, "Not Acceptable Here", "Warning: 399 hookflash \"SDP offer required\"\r\n");
+		return;
+	}
+
+	struct call *c = call_new(m);
+	if (!c) {
+		reject(st, 500, "Server Internal Error", NULL);
+		return;
+	}
+	snprintf(c->caller, sizeof(c->caller), "%s", caller->number);
+	snprintf(c->caller_ext, sizeof(c->caller_ext), "%s", caller->number);
+	snprintf(c->caller_name, sizeof(c->caller_name), "%s", caller->name);
+	snprintf(c->callee, sizeof(c->callee), "%s", callee->number);
+	snprintf(c->callee_ext, sizeof(c->callee_ext), "%s", callee->number);
+	snprintf(c->callee_name, sizeof(c->callee_name), "%s", callee->name);
+
+	char tag[24];
+	sip_random_token(tag, sizeof(tag), 16);
+	struct leg *a = &c->a;
+	a->dlg.peer = *from;
+	call_leg_local(m, a);
+	a->inv_st = st;
+	if (sip_dialog_uas_init(&a->dlg, req, from, tag, a->contact)) {
+		a->inv_st = NULL;
+		reject(st, 400, "Bad Request", NULL);
+		call_end(c, 400, "Bad Request", "system", "unusable dialog headers");
+		return;
+	}
+	snprintf(a->dlg.local_contact, sizeof(a->dlg.local_contact), "%s", a->contact);
+	session_timer_from(c, req);
+	call_leg_hash(m, a);
+	sip_tsx_reply(st, 100, "Trying", NULL);
+
+	struct sbuf offer;
+	sbuf_init(&offer);
+	uint16_t status = 500;
+	if (callm_create(c) || callm_offer_a_to_b(c, req->body.p, req->body.l, &offer, &status)) {
+		sbuf_free(&offer);
+		call_end(c, status, status == 488 ? "Not Acceptable Here" : "Server Internal Error",
+			 "system", "caller offer unusable");
+		return;
+	}
+	log_info(CALL_TAG, "call %u %s -> %s: ringing %zu contact(s)", c->id, c->caller, c->callee,
+		 ncontacts + (callee->contact[0] ? 1 : 0));
+	struct fork_ctx f = { .c = c, .body = offer.p, .len = offer.len };
+	registrar_lookup(p->reg, callee->number, fork_contact, &f);
+	struct sip_peer sp;
+	if (callee->contact[0] && !static_peer(callee->contact, &sp))
+		fork_contact(callee->contact, &sp, &f);
+	sbuf_free(&offer);
+	if (!f.started) {
+		call_end(c, 480, "Temporarily Unavailable", "system", "no contact reachable");
+		return;
+	}
+	loop_timer_start(p->loop, &c->noanswer, (uint64_t)p->conf.no_answer_timeout * 1000u,
+			 on_noanswer, c);
+}

@@ -1,0 +1,520 @@
+/*
+ * The signalling side of the media engine (see media.h): the call table
+ * keyed by id, placement of calls on workers, the port range, turning API
+ * calls into commands posted to the call's worker, and delivering the
+ * workers' events on the signalling loop.
+ *
+ * Events come back through the engine's own queue and eventfd watched by
+ * the signalling loop, the same mechanism loop_post uses, rather than
+ * through loop_post itself: an item posted to a loop cannot be taken back,
+ * so events still in flight when the engine is freed would point at freed
+ * memory or leak. Here media_engine_free drains them.
+ */
+#include "media_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../base/log.h"
+
+#define DEFAULT_TIMEOUT_MS 30000u
+#define DEFAULT_LATCH_MS 2000u
+#define DEFAULT_LATCH_PKTS 10u
+#define MAX_WORKERS 256u
+
+/* --- id table -------------------------------------------------------------- */
+
+static struct mcall *call_find(const struct media_engine *me, uint32_t id)
+{
+	struct mcall *c = me->tab[id & (me->tab_size - 1)];
+	while (c && c->id != id)
+		c = c->hnext;
+	return c;
+}
+
+/* Doubles the table when it is as full as it has buckets; if memory is
+ * short the chains just get longer. */
+static void tab_grow(struct media_engine *me)
+{
+	size_t n = me->tab_size * 2;
+	struct mcall **t = calloc(n, sizeof(*t));
+	if (!t)
+		return;
+	for (size_t i = 0; i < me->tab_size; i++) {
+		struct mcall *c = me->tab[i];
+		while (c) {
+			struct mcall *next = c->hnext;
+			c->hnext = t[c->id & (n - 1)];
+			t[c->id & (n - 1)] = c;
+			c = next;
+		}
+	}
+	free(me->tab);
+	me->tab = t;
+	me->tab_size = n;
+}
+
+static void call_insert(struct media_engine *me, struct mcall *c)
+{
+	if (me->ncalls >= me->tab_size)
+		tab_grow(me);
+	struct mcall **b = &me->tab[c->id & (me->tab_size - 1)];
+	c->hnext = *b;
+	*b = c;
+	me->ncalls++;
+}
+
+static void call_remove(struct media_engine *me, struct mcall *c)
+{
+	struct mcall **p = &me->tab[c->id & (me->tab_size - 1)];
+	while (*p && *p != c)
+		p = &(*p)->hnext;
+	if (*p) {
+		*p = c->hnext;
+		me->ncalls--;
+	}
+}
+
+/* A call the API may still act on. */
+static struct mcall *live_call(struct media_engine *me, uint32_t id)
+{
+	if (!me)
+		return NULL;
+	struct mcall *c = call_find(me, id);
+	return c && !c->dying ? c : NULL;
+}
+
+/* --- events ---------------------------------------------------------------- */
+
+void media_event_push(struct media_engine *me, struct mevent *e)
+{
+	e->next = NULL;
+	pthread_mutex_lock(&me->evlock);
+	*me->evtail = e;
+	me->evtail = &e->next;
+	pthread_mutex_unlock(&me->evlock);
+	uint64_t one = 1;
+	ssize_t r = write(me->evfd, &one, sizeof(one));
+	(void)r; /* EAGAIN: the counter is already set, we will wake */
+}
+
+struct mevent *media_event_new(struct mcall *c, enum media_event_type type,
+			       unsigned leg)
+{
+	struct mevent *e = calloc(1, sizeof(*e));
+	if (!e) {
+		log_warn(MEDIA_TAG, "call %u: no memory for event %d", c->id, (int)type);
+		return NULL;
+	}
+	e->call = c;
+	e->ev.type = type;
+	e->ev.call = c->id;
+	e->ev.leg = leg;
+	return e;
+}
+
+static struct mevent *events_take(struct media_engine *me)
+{
+	pthread_mutex_lock(&me->evlock);
+	struct mevent *e = me->evhead;
+	me->evhead = NULL;
+	me->evtail = &me->evhead;
+	pthread_mutex_unlock(&me->evlock);
+	return e;
+}
+
+/* The call's last event: after the handler, its ports are free again. */
+static void call_finish(struct media_engine *me, struct mcall *c)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->port[i])
+			port_pair_release(&me->ports, c->port[i]);
+	c->w->ncalls--;
+	call_remove(me, c);
+	free(c);
+}
+
+static void on_events(int fd, uint32_t events, void *arg)
+{
+	struct media_engine *me = arg;
+	uint64_t v;
+	(void)events;
+	ssize_t r = read(fd, &v, sizeof(v));
+	(void)r;
+	struct mevent *e = events_take(me);
+	while (e) {
+		struct mevent *next = e->next;
+		struct mcall *c = e->call;
+		if (e == &c->done) {
+			if (c->h)
+				c->h(&e->ev, c->arg);
+			call_finish(me, c);
+		} else {
+			/* after destroy the owner wants the final word only */
+			if (!c->dying && c->h)
+				c->h(&e->ev, c->arg);
+			free(e);
+		}
+		e = next;
+	}
+}
+
+/* --- engine ---------------------------------------------------------------- */
+
+static int parse_bind(struct sockaddr_storage *sa, const char *s)
+{
+	memset(sa, 0, sizeof(*sa));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)sa;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)sa;
+	if (!s || !*s)
+		s = "0.0.0.0";
+	if (inet_pton(AF_INET, s, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return EINVAL;
+}
+
+int media_engine_alloc(struct media_engine **out, struct loop *sig,
+		       const struct media_cfg *cfg)
+{
+	if (!out || !sig || !cfg)
+		return EINVAL;
+	struct media_engine *me = calloc(1, sizeof(*me));
+	if (!me)
+		return ENOMEM;
+	int err;
+	me->sig = sig;
+	me->evfd = -1;
+	me->evtail = &me->evhead;
+	pthread_mutex_init(&me->evlock, NULL);
+	me->cfg = *cfg;
+	me->cfg.bind_addr = NULL; /* parsed below; the string is the caller's */
+	if (!me->cfg.rtp_timeout_ms)
+		me->cfg.rtp_timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (!me->cfg.latch_ms)
+		me->cfg.latch_ms = DEFAULT_LATCH_MS;
+	if (!me->cfg.latch_pkts)
+		me->cfg.latch_pkts = DEFAULT_LATCH_PKTS;
+	if (!me->cfg.clock_rate)
+		me->cfg.clock_rate = 8000;
+	me->next_id = 1;
+
+	err = parse_bind(&me->bind_sa, cfg->bind_addr);
+	if (err) {
+		log_err(MEDIA_TAG, "bad RTP bind address '%s'", cfg->bind_addr);
+		goto out;
+	}
+	err = port_pool_init(&me->ports, cfg->rtp_min, cfg->rtp_max);
+	if (err) {
+		log_err(MEDIA_TAG, "bad RTP port range %u-%u", cfg->rtp_min, cfg->rtp_max);
+		goto out;
+	}
+	me->tab_size = 64;
+	me->tab = calloc(me->tab_size, sizeof(*me->tab));
+	if (!me->tab) {
+		err = ENOMEM;
+		goto out;
+	}
+	me->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (me->evfd < 0) {
+		err = errno;
+		goto out;
+	}
+	err = loop_fd_add(sig, me->evfd, EPOLLIN, on_events, me);
+	if (err)
+		goto out;
+
+	unsigned n = cfg->nworkers;
+	if (!n) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	me->workers = calloc(n, sizeof(*me->workers));
+	if (!me->workers) {
+		err = ENOMEM;
+		goto out;
+	}
+	me->nworkers = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct media_worker *w = &me->workers[i];
+		w->me = me;
+		w->idx = i;
+		err = loop_alloc(&w->loop);
+		if (err)
+			goto out;
+		err = media_worker_start(w);
+		if (err)
+			goto out;
+	}
+	log_info(MEDIA_TAG, "%u workers, RTP ports %u-%u (%u pairs)", n,
+		 me->ports.base, me->ports.base + 2 * me->ports.npairs - 1,
+		 me->ports.npairs);
+	*out = me;
+	return 0;
+out:
+	media_engine_free(me);
+	return err;
+}
+
+void media_engine_free(struct media_engine *me)
+{
+	if (!me)
+		return;
+	/* workers first: after the join nothing else pushes events */
+	for (unsigned i = 0; i < me->nworkers; i++)
+		if (me->workers[i].started)
+			media_worker_stop(&me->workers[i]);
+	for (unsigned i = 0; i < me->nworkers; i++)
+		loop_free(me->workers[i].loop);
+	if (me->evfd >= 0) {
+		loop_fd_del(me->sig, me->evfd);
+		close(me->evfd);
+	}
+	/* undelivered events: DESTROYED ones live inside their call */
+	struct mevent *e = events_take(me);
+	while (e) {
+		struct mevent *next = e->next;
+		if (e != &e->call->done)
+			free(e);
+		e = next;
+	}
+	for (size_t i = 0; me->tab && i < me->tab_size; i++) {
+		struct mcall *c = me->tab[i];
+		while (c) {
+			struct mcall *next = c->hnext;
+			free(c);
+			c = next;
+		}
+	}
+	port_pool_fini(&me->ports);
+	pthread_mutex_destroy(&me->evlock);
+	free(me->workers);
+	free(me->tab);
+	free(me);
+}
+
+unsigned media_engine_ports_in_use(const struct media_engine *me)
+{
+	return me ? me->ports.used : 0;
+}
+
+unsigned media_engine_calls(const struct media_engine *me)
+{
+	return me ? (unsigned)me->ncalls : 0;
+}
+
+unsigned media_engine_nworkers(const struct media_engine *me)
+{
+	return me ? me->nworkers : 0;
+}
+
+int media_engine_worker_cpu_ns(const struct media_engine *me, unsigned idx,
+			       uint64_t *ns_out)
+{
+	if (!me || idx >= me->nworkers || !ns_out || !me->workers[idx].started)
+		return EINVAL;
+	clockid_t cid;
+	struct timespec ts;
+	int err = pthread_getcpuclockid(me->workers[idx].thread, &cid);
+	if (err)
+		return err;
+	if (clock_gettime(cid, &ts) < 0)
+		return errno;
+	*ns_out = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
+const char *media_dir_name(enum media_dir d)
+{
+	static const char *const names[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
+	return (unsigned)d <= MEDIA_INACTIVE ? names[d] : "?";
+}
+
+/* --- commands -------------------------------------------------------------- */
+
+static struct mcmd *cmd_new(enum mcmd_op op, struct mcall *c, unsigned leg)
+{
+	struct mcmd *cmd = calloc(1, sizeof(*cmd));
+	if (!cmd)
+		return NULL;
+	cmd->op = op;
+	cmd->w = c->w;
+	cmd->call = c;
+	cmd->leg = leg;
+	return cmd;
+}
+
+/* Hands cmd to the call's worker; on failure cmd is freed. */
+static int cmd_post(struct mcmd *cmd)
+{
+	if (!cmd)
+		return ENOMEM;
+	int err = loop_post(cmd->w->loop, media_worker_cmd, cmd);
+	if (err)
+		free(cmd);
+	return err;
+}
+
+static struct media_worker *least_loaded(struct media_engine *me)
+{
+	struct media_worker *best = &me->workers[0];
+	for (unsigned i = 1; i < me->nworkers; i++)
+		if (me->workers[i].ncalls < best->ncalls)
+			best = &me->workers[i];
+	return best;
+}
+
+int media_call_create(struct media_engine *me, uint32_t *call_out,
+		      media_event_h *h, void *arg)
+{
+	if (!me || !call_out)
+		return EINVAL;
+	struct mcall *c = calloc(1, sizeof(*c));
+	if (!c)
+		return ENOMEM;
+	/* ids are not reused while alive, even after 2^32 calls */
+	while (me->next_id == 0 || call_find(me, me->next_id))
+		me->next_id++;
+	c->id = me->next_id++;
+	c->w = least_loaded(me);
+	c->h = h;
+	c->arg = arg;
+	for (unsigned i = 0; i < 2; i++) {
+		struct mleg *l = &c->leg[i];
+		l->call = c;
+		l->idx = i;
+		l->rtp.fd = -1;
+		l->rtcp.fd = -1;
+		rtp_stats_init(&l->rx, me->cfg.clock_rate);
+		loop_timer_init(&l->timeout);
+	}
+	c->done.call = c;
+	c->done.ev.type = MEDIA_EV_DESTROYED;
+	c->done.ev.call = c->id;
+	int err = cmd_post(cmd_new(CMD_CREATE, c, 0));
+	if (err) {
+		free(c);
+		return err;
+	}
+	call_insert(me, c);
+	c->w->ncalls++;
+	*call_out = c->id;
+	return 0;
+}
+
+int media_leg_alloc(struct media_engine *me, uint32_t call, unsigned leg,
+		    uint16_t *port_out)
+{
+	struct mcall *c = live_call(me, call);
+	if (!c)
+		return ENOENT;
+	if (leg > 1 || !port_out)
+		return EINVAL;
+	if (c->port[leg])
+		return EALREADY;
+	struct mcmd *cmd = cmd_new(CMD_LEG_OPEN, c, leg);
+	if (!cmd)
+		return ENOMEM;
+	int err = port_pair_open(&me->ports, &me->bind_sa, &cmd->u.open.port, cmd->u.open.fd);
+	if (err) {
+		log_warn(MEDIA_TAG, "call %u leg %u: no RTP port pair: %s", call, leg, strerror(err));
+		free(cmd);
+		return err;
+	}
+	uint16_t port = cmd->u.open.port;
+	int fds[2] = { cmd->u.open.fd[0], cmd->u.open.fd[1] };
+	err = cmd_post(cmd);
+	if (err) {
+		close(fds[0]);
+		close(fds[1]);
+		port_pair_release(&me->ports, port);
+		return err;
+	}
+	c->port[leg] = port;
+	*port_out = port;
+	return 0;
+}
+
+int media_leg_set_remote(struct media_engine *me, uint32_t call, unsigned leg,
+			 const struct media_remote *r)
+{
+	struct mcall *c = live_call(me, call);
+	if (!c)
+		return ENOENT;
+	if (leg > 1 || !r)
+		return EINVAL;
+	sa_family_t fam = me->bind_sa.ss_family;
+	if (r->rtp.ss_family != fam || (r->rtcp.ss_family && r->rtcp.ss_family != fam))
+		return EAFNOSUPPORT;
+	if (media_sa_port(&r->rtp) == 0)
+		return EINVAL;
+	struct mcmd *cmd = cmd_new(CMD_SET_REMOTE, c, leg);
+	if (!cmd)
+		return ENOMEM;
+	cmd->u.remote = *r;
+	if (!cmd->u.remote.rtcp.ss_family) {
+		/* RFC 3550 11: RTCP on the next higher (odd) port */
+		cmd->u.remote.rtcp = r->rtp;
+		media_sa_set_port(&cmd->u.remote.rtcp, (uint16_t)(media_sa_port(&r->rtp) + 1));
+	}
+	if (!cmd->u.remote.clock_rate)
+		cmd->u.remote.clock_rate = me->cfg.clock_rate;
+	return cmd_post(cmd);
+}
+
+int media_call_connect(struct media_engine *me, uint32_t call)
+{
+	struct mcall *c = live_call(me, call);
+	if (!c)
+		return ENOENT;
+	if (!c->port[0] || !c->port[1])
+		return ENOTCONN;
+	return cmd_post(cmd_new(CMD_CONNECT, c, 0));
+}
+
+int media_leg_set_direction(struct media_engine *me, uint32_t call,
+			    unsigned leg, enum media_dir dir)
+{
+	struct mcall *c = live_call(me, call);
+	if (!c)
+		return ENOENT;
+	if (leg > 1 || (unsigned)dir > MEDIA_INACTIVE)
+		return EINVAL;
+	struct mcmd *cmd = cmd_new(CMD_DIRECTION, c, leg);
+	if (!cmd)
+		return ENOMEM;
+	cmd->u.dir = dir;
+	return cmd_post(cmd);
+}
+
+int media_call_stats(struct media_engine *me, uint32_t call)
+{
+	struct mcall *c = live_call(me, call);
+	if (!c)
+		return ENOENT;
+	return cmd_post(cmd_new(CMD_STATS, c, 0));
+}
+
+int media_call_destroy(struct media_engine *me, uint32_t call)
+{
+	struct mcall *c = live_call(me, call);
+	if (!c)
+		return ENOENT;
+	int err = cmd_post(cmd_new(CMD_DESTROY, c, 0));
+	if (!err)
+		c->dying = true;
+	return err;
+}

@@ -1,0 +1,251 @@
+/*
+ * Private to core/media: the objects behind media.h and who owns which
+ * field. A call (struct mcall) is allocated by the signalling thread,
+ * handed to its worker by the CREATE command, and handed back inside its
+ * own MEDIA_EV_DESTROYED event, after which the signalling thread frees it.
+ * In between, fields are split by owner (marked below); a thread never
+ * touches the other's fields, and the hand-overs go through the queues'
+ * mutexes, which order the memory accesses.
+ *
+ * Files: engine.c (signalling side: API, commands, events), worker.c (the
+ * threads and command execution), relay.c (the packet path), latch.c
+ * (symmetric-RTP source learning), port.c (port pairs and their sockets),
+ * rtp.c / rtp_stats.c (parsing and RFC 3550 statistics).
+ */
+#ifndef HF_MEDIA_INT_H
+#define HF_MEDIA_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "../base/loop.h"
+#include "media.h"
+#include "rtp.h"
+
+#define MEDIA_TAG "media"
+
+/* --- socket addresses (latch.c) ----------------------------------------- */
+
+bool media_sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+socklen_t media_sa_len(const struct sockaddr_storage *a);
+uint16_t media_sa_port(const struct sockaddr_storage *a);
+void media_sa_set_port(struct sockaddr_storage *a, uint16_t port);
+/* "1.2.3.4:5" or "[::1]:5" into buf; returns buf. */
+const char *media_sa_fmt(const struct sockaddr_storage *a, char *buf, size_t cap);
+
+/* --- latching (latch.c) --------------------------------------------------- */
+
+/* Where one socket of a leg sends, and from whom it accepts. */
+struct latch {
+	struct sockaddr_storage addr; /* latched source; valid when latched */
+	uint64_t until;               /* window end (loop ms) */
+	uint32_t ssrc;                /* of the latched stream */
+	uint32_t left;                /* packets until the window may close */
+	bool latched;
+	bool open;
+};
+
+enum latch_res {
+	LATCH_DROP,  /* foreign source: refuse */
+	LATCH_OK,    /* from the latched source */
+	LATCH_NEW,   /* accepted and (re)latched: addr changed */
+};
+
+/* Opens the learning window for ms milliseconds / pkts packets. */
+void latch_open(struct latch *l, uint64_t now, uint32_t ms, uint32_t pkts);
+/* Forgets the learnt source (the signalled address changed). */
+void latch_reset(struct latch *l);
+/* Decides about a valid packet with this SSRC from src. sig is the
+ * signalled address (NULL if none). */
+enum latch_res latch_check(struct latch *l, const struct sockaddr_storage *src,
+			   uint32_t ssrc, const struct sockaddr_storage *sig,
+			   uint64_t now);
+
+/* --- port pairs (port.c) -------------------------------------------------- */
+
+struct port_pool {
+	uint16_t base;    /* first (even) RTP port */
+	uint32_t npairs;
+	uint32_t cursor;  /* next pair to try: next-fit, so a pair just freed
+			   * is the last to be reused (stale packets of the
+			   * previous call die out meanwhile) */
+	uint32_t used;
+	uint64_t *bits;
+};
+
+int port_pool_init(struct port_pool *pp, uint16_t min, uint16_t max);
+void port_pool_fini(struct port_pool *pp);
+/* Reserves the next free pair and binds it: fds[0] RTP (even port), fds[1]
+ * RTCP. Pairs another process holds are skipped. ENOSPC when none. */
+int port_pair_open(struct port_pool *pp, const struct sockaddr_storage *bind_sa,
+		   uint16_t *port_out, int fds[2]);
+/* Releases a pair reserved by port_pair_open (sockets already closed). */
+void port_pair_release(struct port_pool *pp, uint16_t port);
+bool port_pair_in_use(const struct port_pool *pp, uint16_t port);
+
+/* --- calls and legs ------------------------------------------------------- */
+
+struct mcall;
+struct media_worker;
+
+/* One socket of a leg: everything worker-owned. */
+struct msock {
+	int fd;
+	struct latch latch;
+	struct sockaddr_storage sig; /* signalled address; family 0: none */
+};
+
+struct mleg {
+	struct mcall *call;
+	unsigned idx;
+	struct msock rtp, rtcp;
+	uint16_t port;
+	enum media_dir dir;
+	struct rtp_stats rx;
+	uint64_t rx_packets, rx_bytes, rx_dropped;
+	uint64_t tx_packets, tx_bytes, tx_dropped;
+	uint64_t rtcp_rx, rtcp_tx;
+	uint64_t last_rx;         /* loop ms of the last accepted RTP */
+	bool timed_out;           /* reported; re-armed by the next packet */
+	struct loop_timer timeout;
+};
+
+/* An event on its way to the signalling thread. */
+struct mevent {
+	struct mevent *next;
+	struct mcall *call;
+	struct media_event ev;
+};
+
+struct mcall {
+	/* constant after creation: read by both threads */
+	uint32_t id;
+	struct media_worker *w;
+
+	/* owned by the signalling thread */
+	struct mcall *hnext;      /* id table chain */
+	media_event_h *h;
+	void *arg;
+	uint16_t port[2];         /* reserved pairs; 0: none yet */
+	bool dying;               /* destroy posted: the id is refused */
+
+	/* owned by the worker */
+	struct mcall *prev, *next; /* the worker's calls */
+	bool connected;
+	uint64_t connected_at;
+	struct mleg leg[2];
+	struct mevent done;       /* MEDIA_EV_DESTROYED, allocated with the
+				   * call so the last event cannot fail */
+};
+
+/* --- workers (worker.c, relay.c) ----------------------------------------- */
+
+#define RELAY_BATCH 32
+#define RELAY_BUFSZ 2048 /* larger than any RTP over Ethernet; bigger
+			  * datagrams are truncated and dropped */
+#define RELAY_CTLSZ 64   /* room for one SCM_TIMESTAMPNS */
+
+struct media_worker {
+	struct media_engine *me;
+	unsigned idx;
+	struct loop *loop;
+	pthread_t thread;
+	bool started;
+	unsigned ncalls;      /* owned by the signalling thread: placement */
+
+	/* owned by the worker thread */
+	struct mcall *calls;
+	uint8_t *bufs;        /* RELAY_BATCH * RELAY_BUFSZ, allocated once */
+	struct mmsghdr rx[RELAY_BATCH];
+	struct mmsghdr tx[RELAY_BATCH];
+	struct iovec iov[RELAY_BATCH];
+	struct sockaddr_storage from[RELAY_BATCH];
+	uint8_t ctl[RELAY_BATCH][RELAY_CTLSZ];
+};
+
+/* Commands, run on the worker in the order they were posted. */
+enum mcmd_op {
+	CMD_CREATE,
+	CMD_LEG_OPEN,
+	CMD_SET_REMOTE,
+	CMD_CONNECT,
+	CMD_DIRECTION,
+	CMD_STATS,
+	CMD_DESTROY,
+	CMD_QUIT,
+};
+
+struct mcmd {
+	enum mcmd_op op;
+	struct media_worker *w;
+	struct mcall *call;
+	unsigned leg;
+	union {
+		struct {
+			int fd[2];
+			uint16_t port;
+		} open;
+		struct media_remote remote;
+		enum media_dir dir;
+	} u;
+};
+
+struct media_engine {
+	struct loop *sig;
+	struct media_cfg cfg;
+	struct sockaddr_storage bind_sa;
+	struct port_pool ports;
+
+	struct media_worker *workers;
+	unsigned nworkers;
+
+	/* id table, signalling thread only */
+	struct mcall **tab;
+	size_t tab_size;
+	size_t ncalls;
+	uint32_t next_id;
+
+	/* events from the workers: the engine's own queue and eventfd
+	 * rather than loop_post, so media_engine_free can take back what
+	 * was not delivered yet (loop_post's items cannot be recalled) */
+	pthread_mutex_t evlock;
+	struct mevent *evhead, **evtail;
+	int evfd;
+};
+
+/* worker.c */
+int media_worker_start(struct media_worker *w);
+/* Runs the remaining commands, then stops and joins the thread. */
+void media_worker_stop(struct media_worker *w);
+void media_worker_cmd(void *arg); /* loop_work_h for struct mcmd */
+
+/* engine.c: queues an event for the signalling thread (any thread). */
+void media_event_push(struct media_engine *me, struct mevent *e);
+
+/* Fills a worker-side snapshot of a call's stats. */
+void media_call_snapshot(const struct mcall *c, uint64_t now,
+			 struct media_call_stats *st);
+/* A new event of the call (not DESTROYED) for the caller to fill in and
+ * push; NULL, logged, when memory is short: none of them is vital. */
+struct mevent *media_event_new(struct mcall *c, enum media_event_type type,
+			       unsigned leg);
+
+/* relay.c: loop_fd_h for a leg's RTP and RTCP sockets. */
+void relay_on_rtp(int fd, uint32_t events, void *arg);
+void relay_on_rtcp(int fd, uint32_t events, void *arg);
+/* Starts, re-arms or stops a leg's RTP timeout after a state change. */
+void relay_watch(struct mleg *leg);
+
+static inline bool dir_sends(enum media_dir d)
+{
+	return d == MEDIA_SENDRECV || d == MEDIA_SENDONLY;
+}
+
+static inline bool dir_receives(enum media_dir d)
+{
+	return d == MEDIA_SENDRECV || d == MEDIA_RECVONLY;
+}
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * Media worker threads (see media_int.h): each runs its own loop and owns
+ * the calls placed on it, their sockets and timers. This file is the
+ * thread's life (start, stop, teardown of what is left) and the execution
+ * of the commands the signalling thread posts; the packet path is relay.c.
+ * Commands arrive through loop_post in the order they were made, so a
+ * call's CREATE always precedes its other commands and DESTROY is last.
+ */
+#include "media_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "../base/log.h"
+
+static void calls_link(struct media_worker *w, struct mcall *c)
+{
+	c->prev = NULL;
+	c->next = w->calls;
+	if (w->calls)
+		w->calls->prev = c;
+	w->calls = c;
+}
+
+static void calls_unlink(struct media_worker *w, struct mcall *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void sock_close(struct media_worker *w, struct msock *s)
+{
+	if (s->fd < 0)
+		return;
+	loop_fd_del(w->loop, s->fd);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Stops everything the call has on this worker: timers, watchers, sockets. */
+static void call_close(struct media_worker *w, struct mcall *c)
+{
+	for (int i = 0; i < 2; i++) {
+		loop_timer_cancel(&c->leg[i].timeout);
+		sock_close(w, &c->leg[i].rtp);
+		sock_close(w, &c->leg[i].rtcp);
+	}
+	c->connected = false;
+}
+
+void media_call_snapshot(const struct mcall *c, uint64_t now,
+			 struct media_call_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < 2; i++) {
+		const struct mleg *l = &c->leg[i];
+		struct media_leg_stats *s = &st->leg[i];
+		s->rx_packets = l->rx_packets;
+		s->rx_bytes = l->rx_bytes;
+		s->tx_packets = l->tx_packets;
+		s->tx_bytes = l->tx_bytes;
+		s->rx_dropped = l->rx_dropped;
+		s->tx_dropped = l->tx_dropped;
+		s->rtcp_rx = l->rtcp_rx;
+		s->rtcp_tx = l->rtcp_tx;
+		int64_t lost = rtp_stats_lost(&l->rx);
+		s->lost = lost > 0 ? (uint64_t)lost : 0;
+		s->jitter_ms = rtp_stats_jitter_ms(&l->rx);
+		s->ssrc = l->rx.ssrc;
+		s->latched = l->rtp.latch.latched;
+		memcpy(&s->rtp_peer, l->rtp.latch.latched ? &l->rtp.latch.addr : &l->rtp.sig,
+		       sizeof(s->rtp_peer));
+	}
+	if (c->connected_at)
+		st->duration_ms = now - c->connected_at;
+}
+
+static void emit_error(struct mcall *c, unsigned leg, int err)
+{
+	struct mevent *e = media_event_new(c, MEDIA_EV_ERROR, leg);
+	if (!e)
+		return;
+	e->ev.err = err;
+	media_event_push(c->w->me, e);
+}
+
+static void open_windows(struct mleg *l, uint64_t now)
+{
+	const struct media_cfg *cfg = &l->call->w->me->cfg;
+	latch_open(&l->rtp.latch, now, cfg->latch_ms, cfg->latch_pkts);
+	latch_open(&l->rtcp.latch, now, cfg->latch_ms, cfg->latch_pkts);
+}
+
+static void leg_open(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
+{
+	struct mleg *l = &c->leg[cmd->leg];
+	l->rtp.fd = cmd->u.open.fd[0];
+	l->rtcp.fd = cmd->u.open.fd[1];
+	l->port = cmd->u.open.port;
+	int err = loop_fd_add(w->loop, l->rtp.fd, EPOLLIN, relay_on_rtp, l);
+	if (!err)
+		err = loop_fd_add(w->loop, l->rtcp.fd, EPOLLIN, relay_on_rtcp, l);
+	if (err) {
+		/* the leg stays deaf; its sockets close with the call */
+		log_err(MEDIA_TAG, "call %u leg %u: cannot watch port %u: %s", c->id,
+			cmd->leg, l->port, strerror(err));
+		emit_error(c, cmd->leg, err);
+		return;
+	}
+	log_debug(MEDIA_TAG, "call %u leg %u: port %u on worker %u", c->id, cmd->leg,
+		  l->port, w->idx);
+}
+
+static void leg_set_remote(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
+{
+	struct mleg *l = &c->leg[cmd->leg];
+	const struct media_remote *r = &cmd->u.remote;
+	bool changed = !media_sa_equal(&l->rtp.sig, &r->rtp) ||
+		       !media_sa_equal(&l->rtcp.sig, &r->rtcp);
+	memcpy(&l->rtp.sig, &r->rtp, sizeof(l->rtp.sig));
+	memcpy(&l->rtcp.sig, &r->rtcp, sizeof(l->rtcp.sig));
+	rtp_stats_set_clock(&l->rx, r->clock_rate);
+	char a[64];
+	log_debug(MEDIA_TAG, "call %u leg %u: remote %s%s", c->id, cmd->leg,
+		  media_sa_fmt(&l->rtp.sig, a, sizeof(a)), changed ? "" : " (unchanged)");
+	if (!changed || !c->connected)
+		return;
+	/* a re-INVITE moved the media: learn the source again, and give the
+	 * new end a full timeout period to start sending */
+	uint64_t now = loop_now(w->loop);
+	latch_reset(&l->rtp.latch);
+	latch_reset(&l->rtcp.latch);
+	open_windows(l, now);
+	l->last_rx = now;
+	relay_watch(l);
+}
+
+static void call_connect(struct media_worker *w, struct mcall *c)
+{
+	if (c->connected)
+		return;
+	uint64_t now = loop_now(w->loop);
+	c->connected = true;
+	c->connected_at = now;
+	for (int i = 0; i < 2; i++) {
+		struct mleg *l = &c->leg[i];
+		open_windows(l, now);
+		l->last_rx = now;
+		relay_watch(l);
+	}
+	log_info(MEDIA_TAG, "call %u: legs %u <-> %u relaying on worker %u", c->id,
+		 c->leg[0].port, c->leg[1].port, w->idx);
+}
+
+static void leg_direction(struct media_worker *w, struct mcall *c, unsigned leg,
+			  enum media_dir dir)
+{
+	struct mleg *l = &c->leg[leg];
+	if (l->dir == dir)
+		return;
+	log_info(MEDIA_TAG, "call %u leg %u: %s -> %s", c->id, leg,
+		 media_dir_name(l->dir), media_dir_name(dir));
+	l->dir = dir;
+	if (dir == MEDIA_SENDRECV) {
+		/* off hold: the phone gets a full period to resume */
+		l->last_rx = loop_now(w->loop);
+		l->timed_out = false;
+	}
+	relay_watch(l);
+}
+
+static void call_stats(struct media_worker *w, struct mcall *c)
+{
+	struct mevent *e = media_event_new(c, MEDIA_EV_STATS, 0);
+	if (!e)
+		return;
+	media_call_snapshot(c, loop_now(w->loop), &e->ev.stats);
+	media_event_push(w->me, e);
+}
+
+static void call_destroy(struct media_worker *w, struct mcall *c)
+{
+	media_call_snapshot(c, loop_now(w->loop), &c->done.ev.stats);
+	call_close(w, c);
+	calls_unlink(w, c);
+	const struct media_call_stats *st = &c->done.ev.stats;
+	log_info(MEDIA_TAG,
+		 "call %u: destroyed after %llu ms; leg 0 rx %llu lost %llu jitter %.1f ms,"
+		 " leg 1 rx %llu lost %llu jitter %.1f ms",
+		 c->id, (unsigned long long)st->duration_ms,
+		 (unsigned long long)st->leg[0].rx_packets,
+		 (unsigned long long)st->leg[0].lost, st->leg[0].jitter_ms,
+		 (unsigned long long)st->leg[1].rx_packets,
+		 (unsigned long long)st->leg[1].lost, st->leg[1].jitter_ms);
+	/* from here the call belongs to the signalling thread again */
+	media_event_push(w->me, &c->done);
+}
+
+void media_worker_cmd(void *arg)
+{
+	struct mcmd *cmd = arg;
+	struct media_worker *w = cmd->w;
+	struct mcall *c = cmd->call;
+	switch (cmd->op) {
+	case CMD_CREATE:
+		calls_link(w, c);
+		break;
+	case CMD_LEG_OPEN:
+		leg_open(w, c, cmd);
+		break;
+	case CMD_SET_REMOTE:
+		leg_set_remote(w, c, cmd);
+		break;
+	case CMD_CONNECT:
+		call_connect(w, c);
+		break;
+	case CMD_DIRECTION:
+		leg_direction(w, c, cmd->leg, cmd->u.dir);
+		break;
+	case CMD_STATS:
+		call_stats(w, c);
+		break;
+	case CMD_DESTROY:
+		call_destroy(w, c);
+		break;
+	case CMD_QUIT:
+		loop_stop(w->loop);
+		break;
+	}
+	free(cmd);
+}
+
+static void *worker_main(void *arg)
+{
+	struct media_worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "hf-media%u", w->idx);
+	pthread_setname_np(pthread_self(), name);
+
+	int err = loop_run(w->loop);
+	if (err)
+		log_err(MEDIA_TAG, "worker %u: loop failed: %s", w->idx, strerror(err));
+	/* the engine is going away: calls still here end without events
+	 * (their memory is the engine's to free) */
+	while (w->calls) {
+		struct mcall *c = w->calls;
+		call_close(w, c);
+		calls_unlink(w, c);
+	}
+	return NULL;
+}
+
+int media_worker_start(struct media_worker *w)
+{
+	w->bufs = malloc((size_t)RELAY_BATCH * RELAY_BUFSZ);
+	if (!w->bufs)
+		return ENOMEM;
+	/* signals belong to the signalling thread's signalfd */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int err = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		free(w->bufs);
+		w->bufs = NULL;
+		return err;
+	}
+	w->started = true;
+	return 0;
+}
+
+void media_worker_stop(struct media_worker *w)
+{
+	if (!w->started)
+		return;
+	/* QUIT goes behind every command already posted, so all of them
+	 * run (and their sockets are handed over) before the thread ends */
+	struct mcmd *cmd = calloc(1, sizeof(*cmd));
+	if (cmd) {
+		cmd->op = CMD_QUIT;
+		cmd->w = w;
+	}
+	if (!cmd || loop_post(w->loop, media_worker_cmd, cmd)) {
+		free(cmd);
+		log_warn(MEDIA_TAG, "worker %u: stopping without running queued commands", w->idx);
+		loop_stop(w->loop);
+	}
+	pthread_join(w->thread, NULL);
+	w->started = false;
+	free(w->bufs);
+	w->bufs = NULL;
+}
