@@ -11,6 +11,7 @@
 #include "db_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -44,7 +45,10 @@ static int bind_leg(sqlite3_stmt *st, int idx, const struct db_cdr_leg_stats *l)
 	err = err ? err : bind_i64(st, idx + 2, clamp_u64(l->bytes_rx));
 	err = err ? err : bind_i64(st, idx + 3, clamp_u64(l->bytes_tx));
 	err = err ? err : bind_i64(st, idx + 4, clamp_u64(l->lost));
-	if (!err && sqlite3_bind_double(st, idx + 5, l->jitter_ms) != SQLITE_OK)
+	/* SQLite stores NaN as NULL, which the NOT NULL column would refuse,
+	 * losing the whole record over one statistic. */
+	double jitter = isfinite(l->jitter_ms) ? l->jitter_ms : 0.0;
+	if (!err && sqlite3_bind_double(st, idx + 5, jitter) != SQLITE_OK)
 		err = EINVAL;
 	return err;
 }

@@ -155,7 +155,8 @@ struct db_cdr {
 };
 
 /* Stores every field as it is (text bounded by its array; counters past
- * INT64_MAX are stored as INT64_MAX) and sets c->id. */
+ * INT64_MAX are stored as INT64_MAX, a jitter that is not finite as 0)
+ * and sets c->id. */
 int db_cdr_insert(struct db *db, struct db_cdr *c);
 
 struct db_cdr_filter {

@@ -73,5 +73,9 @@ int cli_cmd_unban(struct cli *c, int argc, char **argv);
 int cli_cmd_reload(struct cli *c, int argc, char **argv);
 int cli_cmd_trace(struct cli *c, int argc, char **argv);
 int cli_cmd_log_level(struct cli *c, int argc, char **argv);
+int cli_cmd_calls(struct cli *c, int argc, char **argv);
+int cli_cmd_show(struct cli *c, int argc, char **argv);
+int cli_cmd_hangup(struct cli *c, int argc, char **argv);
+int cli_cmd_cdr(struct cli *c, int argc, char **argv);
 
 #endif

@@ -57,7 +57,7 @@ static int call(struct cli *c, const char *cmd, const char *arg, struct ctl_repl
 	if (rc)
 		return rc;
 	if (!r->ok) {
-		int rc = cli_fail("hookflashd: %s", r->msg[0] ? r->msg : "request refused");
+		rc = cli_fail("hookflashd: %s", r->msg[0] ? r->msg : "request refused");
 		ctl_reply_free(r);
 		return rc;
 	}
@@ -308,6 +308,13 @@ int cli_cmd_show(struct cli *c, int argc, char **argv)
 	return cli_usage(usage, "show: unknown listing '%s'", argv[0]);
 }
 
+/* "no such call", or the same followed by a space and the id. */
+static bool no_such_call(const char *msg)
+{
+	size_t n = strlen(CTL_ERR_NO_SUCH_CALL);
+	return strncmp(msg, CTL_ERR_NO_SUCH_CALL, n) == 0 && (msg[n] == '\0' || msg[n] == ' ');
+}
+
 int cli_cmd_hangup(struct cli *c, int argc, char **argv)
 {
 	const char *pos[1];
@@ -322,7 +329,7 @@ int cli_cmd_hangup(struct cli *c, int argc, char **argv)
 		return rc;
 	if (r.ok)
 		printf("call %s hung up\n", pos[0]);
-	else if (strcmp(r.msg, CTL_ERR_NO_SUCH_CALL) == 0)
+	else if (no_such_call(r.msg))
 		rc = cli_fail("no call %s in progress (see 'hookflash calls')", pos[0]);
 	else
 		rc = cli_fail("hookflashd: %s", r.msg[0] ? r.msg : "request refused");

@@ -55,6 +55,25 @@ static int invalid(const struct db_ext *e, const char *why)
 	for (size_t i = 0; i < n; i++)
 		opt[i] = why[i] == '_' ? '-' : why[i];
 	opt[n] = '\0';
+	if (strcmp(opt, "trust") == 0) {
+		/* Name the entry at fault: validate them one at a time. */
+		struct db_ext one = *e;
+		const char *t = e->trust;
+		for (;;) {
+			size_t len = strcspn(t, ",");
+			if (len && len < sizeof(one.trust)) {
+				memcpy(one.trust, t, len);
+				one.trust[len] = '\0';
+				const char *w;
+				if (db_ext_validate(&one, &w))
+					return cli_fail("--trust: '%s': %s", one.trust,
+							strchr(w, ':') ? strchr(w, ':') + 2 : w);
+			}
+			if (!t[len])
+				break;
+			t += len + 1;
+		}
+	}
 	return cli_fail("--%s: %s", opt, rule);
 }
 

@@ -42,14 +42,18 @@ static const char help[] =
 	"\n"
 	"Extensions:\n"
 	"  extension add NUMBER [--name NAME] [--password PW] [--pin PIN] [--disabled]\n"
+	"                [--contact URI] [--trust CIDR[,CIDR...]] [--max-calls N]\n"
 	"                    add an extension (NUMBER: 2-15 digits); without\n"
 	"                    --password a strong one is generated and printed once\n"
-	"  extension list    number, name and state of every extension\n"
+	"  extension list    number, name, state and options (contact, trust,\n"
+	"                    max-calls) of every extension\n"
 	"  extension show NUMBER [--show-password]\n"
 	"                    one extension; the SIP password and voicemail PIN only\n"
 	"                    with --show-password\n"
 	"  extension set NUMBER [--name NAME] [--password PW | --new-password]\n"
 	"                [--pin PIN] [--enable | --disable]\n"
+	"                [--contact URI | --no-contact]\n"
+	"                [--trust CIDR[,CIDR...] | --no-trust] [--max-calls N]\n"
 	"                    change an extension; --new-password generates one and\n"
 	"                    prints it once; --pin '' removes the PIN\n"
 	"  extension remove NUMBER\n"
@@ -60,6 +64,27 @@ static const char help[] =
 	"  it out of shell history and the process list. After add, set or remove\n"
 	"  a running hookflashd is told to reload, so the change is live at once.\n"
 	"\n"
+	"  For devices that do not register (door phones, paging amplifiers,\n"
+	"  gateways, load generators):\n"
+	"  --contact URI     a static sip: or sips: URI calls to the extension are\n"
+	"                    sent to (e.g. sip:192.0.2.10:5060)\n"
+	"  --trust CIDR,...  requests from these IPv4/IPv6 addresses or networks\n"
+	"                    (e.g. 192.0.2.10/32,2001:db8::/64) are this extension\n"
+	"                    without digest authentication; it keeps its password\n"
+	"  --max-calls N     concurrent calls, 0-1000 (0: the default, 4)\n"
+	"  --no-contact, --no-trust   remove the contact or the trust (set only)\n"
+	"\n"
+	"Call records (read from the database; no daemon needed):\n"
+	"  cdr [--from YYYY-MM-DD[THH:MM]] [--to YYYY-MM-DD[THH:MM]] [--number N]\n"
+	"      [--disposition D] [--limit N] [--csv]\n"
+	"                    recent calls, newest first: id, start, caller, callee,\n"
+	"                    disposition, duration, billed seconds, who hung up and\n"
+	"                    why, codec. Times are local; --from and --to include\n"
+	"                    their whole day or minute. --number matches caller or\n"
+	"                    callee; D is answered, no-answer, busy, failed or\n"
+	"                    cancelled; --limit defaults to 100; --csv prints every\n"
+	"                    column (media statistics too) as RFC 4180 CSV\n"
+	"\n"
 	"Running daemon:\n"
 	"  status            version, uptime and counters\n"
 	"  registrations     live registrations: extension, contact, source,\n"
@@ -69,6 +94,9 @@ static const char help[] =
 	"  reload            reload the configuration from the database\n"
 	"  trace on|off      log every SIP message sent and received, or stop\n"
 	"  log-level LEVEL   set the log level: error, warn, info or debug\n"
+	"  calls, show calls calls in progress: id, caller, callee, state (ringing,\n"
+	"                    answered, hold), duration, codec\n"
+	"  hangup CALL_ID    end a call in progress (CALL_ID from 'calls')\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
 
@@ -86,6 +114,10 @@ static const struct {
 	{ "reload", cli_cmd_reload },
 	{ "trace", cli_cmd_trace },
 	{ "log-level", cli_cmd_log_level },
+	{ "calls", cli_cmd_calls },
+	{ "show", cli_cmd_show },
+	{ "hangup", cli_cmd_hangup },
+	{ "cdr", cli_cmd_cdr },
 };
 
 static int set_data_dir(struct cli *c, const char *dir)

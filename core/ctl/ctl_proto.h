@@ -17,7 +17,8 @@
  *                   duration_s the whole seconds since the INVITE arrived,
  *                   codec e.g. "PCMU/8000" ("" while not yet negotiated)
  *   hangup ID       no rows; ends call ID (both legs, hangup side "admin");
- *                   "ERR no such call" when no call in progress has that id
+ *                   "ERR no such call" (optionally followed by a space and
+ *                   the id) when no call in progress has that id
  */
 #ifndef HF_CTL_PROTO_H
 #define HF_CTL_PROTO_H
@@ -34,7 +35,8 @@
 #define CTL_CMD_CALLS "calls"
 #define CTL_CMD_HANGUP "hangup"
 
-/* The message of "ERR no such call" (hangup). */
+/* The message of "ERR no such call" (hangup); clients also accept it
+ * followed by " ID". */
 #define CTL_ERR_NO_SUCH_CALL "no such call"
 /* States in the rows of "calls". */
 #define CTL_CALL_RINGING "ringing"

@@ -121,28 +121,40 @@ static void leg_open(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
 		  l->port, w->idx);
 }
 
+/* Records a signalled address; true when it differs from the last one. */
+static bool sock_set_sig(struct msock *s, const struct sockaddr_storage *sa)
+{
+	bool changed = !media_sa_equal(&s->sig, sa);
+	memcpy(&s->sig, sa, sizeof(s->sig));
+	return changed;
+}
+
 static void leg_set_remote(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
 {
 	struct mleg *l = &c->leg[cmd->leg];
+	const struct media_cfg *cfg = &w->me->cfg;
 	const struct media_remote *r = &cmd->u.remote;
-	bool changed = !media_sa_equal(&l->rtp.sig, &r->rtp) ||
-		       !media_sa_equal(&l->rtcp.sig, &r->rtcp);
-	memcpy(&l->rtp.sig, &r->rtp, sizeof(l->rtp.sig));
-	memcpy(&l->rtcp.sig, &r->rtcp, sizeof(l->rtcp.sig));
+	bool rtp_moved = sock_set_sig(&l->rtp, &r->rtp);
+	bool rtcp_moved = sock_set_sig(&l->rtcp, &r->rtcp);
 	rtp_stats_set_clock(&l->rx, r->clock_rate);
 	char a[64];
 	log_debug(MEDIA_TAG, "call %u leg %u: remote %s%s", c->id, cmd->leg,
-		  media_sa_fmt(&l->rtp.sig, a, sizeof(a)), changed ? "" : " (unchanged)");
-	if (!changed || !c->connected)
+		  media_sa_fmt(&l->rtp.sig, a, sizeof(a)), rtp_moved ? "" : " (unchanged)");
+	if (!c->connected)
 		return;
 	/* a re-INVITE moved the media: learn the source again, and give the
 	 * new end a full timeout period to start sending */
 	uint64_t now = loop_now(w->loop);
-	latch_reset(&l->rtp.latch);
-	latch_reset(&l->rtcp.latch);
-	open_windows(l, now);
-	l->last_rx = now;
-	relay_watch(l);
+	if (rtp_moved) {
+		latch_reset(&l->rtp.latch);
+		latch_open(&l->rtp.latch, now, cfg->latch_ms, cfg->latch_pkts);
+		l->last_rx = now;
+		relay_watch(l);
+	}
+	if (rtcp_moved) {
+		latch_reset(&l->rtcp.latch);
+		latch_open(&l->rtcp.latch, now, cfg->latch_ms, cfg->latch_pkts);
+	}
 }
 
 static void call_connect(struct media_worker *w, struct mcall *c)

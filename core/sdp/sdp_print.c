@@ -3,8 +3,9 @@
  * in RFC 8866 order, known attributes in one fixed order (see sdp.h).
  * A session is checked before anything is written, because sessions are
  * also built by hand and by sdp_anchor/sdp_answer, and a body we send must
- * parse at the other end: every slice is free of CR, LF and NUL, and the
- * fields the grammar makes tokens are non-empty tokens.
+ * parse at the other end (our own parser being the yardstick): no slice
+ * holds a control character other than TAB, the fields the grammar makes
+ * tokens are non-empty tokens, numbers and addresses are in range.
  */
 #include "sdp_int.h"
 
@@ -14,12 +15,15 @@
 
 /* --- checks ------------------------------------------------------------ */
 
+/* The parser refuses control characters other than TAB anywhere. */
 static void check_text(struct pl *pl, void *arg)
 {
 	bool *ok = arg;
-	for (size_t i = 0; pl->p && i < pl->l; i++)
-		if (pl->p[i] == '\r' || pl->p[i] == '\n' || pl->p[i] == '\0')
+	for (size_t i = 0; pl->p && i < pl->l; i++) {
+		unsigned char c = (unsigned char)pl->p[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			*ok = false;
+	}
 }
 
 static bool conn_ok(const struct sdp_conn *c)
@@ -100,14 +104,15 @@ static bool media_ok(const struct sdp_media *m)
 {
 	if (!sdp_is_token(m->type) || !sdp_proto_ok(m->proto) ||
 	    m->nfmts > SDP_MAX_FMTS || (m->nfmts == 0 && m->port != 0) ||
-	    m->nports == 0 || m->ncrypto > SDP_MAX_CRYPTO || !dir_ok(m->dir) ||
+	    m->ncrypto > SDP_MAX_CRYPTO || !dir_ok(m->dir) ||
 	    !conn_ok(&m->conn) || !bw_ok(m->bw, m->nbw) ||
 	    !attrs_ok(m->attrs, m->nattrs, true) || !fmts_ok(m))
 		return false;
 	if (m->has_rtcp && !conn_ok(&m->rtcp_conn))
 		return false;
 	for (size_t i = 0; i < m->ncrypto; i++)
-		if (!sdp_is_token(m->crypto[i].suite) || !sdp_is_nonws(m->crypto[i].key_params))
+		if (m->crypto[i].tag > 999999999 || !sdp_is_token(m->crypto[i].suite) ||
+		    !sdp_is_nonws(m->crypto[i].key_params))
 			return false;
 	return true;
 }

@@ -99,11 +99,11 @@ def expect_final(res, code, what):
     return f
 
 
-def register_ok(d, ext, pw, algorithm='SHA-256', client=None, **kw):
+def register_ok(d, ext, pw, algorithm=None, client=None, **kw):
     c = client or Client(d.sip_port)
     try:
         res = c.register(ext, pw, algorithm=algorithm, **kw)
-        expect_final(res, 200, 'REGISTER %s (%s)' % (ext, algorithm))
+        expect_final(res, 200, 'REGISTER %s (%s)' % (ext, algorithm or 'first challenge'))
         return res
     finally:
         if client is None:
@@ -235,27 +235,66 @@ def test_register_md5_python(ctx):
 
 
 def test_register_sha256(ctx):
-    """The challenge offers SHA-256 first, then MD5, qop="auth"; answering
-    with SHA-256 gets 200."""
+    """With --digest-algorithms SHA-256,MD5 the challenge offers SHA-256
+    first, then MD5, both qop="auth" (RFC 8760); answering with SHA-256
+    gets 200, and so does answering the MD5 one."""
+    d = hf.Daemon(extra=['--digest-algorithms', 'SHA-256,MD5'])
+    ctx.daemons.append(d)
+    d.start()
+    for alg in ('SHA-256', 'MD5'):
+        ext, pw = ctx.ext(d)
+        c = Client(d.sip_port)
+        res = c.register(ext, pw, algorithm=alg, expires=120)
+        c.close()
+        first = res['first']
+        check(first is not None and first.status == 401, 'first REGISTER: want 401, got %s' % show(first))
+        chs = Client.challenges(first)
+        algs = [ch.get('algorithm', 'MD5').upper() for ch in chs]
+        check(algs == ['SHA-256', 'MD5'], 'challenge algorithms %r, want SHA-256 then MD5:\n%s'
+              % (algs, show(first)))
+        for ch in chs:
+            check('auth' in [q.strip() for q in ch.get('qop', '').split(',')],
+                  'challenge without qop="auth": %r' % ch)
+            check(ch.get('realm') and ch.get('nonce'), 'challenge without realm/nonce: %r' % ch)
+        check(('algorithm=%s' % alg).encode() in res['sent'][-1], 'did not answer with %s' % alg)
+        expect_final(res, 200, 'REGISTER with %s' % alg)
+        got, rows, out = wait_registered(d, ext)
+        check(got, 'ext %s not listed:\n%s' % (ext, out))
+    d.stop_clean()
+
+
+def test_unoffered_algorithm_refused(ctx):
+    """The shared daemon runs with the default digest algorithms; a client
+    answering with an algorithm the challenge did not offer is refused
+    (401), exactly as a wrong password."""
     d = ctx.daemon()
     ext, pw = ctx.ext()
     c = Client(d.sip_port)
-    res = c.register(ext, pw, algorithm='SHA-256', expires=120)
-    c.close()
+    res = c.register(ext, None, expires=120)
     first = res['first']
-    check(first is not None and first.status == 401, 'first REGISTER: want 401, got %s' % show(first))
-    chs = Client.challenges(first)
-    algs = [ch.get('algorithm', 'MD5').upper() for ch in chs]
-    check(algs[:2] == ['SHA-256', 'MD5'], 'challenge algorithms %r, want SHA-256 then MD5:\n%s'
-          % (algs, show(first)))
-    for ch in chs:
-        check('auth' in [q.strip() for q in ch.get('qop', '').split(',')],
-              'challenge without qop="auth": %r' % ch)
-        check(ch.get('realm') and ch.get('nonce'), 'challenge without realm/nonce: %r' % ch)
-    check(b'algorithm=SHA-256' in res['sent'][-1], 'did not answer with SHA-256')
-    expect_final(res, 200, 'REGISTER with SHA-256')
-    got, rows, out = wait_registered(d, ext)
-    check(got, 'ext %s not listed:\n%s' % (ext, out))
+    check(first is not None and first.status == 401, 'first REGISTER: %s' % show(first))
+    offered = [ch.get('algorithm', 'MD5').upper() for ch in Client.challenges(first)]
+    other = [a for a in sipclient.HASHES if a not in offered]
+    if not other:
+        c.close()
+        return  # both offered: nothing to refuse
+    ch = dict(Client.challenges(first)[0])
+    ch['algorithm'] = other[0]
+    ruri = 'sip:%s:%d' % c.server
+    req = res['sent'][0].decode()
+    tag = re.search(r'(?m)^From: .*;tag=(\w+)', req).group(1)
+    headers = ['From: <sip:%s@%s:%d>;tag=%s' % (ext, hf.LOCAL, d.sip_port, tag),
+               'To: <sip:%s@%s:%d>' % (ext, hf.LOCAL, d.sip_port),
+               'Call-ID: %s' % res['call_id'], 'CSeq: 2 REGISTER',
+               'Contact: <%s>' % c.contact_uri(ext), 'Expires: 120',
+               sipclient.authorization(ch, ext, pw, 'REGISTER', ruri, nc=1)]
+    data, branch = c.build('REGISTER', ruri, headers)
+    r, _ = c.transaction(data, branch)
+    c.close()
+    check(r is not None and r.status == 401, 'a %s answer to a challenge offering %s: want 401, got:\n%s'
+          % (other[0], offered, show(r)))
+    got, _, out = wait_registered(d, ext, 0, timeout=0.3)
+    check(got is not None, 'registered with an algorithm that was not offered:\n%s' % out)
 
 
 def test_reregister_refreshes(ctx):
@@ -285,7 +324,7 @@ def test_reregister_refreshes(ctx):
     note = ''
     if r is not None and r.status == 401:
         # allowed: the server may refuse a reused nonce (stale) and challenge again
-        ch2 = Client.pick_challenge(r, 'SHA-256')
+        ch2 = Client.pick_challenge(r, ch.get('algorithm'))
         check(ch2 is not None, 'no challenge in 401:\n%s' % show(r))
         note = ' (reused nonce refused, re-challenged%s)' % (
             ', stale=true' if ch2.get('stale', '').lower() == 'true' else '')
@@ -398,25 +437,27 @@ def normalise(msg, user):
 
 def test_wrong_password_like_unknown_user(ctx):
     """Wrong password -> 401; unknown user -> 401; the two final responses
-    are the same once nonces, tags and the echoed headers are set aside."""
+    are the same once nonces, tags and the echoed headers are set aside
+    (for every algorithm the challenge offers)."""
     d = ctx.daemon()
     ext, pw = ctx.ext()
     c = Client(d.sip_port)
-    wrong = c.register(ext, pw + 'x', algorithm='SHA-256', expires=120)
+    probe = c.register(ext, None, expires=120)['first']
+    check(probe is not None and probe.status == 401, 'REGISTER without credentials: %s' % show(probe))
+    algs = [ch.get('algorithm', 'MD5').upper() for ch in Client.challenges(probe)]
+    check(algs, 'no Digest challenge:\n%s' % show(probe))
     unknown_user = str(2900 + random.randrange(99))
-    unknown = c.register(unknown_user, 'whatever-password', algorithm='SHA-256', expires=120)
-    wrong_md5 = c.register(ext, pw + 'x', algorithm='MD5', expires=120)
-    unknown_md5 = c.register(unknown_user, 'whatever-password', algorithm='MD5', expires=120)
-    c.close()
-    for what, res in (('wrong password', wrong), ('unknown user', unknown),
-                      ('wrong password MD5', wrong_md5), ('unknown user MD5', unknown_md5)):
-        expect_final(res, 401, what)
-        check(len(res['sent']) == 2, '%s: the authenticated request was not sent' % what)
-    for a, b, alg in ((wrong, unknown, 'SHA-256'), (wrong_md5, unknown_md5, 'MD5')):
-        na = normalise(a['final'], ext)
-        nb = normalise(b['final'], unknown_user)
+    for alg in algs:
+        wrong = c.register(ext, pw + 'x', algorithm=alg, expires=120)
+        unknown = c.register(unknown_user, 'whatever-password', algorithm=alg, expires=120)
+        for what, res in (('wrong password (%s)' % alg, wrong), ('unknown user (%s)' % alg, unknown)):
+            check(len(res['sent']) == 2, '%s: the authenticated request was not sent' % what)
+            expect_final(res, 401, what)
+        na = normalise(wrong['final'], ext)
+        nb = normalise(unknown['final'], unknown_user)
         check(na == nb, '401 for a wrong password and for an unknown user differ (%s):\n'
               'wrong password:\n  %s\nunknown user:\n  %s' % (alg, '\n  '.join(na), '\n  '.join(nb)))
+    c.close()
     got, _, out = wait_registered(d, ext, 0, timeout=0.3)
     check(got is not None, 'a failed REGISTER left a binding:\n%s' % out)
 
@@ -760,6 +801,7 @@ TESTS = [
     test_register_md5_sipp,
     test_register_md5_python,
     test_register_sha256,
+    test_unoffered_algorithm_refused,
     test_reregister_refreshes,
     test_unregister,
     test_two_contacts,

@@ -278,11 +278,12 @@ class Client:
         return final
 
     def register(self, user, password=None, contacts=None, expires=None,
-                 call_id=None, cseq=1, algorithm='SHA-256', domain=None,
+                 call_id=None, cseq=1, algorithm=None, domain=None,
                  auth_user=None, extra=(), timeout=4.0, contact_expires=None,
                  no_contact=False):
         """REGISTER for user; answers one 401 with the challenge of the
-        wanted algorithm. Returns a dict: final (Message or None), first
+        wanted algorithm (None: the first one offered that we know, as RFC
+        8760 asks of a client). Returns a dict: final (Message or None), first
         (the first response), challenge (params used), cseq (last used),
         call_id, sent (list of raw requests)."""
         domain = domain or '%s:%d' % self.server
@@ -313,7 +314,7 @@ class Client:
         proxy = final.status == 407
         ch = self.pick_challenge(final, algorithm, proxy)
         if ch is None:
-            raise AssertionError('no %s challenge in:\n%s' % (algorithm, final.raw.decode('utf-8', 'replace')))
+            raise AssertionError('no %s challenge in:\n%s' % (algorithm or 'usable', final.raw.decode('utf-8', 'replace')))
         result['challenge'] = ch
         cseq += 1
         auth = authorization(ch, auth_user or user, password, 'REGISTER', ruri,
@@ -335,9 +336,11 @@ class Client:
         return out
 
     @classmethod
-    def pick_challenge(cls, msg, algorithm, proxy=False):
+    def pick_challenge(cls, msg, algorithm=None, proxy=False):
         for ch in cls.challenges(msg, proxy):
-            if ch.get('algorithm', 'MD5').upper() == algorithm.upper():
+            alg = ch.get('algorithm', 'MD5').upper()
+            if (algorithm is None and alg in HASHES) or \
+                    (algorithm is not None and alg == algorithm.upper()):
                 return ch
         return None
 
