@@ -57,10 +57,13 @@ int call_send_2xx(struct leg *l, struct sip_tsx *st, const char *sdp, size_t sdp
 	struct pbx *p = l->call->m->p;
 	const struct sip_msg *req = sip_tsx_request(st);
 	const struct sip_peer *from = sip_tsx_peer(st);
+	/* a 2xx ends an INVITE server transaction and frees req with it */
+	bool invite = pl_eq(req->method, PL("INVITE"));
+	uint32_t cseq = req->cseq.num;
 	char host[64], se[96] = "";
 	sip_peer_addr_str(from, host, sizeof(host));
 	struct call *c = l->call;
-	if (l == &c->a && c->session_interval && pl_eq(req->method, PL("INVITE")))
+	if (l == &c->a && c->session_interval && invite)
 		snprintf(se, sizeof(se), "Session-Expires: %u;refresher=%s\r\nRequire: timer\r\n",
 			 c->session_interval, c->we_refresh ? "uas" : "uac");
 	struct sbuf b;
@@ -84,11 +87,11 @@ int call_send_2xx(struct leg *l, struct sip_tsx *st, const char *sdp, size_t sdp
 		memcpy(l->sdp_sent, sdp, sdp_len);
 		l->sdp_sent_len = sdp_len;
 	}
-	if (pl_eq(req->method, PL("INVITE"))) {
+	if (invite) {
 		call_leg_stop_2xx(l);
 		l->resp2xx = b.p; /* kept until the ACK */
 		l->resp2xx_len = b.len;
-		l->resp2xx_cseq = req->cseq.num;
+		l->resp2xx_cseq = cseq;
 		l->t2xx_interval = 500;
 		l->t2xx_elapsed = 0;
 		loop_timer_start(p->loop, &l->t2xx, l->t2xx_interval, on_t2xx, l);
