@@ -117,12 +117,14 @@ int store_post(struct store *s, store_job_h *job, void *arg)
 	j->fn = job;
 	j->arg = arg;
 	pthread_mutex_lock(&s->mu);
+	bool was_empty = s->head == NULL;
 	if (s->tail)
 		s->tail->next = j;
 	else
 		s->head = j;
 	s->tail = j;
-	pthread_cond_signal(&s->cv);
+	if (was_empty) /* the thread takes the whole queue when it wakes */
+		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }

@@ -40,6 +40,11 @@ struct loop {
 	struct fd_watch *fds;
 	size_t nfds;
 
+	/* Loops this loop's handlers posted to during the current iteration:
+	 * woken once each when the iteration ends, not once per post. */
+	struct loop *wake[16];
+	int nwake;
+
 	struct loop_timer **heap;
 	size_t heap_len;
 	size_t heap_cap;
@@ -48,6 +53,11 @@ struct loop {
 	struct work *qhead;
 	struct work **qtail;
 };
+
+/* The loop whose handlers run on this thread right now, if any. */
+static __thread struct loop *tls_loop;
+
+static void flush_wakes(struct loop *l);
 
 static uint64_t mono_ms(void)
 {
@@ -254,10 +264,28 @@ void loop_advance(struct loop *l, uint64_t now_ms)
 	l->fake_clock = true;
 	if (now_ms > l->now)
 		l->now = now_ms;
+	struct loop *prev = tls_loop;
+	tls_loop = l;
 	run_timers(l);
+	flush_wakes(l);
+	tls_loop = prev;
 }
 
 /* --- cross-thread queue ------------------------------------------------- */
+
+static void wake_up(struct loop *l)
+{
+	uint64_t one = 1;
+	ssize_t r = write(l->evfd, &one, sizeof(one));
+	(void)r; /* EAGAIN means the counter is already non-zero: fine */
+}
+
+static void flush_wakes(struct loop *l)
+{
+	for (int i = 0; i < l->nwake; i++)
+		wake_up(l->wake[i]);
+	l->nwake = 0;
+}
 
 int loop_post(struct loop *l, loop_work_h *fn, void *arg)
 {
@@ -268,12 +296,29 @@ int loop_post(struct loop *l, loop_work_h *fn, void *arg)
 	w->fn = fn;
 	w->arg = arg;
 	pthread_mutex_lock(&l->qlock);
+	/* Only the post that makes the queue non-empty wakes the owner: it
+	 * drains everything queued by then, so a burst of commands costs one
+	 * eventfd write and one wake-up, not one each. */
+	bool was_empty = l->qhead == NULL;
 	*l->qtail = w;
 	l->qtail = &w->next;
 	pthread_mutex_unlock(&l->qlock);
-	uint64_t one = 1;
-	ssize_t r = write(l->evfd, &one, sizeof(one));
-	(void)r; /* EAGAIN means the counter is already non-zero: fine */
+	if (!was_empty)
+		return 0;
+	/* Posted from another loop's handler: wake the target once when that
+	 * iteration ends (Redis's one batching point before sleeping), so a
+	 * call set-up that sends a worker five commands wakes it once. */
+	struct loop *me = tls_loop;
+	if (me && me != l) {
+		for (int i = 0; i < me->nwake; i++)
+			if (me->wake[i] == l)
+				return 0;
+		if (me->nwake < (int)(sizeof(me->wake) / sizeof(me->wake[0]))) {
+			me->wake[me->nwake++] = l;
+			return 0;
+		}
+	}
+	wake_up(l);
 	return 0;
 }
 
@@ -319,6 +364,8 @@ int loop_run_once(struct loop *l, int timeout_ms)
 		return errno;
 	if (!l->fake_clock)
 		l->now = mono_ms();
+	struct loop *prev = tls_loop;
+	tls_loop = l;
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		if ((size_t)fd >= l->nfds || !l->fds[fd].h)
@@ -327,6 +374,8 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	}
 	if (!l->fake_clock)
 		run_timers(l);
+	flush_wakes(l);
+	tls_loop = prev;
 	return 0;
 }
 

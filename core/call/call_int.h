@@ -105,8 +105,17 @@ struct call {
 	char codec[32];
 };
 
+/* Live calls per extension, for the per-extension limit (a counter, not
+ * a scan of every call on every INVITE). */
+struct ext_calls {
+	struct ext_calls *next;
+	char ext[32];
+	unsigned n;
+};
+
 struct call_mgr {
 	struct pbx *p;
+	struct ext_calls *ext_calls[1024];
 	struct call *calls;
 	size_t ncalls;
 	uint32_t next_id;
@@ -117,6 +126,8 @@ struct call_mgr {
 };
 
 /* call_mgr.c */
+unsigned call_ext_count(struct call_mgr *m, const char *ext);
+void call_ext_add(struct call_mgr *m, const char *ext, int delta);
 void call_leg_hash(struct call_mgr *m, struct leg *l);
 void call_leg_unhash(struct call_mgr *m, struct leg *l);
 struct leg *call_leg_find(struct call_mgr *m, const char *call_id_p, size_t call_id_l,

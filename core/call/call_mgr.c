@@ -75,6 +75,45 @@ struct leg *call_leg_find(struct call_mgr *m, const char *cid, size_t cidl,
 	return NULL;
 }
 
+static struct ext_calls **ext_slot(struct call_mgr *m, const char *ext)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = ext; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	struct ext_calls **pp = &m->ext_calls[h % 1024];
+	while (*pp && strcmp((*pp)->ext, ext))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+unsigned call_ext_count(struct call_mgr *m, const char *ext)
+{
+	struct ext_calls *e = *ext_slot(m, ext);
+	return e ? e->n : 0;
+}
+
+void call_ext_add(struct call_mgr *m, const char *ext, int delta)
+{
+	if (!ext[0])
+		return;
+	struct ext_calls **pp = ext_slot(m, ext);
+	struct ext_calls *e = *pp;
+	if (!e && delta > 0) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		snprintf(e->ext, sizeof(e->ext), "%s", ext);
+		*pp = e;
+	}
+	if (!e)
+		return;
+	e->n = delta < 0 && e->n < (unsigned)-delta ? 0 : e->n + (unsigned)delta;
+	if (!e->n) {
+		*pp = e->next;
+		free(e);
+	}
+}
+
 struct leg *call_other_leg(struct leg *l)
 {
 	struct call *c = l->call;
@@ -285,6 +324,9 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 		return;
 	c->ending = true;
 	struct call_mgr *m = c->m;
+	call_ext_add(m, c->caller_ext, -1);
+	if (strcmp(c->callee_ext, c->caller_ext))
+		call_ext_add(m, c->callee_ext, -1);
 	loop_timer_cancel(&c->noanswer);
 	loop_timer_cancel(&c->session);
 
@@ -324,7 +366,7 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 	snprintf(r->hangup_side, sizeof(r->hangup_side), "%s", side);
 	snprintf(r->codec, sizeof(r->codec), "%s", c->codec);
 	if (c->answered)
-		;
+		; /* counted when answered */
 	else if (!strcmp(r->disposition, "BUSY"))
 		m->stats.busy++;
 	else if (!strcmp(r->disposition, "NO ANSWER"))
@@ -416,6 +458,12 @@ void call_mgr_free(struct call_mgr *m)
 			break; /* waiting for media statistics: the engine frees it */
 	}
 	callm_engine_free(m);
+	for (size_t i = 0; i < 1024; i++)
+		while (m->ext_calls[i]) {
+			struct ext_calls *e = m->ext_calls[i];
+			m->ext_calls[i] = e->next;
+			free(e);
+		}
 	free(m->buckets);
 	free(m);
 }

@@ -26,16 +26,7 @@
 
 enum { REQ_INVITE = 1, REQ_CANCEL, REQ_ACK_BYE };
 
-/* --- counting calls per extension ---------------------------------------- */
-
-static unsigned calls_of(struct call_mgr *m, const char *ext)
-{
-	unsigned n = 0;
-	for (struct call *c = m->calls; c; c = c->next)
-		if (!c->ending && (!strcmp(c->caller_ext, ext) || !strcmp(c->callee_ext, ext)))
-			n++;
-	return n;
-}
+/* --- limits ---------------------------------------------------------------- */
 
 static unsigned limit_of(struct call_mgr *m, const struct ext *e)
 {
@@ -433,11 +424,11 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 		reject(st, 404, "Not Found", NULL);
 		return;
 	}
-	if (calls_of(m, caller->number) >= limit_of(m, caller)) {
+	if (call_ext_count(m, caller->number) >= limit_of(m, caller)) {
 		reject(st, 486, "Busy Here", NULL);
 		return;
 	}
-	if (calls_of(m, callee->number) >= limit_of(m, callee)) {
+	if (call_ext_count(m, callee->number) >= limit_of(m, callee)) {
 		reject(st, 486, "Busy Here", NULL);
 		return;
 	}
@@ -464,6 +455,9 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	snprintf(c->callee, sizeof(c->callee), "%s", callee->number);
 	snprintf(c->callee_ext, sizeof(c->callee_ext), "%s", callee->number);
 	snprintf(c->callee_name, sizeof(c->callee_name), "%s", callee->name);
+	call_ext_add(m, c->caller_ext, 1);
+	if (strcmp(c->callee_ext, c->caller_ext))
+		call_ext_add(m, c->callee_ext, 1);
 
 	char tag[24];
 	sip_random_token(tag, sizeof(tag), 16);

@@ -376,6 +376,10 @@ static int parse_media(struct parser *ps, struct pl v)
 		if (m->nfmts == SDP_MAX_FMTS || !sdp_is_token(id) ||
 		    (rtp && num(id, 0, 127, &pt)) || sdp_fmt_find(m, id))
 			return EBADMSG;
+		/* "97" and "097" are one payload type listed twice */
+		for (size_t i = 0; rtp && i < m->nfmts; i++)
+			if (m->fmts[i].pt == (int)pt)
+				return EBADMSG;
 		struct sdp_fmt *f = &m->fmts[m->nfmts++];
 		f->id = id;
 		f->pt = rtp ? (int)pt : -1;

@@ -84,11 +84,14 @@ static bool fmts_ok(const struct sdp_media *m)
 	bool rtp = sdp_proto_is_rtp(m->proto);
 	for (size_t i = 0; i < m->nfmts; i++) {
 		const struct sdp_fmt *f = &m->fmts[i];
-		uint64_t pt;
+		uint64_t pt = 0;
 		if (!sdp_is_token(f->id) || sdp_fmt_find(m, f->id) != f)
 			return false;
 		if (rtp && (pl_u64(f->id, 127, &pt) || (f->enc.p && (int)pt != f->pt)))
 			return false;
+		for (size_t j = 0; rtp && j < i; j++)
+			if (m->fmts[j].pt == (int)pt)
+				return false;
 		if (f->enc.p && (!rtp || !sdp_is_token(f->enc) || f->clock == 0))
 			return false;
 	}

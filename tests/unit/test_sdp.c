@@ -428,6 +428,7 @@ static void test_bad_bodies(void **state)
 		"m=audio 5 RTP/AVP 128\n",           /* payload type > 127 */
 		"m=audio 5 RTP/AVP PCMU\n",          /* RTP formats are numbers */
 		"m=audio 5 RTP/AVP 0 8 0\n",         /* format twice */
+		"m=audio 5 RTP/AVP 97 097\n",        /* payload type twice */
 		"m=audio 5 RTP/ 0\n",                /* bad proto */
 		"m=audio 5 RTP/AVP 0\nt=0 0\n",      /* session line inside media */
 		"m=audio 5 RTP/AVP 0\nv=0\n",
