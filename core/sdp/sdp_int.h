@@ -15,6 +15,11 @@ bool sdp_is_token(struct pl s);
 /* Visible, no SP/TAB: the grammar's non-ws-string (UTF-8 allowed). */
 bool sdp_is_nonws(struct pl s);
 
+/* An address of family af (no '/' suffix): an IP literal of that family
+ * or a host name. */
+bool sdp_addr_ok(enum sdp_af af, struct pl addr);
+/* A multicast suffix (after the '/'): "ttl[/n]" for IP4, "n" for IP6. */
+bool sdp_mcast_ok(enum sdp_af af, struct pl mcast);
 /* Checks a connection address of type af. The part before the first '/'
  * goes to *addr and must be an IP literal of that family or a host name;
  * what follows goes to *mcast (unset if none) and must be "ttl[/n]" for

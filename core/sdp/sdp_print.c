@@ -28,24 +28,10 @@ static void check_text(struct pl *pl, void *arg)
 
 static bool conn_ok(const struct sdp_conn *c)
 {
-	struct pl a, m;
 	if (c->af == SDP_AF_NONE)
 		return true;
-	if (c->af != SDP_IP4 && c->af != SDP_IP6)
-		return false;
-	if (!sdp_addr_split(c->af, c->addr, false, &a, &m))
-		return false;
-	if (!c->mcast.p)
-		return true;
-	/* Re-check the suffix the same way the parser does. */
-	char buf[128];
-	if (c->addr.l + 1 + c->mcast.l >= sizeof(buf))
-		return false;
-	memcpy(buf, c->addr.p, c->addr.l);
-	buf[c->addr.l] = '/';
-	memcpy(buf + c->addr.l + 1, c->mcast.p, c->mcast.l);
-	struct pl all = { buf, c->addr.l + 1 + c->mcast.l };
-	return sdp_addr_split(c->af, all, true, &a, &m);
+	return (c->af == SDP_IP4 || c->af == SDP_IP6) && sdp_addr_ok(c->af, c->addr) &&
+	       (!c->mcast.p || sdp_mcast_ok(c->af, c->mcast));
 }
 
 static bool bw_ok(const struct sdp_bw *bw, size_t n)

@@ -78,6 +78,31 @@ static bool number_ok(struct pl s, uint64_t max)
 	return pl_u64(s, max, &v) == 0;
 }
 
+bool sdp_addr_ok(enum sdp_af af, struct pl a)
+{
+	if (!a.p || a.l == 0)
+		return false;
+	if (memchr(a.p, ':', a.l))
+		return af == SDP_IP6 && literal_ok(AF_INET6, a);
+	if (all_of(a, "0123456789."))
+		return af == SDP_IP4 && literal_ok(AF_INET, a);
+	return hostname_ok(a);
+}
+
+bool sdp_mcast_ok(enum sdp_af af, struct pl m)
+{
+	const char *s2 = m.p ? memchr(m.p, '/', m.l) : NULL;
+	struct pl n1 = m, n2 = PL_NULL;
+	if (s2) {
+		n1.l = (size_t)(s2 - m.p);
+		n2 = (struct pl){ s2 + 1, m.l - n1.l - 1 };
+	}
+	/* IP4: ttl (0..255) and an optional count; IP6: a count. */
+	if (af == SDP_IP4)
+		return number_ok(n1, 255) && (!n2.p || number_ok(n2, 65535));
+	return af == SDP_IP6 && !n2.p && number_ok(n1, 65535);
+}
+
 bool sdp_addr_split(enum sdp_af af, struct pl s, bool allow_mcast,
 		    struct pl *addr, struct pl *mcast)
 {
@@ -88,37 +113,8 @@ bool sdp_addr_split(enum sdp_af af, struct pl s, bool allow_mcast,
 		m.p = slash + 1;
 		m.l = s.l - a.l - 1;
 	}
-	if (!a.p || a.l == 0)
+	if (!sdp_addr_ok(af, a) || (m.p && (!allow_mcast || !sdp_mcast_ok(af, m))))
 		return false;
-
-	bool v6ish = memchr(a.p, ':', a.l) != NULL;
-	if (v6ish) {
-		if (af != SDP_IP6 || !literal_ok(AF_INET6, a))
-			return false;
-	} else if (all_of(a, "0123456789.")) {
-		if (af != SDP_IP4 || !literal_ok(AF_INET, a))
-			return false;
-	} else if (!hostname_ok(a)) {
-		return false;
-	}
-
-	if (m.p) {
-		if (!allow_mcast)
-			return false;
-		const char *s2 = memchr(m.p, '/', m.l);
-		struct pl n1 = m, n2 = PL_NULL;
-		if (s2) {
-			n1.l = (size_t)(s2 - m.p);
-			n2 = (struct pl){ s2 + 1, m.l - n1.l - 1 };
-		}
-		/* IP4: ttl (0..255) and an optional count; IP6: a count. */
-		if (af == SDP_IP4) {
-			if (!number_ok(n1, 255) || (n2.p && !number_ok(n2, 65535)))
-				return false;
-		} else if (n2.p || !number_ok(n1, 65535)) {
-			return false;
-		}
-	}
 	*addr = a;
 	*mcast = m;
 	return true;

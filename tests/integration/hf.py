@@ -23,6 +23,10 @@ CLI = os.path.join(ROOT, 'build', 'bin', 'hookflash')
 
 LOCAL = '127.0.0.1'
 
+# temporary directories of SIPp and baresip runs (the runner removes them
+# when every test passed, and keeps them for a look otherwise)
+TEMP_DIRS = []
+
 SANITIZER_PATTERNS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
                       'runtime error', 'ERROR: UndefinedBehaviorSanitizer')
 
@@ -425,7 +429,9 @@ def sipp(scenario, server_port, service='2001', user=None, password=None,
     """Runs sipp against 127.0.0.1:server_port and returns a SippResult."""
     if not os.path.isabs(scenario):
         scenario = os.path.join(SIPP_DIR, scenario)
-    workdir = workdir or tempfile.mkdtemp(prefix='hf-sipp-')
+    if not workdir:
+        workdir = tempfile.mkdtemp(prefix='hf-sipp-')
+        TEMP_DIRS.append(workdir)
     os.makedirs(workdir, exist_ok=True)
     local_port = local_port or free_port()
     stf = os.path.join(workdir, 'stats.csv')
@@ -493,6 +499,7 @@ audio_level\t\tno
 class Baresip:
     def __init__(self, user, password, server_port, regint=60, workdir=None):
         self.dir = workdir or tempfile.mkdtemp(prefix='hf-baresip-')
+        TEMP_DIRS.append(self.dir)
         self.port = free_port()
         with open(os.path.join(self.dir, 'config'), 'w') as f:
             f.write(BARESIP_CONFIG.format(port=self.port))

@@ -767,6 +767,8 @@ def test_brute_force_ban(ctx):
     opt = c.options(timeout=1.0)
     c.close()
     desc = 'outcomes of 8 wrong-password REGISTERs: %r' % outcomes
+    if VERBOSE:
+        print('    ' + desc)
     check(outcomes[0] == 401, desc)
     n401 = 0
     while n401 < len(outcomes) and outcomes[n401] == 401:
@@ -872,6 +874,8 @@ def main(ctx_holder):
     if failed == 0:
         for d in ctx.daemons:
             shutil.rmtree(d.workdir, ignore_errors=True)
+        for t in hf.TEMP_DIRS:
+            shutil.rmtree(t, ignore_errors=True)
     else:
         print('daemon logs kept in: %s' % ' '.join(sorted({d.workdir for d in ctx.daemons})))
     print('integration run took %.1fs' % (time.time() - t_start))

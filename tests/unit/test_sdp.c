@@ -332,6 +332,24 @@ static void test_ipv6(void **state)
 	/* IP6 multicast takes one number, IP4 a TTL up to 255. */
 	assert_int_equal(parse_err("v=0\no=- 1 1 IN IP6 ::1\ns=-\nc=IN IP6 ff15::1/3/4\nt=0 0\n"), EBADMSG);
 	assert_int_equal(parse_err("v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 224.2.1.1/256\nt=0 0\n"), EBADMSG);
+	/* Host names up to 253 characters, with a multicast suffix too (the
+	 * printer once refused what the parser took: found by fuzz_sdp). */
+	char longname[600];
+	char host[254];
+	memset(host, 'h', 253);
+	host[253] = '\0';
+	for (size_t i = 60; i < 253; i += 61)
+		host[i] = '.';
+	snprintf(longname, sizeof(longname), "v=0\no=- 1 1 IN IP4 %s\ns=-\nc=IN IP4 %s/127/2\nt=0 0\n",
+		 host, host);
+	s = parse_ok(longname);
+	assert_int_equal(s->conn.addr.l, 253);
+	free(roundtrip(s));
+	sdp_free(s);
+	host[252] = '\0';
+	snprintf(longname, sizeof(longname), "v=0\no=- 1 1 IN IP4 %sxx\ns=-\nt=0 0\n", host);
+	assert_int_equal(parse_err(longname), EBADMSG); /* 254 */
+
 	/* ... and the null address of IPv6 is hold too. */
 	s = parse_ok("v=0\no=- 1 1 IN IP6 ::1\ns=-\nc=IN IP6 ::\nt=0 0\nm=audio 5 RTP/AVP 0\n");
 	assert_true(sdp_held(s));
