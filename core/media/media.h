@@ -78,7 +78,7 @@ struct media_leg_stats {
 
 struct media_call_stats {
 	struct media_leg_stats leg[2];
-	uint64_t duration_ms; /* since MEDIA connect; 0 if never connected */
+	uint64_t duration_ms; /* since media_call_connect; 0 if never connected */
 };
 
 enum media_event_type {

@@ -161,8 +161,9 @@ struct sdp_session {
 };
 
 /* Parses one SDP body. Returns 0 and sets *out; EBADMSG when the body is
- * not SDP this module accepts (see the top of this file; the body is over
- * SDP_MAX_BODY or a limit is exceeded); ENOMEM. */
+ * not SDP this module accepts (see the top of this file and sdp_parse.c),
+ * is empty or over SDP_MAX_BODY, or exceeds a limit; ENOMEM; EINVAL for
+ * a NULL out. *out is left alone on error. */
 int sdp_parse(struct sdp_session **out, const char *body, size_t len);
 void sdp_free(struct sdp_session *s);
 
@@ -282,9 +283,12 @@ struct sdp_answer_prefs {
  * accepted on loc->ports[i] with the common codecs (payload type numbers,
  * rtpmap and, unless our codec says otherwise, fmtp as offered); an audio
  * stream that offers telephone-event at the chosen codec's clock rate
- * keeps it even if prefs does not list it. Other streams are rejected:
- * port 0 with the first offered format. t= is the offer's; o= and s= come
- * from loc. Returns 0, EINVAL, ENOMEM. */
+ * keeps it even if prefs does not list it; a stream offering only
+ * telephone-event/CN is accepted when prefs lists them. Other streams are
+ * rejected: port 0 with the first offered format. No session attributes
+ * and no crypto are answered. t= is the offer's; o= and s= come from loc.
+ * Returns 0, EINVAL (bad address or user, fewer ports than m= lines, NULL
+ * arguments), ENOMEM. */
 int sdp_answer(struct sdp_session **out, const struct sdp_session *offer,
 	       const struct sdp_local *loc, const struct sdp_answer_prefs *prefs);
 

@@ -149,11 +149,16 @@ static void run(int ncalls, int seconds)
 	int err = loop_alloc(&b.sig);
 	if (err)
 		die("loop", err);
-	uint16_t lo = (uint16_t)(40000 + 2 * (rand() % 5000));
+	/* below Linux's ephemeral range (32768-60999), where the phones'
+	 * own sockets would otherwise take pairs away */
+	uint32_t lo = 20000 + 2 * (uint32_t)(rand() % 500);
+	uint32_t hi = lo + 4 * (uint32_t)ncalls + 200;
+	if (hi > 32767)
+		hi = 32767;
 	struct media_cfg cfg = {
 		.nworkers = 1,
-		.rtp_min = lo,
-		.rtp_max = (uint16_t)(lo + 4 * ncalls + 200),
+		.rtp_min = (uint16_t)lo,
+		.rtp_max = (uint16_t)hi,
 		.bind_addr = "127.0.0.1",
 	};
 	err = media_engine_alloc(&b.me, b.sig, &cfg);

@@ -638,6 +638,64 @@ static void test_many_calls(void **state)
 	}
 }
 
+/* The same relay over IPv6 (skipped where ::1 is unavailable). */
+static void test_ipv6(void **state)
+{
+	(void)state;
+	int probe = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	if (probe < 0 || bind(probe, (struct sockaddr *)&a6, sizeof(a6)) < 0) {
+		if (probe >= 0)
+			close(probe);
+		skip();
+	}
+	close(probe);
+	struct loop *sig;
+	struct media_engine *me;
+	assert_int_equal(loop_alloc(&sig), 0);
+	uint16_t lo = (uint16_t)(40000 + 2 * (rand() % 9900));
+	struct media_cfg cfg = { .nworkers = 1, .rtp_min = lo, .rtp_max = (uint16_t)(lo + 99),
+				 .bind_addr = "::1" };
+	assert_int_equal(media_engine_alloc(&me, sig, &cfg), 0);
+	struct tctx t = { .sig = sig, .me = me };
+	uint32_t id;
+	uint16_t port[2];
+	int ph[2];
+	assert_int_equal(media_call_create(me, &id, on_ev, &t), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(media_leg_alloc(me, id, i, &port[i]), 0);
+		ph[i] = socket(AF_INET6, SOCK_DGRAM, 0);
+		assert_int_equal(bind(ph[i], (struct sockaddr *)&a6, sizeof(a6)), 0);
+		struct media_remote r;
+		memset(&r, 0, sizeof(r));
+		socklen_t len = sizeof(r.rtp);
+		getsockname(ph[i], (struct sockaddr *)&r.rtp, &len);
+		assert_int_equal(media_leg_set_remote(me, id, i, &r), 0);
+	}
+	struct media_remote v4 = remote_of(&(struct phone){ .addr = { .ss_family = AF_INET } });
+	assert_int_equal(media_leg_set_remote(me, id, 0, &v4), EAFNOSUPPORT);
+	assert_int_equal(media_call_connect(me, id), 0);
+	barrier(&t, id);
+	uint8_t b[172], got[256];
+	size_t n = rtp_build(b, 7, 0x6, 160);
+	struct sockaddr_in6 to = a6;
+	to.sin6_port = htons(port[0]);
+	assert_int_equal(sendto(ph[0], b, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
+	assert_int_equal(recv_within(ph[1], got, sizeof(got), 2000, NULL), (ssize_t)n);
+	assert_memory_equal(got, b, n);
+	to.sin6_port = htons(port[1]);
+	assert_int_equal(sendto(ph[1], b, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
+	assert_int_equal(recv_within(ph[0], got, sizeof(got), 2000, NULL), (ssize_t)n);
+	struct media_call_stats st = destroy(&t, id);
+	assert_int_equal(st.leg[0].rx_packets, 1);
+	assert_int_equal(st.leg[0].tx_packets, 1);
+	assert_int_equal(st.leg[0].rtp_peer.ss_family, AF_INET6);
+	close(ph[0]);
+	close(ph[1]);
+	media_engine_free(me);
+	loop_free(sig);
+}
+
 /* Freeing the engine with live calls and undelivered events leaks nothing
  * (ASan checks). */
 static void test_free_with_live_calls(void **state)
@@ -677,6 +735,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_api_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_live_calls, setup, teardown),
+		cmocka_unit_test(test_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
