@@ -355,8 +355,8 @@ void call_on_stray_response(struct call_mgr *m, const struct sip_msg *resp,
 		sip_transport_send(m->p->tp, &l->dlg.peer, l->ack, l->ack_len);
 		return;
 	}
-	if (l)
-		return;
+	if (l || !call_id_is_ours(m, resp->call_id))
+		return; /* a 2xx for a call we never placed: forged or lost */
 	struct sip_dialog d;
 	const struct sip_hdr *fh = sip_msg_hdr(resp, SIP_HDR_FROM);
 	const struct sip_hdr *th = sip_msg_hdr(resp, SIP_HDR_TO);

@@ -123,9 +123,14 @@ struct call_mgr {
 	size_t nbuckets;
 	struct call_stats stats;
 	void *media_engine;         /* call_media.c's */
+	unsigned char cid_key[32];  /* signs the Call-IDs of our B legs */
 };
 
 /* call_mgr.c */
+/* A Call-ID for a new B leg, signed so that a 2xx for a leg we no longer
+ * hold can be told from a forged one (only ours get ACK and BYE). */
+void call_make_call_id(struct call_mgr *m, char *out, size_t cap);
+bool call_id_is_ours(const struct call_mgr *m, struct pl cid);
 unsigned call_ext_count(struct call_mgr *m, const char *ext);
 void call_ext_add(struct call_mgr *m, const char *ext, int delta);
 void call_leg_hash(struct call_mgr *m, struct leg *l);

@@ -13,12 +13,44 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "../../db/store.h"
 #include "../base/log.h"
 #include "../pbx/pbx.h"
 #include "../sip/msg.h"
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
+
+static void cid_mac(const struct call_mgr *m, const char *tok, size_t n, char hex[17])
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	HMAC(EVP_sha256(), m->cid_key, sizeof(m->cid_key), (const unsigned char *)tok, n, md, &mdlen);
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+void call_make_call_id(struct call_mgr *m, char *out, size_t cap)
+{
+	char tok[25], mac[17];
+	sip_random_token(tok, sizeof(tok), 24);
+	cid_mac(m, tok, strlen(tok), mac);
+	snprintf(out, cap, "%s-%s@hookflash", tok, mac);
+}
+
+bool call_id_is_ours(const struct call_mgr *m, struct pl cid)
+{
+	/* "<24 token>-<16 hex>@hookflash" */
+	if (cid.l != 24 + 1 + 16 + 10 || cid.p[24] != '-' || memcmp(cid.p + 41, "@hookflash", 10))
+		return false;
+	char mac[17];
+	cid_mac(m, cid.p, 24, mac);
+	return CRYPTO_memcmp(mac, cid.p + 25, 16) == 0;
+}
 
 int64_t call_wall_ms(void)
 {
@@ -434,6 +466,10 @@ int call_mgr_alloc(struct call_mgr **out, struct pbx *p)
 	if (!m)
 		return ENOMEM;
 	m->p = p;
+	if (RAND_bytes(m->cid_key, sizeof(m->cid_key)) != 1) {
+		free(m);
+		return EIO;
+	}
 	m->nbuckets = 16384;
 	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
 	int err = m->buckets ? callm_engine_alloc(m) : ENOMEM;

@@ -248,7 +248,7 @@ static int fork_to(struct call *c, const char *target, const struct sip_peer *pe
 	b->idx = c->nb + 1;
 	loop_timer_init(&b->t2xx);
 	char call_id[64], tag[24], from[300], to[300];
-	sip_random_token(call_id, sizeof(call_id), 24);
+	call_make_call_id(m, call_id, sizeof(call_id));
 	sip_random_token(tag, sizeof(tag), 16);
 	/* leg B shows who calls, never leg A's routing state */
 	b->dlg.peer = *peer;
@@ -261,7 +261,6 @@ static int fork_to(struct call *c, const char *target, const struct sip_peer *pe
 	else
 		snprintf(from, sizeof(from), "<sip:%s@%s>", c->caller, hostport);
 	snprintf(to, sizeof(to), "<sip:%s@%s>", c->callee, hostport);
-	strcat(call_id, "@hookflash");
 	int err = sip_dialog_uac_init(&b->dlg, call_id, tag, from, to, target, peer, b->contact);
 	if (err) {
 		free(b);

@@ -154,6 +154,8 @@ struct media_worker {
 	pthread_t thread;
 	bool started;
 	unsigned ncalls;      /* owned by the signalling thread: placement */
+	atomic_bool quit_posted; /* QUIT is queued: the thread must run it */
+	bool quit_done;       /* worker thread: QUIT ran */
 
 	/* owned by the worker thread */
 	struct mcall *calls;

@@ -246,6 +246,7 @@ void media_worker_cmd(void *arg)
 		call_destroy(w, c);
 		break;
 	case CMD_QUIT:
+		w->quit_done = true;
 		loop_stop(w->loop);
 		break;
 	}
@@ -262,6 +263,11 @@ static void *worker_main(void *arg)
 	int err = loop_run(w->loop);
 	if (err)
 		log_err(MEDIA_TAG, "worker %u: loop failed: %s", w->idx, strerror(err));
+	/* loop_stop may have ended the loop between two iterations with
+	 * QUIT and the commands before it still queued: run them */
+	while (atomic_load(&w->quit_posted) && !w->quit_done)
+		if (loop_run_once(w->loop, 100))
+			break;
 	/* the engine is going away: calls still here end without events
 	 * (their memory is the engine's to free) */
 	while (w->calls) {
@@ -297,7 +303,10 @@ void media_worker_stop(struct media_worker *w)
 	if (!w->started)
 		return;
 	/* QUIT goes behind every command already posted, so all of them
-	 * run (and their sockets are handed over) before the thread ends */
+	 * run (and their sockets are handed over) before the thread ends.
+	 * loop_stop then wakes the worker at once: a post made from inside
+	 * a loop handler only wakes its target when that handler's
+	 * iteration ends, which the join below would wait for forever. */
 	struct mcmd *cmd = calloc(1, sizeof(*cmd));
 	if (cmd) {
 		cmd->op = CMD_QUIT;
@@ -306,8 +315,10 @@ void media_worker_stop(struct media_worker *w)
 	if (!cmd || loop_post(w->loop, media_worker_cmd, cmd)) {
 		free(cmd);
 		log_warn(MEDIA_TAG, "worker %u: stopping without running queued commands", w->idx);
-		loop_stop(w->loop);
+	} else {
+		atomic_store(&w->quit_posted, true);
 	}
+	loop_stop(w->loop);
 	pthread_join(w->thread, NULL);
 	w->started = false;
 	free(w->bufs);

@@ -130,8 +130,12 @@ struct sip_msg {
 	struct pl reason;
 	struct pl version;    /* "SIP/2.0" */
 
-	struct sip_hdr hdrs[SIP_MAX_HDRS];
+	/* nhdrs entries, stored after the struct: sized per message so a
+	 * transaction that keeps its request for 32 s keeps ~1 KiB, not the
+	 * 5 KiB a fixed SIP_MAX_HDRS array would cost */
+	struct sip_hdr *hdrs;
 	size_t nhdrs;
+	size_t hdrs_cap;
 
 	/* Parsed once, because every step needs them. */
 	struct sip_via via;       /* topmost Via */

@@ -133,7 +133,7 @@ static void set_error(struct sip_msg *m, uint16_t status, const char *why)
 static void add_hdr(struct parse_ctx *c, enum sip_hdr_id id, struct pl name, struct pl value)
 {
 	struct sip_msg *m = c->m;
-	if (m->nhdrs == SIP_MAX_HDRS) {
+	if (m->nhdrs == m->hdrs_cap || m->nhdrs == SIP_MAX_HDRS) {
 		c->too_many = true;
 		return;
 	}
@@ -450,20 +450,43 @@ static int parse_fields(struct parse_ctx *c, char *body, char *end)
 
 /* --- entry points ------------------------------------------------------- */
 
+static size_t header_bound(const char *data, size_t len)
+{
+	size_t n = 1, i = 0;
+	while (i < len && (data[i] == '\r' || data[i] == '\n'))
+		i++; /* CRLF before the start line (7.5) is not a blank line */
+	for (; i < len && n < SIP_MAX_HDRS + 1; i++) {
+		if (data[i] == ',')
+			n++;
+		else if (data[i] == '\n') {
+			n++;
+			/* a blank line ends the header section */
+			if ((i + 1 < len && data[i + 1] == '\n') ||
+			    (i + 2 < len && data[i + 1] == '\r' && data[i + 2] == '\n'))
+				break;
+		}
+	}
+	/* one past the limit, so "too many" is still detected */
+	return n > SIP_MAX_HDRS + 1 ? SIP_MAX_HDRS + 1 : n;
+}
+
 int sip_msg_parse(struct sip_msg **out, const char *data, size_t len)
 {
 	if (!out || (!data && len))
 		return EINVAL;
 	if (len > SIP_MAX_MSG)
 		return EMSGSIZE;
-	/* One allocation: the struct, then the private copy of the bytes. */
-	struct sip_msg *m = malloc(sizeof(*m) + len + 1);
+	/* One allocation: the struct, the header table, then the private copy
+	 * of the bytes. The table is sized by an upper bound on header values
+	 * (one per line, plus one per comma of the header section). */
+	size_t cap = header_bound(data, len);
+	struct sip_msg *m = malloc(sizeof(*m) + cap * sizeof(struct sip_hdr) + len + 1);
 	if (!m)
 		return ENOMEM;
-	/* hdrs[] past nhdrs is never read: zero everything but it (5 KiB). */
-	memset(m, 0, offsetof(struct sip_msg, hdrs));
-	memset(&m->nhdrs, 0, sizeof(*m) - offsetof(struct sip_msg, nhdrs));
-	m->buf = (char *)(m + 1);
+	memset(m, 0, sizeof(*m));
+	m->hdrs = (struct sip_hdr *)(m + 1);
+	m->hdrs_cap = cap;
+	m->buf = (char *)(m->hdrs + cap);
 	if (len)
 		memcpy(m->buf, data, len);
 	m->buf[len] = '\0';

@@ -37,6 +37,7 @@ import wave
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import calls  # noqa: E402
+import callkit  # noqa: E402
 import hf  # noqa: E402
 from hf import check, LOCAL  # noqa: E402
 
@@ -201,18 +202,18 @@ def test_baresip_two_way_audio(ctx):
         time.sleep(TALK_S)
         t_hangup = time.time()
         a.command('/hangup')
-        rows = hf.wait_for(lambda: calls.cdr_rows(e.d, like='%') and
-                           [r for r in calls.cdr_rows(e.d, like='%') if r['caller'] == na and r['callee'] == nb], 5)
+        rows = hf.wait_for(lambda: callkit.cdr_rows(e.d, like='%') and
+                           [r for r in callkit.cdr_rows(e.d, like='%') if r['caller'] == na and r['callee'] == nb], 5)
         check(rows, 'no CDR for %s -> %s after /hangup:\n%s' % (na, nb, e.d.log_tail(20)))
         row = rows[0]
         talk = (t_hold - t_answer) + (t_hangup - t_resume)
         expect = talk / 0.02
-        calls.check_cdr(row, disposition='ANSWERED', hangup_side='caller', codec='PCMU/8000',
+        callkit.check_cdr(row, disposition='ANSWERED', hangup_side='caller', codec='PCMU/8000',
                         a_lost=0, b_lost=0)
         for k in ('a_pkts_rx', 'b_pkts_tx', 'b_pkts_rx', 'a_pkts_tx'):
             check(row[k] >= 0.8 * expect, 'CDR %s=%d: RTP did not flow for the %.1fs talked (%.0f packets '
                   'expected; before the hold alone would be %.0f) -- no audio after /resume?\n%s'
-                  % (k, row[k], talk, expect, (t_hold - t_answer) / 0.02, calls.fmt_rows([row])))
+                  % (k, row[k], talk, expect, (t_hold - t_answer) / 0.02, callkit.fmt_rows([row])))
     finally:
         a.stop()
         b.stop()
@@ -223,8 +224,15 @@ def test_baresip_two_way_audio(ctx):
               % (fa[0], fa[1], fa[2], fb[0], fb[1], fb[2]))
 
 
+def test_audio_daemon_clean_exit(ctx):
+    """The daemon the softphones used ends on SIGTERM with exit status 0
+    and no sanitizer report."""
+    calls.test_calls_daemon_clean_exit(ctx)
+
+
 TESTS = [
     test_baresip_two_way_audio,
+    test_audio_daemon_clean_exit,
 ]
 
 
