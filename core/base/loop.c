@@ -101,6 +101,13 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
+	/* freed from a handler of another loop (a worker stopped by the
+	 * signalling loop): that loop must not wake it when its iteration
+	 * ends */
+	struct loop *me = tls_loop;
+	for (int i = 0; me && i < me->nwake; i++)
+		if (me->wake[i] == l)
+			me->wake[i--] = me->wake[--me->nwake];
 	struct work *w = l->qhead;
 	while (w) {
 		struct work *n = w->next;

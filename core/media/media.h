@@ -111,9 +111,7 @@ int media_engine_alloc(struct media_engine **out, struct loop *sig,
 
 /* Stops and joins the workers after they ran every command already made,
  * closes every socket and frees every call without further events. Not to
- * be called from a media event handler; call it after the signalling loop
- * has stopped: from inside any loop handler, that loop still holds
- * deferred wake-ups of the worker loops freed here (core/base/loop.c). */
+ * be called from a media event handler. */
 void media_engine_free(struct media_engine *me);
 
 /* Creates an empty call on the least loaded worker. */

@@ -659,13 +659,10 @@ static void free_in_handler(void *arg)
 
 static void test_free_from_handler(void **state)
 {
-	/* Skipped until loop_free() forgets deferred wake-ups aimed at the
-	 * loop it frees (core/base/loop.c): the posts made in the handler
-	 * leave the signalling loop a wake-up of each worker loop, flushed
-	 * after the handler returns, i.e. after media_engine_free freed
-	 * them. With that fix (scrub tls_loop->wake[] in loop_free) this
-	 * test passes, and it hangs without the engine's own stop fix. */
-	skip();
+	/* The posts made in the handler leave the signalling loop a deferred
+	 * wake-up of each worker loop; loop_free() must scrub them, or they
+	 * are flushed into freed loops after the handler returns. It hangs
+	 * without the engine's own stop fix. */
 	struct tctx *t = *state;
 	struct tcall c;
 	call_up(t, &c);
