@@ -34,8 +34,10 @@ typedef int(sip_tsx_send_h)(const struct sip_peer *to, const char *data,
 /* A request that matched no transaction (a new server transaction has
  * been created for it, except for ACK, which gets st == NULL and needs no
  * answer). The TU answers with sip_tsx_reply()/sip_tsx_reply_raw() now or
- * later. The TU must not free msg: the layer owns it until the
- * transaction ends. */
+ * later. The TU must not free msg: the layer owns it, and frees it when
+ * the final response is sent (a completed transaction keeps only its
+ * match key), so neither msg nor sip_tsx_request() may be used after
+ * the final response. */
 typedef void(sip_tsx_req_h)(struct sip_tsx *st, const struct sip_msg *msg,
 			    const struct sip_peer *from, void *arg);
 /* Client transaction events: each response (provisional and final), or

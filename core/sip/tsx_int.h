@@ -48,9 +48,13 @@ struct sip_tsx {
 	struct loop_timer t_end;    /* B, F, H, then D, I, J, K */
 	uint32_t retx_ms;           /* current retransmission interval */
 
-	/* Match key. Server: slices of req; client: slices of data[]. */
+	/* Match key. Server: slices of req, or of key[] once req is freed;
+	 * client: slices of data[]. */
 	struct pl branch;
 	struct pl method;
+	struct pl via_host, via_transport; /* server, RFC 3261 matching */
+	uint16_t via_port;
+	char *key; /* server: the key's own copy after compaction */
 
 	/* What a retransmission or absorbed duplicate makes us send again:
 	 * server: the last response; client INVITE: the ACK to a non-2xx. */

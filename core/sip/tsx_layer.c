@@ -182,6 +182,7 @@ void tsx_free(struct sip_tsx *t)
 	unlink_tsx(t);
 	if (t->req)
 		sip_msg_free(t->req);
+	free(t->key);
 	free(t->last);
 	free(t);
 }

@@ -33,22 +33,47 @@ static struct pl top_via_value(const struct sip_msg *m)
 	return h ? h->value : PL_NULL;
 }
 
+/* A completed non-INVITE waits 32 s (Timer J) only to absorb copies of
+ * its request: it needs the match key and the last response, not the
+ * parsed request. Keeping ~100 bytes instead of the message is what lets
+ * thousands of registrations a second fit in memory. On ENOMEM the
+ * request simply stays. */
+static void compact(struct sip_tsx *st)
+{
+	if (st->invite || st->rfc2543 || !st->req || st->state != TSX_COMPLETED)
+		return;
+	size_t n = st->branch.l + st->method.l + st->via_host.l + st->via_transport.l;
+	char *k = malloc(n ? n : 1);
+	if (!k)
+		return;
+	char *p = k;
+	struct pl *parts[] = { &st->branch, &st->method, &st->via_host, &st->via_transport };
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (parts[i]->l)
+			memcpy(p, parts[i]->p, parts[i]->l);
+		parts[i]->p = p;
+		p += parts[i]->l;
+	}
+	st->key = k;
+	sip_msg_free(st->req);
+	st->req = NULL;
+}
+
 static bool match_3261(const struct sip_tsx *t, const struct sip_msg *m, struct pl method)
 {
-	const struct sip_msg *r = t->req;
 	if (!t->server || t->rfc2543)
 		return false;
 	/* Branches are opaque tokens compared as is; hosts are caseless.
 	 * The Via transport is not part of sent-by, but a true copy always
 	 * repeats it, and checking it keeps a UDP and a TCP request that
 	 * share a (badly chosen) branch apart. */
-	if (!pl_eq(r->via.branch, m->via.branch) || r->via.port != m->via.port ||
-	    !pl_caseeq(r->via.host, m->via.host) ||
-	    !pl_caseeq(r->via.transport, m->via.transport))
+	if (!pl_eq(t->branch, m->via.branch) || t->via_port != m->via.port ||
+	    !pl_caseeq(t->via_host, m->via.host) ||
+	    !pl_caseeq(t->via_transport, m->via.transport))
 		return false;
 	if (pl_eq(method, m_ack))
 		return t->invite;
-	return pl_eq(method, r->method);
+	return pl_eq(method, t->method);
 }
 
 static bool match_2543(const struct sip_tsx *t, const struct sip_msg *m, struct pl method)
@@ -156,6 +181,8 @@ static int respond(struct sip_tsx *st, uint16_t status, char *buf, size_t len)
 		err = tsx_send(st, buf, len);
 		if (st->reliable)
 			tsx_terminate(st); /* Timer J is zero */
+		else
+			compact(st);
 	}
 	tsx_release(st);
 	return err;
@@ -337,6 +364,9 @@ void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct s
 			       : tsx_hash_branch(tl, m->via.branch);
 	st->branch = st->rfc2543 ? m->call_id : m->via.branch;
 	st->method = m->method;
+	st->via_host = m->via.host;
+	st->via_transport = m->via.transport;
+	st->via_port = m->via.port;
 	st->state = st->invite ? TSX_PROCEEDING : TSX_TRYING;
 	loop_timer_init(&st->t_retx);
 	loop_timer_init(&st->t_end);

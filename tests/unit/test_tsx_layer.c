@@ -70,11 +70,15 @@ static void test_match_sent_by_and_method(void **state)
 	assert_int_equal(sip_tsx_reply(inv, 487, NULL, NULL), 0);
 	assert_int_equal(sip_tsx_status(inv), 487);
 	assert_int_equal(sip_tsx_count(fx.tl), 6);
-	/* Once answered, the INVITE is still the CANCEL's target (the TU
+	/* A completed non-INVITE keeps its key, not its request. */
+	assert_null(sip_tsx_request(cancel));
+	/* Once answered, the INVITE is still the target of a CANCEL (the TU
 	 * answers 200 to the CANCEL and nothing else). */
-	assert_ptr_equal(sip_tsx_cancel_target(fx.tl, sip_tsx_request(cancel)), inv);
+	struct sip_msg *m = parse_or_die(req_in("CANCEL", br));
+	assert_ptr_equal(sip_tsx_cancel_target(fx.tl, m), inv);
+	sip_msg_free(m);
 	/* A CANCEL for an unknown INVITE has no target. */
-	struct sip_msg *m = parse_or_die(req_in("CANCEL", "z9hG4bKother"));
+	m = parse_or_die(req_in("CANCEL", "z9hG4bKother"));
 	assert_null(sip_tsx_cancel_target(fx.tl, m));
 	sip_msg_free(m);
 }
