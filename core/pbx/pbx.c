@@ -7,6 +7,7 @@
 #include "pbx.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +207,18 @@ void pbx_reconfigure(struct pbx *p)
 	pbx_reload(p, NULL, NULL);
 }
 
+/* --- housekeeping -------------------------------------------------------- */
+
+/* One slow timer for chores (Redis's serverCron, minus the chores we do
+ * not have yet): give freed heap back to the system, so a burst of
+ * registrations does not leave the daemon looking gigabytes big. */
+static void on_housekeeping(void *arg)
+{
+	struct pbx *p = arg;
+	malloc_trim(0);
+	loop_timer_start(p->loop, &p->housekeeping, 30000, on_housekeeping, p);
+}
+
 /* --- signals ------------------------------------------------------------ */
 
 static void on_signal(int fd, uint32_t events, void *arg)
@@ -315,6 +328,7 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = ctl_server_alloc(&p->ctl, p);
 	if (err)
 		goto out;
+	loop_timer_start(p->loop, &p->housekeeping, 30000, on_housekeeping, p);
 	*out = p;
 	return 0;
 out:
@@ -342,6 +356,7 @@ void pbx_free(struct pbx *p)
 	domains_free(p->domains);
 	ban_list_free(p->bans);
 	auth_nonces_free(p->nonces);
+	loop_timer_cancel(&p->housekeeping);
 	if (p->sigfd >= 0) {
 		loop_fd_del(p->loop, p->sigfd);
 		close(p->sigfd);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../base/conf.h"
+#include "../base/loop.h"
 #include "authn.h"
 
 struct loop;
@@ -43,6 +44,7 @@ struct pbx {
 	time_t started_wall;
 	uint64_t reloads;
 	int sigfd;
+	struct loop_timer housekeeping;
 };
 
 /* Builds the whole signalling side from conf: opens sockets, loads the
