@@ -796,8 +796,44 @@ def test_shared_daemon_clean_exit(ctx):
     ctx.main = None
 
 
+def test_register_ipv6(ctx):
+    """REGISTER over IPv6 (UDP and TCP) to a daemon bound to 127.0.0.1
+    and ::1: the binding keeps the IPv6 source (RFC 5118 addresses in
+    brackets) and the 200 lists the contact."""
+    probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        probe.bind(('::1', 0))
+    except OSError:
+        print('    (no IPv6 loopback here: skipped)')
+        return
+    finally:
+        probe.close()
+    d = hf.Daemon(extra=['--bind', '127.0.0.1,::1'])
+    ctx.daemons.append(d)
+    d.start()
+    try:
+        number, pw = ctx.ext(d)
+        for tp in ('udp', 'tcp'):
+            c = Client(d.sip_port, transport=tp, server_ip='::1', local_ip='::1')
+            try:
+                r = c.register(number, pw, algorithm='MD5', domain='[::1]:%d' % d.sip_port)
+            finally:
+                c.close()
+            check(r['final'] is not None and r['final'].status == 200,
+                  'REGISTER over IPv6/%s: %r\n%s' % (tp, r['final'], d.log_tail()))
+            check('[::1]' in (r['final'].get('contact') or ''),
+                  'the 200 does not list the IPv6 contact: %s' % r['final'].raw)
+        rows, out = hf.registrations(d.data_dir)
+        mine = [x for x in rows if x['ext'] == number]
+        check(len(mine) == 2 and all('[::1]' in x['source'] for x in mine),
+              'bindings should keep the IPv6 sources:\n%s' % out)
+    finally:
+        d.stop_clean()
+
+
 TESTS = [
     test_options,
+    test_register_ipv6,
     test_unknown_method_501,
     test_invalid_message_400,
     test_register_md5_sipp,

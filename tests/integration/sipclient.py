@@ -126,16 +126,17 @@ class Transport:
         self.server = server
         self.transport = transport.lower()
         self.buf = b''
+        fam = socket.AF_INET6 if ':' in server[0] else socket.AF_INET
         if self.transport == 'udp':
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock = socket.socket(fam, socket.SOCK_DGRAM)
             self.sock.bind((local_ip, local_port))
         else:
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock = socket.socket(fam, socket.SOCK_STREAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.sock.bind((local_ip, local_port))
             self.sock.settimeout(5)
             self.sock.connect(server)
-        self.local = self.sock.getsockname()
+        self.local = self.sock.getsockname()[:2]
         self.closed = False
 
     def send(self, data):
@@ -219,9 +220,15 @@ class Client:
     def via_proto(self):
         return 'UDP' if self.transport == 'udp' else 'TCP'
 
+    @property
+    def local_host(self):
+        """The local address as it goes into a URI or Via (RFC 5118:
+        IPv6 references in brackets)."""
+        return '[%s]' % self.local_ip if ':' in self.local_ip else self.local_ip
+
     def contact_uri(self, user, tag=''):
         t = '' if self.transport == 'udp' else ';transport=tcp'
-        return 'sip:%s%s@%s:%d%s' % (user, tag, self.local_ip, self.local_port, t)
+        return 'sip:%s%s@%s:%d%s' % (user, tag, self.local_host, self.local_port, t)
 
     def build(self, method, ruri, headers, body='', branch=None):
         """headers: list of 'Name: value' lines (without Via and
@@ -229,7 +236,7 @@ class Client:
         branch = branch or 'z9hG4bK' + rand_hex(16)
         lines = ['%s %s SIP/2.0' % (method, ruri),
                  'Via: SIP/2.0/%s %s:%d;rport;branch=%s' % (
-                     self.via_proto, self.local_ip, self.local_port, branch)]
+                     self.via_proto, self.local_host, self.local_port, branch)]
         lines += headers
         if not any(h.lower().startswith('max-forwards:') for h in headers):
             lines.append('Max-Forwards: 70')
