@@ -44,6 +44,7 @@ struct conf {
 	uint32_t rtp_timeout;        /* s without RTP (not on hold) ends a call */
 	uint32_t session_expires;    /* RFC 4028 interval we ask for (s) */
 	uint32_t media_workers;      /* 0: one per core */
+	uint32_t media_coalesce_us;  /* media worker interrupt coalescing */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;

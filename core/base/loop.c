@@ -36,6 +36,8 @@ struct loop {
 	atomic_bool stop;
 	bool fake_clock;
 	uint64_t now;
+	unsigned pace_us;
+	int last_nev; /* fd events handled by the last iteration */
 
 	struct fd_watch *fds;
 	size_t nfds;
@@ -373,6 +375,7 @@ int loop_run_once(struct loop *l, int timeout_ms)
 		l->now = mono_ms();
 	struct loop *prev = tls_loop;
 	tls_loop = l;
+	l->last_nev = n > 0 ? n : 0;
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		if ((size_t)fd >= l->nfds || !l->fds[fd].h)
@@ -386,12 +389,21 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	return 0;
 }
 
+void loop_set_pace(struct loop *l, unsigned usec)
+{
+	l->pace_us = usec;
+}
+
 int loop_run(struct loop *l)
 {
 	while (!atomic_load(&l->stop)) {
 		int err = loop_run_once(l, -1);
 		if (err)
 			return err;
+		if (l->pace_us && l->last_nev) {
+			struct timespec ts = { 0, (long)l->pace_us * 1000L };
+			nanosleep(&ts, NULL);
+		}
 	}
 	return 0;
 }

@@ -66,6 +66,12 @@ uint64_t loop_now(const struct loop *l);
  * Returns ENOMEM when the item cannot be queued (arg is then the caller's). */
 int loop_post(struct loop *l, loop_work_h *fn, void *arg);
 
+/* Interrupt coalescing for loops that serve many small packets (media
+ * workers): after an iteration that handled I/O, loop_run() sleeps this
+ * many microseconds so the next epoll_wait returns a batch instead of one
+ * packet per wake-up. Costs up to that much latency; 0 (default) is off. */
+void loop_set_pace(struct loop *l, unsigned usec);
+
 /* Runs until loop_stop(); returns 0, or an errno from epoll. */
 int loop_run(struct loop *l);
 /* Thread-safe and async-signal-safe: makes loop_run() return soon. */

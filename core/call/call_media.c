@@ -48,6 +48,7 @@ int callm_engine_alloc(struct call_mgr *m)
 		.rtp_max = cf->rtp_max,
 		.bind_addr = cf->nbinds ? cf->binds[0] : NULL,
 		.rtp_timeout_ms = cf->rtp_timeout * 1000u,
+		.coalesce_us = cf->media_coalesce_us,
 	};
 	struct media_engine *me;
 	int err = media_engine_alloc(&me, m->p->loop, &mc);

@@ -253,6 +253,8 @@ int media_engine_alloc(struct media_engine **out, struct loop *sig,
 		w->me = me;
 		w->idx = i;
 		err = loop_alloc(&w->loop);
+		if (!err)
+			loop_set_pace(w->loop, cfg->coalesce_us);
 		if (err)
 			goto out;
 		err = media_worker_start(w);

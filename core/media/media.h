@@ -54,6 +54,10 @@ struct media_cfg {
 	uint32_t latch_ms;       /* latching window after connect. 0: 2000 */
 	uint32_t latch_pkts;     /* ... or this many packets once latched. 0: 10 */
 	uint32_t clock_rate;     /* RTP clock for jitter when not given. 0: 8000 */
+	/* Interrupt coalescing (loop_set_pace): a worker that handled packets
+	 * sleeps this long before polling again, so one wake-up serves many
+	 * packets. Adds at most this much delay to relayed audio. */
+	uint32_t coalesce_us;
 };
 
 /* The remote end of a leg, as signalled in SDP. */

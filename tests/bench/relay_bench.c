@@ -160,6 +160,7 @@ static void run(int ncalls, int seconds)
 		.rtp_min = (uint16_t)lo,
 		.rtp_max = (uint16_t)hi,
 		.bind_addr = "127.0.0.1",
+		.coalesce_us = getenv("HF_COALESCE_US") ? (uint32_t)atoi(getenv("HF_COALESCE_US")) : 0,
 	};
 	err = media_engine_alloc(&b.me, b.sig, &cfg);
 	if (err)
