@@ -256,9 +256,18 @@ static int fork_to(struct call *c, const char *target, const struct sip_peer *pe
 	const char *host = strchr(b->contact, '@') + 1;
 	char hostport[80];
 	snprintf(hostport, sizeof(hostport), "%.*s", (int)strcspn(host, ";"), host);
-	if (c->caller_name[0])
-		snprintf(from, sizeof(from), "\"%s\" <sip:%s@%s>", c->caller_name, c->caller, hostport);
-	else
+	if (c->caller_name[0]) {
+		/* a display name is a quoted-string: escape what would end it */
+		char dn[260];
+		size_t j = 0;
+		for (const char *q = c->caller_name; *q && j + 2 < sizeof(dn); q++) {
+			if (*q == '"' || *q == '\\')
+				dn[j++] = '\\';
+			dn[j++] = *q;
+		}
+		dn[j] = '\0';
+		snprintf(from, sizeof(from), "\"%s\" <sip:%s@%s>", dn, c->caller, hostport);
+	} else
 		snprintf(from, sizeof(from), "<sip:%s@%s>", c->caller, hostport);
 	snprintf(to, sizeof(to), "<sip:%s@%s>", c->callee, hostport);
 	int err = sip_dialog_uac_init(&b->dlg, call_id, tag, from, to, target, peer, b->contact);
