@@ -247,7 +247,7 @@ static int fork_to(struct call *c, const char *target, const struct sip_peer *pe
 	b->call = c;
 	b->idx = c->nb + 1;
 	loop_timer_init(&b->t2xx);
-	char call_id[64], tag[24], from[300], to[300];
+	char call_id[64], tag[24], from[400], to[300];
 	call_make_call_id(m, call_id, sizeof(call_id));
 	sip_random_token(tag, sizeof(tag), 16);
 	/* leg B shows who calls, never leg A's routing state */
