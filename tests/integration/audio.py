@@ -72,8 +72,10 @@ class Softphone(hf.Baresip):
     """hf.Baresip with a tone source, a recorder, the menu (commands on
     stdin) and auto-answer."""
 
-    def __init__(self, user, password, server_port, freq):
-        super().__init__(user, password, server_port, regint=60)
+    def __init__(self, user, password, server_port, freq, workdir=None):
+        if workdir:
+            os.makedirs(workdir)
+        super().__init__(user, password, server_port, regint=60, workdir=workdir)
         self.freq = freq
         with open(os.path.join(self.dir, 'config'), 'w') as f:
             f.write(CONFIG.format(ip=LOCAL, port=self.port, freq=freq, dir=self.dir))
@@ -174,8 +176,8 @@ def test_baresip_two_way_audio(ctx):
     e = calls.env(ctx)
     na, pa = e.ext(name='Baresip A')
     nb, pb = e.ext(name='Baresip B')
-    a = Softphone(na, pa, e.d.sip_port, TONE_A)
-    b = Softphone(nb, pb, e.d.sip_port, TONE_B)
+    a = Softphone(na, pa, e.d.sip_port, TONE_A, e.dir('baresip-a'))
+    b = Softphone(nb, pb, e.d.sip_port, TONE_B, e.dir('baresip-b'))
     try:
         a.start()
         b.start()

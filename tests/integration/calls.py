@@ -69,6 +69,11 @@ class CallEnv:
     def alive(self):
         check(self.d.alive(), 'the calls daemon died:\n%s' % self.d.log_tail(60))
 
+    def dir(self, name):
+        """A working directory for a peer, under the daemon's (run.py
+        removes it when every test passed)."""
+        return os.path.join(self.d.workdir, '%s-%s' % (name, rand_hex(6)))
+
 
 def env(ctx):
     e = getattr(ctx, 'calls_env', None)
@@ -89,14 +94,14 @@ def cid(tag):
 
 def callee_sipp(e, scenario, **kw):
     """A SIPp callee on a free port and a static-contact extension for it."""
-    s = Sipp(scenario, **kw)
+    s = Sipp(scenario, workdir=e.dir(scenario[:-4]), **kw)
     number, _ = e.ext(contact='sip:%s:%d' % (LOCAL, s.port))
     return number, s
 
 
 def caller_sipp(e, scenario, number, tag, **kw):
     pattern, like = cid(tag)
-    s = Sipp(scenario, e.d.sip_port, ip=TRUSTED_IP, service=number,
+    s = Sipp(scenario, e.d.sip_port, ip=TRUSTED_IP, service=number, workdir=e.dir(scenario[:-4]),
              keys=dict({'caller': e.caller}, **kw.pop('keys', {})), cid=pattern, **kw)
     s.like = like
     return s
@@ -298,8 +303,8 @@ def test_call_forked(ctx):
     rows, _ = hf.registrations(e.d.data_dir)
     mine = [r for r in rows if r['ext'] == number]
     check(len(mine) == 2, 'want 2 registrations of %s, got:\n%s' % (number, '\n'.join(r['line'] for r in mine)))
-    answerer = Sipp('call_uas.xml', port=p1, duration_ms=1000, rtp_echo=True)
-    loser = Sipp('call_uas_ring.xml', port=p2)
+    answerer = Sipp('call_uas.xml', port=p1, duration_ms=1000, rtp_echo=True, workdir=e.dir('fork1'))
+    loser = Sipp('call_uas_ring.xml', port=p2, workdir=e.dir('fork2'))
     uac = caller_sipp(e, 'call_uac.xml', number, 'fork', duration_ms=500)
     loser.start().ready(0)
     answerer.start().ready(0.1)
@@ -357,7 +362,7 @@ def test_call_digest_407(ctx):
     callee, uas = callee_sipp(e, 'call_uas.xml', rtp_echo=True)
     pattern, like = cid('digest')
     uac = Sipp('call_uac_auth.xml', e.d.sip_port, ip=LOCAL, service=callee, keys={'caller': caller},
-               cid=pattern, user=caller, password=pw, duration_ms=500)
+               cid=pattern, user=caller, password=pw, duration_ms=500, workdir=e.dir('auth'))
     run_pair(uac, uas)
     sipp_ok(uac, 'caller with digest')
     sipp_ok(uas, 'callee')
