@@ -144,6 +144,8 @@ struct call *call_new(struct call_mgr *m);
 void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 	      const char *side, const char *cause);
 void call_free_leg(struct call *c, struct leg *l);
+/* Hands a finished CDR to the store thread. */
+void call_cdr_post(struct call_mgr *m, const struct db_cdr *cdr);
 int64_t call_wall_ms(void);
 
 /* Sending on a leg; h gets the final response (or err) with r->leg set

@@ -317,6 +317,11 @@ int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf 
 	sdp_free(s);
 	if (err && err != EBADMSG)
 		*status = 500;
+	/* Relay from the start: early media (183, or a callee that talks the
+	 * instant it answers) must not be lost waiting for the 200. Packets
+	 * towards a leg whose address is not known yet are simply dropped. */
+	if (!err)
+		callm_connect(c);
 	return err;
 }
 

@@ -317,15 +317,22 @@ static void cdr_store(struct db *db, void *arg)
 	free(cdr);
 }
 
+void call_cdr_post(struct call_mgr *m, const struct db_cdr *src)
+{
+	struct db_cdr *cdr = malloc(sizeof(*cdr));
+	if (!cdr) {
+		log_err(CALL_TAG, "out of memory: CDR of %s lost", src->call_id_a);
+		return;
+	}
+	*cdr = *src;
+	if (store_post(m->p->store, cdr_store, cdr))
+		free(cdr);
+}
+
 static void call_finish(struct call *c)
 {
 	struct call_mgr *m = c->m;
-	struct db_cdr *cdr = malloc(sizeof(*cdr));
-	if (cdr) {
-		*cdr = c->cdr;
-		if (store_post(m->p->store, cdr_store, cdr))
-			free(cdr);
-	}
+	call_cdr_post(m, &c->cdr);
 	if (c->prev)
 		c->prev->next = c->next;
 	else

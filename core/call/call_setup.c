@@ -402,6 +402,40 @@ static void reject(struct sip_tsx *st, uint16_t status, const char *reason, cons
 	sip_tsx_reply(st, status, reason, hdrs);
 }
 
+/* A call refused after its caller was known still is a call the
+ * administrator wants to see: one FAILED/BUSY row, like any other. */
+static void reject_call(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
+			const struct ext *caller, const struct ext *callee, uint16_t status,
+			const char *reason, const char *hdrs, const char *cause)
+{
+	struct db_cdr r;
+	memset(&r, 0, sizeof(r));
+	pl_strcpy(req->call_id, r.call_id_a, sizeof(r.call_id_a));
+	snprintf(r.caller, sizeof(r.caller), "%s", caller->number);
+	snprintf(r.caller_name, sizeof(r.caller_name), "%s", caller->name);
+	if (callee) {
+		snprintf(r.callee, sizeof(r.callee), "%s", callee->number);
+		snprintf(r.callee_name, sizeof(r.callee_name), "%s", callee->name);
+	} else {
+		pl_strcpy(req->ruri.user, r.callee, sizeof(r.callee));
+	}
+	r.start_ms = r.end_ms = call_wall_ms();
+	snprintf(r.disposition, sizeof(r.disposition), "%s",
+		 status == 486 ? "BUSY" : status == 480 ? "NO ANSWER" : "FAILED");
+	r.hangup_status = status;
+	snprintf(r.hangup_cause, sizeof(r.hangup_cause), "%s", cause);
+	snprintf(r.hangup_side, sizeof(r.hangup_side), "system");
+	reject(st, status, reason, hdrs);
+	call_cdr_post(m, &r);
+	if (status == 486)
+		m->stats.busy++;
+	else if (status == 480)
+		m->stats.no_answer++;
+	else
+		m->stats.failed++;
+	m->stats.started++;
+}
+
 void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
 		    const struct sip_peer *from)
 {
@@ -422,33 +456,36 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 			return;
 	}
 	if (m->ncalls >= p->conf.max_calls) {
-		reject(st, 503, "Service Unavailable", "Retry-After: 5\r\n");
+		reject_call(m, st, req, caller, NULL, 503, "Service Unavailable", "Retry-After: 5\r\n",
+			    "system call limit");
 		return;
 	}
 	/* Where to: the number dialled, as a local extension. Numbers
 	 * outside the PBX wait for the trunk issue. */
 	const struct ext *callee = ext_table_find(p->exts, req->ruri.user);
 	if (!callee || !callee->enabled) {
-		reject(st, 404, "Not Found", NULL);
+		reject_call(m, st, req, caller, NULL, 404, "Not Found", NULL, "unknown number");
 		return;
 	}
 	if (call_ext_count(m, caller->number) >= limit_of(m, caller)) {
-		reject(st, 486, "Busy Here", NULL);
+		reject_call(m, st, req, caller, callee, 486, "Busy Here", NULL, "caller call limit");
 		return;
 	}
 	if (call_ext_count(m, callee->number) >= limit_of(m, callee)) {
-		reject(st, 486, "Busy Here", NULL);
+		reject_call(m, st, req, caller, callee, 486, "Busy Here", NULL, "callee call limit");
 		return;
 	}
 	size_t ncontacts = registrar_lookup(p->reg, callee->number, NULL, NULL);
 	if (!ncontacts && !callee->contact[0]) {
-		reject(st, 480, "Temporarily Unavailable", NULL);
+		reject_call(m, st, req, caller, callee, 480, "Temporarily Unavailable", NULL,
+			    "callee not registered");
 		return;
 	}
 	if (!req->body.l) {
 		/* a late offer would need our own offer to the callee first:
 		 * refused cleanly until that lands */
-		reject(st, 488, "Not Acceptable Here", "Warning: 399 hookflash \"SDP offer required\"\r\n");
+		reject_call(m, st, req, caller, callee, 488, "Not Acceptable Here",
+			    "Warning: 399 hookflash \"SDP offer required\"\r\n", "no SDP offer");
 		return;
 	}
 
