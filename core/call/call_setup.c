@@ -168,7 +168,7 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 	sbuf_free(&sdp);
 	callm_connect(c);
 	call_session_timer_start(c);
-	log_info(CALL_TAG, "call %u %s -> %s answered by %s", c->id, c->caller, c->callee,
+	log_debug(CALL_TAG, "call %u %s -> %s answered by %s", c->id, c->caller, c->callee,
 		 b->dlg.remote_target);
 }
 
@@ -530,7 +530,7 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 			 "system", "caller offer unusable");
 		return;
 	}
-	log_info(CALL_TAG, "call %u %s -> %s: ringing %zu contact(s)", c->id, c->caller, c->callee,
+	log_debug(CALL_TAG, "call %u %s -> %s: ringing %zu contact(s)", c->id, c->caller, c->callee,
 		 ncontacts + (callee->contact[0] ? 1 : 0));
 	struct fork_ctx f = { .c = c, .body = offer.p, .len = offer.len };
 	registrar_lookup(p->reg, callee->number, fork_contact, &f);
