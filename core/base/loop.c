@@ -37,6 +37,8 @@ struct loop {
 	bool fake_clock;
 	uint64_t now;
 	unsigned pace_us;
+	struct { loop_work_h *fn; void *arg; } flush[4];
+	int nflush;
 	int last_nev; /* fd events handled by the last iteration */
 
 	struct fd_watch *fds;
@@ -59,7 +61,7 @@ struct loop {
 /* The loop whose handlers run on this thread right now, if any. */
 static __thread struct loop *tls_loop;
 
-static void flush_wakes(struct loop *l);
+static void end_iteration(struct loop *l);
 
 static uint64_t mono_ms(void)
 {
@@ -276,7 +278,7 @@ void loop_advance(struct loop *l, uint64_t now_ms)
 	struct loop *prev = tls_loop;
 	tls_loop = l;
 	run_timers(l);
-	flush_wakes(l);
+	end_iteration(l);
 	tls_loop = prev;
 }
 
@@ -289,8 +291,29 @@ static void wake_up(struct loop *l)
 	(void)r; /* EAGAIN means the counter is already non-zero: fine */
 }
 
-static void flush_wakes(struct loop *l)
+int loop_flush_add(struct loop *l, loop_work_h *fn, void *arg)
 {
+	if (l->nflush == (int)(sizeof(l->flush) / sizeof(l->flush[0])))
+		return ENOSPC;
+	l->flush[l->nflush].fn = fn;
+	l->flush[l->nflush].arg = arg;
+	l->nflush++;
+	return 0;
+}
+
+void loop_flush_del(struct loop *l, loop_work_h *fn, void *arg)
+{
+	for (int i = 0; i < l->nflush; i++)
+		if (l->flush[i].fn == fn && l->flush[i].arg == arg) {
+			l->flush[i] = l->flush[--l->nflush];
+			return;
+		}
+}
+
+static void end_iteration(struct loop *l)
+{
+	for (int i = 0; i < l->nflush; i++)
+		l->flush[i].fn(l->flush[i].arg);
 	for (int i = 0; i < l->nwake; i++)
 		wake_up(l->wake[i]);
 	l->nwake = 0;
@@ -384,7 +407,7 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	}
 	if (!l->fake_clock)
 		run_timers(l);
-	flush_wakes(l);
+	end_iteration(l);
 	tls_loop = prev;
 	return 0;
 }

@@ -72,6 +72,12 @@ int loop_post(struct loop *l, loop_work_h *fn, void *arg);
  * packet per wake-up. Costs up to that much latency; 0 (default) is off. */
 void loop_set_pace(struct loop *l, unsigned usec);
 
+/* Registers fn(arg) to run at the end of every iteration, after the
+ * handlers and timers and before the loop sleeps: the place to flush
+ * output batched during the iteration (sendmmsg). At most 4. */
+int loop_flush_add(struct loop *l, loop_work_h *fn, void *arg);
+void loop_flush_del(struct loop *l, loop_work_h *fn, void *arg);
+
 /* Runs until loop_stop(); returns 0, or an errno from epoll. */
 int loop_run(struct loop *l);
 /* Thread-safe and async-signal-safe: makes loop_run() return soon. */

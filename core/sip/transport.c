@@ -145,6 +145,8 @@ int sip_transport_alloc(struct sip_transport **out, struct loop *loop,
 		if (!err)
 			err = tp_tcp_listen(t, binds[i]);
 	}
+	if (!err)
+		err = loop_flush_add(loop, tp_udp_flush, t);
 	if (err) {
 		sip_transport_free(t);
 		return err;
@@ -157,10 +159,13 @@ void sip_transport_free(struct sip_transport *t)
 {
 	if (!t)
 		return;
+	tp_udp_flush(t); /* the last BYEs and answers still go out */
+	loop_flush_del(t->loop, tp_udp_flush, t);
 	tp_tcp_close_all(t);
 	for (int i = 0; i < t->nudp; i++) {
 		loop_fd_del(t->loop, t->udp[i].fd);
 		close(t->udp[i].fd);
+		free(t->udp[i].txq);
 	}
 	free(t->rxbufs);
 	free(t);

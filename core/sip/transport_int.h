@@ -8,10 +8,25 @@
 
 #define TP_MAX_SOCKS 8
 
+#define TX_BATCH 64
+#define TX_ARENA (64 * 1024)
+
+/* Datagrams sent during one loop iteration, written with one sendmmsg
+ * when the iteration ends. */
+struct tp_txq {
+	struct mmsghdr mm[TX_BATCH];
+	struct iovec iov[TX_BATCH];
+	struct sockaddr_storage to[TX_BATCH];
+	unsigned n;
+	size_t used;
+	char arena[TX_ARENA];
+};
+
 struct tp_udp {
 	int fd;
 	int af;
 	char host[64];
+	struct tp_txq *txq;
 };
 
 struct tp_listener {
@@ -52,6 +67,7 @@ void tp_trace_out(const struct sip_peer *to, const char *data, size_t len);
 int tp_udp_open(struct sip_transport *t, const char *host);
 int tp_udp_send(struct sip_transport *t, const struct sip_peer *to,
 		const char *data, size_t len);
+void tp_udp_flush(void *arg);
 
 int tp_tcp_listen(struct sip_transport *t, const char *host);
 int tp_tcp_send(struct sip_transport *t, const struct sip_peer *to,

@@ -1,7 +1,9 @@
 /*
  * SIP over UDP. Datagrams are read in batches with recvmmsg so a burst of
  * REGISTERs costs one system call per batch, not per message; the receive
- * buffers are allocated once. A datagram that filled the whole buffer was
+ * buffers are allocated once. Datagrams sent while handling them are
+ * queued per socket and written with one sendmmsg when the loop iteration
+ * ends (loop_flush_add), so answering a batch also costs one call. A datagram that filled the whole buffer was
  * truncated (MSG_TRUNC) and is dropped: SIP refuses messages over 64 KiB.
  */
 #include "transport_int.h"
@@ -101,27 +103,68 @@ int tp_udp_open(struct sip_transport *t, const char *host)
 	struct tp_udp *u = &t->udp[t->nudp++];
 	u->fd = fd;
 	u->af = ss.ss_family;
+	u->txq = calloc(1, sizeof(*u->txq)); /* NULL: send unbatched */
 	snprintf(u->host, sizeof(u->host), "%s", host);
 	log_info("tp", "listening on udp %s port %u", host, t->cfg.udp_port);
 	return 0;
 }
 
+static void flush_one(struct tp_udp *u)
+{
+	struct tp_txq *q = u->txq;
+	unsigned off = 0;
+	while (off < q->n) {
+		int n = sendmmsg(u->fd, q->mm + off, q->n - off, MSG_DONTWAIT);
+		if (n <= 0) {
+			/* the kernel queue is full or the peer unreachable: UDP
+			 * loses this one datagram, retransmission covers it */
+			off++;
+			continue;
+		}
+		off += (unsigned)n;
+	}
+	q->n = 0;
+	q->used = 0;
+}
+
+void tp_udp_flush(void *arg)
+{
+	struct sip_transport *t = arg;
+	for (int i = 0; i < t->nudp; i++)
+		if (t->udp[i].txq && t->udp[i].txq->n)
+			flush_one(&t->udp[i]);
+}
+
 int tp_udp_send(struct sip_transport *t, const struct sip_peer *to,
 		const char *data, size_t len)
 {
-	int fd = to->local_fd;
-	if (fd <= 0) {
-		fd = -1;
-		for (int i = 0; i < t->nudp; i++)
-			if (t->udp[i].af == to->addr.ss_family) {
-				fd = t->udp[i].fd;
-				break;
-			}
-		if (fd < 0)
-			return EAFNOSUPPORT;
+	struct tp_udp *u = NULL;
+	for (int i = 0; i < t->nudp; i++)
+		if (to->local_fd > 0 ? t->udp[i].fd == to->local_fd : t->udp[i].af == to->addr.ss_family) {
+			u = &t->udp[i];
+			break;
+		}
+	if (!u)
+		return EAFNOSUPPORT;
+	struct tp_txq *q = u->txq;
+	if (!q || len > TX_ARENA / 4) { /* rare big message: straight out */
+		ssize_t n = sendto(u->fd, data, len, MSG_DONTWAIT,
+				   (const struct sockaddr *)&to->addr, to->alen);
+		return n < 0 ? errno : 0;
 	}
-	ssize_t n = sendto(fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, to->alen);
-	if (n < 0)
-		return errno;
+	if (q->n == TX_BATCH || q->used + len > TX_ARENA)
+		flush_one(u);
+	char *p = q->arena + q->used;
+	memcpy(p, data, len);
+	q->used += len;
+	unsigned i = q->n++;
+	memcpy(&q->to[i], &to->addr, to->alen);
+	q->iov[i].iov_base = p;
+	q->iov[i].iov_len = len;
+	memset(&q->mm[i], 0, sizeof(q->mm[i]));
+	q->mm[i].msg_hdr.msg_name = &q->to[i];
+	q->mm[i].msg_hdr.msg_namelen = to->alen;
+	q->mm[i].msg_hdr.msg_iov = &q->iov[i];
+	q->mm[i].msg_hdr.msg_iovlen = 1;
 	return 0;
 }
