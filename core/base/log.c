@@ -115,6 +115,23 @@ void log_sip_msg(bool incoming, const char *peer, const char *data, unsigned len
 	if (n >= sizeof(head))
 		n = sizeof(head) - 1;
 	write_all(head, n);
-	write_all(data, len);
+	/* SDES keys (a=crypto ... inline:KEY) are secrets: the trace shows
+	 * everything else of the message, the key material as '*'. */
+	const char *p = data, *end = data + len;
+	while (p < end) {
+		const char *k = memmem(p, (size_t)(end - p), "inline:", 7);
+		if (!k) {
+			write_all(p, (size_t)(end - p));
+			break;
+		}
+		k += 7;
+		write_all(p, (size_t)(k - p));
+		const char *e = k;
+		while (e < end && *e != '|' && *e != ';' && *e != ' ' && *e != '\r' && *e != '\n')
+			e++;
+		static const char stars[] = "********";
+		write_all(stars, sizeof(stars) - 1);
+		p = e;
+	}
 	write_all("\n", 1);
 }

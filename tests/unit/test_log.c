@@ -1,0 +1,76 @@
+/* Unit tests for logging: one event per line even when a peer sends
+ * CR/LF, the level filter, and SIP traces that never show SDES keys. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../core/base/log.h"
+
+/* Runs fn with stderr redirected into buf. */
+static void capture(void (*fn)(void), char *buf, size_t cap)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	int saved = dup(STDERR_FILENO);
+	dup2(fds[1], STDERR_FILENO);
+	fn();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fds[1]);
+	ssize_t n = read(fds[0], buf, cap - 1);
+	close(fds[0]);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+static void emit_trace(void)
+{
+	static const char m[] = "INVITE sip:1@h SIP/2.0\r\n\r\nv=0\r\n"
+				"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31\r\n"
+				"a=crypto:2 AEAD_AES_128_GCM inline:SECRETSECRETSECRETSECRETSECRETSECRETSE\r\n";
+	log_set_sip_trace(true);
+	log_sip_msg(true, "udp:192.0.2.1:5060", m, sizeof(m) - 1);
+	log_set_sip_trace(false);
+}
+
+static void test_trace_hides_sdes_keys(void **state)
+{
+	(void)state;
+	char buf[2048];
+	capture(emit_trace, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:********|2^31"));
+	assert_non_null(strstr(buf, "a=crypto:2 AEAD_AES_128_GCM inline:********"));
+	assert_null(strstr(buf, "WVNfX19z"));
+	assert_null(strstr(buf, "SECRET"));
+	assert_non_null(strstr(buf, "INVITE sip:1@h SIP/2.0"));
+}
+
+static void emit_lines(void)
+{
+	log_set_level(LOG_INFO);
+	log_info("t", "peer said %s", "evil\r\nfake line");
+	log_debug("t", "not shown");
+}
+
+static void test_one_line_per_event(void **state)
+{
+	(void)state;
+	char buf[1024];
+	capture(emit_lines, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "[t] peer said evil  fake line\n"));
+	assert_null(strstr(buf, "not shown"));
+	assert_int_equal(strchr(buf, '\n') - buf + 1, (long)strlen(buf)); /* one line */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trace_hides_sdes_keys),
+		cmocka_unit_test(test_one_line_per_event),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
