@@ -12,7 +12,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -MMD
 OPT_CFLAGS := -O2 -g
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-LIB_SRC := $(sort $(wildcard core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/reg/*.c core/ctl/*.c core/pbx/*.c core/call/*.c db/*.c))
+LIB_SRC := $(sort $(wildcard core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/reg/*.c core/ctl/*.c core/pbx/*.c core/call/*.c db/*.c web/*.c))
 DAEMON_SRC := core/main.c
 CLI_SRC := $(sort $(wildcard core/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -78,11 +78,20 @@ build/san/tests/%: build/san/obj/tests/unit/%.o build/san/libhookflash.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
 
-# libFuzzer harnesses (clang); each links the sources it exercises.
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined $(DEP_CFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+# libFuzzer harnesses (clang): the library is compiled once with fuzzer
+# instrumentation, then each harness links against it.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -MMD -MP $(DEP_CFLAGS)
+FUZZ_SAN := -fsanitize=address,undefined
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/libhookflash.a: $(call obj,build/fuzz,$(LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libhookflash.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< build/fuzz/libhookflash.a $(DEP_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

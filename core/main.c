@@ -110,7 +110,8 @@ int main(int argc, char **argv)
 	log_info("main", "Hookflash %s ready: SIP on port %u (udp, tcp), data in %s",
 		 HF_VERSION, c.sip_udp_port, c.data_dir);
 	printf("Hookflash %s is running. SIP: port %u (UDP and TCP). Data: %s\n"
-	       "Web UI (once built, see README): https://<this-host>:%u/ (user admin)\n"
+	       "Web administration and REST API: https://<this-host>:%u/ (user admin,\n"
+	       "password printed at first start; the certificate is self-signed)\n"
 	       "Stop with Ctrl-C.\n",
 	       HF_VERSION, c.sip_udp_port, c.data_dir, c.https_port);
 	rc = pbx_run(p);

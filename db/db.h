@@ -189,4 +189,62 @@ typedef void(db_cred_h)(const char *what, const char *user, const char *secret,
  * database that is already set up (it has an extension or a user). */
 int db_setup_defaults(struct db *db, db_cred_h *h, void *arg);
 
+/* --- web administration: accounts and API tokens (migration 3) --------- */
+
+#define DB_ROLE_MAX 8          /* "admin" or "user" */
+#define DB_TOKEN_NAME_MAX 64   /* token labels are 1-63 bytes */
+#define DB_TOKEN_HASH_HEX 65   /* SHA-256 in lower-case hex, and the NUL */
+
+struct db_user {
+	char username[DB_USER_NAME_MAX];
+	char pw_hash[DB_PW_HASH_MAX];       /* empty in listings */
+	char role[DB_ROLE_MAX];
+	char extension[DB_EXT_NUMBER_MAX];  /* owned extension, "" for none */
+	int64_t created_at;
+};
+
+/* One user, with hash, role and extension. ENOENT when absent. */
+int db_user_info(struct db *db, const char *username, struct db_user *out);
+/* Creates a user (as db_user_add) owning extension ext ("" or NULL for
+ * none) in one transaction: EEXIST when the name is taken, ESRCH when the
+ * extension does not exist. */
+int db_user_create(struct db *db, const char *username, const char *pw_hash,
+		   const char *role, const char *ext);
+typedef void(db_user_h)(const struct db_user *u, void *arg);
+/* Calls h for each user ordered by name (pw_hash left empty); returns the
+ * count or a negative errno. */
+int db_user_list(struct db *db, db_user_h *h, void *arg);
+/* Removes a user and their API tokens; ENOENT when absent. */
+int db_user_delete(struct db *db, const char *username);
+/* EINVAL for a role other than admin/user; ENOENT when no such user. */
+int db_user_set_role(struct db *db, const char *username, const char *role);
+/* ext "" clears it. ENOENT: no such user; ESRCH: no such extension. */
+int db_user_set_extension(struct db *db, const char *username, const char *ext);
+/* How many users have this role, or a negative errno. */
+int db_user_count_role(struct db *db, const char *role);
+
+struct db_token {
+	int64_t id;
+	char name[DB_TOKEN_NAME_MAX];
+	char username[DB_USER_NAME_MAX];      /* the owner; the token acts as them */
+	char role[DB_ROLE_MAX];               /* the owner's role now */
+	char extension[DB_EXT_NUMBER_MAX];    /* the owner's extension now */
+	int64_t created_at, last_used_at;     /* unix seconds; 0: never used */
+};
+
+/* Stores a token by its hash (64 lower-case hex digits of SHA-256) for
+ * an existing user and sets *id. name: 1-63 bytes of clean text (EINVAL);
+ * ENOENT when the user does not exist. */
+int db_token_add(struct db *db, const char *name, const char *username,
+		 const char *hash_hex, int64_t *id);
+/* Finds the token with this hash and its owner's current role and
+ * extension; records the use at now (at most once a minute, so a busy
+ * script does not turn every read into a write). ENOENT when unknown. */
+int db_token_auth(struct db *db, const char *hash_hex, int64_t now, struct db_token *out);
+typedef void(db_token_h)(const struct db_token *t, void *arg);
+/* Every token ordered by id; count or a negative errno. */
+int db_token_list(struct db *db, db_token_h *h, void *arg);
+/* ENOENT when there is no such token. */
+int db_token_delete(struct db *db, int64_t id);
+
 #endif

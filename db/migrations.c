@@ -108,6 +108,27 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX cdr_caller ON cdr(caller, start_ms);"
 	  "CREATE INDEX cdr_callee ON cdr(callee, start_ms);"
 	  "PRAGMA user_version = 2;" },
+	{ 3,
+	  /* Web administration. A "user" account owns at most one extension
+	   * and sees only its calls; deleting the extension leaves the
+	   * account with none (SET NULL, so the column has no default: an
+	   * added REFERENCES column must default to NULL). */
+	  "ALTER TABLE users ADD COLUMN extension TEXT"
+	  "  REFERENCES extensions(number) ON DELETE SET NULL;"
+	  /* API tokens for scripts. Only a SHA-256 of the token is kept (a
+	   * copy of the database does not let anyone in); the token acts as
+	   * its owner with the owner's current role, and goes with the
+	   * owner. */
+	  "CREATE TABLE api_tokens ("
+	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  name TEXT NOT NULL,"
+	  "  token_hash TEXT NOT NULL UNIQUE,"
+	  "  username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,"
+	  "  created_at INTEGER NOT NULL,"
+	  "  last_used_at INTEGER NOT NULL DEFAULT 0"
+	  ");"
+	  "CREATE INDEX api_tokens_user ON api_tokens(username);"
+	  "PRAGMA user_version = 3;" },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

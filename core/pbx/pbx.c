@@ -19,6 +19,7 @@
 
 #include "../../db/db.h"
 #include "../../db/store.h"
+#include "../../web/web.h"
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../call/call.h"
@@ -328,6 +329,9 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = ctl_server_alloc(&p->ctl, p);
 	if (err)
 		goto out;
+	err = web_server_alloc(&p->web, p);
+	if (err)
+		goto out;
 	loop_timer_start(p->loop, &p->housekeeping, 30000, on_housekeeping, p);
 	*out = p;
 	return 0;
@@ -345,6 +349,7 @@ void pbx_free(struct pbx *p)
 {
 	if (!p)
 		return;
+	web_server_free(p->web); /* its threads may still post to the loop */
 	ctl_server_free(p->ctl);
 	/* calls end first: their BYEs and CANCELs still need the transport */
 	call_mgr_free(p->calls);

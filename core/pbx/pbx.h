@@ -24,6 +24,7 @@ struct auth_nonces;
 struct domains;
 struct ctl_server;
 struct call_mgr;
+struct web_server;
 
 struct pbx {
 	struct conf conf;
@@ -40,6 +41,7 @@ struct pbx {
 	struct domains *domains;
 	struct ctl_server *ctl;
 	struct call_mgr *calls;
+	struct web_server *web;
 	uint64_t started_ms;
 	time_t started_wall;
 	uint64_t reloads;

@@ -26,6 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hf  # noqa: E402
 import sipclient  # noqa: E402
 import torture  # noqa: E402
+import calls  # noqa: E402
+import audio  # noqa: E402
+import web  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -855,6 +858,7 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
+TESTS += calls.TESTS + audio.TESTS + web.TESTS
 
 
 class TestTimeout(Exception):

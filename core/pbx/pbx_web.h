@@ -1,0 +1,81 @@
+/*
+ * Live state for the web threads. The registrar, the calls and the ban
+ * list belong to the signalling loop; a web thread never touches them.
+ * Each function here posts a small job to the loop (loop_post), which
+ * copies what was asked into plain structs, and waits for the answer a
+ * bounded time, so a stuck loop costs a 503, not a hung web thread.
+ * These functions are for web threads only: called on the loop they would
+ * wait for themselves.
+ */
+#ifndef HF_PBX_WEB_H
+#define HF_PBX_WEB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct pbx;
+struct pbx_web;
+
+/* How long a web thread waits for the loop before giving up (ETIMEDOUT). */
+#define PBX_WEB_WAIT_MS 2000
+/* A reload also waits for the store thread to read the extensions. */
+#define PBX_WEB_RELOAD_WAIT_MS 5000
+
+int pbx_web_alloc(struct pbx_web **out, struct pbx *p);
+/* Any thread: wakes every waiter (they return ESHUTDOWN) and refuses new
+ * requests. */
+void pbx_web_shutdown(struct pbx_web *pw);
+/* On the loop's thread while the loop no longer runs (pbx_free), after
+ * every web thread stopped: frees jobs the loop never answered. */
+void pbx_web_free(struct pbx_web *pw);
+
+struct pbx_web_status {
+	uint64_t uptime_s;
+	time_t started_wall;
+	size_t extensions, registrations, calls, bans, transactions;
+	uint64_t calls_started, calls_answered, calls_failed, calls_busy,
+		calls_no_answer, calls_cancelled;
+	uint64_t auth_failures, reloads;
+	uint64_t sip_rx, sip_tx, sip_rx_bad, tcp_connections;
+};
+
+struct pbx_web_reg {
+	char ext[32];
+	char contact[512];
+	char source[96];
+	uint32_t expires_in;
+	char user_agent[256];
+};
+
+struct pbx_web_call {
+	uint32_t id;
+	char caller[64], callee[64];
+	char state[16];
+	uint32_t duration_s;
+	char codec[32];
+};
+
+struct pbx_web_ban {
+	char addr[64];
+	uint32_t failures;
+	uint32_t banned_for_s;
+};
+
+/* Each returns 0, ETIMEDOUT (the loop did not answer in time),
+ * ESHUTDOWN (stopping) or ENOMEM. Lists are malloc'd (free() them; NULL
+ * when empty). ext, when not NULL, keeps only that extension's entries
+ * (calls: as caller or callee). */
+int pbx_web_status(struct pbx_web *pw, struct pbx_web_status *out);
+int pbx_web_registrations(struct pbx_web *pw, const char *ext, struct pbx_web_reg **out,
+			  size_t *n);
+int pbx_web_calls(struct pbx_web *pw, const char *ext, struct pbx_web_call **out, size_t *n);
+int pbx_web_bans(struct pbx_web *pw, struct pbx_web_ban **out, size_t *n);
+/* ENOENT when there is no such call / no such ban. */
+int pbx_web_hangup(struct pbx_web *pw, uint32_t call_id);
+int pbx_web_unban(struct pbx_web *pw, const char *addr);
+/* Reloads the extensions from the database and returns once the new
+ * snapshot is live (or with the reload's error). */
+int pbx_web_reload(struct pbx_web *pw);
+
+#endif

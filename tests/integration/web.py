@@ -1,0 +1,687 @@
+#!/usr/bin/env python3
+"""
+Web administration tests: the HTTPS REST API of the real hookflashd
+(ASan+UBSan build), driven with python's http.client over TLS (the
+self-signed certificate is not verified) on 127.0.0.1 and free ports,
+with a real SIP REGISTER (sipclient) where live state is checked.
+
+Run with the other integration tests (tests/integration/run.py includes
+TESTS) or alone:
+
+    python3 tests/integration/web.py [-v] [-k SUBSTRING]
+
+The tests share one daemon; the admin password is the one the first
+start generated (DATA_DIR/initial-credentials.txt). Login failures are
+rate-limited per source address, so the rate-limit test uses a daemon of
+its own.
+"""
+import csv
+import http.client
+import io
+import json
+import os
+import re
+import sqlite3
+import ssl
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import hf  # noqa: E402
+from hf import check, LOCAL  # noqa: E402
+from sipclient import Client  # noqa: E402
+
+CSP = "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+COOKIE = '__Host-hfsid'
+SQLI = "Robert'); DROP TABLE extensions;--"
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def all_headers(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode('utf-8'))
+        except ValueError:
+            raise hf.Failure('not JSON (status %d): %r' % (self.status, self.body[:300]))
+
+    def __repr__(self):
+        return '<%d %s>' % (self.status, self.body[:300])
+
+
+class Api:
+    """A client of the web API: a browser session (cookie + CSRF token) or
+    a script (bearer token), or nothing."""
+
+    def __init__(self, d, token=None):
+        self.port = d.https_port
+        self.ctx = ssl._create_unverified_context()
+        self.sid = None
+        self.csrf = None
+        self.token = token
+
+    def req(self, method, path, body=None, raw=None, headers=None, csrf=True,
+            ctype='application/json'):
+        h = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+        if raw is not None:
+            data = raw
+        if data is not None and ctype:
+            h['Content-Type'] = ctype
+        if self.sid:
+            h['Cookie'] = '%s=%s' % (COOKIE, self.sid)
+        if self.csrf and csrf and method not in ('GET', 'HEAD'):
+            h['X-CSRF-Token'] = self.csrf
+        if self.token:
+            h['Authorization'] = 'Bearer ' + self.token
+        h.update(headers or {})
+        c = http.client.HTTPSConnection(LOCAL, self.port, context=self.ctx, timeout=15)
+        try:
+            c.request(method, path, body=data, headers=h)
+            r = c.getresponse()
+            return Resp(r.status, r.getheaders(), r.read())
+        finally:
+            c.close()
+
+    def login(self, user, password):
+        r = self.req('POST', '/api/v1/login', {'username': user, 'password': password})
+        if r.status == 200:
+            m = re.search(r'%s=([0-9a-f]+)' % COOKIE, r.header('set-cookie') or '')
+            check(m, 'login: no session cookie: %r' % r.headers)
+            self.sid = m.group(1)
+            self.csrf = r.json()['csrf_token']
+        return r
+
+
+def expect(r, status, what):
+    check(r.status == status, '%s: got %d, want %d: %r' % (what, r.status, status, r.body[:500]))
+    return r
+
+
+def expect_error(r, status, field, what):
+    expect(r, status, what)
+    j = r.json()
+    check(isinstance(j.get('error'), str) and j['error'],
+          '%s: no error message: %r' % (what, j))
+    if field is not None:
+        check(j.get('field') == field, '%s: field %r, want %r (%r)' % (what, j.get('field'), field, j))
+    return j
+
+
+def admin_password(d):
+    path = os.path.join(d.data_dir, 'initial-credentials.txt')
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == 'web' and parts[1] == 'admin':
+                return parts[2]
+    raise hf.Failure('no admin password in %s' % path)
+
+
+class WebEnv:
+    def __init__(self, ctx):
+        self.d = hf.Daemon(extra=['--auth-fail-limit', '200'])
+        ctx.daemons.append(self.d)
+        self.d.start()
+        self.pw = admin_password(self.d)
+        self.admin = Api(self.d)
+        expect(self.admin.login('admin', self.pw), 200, 'admin login')
+        self.next_ext = 3001
+
+    def number(self):
+        n = str(self.next_ext)
+        self.next_ext += 1
+        return n
+
+    def ext(self, **fields):
+        body = {'number': self.number(), 'name': 'Web test'}
+        body.update(fields)
+        r = expect(self.admin.req('POST', '/api/v1/extensions', body), 201, 'create extension')
+        return r.json()
+
+
+def env(ctx):
+    e = getattr(ctx, 'web_env', None)
+    if e is None or e.d.proc is None or not e.d.alive():
+        e = ctx.web_env = WebEnv(ctx)
+    return e
+
+
+def register(d, number, password):
+    c = Client(d.sip_port)
+    try:
+        return c.register(number, password, expires=300)['final']
+    finally:
+        c.close()
+
+
+def insert_cdrs(d, rows):
+    """Writes CDR rows straight into the database (the daemon only writes
+    them at the end of real calls)."""
+    con = sqlite3.connect(d.db_path, timeout=10)
+    try:
+        for r in rows:
+            cols = list(r)
+            con.execute('INSERT INTO cdr (%s) VALUES (%s)' % (
+                ','.join(cols), ','.join('?' * len(cols))), [r[c] for c in cols])
+        con.commit()
+    finally:
+        con.close()
+
+
+# --- transport and headers -------------------------------------------------------
+
+def test_web_http_redirects(ctx):
+    """Plain HTTP answers only 308 to the same path and query on HTTPS."""
+    e = env(ctx)
+    c = http.client.HTTPConnection(LOCAL, e.d.http_port, timeout=10)
+    try:
+        c.request('GET', '/api/v1/cdrs?number=1001&x=a%20b', headers={'Host': 'pbx.example:80'})
+        r = c.getresponse()
+        r.read()
+    finally:
+        c.close()
+    check(r.status == 308, 'HTTP answered %d, want 308' % r.status)
+    loc = r.getheader('Location')
+    want = 'https://pbx.example:%d/api/v1/cdrs?number=1001&x=a%%20b' % e.d.https_port
+    check(loc == want, 'Location %r, want %r' % (loc, want))
+    c = http.client.HTTPConnection(LOCAL, e.d.http_port, timeout=10)
+    try:  # a Host that would inject into the header is not used
+        c.request('POST', '/x', body=b'{}', headers={'Host': 'evil.example/\\@x'})
+        r = c.getresponse()
+        r.read()
+    finally:
+        c.close()
+    check(r.status == 308 and r.getheader('Location') == 'https://127.0.0.1:%d/x' % e.d.https_port,
+          'bad Host: %d %r' % (r.status, r.getheader('Location')))
+
+
+def test_web_security_headers(ctx):
+    """Every answer (page, API success, API error, 404) carries the
+    security headers; API answers are not cacheable."""
+    e = env(ctx)
+    anon = Api(e.d)
+    for api, path in ((anon, '/'), (e.admin, '/api/v1/session'), (anon, '/api/v1/session'),
+                      (anon, '/nope'), (e.admin, '/api/v1/extensions/99')):
+        r = api.req('GET', path)
+        check(r.header('content-security-policy') == CSP, '%s: CSP %r' % (path, r.header('content-security-policy')))
+        check(r.header('x-content-type-options') == 'nosniff', '%s: no nosniff' % path)
+        check(r.header('referrer-policy') == 'no-referrer', '%s: Referrer-Policy %r' % (path, r.header('referrer-policy')))
+        if path.startswith('/api/'):
+            check(r.header('cache-control') == 'no-store', '%s: Cache-Control %r' % (path, r.header('cache-control')))
+    r = anon.req('GET', '/')
+    expect(r, 200, 'index page')
+    check(b'<script' not in r.body.lower() and b'style=' not in r.body.lower(),
+          'inline script or style in the index page')
+
+
+# --- authentication ------------------------------------------------------------------
+
+ROUTES = [('GET', '/api/v1/session'), ('POST', '/api/v1/logout'), ('POST', '/api/v1/password'),
+          ('GET', '/api/v1/openapi.json'),
+          ('GET', '/api/v1/extensions'), ('POST', '/api/v1/extensions'),
+          ('GET', '/api/v1/extensions/1001'), ('PUT', '/api/v1/extensions/1001'),
+          ('DELETE', '/api/v1/extensions/1001'), ('POST', '/api/v1/extensions/1001/password'),
+          ('GET', '/api/v1/registrations'), ('GET', '/api/v1/calls'), ('DELETE', '/api/v1/calls/1'),
+          ('GET', '/api/v1/bans'), ('GET', '/api/v1/cdrs'), ('GET', '/api/v1/cdrs?format=csv'),
+          ('GET', '/api/v1/status'), ('GET', '/metrics'), ('GET', '/api/v1/metrics'),
+          ('GET', '/api/v1/tokens'), ('POST', '/api/v1/tokens'), ('DELETE', '/api/v1/tokens/1'),
+          ('GET', '/api/v1/users'), ('POST', '/api/v1/users'), ('PUT', '/api/v1/users/admin'),
+          ('DELETE', '/api/v1/users/admin')]
+
+
+def test_web_auth_required(ctx):
+    """Without credentials, with a made-up cookie or a made-up token, every
+    API route answers 401 (JSON) and changes nothing."""
+    e = env(ctx)
+    fake_cookie = Api(e.d)
+    fake_cookie.sid = 'ab' * 32
+    fake_cookie.csrf = 'cd' * 32
+    for api, what in ((Api(e.d), 'no credentials'), (fake_cookie, 'unknown session'),
+                      (Api(e.d, token='hf_' + '0' * 64), 'unknown token'),
+                      (Api(e.d, token='nonsense'), 'malformed token')):
+        for method, path in ROUTES:
+            body = {} if method in ('POST', 'PUT') else None
+            r = api.req(method, path, body)
+            expect_error(r, 401, None, '%s %s (%s)' % (method, path, what))
+    r = e.admin.req('GET', '/api/v1/extensions/1001')
+    expect(r, 200, 'extension 1001 still there')
+
+
+def test_web_login_logout(ctx):
+    """A wrong password is 401 (and an unknown user looks the same); the
+    session cookie is HttpOnly, Secure, SameSite=Strict, Path=/ with 256
+    random bits; logout needs the CSRF token and ends the session."""
+    e = env(ctx)
+    a = Api(e.d)
+    j1 = expect_error(a.login('admin', e.pw + 'x'), 401, None, 'wrong password')
+    j2 = expect_error(a.login('nobody', e.pw), 401, None, 'unknown user')
+    check(j1 == j2, 'wrong password and unknown user answer differently: %r %r' % (j1, j2))
+    expect_error(a.req('POST', '/api/v1/login', {'username': 'admin'}), 400, 'password', 'no password')
+    r = expect(a.login('admin', e.pw), 200, 'login')
+    cookie = r.header('set-cookie')
+    attrs = [x.strip().lower() for x in cookie.split(';')]
+    for want in ('httponly', 'secure', 'samesite=strict', 'path=/'):
+        check(want in attrs, 'session cookie lacks %s: %r' % (want, cookie))
+    check(len(a.sid) == 64, 'session id is not 256 bits: %r' % a.sid)
+    s = expect(a.req('GET', '/api/v1/session'), 200, 'session').json()
+    check(s['username'] == 'admin' and s['role'] == 'admin' and s['csrf_token'] == a.csrf,
+          'session: %r' % s)
+    expect_error(a.req('POST', '/api/v1/logout', csrf=False), 403, None, 'logout without CSRF')
+    expect(a.req('POST', '/api/v1/logout'), 204, 'logout')
+    expect(a.req('GET', '/api/v1/session'), 401, 'session after logout')
+
+
+def test_web_change_password(ctx):
+    """Any account changes its own password with the current one: a wrong
+    current password is 403 naming the field, a short new one 400; after
+    the change its sessions are over and only the new password works."""
+    e = env(ctx)
+    expect(e.admin.req('POST', '/api/v1/users', {'username': 'carol', 'password': 'carol-pw-1'}),
+           201, 'create carol')
+    c = Api(e.d)
+    expect(c.login('carol', 'carol-pw-1'), 200, 'carol login')
+    expect_error(c.req('POST', '/api/v1/password', {'current_password': 'nope-nope', 'new_password': 'carol-pw-2'}),
+                 403, 'current_password', 'wrong current password')
+    expect_error(c.req('POST', '/api/v1/password', {'current_password': 'carol-pw-1', 'new_password': 'short'}),
+                 400, 'new_password', 'short new password')
+    expect(c.req('POST', '/api/v1/password', {'current_password': 'carol-pw-1', 'new_password': 'carol-pw-2'}),
+           204, 'change')
+    expect(c.req('GET', '/api/v1/session'), 401, 'session after the change')
+    expect(Api(e.d).login('carol', 'carol-pw-1'), 401, 'old password')
+    expect(Api(e.d).login('carol', 'carol-pw-2'), 200, 'new password')
+    expect(e.admin.req('DELETE', '/api/v1/users/carol'), 204, 'delete carol')
+
+
+def test_web_login_rate_limit(ctx):
+    """Five failed logins from one address within 5 minutes: the sixth
+    attempt is 429 with Retry-After, even with the right password; other
+    API use with a valid session goes on."""
+    d = hf.Daemon()
+    ctx.daemons.append(d)
+    d.start()
+    try:
+        pw = admin_password(d)
+        ok = Api(d)
+        expect(ok.login('admin', pw), 200, 'first login')
+        a = Api(d)
+        got = [a.login('admin', 'wrong-%d' % i).status for i in range(5)]
+        check(got == [401] * 5, 'five wrong passwords: %r' % got)
+        r = a.login('admin', pw)
+        expect_error(r, 429, None, 'sixth attempt (right password)')
+        retry = r.header('retry-after')
+        check(retry and retry.isdigit() and 200 <= int(retry) <= 300, 'Retry-After %r' % retry)
+        expect(ok.req('GET', '/api/v1/session'), 200, 'existing session during the block')
+    finally:
+        d.stop_clean()
+
+
+def test_web_csrf(ctx):
+    """A browser session changing state needs X-CSRF-Token: missing or
+    wrong is 403 and nothing happens; a bearer token needs none."""
+    e = env(ctx)
+    n = e.number()
+    body = {'number': n}
+    expect_error(e.admin.req('POST', '/api/v1/extensions', body, csrf=False), 403, None, 'no CSRF')
+    expect_error(e.admin.req('POST', '/api/v1/extensions', body, csrf=False,
+                             headers={'X-CSRF-Token': 'ef' * 32}), 403, None, 'wrong CSRF')
+    expect(e.admin.req('GET', '/api/v1/extensions/' + n), 404, 'extension made without CSRF')
+    tok = expect(e.admin.req('POST', '/api/v1/tokens', {'name': 'csrf test'}), 201, 'token').json()
+    script = Api(e.d, token=tok['token'])
+    expect(script.req('POST', '/api/v1/extensions', body), 201, 'bearer without CSRF')
+
+
+def test_web_tokens(ctx):
+    """A token is shown once, stored hashed, listed without its value,
+    works as Bearer and stops working when revoked."""
+    e = env(ctx)
+    r = expect(e.admin.req('POST', '/api/v1/tokens', {'name': "ci'; DROP TABLE api_tokens;--"}),
+               201, 'create token')
+    t = r.json()
+    check(re.fullmatch(r'hf_[0-9a-f]{64}', t['token']), 'token format %r' % t['token'])
+    lst = expect(e.admin.req('GET', '/api/v1/tokens'), 200, 'list').json()['tokens']
+    mine = [x for x in lst if x['id'] == t['id']]
+    check(mine and mine[0]['name'] == "ci'; DROP TABLE api_tokens;--", 'token not listed: %r' % lst)
+    check(t['token'] not in json.dumps(lst), 'the token itself is listed')
+    rows = hf.db_query(e.d.data_dir, 'SELECT token_hash FROM api_tokens WHERE id = ?', (t['id'],))
+    check(rows and rows[0]['token_hash'] != t['token'] and len(rows[0]['token_hash']) == 64,
+          'token not stored as a hash: %r' % rows)
+    s = Api(e.d, token=t['token'])
+    j = expect(s.req('GET', '/api/v1/session'), 200, 'bearer').json()
+    check(j['auth'] == 'token' and 'csrf_token' not in j, 'session by token: %r' % j)
+    expect(e.admin.req('DELETE', '/api/v1/tokens/%d' % t['id']), 204, 'revoke')
+    expect(s.req('GET', '/api/v1/session'), 401, 'revoked token')
+
+
+# --- extensions ---------------------------------------------------------------------------
+
+def test_web_extension_lifecycle(ctx):
+    """Create (password generated and shown once) -> listed -> a phone
+    registers with it and GET /registrations shows it live -> new password
+    (old one refused) -> change -> delete (registration gone)."""
+    e = env(ctx)
+    x = e.ext(name='Front desk', max_calls=2)
+    n, pw = x['number'], x.get('password')
+    check(pw and len(pw) >= 16, 'no generated password in %r' % x)
+    lst = expect(e.admin.req('GET', '/api/v1/extensions'), 200, 'list').json()['extensions']
+    mine = [y for y in lst if y['number'] == n]
+    check(mine and mine[0]['name'] == 'Front desk' and mine[0]['max_calls'] == 2, 'not listed: %r' % mine)
+    check(pw not in json.dumps(lst), 'the password is listed')
+    one = expect(e.admin.req('GET', '/api/v1/extensions/' + n), 200, 'get').json()
+    check('password' not in one and pw not in json.dumps(one), 'GET shows the password: %r' % one)
+    f = register(e.d, n, pw)
+    check(f is not None and f.status == 200, 'REGISTER with the generated password: %r' % f)
+    regs = expect(e.admin.req('GET', '/api/v1/registrations'), 200, 'registrations').json()['registrations']
+    check([g for g in regs if g['extension'] == n and LOCAL in g['source']],
+          'registration of %s not live: %r' % (n, regs))
+    r = expect(e.admin.req('POST', '/api/v1/extensions/%s/password' % n), 200, 'new password').json()
+    check(r['password'] != pw, 'same password again')
+    f = register(e.d, n, pw)
+    check(f is not None and f.status in (401, 403), 'old password still accepted: %r' % f)
+    f = register(e.d, n, r['password'])
+    check(f is not None and f.status == 200, 'new password refused: %r' % f)
+    u = expect(e.admin.req('PUT', '/api/v1/extensions/' + n, {'name': 'Back office', 'enabled': True}),
+               200, 'update').json()
+    check(u['name'] == 'Back office' and u['max_calls'] == 2, 'update lost fields: %r' % u)
+    expect(e.admin.req('DELETE', '/api/v1/extensions/' + n), 204, 'delete')
+    expect(e.admin.req('GET', '/api/v1/extensions/' + n), 404, 'get after delete')
+    regs = expect(e.admin.req('GET', '/api/v1/registrations'), 200, 'registrations').json()['registrations']
+    check(not [g for g in regs if g['extension'] == n], 'registration survived the delete: %r' % regs)
+    expect(e.admin.req('POST', '/api/v1/extensions', {'number': '1001'}), 409, 'duplicate')
+
+
+def test_web_validation(ctx):
+    """Bad input is 400 with a message naming the field; wrong type of
+    body 415, too big 413, unknown route 404, wrong method 405."""
+    e = env(ctx)
+    a = e.admin
+    post = lambda body: a.req('POST', '/api/v1/extensions', body)  # noqa: E731
+    expect_error(a.req('POST', '/api/v1/extensions', raw=b'{"number": "3'), 400, None, 'bad JSON')
+    expect_error(a.req('POST', '/api/v1/extensions', raw=b'[1,2]'), 400, None, 'JSON array')
+    expect_error(a.req('POST', '/api/v1/extensions', raw=b'{"number":"3990","number":"3991"}'),
+                 400, None, 'duplicate key')
+    cases = [({'name': 'x'}, 'number'),
+             ({'number': '12a'}, 'number'),
+             ({'number': 12}, 'number'),
+             ({'number': '3990', 'bogus': 1}, 'bogus'),
+             ({'number': '3990', 'name': 5}, 'name'),
+             ({'number': '3990', 'name': 'a\u0007b'}, 'name'),
+             ({'number': '3990', 'name': 'n' * 200}, 'name'),
+             ({'number': '3990', 'enabled': 'yes'}, 'enabled'),
+             ({'number': '3990', 'vm_pin': '12ab'}, 'vm_pin'),
+             ({'number': '3990', 'password': 'short'}, 'password'),
+             ({'number': '3990', 'password': 'has space in it'}, 'password'),
+             ({'number': '3990', 'contact': 'http://x'}, 'contact'),
+             ({'number': '3990', 'trust': '10.0.0.1/0'}, 'trust'),
+             ({'number': '3990', 'max_calls': 5000}, 'max_calls'),
+             ({'number': '3990', 'max_calls': 1.5}, 'max_calls')]
+    for body, field in cases:
+        expect_error(post(body), 400, field, 'POST %r' % body)
+    expect(a.req('GET', '/api/v1/extensions/3990'), 404, 'nothing stored by bad requests')
+    expect_error(a.req('POST', '/api/v1/extensions', raw=b'number=3990', ctype='application/x-www-form-urlencoded'),
+                 415, None, 'form body')
+    expect_error(a.req('POST', '/api/v1/extensions', raw=b'{"name":"' + b'x' * 70000 + b'"}'),
+                 413, None, 'body over 64 KiB')
+    expect_error(a.req('PUT', '/api/v1/extensions/1001', {'number': '1002'}), 400, 'number', 'renumber')
+    expect_error(a.req('GET', '/api/v1/cdrs?limit=0'), 400, 'limit', 'limit 0')
+    expect_error(a.req('GET', '/api/v1/cdrs?from=yesterday'), 400, 'from', 'from')
+    expect_error(a.req('GET', '/api/v1/cdrs?disposition=MAYBE'), 400, 'disposition', 'disposition')
+    expect_error(a.req('GET', '/api/v1/cdrs?sort=id'), 400, 'sort', 'unknown parameter')
+    expect_error(a.req('GET', '/api/v1/cdrs?format=xml'), 400, 'format', 'format')
+    expect_error(a.req('DELETE', '/api/v1/calls/abc'), 400, 'id', 'call id')
+    expect_error(a.req('POST', '/api/v1/users', {'username': 'u1', 'password': 'long-enough', 'role': 'root'}),
+                 400, 'role', 'role')
+    expect_error(a.req('GET', '/api/v1/nothing'), 404, None, 'unknown route')
+    r = a.req('PATCH', '/api/v1/calls')
+    expect_error(r, 405, None, 'wrong method')
+    check('GET' in (r.header('allow') or ''), 'no Allow header: %r' % r.headers)
+    expect_error(a.req('DELETE', '/api/v1/calls/4000000'), 404, None, 'no such call')
+
+
+def test_web_sql_metacharacters(ctx):
+    """Quotes, semicolons and comment markers in every free-text field go
+    in and come out verbatim (and the SIP password with them works)."""
+    e = env(ctx)
+    pw = "x'OR'1'='1;--\"\\"
+    contact = "sip:o'hara;--@192.0.2.7;x='1'"
+    x = e.ext(name=SQLI, password=pw, contact=contact)
+    n = x['number']
+    check('password' not in x, 'a given password is echoed back: %r' % x)
+    got = expect(e.admin.req('GET', '/api/v1/extensions/' + n), 200, 'get').json()
+    check(got['name'] == SQLI and got['contact'] == contact, 'not verbatim: %r' % got)
+    row = hf.db_query(e.d.data_dir, 'SELECT name, password, contact FROM extensions WHERE number = ?', (n,))
+    check(row == [{'name': SQLI, 'password': pw, 'contact': contact}], 'stored: %r' % row)
+    check('extensions' in hf.db_tables(e.d.data_dir), 'the extensions table is gone')
+    expect(e.admin.req('PUT', '/api/v1/extensions/' + n, {'contact': ''}), 200, 'clear contact')
+    f = register(e.d, n, pw)
+    check(f is not None and f.status == 200, 'REGISTER with the quoted password: %r' % f)
+    user = "o'neil\";--"
+    r = e.admin.req('POST', '/api/v1/users', {'username': user, 'password': "p'w\";--x1", 'role': 'user',
+                                              'extension': n})
+    expect(r, 201, 'user with quotes')
+    lst = expect(e.admin.req('GET', '/api/v1/users'), 200, 'users').json()['users']
+    check([u for u in lst if u['username'] == user and u['extension'] == n], 'user not verbatim: %r' % lst)
+    u = Api(e.d)
+    expect(u.login(user, "p'w\";--x1"), 200, 'login with quotes')
+    r = expect(e.admin.req('GET', "/api/v1/cdrs?number=1'%20OR%20'1'='1"), 200, 'CDR filter')
+    check(r.json()['cdrs'] == [], 'the injected filter matched: %r' % r.json())
+    expect(e.admin.req('DELETE', '/api/v1/users/' + user.replace('"', '%22').replace(';', '%3B')),
+           204, 'delete the user')
+
+
+# --- roles, CDRs ----------------------------------------------------------------------------
+
+def test_web_roles_and_cdrs(ctx):
+    """A user account owning extension A sees A's CDRs, extension and
+    registrations only; another number is 403; admin routes are 403. The
+    admin filters CDRs and exports CSV (RFC 4180, formulas neutralised)."""
+    e = env(ctx)
+    a = e.ext(name='Alice')['number']
+    b = e.ext(name='Bob')['number']
+    now = int(time.time() * 1000)
+    base = {'answer_ms': 0, 'duration_s': 3, 'billsec': 0, 'hangup_status': 486, 'codec': 'PCMU/8000'}
+    insert_cdrs(e.d, [
+        dict(base, caller=a, callee=b, caller_name='=HYPERLINK("http://x","y")', callee_name='Bob, "B"',
+             start_ms=now - 3000, end_ms=now, disposition='BUSY', hangup_cause='-1+2'),
+        dict(base, caller=b, callee='1001', caller_name='Bob', callee_name='@SUM(A1)',
+             start_ms=now - 2000, end_ms=now, disposition='ANSWERED', answer_ms=now - 1500, billsec=1),
+        dict(base, caller='1002', callee=a, caller_name='x', callee_name='Alice',
+             start_ms=now - 1000, end_ms=now, disposition='NO ANSWER'),
+    ])
+    pw = 'alice-web-pw-1'
+    expect(e.admin.req('POST', '/api/v1/users', {'username': 'alice', 'password': pw, 'extension': a}),
+           201, 'create user alice')
+    u = Api(e.d)
+    s = expect(u.login('alice', pw), 200, 'alice login').json()
+    check(s['role'] == 'user' and s['extension'] == a, 'alice session: %r' % s)
+    cd = expect(u.req('GET', '/api/v1/cdrs'), 200, 'alice cdrs').json()['cdrs']
+    check(len(cd) == 2 and all(a in (c['caller'], c['callee']) for c in cd), 'alice sees: %r' % cd)
+    expect_error(u.req('GET', '/api/v1/cdrs?number=' + b), 403, 'number', "alice asks for bob's CDRs")
+    expect(u.req('GET', '/api/v1/cdrs?number=' + a), 200, 'alice asks for her own')
+    ex = expect(u.req('GET', '/api/v1/extensions'), 200, 'alice extensions').json()['extensions']
+    check([x['number'] for x in ex] == [a], 'alice sees extensions %r' % ex)
+    expect(u.req('GET', '/api/v1/extensions/' + a), 200, 'own extension')
+    expect(u.req('GET', '/api/v1/extensions/' + b), 403, "bob's extension")
+    for method, path in (('POST', '/api/v1/extensions'), ('DELETE', '/api/v1/extensions/' + a),
+                         ('GET', '/api/v1/status'), ('GET', '/metrics'), ('GET', '/api/v1/users'),
+                         ('POST', '/api/v1/tokens'), ('DELETE', '/api/v1/calls/1')):
+        expect(u.req(method, path, {} if method == 'POST' else None), 403, 'alice: %s %s' % (method, path))
+    regs = expect(u.req('GET', '/api/v1/registrations'), 200, 'alice registrations').json()['registrations']
+    check(all(g['extension'] == a for g in regs), 'alice sees registrations %r' % regs)
+    # demoting/removing the account ends its session at once
+    expect(e.admin.req('PUT', '/api/v1/users/alice', {'extension': None}), 200, 'unlink alice')
+    expect(u.req('GET', '/api/v1/session'), 401, 'alice session after the change')
+
+    # admin: filters and CSV
+    q = '/api/v1/cdrs?number=%s&from=%d' % (b, now - 10000)
+    cd = expect(e.admin.req('GET', q), 200, 'admin filter').json()['cdrs']
+    check(len(cd) == 2 and cd[0]['start_ms'] > cd[1]['start_ms'], 'number filter / order: %r' % cd)
+    cd = expect(e.admin.req('GET', q + '&disposition=no_answer'), 200, 'disposition').json()['cdrs']
+    check(cd == [], 'disposition filter: %r' % cd)
+    cd = expect(e.admin.req('GET', q + '&limit=1&offset=1'), 200, 'paging').json()
+    check(len(cd['cdrs']) == 1 and cd['cdrs'][0]['caller'] == a, 'paging: %r' % cd)
+    r = expect(e.admin.req('GET', q + '&format=csv'), 200, 'csv')
+    check((r.header('content-type') or '').startswith('text/csv'), 'CSV type %r' % r.header('content-type'))
+    text = r.body.decode('utf-8')
+    check(text.endswith('\r\n') and '\r\n' in text, 'CSV lines do not end in CRLF')
+    rows = list(csv.DictReader(io.StringIO(text, newline='')))
+    check(len(rows) == 2, 'CSV rows: %r' % text)
+    busy = [x for x in rows if x['disposition'] == 'BUSY'][0]
+    check(busy['caller_name'] == '\'=HYPERLINK("http://x","y")', 'formula not neutralised: %r' % busy)
+    check(busy['callee_name'] == 'Bob, "B"', 'quoting: %r' % busy)
+    check(busy['hangup_cause'] == "'-1+2", 'formula in hangup_cause: %r' % busy)
+    ans = [x for x in rows if x['disposition'] == 'ANSWERED'][0]
+    check(ans['callee_name'] == "'@SUM(A1)" and ans['answer'].endswith('Z'), 'answered row: %r' % ans)
+
+
+# --- live state, documents ------------------------------------------------------------------
+
+def test_web_live_call(ctx):
+    """A call between two python phones shows up in GET /api/v1/calls;
+    DELETE /api/v1/calls/{id} hangs it up (both phones get a BYE) and it
+    is gone from the list; the answered call is counted in /metrics."""
+    from callkit import TRUSTED_IP, Phone, RtpPeer, make_sdp, show
+    e = env(ctx)
+    caller = e.ext(name='Web caller', trust=TRUSTED_IP + '/32')['number']
+    peers = []
+    try:
+        b = Phone(e.d.sip_port, 'callee', name='B')
+        peers.append(b)
+        callee = e.ext(name='Web callee', contact='sip:%s:%d' % (LOCAL, b.port))['number']
+        a = Phone(e.d.sip_port, caller, ip=TRUSTED_IP, name='A')
+        peers.append(a)
+        ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+        peers += [ra, rb]
+        oc = a.call(callee, make_sdp(ra.port, ip=TRUSTED_IP))
+        inv = b.wait_request('INVITE', 5)
+        check(inv is not None, 'B got no INVITE')
+        bd = b.answer(inv, make_sdp(rb.port))
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 200, 'A: want 200, got %s' % show(f))
+        calls = expect(e.admin.req('GET', '/api/v1/calls'), 200, 'calls').json()['calls']
+        mine = [c for c in calls if c['caller'] == caller and c['callee'] == callee]
+        check(mine and mine[0]['state'] == 'answered', 'the call is not listed as answered: %r' % calls)
+        expect(e.admin.req('DELETE', '/api/v1/calls/%d' % mine[0]['id']), 204, 'hang up')
+        ba, bb = oc.dialog.wait_request('BYE', 3), bd.wait_request('BYE', 3)
+        check(ba is not None and bb is not None, 'BYE after the hang-up: A %s, B %s'
+              % (ba is not None, bb is not None))
+        a.respond(ba, 200)
+        b.respond(bb, 200)
+        calls = expect(e.admin.req('GET', '/api/v1/calls'), 200, 'calls').json()['calls']
+        check(not [c for c in calls if c['id'] == mine[0]['id']], 'still listed: %r' % calls)
+        m = expect(e.admin.req('GET', '/metrics'), 200, 'metrics').body.decode()
+        check(re.search(r'(?m)^hookflash_calls_total\{disposition="answered"\} [1-9]', m),
+              'the answered call is not counted:\n%s' % m)
+    finally:
+        for p in peers:
+            p.close()
+
+
+def test_web_status_calls_bans(ctx):
+    """/status has the version, uptime, counts and this process's CPU and
+    RSS; calls and bans are lists from the live core."""
+    e = env(ctx)
+    s = expect(e.admin.req('GET', '/api/v1/status'), 200, 'status').json()
+    for k in ('version', 'uptime_s', 'calls', 'registrations', 'extensions'):
+        check(k in s, 'status lacks %s: %r' % (k, s))
+    rss = e.d.rss_kb() * 1024
+    check(s['process']['rss_bytes'] > 1024 * 1024 and abs(s['process']['rss_bytes'] - rss) < rss,
+          'rss %r vs %d' % (s['process'], rss))
+    check(s['process']['cpu_seconds'] > 0, 'cpu: %r' % s['process'])
+    check(expect(e.admin.req('GET', '/api/v1/calls'), 200, 'calls').json() == {'calls': []}, 'calls')
+    check('bans' in expect(e.admin.req('GET', '/api/v1/bans'), 200, 'bans').json(), 'bans')
+
+
+def test_web_openapi(ctx):
+    """/api/v1/openapi.json is an OpenAPI 3 document listing every route."""
+    e = env(ctx)
+    doc = expect(e.admin.req('GET', '/api/v1/openapi.json'), 200, 'openapi').json()
+    check(str(doc.get('openapi', '')).startswith('3.'), 'openapi version %r' % doc.get('openapi'))
+    paths = doc.get('paths', {})
+    for method, path in ROUTES + [('POST', '/api/v1/login'), ('PATCH', '/api/v1/users/admin'),
+                                  ('DELETE', '/api/v1/bans/1.2.3.4')]:
+        p = path.split('?')[0]
+        p = re.sub(r'/extensions/1001', '/extensions/{number}', p)
+        p = re.sub(r'/(calls|tokens)/1$', r'/\1/{id}', p)
+        p = p.replace('/users/admin', '/users/{username}').replace('/bans/1.2.3.4', '/bans/{address}')
+        check(p in paths and method.lower() in paths[p], 'openapi lacks %s %s' % (method, p))
+
+
+METRIC = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"'
+                    r'(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\})? -?[0-9.eE+]+$')
+
+
+def test_web_metrics(ctx):
+    """/metrics is Prometheus text (every line a comment or a sample) with
+    the documented metrics; a token can read it."""
+    e = env(ctx)
+    tok = expect(e.admin.req('POST', '/api/v1/tokens', {'name': 'prometheus'}), 201, 'token').json()
+    r = expect(Api(e.d, token=tok['token']).req('GET', '/metrics'), 200, 'metrics by token')
+    check((r.header('content-type') or '').startswith('text/plain'), 'type %r' % r.header('content-type'))
+    text = r.body.decode()
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith('# HELP ') or line.startswith('# TYPE '):
+            continue
+        check(METRIC.match(line), 'not a Prometheus sample line: %r' % line)
+        name, value = line.rsplit(' ', 1)
+        samples[name] = float(value)
+    for want in ('hookflash_calls_active', 'hookflash_registrations', 'hookflash_auth_failures_total',
+                 'hookflash_bans', 'hookflash_sip_messages_total{direction="in"}',
+                 'hookflash_sip_messages_total{direction="out"}',
+                 'hookflash_calls_total{disposition="answered"}'):
+        check(want in samples, 'metric %s missing:\n%s' % (want, text))
+    check(samples['hookflash_sip_messages_total{direction="in"}'] > 0, 'no SIP counted after REGISTERs')
+    for name in ('hookflash_calls_active', 'hookflash_calls_total'):
+        check('# TYPE %s ' % name in text, 'no TYPE for %s' % name)
+
+
+def test_web_daemon_clean_exit(ctx):
+    """The web daemon ends on SIGTERM with status 0 and no sanitizer report
+    (sessions, jobs and MHD threads all freed)."""
+    e = env(ctx)
+    e.d.stop_clean()
+    ctx.web_env = None
+
+
+TESTS = [
+    test_web_http_redirects,
+    test_web_security_headers,
+    test_web_auth_required,
+    test_web_login_logout,
+    test_web_change_password,
+    test_web_login_rate_limit,
+    test_web_csrf,
+    test_web_tokens,
+    test_web_extension_lifecycle,
+    test_web_validation,
+    test_web_sql_metacharacters,
+    test_web_roles_and_cdrs,
+    test_web_live_call,
+    test_web_status_calls_bans,
+    test_web_openapi,
+    test_web_metrics,
+    test_web_daemon_clean_exit,
+]
+
+
+if __name__ == '__main__':
+    import run  # noqa: E402  (run.py's runner, with these tests)
+    run.TESTS = TESTS
+    sys.exit(run.guarded())

@@ -1,0 +1,266 @@
+/*
+ * /api/v1/extensions: the phones' accounts. Reads and writes go to the
+ * database on this web thread's connection; after a write the signalling
+ * loop is asked to reload and the answer waits until the new snapshot is
+ * live, so a script that creates an extension can register a phone on it
+ * right away. Validation is db_ext_validate's, the same rules and words as
+ * the CLI, with the field it names passed on to the client. SIP passwords
+ * and voicemail PINs are write-only: a generated password is shown once,
+ * in the answer that created it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/base/log.h"
+#include "../core/pbx/pbx_web.h"
+#include "web_int.h"
+
+#define GENERATED_PW_LEN 16 /* as db_setup_defaults: about 93 bits */
+
+static const char *const ext_keys[] = { "number", "name", "enabled", "contact", "trust",
+					"max_calls", "vm_pin", "password", NULL };
+
+static json_t *ext_json(const struct db_ext *e)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "number", json_string(e->number));
+	json_object_set_new(o, "name", json_string(e->name));
+	json_object_set_new(o, "enabled", json_boolean(e->enabled));
+	json_object_set_new(o, "contact", json_string(e->contact));
+	json_object_set_new(o, "trust", json_string(e->trust));
+	json_object_set_new(o, "max_calls", json_integer(e->max_calls));
+	json_object_set_new(o, "vm_pin_set", json_boolean(e->vm_pin[0] != '\0'));
+	json_object_set_new(o, "created_at", json_integer(e->created_at));
+	return o;
+}
+
+/* A role "user" sees its own extension only. */
+static bool may_see(const struct web_req *r, const char *number)
+{
+	return web_is_admin(r) || (r->auth.extension[0] && !strcmp(r->auth.extension, number));
+}
+
+/* db_ext_validate names the PIN "pin"; the API calls it vm_pin. */
+static void ext_invalid(struct web_req *r, const char *why)
+{
+	if (why && !strncmp(why, "pin:", 4))
+		web_error(r, 400, why, "vm_pin");
+	else
+		web_invalid(r, why, NULL);
+}
+
+/* Copies the fields present in o over e; false having answered 400. */
+static bool ext_apply(struct web_req *r, json_t *o, struct db_ext *e, bool *pw_given)
+{
+	bool b;
+	long long n;
+	int g;
+	if ((g = web_field_str(r, o, "name", e->name, sizeof(e->name), false)) < 0)
+		return false;
+	if ((g = web_field_bool(r, o, "enabled", &b)) < 0)
+		return false;
+	if (g)
+		e->enabled = b;
+	if (web_field_str(r, o, "contact", e->contact, sizeof(e->contact), false) < 0 ||
+	    web_field_str(r, o, "trust", e->trust, sizeof(e->trust), false) < 0 ||
+	    web_field_str(r, o, "vm_pin", e->vm_pin, sizeof(e->vm_pin), false) < 0)
+		return false;
+	if ((g = web_field_int(r, o, "max_calls", 0, DB_EXT_MAX_CALLS_LIMIT, &n)) < 0)
+		return false;
+	if (g)
+		e->max_calls = (int)n;
+	if ((g = web_field_str(r, o, "password", e->password, sizeof(e->password), false)) < 0)
+		return false;
+	*pw_given = g > 0;
+	const char *why;
+	if (db_ext_validate(e, &why)) {
+		ext_invalid(r, why);
+		return false;
+	}
+	return true;
+}
+
+/* After a write: make it live before answering (see the header). */
+static void reload(struct web_req *r)
+{
+	web_db_release(r);
+	int err = pbx_web_reload(r->w->pw);
+	if (err)
+		log_warn(WEB_TAG, "extensions changed but the reload failed: %s (it applies at the "
+			 "next reload)", strerror(err));
+}
+
+struct list_ctx {
+	json_t *a;
+	const struct web_req *r;
+};
+
+static void add_ext(const struct db_ext *e, void *arg)
+{
+	struct list_ctx *c = arg;
+	if (may_see(c->r, e->number))
+		json_array_append_new(c->a, ext_json(e));
+}
+
+void web_api_ext_list(struct web_req *r)
+{
+	struct db *db = web_db(r);
+	if (!db)
+		return;
+	struct list_ctx c = { .a = json_array(), .r = r };
+	int n = db_ext_list(db, add_ext, &c);
+	if (n < 0) {
+		json_decref(c.a);
+		web_db_error(r, -n, "extensions");
+		return;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "extensions", c.a);
+	web_json(r, 200, o);
+}
+
+void web_api_ext_get(struct web_req *r)
+{
+	if (!may_see(r, r->arg[0])) {
+		web_error(r, 403, "you may only see your own extension", NULL);
+		return;
+	}
+	struct db *db = web_db(r);
+	if (!db)
+		return;
+	struct db_ext e;
+	int err = db_ext_get(db, r->arg[0], &e);
+	if (err) {
+		web_db_error(r, err, "extension");
+		return;
+	}
+	web_json(r, 200, ext_json(&e));
+	explicit_bzero(&e, sizeof(e));
+}
+
+void web_api_ext_create(struct web_req *r)
+{
+	json_t *o = web_body_object(r, ext_keys);
+	if (!o)
+		return;
+	struct db_ext e = { .enabled = true };
+	bool pw_given = false, ok;
+	ok = web_field_str(r, o, "number", e.number, sizeof(e.number), true) > 0;
+	/* validate with a placeholder, then generate the real one if none */
+	json_t *pw = json_object_get(o, "password");
+	if (ok && (!pw || json_is_null(pw)))
+		snprintf(e.password, sizeof(e.password), "placeholder");
+	ok = ok && ext_apply(r, o, &e, &pw_given);
+	json_decref(o);
+	if (ok && !pw_given && db_secret_generate(e.password, sizeof(e.password), GENERATED_PW_LEN)) {
+		web_error(r, 500, "no randomness", NULL);
+		ok = false;
+	}
+	struct db *db = ok ? web_db(r) : NULL;
+	if (!db) {
+		explicit_bzero(&e, sizeof(e));
+		return;
+	}
+	int err = db_ext_add(db, &e);
+	if (!err)
+		err = db_ext_get(db, e.number, &e); /* created_at as stored */
+	if (err) {
+		if (err == EINVAL)
+			ext_invalid(r, db_errmsg(db));
+		else
+			web_db_error(r, err, "extension");
+		explicit_bzero(&e, sizeof(e));
+		return;
+	}
+	log_info(WEB_TAG, "extension %s created by %s", e.number, r->auth.username);
+	reload(r);
+	json_t *j = ext_json(&e);
+	if (!pw_given) /* shown this once */
+		json_object_set_new(j, "password", json_string(e.password));
+	web_header(r, "Location", "/api/v1/extensions/%s", e.number);
+	web_json(r, 201, j);
+	explicit_bzero(&e, sizeof(e));
+}
+
+void web_api_ext_update(struct web_req *r)
+{
+	json_t *o = web_body_object(r, ext_keys);
+	if (!o)
+		return;
+	struct db *db = web_db(r);
+	if (!db) {
+		json_decref(o);
+		return;
+	}
+	struct db_ext e;
+	int err = db_ext_get(db, r->arg[0], &e);
+	if (err) {
+		json_decref(o);
+		web_db_error(r, err, "extension");
+		return;
+	}
+	char number[DB_EXT_NUMBER_MAX];
+	bool pw_given, ok = true;
+	int g = web_field_str(r, o, "number", number, sizeof(number), false);
+	if (g > 0 && strcmp(number, e.number)) {
+		web_error(r, 400, "number: cannot be changed (create a new extension)", "number");
+		ok = false;
+	}
+	ok = ok && g >= 0 && ext_apply(r, o, &e, &pw_given);
+	json_decref(o);
+	if (ok && (err = db_ext_update(db, &e))) {
+		if (err == EINVAL)
+			ext_invalid(r, db_errmsg(db));
+		else
+			web_db_error(r, err, "extension");
+		ok = false;
+	}
+	if (ok) {
+		log_info(WEB_TAG, "extension %s changed by %s", e.number, r->auth.username);
+		reload(r);
+		web_json(r, 200, ext_json(&e));
+	}
+	explicit_bzero(&e, sizeof(e));
+}
+
+void web_api_ext_delete(struct web_req *r)
+{
+	struct db *db = web_db(r);
+	if (!db)
+		return;
+	int err = db_ext_delete(db, r->arg[0]);
+	if (err) {
+		web_db_error(r, err, "extension");
+		return;
+	}
+	log_info(WEB_TAG, "extension %s deleted by %s", r->arg[0], r->auth.username);
+	reload(r);
+	web_no_content(r);
+}
+
+void web_api_ext_password(struct web_req *r)
+{
+	struct db *db = web_db(r);
+	if (!db)
+		return;
+	struct db_ext e;
+	int err = db_ext_get(db, r->arg[0], &e);
+	if (!err)
+		err = db_secret_generate(e.password, sizeof(e.password), GENERATED_PW_LEN);
+	if (!err)
+		err = db_ext_update(db, &e);
+	if (err) {
+		web_db_error(r, err, "extension");
+		explicit_bzero(&e, sizeof(e));
+		return;
+	}
+	log_info(WEB_TAG, "extension %s: new SIP password generated by %s", e.number,
+		 r->auth.username);
+	reload(r);
+	json_t *j = json_object();
+	json_object_set_new(j, "number", json_string(e.number));
+	json_object_set_new(j, "password", json_string(e.password));
+	web_json(r, 200, j);
+	explicit_bzero(&e, sizeof(e));
+}

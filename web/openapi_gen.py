@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""
+Writes web/openapi.c: the OpenAPI 3 document of the web API as a C
+constant. The API's description lives here as python data (readable, and
+checked to be valid JSON by construction); run this after changing the
+routes in web/router.c:  python3 web/openapi_gen.py
+"""
+import json
+import os
+
+S = lambda **kw: dict(type="string", **kw)  # noqa: E731
+I = lambda **kw: dict(type="integer", **kw)  # noqa: E731
+
+
+def ref(n): return {"$ref": "#/components/schemas/%s" % n}
+def resp(desc, schema=None, ctype="application/json"):
+    r = {"description": desc}
+    if schema is not None:
+        r["content"] = {ctype: {"schema": schema}}
+    return r
+ERR = {"$ref": "#/components/responses/Error"}
+def std(ok, admin=False, body=False):
+    # every operation can fail with 401 (no or bad credentials), 403 (role
+    # or CSRF), and with a body 400/413/415: all share the Error response
+    r = dict(ok)
+    r["default"] = ERR
+    return r
+def lst(name, item):
+    return {"type": "object", "properties": {name: {"type": "array", "items": ref(item)}}}
+def jbody(schema):
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+num = {"name": "number", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{2,15}$"}}
+idp = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+userp = {"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}
+addrp = {"name": "address", "in": "path", "required": True, "schema": {"type": "string"}}
+def q(name, desc, schema=None):
+    return {"name": name, "in": "query", "required": False, "description": desc, "schema": schema or {"type": "string"}}
+
+paths = {
+ "/api/v1/login": {"post": {"summary": "Log in (starts a browser session)", "security": [], "tags": ["session"],
+    "requestBody": jbody(ref("Login")),
+    "responses": {"200": resp("Logged in; sets the session cookie", ref("Session")), "400": ERR, "401": ERR, "413": ERR, "415": ERR,
+                  "429": resp("Too many failed logins from this address (see Retry-After)", ref("Error"))}}},
+ "/api/v1/logout": {"post": {"summary": "End the browser session", "tags": ["session"], "responses": std({"204": resp("Logged out")}, admin=True)}},
+ "/api/v1/session": {"get": {"summary": "Who is logged in, and the CSRF token", "tags": ["session"], "responses": std({"200": resp("The session", ref("Session"))})}},
+ "/api/v1/password": {"post": {"summary": "Change the caller's own password (ends all of its sessions)", "tags": ["session"],
+    "requestBody": jbody({"type": "object", "required": ["current_password", "new_password"], "additionalProperties": False,
+                          "properties": {"current_password": S(format="password"), "new_password": S(format="password", minLength=8, maxLength=128)}}),
+    "responses": std({"204": resp("Changed; log in again"), "429": resp("Too many failed attempts from this address", ref("Error"))})}},
+ "/api/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "responses": std({"200": resp("OpenAPI 3 document", {"type": "object"})})}},
+ "/api/v1/extensions": {
+   "get": {"summary": "List extensions (role user: its own)", "tags": ["extensions"], "responses": std({"200": resp("Extensions", lst("extensions", "Extension"))})},
+   "post": {"summary": "Create an extension; without a password one is generated and returned once", "tags": ["extensions"],
+            "requestBody": jbody(ref("ExtensionInput")),
+            "responses": std({"201": resp("Created", ref("ExtensionCreated")), "409": ERR}, body=True)}},
+ "/api/v1/extensions/{number}": {
+   "parameters": [num],
+   "get": {"summary": "One extension", "tags": ["extensions"], "responses": std({"200": resp("The extension", ref("Extension")), "404": ERR}, admin=True)},
+   "put": {"summary": "Change an extension (fields left out keep their value)", "tags": ["extensions"], "requestBody": jbody(ref("ExtensionInput")),
+           "responses": std({"200": resp("Changed", ref("Extension")), "404": ERR}, body=True)},
+   "patch": {"summary": "Same as PUT", "tags": ["extensions"], "requestBody": jbody(ref("ExtensionInput")),
+           "responses": std({"200": resp("Changed", ref("Extension")), "404": ERR}, body=True)},
+   "delete": {"summary": "Delete an extension and its registrations", "tags": ["extensions"], "responses": std({"204": resp("Deleted"), "404": ERR}, admin=True)}},
+ "/api/v1/extensions/{number}/password": {"parameters": [num],
+   "post": {"summary": "Generate a new SIP password (returned once)", "tags": ["extensions"],
+            "responses": std({"200": resp("The new password", {"type": "object", "properties": {"number": {"type": "string"}, "password": {"type": "string"}}}), "404": ERR}, admin=True)}},
+ "/api/v1/registrations": {"get": {"summary": "Live registrations (role user: its extension's)", "tags": ["live"],
+   "responses": std({"200": resp("Registrations", lst("registrations", "Registration")), "503": ERR})}},
+ "/api/v1/calls": {"get": {"summary": "Calls in progress (role user: its extension's)", "tags": ["live"],
+   "responses": std({"200": resp("Calls", lst("calls", "Call")), "503": ERR})}},
+ "/api/v1/calls/{id}": {"parameters": [idp], "delete": {"summary": "Hang up a call", "tags": ["live"],
+   "responses": std({"204": resp("Hung up"), "404": ERR, "503": ERR}, admin=True)}},
+ "/api/v1/bans": {"get": {"summary": "Sources banned after failed SIP authentication", "tags": ["live"],
+   "responses": std({"200": resp("Bans", lst("bans", "Ban")), "503": ERR}, admin=True)}},
+ "/api/v1/bans/{address}": {"parameters": [addrp], "delete": {"summary": "Lift a ban", "tags": ["live"],
+   "responses": std({"204": resp("Lifted"), "404": ERR, "503": ERR}, admin=True)}},
+ "/api/v1/cdrs": {"get": {"summary": "Call detail records, newest first (role user: its extension's)", "tags": ["cdrs"],
+   "parameters": [q("from", "Start at or after: unix ms, or UTC 2024-05-01 / 2024-05-01T08:00:00Z"),
+                  q("to", "Start before (same forms as from)"),
+                  q("number", "Caller or callee equals"),
+                  q("disposition", "ANSWERED, NO ANSWER, BUSY, FAILED or CANCELLED", {"type": "string", "enum": ["ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CANCELLED"]}),
+                  q("limit", "1-1000 (JSON, default 100) or 1-10000 (CSV, default 10000)", {"type": "integer"}),
+                  q("offset", "Records to skip", {"type": "integer", "minimum": 0}),
+                  q("format", "json (default) or csv (RFC 4180; cells that look like formulas get a leading ')", {"type": "string", "enum": ["json", "csv"]})],
+   "responses": std({"200": {"description": "Records", "content": {"application/json": {"schema": {"type": "object", "properties": {
+        "cdrs": {"type": "array", "items": ref("Cdr")}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}}},
+        "text/csv": {"schema": {"type": "string"}}}}, "400": ERR}, admin=True)}},
+ "/api/v1/status": {"get": {"summary": "Version, uptime, counters, process CPU and memory", "tags": ["live"],
+   "responses": std({"200": resp("Status", ref("Status")), "503": ERR}, admin=True)}},
+ "/api/v1/metrics": {"get": {"summary": "Prometheus metrics (also at /metrics)", "tags": ["live"],
+   "responses": std({"200": resp("Prometheus text format 0.0.4", {"type": "string"}, "text/plain"), "503": ERR}, admin=True)}},
+ "/metrics": {"get": {"summary": "Prometheus metrics: hookflash_calls_active, hookflash_calls_total{disposition}, hookflash_registrations, hookflash_sip_messages_total{direction}, hookflash_auth_failures_total, hookflash_bans, process_*", "tags": ["live"],
+   "responses": std({"200": resp("Prometheus text format 0.0.4", {"type": "string"}, "text/plain"), "503": ERR}, admin=True)}},
+ "/api/v1/tokens": {
+   "get": {"summary": "API tokens (never the tokens themselves)", "tags": ["tokens"], "responses": std({"200": resp("Tokens", lst("tokens", "Token"))}, admin=True)},
+   "post": {"summary": "Create an API token for the caller; the token is returned once", "tags": ["tokens"],
+            "requestBody": jbody({"type": "object", "required": ["name"], "additionalProperties": False, "properties": {"name": {"type": "string", "maxLength": 63}}}),
+            "responses": std({"201": resp("Created", ref("TokenCreated"))}, body=True)}},
+ "/api/v1/tokens/{id}": {"parameters": [idp], "delete": {"summary": "Revoke a token", "tags": ["tokens"], "responses": std({"204": resp("Revoked"), "404": ERR}, admin=True)}},
+ "/api/v1/users": {
+   "get": {"summary": "Web accounts", "tags": ["users"], "responses": std({"200": resp("Users", lst("users", "User"))}, admin=True)},
+   "post": {"summary": "Create a web account", "tags": ["users"], "requestBody": jbody(ref("UserInput")),
+            "responses": std({"201": resp("Created", ref("User")), "409": ERR}, body=True)}},
+ "/api/v1/users/{username}": {"parameters": [userp],
+   "put": {"summary": "Change password, role or extension (ends the account's sessions)", "tags": ["users"], "requestBody": jbody(ref("UserChange")),
+           "responses": std({"200": resp("Changed", ref("User")), "404": ERR, "409": ERR}, body=True)},
+   "patch": {"summary": "Same as PUT", "tags": ["users"], "requestBody": jbody(ref("UserChange")),
+           "responses": std({"200": resp("Changed", ref("User")), "404": ERR, "409": ERR}, body=True)},
+   "delete": {"summary": "Delete a web account and its tokens", "tags": ["users"], "responses": std({"204": resp("Deleted"), "404": ERR, "409": ERR}, admin=True)}},
+}
+legs = {"type": "object", "properties": {k: I() for k in ["packets_received", "packets_sent", "bytes_received", "bytes_sent", "lost"]}}
+legs["properties"]["jitter_ms"] = {"type": "number"}
+ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "enabled": {"type": "boolean"},
+             "contact": S(description="static contact sip:/sips: URI, empty for none"),
+             "trust": S(description="comma-separated IPv4/IPv6 addresses or networks trusted as this extension"),
+             "max_calls": I(minimum=0, maximum=1000, description="0: the default")}
+ext_out = dict(ext_props); ext_out["vm_pin_set"] = {"type": "boolean"}; ext_out["created_at"] = I(description="unix seconds")
+ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="write-only"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
+ext_created = dict(ext_out); ext_created["password"] = S(description="only when generated: shown this once")
+schemas = {
+ "Error": {"type": "object", "required": ["error"], "properties": {"error": S(), "field": S(description="the input field at fault")}},
+ "Login": {"type": "object", "required": ["username", "password"], "additionalProperties": False, "properties": {"username": S(), "password": S(format="password")}},
+ "Session": {"type": "object", "properties": {"username": S(), "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True},
+             "auth": S(enum=["session", "token"]), "csrf_token": S(description="send as X-CSRF-Token on POST/PUT/PATCH/DELETE (sessions only)")}},
+ "Extension": {"type": "object", "properties": ext_out},
+ "ExtensionCreated": {"type": "object", "properties": ext_created},
+ "ExtensionInput": {"type": "object", "additionalProperties": False, "properties": ext_in},
+ "Registration": {"type": "object", "properties": {"extension": S(), "contact": S(), "source": S(), "expires_in": I(), "user_agent": S()}},
+ "Call": {"type": "object", "properties": {"id": I(), "caller": S(), "callee": S(), "state": S(enum=["ringing", "answered", "hold"]), "duration_s": I(), "codec": S()}},
+ "Ban": {"type": "object", "properties": {"address": S(), "failures": I(), "banned_for_s": I()}},
+ "Cdr": {"type": "object", "properties": {"id": I(), "call_id": S(), "caller": S(), "caller_name": S(), "callee": S(), "callee_name": S(),
+          "start_ms": I(), "answer_ms": {"type": "integer", "nullable": True}, "end_ms": I(), "disposition": S(), "duration_s": I(), "billsec": I(),
+          "hangup_status": I(), "hangup_cause": S(), "hangup_side": S(), "codec": S(), "caller_leg": legs, "callee_leg": legs}},
+ "Status": {"type": "object", "properties": {"version": S(), "uptime_s": I(), "started_at": I(), "extensions": I(), "registrations": I(), "calls": I(),
+            "calls_total": I(), "calls_answered": I(), "bans": I(), "auth_failures": I(), "reloads": I(),
+            "sip": {"type": "object", "properties": {k: I() for k in ["received", "sent", "invalid", "transactions", "tcp_connections"]}},
+            "process": {"type": "object", "properties": {"cpu_seconds": {"type": "number"}, "cpu_percent_avg": {"type": "number"}, "rss_bytes": I(), "threads": I()}}}},
+ "Token": {"type": "object", "properties": {"id": I(), "name": S(), "username": S(), "created_at": I(), "last_used_at": {"type": "integer", "nullable": True}}},
+ "TokenCreated": {"type": "object", "properties": {"id": I(), "name": S(), "username": S(), "token": S(description="send as Authorization: Bearer; shown this once")}},
+ "User": {"type": "object", "properties": {"username": S(), "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True}, "created_at": I()}},
+ "UserInput": {"type": "object", "required": ["username", "password"], "additionalProperties": False, "properties": {"username": S(maxLength=63), "password": S(minLength=8, maxLength=128),
+               "role": S(enum=["admin", "user"], default="user"), "extension": {"type": "string", "nullable": True}}},
+ "UserChange": {"type": "object", "additionalProperties": False, "properties": {"password": S(minLength=8, maxLength=128),
+               "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True}}},
+}
+doc = {
+ "openapi": "3.0.3",
+ "info": {"title": "Hookflash administration API", "version": "1",
+          "description": "JSON over HTTPS. Authenticate with a session cookie from POST /api/v1/login (then send X-CSRF-Token on every POST, PUT, PATCH and DELETE) or with Authorization: Bearer and a token from POST /api/v1/tokens. Errors are {\"error\": ..., \"field\": ...}. Request bodies are at most 64 KiB. Role user sees only its own extension, registrations, calls and records. Error statuses: 400 invalid input (field names the input), 401 not authenticated, 403 role or CSRF token, 404 unknown, 405 wrong method, 409 conflict, 413 body over 64 KiB, 415 body not application/json, 429 too many failed logins, 503 the PBX core did not answer in time."},
+ "servers": [{"url": "/"}],
+ "security": [{"session": [], "csrf": []}, {"bearer": []}],
+ "paths": paths,
+ "components": {
+   "securitySchemes": {
+     "session": {"type": "apiKey", "in": "cookie", "name": "__Host-hfsid"},
+     "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+     "bearer": {"type": "http", "scheme": "bearer"}},
+   "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}}},
+   "schemas": schemas}}
+
+def fmt(v, ind=0, width=118):
+    flat = json.dumps(v, ensure_ascii=True, separators=(", ", ": "))
+    if len(flat) + ind <= width or not isinstance(v, (dict, list)) or not v:
+        return [" " * ind + flat]
+    if isinstance(v, dict):
+        items = list(v.items())
+        out = [" " * ind + "{"]
+        for i, (k, x) in enumerate(items):
+            sub = fmt(x, ind + 1, width)
+            sub[0] = " " * (ind + 1) + json.dumps(k) + ": " + sub[0].lstrip()
+            if i < len(items) - 1:
+                sub[-1] += ","
+            out += sub
+        out.append(" " * ind + "}")
+        return out
+    out = [" " * ind + "["]
+    for i, x in enumerate(v):
+        sub = fmt(x, ind + 1, width)
+        if i < len(v) - 1:
+            sub[-1] += ","
+        out += sub
+    out.append(" " * ind + "]")
+    return out
+lines = fmt(doc)
+
+out = ['/*',
+' * The OpenAPI 3 description of the REST API, served at',
+' * /api/v1/openapi.json: one constant, so there is no file to install and',
+' * nothing to parse at start. GENERATED by web/openapi_gen.py (python3',
+' * web/openapi_gen.py): change the API there and re-run it, do not edit',
+' * this file. The integration tests parse the document and check that',
+' * every route is listed.',
+' */',
+'#include <string.h>',
+'',
+'#include "web_int.h"',
+'',
+'static const char doc[] =']
+for l in lines:
+    esc = l.replace('\\', '\\\\').replace('"', '\\"')
+    out.append('\t"%s\\n"' % esc)
+out[-1] += ';'
+out += ['',
+'void web_api_openapi(struct web_req *r)',
+'{',
+'\tweb_body(r, 200, "application/json", strdup(doc), sizeof(doc) - 1);',
+'}',
+'']
+open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'openapi.c'), 'w').write('\n'.join(out))

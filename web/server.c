@@ -1,0 +1,467 @@
+/*
+ * The web server's life and one request's life. libmicrohttpd runs an
+ * HTTPS daemon per bind address with a small pool of worker threads (a
+ * handler may block briefly: a password KDF, a database read, a bounded
+ * wait for the signalling loop), and a plain HTTP daemon per bind address
+ * whose only answer is a 308 to the same path on HTTPS, so a typed-in
+ * "http://pbx/" still lands on the encrypted UI. Every answer leaves
+ * through queue_answer(), which adds the security headers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/base/log.h"
+#include "../core/base/sbuf.h"
+#include "../core/pbx/pbx.h"
+#include "../core/pbx/pbx_web.h"
+#include "web_int.h"
+
+/* Only TLS 1.2 and 1.3: nothing an admin's browser lacks. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define CONN_TIMEOUT_S 30
+#define CONN_LIMIT 256
+#define CONN_PER_IP 64
+
+static const char csp[] = "default-src 'self'; frame-ancestors 'none'; object-src 'none'; "
+			  "base-uri 'none'";
+
+/* --- answers ---------------------------------------------------------------- */
+
+static enum MHD_Result queue_answer(struct web_req *r)
+{
+	struct web_resp *rs = &r->resp;
+	if (!rs->status)
+		web_error(r, 500, "internal error: no answer", NULL);
+	struct MHD_Response *m =
+		MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (char *)"",
+						rs->body ? MHD_RESPMEM_MUST_FREE
+							 : MHD_RESPMEM_PERSISTENT);
+	if (!m)
+		return MHD_NO;
+	rs->body = NULL; /* MHD owns it now */
+	if (rs->ctype)
+		MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
+	MHD_add_response_header(m, "Content-Security-Policy", csp);
+	MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(m, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(m, "X-Frame-Options", "DENY");
+	MHD_add_response_header(m, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(m, "Cross-Origin-Resource-Policy", "same-origin");
+	/* API answers carry sessions, tokens and passwords shown once: no
+	 * cache may keep them. The static UI is revalidated each time. */
+	bool api = r->url && !strncmp(r->url, "/api/", 5);
+	MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, api ? "no-store" : "no-cache");
+	for (int i = 0; i < rs->nhdr; i++)
+		MHD_add_response_header(m, rs->hdr[i].name, rs->hdr[i].value);
+	enum MHD_Result ret = MHD_queue_response(r->conn, rs->status, m);
+	MHD_destroy_response(m);
+	return ret;
+}
+
+/* --- requests ---------------------------------------------------------------- */
+
+static int method_of(const char *m)
+{
+	static const struct {
+		const char *name;
+		int m;
+	} t[] = { { "GET", WM_GET },     { "HEAD", WM_HEAD },     { "POST", WM_POST },
+		  { "PUT", WM_PUT },     { "PATCH", WM_PATCH },   { "DELETE", WM_DELETE } };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcmp(m, t[i].name))
+			return t[i].m;
+	return WM_OTHER;
+}
+
+/* The key for per-source limits: the IPv4 address, or the IPv6 /64 (a
+ * host owns a whole /64 and could otherwise rotate through it). */
+static void source_key(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, cap, "unknown");
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	char buf[INET6_ADDRSTRLEN];
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		if (inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf)))
+			snprintf(out, cap, "%s", buf);
+	} else if (sa->sa_family == AF_INET6) {
+		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&a)) {
+			if (inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof(buf)))
+				snprintf(out, cap, "%s", buf);
+			return;
+		}
+		memset(&a.s6_addr[8], 0, 8);
+		if (inet_ntop(AF_INET6, &a, buf, sizeof(buf)))
+			snprintf(out, cap, "%s/64", buf);
+	}
+}
+
+static struct web_req *req_new(struct web_server *w, struct MHD_Connection *c, const char *url,
+			       const char *method)
+{
+	struct web_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->w = w;
+	r->conn = c;
+	r->url = url;
+	r->method_s = method;
+	r->method = method_of(method);
+	source_key(c, r->src, sizeof(r->src));
+	return r;
+}
+
+static void req_free(struct web_req *r)
+{
+	web_db_release(r);
+	free(r->body);
+	free(r->resp.body);
+	explicit_bzero(&r->auth, sizeof(r->auth));
+	free(r);
+}
+
+static bool body_add(struct web_req *r, const char *data, size_t n)
+{
+	if (r->too_big || r->len + n > WEB_BODY_MAX) {
+		r->too_big = true; /* keep reading (and dropping) to answer 413 */
+		return true;
+	}
+	char *b = realloc(r->body, r->len + n + 1);
+	if (!b)
+		return false;
+	memcpy(b + r->len, data, n);
+	r->len += n;
+	b[r->len] = '\0';
+	r->body = b;
+	return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct web_server *w = cls;
+	struct web_req *r = *con_cls;
+	(void)version;
+	if (!r) {
+		r = req_new(w, c, url, method);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		/* Refuse an announced oversized body before reading it. */
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > WEB_BODY_MAX) {
+			web_error(r, 413, "request body larger than 64 KiB", NULL);
+			return queue_answer(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (r->resp.status) { /* answered already: drop the rest */
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		if (!body_add(r, upload_data, *upload_data_size))
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->resp.status)
+		return MHD_YES; /* queued on the first call */
+	if (r->too_big)
+		web_error(r, 413, "request body larger than 64 KiB", NULL);
+	else
+		web_dispatch(r);
+	web_db_release(r); /* back to the pool before the bytes go out */
+	return queue_answer(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*con_cls)
+		req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* --- the HTTP redirector ---------------------------------------------------- */
+
+static void pct_encode(struct sbuf *b, const char *s, bool keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) || (keep_slash && *p == '/')) {
+			sbuf_add(b, p, 1);
+		} else {
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			sbuf_add(b, e, 3);
+		}
+	}
+}
+
+struct qs {
+	struct sbuf *b;
+	int n;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct qs *q = cls;
+	(void)kind;
+	sbuf_adds(q->b, q->n++ ? "&" : "?");
+	pct_encode(q->b, key, false);
+	if (value) {
+		sbuf_adds(q->b, "=");
+		pct_encode(q->b, value, false);
+	}
+	return MHD_YES;
+}
+
+/* The host the client asked for, without its port, when it looks like a
+ * host name or an address literal (it goes into a Location header). */
+static bool host_from(const char *h, char *out, size_t cap)
+{
+	if (!h || !*h)
+		return false;
+	size_t n;
+	if (h[0] == '[') {
+		const char *e = strchr(h, ']');
+		if (!e)
+			return false;
+		n = (size_t)(e - h) + 1;
+		if (strspn(h + 1, "0123456789abcdefABCDEF:.") != n - 2)
+			return false;
+	} else {
+		n = strcspn(h, ":");
+		if (strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n)
+			return false;
+	}
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return true;
+}
+
+static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char *url,
+				const char *method, const char *version, const char *upload_data,
+				size_t *upload_data_size, void **con_cls)
+{
+	struct web_server *w = cls;
+	(void)version;
+	(void)upload_data;
+	*upload_data_size = 0;
+	struct web_req *r = *con_cls;
+	if (r)
+		return MHD_YES;
+	if (!(r = req_new(w, c, url, method)))
+		return MHD_NO;
+	*con_cls = r;
+	char host[300];
+	if (!host_from(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+		       host, sizeof(host))) {
+		const struct conf *cf = &w->p->conf;
+		const char *b = cf->nbinds ? cf->binds[0] : "localhost";
+		snprintf(host, sizeof(host), strchr(b, ':') ? "[%s]" : "%s", b);
+	}
+	struct sbuf loc;
+	sbuf_init(&loc);
+	sbuf_printf(&loc, "https://%s", host);
+	if (w->p->conf.https_port != 443)
+		sbuf_printf(&loc, ":%u", w->p->conf.https_port);
+	pct_encode(&loc, url && url[0] == '/' ? url : "/", true);
+	struct qs q = { .b = &loc };
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	if (loc.len < sizeof(r->resp.hdr[0].value)) {
+		web_header(r, "Location", "%.*s", (int)loc.len, loc.p);
+		web_error(r, 308, "use HTTPS", NULL);
+	} else {
+		web_error(r, 414, "URI too long", NULL);
+	}
+	sbuf_free(&loc);
+	return queue_answer(r);
+}
+
+/* --- daemons ----------------------------------------------------------------- */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug(WEB_TAG, "libmicrohttpd: %s", buf);
+}
+
+static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, uint16_t port,
+				       bool tls)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	if (!strcmp(bind, "::"))
+		flags |= MHD_USE_DUAL_STACK;
+	if (strchr(bind, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, bind, &s6->sin6_addr) != 1)
+			return NULL;
+		flags |= MHD_USE_IPv6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		if (inet_pton(AF_INET, bind, &s4->sin_addr) != 1)
+			return NULL;
+	}
+	if (!tls)
+		return MHD_start_daemon(flags, port, NULL, NULL, on_plain, w,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
+					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+	/* the logger first: MHD logs through whatever it has at each option */
+	return MHD_start_daemon(flags | MHD_USE_TLS, port, NULL, NULL, on_request, w,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_HTTPS_MEM_KEY, w->key_pem,
+				MHD_OPTION_HTTPS_MEM_CERT, w->cert_pem,
+				MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_POOL_THREADS,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CONN_PER_IP, MHD_OPTION_END);
+}
+
+static int start_all(struct web_server *w)
+{
+	const struct conf *c = &w->p->conf;
+	const char *binds[WEB_MAX_DAEMONS];
+	int n = 0;
+	for (int i = 0; i < c->nbinds && n < WEB_MAX_DAEMONS; i++)
+		binds[n++] = c->binds[i];
+	bool any = n == 0;
+	if (any)
+		binds[n++] = "::"; /* every address, IPv4 too (dual stack) */
+	for (int i = 0; i < n; i++) {
+		const char *b = binds[i];
+		struct MHD_Daemon *s = start_daemon(w, b, c->https_port, true);
+		if (!s && any) { /* no IPv6 on this box */
+			b = "0.0.0.0";
+			s = start_daemon(w, b, c->https_port, true);
+		}
+		struct MHD_Daemon *h = s ? start_daemon(w, b, c->http_port, false) : NULL;
+		if (!s || !h) {
+			int err = errno ? errno : EIO;
+			log_err(WEB_TAG, "cannot listen on %s port %u: %s", b,
+				s ? c->http_port : c->https_port, strerror(err));
+			if (s)
+				MHD_stop_daemon(s);
+			return err;
+		}
+		w->https[w->ndaemons] = s;
+		w->http[w->ndaemons++] = h;
+	}
+	return 0;
+}
+
+static int open_dbs(struct web_server *w)
+{
+	pthread_mutex_init(&w->db_mu, NULL);
+	pthread_cond_init(&w->db_cv, NULL);
+	w->db_init = true;
+	int want = WEB_POOL_THREADS * (w->p->conf.nbinds ? w->p->conf.nbinds : 1);
+	if (want > (int)(sizeof(w->dbs) / sizeof(w->dbs[0])))
+		want = (int)(sizeof(w->dbs) / sizeof(w->dbs[0]));
+	for (int i = 0; i < want; i++) {
+		int err = db_open(&w->dbs[i], w->p->db_path);
+		if (err) {
+			log_err(WEB_TAG, "cannot open database %s: %s", w->p->db_path, strerror(err));
+			return err;
+		}
+		w->ndbs++;
+	}
+	return 0;
+}
+
+int web_server_alloc(struct web_server **out, struct pbx *p)
+{
+	if (!out || !p)
+		return EINVAL;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		log_err(WEB_TAG, "libmicrohttpd was built without TLS: no web UI");
+		return ENOTSUP;
+	}
+	struct web_server *w = calloc(1, sizeof(*w));
+	if (!w)
+		return ENOMEM;
+	w->p = p;
+	int err = web_cert_load(p->conf.data_dir, p->conf.domain, (const char(*)[64])p->conf.binds,
+				p->conf.nbinds, &w->cert_pem, &w->key_pem);
+	if (!err)
+		err = web_sessions_alloc(&w->sessions);
+	if (!err)
+		err = web_limiter_alloc(&w->limiter);
+	if (!err)
+		err = pbx_web_alloc(&w->pw, p);
+	if (!err)
+		err = open_dbs(w);
+	if (!err)
+		err = start_all(w);
+	if (err) {
+		web_server_free(w);
+		return err;
+	}
+	log_info(WEB_TAG, "web UI on https port %u (http port %u redirects)", p->conf.https_port,
+		 p->conf.http_port);
+	*out = w;
+	return 0;
+}
+
+void web_server_free(struct web_server *w)
+{
+	if (!w)
+		return;
+	/* Waiters on the (stopped) loop return at once instead of after
+	 * their deadline, so stopping MHD does not hang on them. */
+	pbx_web_shutdown(w->pw);
+	for (int i = 0; i < w->ndaemons; i++) {
+		MHD_stop_daemon(w->http[i]);
+		MHD_stop_daemon(w->https[i]);
+	}
+	for (int i = 0; i < w->ndbs; i++)
+		db_close(w->dbs[i]);
+	if (w->db_init) {
+		pthread_cond_destroy(&w->db_cv);
+		pthread_mutex_destroy(&w->db_mu);
+	}
+	pbx_web_free(w->pw);
+	web_sessions_free(w->sessions);
+	web_limiter_free(w->limiter);
+	if (w->key_pem) {
+		explicit_bzero(w->key_pem, strlen(w->key_pem));
+		free(w->key_pem);
+	}
+	free(w->cert_pem);
+	free(w);
+}

@@ -1,0 +1,242 @@
+/*
+ * Private to web/: the server, one request as handlers see it, the route
+ * table's descriptor, and the helpers every handler shares (JSON in and
+ * out, validation with field-naming errors, database connections,
+ * sessions). libmicrohttpd appears only in web/ (STYLE rule 8); handlers
+ * mostly see struct web_req and never build an MHD response themselves,
+ * so the security headers cannot be forgotten on one of them.
+ */
+#ifndef HF_WEB_INT_H
+#define HF_WEB_INT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../db/db.h"
+#include "web.h"
+
+#define WEB_TAG "web"
+#define WEB_BODY_MAX (64 * 1024) /* larger request bodies get 413 */
+#define WEB_POOL_THREADS 4       /* MHD worker threads of the HTTPS server */
+#define WEB_MAX_DAEMONS 4        /* one per bind address */
+#define WEB_SESSION_COOKIE "__Host-hfsid" /* __Host-: Secure, Path=/, no Domain */
+
+enum web_method {
+	WM_GET = 1,
+	WM_HEAD = 2,
+	WM_POST = 4,
+	WM_PUT = 8,
+	WM_PATCH = 16,
+	WM_DELETE = 32,
+	WM_OTHER = 64,
+};
+
+/* Who is asking, once authenticated. */
+struct web_auth {
+	bool ok;
+	bool session;  /* by cookie (a browser): state changes need CSRF */
+	char username[DB_USER_NAME_MAX];
+	char role[DB_ROLE_MAX];
+	char extension[DB_EXT_NUMBER_MAX];
+	char sid[65];  /* session id, when session */
+	char csrf[65]; /* its CSRF token */
+};
+
+#define WEB_MAX_HDRS 6
+
+struct web_resp {
+	unsigned status;   /* 0: nothing answered yet */
+	char *body;        /* malloc'd */
+	size_t len;
+	const char *ctype;
+	int nhdr;
+	struct {
+		const char *name;
+		char value[320];
+	} hdr[WEB_MAX_HDRS];
+};
+
+struct web_server;
+
+struct web_req {
+	struct web_server *w;
+	struct MHD_Connection *conn;
+	const char *url;      /* path, percent-decoded by MHD */
+	const char *method_s;
+	int method;           /* enum web_method */
+	char *body;           /* the request body, NUL-terminated */
+	size_t len;
+	bool too_big;
+	char arg[2][128];     /* the {parameters} of the matched route */
+	struct web_auth auth;
+	char src[64];         /* client address key: IPv4, or IPv6 /64 */
+	struct web_resp resp;
+	struct db *db;        /* from the pool, released when done */
+};
+
+typedef void(web_route_h)(struct web_req *r);
+
+enum {
+	WR_PUBLIC = 1, /* no authentication (login, the static UI) */
+	WR_ADMIN = 2,  /* role admin only */
+	WR_JSON = 4,   /* takes a JSON object body */
+};
+
+struct web_route {
+	int methods;
+	const char *pattern; /* "/api/v1/extensions/{}": {} is one segment */
+	int flags;
+	web_route_h *h;
+};
+
+/* --- server.c ------------------------------------------------------------ */
+
+struct pbx_web;
+struct web_sessions;
+struct web_limiter;
+struct pbx;
+
+struct web_server {
+	struct pbx *p;
+	struct pbx_web *pw;
+	struct web_sessions *sessions;
+	struct web_limiter *limiter;
+	struct MHD_Daemon *https[WEB_MAX_DAEMONS];
+	struct MHD_Daemon *http[WEB_MAX_DAEMONS];
+	int ndaemons;
+	char *cert_pem, *key_pem;
+	/* database connections, one per worker thread: WAL lets them read
+	 * while the store thread writes */
+	pthread_mutex_t db_mu;
+	pthread_cond_t db_cv;
+	bool db_init;
+	struct db *dbs[WEB_POOL_THREADS * WEB_MAX_DAEMONS];
+	bool db_busy[WEB_POOL_THREADS * WEB_MAX_DAEMONS];
+	int ndbs;
+};
+
+/* --- router.c ------------------------------------------------------------ */
+
+/* Routes r, checks authentication, CSRF and role, runs the handler. */
+void web_dispatch(struct web_req *r);
+extern const struct web_route web_routes[];
+extern const size_t web_nroutes;
+
+/* --- http.c: answers ----------------------------------------------------- */
+
+/* Answers with a JSON document (takes the reference). */
+void web_json(struct web_req *r, unsigned status, json_t *j);
+/* {"error": msg, "field": field} (field may be NULL: then no field). */
+void web_error(struct web_req *r, unsigned status, const char *msg, const char *field);
+/* A body of any type; takes body (malloc'd). */
+void web_body(struct web_req *r, unsigned status, const char *ctype, char *body, size_t len);
+void web_no_content(struct web_req *r);
+void web_header(struct web_req *r, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* 503 for a loop that did not answer, 500 otherwise. */
+void web_loop_error(struct web_req *r, int err);
+
+/* --- http.c: requests ---------------------------------------------------- */
+
+const char *web_query(struct web_req *r, const char *key);
+const char *web_in_header(struct web_req *r, const char *name);
+/* The body as a JSON object, or NULL having answered 400/415. allowed
+ * lists the accepted keys (NULL-terminated); any other key is a 400. */
+json_t *web_body_object(struct web_req *r, const char *const *allowed);
+/* Reads o[key] into dst: 1 present, 0 absent (and not required), -1
+ * answered 400 (wrong type, too long, or missing when required). */
+int web_field_str(struct web_req *r, json_t *o, const char *key, char *dst, size_t cap,
+		  bool required);
+int web_field_bool(struct web_req *r, json_t *o, const char *key, bool *dst);
+int web_field_int(struct web_req *r, json_t *o, const char *key, long long lo, long long hi,
+		  long long *dst);
+/* Reports a validation message "field: text" from db/ as 400 naming the
+ * field (or, with no "field:" prefix, naming dflt). */
+void web_invalid(struct web_req *r, const char *why, const char *dflt);
+/* A database connection for this request (NULL having answered 503). */
+struct db *web_db(struct web_req *r);
+void web_db_release(struct web_req *r);
+/* Answers for an errno from db/: 404, 409, 400 or 500. */
+void web_db_error(struct web_req *r, int err, const char *what);
+/* Random bytes as lower-case hex (2n characters + NUL into out). */
+int web_random_hex(char *out, size_t n);
+/* SHA-256 of s in lower-case hex (65 bytes). */
+void web_sha256_hex(const char *s, char out[65]);
+bool web_is_admin(const struct web_req *r);
+/* A JSON string of s; bytes that are not UTF-8 become '?' rather than
+ * the value going missing (text from the network is not always UTF-8). */
+json_t *web_jstr(const char *s);
+
+/* --- session.c ----------------------------------------------------------- */
+
+int web_sessions_alloc(struct web_sessions **out);
+void web_sessions_free(struct web_sessions *s);
+/* Creates a session and fills a (sid, csrf, who). */
+int web_session_create(struct web_sessions *s, const char *user, const char *role,
+		       const char *ext, struct web_auth *a);
+/* Looks a session up by id, extends its idle time; ENOENT when unknown
+ * or expired. */
+int web_session_get(struct web_sessions *s, const char *sid, struct web_auth *a);
+void web_session_end(struct web_sessions *s, const char *sid);
+/* Ends every session of user (deleted, demoted, new password). */
+void web_session_end_user(struct web_sessions *s, const char *user);
+
+int web_limiter_alloc(struct web_limiter **out);
+void web_limiter_free(struct web_limiter *l);
+/* Before a login attempt from src: false (and seconds to wait) when the
+ * source must wait; true reserves a slot until web_limiter_end. */
+bool web_limiter_begin(struct web_limiter *l, const char *src, unsigned *retry_s);
+/* result: 1 the login succeeded (clears the count), 0 it failed, -1
+ * neither (the database was unavailable: not the client's fault). */
+void web_limiter_end(struct web_limiter *l, const char *src, int result);
+
+/* --- cert.c -------------------------------------------------------------- */
+
+/* Loads DATA_DIR/web/cert.pem and key.pem, creating a self-signed pair
+ * on first start. *cert and *key are malloc'd PEM text. */
+int web_cert_load(const char *data_dir, const char *domain, const char binds[][64],
+		  int nbinds, char **cert, char **key);
+
+/* --- handlers ------------------------------------------------------------ */
+
+void web_api_login(struct web_req *r);
+void web_api_logout(struct web_req *r);
+void web_api_session(struct web_req *r);
+void web_api_tokens_list(struct web_req *r);
+void web_api_tokens_create(struct web_req *r);
+void web_api_tokens_delete(struct web_req *r);
+void web_api_users_list(struct web_req *r);
+void web_api_users_create(struct web_req *r);
+void web_api_users_update(struct web_req *r);
+void web_api_users_delete(struct web_req *r);
+void web_api_password(struct web_req *r);
+/* Authenticates "Authorization: Bearer" or the session cookie into
+ * r->auth; false when neither is valid. */
+bool web_authenticate(struct web_req *r);
+
+void web_api_ext_list(struct web_req *r);
+void web_api_ext_create(struct web_req *r);
+void web_api_ext_get(struct web_req *r);
+void web_api_ext_update(struct web_req *r);
+void web_api_ext_delete(struct web_req *r);
+void web_api_ext_password(struct web_req *r);
+
+void web_api_registrations(struct web_req *r);
+void web_api_calls(struct web_req *r);
+void web_api_call_hangup(struct web_req *r);
+void web_api_bans(struct web_req *r);
+void web_api_ban_lift(struct web_req *r);
+void web_api_status(struct web_req *r);
+void web_api_metrics(struct web_req *r);
+
+void web_api_cdrs(struct web_req *r);
+void web_api_openapi(struct web_req *r);
+void web_static_index(struct web_req *r);
+void web_static_css(struct web_req *r);
+
+#endif
