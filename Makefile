@@ -118,7 +118,8 @@ test:
 
 bench: all
 	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
-	@tests/bench/run
+	-@tests/bench/run
+	@tests/bench/calls
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash

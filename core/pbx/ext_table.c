@@ -186,10 +186,17 @@ const struct ext *ext_table_find_trusted(const struct ext_table *t, const struct
 					 struct pl user)
 {
 	const struct ext *named = ext_table_find(t, user);
-	if (named && named->enabled)
-		for (int i = 0; i < named->ntrust; i++)
+	if (named) {
+		/* The request names an extension: it is that one, trusted from
+		 * here or not. A phone behind the same NAT as a trusted door
+		 * phone must still prove who it is (digest). */
+		for (int i = 0; named->enabled && i < named->ntrust; i++)
 			if (ext_cidr_match(&named->trust[i], sa))
 				return named;
+		return NULL;
+	}
+	/* A device whose From names no extension (a gateway, a pager) is the
+	 * extension that trusts its address. */
 	for (size_t i = 0; i < t->n; i++) {
 		const struct ext *x = &t->v[i];
 		if (!x->enabled)

@@ -49,8 +49,9 @@ void ext_table_unref(struct ext_table *t);
 const struct ext *ext_table_find(const struct ext_table *t, struct pl number);
 size_t ext_table_count(const struct ext_table *t);
 
-/* The enabled extension that trusts this source address, preferring the
- * one named user (the From user) when several do. NULL when none. */
+/* The enabled extension that trusts this source address. When user (the
+ * From user) names an extension, only that one can match; otherwise the
+ * first extension trusting the address. NULL when none. */
 const struct ext *ext_table_find_trusted(const struct ext_table *t, const struct sockaddr *sa,
 					 struct pl user);
 /* Parses "1.2.3.4", "10.0.0.0/8", "2001:db8::/32"; EINVAL otherwise. */

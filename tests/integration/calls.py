@@ -375,6 +375,44 @@ def test_call_digest_407(ctx):
     check_cdr(row, caller=caller, callee=callee, disposition='ANSWERED', hangup_side='caller')
 
 
+def test_call_trusted_address_names_other_extension(ctx):
+    """A phone that shares a trusted device's address (same office NAT)
+    but names another extension in From gets challenged (407) like any
+    phone, and with that extension's password it calls as itself, never
+    as the trusted device."""
+    e = env(ctx)
+    b = Phone(e.d.sip_port, 'callee', name='B')
+    callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
+    other, pw = e.ext(name='Office phone')
+    a = Phone(e.d.sip_port, other, ip=TRUSTED_IP, name='A')
+    try:
+        oc = a.call(callee, make_sdp(40000, ip=TRUSTED_IP))
+        first = oc.wait_final(5, auth=False)
+        check(first is not None and first.status == 407,
+              'want 407 for %s from the trusted address, got %s' % (other, show(first)))
+    finally:
+        a.close()
+    a = Phone(e.d.sip_port, other, password=pw, ip=TRUSTED_IP, name='A')
+    try:
+        oc = a.call(callee, make_sdp(40000, ip=TRUSTED_IP))
+        got = {}
+        t = threading.Thread(target=lambda: got.setdefault('f', oc.wait_final(8)), daemon=True)
+        t.start()  # answers the 407 with the password, then waits
+        inv = b.wait_request('INVITE', 5)
+        check(inv is not None, 'B got no INVITE after the digest')
+        check(('sip:%s@' % other) in (inv.get('from') or ''),
+              'B sees the call from %r, want extension %s' % (inv.get('from'), other))
+        b.respond(inv, 486, to_tag=rand_hex(8))
+        t.join(8)
+        f = got.get('f')
+        check(f is not None and f.status == 486, 'A: %s' % show(f))
+        row = wait_cdr(e.d, oc.call_id)
+        check_cdr(row, caller=other, callee=callee, disposition='BUSY')
+    finally:
+        for x in (a, b):
+            x.close()
+
+
 def test_call_digest_wrong_password(ctx):
     """The python phone answers the 407 with a wrong password: refused
     (407 again or 403), the callee never rings, no call is set up."""
@@ -438,22 +476,29 @@ def python_call(e, ring=True, caller_sdp_dir='sendrecv'):
     """Trusted python caller A (127.0.0.2) calls python callee B (static
     contact); returns (a, b, ra, rb, outcall, dialog_b, a_media, b_media)
     where x_media is where that phone must send RTP (Hookflash's port)."""
-    b = Phone(e.d.sip_port, 'callee', name='B')
-    callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
-    a = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='A')
-    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
-    oc = a.call(callee, make_sdp(ra.port, caller_sdp_dir, ip=TRUSTED_IP))
-    inv = b.wait_request('INVITE', 5)
-    check(inv is not None, 'B got no INVITE; A saw:\n%s' % '\n'.join(r.start for r in oc.responses))
-    b_media = sdp_audio(inv.body)
-    bd = b.answer(inv, make_sdp(rb.port), ring=ring)
-    f = oc.wait_final(5)
-    check(f is not None and f.status == 200, 'A: want 200, got %s' % show(f))
-    a_media = sdp_audio(f.body)
-    check_anchored(e, f.body, '200 to A')
-    check_anchored(e, inv.body, 'INVITE to B')
-    return dict(a=a, b=b, ra=ra, rb=rb, oc=oc, bd=bd, callee=callee,
-                a_dest=(a_media[0], a_media[1]), b_dest=(b_media[0], b_media[1]))
+    c = {}
+    try:
+        c['b'] = b = Phone(e.d.sip_port, 'callee', name='B')
+        callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
+        c['a'] = a = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='A')
+        c['ra'] = ra = RtpPeer(TRUSTED_IP)
+        c['rb'] = rb = RtpPeer()
+        oc = a.call(callee, make_sdp(ra.port, caller_sdp_dir, ip=TRUSTED_IP))
+        inv = b.wait_request('INVITE', 5)
+        check(inv is not None, 'B got no INVITE; A saw:\n%s' % '\n'.join(r.start for r in oc.responses))
+        b_media = sdp_audio(inv.body)
+        bd = b.answer(inv, make_sdp(rb.port), ring=ring)
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 200, 'A: want 200, got %s' % show(f))
+        a_media = sdp_audio(f.body)
+        check_anchored(e, f.body, '200 to A')
+        check_anchored(e, inv.body, 'INVITE to B')
+    except BaseException:
+        close_all(c)
+        raise
+    c.update(oc=oc, bd=bd, callee=callee, a_dest=(a_media[0], a_media[1]),
+             b_dest=(b_media[0], b_media[1]))
+    return c
 
 
 def close_all(c):
@@ -828,6 +873,7 @@ TESTS = [
     test_call_unknown_number_404,
     test_call_nobody_registered_480,
     test_call_digest_407,
+    test_call_trusted_address_names_other_extension,
     test_call_digest_wrong_password,
     test_call_extension_max_calls_486,
     test_call_rtp_relay_counts,
