@@ -326,10 +326,12 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = call_mgr_alloc(&p->calls, p);
 	if (err)
 		goto out;
-	err = ctl_server_alloc(&p->ctl, p);
+	err = web_server_alloc(&p->web, p);
 	if (err)
 		goto out;
-	err = web_server_alloc(&p->web, p);
+	/* the control socket comes last: its existence tells scripts (and
+	 * the tests) that every listener is up */
+	err = ctl_server_alloc(&p->ctl, p);
 	if (err)
 		goto out;
 	loop_timer_start(p->loop, &p->housekeeping, 30000, on_housekeeping, p);
