@@ -493,12 +493,13 @@ void call_mgr_free(struct call_mgr *m)
 {
 	if (!m)
 		return;
-	while (m->calls) {
-		struct call *c = m->calls;
+	/* End every live call; calls already ending wait for their media
+	 * statistics, which callm_engine_free settles. call_end may free the
+	 * call at once, so the next one is taken first. */
+	for (struct call *c = m->calls, *next; c; c = next) {
+		next = c->next;
 		if (!c->ending)
 			call_end(c, 503, "Service Unavailable", "system", "shutdown");
-		else
-			break; /* waiting for media statistics: the engine frees it */
 	}
 	callm_engine_free(m);
 	for (size_t i = 0; i < 1024; i++)
