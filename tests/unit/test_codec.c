@@ -2,8 +2,8 @@
  * Unit tests for the codec layer (core/media/codec*.c, resample.c): the
  * descriptor table and lookups, G.711 against the ITU-T G.191 reference
  * code and G.711's own reference points, round-trip signal-to-noise
- * floors for every codec (computed here, after aligning the codec's delay
- * by cross-correlation), loss concealment and opus FEC, opus framing and
+ * floors for every codec (measured with codec_test_util.h, after aligning
+ * the codec's delay by cross-correlation), loss concealment and opus FEC, opus framing and
  * its RFC 7587 fmtp, and argument errors. test_codec_transcode.c covers
  * the resampler and the transcoder.
  */
@@ -21,167 +21,11 @@
 #include <opus.h>
 
 #include "../../core/media/codec.h"
+#include "codec_test_util.h"
 
 #define SECONDS 2
 
-/* --- a little math ---------------------------------------------------------
- * libm is not on the tests' link line (config.mk links only what the
- * daemon needs), so the few functions the measurements use are here, far
- * more accurate than 16-bit audio needs. */
-
-#define PI 3.14159265358979323846
-#define LN2 0.69314718055994530942
-#define LN10 2.30258509299404568402
-
-static double m_sin(double x)
-{
-	long long k = (long long)(x / (2 * PI));
-	double t, s;
-	x -= (double)k * 2 * PI;
-	if (x > PI)
-		x -= 2 * PI;
-	else if (x < -PI)
-		x += 2 * PI;
-	t = x;
-	s = x;
-	for (int i = 1; i < 12; i++) {
-		t *= -x * x / ((2 * i) * (2 * i + 1));
-		s += t;
-	}
-	return s;
-}
-
-static double m_sqrt(double x)
-{
-	/* Newton from above decreases strictly until it settles */
-	double r = x > 1 ? x : 1;
-	if (x <= 0)
-		return 0;
-	for (;;) {
-		double next = 0.5 * (r + x / r);
-		if (next >= r)
-			return r;
-		r = next;
-	}
-}
-
-static double m_log10(double x)
-{
-	int k = 0;
-	double y, y2, t, s = 0;
-	if (x <= 0)
-		return -300;
-	while (x >= 2) {
-		x /= 2;
-		k++;
-	}
-	while (x < 1) {
-		x *= 2;
-		k--;
-	}
-	y = (x - 1) / (x + 1); /* ln x = 2 atanh y, y < 1/3 */
-	y2 = y * y;
-	t = y;
-	for (int i = 0; i < 30; i++) {
-		s += t / (2 * i + 1);
-		t *= y2;
-	}
-	return (k * LN2 + 2 * s) / LN10;
-}
-
-/* 10^(db/20) */
-static double m_db2lin(double db)
-{
-	double x = db / 20 * LN10, r = 1, t = 1, scale = 1;
-	while (x < -0.5) {
-		x += LN2;
-		scale /= 2;
-	}
-	while (x > 0.5) {
-		x -= LN2;
-		scale *= 2;
-	}
-	for (int i = 1; i < 25; i++) {
-		t *= x / i;
-		r += t;
-	}
-	return r * scale;
-}
-
-static long m_lrint(double x)
-{
-	return (long)(x >= 0 ? x + 0.5 : x - 0.5);
-}
-
-static double m_fabs(double x)
-{
-	return x < 0 ? -x : x;
-}
-
-/* --- signals and measurements --------------------------------------------- */
-
-static void sine(int16_t *b, size_t n, uint32_t rate, double hz, double dbfs)
-{
-	double a = 32767.0 * m_db2lin(dbfs);
-	for (size_t i = 0; i < n; i++)
-		b[i] = (int16_t)m_lrint(a * m_sin(2.0 * PI * hz * (double)i / rate));
-}
-
-/* Uniform white noise at dbfs RMS (a deterministic LCG: reproducible). */
-static void noise(int16_t *b, size_t n, double dbfs)
-{
-	double a = 32767.0 * m_db2lin(dbfs) * 1.7320508075688772;
-	uint32_t s = 12345;
-	for (size_t i = 0; i < n; i++) {
-		s = s * 1664525u + 1013904223u;
-		b[i] = (int16_t)m_lrint(a * ((double)(s >> 8) / (1 << 24) * 2.0 - 1.0));
-	}
-}
-
-static double rms(const int16_t *b, size_t n)
-{
-	double e = 0;
-	for (size_t i = 0; i < n; i++)
-		e += (double)b[i] * b[i];
-	return m_sqrt(e / (double)n);
-}
-
-/* The delay of out against ref (0..maxlag) that maximises their
- * correlation over a stretch after skip. */
-static size_t best_lag(const int16_t *ref, const int16_t *out, size_t n,
-		       size_t skip, size_t maxlag)
-{
-	size_t win = n - skip - maxlag, best = 0;
-	double bestc = -1e300;
-	if (win > 4800)
-		win = 4800;
-	for (size_t lag = 0; lag <= maxlag; lag++) {
-		double c = 0;
-		for (size_t i = skip; i < skip + win; i++)
-			c += (double)ref[i] * out[i + lag];
-		if (c > bestc) {
-			bestc = c;
-			best = lag;
-		}
-	}
-	return best;
-}
-
-/* SNR in dB of out against ref once out's delay is taken out. */
-static double snr_aligned(const int16_t *ref, const int16_t *out, size_t n,
-			  size_t skip, size_t maxlag, size_t *lag_out)
-{
-	size_t lag = best_lag(ref, out, n, skip, maxlag);
-	double s = 0, e = 0;
-	for (size_t i = skip; i + lag < n && i < n - maxlag; i++) {
-		double d = (double)out[i + lag] - ref[i];
-		s += (double)ref[i] * ref[i];
-		e += d * d;
-	}
-	if (lag_out)
-		*lag_out = lag;
-	return 10.0 * m_log10(s / (e > 0 ? e : 1e-9));
-}
+/* --- codec round trip ----------------------------------------------------- */
 
 /* Encodes in[] packet by packet (frame samples each), decodes every
  * packet, writes the decoded PCM to out[]; returns samples decoded. */
@@ -487,9 +331,9 @@ static void test_opus_noise_level(void **state)
 	assert_non_null(out);
 	noise(in, n, -20);
 	size_t got = roundtrip(&codec_opus, NULL, in, n, 960, out);
-	double db = 20 * m_log10(rms(out + 4800, got - 4800) / rms(in + 4800, got - 4800));
+	double db = 20 * log10(rms(out + 4800, got - 4800) / rms(in + 4800, got - 4800));
 	print_message("  opus  white noise -20 dBFS   level %+.1f dB\n", db);
-	assert_true(m_fabs(db) < 3.0);
+	assert_true(fabs(db) < 3.0);
 	free(in);
 	free(out);
 }
@@ -505,7 +349,7 @@ static double ncorr(const int16_t *a, const int16_t *b, size_t n)
 		aa += (double)a[i] * a[i];
 		bb += (double)b[i] * b[i];
 	}
-	return aa > 0 && bb > 0 ? ab / m_sqrt(aa * bb) : 0;
+	return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
 }
 
 /* Two decoders get the same packets of a 440 Hz tone; at packet `lost`
@@ -537,7 +381,7 @@ static void plc_case(const struct codec_desc *d)
 		else
 			assert_int_equal(codec_plc(cc, conc, frame), (int)frame);
 	}
-	double lvl = 20 * m_log10(rms(conc, frame) / rms(prev, frame));
+	double lvl = 20 * log10(rms(conc, frame) / rms(prev, frame));
 	double shape = ncorr(conc, good, frame / 2);
 	print_message("  %-5s PLC of a 440 Hz tone: level %+.1f dB, correlation %.2f\n",
 		      d->name, lvl, shape);
@@ -581,7 +425,7 @@ static void test_opus_fec(void **state)
 	int len[N];
 
 	for (int i = 0; i < N * F; i++)
-		in[i] = (int16_t)m_lrint(10000 * m_sin(2 * PI * (i < LOST * F ? 440 : 880) * i / 48000.0));
+		in[i] = (int16_t)lround(10000 * sin(2 * M_PI * (i < LOST * F ? 440 : 880) * i / 48000.0));
 	codec_params_default(&p);
 	p.loss_pct = 20;
 	assert_int_equal(codec_enc_alloc(&enc, &codec_opus, &p), 0);

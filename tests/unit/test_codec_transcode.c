@@ -5,8 +5,7 @@
  * frequency (found by a Goertzel scan) and level; packet times convert
  * with the right packet sizes and counts; losses, bursts, bad payloads
  * and short buffers are handled. The codecs themselves are tested in
- * test_codec.c, whose signal and math helpers are repeated here (each
- * unit test is a program of its own).
+ * test_codec.c; the signal helpers both use are in codec_test_util.h.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,149 +20,7 @@
 
 #include "../../core/media/codec.h"
 #include "../../core/media/resample.h"
-
-/* --- a little math ---------------------------------------------------------
- * libm is not on the tests' link line (config.mk links only what the
- * daemon needs), so the few functions the measurements use are here, far
- * more accurate than 16-bit audio needs. */
-
-#define PI 3.14159265358979323846
-#define LN2 0.69314718055994530942
-#define LN10 2.30258509299404568402
-
-static double m_sin(double x)
-{
-	long long k = (long long)(x / (2 * PI));
-	double t, s;
-	x -= (double)k * 2 * PI;
-	if (x > PI)
-		x -= 2 * PI;
-	else if (x < -PI)
-		x += 2 * PI;
-	t = x;
-	s = x;
-	for (int i = 1; i < 12; i++) {
-		t *= -x * x / ((2 * i) * (2 * i + 1));
-		s += t;
-	}
-	return s;
-}
-
-static double m_sqrt(double x)
-{
-	/* Newton from above decreases strictly until it settles */
-	double r = x > 1 ? x : 1;
-	if (x <= 0)
-		return 0;
-	for (;;) {
-		double next = 0.5 * (r + x / r);
-		if (next >= r)
-			return r;
-		r = next;
-	}
-}
-
-static double m_log10(double x)
-{
-	int k = 0;
-	double y, y2, t, s = 0;
-	if (x <= 0)
-		return -300;
-	while (x >= 2) {
-		x /= 2;
-		k++;
-	}
-	while (x < 1) {
-		x *= 2;
-		k--;
-	}
-	y = (x - 1) / (x + 1); /* ln x = 2 atanh y, y < 1/3 */
-	y2 = y * y;
-	t = y;
-	for (int i = 0; i < 30; i++) {
-		s += t / (2 * i + 1);
-		t *= y2;
-	}
-	return (k * LN2 + 2 * s) / LN10;
-}
-
-/* 10^(db/20) */
-static double m_db2lin(double db)
-{
-	double x = db / 20 * LN10, r = 1, t = 1, scale = 1;
-	while (x < -0.5) {
-		x += LN2;
-		scale /= 2;
-	}
-	while (x > 0.5) {
-		x -= LN2;
-		scale *= 2;
-	}
-	for (int i = 1; i < 25; i++) {
-		t *= x / i;
-		r += t;
-	}
-	return r * scale;
-}
-
-static long m_lrint(double x)
-{
-	return (long)(x >= 0 ? x + 0.5 : x - 0.5);
-}
-
-/* --- signals and measurements --------------------------------------------- */
-
-static void sine(int16_t *b, size_t n, uint32_t rate, double hz, double dbfs)
-{
-	double a = 32767.0 * m_db2lin(dbfs);
-	for (size_t i = 0; i < n; i++)
-		b[i] = (int16_t)m_lrint(a * m_sin(2.0 * PI * hz * (double)i / rate));
-}
-
-static double rms(const int16_t *b, size_t n)
-{
-	double e = 0;
-	for (size_t i = 0; i < n; i++)
-		e += (double)b[i] * b[i];
-	return m_sqrt(e / (double)n);
-}
-
-/* The delay of out against ref (0..maxlag) that maximises their
- * correlation over a stretch after skip. */
-static size_t best_lag(const int16_t *ref, const int16_t *out, size_t n,
-		       size_t skip, size_t maxlag)
-{
-	size_t win = n - skip - maxlag, best = 0;
-	double bestc = -1e300;
-	if (win > 4800)
-		win = 4800;
-	for (size_t lag = 0; lag <= maxlag; lag++) {
-		double c = 0;
-		for (size_t i = skip; i < skip + win; i++)
-			c += (double)ref[i] * out[i + lag];
-		if (c > bestc) {
-			bestc = c;
-			best = lag;
-		}
-	}
-	return best;
-}
-
-/* SNR in dB of out against ref once out's delay is taken out. */
-static double snr_aligned(const int16_t *ref, const int16_t *out, size_t n,
-			  size_t skip, size_t maxlag, size_t *lag_out)
-{
-	size_t lag = best_lag(ref, out, n, skip, maxlag);
-	double s = 0, e = 0;
-	for (size_t i = skip; i + lag < n && i < n - maxlag; i++) {
-		double d = (double)out[i + lag] - ref[i];
-		s += (double)ref[i] * ref[i];
-		e += d * d;
-	}
-	if (lag_out)
-		*lag_out = lag;
-	return 10.0 * m_log10(s / (e > 0 ? e : 1e-9));
-}
+#include "codec_test_util.h"
 
 /* --- resampler -------------------------------------------------------------------- */
 
@@ -227,7 +84,7 @@ static void test_resample(void **state)
 			e += rms(o + 40, 120);
 			ein += rms(a + i, f);
 		}
-		double att = 20 * m_log10(e / ein);
+		double att = 20 * log10(e / ein);
 		print_message("  resample %u -> 8000 of %u Hz: %.1f dB\n", rate, hz[r][1], att);
 		assert_true(att < -40);
 		resampler_free(down);
@@ -237,34 +94,6 @@ static void test_resample(void **state)
 	assert_int_equal(resampler_alloc(&rs, 0, 8000, 3), EINVAL);
 	assert_int_equal(resampler_alloc(&rs, 8000, 8000, 11), EINVAL);
 	resampler_free(NULL);
-}
-
-/* Amplitude of the hz component of x (Goertzel); exact when n holds a
- * whole number of its periods. */
-static double goertzel_amp(const int16_t *x, size_t n, uint32_t rate, double hz)
-{
-	double c = 2 * m_sin(2 * PI * hz / rate + PI / 2), s1 = 0, s2 = 0;
-	for (size_t i = 0; i < n; i++) {
-		double s0 = x[i] + c * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-	}
-	double p = s1 * s1 + s2 * s2 - c * s1 * s2;
-	return 2 * m_sqrt(p > 0 ? p : 0) / (double)n;
-}
-
-/* The strongest frequency of x between 100 and 3900 Hz, in 10 Hz steps. */
-static double peak_hz(const int16_t *x, size_t n, uint32_t rate)
-{
-	double best = 0, besta = -1;
-	for (double hz = 100; hz < 3900; hz += 10) {
-		double a = goertzel_amp(x, n, rate, hz);
-		if (a > besta) {
-			besta = a;
-			best = hz;
-		}
-	}
-	return best;
 }
 
 /* --- transcoding ------------------------------------------------------------ */
@@ -313,14 +142,14 @@ static void tone_case(const struct codec_desc *from, unsigned fp,
 	size_t n = rout / 2;
 	double hz = peak_hz(out + rout / 2, n, rout);
 	double amp = goertzel_amp(out + rout / 2, n, rout, TONE_HZ);
-	double db = 20 * m_log10(amp / (32767.0 * m_db2lin(TONE_DB)));
+	double db = 20 * log10(amp / (32767.0 * db2lin(TONE_DB)));
 	/* whatever is not the tone: coding noise, and the clicks a sample
 	 * lost or doubled where packets are cut and joined would make (each
 	 * one shifts the phase of all that follows: far below 15 dB). The
 	 * worst honest path, opus coding 8 kHz input, measures ~21 dB */
 	double r = rms(out + rout / 2, n), tone = amp * amp / 2;
 	double rest = r * r - tone;
-	double tnr = 10 * m_log10(tone / (rest > 1e-3 ? rest : 1e-3));
+	double tnr = 10 * log10(tone / (rest > 1e-3 ? rest : 1e-3));
 	print_message("  %-4s %3u ms -> %-4s %3u ms%s: %3zu packets, peak %.0f Hz, level %+.2f dB, "
 		      "tone/rest %.1f dB\n", from->name, fp, to->name, tp,
 		      native ? " (native)" : "", npk, hz, db, tnr);

@@ -23,58 +23,11 @@
 #include "../../db/db.h"
 #include "../../db/db_int.h"
 #include "../../db/store.h"
-
-struct fx {
-	char dir[64];
-	char path[128];
-	struct db *db;
-};
-
-static void rm_db_files(const char *path)
-{
-	char p[160];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
+#include "db_test_util.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hf-test-db-XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, DB_FILE_NAME);
-	if (db_open(&f->db, f->path) != 0) {
-		rmdir(f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	db_close(f->db);
-	rm_db_files(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fx *f)
-{
-	db_close(f->db);
-	f->db = NULL;
-	assert_int_equal(db_open(&f->db, f->path), 0);
+	return db_fx_setup(state, "hf-test-db", true);
 }
 
 static struct db_ext mk_ext(const char *number, const char *name, const char *pw)
@@ -86,28 +39,6 @@ static struct db_ext mk_ext(const char *number, const char *name, const char *pw
 	snprintf(e.password, sizeof(e.password), "%s", pw);
 	e.enabled = true;
 	return e;
-}
-
-/* A second connection straight to SQLite, to look behind the API. */
-static void raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *s;
-	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(s);
-}
-
-static int raw_int(const char *path, const char *sql)
-{
-	sqlite3 *s;
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(s, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(s);
-	return v;
 }
 
 /* --- migrations and opening --------------------------------------------- */

@@ -20,58 +20,11 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
-
-struct fx {
-	char dir[64];
-	char path[128];
-	struct db *db;
-};
-
-static void rm_db_files(const char *path)
-{
-	char p[160];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
+#include "db_test_util.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/hf-test-dbcdr-XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, DB_FILE_NAME);
-	if (db_open(&f->db, f->path) != 0) {
-		rmdir(f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	db_close(f->db);
-	rm_db_files(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fx *f)
-{
-	db_close(f->db);
-	f->db = NULL;
-	assert_int_equal(db_open(&f->db, f->path), 0);
+	return db_fx_setup(state, "hf-test-dbcdr", true);
 }
 
 static struct db_cdr mk_cdr(const char *caller, const char *callee, int64_t start_ms,

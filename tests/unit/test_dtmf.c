@@ -21,41 +21,9 @@
 
 #include "../../core/media/dtmf.h"
 #include "../../core/media/dtmf4733.h"
+#include "dtmf_test_util.h"
 
 /* --- helpers --------------------------------------------------------------- */
-
-/* Records events and checks the BEGIN/END pairing as they come. */
-struct rec {
-	char begins[64];
-	unsigned nbegin, nend;
-	bool open;
-	char cur;
-	uint32_t dur[64]; /* END durations, in order */
-	int level;
-};
-
-static void rec_h(const struct dtmf_ev *ev, void *arg)
-{
-	struct rec *r = arg;
-	if (ev->type == DTMF_BEGIN) {
-		assert_false(r->open);
-		assert_true(dtmf_code(ev->digit) >= 0);
-		assert_int_equal(dtmf_code(ev->digit), ev->code);
-		r->open = true;
-		r->cur = ev->digit;
-		r->level = ev->level;
-		if (r->nbegin < sizeof(r->begins) - 1)
-			r->begins[r->nbegin] = ev->digit;
-		r->nbegin++;
-	} else {
-		assert_true(r->open);
-		assert_int_equal(ev->digit, r->cur);
-		r->open = false;
-		if (r->nend < 64)
-			r->dur[r->nend] = ev->duration_ms;
-		r->nend++;
-	}
-}
 
 /* One telephone-event packet into the receiver. */
 static int put(struct dtmf4733_rx *rx, uint32_t ts, uint8_t code, bool end,
@@ -67,13 +35,9 @@ static int put(struct dtmf4733_rx *rx, uint32_t ts, uint8_t code, bool end,
 }
 
 static uint32_t rng_state = 0x12345678;
-static uint32_t rnd(void) /* xorshift32: deterministic */
+static uint32_t rnd(void)
 {
-	uint32_t x = rng_state;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return rng_state = x;
+	return xorshift32(&rng_state);
 }
 
 /* --- payload parser -------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,46 +21,20 @@
 
 #include "../../core/media/dtmf.h"
 #include "../../core/media/dtmf_inband.h"
+#include "dtmf_test_util.h"
 
-/* Records events and checks the BEGIN/END pairing as they come. */
-struct rec {
-	char begins[64];
-	unsigned nbegin, nend;
-	bool open;
-	char cur;
-	uint32_t dur[64]; /* END durations, in order */
-};
-
-static void rec_h(const struct dtmf_ev *ev, void *arg)
+/* The shared recorder, and in-band levels are in dBFS: never above 0. */
+static void inband_rec_h(const struct dtmf_ev *ev, void *arg)
 {
-	struct rec *r = arg;
-	if (ev->type == DTMF_BEGIN) {
-		assert_false(r->open);
-		assert_int_equal(dtmf_code(ev->digit), ev->code);
+	rec_h(ev, arg);
+	if (ev->type == DTMF_BEGIN)
 		assert_true(ev->level <= 0);
-		r->open = true;
-		r->cur = ev->digit;
-		if (r->nbegin < sizeof(r->begins) - 1)
-			r->begins[r->nbegin] = ev->digit;
-		r->nbegin++;
-	} else {
-		assert_true(r->open);
-		assert_int_equal(ev->digit, r->cur);
-		r->open = false;
-		if (r->nend < 64)
-			r->dur[r->nend] = ev->duration_ms;
-		r->nend++;
-	}
 }
 
 static uint32_t rng_state = 1;
-static uint32_t rnd(void) /* xorshift32: deterministic */
+static uint32_t rnd(void)
 {
-	uint32_t x = rng_state;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return rng_state = x;
+	return xorshift32(&rng_state);
 }
 
 /* Feeds pcm to a detector in 20 ms frames. */
@@ -77,7 +52,7 @@ static void test_inband_roundtrip(void **state)
 	struct dtmf_inband_rx *rx;
 	struct rec r = { 0 };
 	assert_int_equal(dtmf_inband_tx_alloc(&tx), 0);
-	assert_int_equal(dtmf_inband_rx_alloc(&rx, rec_h, &r), 0);
+	assert_int_equal(dtmf_inband_rx_alloc(&rx, inband_rec_h, &r), 0);
 	assert_false(dtmf_inband_tx_busy(tx));
 	assert_int_equal(dtmf_inband_tx_put(tx, keys, 0, 0), 0);
 	assert_true(dtmf_inband_tx_busy(tx));
@@ -126,22 +101,12 @@ static void test_inband_roundtrip(void **state)
 	dtmf_inband_tx_free(tx);
 }
 
-/* The test binaries do not link libm: a square root by Newton's method is
- * all the signal making below needs (tones come from SpanDSP's DDS). */
-static double sqrt_n(double x)
-{
-	double r = x > 1 ? x : 1;
-	for (int i = 0; i < 60; i++)
-		r = 0.5 * (r + x / r);
-	return r;
-}
-
 static void test_inband_no_false_digit(void **state)
 {
 	(void)state;
 	struct dtmf_inband_rx *rx;
 	struct rec r = { 0 };
-	assert_int_equal(dtmf_inband_rx_alloc(&rx, rec_h, &r), 0);
+	assert_int_equal(dtmf_inband_rx_alloc(&rx, inband_rec_h, &r), 0);
 	size_t n = 8000 * 4;
 	int16_t *pcm = calloc(n, sizeof(*pcm));
 	assert_non_null(pcm);
@@ -208,7 +173,7 @@ static void test_inband_no_false_digit(void **state)
 		pow_sum += sp[i] * sp[i];
 	}
 	/* speech at about -16 dBm0 (RMS 2558), peaks clipped */
-	double gain = 2558.0 / sqrt_n(pow_sum / (double)n);
+	double gain = 2558.0 / sqrt(pow_sum / (double)n);
 	size_t clipped = 0;
 	for (size_t i = 0; i < n; i++) {
 		double v = sp[i] * gain;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../../core/sdp/sdp.h"
+#include "sdp_test_util.h"
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -25,40 +26,6 @@
 	"s= \nc=IN IP4 host.atlanta.example.com\nt=0 0\n"
 #define BOB(ver) "v=0\no=bob 2808844564 " ver " IN IP4 host.biloxi.example.com\n" \
 	"s= \nc=IN IP4 host.biloxi.example.com\nt=0 0\n"
-
-static char *crlf(const char *s)
-{
-	char *o = malloc(strlen(s) * 2 + 1), *p = o;
-	assert_non_null(o);
-	for (; *s; s++) {
-		if (*s == '\n')
-			*p++ = '\r';
-		*p++ = *s;
-	}
-	*p = '\0';
-	return o;
-}
-
-static struct sdp_session *parse_ok(const char *lf)
-{
-	char *b = crlf(lf);
-	struct sdp_session *s = NULL;
-	int err = sdp_parse(&s, b, strlen(b));
-	if (err)
-		fail_msg("sdp_parse: %d for\n%s", err, lf);
-	free(b);
-	return s;
-}
-
-static char *print_str(const struct sdp_session *s)
-{
-	struct sbuf b;
-	sbuf_init(&b);
-	int err = sdp_print(&b, s);
-	if (err)
-		fail_msg("sdp_print: %d", err);
-	return b.p;
-}
 
 static void assert_prints(const struct sdp_session *s, const char *lf)
 {
