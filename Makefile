@@ -93,6 +93,9 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libhookflash.a
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< build/fuzz/libhookflash.a $(DEP_LIBS)
 
+# web/static.c embeds the admin UI files with .incbin: rebuild it when they change
+build/obj/web/static.o build/san/obj/web/static.o build/fuzz/obj/web/static.o: $(wildcard web/static/*)
+
 fuzz-build: $(FUZZ_BINS)
 
 # Runs each harness for FUZZ_SECONDS on its seed corpus.

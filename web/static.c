@@ -1,46 +1,63 @@
 /*
- * The static part of the admin UI, compiled in so a bare binary serves
- * it. For now a placeholder page that says where the API is; the admin
- * pages come with the next issue. No inline script or style anywhere:
- * the Content-Security-Policy (default-src 'self') would block them, and
- * keeping it that strict is the point.
+ * The static part of the admin UI (web/static/), compiled in so a bare
+ * binary serves it: the assembler's .incbin copies each file into
+ * .rodata at build time, so there is no generated source and no file
+ * read at run time. The paths are relative to the directory the compiler
+ * runs in (the top of the tree, where make runs). The Makefile names the
+ * files as prerequisites of this object so an edit rebuilds it.
+ *
+ * No inline script or style anywhere: the Content-Security-Policy
+ * (default-src 'self') would block them, and keeping it that strict is
+ * the point.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "web_int.h"
 
-static const char index_html[] =
-	"<!DOCTYPE html>\n"
-	"<html lang=\"en\">\n"
-	"<head>\n"
-	"<meta charset=\"utf-8\">\n"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<title>Hookflash PBX</title>\n"
-	"<link rel=\"stylesheet\" href=\"/style.css\">\n"
-	"</head>\n"
-	"<body>\n"
-	"<main>\n"
-	"<h1>Hookflash PBX</h1>\n"
-	"<p>The administration pages are on their way. Meanwhile the REST API is\n"
-	"at <code>/api/v1</code>: log in with <code>POST /api/v1/login</code>, then\n"
-	"read its description at <code>/api/v1/openapi.json</code>.</p>\n"
-	"</main>\n"
-	"</body>\n"
-	"</html>\n";
+/* Defines hf_static_<name>[] and hf_static_<name>_end[] around the bytes
+ * of file. */
+#define EMBED(name, file)                                                  \
+	__asm__(".pushsection .rodata\n"                                   \
+		".balign 16\n"                                             \
+		".globl hf_static_" #name "\n"                             \
+		".hidden hf_static_" #name "\n"                            \
+		"hf_static_" #name ":\n"                                   \
+		".incbin \"" file "\"\n"                                   \
+		".globl hf_static_" #name "_end\n"                         \
+		".hidden hf_static_" #name "_end\n"                        \
+		"hf_static_" #name "_end:\n"                               \
+		".byte 0\n"                                                \
+		".popsection\n");                                          \
+	extern const char hf_static_##name[], hf_static_##name##_end[]
 
-static const char style_css[] =
-	"body { font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #1d2330; }\n"
-	"main { max-width: 40rem; margin: 4rem auto; padding: 2rem; background: #fff;\n"
-	"       border-radius: 8px; box-shadow: 0 1px 3px rgba(0, 0, 0, .12); }\n"
-	"h1 { margin-top: 0; font-size: 1.6rem; }\n"
-	"code { background: #eef0f4; padding: 0 .25em; border-radius: 3px; }\n";
+EMBED(index_html, "web/static/index.html");
+EMBED(app_js, "web/static/app.js");
+EMBED(style_css, "web/static/style.css");
+
+static void serve(struct web_req *r, const char *ctype, const char *start, const char *end)
+{
+	size_t len = (size_t)(end - start);
+	char *body = malloc(len + 1);
+	if (body) {
+		memcpy(body, start, len);
+		body[len] = '\0';
+	}
+	web_header(r, "Cache-Control", "no-cache");
+	web_body(r, 200, ctype, body, body ? len : 0);
+}
 
 void web_static_index(struct web_req *r)
 {
-	web_body(r, 200, "text/html; charset=utf-8", strdup(index_html), sizeof(index_html) - 1);
+	serve(r, "text/html; charset=utf-8", hf_static_index_html, hf_static_index_html_end);
 }
 
 void web_static_css(struct web_req *r)
 {
-	web_body(r, 200, "text/css; charset=utf-8", strdup(style_css), sizeof(style_css) - 1);
+	serve(r, "text/css; charset=utf-8", hf_static_style_css, hf_static_style_css_end);
+}
+
+void web_static_js(struct web_req *r)
+{
+	serve(r, "text/javascript; charset=utf-8", hf_static_app_js, hf_static_app_js_end);
 }

@@ -238,5 +238,6 @@ void web_api_cdrs(struct web_req *r);
 void web_api_openapi(struct web_req *r);
 void web_static_index(struct web_req *r);
 void web_static_css(struct web_req *r);
+void web_static_js(struct web_req *r);
 
 #endif

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""
+Browser test of the admin UI: headless Chromium (Debian package chromium,
+/usr/bin/chromium) driven by playwright-core (npm, tests/browser/
+node_modules) against the real hookflashd (ASan+UBSan build) on free
+ports. This wrapper starts the daemon, reads the admin password from
+DATA_DIR/initial-credentials.txt, runs ui.mjs and plays the SIP phones
+(tests/integration/callkit.py) when the script asks for them:
+
+    node prints                       python does, then answers "GO" (or "ERR msg")
+    NEED register <number> <password> registers a phone as that extension
+    NEED call                         the phone calls 1002, a second phone answers
+    NEED hungup                       both phones got BYE (answered 200)
+
+Screenshots go to tests/output/browser/. Ends with "N passed, N failed".
+
+    python3 tests/browser/run.py [-v]
+"""
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+
+import hf  # noqa: E402
+import sipclient  # noqa: E402
+from callkit import Phone, RtpPeer, make_sdp  # noqa: E402
+from sipclient import rand_hex  # noqa: E402
+
+OUT = os.path.join(ROOT, 'tests', 'output', 'browser')
+CHROMIUM = '/usr/bin/chromium'
+VERBOSE = '-v' in sys.argv
+
+
+def credentials(data_dir, timeout=10.0):
+    """{'admin': pw, '1001': pw, ...} from initial-credentials.txt."""
+    path = os.path.join(data_dir, 'initial-credentials.txt')
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path):
+            creds = {}
+            with open(path) as f:
+                for line in f:
+                    m = re.match(r'\s*(extension|web)\s+(\S+)\s+(\S+)\s*$', line)
+                    if m:
+                        creds[m.group(2)] = m.group(3)
+            if 'admin' in creds:
+                return creds
+        time.sleep(0.05)
+    raise hf.Failure('no admin password in %s' % path)
+
+
+def register(phone, number, password):
+    """REGISTER through the phone's own socket (calls go to its source)."""
+    host = '%s:%d' % phone.server
+    headers = ['From: <sip:%s@%s>;tag=%s' % (number, host, rand_hex(8)),
+               'To: <sip:%s@%s>' % (number, host), 'Call-ID: %s@hf-browser' % rand_hex(16),
+               'Contact: %s' % phone.contact, 'Expires: 300']
+    r = None
+    for cseq, auth in ((1, False), (2, True)):
+        h = headers + ['CSeq: %d REGISTER' % cseq]
+        if auth:
+            ch = sipclient.Client.pick_challenge(r)
+            hf.check(ch is not None, 'REGISTER %s: no challenge' % number)
+            h.append(sipclient.authorization(ch, number, password, 'REGISTER', 'sip:%s' % host))
+        data, branch = phone.build_request('REGISTER', 'sip:%s' % host, h)
+        phone.send(data)
+        r = phone.wait(lambda m: m.status is not None and m.status >= 200 and m.branch() == branch, 4)
+        if r is None or r.status != 401:
+            break
+    hf.check(r is not None and r.status == 200,
+             'REGISTER %s: %s' % (number, r.status if r is not None else 'no answer'))
+
+
+class Phones:
+    def __init__(self, d, creds):
+        self.d = d
+        self.creds = creds
+        self.a = self.b = None
+        self.rtp = []
+
+    def need(self, what, args):
+        if what == 'register':
+            number, password = args
+            self.a = Phone(self.d.sip_port, number, password, name='softphone')
+            register(self.a, number, password)
+            self.b = Phone(self.d.sip_port, '1002', self.creds['1002'], name='callee')
+            register(self.b, '1002', self.creds['1002'])
+        elif what == 'call':
+            ra, rb = RtpPeer(), RtpPeer()
+            self.rtp += [ra, rb]
+            oc = self.a.call('1002', make_sdp(ra.port))
+            answered = {}
+
+            def callee():
+                inv = self.b.wait_request('INVITE', 8)
+                if inv is not None:
+                    answered['dlg'] = self.b.answer(inv, make_sdp(rb.port))
+            t = threading.Thread(target=callee, daemon=True)
+            t.start()
+            f = oc.wait_final(8)
+            t.join(8)
+            hf.check('dlg' in answered, 'callee 1002 got no INVITE')
+            hf.check(f is not None and f.status == 200,
+                     'call to 1002: %s' % (f.status if f is not None else 'no final answer'))
+        elif what == 'hungup':
+            for p in (self.a, self.b):
+                bye = p.wait_request('BYE', 8)
+                hf.check(bye is not None, '%s got no BYE after the hang-up in the UI' % p.name)
+                p.respond(bye, 200)
+        else:
+            raise hf.Failure('unknown request from the script: %s' % what)
+
+    def close(self):
+        for x in [self.a, self.b] + self.rtp:
+            if x is not None:
+                x.close()
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith('.png'):
+            os.remove(os.path.join(OUT, f))
+    passed = failed = 0
+    if not os.path.exists(os.path.join(HERE, 'node_modules', 'playwright-core')):
+        r = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=HERE,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            print(r.stdout)
+            print('0 passed, 1 failed')
+            return 1
+    if not os.path.exists(CHROMIUM):
+        print('FAIL %s is missing (apt-get install -y chromium)' % CHROMIUM)
+        print('0 passed, 1 failed')
+        return 1
+    started = time.time()
+    d = hf.Daemon(san=True)
+    phones = None
+    try:
+        d.start()
+        creds = credentials(d.data_dir)
+        phones = Phones(d, creds)
+        env = dict(os.environ, HF_URL='https://127.0.0.1:%d/' % d.https_port,
+                   HF_USER='admin', HF_PASSWORD=creds['admin'], HF_OUT=OUT,
+                   HF_CHROMIUM=CHROMIUM)
+        node = subprocess.Popen(['node', os.path.join(HERE, 'ui.mjs')], cwd=HERE, env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        try:
+            for line in node.stdout:
+                line = line.rstrip('\n')
+                if line.startswith('PASS '):
+                    passed += 1
+                    print(line, flush=True)
+                elif line.startswith('FAIL '):
+                    failed += 1
+                    print(line, flush=True)
+                elif line.startswith('NEED '):
+                    parts = line.split()
+                    try:
+                        phones.need(parts[1], parts[2:])
+                        node.stdin.write('GO\n')
+                    except Exception as e:  # noqa: BLE001 - tell the script, it fails the step
+                        node.stdin.write('ERR %s\n' % str(e).replace('\n', ' '))
+                    node.stdin.flush()
+                elif VERBOSE or line.startswith('#'):
+                    print(line, flush=True)
+            rc = node.wait(60)
+        finally:
+            if node.poll() is None:
+                node.kill()
+                node.wait()
+        if rc != 0 and failed == 0:
+            failed += 1
+            print('FAIL ui.mjs exited with status %s' % rc)
+        try:
+            d.stop_clean()
+            passed += 1
+            print('PASS daemon exits cleanly, no sanitizer report')
+        except hf.Failure as e:
+            failed += 1
+            print('FAIL daemon: %s' % e)
+    except hf.Failure as e:
+        failed += 1
+        print('FAIL %s' % e)
+    finally:
+        if phones:
+            phones.close()
+        d.kill()
+    print('# %.1f s, screenshots in %s' % (time.time() - started, os.path.relpath(OUT, ROOT)))
+    print('%d passed, %d failed' % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,215 @@
+// The admin UI in headless Chromium (playwright-core). Started by run.py,
+// which gives the URL and credentials in the environment and plays the SIP
+// phones when asked: this script prints "NEED <what> [args]" and waits for
+// "GO" (or "ERR <message>") on stdin. Prints "PASS <step>" / "FAIL <step>:
+// <why>" per step; a failed step makes the steps after it fail as skipped.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const URL = process.env.HF_URL;
+const USER = process.env.HF_USER || 'admin';
+const PASSWORD = process.env.HF_PASSWORD;
+const OUT = process.env.HF_OUT || 'output';
+const EXT = '2101';
+const T = 10000; // the longest any single wait may take
+
+mkdirSync(OUT, { recursive: true });
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+async function need(...what) {
+  console.log(`NEED ${what.join(' ')}`);
+  const { value, done } = await lines.next();
+  if (done) throw new Error(`no answer to NEED ${what[0]}`);
+  if (value !== 'GO') throw new Error(`phones: ${value.replace(/^ERR /, '')}`);
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'hf-chromium-'));
+// a fresh profile each run (user-data-dir), deleted at the end
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.HF_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  ignoreHTTPSErrors: true,
+  viewport: { width: 1200, height: 800 },
+  timeout: 20000,
+});
+const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(T);
+const problems = [];
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const at = m.location().url || '';
+  // API errors (401 before login, 400 for the bad number) are expected and
+  // shown by the page; the browser also asks for a favicon there is none of
+  if (/^Failed to load resource/.test(m.text()) && (at.includes('/api/v1/') || at.endsWith('/favicon.ico'))) return;
+  problems.push(`console: ${m.text()}`);
+});
+
+let shot = 0;
+async function screenshot(name) {
+  shot += 1;
+  await page.screenshot({ path: join(OUT, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+async function text(sel) {
+  return (await page.locator(sel).first().textContent()).trim();
+}
+
+function expect(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+let password = null;
+
+const steps = [
+  ['login page loads (module script, stylesheet, no CSP errors)', async () => {
+    const r = await page.goto(URL);
+    expect(r.status() === 200, `GET / -> ${r.status()}`);
+    await page.locator('#login-form').waitFor();
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg === 'rgb(244, 245, 247)', `style.css not applied (body background ${bg})`);
+    await screenshot('login');
+  }],
+  ['a wrong password shows the API error on the form', async () => {
+    await page.fill('#login-username', USER);
+    await page.fill('#login-password', 'wrong-password');
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#login-form [data-err-for=_form]:not(:empty)').waitFor();
+    expect(await page.locator('#login-form').isVisible(), 'left the login page');
+  }],
+  ['log in, dashboard shows live status', async () => {
+    await page.fill('#login-password', PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() => /^\d+$/.test(document.getElementById('stat-registrations')?.textContent || ''));
+    expect(await text('#stat-calls') === '0', `calls now: ${await text('#stat-calls')}`);
+    expect(await text('#stat-extensions') === '5', `extensions: ${await text('#stat-extensions')}`);
+    await screenshot('dashboard');
+  }],
+  ['a bad extension number is reported next to the number field', async () => {
+    await page.click('a[data-page=extensions]');
+    await page.locator('#ext-rows tr[data-number="1001"]').waitFor();
+    await page.fill('#ext-number', 'ab');
+    await page.click('#ext-create button[type=submit]');
+    await page.locator('#ext-number-err:not(:empty)').waitFor();
+    expect(/digits/.test(await text('#ext-number-err')), `error: ${await text('#ext-number-err')}`);
+    expect(await page.getAttribute('#ext-number', 'aria-invalid') === 'true', 'field not marked invalid');
+    await screenshot('extension-error');
+  }],
+  ['create an extension, its SIP password is shown once', async () => {
+    await page.fill('#ext-number', EXT);
+    await page.fill('#ext-name', 'Browser softphone');
+    await page.click('#ext-create button[type=submit]');
+    await page.locator('#new-password').waitFor();
+    password = await text('#new-password');
+    expect(/^\S{8,}$/.test(password), `password shown: ${password}`);
+    await page.locator(`#ext-rows tr[data-number="${EXT}"]`).waitFor();
+    expect(await text('#ext-number-err') === '', 'the old error is still shown');
+    await screenshot('extension-created');
+    await page.click('#secret-dismiss');
+    await page.locator('#secret').waitFor({ state: 'detached' });
+  }],
+  ['search filters the extension list', async () => {
+    await page.fill('#ext-search', 'softphone');
+    await page.waitForFunction(() => document.querySelectorAll('#ext-rows tr[data-number]').length === 1);
+    expect(await page.locator(`#ext-rows tr[data-number="${EXT}"]`).count() === 1, 'wrong row left');
+    await page.fill('#ext-search', '');
+    await page.waitForFunction(() => document.querySelectorAll('#ext-rows tr[data-number]').length === 6);
+  }],
+  ['edit and delete an extension', async () => {
+    await page.fill('#ext-number', '2199');
+    await page.click('#ext-create button[type=submit]');
+    await page.locator('#secret-dismiss').click();
+    const row = page.locator('#ext-rows tr[data-number="2199"]');
+    await row.getByRole('button', { name: 'Edit 2199' }).click();
+    await page.fill('#edit-2199-name', 'Renamed by the browser');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#ext-rows tr[data-number="2199"] td', { hasText: 'Renamed by the browser' }).waitFor();
+    await row.getByRole('button', { name: 'Delete 2199' }).click();
+    await row.getByRole('button', { name: 'Delete 2199' }).click(); // confirm
+    await row.waitFor({ state: 'detached' });
+  }],
+  ['a phone registering appears on the registrations page without a reload', async () => {
+    await page.click('a[data-page=registrations]');
+    await page.locator('#reg-rows').waitFor();
+    await page.evaluate(() => { window.hfNoReload = 1; });
+    await need('register', EXT, password);
+    await page.locator(`#reg-rows tr[data-extension="${EXT}"]`).waitFor();
+    expect(await page.evaluate(() => window.hfNoReload) === 1, 'the page was reloaded');
+    await screenshot('registrations');
+  }],
+  ['a call appears on the live calls page', async () => {
+    await page.click('a[data-page=calls]');
+    await page.locator('#call-rows').waitFor();
+    await need('call');
+    const row = page.locator(`#call-rows tr[data-caller="${EXT}"][data-callee="1002"]`);
+    await row.locator('.badge.answered').waitFor();
+    await screenshot('live-call');
+  }],
+  ['hang the call up from the page', async () => {
+    const row = page.locator(`#call-rows tr[data-caller="${EXT}"]`);
+    await row.getByRole('button', { name: /^Hang up/ }).click();
+    await row.waitFor({ state: 'detached' });
+    await need('hungup');
+    await screenshot('call-hung-up');
+  }],
+  ['the call is in the call history, CSV download works', async () => {
+    await page.click('a[data-page=history]');
+    await page.fill('#cdr-number', EXT);
+    await page.click('#cdr-filter button[type=submit]');
+    const row = page.locator('#cdr-rows tr[data-id]');
+    const deadline = Date.now() + T;
+    while (await row.count() === 0 && Date.now() < deadline) { // the record is written as the call ends
+      await page.waitForTimeout(250);
+      await page.click('#cdr-refresh');
+    }
+    expect(await row.count() === 1, `${await row.count()} records for ${EXT}`);
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[1].startsWith(EXT) && cells[2].startsWith('1002') && cells[3] === 'ANSWERED',
+      `record: ${cells.join(' | ')}`);
+    const href = await page.getAttribute('#cdr-csv', 'href');
+    expect(href.includes('format=csv') && href.includes(`number=${EXT}`), `CSV link ${href}`);
+    const csv = await context.request.get(new globalThis.URL(href, URL).href);
+    const body = await csv.text();
+    expect(csv.status() === 200 && body.includes(EXT) && body.includes('ANSWERED'), `CSV ${csv.status()}: ${body.slice(0, 200)}`);
+    await screenshot('history');
+  }],
+  ['keyboard focus is visible', async () => {
+    await page.locator('#cdr-number').focus();
+    await page.keyboard.press('Tab');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    expect(outline !== 'none', `focused ${await page.evaluate(() => document.activeElement.id)} has no outline`);
+  }],
+  ['no script or CSP errors', async () => {
+    expect(problems.length === 0, problems.join('; '));
+  }],
+  ['log out', async () => {
+    await page.click('#logout');
+    await page.locator('#login-form').waitFor();
+    const r = await context.request.get(new globalThis.URL('/api/v1/session', URL).href);
+    expect(r.status() === 401, `session after logout: ${r.status()}`);
+  }],
+];
+
+let failedBefore = null;
+for (const [name, fn] of steps) {
+  if (failedBefore) {
+    console.log(`FAIL ${name}: skipped after "${failedBefore}" failed`);
+    continue;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`PASS ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    console.log(`FAIL ${name}: ${String(e.message).split('\n')[0]}`);
+    failedBefore = name;
+    await screenshot('failure').catch(() => {});
+  }
+}
+await context.close();
+rmSync(profile, { recursive: true, force: true });
+process.exit(0);
