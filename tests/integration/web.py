@@ -227,7 +227,11 @@ def test_web_security_headers(ctx):
             check(r.header('cache-control') == 'no-store', '%s: Cache-Control %r' % (path, r.header('cache-control')))
     r = anon.req('GET', '/')
     expect(r, 200, 'index page')
-    check(b'<script' not in r.body.lower() and b'style=' not in r.body.lower(),
+    body = r.body.decode('utf-8', 'replace').lower()
+    scripts = re.findall(r'<script([^>]*)>(.*?)</script>', body, re.S)
+    check(all('src=' in attrs and not inner.strip() for attrs, inner in scripts)
+          and body.count('<script') == len(scripts) and 'style=' not in body
+          and '<style' not in body and ' on' + 'click=' not in body,
           'inline script or style in the index page')
 
 
