@@ -123,6 +123,16 @@ void db_stmt_done(struct db *db, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+int db_finish_change(struct db *db, sqlite3_stmt *st, int err)
+{
+	if (!err)
+		err = db_rc(db, sqlite3_step(st));
+	if (!err && sqlite3_changes(db->sql) == 0)
+		err = ENOENT;
+	db_stmt_done(db, st);
+	return err;
+}
+
 int db_exec(struct db *db, const char *sql)
 {
 	sqlite3_stmt *st;

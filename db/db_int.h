@@ -43,6 +43,11 @@ int db_rc(struct db *db, int rc);
 /* Records a message of our own for db_errmsg(). */
 void db_set_err(struct db *db, const char *msg);
 
+/* Ends an UPDATE/DELETE of one row: steps st unless err is already set
+ * (a failed bind), maps the result, turns "no row changed" into ENOENT,
+ * and releases st. Returns the outcome. */
+int db_finish_change(struct db *db, sqlite3_stmt *st, int err);
+
 /* Runs one parameterless constant statement (pragmas, BEGIN, COMMIT). */
 int db_exec(struct db *db, const char *sql);
 /* BEGIN IMMEDIATE: takes the write lock up front, so a transaction never

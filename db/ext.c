@@ -291,12 +291,7 @@ int db_ext_update(struct db *db, const struct db_ext *e)
 	if (err)
 		return err;
 	err = bind_fields(st, e);
-	if (!err)
-		err = db_rc(db, sqlite3_step(st));
-	if (!err && sqlite3_changes(db->sql) == 0)
-		err = ENOENT;
-	db_stmt_done(db, st);
-	return err;
+	return db_finish_change(db, st, err);
 }
 
 int db_ext_delete(struct db *db, const char *number)
@@ -309,12 +304,7 @@ int db_ext_delete(struct db *db, const char *number)
 	if (err)
 		return err;
 	err = db_bind_str(st, 1, number, DB_EXT_NUMBER_MAX);
-	if (!err)
-		err = db_rc(db, sqlite3_step(st));
-	if (!err && sqlite3_changes(db->sql) == 0)
-		err = ENOENT;
-	db_stmt_done(db, st);
-	return err;
+	return db_finish_change(db, st, err);
 }
 
 static void read_row(sqlite3_stmt *st, struct db_ext *e)

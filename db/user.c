@@ -93,12 +93,7 @@ int db_user_set_password(struct db *db, const char *username, const char *pw_has
 		return err;
 	err = db_bind_str(st, 1, username, DB_USER_NAME_MAX);
 	err = err ? err : db_bind_str(st, 2, pw_hash, DB_PW_HASH_MAX);
-	if (!err)
-		err = db_rc(db, sqlite3_step(st));
-	if (!err && sqlite3_changes(db->sql) == 0)
-		err = ENOENT;
-	db_stmt_done(db, st);
-	return err;
+	return db_finish_change(db, st, err);
 }
 
 int db_user_get(struct db *db, const char *username, char *pw_hash, size_t hcap,

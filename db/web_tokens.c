@@ -141,10 +141,5 @@ int db_token_delete(struct db *db, int64_t id)
 		return err;
 	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
 		err = EINVAL;
-	if (!err)
-		err = db_rc(db, sqlite3_step(st));
-	if (!err && sqlite3_changes(db->sql) == 0)
-		err = ENOENT;
-	db_stmt_done(db, st);
-	return err;
+	return db_finish_change(db, st, err);
 }

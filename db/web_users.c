@@ -169,12 +169,7 @@ int db_user_delete(struct db *db, const char *username)
 	if (err)
 		return err;
 	err = db_bind_str(st, 1, username, DB_USER_NAME_MAX);
-	if (!err)
-		err = db_rc(db, sqlite3_step(st));
-	if (!err && sqlite3_changes(db->sql) == 0)
-		err = ENOENT;
-	db_stmt_done(db, st);
-	return err;
+	return db_finish_change(db, st, err);
 }
 
 int db_user_set_role(struct db *db, const char *username, const char *role)
@@ -191,12 +186,7 @@ int db_user_set_role(struct db *db, const char *username, const char *role)
 		return err;
 	err = db_bind_str(st, 1, username, DB_USER_NAME_MAX);
 	err = err ? err : db_bind_str(st, 2, role, DB_ROLE_MAX);
-	if (!err)
-		err = db_rc(db, sqlite3_step(st));
-	if (!err && sqlite3_changes(db->sql) == 0)
-		err = ENOENT;
-	db_stmt_done(db, st);
-	return err;
+	return db_finish_change(db, st, err);
 }
 
 int db_user_count_role(struct db *db, const char *role)

@@ -198,6 +198,5 @@ void callm_connect(struct call *c);
 /* Stops media; the final statistics land in c->cdr before the CDR is
  * written (calls done() synchronously or later from the loop). */
 void callm_destroy(struct call *c, void (*done)(struct call *c));
-bool callm_active(const struct call *c);
 
 #endif

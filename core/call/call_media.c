@@ -151,11 +151,6 @@ int callm_create(struct call *c)
 	return err;
 }
 
-bool callm_active(const struct call *c)
-{
-	return c->media != NULL;
-}
-
 /* The address our media is at, as seen from this leg's phone. */
 static void local_addr(struct call *c, struct leg *l, char *out, size_t cap)
 {

@@ -183,20 +183,6 @@ int sip_transport_send(struct sip_transport *t, const struct sip_peer *to,
 	return EPROTONOSUPPORT;
 }
 
-void sip_transport_local(struct sip_transport *t, enum sip_tp tp, int af,
-			 char *host, size_t cap, uint16_t *port)
-{
-	*port = tp == SIP_TP_UDP ? t->cfg.udp_port : t->cfg.tcp_port;
-	for (int i = 0; i < t->nudp; i++) {
-		if (t->udp[i].af != af)
-			continue;
-		snprintf(host, cap, "%s", t->udp[i].host);
-		if (strcmp(host, "0.0.0.0") && strcmp(host, "::"))
-			return;
-	}
-	snprintf(host, cap, "%s", af == AF_INET6 ? "::1" : "127.0.0.1");
-}
-
 void sip_transport_stats(const struct sip_transport *t, struct sip_transport_stats *s)
 {
 	*s = t->stats;

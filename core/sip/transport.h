@@ -65,10 +65,6 @@ void sip_transport_free(struct sip_transport *t);
 int sip_transport_send(struct sip_transport *t, const struct sip_peer *to,
 		       const char *data, size_t len);
 
-/* The address and port this transport advertises for tp towards peer
- * (used in Via and Contact). */
-void sip_transport_local(struct sip_transport *t, enum sip_tp tp, int af,
-			 char *host, size_t cap, uint16_t *port);
 
 /* The address and port to put in Via and Contact for messages to peer:
  * the bind address when it is specific, else the configured external
