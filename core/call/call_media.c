@@ -128,6 +128,11 @@ static void on_media_event(const struct media_event *ev, void *arg)
 		break;
 	case MEDIA_EV_LATCHED:
 	case MEDIA_EV_STATS:
+	case MEDIA_EV_DTMF:
+	case MEDIA_EV_PLAY_DONE:
+	case MEDIA_EV_RECORD_DONE:
+	case MEDIA_EV_TALK:
+	case MEDIA_EV_SILENCE:
 		break;
 	}
 }

@@ -26,6 +26,7 @@
 #define HF_MEDIA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -91,14 +92,38 @@ enum media_event_type {
 	MEDIA_EV_STATS,       /* answer to media_call_stats */
 	MEDIA_EV_DESTROYED,   /* final stats; the call id is gone */
 	MEDIA_EV_ERROR,       /* the worker could not apply a command: err */
+	MEDIA_EV_DTMF,        /* a digit from leg's phone (once per key press,
+			       * when the key goes down): digit, dtmf_src */
+	MEDIA_EV_PLAY_DONE,   /* a play/tone to leg ended: tag; err 0 when it
+			       * played to the end, ECANCELED when stopped or
+			       * replaced, else why it could not play (ENOENT,
+			       * EBADMSG for a file libsndfile cannot read) */
+	MEDIA_EV_RECORD_DONE, /* a recording ended: tag, duration_ms, err (0,
+			       * ECANCELED never: stop is the normal end; EIO
+			       * when writing failed) */
+	MEDIA_EV_TALK,        /* leg's phone started talking (energy VAD) */
+	MEDIA_EV_SILENCE,     /* ... and went quiet again */
+};
+
+/* How a digit reached us. */
+enum media_dtmf_src {
+	MEDIA_DTMF_RFC4733 = 0,
+	MEDIA_DTMF_INBAND,
+	MEDIA_DTMF_INFO,      /* never from the worker: SIP INFO is the
+			       * signalling side's; listed for CDR/app use */
 };
 
 struct media_event {
 	enum media_event_type type;
 	uint32_t call;
-	unsigned leg;                 /* LATCHED, RTP_TIMEOUT, ERROR */
+	unsigned leg;                 /* LATCHED, RTP_TIMEOUT, ERROR, DTMF,
+				       * PLAY_DONE, TALK, SILENCE */
 	bool rtcp;                    /* LATCHED: the RTCP socket latched */
-	int err;                      /* ERROR */
+	int err;                      /* ERROR, PLAY_DONE, RECORD_DONE */
+	uint32_t tag;                 /* PLAY_DONE, RECORD_DONE: the caller's */
+	char digit;                   /* DTMF: '0'-'9', '*', '#', 'A'-'D' */
+	enum media_dtmf_src dtmf_src; /* DTMF */
+	uint32_t duration_ms;         /* RECORD_DONE: audio written */
 	struct sockaddr_storage addr; /* LATCHED */
 	struct media_call_stats stats; /* STATS, DESTROYED */
 };
@@ -161,5 +186,112 @@ int media_engine_worker_cpu_ns(const struct media_engine *me, unsigned idx,
 			       uint64_t *ns_out);
 
 const char *media_dir_name(enum media_dir d);
+
+/* --- formats, transcoding and SRTP ----------------------------------------
+ *
+ * What each leg's phone and Hookflash agreed on in SDP. The worker relays
+ * packets unchanged (pass-through, the default and the cheapest) when
+ * both legs use the same codec at the same packet time, neither leg is
+ * SRTP, nothing is playing or recording and DTMF needs no conversion;
+ * it rewrites only the payload type when the legs number the same codec
+ * differently. Otherwise the call's audio is decoded: jitter buffer ->
+ * decoder (with PLC / Opus FEC) -> 20 ms frames of linear PCM -> encoder
+ * of the other leg, with the worker's 20 ms tick as the clock. A leg
+ * without a format (never set) is treated as pass-through only.
+ */
+struct codec_desc;
+struct sdes_key;
+
+struct media_fmt {
+	const struct codec_desc *codec; /* codec.h; NULL: not one we can decode */
+	uint8_t pt;               /* its payload type on this leg (both ways) */
+	uint8_t ptime;            /* ms the phone asked for (a=ptime); 0: 20 */
+	int16_t dtmf_pt;          /* telephone-event PT on this leg; -1: none,
+				   * digits then go in-band to this phone */
+	uint32_t dtmf_clock;      /* its clock; 0: the codec's RTP clock */
+	/* Our encoder towards this phone with the phone's fmtp applied
+	 * (codec_opus_fmtp_apply); all zero: codec_params_default. */
+	uint32_t opus_bitrate, opus_max_playback;
+	bool opus_fec;
+};
+
+/* Sets (or, on a re-INVITE, changes) the leg's format. EINVAL for a ptime
+ * the codec cannot produce. */
+int media_leg_set_format(struct media_engine *me, uint32_t call, unsigned leg,
+			 const struct media_fmt *f);
+
+/* Turns SRTP on for the leg: local is the key we sent in our a=crypto on
+ * this leg (we protect with it), remote the phone's (we unprotect with
+ * it), same suite (srtp.h explains why they must differ). NULL, NULL:
+ * plain RTP again. The context is built here, on the signalling thread,
+ * and handed to the worker; the caller wipes its copies of the keys. One
+ * leg may be SRTP and the other plain. EINVAL, EIO (libsrtp refused). */
+int media_leg_set_srtp(struct media_engine *me, uint32_t call, unsigned leg,
+		       const struct sdes_key *local, const struct sdes_key *remote);
+
+/* --- DTMF ------------------------------------------------------------------
+ *
+ * Digits from a phone are detected by the worker in whatever form it sends
+ * them (RFC 4733 on its telephone-event PT, else in-band tones, detected
+ * with SpanDSP when the leg has no dtmf_pt) and reported once each as
+ * MEDIA_EV_DTMF. Relaying between legs is on by default: the digit is
+ * regenerated towards the other leg in that leg's form (RFC 4733 events
+ * with their end retransmissions when it has a dtmf_pt, else in-band
+ * tones mixed into its audio) and removed from the audio it came in.
+ */
+int media_call_dtmf_relay(struct media_engine *me, uint32_t call, bool on);
+
+/* Sends a digit to leg's phone in its form (a digit from SIP INFO, or an
+ * app's). duration_ms 0: 100. EINVAL for a character that is no DTMF key. */
+int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
+			char digit, uint32_t duration_ms);
+
+/* --- playback, tones and recording (the primitives apps use) --------------
+ *
+ * While something plays to a leg, that leg hears it instead of the other
+ * leg (prompts, ringback, music on hold); when it ends the other leg is
+ * heard again. A new play or tone to the same leg replaces the old one
+ * (which ends with ECANCELED). Every command works whatever codec the leg
+ * uses, and on a leg whose other side has no phone yet (ringback before
+ * the callee answers, an app talking to the caller alone). The tag is the
+ * caller's, echoed in the events.
+ */
+
+/* Plays files one after another (WAV or anything libsndfile reads: any
+ * rate and channel count, mixed down and resampled). The paths are
+ * copied. nfiles 1..16. MEDIA_EV_PLAY_DONE when the last one ends. */
+int media_leg_play(struct media_engine *me, uint32_t call, unsigned leg,
+		   const char *const *files, size_t nfiles, bool loop, uint32_t tag);
+
+/* Plays a tone: "ringback", "busy", "congestion", "dial", "beep", or a
+ * spec "f1[+f2]/on_ms[/off_ms][,...]" (Hz and ms, e.g. "440+480/2000/4000";
+ * off_ms 0 or absent: no pause). Named tones and specs with pauses repeat
+ * until stopped, except "beep" which plays once. EINVAL for a bad spec. */
+int media_leg_tone(struct media_engine *me, uint32_t call, unsigned leg,
+		   const char *tone, uint32_t tag);
+
+/* Stops what plays to leg (PLAY_DONE with ECANCELED follows); nothing
+ * playing is no error. */
+int media_leg_stop(struct media_engine *me, uint32_t call, unsigned leg);
+
+enum media_rec_format {
+	MEDIA_REC_WAV = 0,   /* 16-bit PCM WAV */
+	MEDIA_REC_OGG_OPUS,  /* Ogg/Opus (libsndfile >= 1.0.29) */
+};
+
+/* Records the call to path (created, 0640; an existing file is
+ * replaced): mono mixes both directions, stereo puts what leg 0's phone
+ * said on the left channel and leg 1's on the right. One recording per
+ * call; ENOENT when the directory does not exist, EBUSY when one runs.
+ * The file is opened on the worker; MEDIA_EV_RECORD_DONE (with err) says
+ * how it went. */
+int media_call_record(struct media_engine *me, uint32_t call, const char *path,
+		      enum media_rec_format fmt, bool stereo, uint32_t tag);
+int media_call_record_stop(struct media_engine *me, uint32_t call);
+
+/* Engine-wide RTP counters since start (all workers), for /metrics:
+ * packets relayed (sent towards a phone) and lost (RFC 3550, summed over
+ * finished calls' legs). Any thread. */
+void media_engine_totals(const struct media_engine *me, uint64_t *relayed, uint64_t *lost);
 
 #endif
