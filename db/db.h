@@ -37,6 +37,8 @@ int db_schema_version(struct db *db);
 #define DB_SECRET_MAX 128
 #define DB_EXT_MAX_CALLS_DEFAULT 4   /* what max_calls = 0 means */
 #define DB_EXT_MAX_CALLS_LIMIT 1000  /* highest max_calls accepted */
+#define DB_EXT_CODECS_MAX 64
+#define DB_EXT_SRTP_MAX 12
 
 struct db_ext {
 	char number[DB_EXT_NUMBER_MAX];   /* digits, 2-15 of them */
@@ -51,14 +53,24 @@ struct db_ext {
 					   * this extension without digest */
 	int max_calls;                    /* concurrent calls, 0: default
 					   * (DB_EXT_MAX_CALLS_DEFAULT) */
+	/* migration 4: media policy */
+	char codecs[DB_EXT_CODECS_MAX];   /* "opus,G722,PCMU": SDP names of
+					   * our codecs, preferred first, comma-
+					   * separated, no blanks; "": the
+					   * system default */
+	char srtp[DB_EXT_SRTP_MAX];       /* "off" | "optional" | "required";
+					   * "" is taken as "optional" */
 };
 
 /* Validates fields (number digits only, 2-15; password 8+ chars; pin
  * digits; contact "" or a sip:/sips: URI of printable ASCII without
  * spaces, quotes or <>; trust "" or comma-separated IPv4/IPv6 addresses
  * with optional /prefix (1..32 or 1..128, no host bits set), no spaces;
- * max_calls 0..1000). EINVAL with *why set to a static message that
- * starts with the field's name ("contact: ...", "max_calls: ..."). */
+ * max_calls 0..1000; codecs "" or comma-separated names of codecs
+ * Hookflash has (core/media/codec.h: PCMU, PCMA, G722, opus; any case),
+ * each once, no blanks; srtp "", off, optional or required). EINVAL
+ * with *why set to a static message that starts with the field's name
+ * ("contact: ...", "max_calls: ..."). */
 int db_ext_validate(const struct db_ext *e, const char **why);
 /* EEXIST when the number is taken. */
 int db_ext_add(struct db *db, const struct db_ext *e);

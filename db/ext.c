@@ -2,14 +2,16 @@
  * Extensions: the phones' accounts (number, display name, SIP digest
  * password, voicemail PIN, enabled) and, for devices that do not register,
  * a static contact URI, the addresses trusted to be the extension without
- * digest authentication, and a concurrent-call cap. The SIP password is
- * stored as given,
- * not hashed: digest authentication needs it (or HA1, which is as good as
+ * digest authentication, and a concurrent-call cap; and the media policy
+ * of its leg (allowed codecs in order of preference, SRTP off, optional
+ * or required). The SIP password is stored as given, not hashed: digest authentication needs it (or HA1, which is as good as
  * the password for this realm), which is why the file is 0600.
  * Validation happens here, at the boundary, so the CLI, the web API and
  * tests all get the same rules and the same messages.
  */
 #include "db_int.h"
+
+#include "../core/media/codec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -177,6 +179,51 @@ static int trust_check(const char *t, size_t cap, const char **why)
 	}
 }
 
+/* Comma-separated codec names from the media engine's codec table (the
+ * one list of what Hookflash can decode, so a codec added there is
+ * accepted here with no change), each once, no blanks. */
+static int codecs_check(const char *c, size_t cap, const char **why)
+{
+	size_t n = strnlen(c, cap);
+	if (n == 0)
+		return 0;
+	if (n == cap) {
+		*why = "codecs: at most 63 characters";
+		return EINVAL;
+	}
+	const struct codec_desc *seen[16];
+	size_t nseen = 0;
+	for (const char *p = c;;) {
+		size_t len = strcspn(p, ",");
+		const struct codec_desc *d = NULL;
+		for (size_t i = 0; len && codec_at(i); i++)
+			if (strlen(codec_at(i)->name) == len && strncasecmp(codec_at(i)->name, p, len) == 0)
+				d = codec_at(i);
+		if (!len) {
+			*why = "codecs: empty entry (a doubled comma, or one at either end)";
+			return EINVAL;
+		}
+		if (!d) {
+			*why = "codecs: unknown codec (known: PCMU, PCMA, G722, opus)";
+			return EINVAL;
+		}
+		for (size_t i = 0; i < nseen; i++)
+			if (seen[i] == d) {
+				*why = "codecs: a codec is listed twice";
+				return EINVAL;
+			}
+		if (nseen == sizeof(seen) / sizeof(seen[0])) {
+			*why = "codecs: too many entries";
+			return EINVAL;
+		}
+		seen[nseen++] = d;
+		p += len;
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
 int db_ext_validate(const struct db_ext *e, const char **why)
 {
 	const char *dummy;
@@ -227,6 +274,13 @@ int db_ext_validate(const struct db_ext *e, const char **why)
 		*why = "max_calls: 0 to 1000 (0: the default)";
 		return EINVAL;
 	}
+	if (codecs_check(e->codecs, sizeof(e->codecs), why))
+		return EINVAL;
+	n = strnlen(e->srtp, sizeof(e->srtp));
+	if (n && strcmp(e->srtp, "off") && strcmp(e->srtp, "optional") && strcmp(e->srtp, "required")) {
+		*why = "srtp: off, optional or required";
+		return EINVAL;
+	}
 	return 0;
 }
 
@@ -243,6 +297,12 @@ static int bind_fields(sqlite3_stmt *st, const struct db_ext *e)
 	err = err ? err : db_bind_str(st, 7, e->trust, sizeof(e->trust));
 	if (!err && sqlite3_bind_int(st, 8, e->max_calls) != SQLITE_OK)
 		err = EINVAL;
+	/* no codec list is NULL (the system default), not '' */
+	if (!err && e->codecs[0])
+		err = db_bind_str(st, 9, e->codecs, sizeof(e->codecs));
+	else if (!err && sqlite3_bind_null(st, 9) != SQLITE_OK)
+		err = EINVAL;
+	err = err ? err : db_bind_str(st, 10, e->srtp[0] ? e->srtp : "optional", sizeof(e->srtp));
 	return err;
 }
 
@@ -258,13 +318,13 @@ int db_ext_add(struct db *db, const struct db_ext *e)
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
 			  "INSERT INTO extensions (number, name, password, vm_pin, enabled,"
-			  " contact, trust, max_calls, created_at)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			  " contact, trust, max_calls, codecs, srtp, created_at)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 			  &st);
 	if (err)
 		return err;
 	err = bind_fields(st, e);
-	if (!err && sqlite3_bind_int64(st, 9, e->created_at > 0 ? e->created_at
+	if (!err && sqlite3_bind_int64(st, 11, e->created_at > 0 ? e->created_at
 							      : (int64_t)time(NULL)) != SQLITE_OK)
 		err = EINVAL;
 	if (!err)
@@ -285,7 +345,7 @@ int db_ext_update(struct db *db, const struct db_ext *e)
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
 			  "UPDATE extensions SET name = ?2, password = ?3, vm_pin = ?4, enabled = ?5,"
-			  " contact = ?6, trust = ?7, max_calls = ?8"
+			  " contact = ?6, trust = ?7, max_calls = ?8, codecs = ?9, srtp = ?10"
 			  " WHERE number = ?1",
 			  &st);
 	if (err)
@@ -319,6 +379,8 @@ static void read_row(sqlite3_stmt *st, struct db_ext *e)
 	db_col_str(st, 6, e->contact, sizeof(e->contact));
 	db_col_str(st, 7, e->trust, sizeof(e->trust));
 	e->max_calls = sqlite3_column_int(st, 8);
+	db_col_str(st, 9, e->codecs, sizeof(e->codecs));
+	db_col_str(st, 10, e->srtp, sizeof(e->srtp));
 }
 
 int db_ext_get(struct db *db, const char *number, struct db_ext *out)
@@ -328,7 +390,7 @@ int db_ext_get(struct db *db, const char *number, struct db_ext *out)
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
 			  "SELECT number, name, password, vm_pin, enabled, created_at,"
-			  " contact, trust, max_calls"
+			  " contact, trust, max_calls, codecs, srtp"
 			  " FROM extensions WHERE number = ?1",
 			  &st);
 	if (err)
@@ -354,7 +416,7 @@ int db_ext_list(struct db *db, db_ext_h *h, void *arg)
 	 * so "0100" and "100" keep a stable order. */
 	int err = db_stmt(db,
 			  "SELECT number, name, password, vm_pin, enabled, created_at,"
-			  " contact, trust, max_calls"
+			  " contact, trust, max_calls, codecs, srtp"
 			  " FROM extensions ORDER BY length(number), number",
 			  &st);
 	if (err)

@@ -129,6 +129,15 @@ static const struct migration migrations[] = {
 	  ");"
 	  "CREATE INDEX api_tokens_user ON api_tokens(username);"
 	  "PRAGMA user_version = 3;" },
+	{ 4,
+	  /* Media policy per extension (#4): the codecs allowed on its leg,
+	   * comma-separated SDP names in order of preference (NULL or '':
+	   * the system default, [calls] codecs), and whether its leg must,
+	   * may or must not use SRTP. */
+	  "ALTER TABLE extensions ADD COLUMN codecs TEXT;"
+	  "ALTER TABLE extensions ADD COLUMN srtp TEXT NOT NULL DEFAULT 'optional'"
+	  "  CHECK (srtp IN ('off', 'optional', 'required'));"
+	  "PRAGMA user_version = 4;" },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -47,6 +47,14 @@ void conf_defaults(struct conf *c)
 	c->rtp_timeout = 30;
 	c->session_expires = 1800;
 	c->media_workers = 0;
+	/* Wideband first. The order only decides among codecs the caller
+	 * offered (the callee is offered those first, so a shared codec is
+	 * relayed untouched whatever this says) and which codec a callee
+	 * with none of the caller's gets first, i.e. what we transcode to:
+	 * there the best quality is worth the CPU. PCMU before PCMA: what
+	 * North American phones and most trunks expect first. */
+	snprintf(c->codecs, sizeof(c->codecs), "opus,G722,PCMU,PCMA");
+	c->ringback = true;
 	c->tcp_idle_timeout = 600;
 	c->tcp_max_conns = 1024;
 }
@@ -88,6 +96,8 @@ static const struct setting settings[] = {
 	{ "calls", "rtp_timeout", "--rtp-timeout", "seconds without RTP (not on hold) that end a call", K_U32, F(rtp_timeout), 1, 3600 },
 	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400 },
 	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000 },
+	{ "calls", "codecs", "--codecs", "codecs allowed by default and offered for transcoding, preferred first (PCMU,PCMA,G722,opus)", K_STR, F(codecs), 0, 0 },
+	{ "calls", "ringback", "--ringback", "play ringback to the caller when the callee rings without early media (yes/no)", K_BOOL, F(ringback), 0, 0 },
 	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64 },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400 },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000 },
@@ -138,9 +148,9 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 	}
 	case K_BOOL:
 		if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
-			c->sip_trace = true;
+			*(bool *)(void *)base = true;
 		else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
-			c->sip_trace = false;
+			*(bool *)(void *)base = false;
 		else
 			goto bad;
 		return 0;
@@ -317,7 +327,7 @@ int conf_from_args(struct conf *c, int argc, char **argv, char *err, size_t cap)
 			return EINVAL;
 		}
 		if (s->kind == K_BOOL && (i + 1 >= argc || argv[i + 1][0] == '-')) {
-			c->sip_trace = true;
+			*(bool *)(void *)((char *)c + s->off) = true;
 			continue;
 		}
 		if (i + 1 >= argc) {

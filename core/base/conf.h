@@ -45,6 +45,10 @@ struct conf {
 	uint32_t session_expires;    /* RFC 4028 interval we ask for (s) */
 	uint32_t media_workers;      /* 0: one per core */
 	uint32_t media_coalesce_us;  /* media worker interrupt coalescing */
+	char codecs[64];             /* the default codec policy, preferred
+				      * first (names checked by the call
+				      * module when it starts) */
+	bool ringback;               /* ringback tone while the callee rings */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;

@@ -43,6 +43,7 @@ struct call_info {
 	const char *state;     /* ringing, answered, hold */
 	uint32_t duration_s;
 	const char *codec;
+	const char *dtmf;      /* the last digits sent by either phone, oldest first */
 };
 typedef void(call_each_h)(const struct call_info *ci, void *arg);
 void call_each(struct call_mgr *m, call_each_h *h, void *arg);

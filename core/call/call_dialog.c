@@ -4,7 +4,8 @@
  * re-anchored, and the answer relayed back (hold and codec changes work
  * this way). A second offer while one is pending on either leg is glare:
  * 491. ACKs stop our 2xx retransmissions; in-dialog OPTIONS are answered
- * here; INFO is relayed (DTMF relay of the media issue builds on it).
+ * here; INFO carrying DTMF is answered here and the digit sent to the
+ * other phone through the media engine, other INFO is relayed.
  * Session timers (RFC 4028): the caller's Session-Expires is honoured,
  * and when nobody refreshes in time the call is torn down.
  */
@@ -17,6 +18,7 @@
 
 #include "../base/log.h"
 #include "../pbx/pbx.h"
+#include "../sip/dtmf_info.h"
 #include "../sip/msg.h"
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
@@ -183,6 +185,31 @@ static void on_relay_resp(struct leg_req *r, const struct sip_msg *resp, int err
 	call_session_timer_start(c); /* an answered offer refreshes the session */
 }
 
+/* INFO carrying a key press (application/dtmf-relay or application/dtmf):
+ * answered here, the digit noted and sent to the other phone in the form
+ * it negotiated (RFC 4733 events or in-band tones), so a phone that sends
+ * INFO can drive one that only knows RTP events, and apps hear it too.
+ * False when the body is no digit, or the engine cannot send one: the
+ * INFO is then relayed as it is. */
+static bool dtmf_info(struct leg *from, struct sip_tsx *st, const struct sip_msg *req,
+		      struct pl ctype)
+{
+	struct call *c = from->call;
+	struct dtmf_info d;
+	if (dtmf_info_parse(&d, ctype, req->body) || d.digit == '!')
+		return false;
+	unsigned to = from == &c->a ? 1 : 0;
+	int err = callm_send_dtmf(c, to, d.digit, d.duration_ms);
+	call_dtmf_note(c, to ? 0 : 1, d.digit, "INFO");
+	if (err == ENOSYS)
+		return false;
+	if (err)
+		log_warn(CALL_TAG, "call %u: cannot send DTMF '%c' to the %s: %s", c->id, d.digit,
+			 to ? "callee" : "caller", strerror(err));
+	sip_tsx_reply(st, 200, "OK", NULL);
+	return true;
+}
+
 static void relay_offer(struct leg *from, struct sip_tsx *st, const struct sip_msg *req)
 {
 	struct call *c = from->call;
@@ -205,13 +232,19 @@ static void relay_offer(struct leg *from, struct sip_tsx *st, const struct sip_m
 	char ctbuf[128];
 	const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
 	uint16_t status = 500;
+	if (info && req->body.l && ct && dtmf_info(from, st, req, ct->value))
+		return;
 	if (req->body.l && !info) {
+		c->warning[0] = '\0';
 		if (callm_reoffer(c, from, req->body.p, req->body.l, &body, &status)) {
-			sip_tsx_reply(st, status, NULL, NULL);
+			sip_tsx_reply(st, status, NULL, c->warning[0] ? c->warning : NULL);
+			c->warning[0] = '\0';
 			sbuf_free(&body);
 			return;
 		}
 		ctype = "application/sdp";
+	} else if (!req->body.l && !info) {
+		callm_forget_offer(c); /* the other leg's 2xx will carry the offer */
 	} else if (req->body.l) {
 		sbuf_addpl(&body, req->body); /* INFO bodies pass through */
 		if (ct)

@@ -17,9 +17,11 @@
 
 #define CALL_MAX_FORKS 8
 #define CALL_TAG "call"
+#define CALL_DTMF_KEEP 32
 
 struct call;
 struct call_mgr;
+struct ext;
 
 enum leg_state {
 	LEG_TRYING,     /* B: INVITE sent; A: INVITE received */
@@ -103,6 +105,9 @@ struct call {
 	struct db_cdr cdr;
 	void *media;                /* call_media.c's state */
 	char codec[32];
+	char dtmf[CALL_DTMF_KEEP + 1]; /* the last digits either side sent */
+	/* A Warning header for the caller's final response (why a 488) */
+	char warning[128];
 };
 
 /* Live calls per extension, for the per-extension limit (a counter, not
@@ -147,6 +152,9 @@ void call_free_leg(struct call *c, struct leg *l);
 /* Hands a finished CDR to the store thread. */
 void call_cdr_post(struct call_mgr *m, const struct db_cdr *cdr);
 int64_t call_wall_ms(void);
+/* A digit from leg (0: caller) arrived by src ("rfc4733", "inband",
+ * "INFO"): logged and kept for `hookflash calls`. */
+void call_dtmf_note(struct call *c, unsigned leg, char digit, const char *src);
 
 /* Sending on a leg; h gets the final response (or err) with r->leg set
  * or NULL when the leg went away. */
@@ -180,7 +188,9 @@ void call_send_bye(struct leg *l);
  * suggestion in *status (488 for unusable SDP, 500 otherwise). */
 int callm_engine_alloc(struct call_mgr *m);
 void callm_engine_free(struct call_mgr *m);
-int callm_create(struct call *c);
+/* The call's media, with the caller's and the callee's policies (codecs,
+ * SRTP) from their extensions (NULL: the system default). */
+int callm_create(struct call *c, const struct ext *caller, const struct ext *callee);
 /* A's offer (INVITE) -> the offer for the B legs. */
 int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,
 		       uint16_t *status);
@@ -193,6 +203,18 @@ int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
 /* The answer to it from the other leg -> the answer for `from`. */
 int callm_reanswer(struct call *c, struct leg *from, const char *sdp, size_t len,
 		   struct sbuf *out, uint16_t *status);
+/* Ringback (the callee rings without early media): our answer to A's
+ * offer in out, chosen from it, and the tone playing to A. ENOTSUP when
+ * ringback is off or A already has an answer, ENOSYS when the engine
+ * cannot play; nothing is sent or changed then. */
+int callm_ringback(struct call *c, struct sbuf *out);
+/* A has our SDP answer to its INVITE (early media or ringback). */
+bool callm_has_answer_for_a(const struct call *c);
+/* An offer-less re-INVITE is relayed: no offer of ours is pending. */
+void callm_forget_offer(struct call *c);
+/* Sends a digit to leg's phone in its form (RFC 4733 or in-band); ENOSYS
+ * when the engine cannot. */
+int callm_send_dtmf(struct call *c, unsigned leg, char digit, uint32_t duration_ms);
 /* Starts relaying once the call is answered. */
 void callm_connect(struct call *c);
 /* Stops media; the final statistics land in c->cdr before the CDR is

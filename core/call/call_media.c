@@ -2,11 +2,22 @@
  * The call's media: the only call file that knows SDP and the media
  * engine. Each leg's SDP is rewritten to point at a Hookflash port pair
  * (media anchoring) and the other side's real addresses go to the media
- * worker, which relays between them. One audio stream per call is
- * anchored (the first active RTP audio m= line); other streams are
- * refused with port 0, which every endpoint understands. The codec list
- * offered to the callee is what the caller offered: transcoding is the
- * media engine issue's.
+ * worker. One audio stream per call is anchored (the first active RTP
+ * audio m= line); other streams are refused with port 0, which every
+ * endpoint understands.
+ *
+ * Hookflash terminates media per leg: each leg has its own codec (chosen
+ * by call_nego.c from the offer and the two extensions' policies) and its
+ * own SRTP keys (RFC 4568 SDES: our fresh key on each leg, never the other
+ * phone's), and the worker relays unchanged when the legs agree and
+ * transcodes when they do not.
+ *
+ * What the engine can do is asked once at start (a throw-away call): an
+ * engine whose media_leg_set_format answers ENOSYS only relays, so we
+ * offer the callee nothing the caller lacks (and every call keeps working
+ * as a plain anchor); one whose media_leg_set_srtp answers ENOSYS cannot
+ * terminate SRTP, so SRTP is declined (and 488 where a policy or the
+ * caller requires it).
  */
 #include "call_int.h"
 
@@ -18,10 +29,35 @@
 
 #include "../base/log.h"
 #include "../media/media.h"
+#include "../pbx/ext_table.h"
 #include "../pbx/pbx.h"
+#include "../sdp/sdes.h"
 #include "../sdp/sdp.h"
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
+#include "call_nego.h"
+
+/* The engine and what it can do, shared by every call. */
+struct cme {
+	struct media_engine *me;
+	bool fmt;                      /* formats: transcoding, DTMF forms */
+	bool srtp;                     /* SRTP per leg */
+	bool ringback;                 /* the setting */
+	struct nego_policy dflt;       /* the system default policy */
+};
+
+struct cm_leg {
+	struct nego_leg cur;           /* the format in use */
+	bool srtp;                     /* SRTP on now, with these keys: */
+	struct sdes_key local, remote;
+	/* this leg offered crypto and we accepted: the keys to answer with */
+	bool pend_srtp;
+	struct sdes_key pend_local, pend_remote;
+	/* we offered crypto to this leg: our keys, one per a=crypto line */
+	struct sdes_key offered[SDES_NSUITES];
+	size_t noffered;
+	bool offered_savp;             /* ... on RTP/SAVP: the answer must take one */
+};
 
 struct cm {
 	uint32_t mcall;
@@ -32,16 +68,73 @@ struct cm {
 	void (*done)(struct call *c);
 	struct call *c;
 	bool connected, destroying;
+
+	struct nego_policy pol[2];     /* the caller's, the callee's */
+	struct cm_leg leg[2];
+	/* The offer waiting for the other leg's answer, and who made it. */
+	struct sdp_session *offer;
+	unsigned offer_from;
+	/* A has our answer to its INVITE: later answers from B only change
+	 * leg 1 (RFC 3264: one answer per offer; the 2xx repeats it). */
+	bool a_fixed;
+	bool tone;                     /* ringback plays to A */
 };
+
+static struct cme *cme(struct call_mgr *m)
+{
+	return m->media_engine;
+}
 
 static struct media_engine *engine(struct call_mgr *m)
 {
-	return m->media_engine;
+	return cme(m)->me;
+}
+
+/* --- the engine ---------------------------------------------------------------- */
+
+static void probe_h(const struct media_event *ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+}
+
+/* Asks the engine, on a call of its own, which of the per-leg commands
+ * it carries out. */
+static void probe(struct cme *e)
+{
+	uint32_t id;
+	uint16_t port;
+	if (media_call_create(e->me, &id, probe_h, NULL))
+		return;
+	if (!media_leg_alloc(e->me, id, 0, &port)) {
+		struct media_fmt f = { .codec = &codec_pcmu, .pt = 0, .dtmf_pt = -1 };
+		e->fmt = media_leg_set_format(e->me, id, 0, &f) != ENOSYS;
+		struct sdes_key k1, k2;
+		if (!sdes_key_generate(&k1, SDES_AES_CM_128_HMAC_SHA1_80, 1) &&
+		    !sdes_key_generate(&k2, SDES_AES_CM_128_HMAC_SHA1_80, 1))
+			e->srtp = media_leg_set_srtp(e->me, id, 0, &k1, &k2) != ENOSYS;
+		sdes_key_wipe(&k1);
+		sdes_key_wipe(&k2);
+	}
+	media_call_destroy(e->me, id);
 }
 
 int callm_engine_alloc(struct call_mgr *m)
 {
 	const struct conf *cf = &m->p->conf;
+	struct cme *e = calloc(1, sizeof(*e));
+	if (!e)
+		return ENOMEM;
+	char why[160];
+	if (nego_codecs_parse(&e->dflt, cf->codecs, why, sizeof(why)) || !e->dflt.ncodecs) {
+		log_err(CALL_TAG, "calls.codecs '%s': %s", cf->codecs,
+			e->dflt.ncodecs ? why : "no codec");
+		free(e);
+		return EINVAL;
+	}
+	e->dflt.foreign = true; /* codecs we do not know still pass between phones */
+	e->dflt.srtp = NEGO_SRTP_OPTIONAL;
+	e->ringback = cf->ringback;
 	struct media_cfg mc = {
 		.nworkers = cf->media_workers,
 		.rtp_min = cf->rtp_min,
@@ -50,17 +143,21 @@ int callm_engine_alloc(struct call_mgr *m)
 		.rtp_timeout_ms = cf->rtp_timeout * 1000u,
 		.coalesce_us = cf->media_coalesce_us,
 	};
-	struct media_engine *me;
-	int err = media_engine_alloc(&me, m->p->loop, &mc);
+	int err = media_engine_alloc(&e->me, m->p->loop, &mc);
 	if (err) {
 		log_err(CALL_TAG, "cannot start the media engine: %s", strerror(err));
+		free(e);
 		return err;
 	}
-	m->media_engine = me;
-	log_info(CALL_TAG, "media: %u worker(s), RTP ports %u-%u", media_engine_nworkers(me),
-		 cf->rtp_min, cf->rtp_max);
+	m->media_engine = e;
+	probe(e);
+	log_info(CALL_TAG, "media: %u worker(s), RTP ports %u-%u, codecs %s, transcoding %s, SRTP %s",
+		 media_engine_nworkers(e->me), cf->rtp_min, cf->rtp_max, cf->codecs,
+		 e->fmt ? "yes" : "no (relay only)", e->srtp ? "yes" : "no");
 	return 0;
 }
+
+static void cm_free(struct call *c);
 
 void callm_engine_free(struct call_mgr *m)
 {
@@ -72,13 +169,15 @@ void callm_engine_free(struct call_mgr *m)
 			break;
 		void (*done)(struct call *) = cm->done;
 		cm->done = NULL;
-		sdp_free(cm->sent[0]);
-		sdp_free(cm->sent[1]);
-		free(cm);
-		c->media = NULL;
+		cm_free(c);
 		done(c);
 	}
-	media_engine_free(engine(m));
+	struct cme *e = cme(m);
+	if (!e)
+		return;
+	media_engine_free(e->me);
+	free(e);
+	m->media_engine = NULL;
 }
 
 static void cm_free(struct call *c)
@@ -88,6 +187,17 @@ static void cm_free(struct call *c)
 		return;
 	sdp_free(cm->sent[0]);
 	sdp_free(cm->sent[1]);
+	sdp_free(cm->offer);
+	/* keys never linger in freed memory */
+	for (int i = 0; i < 2; i++) {
+		struct cm_leg *l = &cm->leg[i];
+		sdes_key_wipe(&l->local);
+		sdes_key_wipe(&l->remote);
+		sdes_key_wipe(&l->pend_local);
+		sdes_key_wipe(&l->pend_remote);
+		for (size_t k = 0; k < SDES_NSUITES; k++)
+			sdes_key_wipe(&l->offered[k]);
+	}
 	free(cm);
 	c->media = NULL;
 }
@@ -102,6 +212,16 @@ static void fill_stats(struct db_cdr *cdr, const struct media_call_stats *st)
 		cdr->leg[i].lost = st->leg[i].lost;
 		cdr->leg[i].jitter_ms = st->leg[i].jitter_ms;
 	}
+}
+
+static const char *dtmf_src_name(enum media_dtmf_src s)
+{
+	switch (s) {
+	case MEDIA_DTMF_RFC4733: return "rfc4733";
+	case MEDIA_DTMF_INBAND: return "inband";
+	case MEDIA_DTMF_INFO: return "INFO";
+	}
+	return "?";
 }
 
 static void on_media_event(const struct media_event *ev, void *arg)
@@ -126,10 +246,15 @@ static void on_media_event(const struct media_event *ev, void *arg)
 		log_warn(CALL_TAG, "call %u: media command failed on leg %u: %s", c->id, ev->leg,
 			 strerror(ev->err));
 		break;
+	case MEDIA_EV_DTMF:
+		call_dtmf_note(c, ev->leg, ev->digit, dtmf_src_name(ev->dtmf_src));
+		break;
+	case MEDIA_EV_PLAY_DONE:
+		if (cm && ev->leg == 0 && ev->err)
+			cm->tone = false;
+		break;
 	case MEDIA_EV_LATCHED:
 	case MEDIA_EV_STATS:
-	case MEDIA_EV_DTMF:
-	case MEDIA_EV_PLAY_DONE:
 	case MEDIA_EV_RECORD_DONE:
 	case MEDIA_EV_TALK:
 	case MEDIA_EV_SILENCE:
@@ -137,14 +262,20 @@ static void on_media_event(const struct media_event *ev, void *arg)
 	}
 }
 
-int callm_create(struct call *c)
+int callm_create(struct call *c, const struct ext *caller, const struct ext *callee)
 {
 	struct cm *cm = calloc(1, sizeof(*cm));
 	if (!cm)
 		return ENOMEM;
+	struct cme *e = cme(c->m);
 	cm->c = c;
 	cm->audio_idx = -1;
 	cm->sess_id = ((uint64_t)c->id << 20) ^ (uint64_t)call_wall_ms();
+	nego_policy_for(&cm->pol[0], caller ? caller->codecs : NULL, caller ? caller->srtp : NULL,
+			&e->dflt);
+	nego_policy_for(&cm->pol[1], callee ? callee->codecs : NULL, callee ? callee->srtp : NULL,
+			&e->dflt);
+	cm->leg[0].cur.dtmf_pt = cm->leg[1].cur.dtmf_pt = -1;
 	c->media = cm;
 	int err = media_call_create(engine(c->m), &cm->mcall, on_media_event, c);
 	if (!err)
@@ -155,6 +286,8 @@ int callm_create(struct call *c)
 		log_warn(CALL_TAG, "call %u: no media ports: %s", c->id, strerror(err));
 	return err;
 }
+
+/* --- SDP helpers ------------------------------------------------------------- */
 
 /* The address our media is at, as seen from this leg's phone. */
 static void local_addr(struct call *c, struct leg *l, char *out, size_t cap)
@@ -240,7 +373,8 @@ static int apply_remote(struct call *c, unsigned idx, const struct sdp_session *
 	return media_leg_set_remote(engine(c->m), cm->mcall, idx, &r);
 }
 
-/* Writes SDP `in` re-anchored on our port of leg idx into out. */
+/* Writes `in` (a draft that may borrow slices) anchored on our port of
+ * leg idx into out, and keeps it as the last SDP sent there. */
 static int anchor(struct call *c, unsigned idx, struct leg *towards, const struct sdp_session *in,
 		  int mi, struct sbuf *out)
 {
@@ -285,63 +419,273 @@ static int parse(const char *sdp, size_t len, struct sdp_session **s, int *mi, u
 	return 0;
 }
 
-static void note_codec(struct call *c, const struct sdp_session *s, int mi)
+/* A refusal the phone is told about: status and a Warning (RFC 3261
+ * 20.43, code 399: miscellaneous) that says why. */
+static int refuse(struct call *c, uint16_t *status, uint16_t code, const char *why)
 {
-	const struct sdp_media *m = &s->media[mi];
-	for (size_t i = 0; i < m->nfmts; i++) {
-		struct pl enc;
-		uint32_t clock;
-		uint8_t ch;
-		if (!sdp_fmt_codec(&m->fmts[i], &enc, &clock, &ch) && !pl_casestr(enc, "telephone-event")) {
-			snprintf(c->codec, sizeof(c->codec), "%.*s/%u", (int)(enc.l > 20 ? 20 : enc.l), enc.p, clock);
-			return;
+	*status = code;
+	snprintf(c->warning, sizeof(c->warning), "Warning: 399 hookflash \"%s\"\r\n", why);
+	log_info(CALL_TAG, "call %u: %s", c->id, why);
+	return code == 488 ? EPROTONOSUPPORT : EIO;
+}
+
+/* A shallow, writable copy of a parsed session: its slices still point
+ * into the original, which must outlive it. Freed with free(). */
+static struct sdp_session *draft_of(const struct sdp_session *s)
+{
+	struct sdp_session *d = malloc(sizeof(*d));
+	if (d) {
+		*d = *s;
+		d->mem = NULL;
+	}
+	return d;
+}
+
+static void strip_crypto(struct sdp_session *d)
+{
+	for (size_t i = 0; i < d->nmedia; i++)
+		d->media[i].ncrypto = 0;
+}
+
+/* "RTP/AVP" or "RTP/AVPF" with or without the S of SRTP. */
+static struct pl rtp_proto(struct pl in, bool secure)
+{
+	bool fb = in.l && (in.p[in.l - 1] == 'F' || in.p[in.l - 1] == 'f');
+	if (secure)
+		return fb ? PL("RTP/SAVPF") : PL("RTP/SAVP");
+	return fb ? PL("RTP/AVPF") : PL("RTP/AVP");
+}
+
+static bool keys_equal(const struct sdes_key *a, const struct sdes_key *b)
+{
+	if (a->suite != b->suite || a->nkeys != b->nkeys)
+		return false;
+	size_t n = sdes_suite_key_len(a->suite);
+	for (unsigned i = 0; i < a->nkeys; i++)
+		if (memcmp(a->keys[i].key, b->keys[i].key, n) || a->keys[i].mki != b->keys[i].mki ||
+		    a->keys[i].mki_len != b->keys[i].mki_len)
+			return false;
+	return true;
+}
+
+/* Turns SRTP on, off or to new keys on leg idx, when that changes
+ * anything (a new context would lose the replay window and ROC). */
+static int set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key *local,
+		    const struct sdes_key *remote)
+{
+	struct cm *cm = c->media;
+	struct cm_leg *l = &cm->leg[idx];
+	if (!on && !l->srtp)
+		return 0;
+	if (on && l->srtp && keys_equal(&l->local, local) && keys_equal(&l->remote, remote))
+		return 0;
+	int err = on ? media_leg_set_srtp(engine(c->m), cm->mcall, idx, local, remote)
+		     : media_leg_set_srtp(engine(c->m), cm->mcall, idx, NULL, NULL);
+	if (err) {
+		log_warn(CALL_TAG, "call %u: cannot %s SRTP on the %s leg: %s", c->id, on ? "start" : "stop",
+			 idx ? "callee" : "caller", strerror(err));
+		return err;
+	}
+	if (on) {
+		struct sdes_key lk = *local, rk = *remote;
+		l->local = lk;
+		l->remote = rk;
+		sdes_key_wipe(&lk);
+		sdes_key_wipe(&rk);
+	} else {
+		sdes_key_wipe(&l->local);
+		sdes_key_wipe(&l->remote);
+	}
+	l->srtp = on;
+	log_debug(CALL_TAG, "call %u: %s leg %s", c->id, idx ? "callee" : "caller",
+		  on ? "SRTP" : "plain RTP");
+	return 0;
+}
+
+static void set_format(struct call *c, unsigned idx, const struct nego_leg *nl)
+{
+	struct cm *cm = c->media;
+	cm->leg[idx].cur = *nl;
+	if (!cme(c->m)->fmt)
+		return;
+	struct media_fmt f;
+	nego_leg_media_fmt(nl, &f);
+	int err = media_leg_set_format(engine(c->m), cm->mcall, idx, &f);
+	if (err == EINVAL && f.ptime) {
+		f.ptime = 0; /* a packet time the codec cannot make: its default */
+		err = media_leg_set_format(engine(c->m), cm->mcall, idx, &f);
+	}
+	if (err)
+		log_warn(CALL_TAG, "call %u: cannot set the %s leg's format %s/%u: %s", c->id,
+			 idx ? "callee" : "caller", nl->enc, nl->clock, strerror(err));
+}
+
+static void note_codec(struct call *c)
+{
+	struct cm *cm = c->media;
+	const struct nego_leg *a = &cm->leg[0].cur, *b = &cm->leg[1].cur;
+	if (!a->set)
+		return;
+	if (!b->set || nego_leg_same_codec(a, b))
+		snprintf(c->codec, sizeof(c->codec), "%.20s/%u", a->enc, a->clock);
+	else
+		snprintf(c->codec, sizeof(c->codec), "%.10s/%u|%.10s/%u", a->enc, a->clock, b->enc,
+			 b->clock);
+}
+
+/* --- offers ------------------------------------------------------------------- */
+
+/* The offerer's crypto (RFC 4568 7.1.2): answered with a fresh key of
+ * ours when the leg's policy and the engine allow SRTP. */
+static int take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
+			     uint16_t *status)
+{
+	struct cm *cm = c->media;
+	struct cm_leg *l = &cm->leg[fi];
+	enum nego_srtp pol = cm->pol[fi].srtp;
+	bool secure = sdp_proto_is_secure(m->proto);
+	sdes_key_wipe(&l->pend_local);
+	sdes_key_wipe(&l->pend_remote);
+	l->pend_srtp = false;
+	if (m->ncrypto && pol != NEGO_SRTP_OFF && cme(c->m)->srtp) {
+		int err = sdes_answer(m->crypto, m->ncrypto, NULL, 0, &l->pend_local, &l->pend_remote, NULL);
+		if (!err) {
+			l->pend_srtp = true;
+			/* the same leg, the same suite: keep our key (RFC 4568 7.1.4) */
+			if (l->srtp && l->local.suite == l->pend_local.suite) {
+				uint32_t tag = l->pend_local.tag;
+				l->pend_local = l->local;
+				l->pend_local.tag = tag;
+			}
+		} else if (err == EIO) {
+			return refuse(c, status, 500, "no random numbers for SRTP keys");
 		}
 	}
+	if (l->pend_srtp)
+		return 0;
+	if (secure && pol == NEGO_SRTP_OFF)
+		return refuse(c, status, 488, "SRTP is off for this extension");
+	if (secure && !cme(c->m)->srtp)
+		return refuse(c, status, 488, "SRTP is not available");
+	if (secure)
+		return refuse(c, status, 488, "no usable SDES crypto suite");
+	if (pol == NEGO_SRTP_REQUIRED)
+		return refuse(c, status, 488, cme(c->m)->srtp ? "SRTP required" : "SRTP required but not available");
+	return 0;
+}
+
+/* Our crypto towards leg ti: RTP/SAVP with every suite when its policy
+ * requires SRTP; best effort (RTP/AVP with a=crypto, RFC 4568 allows the
+ * answerer to ignore it) when optional and the offerer's leg is SRTP, so
+ * an encrypted call stays encrypted where the phone can; else none. */
+static int make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
+			     struct pl in_proto, uint16_t *status)
+{
+	struct cm *cm = c->media;
+	struct cm_leg *l = &cm->leg[ti];
+	enum nego_srtp pol = cm->pol[ti].srtp;
+	for (size_t k = 0; k < l->noffered; k++)
+		sdes_key_wipe(&l->offered[k]);
+	l->noffered = 0;
+	l->offered_savp = false;
+	m->ncrypto = 0;
+	bool want = pol == NEGO_SRTP_REQUIRED ||
+		    (pol == NEGO_SRTP_OPTIONAL && cm->leg[fi].pend_srtp);
+	if (want && !cme(c->m)->srtp) {
+		if (pol == NEGO_SRTP_REQUIRED)
+			return refuse(c, status, 488, "the callee requires SRTP, which is not available");
+		want = false;
+	}
+	m->proto = rtp_proto(in_proto, want && pol == NEGO_SRTP_REQUIRED);
+	if (!want)
+		return 0;
+	int err;
+	if (l->srtp) {
+		/* a re-offer on an SRTP leg keeps its key */
+		l->offered[0] = l->local;
+		l->offered[0].tag = 1;
+		l->noffered = 1;
+		err = 0;
+	} else {
+		err = sdes_offer(l->offered, SDES_NSUITES, NULL, 0, &l->noffered);
+	}
+	if (err)
+		return refuse(c, status, 500, "no random numbers for SRTP keys");
+	for (size_t k = 0; k < l->noffered; k++)
+		if (!sdes_key_crypto(&l->offered[k], &m->crypto[m->ncrypto]))
+			m->ncrypto++;
+	l->offered_savp = pol == NEGO_SRTP_REQUIRED;
+	return 0;
+}
+
+/* From leg fi's offer s (owned: kept until the answer), our offer to the
+ * other leg, anchored, into out. */
+static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi,
+		      struct leg *towards, struct sbuf *out, uint16_t *status)
+{
+	struct cm *cm = c->media;
+	unsigned ti = 1 - fi;
+	int err = take_offer_crypto(c, fi, &s->media[mi], status);
+	struct sdp_session *d = err ? NULL : draft_of(s);
+	if (!err && !d)
+		err = ENOMEM;
+	if (err) {
+		sdp_free(s);
+		return err;
+	}
+	strip_crypto(d);
+	struct nego_buf buf = { .n = 0 };
+	struct nego_in in = {
+		.offer = &s->media[mi],
+		.from = &cm->pol[fi],
+		.to = &cm->pol[ti],
+		.transcode = cme(c->m)->fmt,
+		.to_cur = &cm->leg[ti].cur,
+		.from_cur = &cm->leg[fi].cur,
+	};
+	if (nego_offer(&d->media[mi], &in, &buf))
+		err = refuse(c, status, 488, "no common codec");
+	if (!err)
+		err = make_offer_crypto(c, fi, ti, &d->media[mi], s->media[mi].proto, status);
+	if (!err) {
+		err = anchor(c, ti, towards, d, mi, out);
+		if (err)
+			*status = 500;
+	}
+	free(d);
+	if (err) {
+		sdp_free(s);
+		return err;
+	}
+	sdp_free(cm->offer);
+	cm->offer = s;
+	cm->offer_from = fi;
+	cm->audio_idx = mi;
+	return 0;
 }
 
 int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,
 		       uint16_t *status)
 {
-	struct cm *cm = c->media;
 	struct sdp_session *s;
 	int mi;
 	int err = parse(sdp, len, &s, &mi, status);
 	if (err)
 		return err;
-	cm->audio_idx = mi;
 	err = apply_remote(c, 0, s, mi);
+	if (err) {
+		sdp_free(s);
+		*status = err == EBADMSG ? 488 : 500;
+		return err;
+	}
 	/* the callee's SDP points at our B-side port; the address is the one
 	 * the caller reaches us on (one interface, or external_address) */
-	if (!err)
-		err = anchor(c, 1, &c->a, s, mi, out);
-	sdp_free(s);
-	if (err && err != EBADMSG)
-		*status = 500;
+	err = make_offer(c, 0, s, mi, &c->a, out, status);
 	/* Relay from the start: early media (183, or a callee that talks the
 	 * instant it answers) must not be lost waiting for the 200. Packets
 	 * towards a leg whose address is not known yet are simply dropped. */
 	if (!err)
 		callm_connect(c);
-	return err;
-}
-
-int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,
-			struct sbuf *out, uint16_t *status)
-{
-	(void)l;
-	struct sdp_session *s;
-	int mi;
-	int err = parse(sdp, len, &s, &mi, status);
-	if (err)
-		return err;
-	err = apply_remote(c, 1, s, mi);
-	if (!err)
-		err = anchor(c, 0, &c->a, s, mi, out);
-	if (!err)
-		note_codec(c, s, mi);
-	sdp_free(s);
-	if (err && err != EBADMSG)
-		*status = 500;
 	return err;
 }
 
@@ -356,33 +700,273 @@ int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
 	if (err)
 		return err;
 	err = apply_remote(c, fi, s, mi);
-	if (!err)
-		err = anchor(c, 1 - fi, to ? to : from, s, mi, out);
-	sdp_free(s);
-	if (err && err != EBADMSG)
-		*status = 500;
+	if (err) {
+		sdp_free(s);
+		*status = err == EBADMSG ? 488 : 500;
+		return err;
+	}
+	return make_offer(c, fi, s, mi, to ? to : from, out, status);
+}
+
+/* --- answers ------------------------------------------------------------------ */
+
+/* The answering leg's crypto, to our offer. */
+static int take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media *m,
+			      bool *on, struct sdes_key *local, struct sdes_key *remote,
+			      uint16_t *status)
+{
+	struct cm_leg *l = &((struct cm *)c->media)->leg[ti];
+	*on = false;
+	if (!m->ncrypto || !l->noffered) {
+		if (l->offered_savp)
+			return refuse(c, status, 488, "the callee answered RTP/SAVP without crypto");
+		return 0;
+	}
+	size_t idx;
+	if (sdes_answer_match(l->offered, l->noffered, m->crypto, m->ncrypto, remote, &idx))
+		return refuse(c, status, 488, "the callee's crypto answer does not match our offer");
+	*local = l->offered[idx];
+	*on = true;
+	return 0;
+}
+
+static void stop_tone(struct call *c)
+{
+	struct cm *cm = c->media;
+	if (cm->tone) {
+		cm->tone = false;
+		media_leg_stop(engine(c->m), cm->mcall, 0);
+	}
+}
+
+/* The answer from leg ti (sdp) to the pending offer of leg fi -> our
+ * answer to fi in out. */
+static int take_answer(struct call *c, unsigned fi, struct leg *from, const char *sdp, size_t len,
+		       struct sbuf *out, uint16_t *status)
+{
+	struct cm *cm = c->media;
+	unsigned ti = 1 - fi;
+	struct sdp_session *a;
+	int ami;
+	int err = parse(sdp, len, &a, &ami, status);
+	if (err)
+		return err;
+	err = apply_remote(c, ti, a, ami);
+	if (err) {
+		sdp_free(a);
+		*status = err == EBADMSG ? 488 : 500;
+		return err;
+	}
+	if (!cm->offer || cm->offer_from != fi) {
+		/* no offer of ours pending (an offer in a 2xx to a re-INVITE
+		 * without SDP): relay it anchored, as it is */
+		struct sdp_session *d = draft_of(a);
+		err = d ? 0 : ENOMEM;
+		if (d) {
+			strip_crypto(d);
+			err = anchor(c, fi, from, d, ami, out);
+			free(d);
+		}
+		sdp_free(a);
+		if (err)
+			*status = 500;
+		return err;
+	}
+	int mi = cm->audio_idx;
+	if (ami != mi || (size_t)mi >= a->nmedia) {
+		sdp_free(a);
+		return refuse(c, status, 488, "the answer moved or refused the audio stream");
+	}
+
+	bool t_on = false;
+	struct sdes_key t_local, t_remote;
+	memset(&t_local, 0, sizeof(t_local));
+	memset(&t_remote, 0, sizeof(t_remote));
+	struct nego_leg lf, lt;
+	struct sdp_session *d = NULL;
+	err = take_answer_crypto(c, ti, &a->media[mi], &t_on, &t_local, &t_remote, status);
+
+	/* only for the INVITE transaction that got it: re-INVITEs are new
+	 * exchanges */
+	bool fixed = fi == 0 && cm->a_fixed && c->a.inv_st;
+	if (!err && fixed) {
+		/* A has its answer: only leg B changes (the worker transcodes
+		 * when the codecs now differ); the same SDP again for A */
+		if (nego_leg_from_answer(&lt, &a->media[mi]))
+			err = refuse(c, status, 488, "the callee answered no codec");
+		else if (!cme(c->m)->fmt && !nego_leg_same_codec(&lt, &cm->leg[0].cur))
+			fixed = false; /* relay only: renegotiate A (below) */
+		else
+			err = sdp_print(out, cm->sent[0]);
+	}
+	if (!err && !fixed) {
+		struct nego_buf buf = { .n = 0 };
+		struct nego_in in = {
+			.offer = &cm->offer->media[mi],
+			.from = &cm->pol[fi],
+			.to = &cm->pol[ti],
+			.transcode = cme(c->m)->fmt,
+			.to_cur = &cm->leg[ti].cur,
+			.from_cur = &cm->leg[fi].cur,
+		};
+		d = draft_of(a);
+		if (!d)
+			err = ENOMEM;
+		else if (nego_answer(&d->media[mi], &in, &a->media[mi], &buf, &lf, &lt))
+			err = refuse(c, status, 488, "no codec for both sides");
+		if (!err) {
+			struct cm_leg *fl = &cm->leg[fi];
+			strip_crypto(d);
+			struct sdp_media *dm = &d->media[mi];
+			dm->proto = cm->offer->media[mi].proto;
+			if (fl->pend_srtp && !sdes_key_crypto(&fl->pend_local, &dm->crypto[0]))
+				dm->ncrypto = 1;
+			err = anchor(c, fi, from, d, mi, out);
+			if (err)
+				*status = 500;
+		}
+		free(d);
+		if (!err) {
+			struct cm_leg *fl = &cm->leg[fi];
+			set_format(c, fi, &lf);
+			set_srtp(c, fi, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
+			if (fi == 0 && c->a.inv_st)
+				cm->a_fixed = true;
+		}
+	}
+	if (!err) {
+		set_format(c, ti, &lt);
+		set_srtp(c, ti, t_on, &t_local, &t_remote);
+		note_codec(c);
+		if (fi == 0)
+			stop_tone(c);
+		if (!nego_leg_same_codec(&cm->leg[0].cur, &cm->leg[1].cur))
+			log_debug(CALL_TAG, "call %u: transcoding %s/%u <-> %s/%u", c->id,
+				  cm->leg[0].cur.enc, cm->leg[0].cur.clock, cm->leg[1].cur.enc,
+				  cm->leg[1].cur.clock);
+	}
+	sdes_key_wipe(&t_local);
+	sdes_key_wipe(&t_remote);
+	sdp_free(a);
+	if (err && err != EBADMSG && *status == 488)
+		return EPROTONOSUPPORT;
 	return err;
+}
+
+int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,
+			struct sbuf *out, uint16_t *status)
+{
+	(void)l;
+	return take_answer(c, 0, &c->a, sdp, len, out, status);
 }
 
 int callm_reanswer(struct call *c, struct leg *from, const char *sdp, size_t len,
 		   struct sbuf *out, uint16_t *status)
 {
 	unsigned fi = from == &c->a ? 0 : 1;
-	struct sdp_session *s;
-	int mi;
-	int err = parse(sdp, len, &s, &mi, status);
-	if (err)
-		return err;
-	err = apply_remote(c, 1 - fi, s, mi);
-	if (!err)
-		err = anchor(c, fi, from, s, mi, out);
-	if (!err)
-		note_codec(c, s, mi);
-	sdp_free(s);
-	if (err && err != EBADMSG)
-		*status = 500;
+	int err = take_answer(c, fi, from, sdp, len, out, status);
+	struct cm *cm = c->media;
+	if (!err && cm->offer && cm->offer_from == fi) {
+		sdp_free(cm->offer); /* answered: the next one is a new exchange */
+		cm->offer = NULL;
+	}
 	return err;
 }
+
+void callm_forget_offer(struct call *c)
+{
+	struct cm *cm = c->media;
+	if (cm) {
+		sdp_free(cm->offer);
+		cm->offer = NULL;
+	}
+}
+
+bool callm_has_answer_for_a(const struct call *c)
+{
+	const struct cm *cm = c->media;
+	return cm && cm->a_fixed && c->a.inv_st;
+}
+
+int callm_ringback(struct call *c, struct sbuf *out)
+{
+	struct cm *cm = c->media;
+	struct cme *e = cme(c->m);
+	if (!cm || !e->ringback || !e->fmt || cm->a_fixed || !cm->offer || cm->offer_from != 0)
+		return ENOTSUP;
+	int mi = cm->audio_idx;
+	struct nego_buf buf = { .n = 0 };
+	struct nego_in in = {
+		.offer = &cm->offer->media[mi],
+		.from = &cm->pol[0],
+		.to = &cm->pol[1],
+		.transcode = true,
+	};
+	struct nego_leg lf, lt;
+	struct sdp_session *d = draft_of(cm->offer);
+	if (!d)
+		return ENOMEM;
+	int err = nego_answer(&d->media[mi], &in, NULL, &buf, &lf, &lt);
+	if (err) {
+		free(d);
+		return err;
+	}
+	/* the tone needs leg A's format; ENOSYS (no player) means no ringback */
+	struct media_fmt f;
+	nego_leg_media_fmt(&lf, &f);
+	err = media_leg_set_format(engine(c->m), cm->mcall, 0, &f);
+	if (!err)
+		err = media_leg_tone(engine(c->m), cm->mcall, 0, "ringback", 0);
+	if (err) {
+		free(d);
+		if (err != ENOSYS)
+			log_warn(CALL_TAG, "call %u: no ringback: %s", c->id, strerror(err));
+		return err;
+	}
+	cm->tone = true;
+	cm->leg[0].cur = lf;
+
+	/* Our answer, from A's own offer: its attributes are A's and go;
+	 * the direction is the offer's reversed. */
+	const struct sdp_media *om = &cm->offer->media[mi];
+	struct sdp_media *dm = &d->media[mi];
+	d->nattrs = 0;
+	d->dir = SDP_DIR_UNSET;
+	d->nbw = 0;
+	strip_crypto(d);
+	for (size_t i = 0; i < d->nmedia; i++) {
+		d->media[i].nattrs = 0;
+		d->media[i].nbw = 0;
+	}
+	enum sdp_dir rd = sdp_dir_reverse(sdp_direction_of(cm->offer, om));
+	dm->dir = rd == SDP_SENDRECV ? SDP_DIR_UNSET : rd;
+	struct cm_leg *fl = &cm->leg[0];
+	if (fl->pend_srtp && !sdes_key_crypto(&fl->pend_local, &dm->crypto[0]))
+		dm->ncrypto = 1;
+	err = anchor(c, 0, &c->a, d, mi, out);
+	free(d);
+	if (!err) {
+		set_srtp(c, 0, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
+		cm->a_fixed = true;
+		note_codec(c);
+		log_debug(CALL_TAG, "call %u: ringback to the caller on %s/%u", c->id, lf.enc, lf.clock);
+	} else {
+		stop_tone(c);
+	}
+	return err;
+}
+
+/* --- DTMF ---------------------------------------------------------------------- */
+
+int callm_send_dtmf(struct call *c, unsigned leg, char digit, uint32_t duration_ms)
+{
+	struct cm *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	return media_leg_send_dtmf(engine(c->m), cm->mcall, leg, digit, duration_ms);
+}
+
+/* --- life ---------------------------------------------------------------------- */
 
 void callm_connect(struct call *c)
 {

@@ -371,7 +371,8 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 
 	/* the caller first: a final answer, or a BYE when talking */
 	if (c->a.inv_st) {
-		call_reply(&c->a, c->a.inv_st, status_to_a, reason, NULL, NULL, 0);
+		call_reply(&c->a, c->a.inv_st, status_to_a, reason,
+			   status_to_a >= 300 && c->warning[0] ? c->warning : NULL, NULL, 0);
 		c->a.inv_st = NULL;
 	} else if (c->a.state == LEG_UP && strcmp(side, "caller")) {
 		call_send_bye(&c->a);
@@ -427,6 +428,21 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 	callm_destroy(c, call_finish);
 }
 
+/* --- DTMF ------------------------------------------------------------------ */
+
+void call_dtmf_note(struct call *c, unsigned leg, char digit, const char *src)
+{
+	log_info(CALL_TAG, "call %u: DTMF '%c' from %s (%s)", c->id, digit,
+		 leg == 0 ? "caller" : "callee", src);
+	size_t n = strlen(c->dtmf);
+	if (n == CALL_DTMF_KEEP) {
+		memmove(c->dtmf, c->dtmf + 1, n - 1);
+		n--;
+	}
+	c->dtmf[n] = digit;
+	c->dtmf[n + 1] = '\0';
+}
+
 /* --- queries -------------------------------------------------------------- */
 
 void call_each(struct call_mgr *m, call_each_h *h, void *arg)
@@ -442,6 +458,7 @@ void call_each(struct call_mgr *m, call_each_h *h, void *arg)
 			.state = !c->answered ? "ringing" : c->on_hold ? "hold" : "answered",
 			.duration_s = (uint32_t)((now - c->start_mono) / 1000),
 			.codec = c->codec,
+			.dtmf = c->dtmf,
 		};
 		h(&ci, arg);
 	}

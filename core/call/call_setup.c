@@ -147,7 +147,8 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 	if (callm_answer_b_to_a(c, b, resp->body.p, resp->body.l, &sdp, &status)) {
 		sbuf_free(&sdp);
 		c->winner = b;
-		call_end(c, status, "Not Acceptable Here", "system", "callee answer unusable");
+		call_end(c, status, status == 488 ? "Not Acceptable Here" : "Server Internal Error",
+			 "system", "callee answer unusable");
 		return;
 	}
 	c->winner = b;
@@ -196,10 +197,24 @@ static void relay_provisional(struct call *c, struct leg *b, const struct sip_ms
 	struct sbuf sdp;
 	sbuf_init(&sdp);
 	uint16_t status = 500;
+	if (!resp->body.l && callm_has_answer_for_a(c)) {
+		/* A hears our ringback or earlier early media: a 180 now could
+		 * make it switch to its own ring tone */
+		c->a.state = LEG_EARLY;
+		return;
+	}
 	bool early = resp->body.l > 0 && !callm_answer_b_to_a(c, b, resp->body.p, resp->body.l, &sdp, &status);
 	char reason[64];
 	pl_strcpy(resp->reason, reason, sizeof(reason));
-	call_reply(&c->a, c->a.inv_st, resp->status, reason[0] ? reason : NULL, NULL,
+	uint16_t code = resp->status;
+	if (!resp->body.l && resp->status == 180 && !callm_ringback(c, &sdp)) {
+		/* ringing without early media: A gets our answer in a 183 and
+		 * hears the ringback tone we play until B's media takes over */
+		early = true;
+		code = 183;
+		snprintf(reason, sizeof(reason), "Session Progress");
+	}
+	call_reply(&c->a, c->a.inv_st, code, reason[0] ? reason : NULL, NULL,
 		   early ? sdp.p : NULL, early ? sdp.len : 0);
 	c->a.state = LEG_EARLY;
 	sbuf_free(&sdp);
@@ -524,7 +539,7 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	struct sbuf offer;
 	sbuf_init(&offer);
 	uint16_t status = 500;
-	if (callm_create(c) || callm_offer_a_to_b(c, req->body.p, req->body.l, &offer, &status)) {
+	if (callm_create(c, caller, callee) || callm_offer_a_to_b(c, req->body.p, req->body.l, &offer, &status)) {
 		sbuf_free(&offer);
 		call_end(c, status, status == 488 ? "Not Acceptable Here" : "Server Internal Error",
 			 "system", "caller offer unusable");

@@ -276,10 +276,10 @@ int cli_cmd_calls(struct cli *c, int argc, char **argv)
 		printf("no calls in progress\n");
 	} else {
 		static const char *const head[] = { "ID", "CALLER", "CALLEE", "STATE",
-						    "DURATION", "CODEC" };
-		static const size_t cols[] = { 0, 1, 2, 3, 4, 5 };
-		static const bool dur[] = { false, false, false, false, true, false };
-		rc = print_rows(&r, 6, head, cols, dur);
+						    "DURATION", "CODEC", "DTMF" };
+		static const size_t cols[] = { 0, 1, 2, 3, 4, 5, 6 };
+		static const bool dur[] = { false, false, false, false, true, false, false };
+		rc = print_rows(&r, 7, head, cols, dur);
 	}
 	ctl_reply_free(&r);
 	return rc;

@@ -20,13 +20,15 @@
 
 #define U_ADD                                                                  \
 	"extension add NUMBER [--name NAME] [--password PW] [--pin PIN] [--disabled]" \
-	" [--contact URI] [--trust CIDR[,CIDR...]] [--max-calls N]"
+	" [--contact URI] [--trust CIDR[,CIDR...]] [--max-calls N]"           \
+	" [--codecs C[,C...]] [--srtp off|optional|required]"
 #define U_LIST "extension list"
 #define U_SHOW "extension show NUMBER [--show-password]"
 #define U_SET                                                                        \
 	"extension set NUMBER [--name NAME] [--password PW | --new-password] [--pin PIN]" \
 	" [--enable | --disable] [--contact URI | --no-contact]"                         \
-	" [--trust CIDR[,CIDR...] | --no-trust] [--max-calls N]"
+	" [--trust CIDR[,CIDR...] | --no-trust] [--max-calls N]"                     \
+	" [--codecs C[,C...] | --default-codecs] [--srtp off|optional|required]"
 #define U_REMOVE "extension remove NUMBER"
 #define U_ALL "extension add|list|show|set|remove ..."
 
@@ -74,6 +76,24 @@ static int invalid(const struct db_ext *e, const char *why)
 			t += len + 1;
 		}
 	}
+	if (strcmp(opt, "codecs") == 0) {
+		/* Name the entry at fault: check growing prefixes of the list. */
+		struct db_ext one = *e;
+		const char *t = e->codecs;
+		size_t at = 0;
+		for (;;) {
+			size_t len = strcspn(t + at, ",");
+			memcpy(one.codecs, t, at + len);
+			one.codecs[at + len] = '\0';
+			const char *w;
+			if (db_ext_validate(&one, &w))
+				return cli_fail("--codecs: '%.*s': %s", (int)len, t + at,
+						strchr(w, ':') ? strchr(w, ':') + 2 : w);
+			if (!t[at + len])
+				break;
+			at += len + 1;
+		}
+	}
 	return cli_fail("--%s: %s", opt, rule);
 }
 
@@ -81,9 +101,25 @@ static int invalid(const struct db_ext *e, const char *why)
  * is. --trust may be written "a, b": blanks are dropped, the database
  * keeps the canonical "a,b". */
 static int set_device(struct db_ext *e, const char *contact, const char *trust,
-		      const char *max_calls)
+		      const char *max_calls, const char *codecs, const char *srtp)
 {
 	int rc;
+	if (codecs) {
+		/* "opus, PCMU" is taken as "opus,PCMU": the stored form has no blanks */
+		size_t n = 0;
+		for (const char *p = codecs; *p; p++) {
+			if (*p == ' ' || *p == '\t')
+				continue;
+			if (n + 1 == sizeof(e->codecs))
+				return cli_fail("--codecs: at most %zu bytes", sizeof(e->codecs) - 1);
+			e->codecs[n++] = *p;
+		}
+		e->codecs[n] = '\0';
+	}
+	if (srtp && strlen(srtp) >= sizeof(e->srtp))
+		return cli_fail("--srtp: off, optional or required");
+	if (srtp)
+		memcpy(e->srtp, srtp, strlen(srtp) + 1);
 	if (contact && (rc = put(e->contact, sizeof(e->contact), contact, "--contact")))
 		return rc;
 	if (trust) {
@@ -145,8 +181,11 @@ static int ext_add(struct cli *c, int argc, char **argv)
 {
 	const char *name = "", *pw = NULL, *pin = "", *pos[1];
 	const char *contact = NULL, *trust = NULL, *max_calls = NULL;
+	const char *codecs = NULL, *srtp = NULL;
 	bool disabled = false;
 	const struct cli_opt opts[] = {
+		{ "codecs", true, &codecs, NULL },
+		{ "srtp", true, &srtp, NULL },
 		{ "name", true, &name, NULL },
 		{ "password", true, &pw, NULL },
 		{ "pin", true, &pin, NULL },
@@ -168,7 +207,7 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	if ((rc = put(e.number, sizeof(e.number), pos[0], "NUMBER")) ||
 	    (rc = put(e.name, sizeof(e.name), name, "--name")) ||
 	    (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")) ||
-	    (rc = set_device(&e, contact, trust, max_calls)) ||
+	    (rc = set_device(&e, contact, trust, max_calls, codecs, srtp)) ||
 	    (rc = set_password(&e, pw, &generated)))
 		return rc;
 	/* A device with a contact or a trust still gets a password: it may
@@ -201,7 +240,7 @@ struct ext_row {
 	char num[DB_EXT_NUMBER_MAX];
 	char name[DB_EXT_NAME_MAX];
 	bool enabled;
-	char opts[48]; /* "contact, trust, max-calls 8" */
+	char opts[128]; /* "contact, trust, max-calls 8, codecs opus,PCMU, srtp required" */
 };
 
 struct ext_rows {
@@ -221,7 +260,11 @@ static void device_marker(char *out, size_t cap, const struct db_ext *e)
 	if (e->trust[0] && at < cap)
 		at += (size_t)snprintf(out + at, cap - at, "%strust", at ? ", " : "");
 	if (e->max_calls && at < cap)
-		snprintf(out + at, cap - at, "%smax-calls %d", at ? ", " : "", e->max_calls);
+		at += (size_t)snprintf(out + at, cap - at, "%smax-calls %d", at ? ", " : "", e->max_calls);
+	if (e->codecs[0] && at < cap)
+		at += (size_t)snprintf(out + at, cap - at, "%scodecs %s", at ? ", " : "", e->codecs);
+	if (e->srtp[0] && strcmp(e->srtp, "optional") && at < cap)
+		snprintf(out + at, cap - at, "%ssrtp %s", at ? ", " : "", e->srtp);
 }
 
 static void collect(const struct db_ext *e, void *arg)
@@ -339,6 +382,8 @@ static int ext_show(struct cli *c, int argc, char **argv)
 		"contact:", e.contact[0] ? e.contact : "(none: calls go where it registers)",
 		"trusted from:", e.trust[0] ? e.trust : "(none: digest authentication only)",
 		"max calls:", max_calls,
+		"codecs:", e.codecs[0] ? e.codecs : "(system default)",
+		"SRTP:", e.srtp[0] ? e.srtp : "optional",
 		"created:", created,
 	};
 	table_print(stdout, 2, NULL, NULL, cells, sizeof(cells) / sizeof(cells[0]) / 2);
@@ -349,9 +394,13 @@ static int ext_set(struct cli *c, int argc, char **argv)
 {
 	const char *name = NULL, *pw = NULL, *pin = NULL, *pos[1];
 	const char *contact = NULL, *trust = NULL, *max_calls = NULL;
+	const char *codecs = NULL, *srtp = NULL;
 	bool new_pw = false, enable = false, disable = false;
-	bool no_contact = false, no_trust = false;
+	bool no_contact = false, no_trust = false, default_codecs = false;
 	const struct cli_opt opts[] = {
+		{ "codecs", true, &codecs, NULL },
+		{ "default-codecs", false, NULL, &default_codecs },
+		{ "srtp", true, &srtp, NULL },
 		{ "name", true, &name, NULL },
 		{ "password", true, &pw, NULL },
 		{ "new-password", false, NULL, &new_pw },
@@ -376,9 +425,13 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		return cli_usage(U_SET, "--contact and --no-contact exclude each other");
 	if (trust && no_trust)
 		return cli_usage(U_SET, "--trust and --no-trust exclude each other");
+	if (codecs && default_codecs)
+		return cli_usage(U_SET, "--codecs and --default-codecs exclude each other");
 	if (!name && !pw && !new_pw && !pin && !enable && !disable && !contact &&
-	    !no_contact && !trust && !no_trust && !max_calls)
+	    !no_contact && !trust && !no_trust && !max_calls && !codecs && !default_codecs && !srtp)
 		return cli_usage(U_SET, "nothing to change");
+	if (default_codecs)
+		codecs = "";
 	if (no_contact)
 		contact = "";
 	if (no_trust)
@@ -395,7 +448,7 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		goto out;
 	if (pin && (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")))
 		goto out;
-	if ((rc = set_device(&e, contact, trust, max_calls)))
+	if ((rc = set_device(&e, contact, trust, max_calls, codecs, srtp)))
 		goto out;
 	if ((pw || new_pw) && (rc = set_password(&e, pw, &generated)))
 		goto out;

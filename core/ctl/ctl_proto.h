@@ -11,11 +11,14 @@
  *   reload          no rows; answered once the new configuration is live
  *   trace on|off    no rows
  *   loglevel LEVEL  no rows
- *   calls           rows "id\tcaller\tcallee\tstate\tduration_s\tcodec", one
+ *   calls           rows "id\tcaller\tcallee\tstate\tduration_s\tcodec\tdtmf", one
  *                   per call in progress: id is the call's id for hangup (no
  *                   spaces or tabs), state is "ringing", "answered" or "hold",
  *                   duration_s the whole seconds since the INVITE arrived,
- *                   codec e.g. "PCMU/8000" ("" while not yet negotiated)
+ *                   codec e.g. "PCMU/8000", or "PCMU/8000|opus/48000"
+ *                   when the legs differ (transcoding; "-" while not yet
+ *                   negotiated), dtmf the last 32 digits either phone sent
+ *                   ("-" for none)
  *   hangup ID       no rows; ends call ID (both legs, hangup side "admin");
  *                   "ERR no such call" (optionally followed by a space and
  *                   the id) when no call in progress has that id

@@ -107,8 +107,9 @@ static void row_ban(const struct ban_entry_info *e, void *arg)
 static void row_call(const struct call_info *ci, void *arg)
 {
 	struct sbuf *b = arg;
-	sbuf_printf(b, "%u\t%s\t%s\t%s\t%u\t%s\n", ci->id, ci->caller, ci->callee, ci->state,
-		    ci->duration_s, ci->codec);
+	sbuf_printf(b, "%u\t%s\t%s\t%s\t%u\t%s\t%s\n", ci->id, ci->caller, ci->callee, ci->state,
+		    ci->duration_s, ci->codec[0] ? ci->codec : "-",
+		    ci->dtmf && ci->dtmf[0] ? ci->dtmf : "-");
 }
 
 static void on_reloaded(int err, void *arg)

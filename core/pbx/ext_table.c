@@ -51,6 +51,8 @@ static void add_one(const struct db_ext *e, void *arg)
 	x->enabled = e->enabled;
 	snprintf(x->contact, sizeof(x->contact), "%s", e->contact);
 	x->max_calls = e->max_calls;
+	snprintf(x->codecs, sizeof(x->codecs), "%s", e->codecs);
+	snprintf(x->srtp, sizeof(x->srtp), "%s", e->srtp[0] ? e->srtp : "optional");
 	x->ntrust = 0;
 	/* db_ext_validate checked the list; an entry that still fails to
 	 * parse is skipped rather than trusted */

@@ -33,6 +33,8 @@ struct ext {
 	struct ext_cidr trust[EXT_MAX_TRUST];
 	int ntrust;
 	int max_calls;       /* 0: the system default */
+	char codecs[64];     /* "opus,PCMU" as stored; "": the system default */
+	char srtp[12];       /* off | optional | required */
 };
 
 struct ext_table;
