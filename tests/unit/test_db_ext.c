@@ -3,7 +3,8 @@
  * by a version-1 Hookflash (extensions, registrations, users and settings
  * kept; the migration all or nothing), and the device fields it adds
  * (static contact, trusted addresses, concurrent-call cap): round trip
- * through add/get/list/update and every validation rule.
+ * through add/get/list/update and every validation rule; and the media
+ * policy of migration 4 (codecs, srtp) the same way.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -392,6 +393,65 @@ static void test_max_calls_validation(void **state)
 	assert_int_equal(db_ext_list(f->db, NULL, NULL), 0);
 }
 
+/* --- media policy (migration 4) ---------------------------------------------- */
+
+static void test_media_policy_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct db_ext e = mk_ext("5000", "password-5000");
+	assert_int_equal(db_ext_add(f->db, &e), 0);
+	struct db_ext got;
+	assert_int_equal(db_ext_get(f->db, "5000", &got), 0);
+	assert_string_equal(got.codecs, "");
+	assert_string_equal(got.srtp, "optional"); /* "" is stored as the default */
+	/* no codec list is NULL in the table: "the system default" */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extensions WHERE codecs IS NULL"), 1);
+
+	snprintf(got.codecs, sizeof(got.codecs), "opus,pcmu");
+	snprintf(got.srtp, sizeof(got.srtp), "required");
+	assert_int_equal(db_ext_update(f->db, &got), 0);
+	reopen(f);
+	struct db_ext again;
+	assert_int_equal(db_ext_get(f->db, "5000", &again), 0);
+	assert_string_equal(again.codecs, "opus,pcmu");
+	assert_string_equal(again.srtp, "required");
+	again.codecs[0] = '\0';
+	snprintf(again.srtp, sizeof(again.srtp), "off");
+	assert_int_equal(db_ext_update(f->db, &again), 0);
+	assert_int_equal(db_ext_get(f->db, "5000", &got), 0);
+	assert_string_equal(got.codecs, "");
+	assert_string_equal(got.srtp, "off");
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extensions WHERE codecs IS NULL"), 1);
+}
+
+static void test_media_policy_validation(void **state)
+{
+	struct fx *f = *state;
+	struct db_ext e = mk_ext("6000", "password-x");
+	static const char *const good[] = { "", "PCMU", "opus,G722,PCMU,PCMA", "g722,OPUS" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(e.codecs, sizeof(e.codecs), "%s", good[i]);
+		expect_valid(&e);
+	}
+	static const char *const bad[] = { "G729", "PCMU,G729", "PCMU,,PCMA", ",PCMU", "PCMU,",
+					   "PCMU, PCMA", "PCMU,pcmu", "opus/48000" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(e.codecs, sizeof(e.codecs), "%s", bad[i]);
+		expect_invalid(f->db, &e, "codecs");
+	}
+	e.codecs[0] = '\0';
+	static const char *const srtp_good[] = { "", "off", "optional", "required" };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(e.srtp, sizeof(e.srtp), "%s", srtp_good[i]);
+		expect_valid(&e);
+	}
+	snprintf(e.srtp, sizeof(e.srtp), "Required");
+	expect_invalid(f->db, &e, "srtp");
+	snprintf(e.srtp, sizeof(e.srtp), "yes");
+	expect_invalid(f->db, &e, "srtp");
+	assert_int_equal(db_ext_list(f->db, NULL, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +461,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contact_validation, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_trust_validation, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_max_calls_validation, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_media_policy_roundtrip, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_media_policy_validation, setup_open, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
