@@ -392,6 +392,7 @@ static int anchor(struct call *c, unsigned idx, struct leg *towards, const struc
 		.sess_version = 1,
 		.name = "Hookflash",
 		.prev = cm->sent[idx],
+		.keep_crypto = true, /* ours: the other leg's were stripped */
 	};
 	struct sdp_session *s = NULL;
 	int err = sdp_anchor(&s, in, &loc);

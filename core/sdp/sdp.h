@@ -229,6 +229,12 @@ struct sdp_local {
 	 * new SDP differs from prev (RFC 3264 section 8); user, sess_id and
 	 * sess_version above are then ignored. */
 	const struct sdp_session *prev;
+	/* sdp_anchor only: the a=crypto lines of its input are ours (the
+	 * B2BUA wrote its own keys for this leg) and stay. False, the
+	 * default: they are the other leg's keys and go, since Hookflash
+	 * terminates SRTP per leg and one phone's key must never reach the
+	 * other. */
+	bool keep_crypto;
 };
 
 /* Media anchoring: a copy of in (the other leg's SDP) that points at our
@@ -240,9 +246,9 @@ struct sdp_local {
  *  - all c= lines go; one session-level c= gives loc->addr;
  *  - a stream addressed to the null address (RFC 2543 hold) keeps that
  *    meaning as a direction: sendrecv becomes sendonly, recvonly inactive;
- *  - kept: formats, rtpmap, fmtp, direction, ptime, maxptime, b=, crypto
- *    (SDES-SRTP passes through a relay that forwards packets unchanged),
- *    and the attributes that describe the media itself;
+ *  - kept: formats, rtpmap, fmtp, direction, ptime, maxptime, b=, and
+ *    the attributes that describe the media itself; crypto only with
+ *    loc->keep_crypto (see struct sdp_local);
  *  - dropped, because they describe the other leg's transport and would
  *    be wrong through a relay: a=rtcp (the relay's RTCP is on port+1,
  *    which is the default without it), a=rtcp-mux (the relay uses RTP and

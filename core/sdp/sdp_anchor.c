@@ -140,6 +140,8 @@ int sdp_anchor(struct sdp_session **out, const struct sdp_session *in,
 		m->rtcp_port = 0;
 		memset(&m->rtcp_conn, 0, sizeof(m->rtcp_conn));
 		m->rtcp_mux = false;
+		if (!loc->keep_crypto)
+			m->ncrypto = 0;
 		drop_transport_attrs(m->attrs, &m->nattrs);
 
 		m->nports = 1;

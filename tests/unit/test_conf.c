@@ -56,6 +56,32 @@ static void test_flags_only(void **state)
 	assert_int_equal(c.https_port, 28443);
 }
 
+/* Each yes/no setting is its own: --ringback no leaves the SIP trace
+ * alone, and a bare --sip-trace turns only the trace on. */
+static void test_bools_and_media(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[256];
+	conf_defaults(&c);
+	assert_true(c.ringback);
+	assert_false(c.sip_trace);
+	assert_string_equal(c.codecs, "opus,G722,PCMU,PCMA");
+	char *argv[] = { "hookflashd", "--data-dir", tmpdir, "--ringback", "no", "--sip-trace",
+			 "--codecs", "PCMA,PCMU", NULL };
+	assert_int_equal(conf_from_args(&c, 8, argv, err, sizeof(err)), 0);
+	assert_false(c.ringback);
+	assert_true(c.sip_trace);
+	assert_string_equal(c.codecs, "PCMA,PCMU");
+	assert_int_equal(conf_set(&c, "calls", "ringback", "on", err, sizeof(err)), 0);
+	assert_true(c.ringback);
+	assert_true(c.sip_trace);
+	assert_int_equal(conf_set(&c, "sip", "trace", "off", err, sizeof(err)), 0);
+	assert_true(c.ringback);
+	assert_false(c.sip_trace);
+	assert_int_equal(conf_set(&c, "calls", "ringback", "maybe", err, sizeof(err)), EINVAL);
+}
+
 static void test_file_then_flags(void **state)
 {
 	(void)state;
@@ -136,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_flags_only),
+		cmocka_unit_test(test_bools_and_media),
 		cmocka_unit_test(test_file_then_flags),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_domains),

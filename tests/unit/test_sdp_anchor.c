@@ -55,11 +55,19 @@ static void test_anchor_rewrites(void **state)
 	assert_pl(m->fmts[3].fmtp, "0-16");
 	assert_int_equal(m->ptime, 20);
 	assert_int_equal(m->maxptime, 150);
-	assert_int_equal(m->ncrypto, 2);
+	assert_int_equal(m->ncrypto, 0); /* the other leg's keys never pass */
 	assert_int_equal(m->dir, SDP_SENDRECV);
 	assert_int_equal(m->nattrs, 2); /* rtcp-fb, ssrc */
 	assert_int_equal(out->nbw, 1);
 	sdp_free(out);
+	/* ... unless the caller says they are its own */
+	in = parse_ok(phone_offer);
+	loc.keep_crypto = true;
+	out = anchored(in, &loc);
+	sdp_free(in);
+	assert_int_equal(out->media[0].ncrypto, 2);
+	sdp_free(out);
+	loc.keep_crypto = false;
 
 	/* WebRTC: ICE, DTLS, mux and BUNDLE go; its DTLS stream is refused,
 	 * since a relay without the fingerprint cannot carry it. */
