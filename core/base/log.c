@@ -102,6 +102,15 @@ void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
 	write_all(line, n);
 }
 
+/* The first "inline:" in [p, end), in any case; NULL when none. */
+static const char *find_inline(const char *p, const char *end)
+{
+	for (; end - p >= 7; p++)
+		if ((*p == 'i' || *p == 'I') && strncasecmp(p, "inline:", 7) == 0)
+			return p;
+	return NULL;
+}
+
 void log_sip_msg(bool incoming, const char *peer, const char *data, unsigned len)
 {
 	if (!log_sip_trace())
@@ -116,10 +125,11 @@ void log_sip_msg(bool incoming, const char *peer, const char *data, unsigned len
 		n = sizeof(head) - 1;
 	write_all(head, n);
 	/* SDES keys (a=crypto ... inline:KEY) are secrets: the trace shows
-	 * everything else of the message, the key material as '*'. */
+	 * everything else of the message, the key material as '*'. The key
+	 * method is matched in any case, as the SDES parser accepts it. */
 	const char *p = data, *end = data + len;
 	while (p < end) {
-		const char *k = memmem(p, (size_t)(end - p), "inline:", 7);
+		const char *k = find_inline(p, end);
 		if (!k) {
 			write_all(p, (size_t)(end - p));
 			break;

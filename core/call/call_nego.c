@@ -432,7 +432,11 @@ int nego_answer(struct sdp_media *m, const struct nego_in *in, const struct sdp_
 	else if (cfi.codec == &codec_opus)
 		out[n].fmtp = our_fmtp(cfi.codec, buf);
 	n++;
+	/* A relay cannot turn events into tones: then only when the other
+	 * phone takes them too */
 	const struct sdp_fmt *te = dtmf_fmt(o);
+	if (te && !in->transcode && ans && !dtmf_fmt(ans))
+		te = NULL;
 	if (te)
 		out[n++] = *te;
 	memcpy(m->fmts, out, n * sizeof(out[0]));

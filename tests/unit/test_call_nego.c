@@ -299,6 +299,14 @@ static void test_answer_pass_through(void **state)
 	assert_int_equal(lt.dtmf_pt, 101);
 	ex_free(&x);
 
+	/* relay only: A's telephone-event stays out when B takes none */
+	ex_init(&x, "m=audio 4000 RTP/AVP 0 101\na=rtpmap:101 telephone-event/8000\n", "", "", false);
+	ex_answer(&x, "m=audio 5000 RTP/AVP 0\n");
+	assert_int_equal(nego_answer(&x.m, &x.in, &x.ans->media[0], &x.buf, &lf, &lt), 0);
+	assert_string_equal(fmts_str(&x.m), "0:PCMU/8000");
+	assert_int_equal(lf.dtmf_pt, -1);
+	ex_free(&x);
+
 	/* the same codec numbered differently on each leg */
 	ex_init(&x, "m=audio 4000 RTP/AVP 111\na=rtpmap:111 opus/48000/2\na=fmtp:111 useinbandfec=1\n",
 		"", "", true);

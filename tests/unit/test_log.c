@@ -31,7 +31,8 @@ static void emit_trace(void)
 {
 	static const char m[] = "INVITE sip:1@h SIP/2.0\r\n\r\nv=0\r\n"
 				"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31\r\n"
-				"a=crypto:2 AEAD_AES_128_GCM inline:SECRETSECRETSECRETSECRETSECRETSECRETSE\r\n";
+				"a=crypto:2 AEAD_AES_128_GCM inline:SECRETSECRETSECRETSECRETSECRETSECRETSE\r\n"
+				"a=crypto:3 AES_CM_128_HMAC_SHA1_32 INLINE:UPPERCASEKEYUPPERCASEKEYUPPERCASEKEY\r\n";
 	log_set_sip_trace(true);
 	log_sip_msg(true, "udp:192.0.2.1:5060", m, sizeof(m) - 1);
 	log_set_sip_trace(false);
@@ -46,6 +47,9 @@ static void test_trace_hides_sdes_keys(void **state)
 	assert_non_null(strstr(buf, "a=crypto:2 AEAD_AES_128_GCM inline:********"));
 	assert_null(strstr(buf, "WVNfX19z"));
 	assert_null(strstr(buf, "SECRET"));
+	/* the key method in any case (the SDES parser accepts any) */
+	assert_non_null(strstr(buf, "a=crypto:3 AES_CM_128_HMAC_SHA1_32 INLINE:********"));
+	assert_null(strstr(buf, "UPPERCASE"));
 	assert_non_null(strstr(buf, "INVITE sip:1@h SIP/2.0"));
 }
 
