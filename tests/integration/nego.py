@@ -116,12 +116,14 @@ def test_nego_pcmu_caller_opus_callee(ctx):
     """A offers PCMU (+ telephone-event) to a callee whose policy is opus
     only. With transcoding the callee's INVITE offers exactly opus (our
     RFC 7587 fmtp) and A's telephone-event; B answers opus, A's 200 says
-    PCMU and the CDR shows both codecs. A relay-only engine cannot: 488
+    PCMU, A's PCMU packets reach B as opus, and the CDR shows both
+    codecs. A relay-only engine cannot: 488
     with a Warning, and the callee never rings."""
     e = env(ctx)
     caller = e.ext(trusted=True)
     callee = e.ext('--codecs', 'opus')
-    a, b, oc, inv = setup_call(e, caller, callee, sdp(40000, [PCMU, TE101], ip=TRUSTED_IP), e.transcode)
+    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    a, b, oc, inv = setup_call(e, caller, callee, sdp(ra.port, [PCMU, TE101], ip=TRUSTED_IP), e.transcode)
     try:
         if not e.transcode:
             f = oc.wait_final(5)
@@ -133,20 +135,29 @@ def test_nego_pcmu_caller_opus_callee(ctx):
         want = ['m=audio PORT RTP/AVP 96 101', 'a=rtpmap:96 opus/48000/2', 'a=fmtp:96 ' + OPUS_FMTP,
                 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=sendrecv']
         check(media_lines(inv.body) == want, 'B\'s offer:\n%s\nwant:\n%s' % (inv.body, '\n'.join(want)))
-        dlg = b.answer(inv, sdp(41000, [(96, 'opus/48000/2', 'useinbandfec=1'), TE101]))
+        dlg = b.answer(inv, sdp(rb.port, [(96, 'opus/48000/2', 'useinbandfec=1'), TE101]))
         f = oc.wait_final(5)
         check(f is not None and f.status == 200, 'A: %s' % show(f))
         got = media_lines(f.body)
         want = ['m=audio PORT RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000',
                 'a=fmtp:101 0-15']
         check(got[:4] == want, 'A\'s answer:\n%s' % f.body)
+        # the worker transcodes: A's PCMU reaches B as opus on B's PT 96
+        a_dest = (LOCAL, int(f.body.split('m=audio ')[1].split()[0]))
+        ra.send(a_dest, 25, 0x1234, 'PCMU', interval=0.02)
+        deadline = time.time() + 2
+        while time.time() < deadline and len(rb.got) < 10:
+            time.sleep(0.05)
+        pts = sorted(set(p['pt'] for p in rb.got))
+        check(len(rb.got) >= 10 and pts == [96], 'B got %d RTP packets, payload types %r (want opus, 96)'
+              % (len(rb.got), pts))
         oc.dialog.bye()
         dlg.wait_request('BYE', 3)
         row = wait_cdr(e.d, oc.call_id)
         check(row['codec'] == 'PCMU/8000|opus/48000', 'CDR codec %r' % row['codec'])
     finally:
-        a.close()
-        b.close()
+        for x in (a, b, ra, rb):
+            x.close()
 
 
 def test_nego_order_and_pass_through(ctx):
@@ -301,17 +312,18 @@ def calls_row(e, caller):
 def test_nego_info_dtmf(ctx):
     """INFO application/dtmf-relay from the caller: 200 OK, and the digit
     in the DTMF column of `hookflash calls` and in the log ("DTMF '5' from
-    caller (INFO)"); application/dtmf too. Other INFO bodies are still
-    relayed to the callee. With a relay-only engine the DTMF INFO is
+    caller (INFO)"); application/dtmf too; the callee gets the digit as RFC
+    4733 events, not the INFO. Other INFO bodies are still relayed. With a relay-only engine the DTMF INFO is
     relayed to the callee (the digit is still noted)."""
     e = env(ctx)
     caller = e.ext(trusted=True)
     callee = e.ext()
+    rb = RtpPeer()
     a, b, oc, inv = setup_call(e, caller, callee, sdp(40014, [PCMU, TE101], ip=TRUSTED_IP))
     b.reinvite_answer = None
     try:
         check(inv is not None, 'B got no INVITE')
-        dlg = b.answer(inv, sdp(41014, [PCMU, TE101]))
+        dlg = b.answer(inv, sdp(rb.port, [PCMU, TE101]))
         f = oc.wait_final(5)
         check(f is not None and f.status == 200, 'A: %s' % show(f))
 
@@ -336,6 +348,12 @@ def test_nego_info_dtmf(ctx):
         if e.transcode:
             check(not b.pending() or all(m.method != 'INFO' for m in b.pending()),
                   'a DTMF INFO reached the callee')
+            # ... but the digits did, as RFC 4733 events on B's PT 101
+            deadline = time.time() + 2
+            while time.time() < deadline and not any(p['pt'] == 101 for p in rb.got):
+                time.sleep(0.05)
+            events = set(p['payload'][0] for p in rb.got if p['pt'] == 101 and p['payload'])
+            check(5 in events, 'B got no RFC 4733 event for 5 (events %r)' % sorted(events))
         # any other INFO is relayed as it is
         import threading
         got = {}
@@ -354,8 +372,8 @@ def test_nego_info_dtmf(ctx):
         oc.dialog.bye()
         dlg.wait_request('BYE', 3)
     finally:
-        a.close()
-        b.close()
+        for x in (a, b, rb):
+            x.close()
 
 
 def test_nego_ringback(ctx):
