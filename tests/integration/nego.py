@@ -16,6 +16,7 @@ Run with the other integration tests (run.py includes TESTS) or alone:
 """
 import os
 import re
+import struct
 import sys
 import time
 
@@ -304,6 +305,19 @@ def test_nego_srtp_required_caller_plain_488(ctx):
         b.close()
 
 
+def send_event(peer, dest, event, pt=101):
+    """One key press as RFC 4733 packets: three updates then three end
+    packets, one timestamp, marker on the first."""
+    ssrc, ts = 0x4733, 8000
+    for i in range(6):
+        end = i >= 3
+        dur = 160 * min(i + 1, 4)
+        payload = struct.pack('!BBH', event, (0x80 if end else 0) | 10, dur)
+        hdr = struct.pack('!BBHII', 0x80, (0x80 if i == 0 else 0) | pt, 100 + i, ts, ssrc)
+        peer.sock.sendto(hdr + payload, dest)
+        time.sleep(0.02)
+
+
 def calls_row(e, caller):
     _, out, _ = hf.cli(e.d.data_dir, 'calls', check_rc=False)
     return [l for l in out.splitlines() if re.match(r'\s*\d+\s+%s\s' % caller, l)], out
@@ -318,8 +332,8 @@ def test_nego_info_dtmf(ctx):
     e = env(ctx)
     caller = e.ext(trusted=True)
     callee = e.ext()
-    rb = RtpPeer()
-    a, b, oc, inv = setup_call(e, caller, callee, sdp(40014, [PCMU, TE101], ip=TRUSTED_IP))
+    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    a, b, oc, inv = setup_call(e, caller, callee, sdp(ra.port, [PCMU, TE101], ip=TRUSTED_IP))
     b.reinvite_answer = None
     try:
         check(inv is not None, 'B got no INVITE')
@@ -354,6 +368,21 @@ def test_nego_info_dtmf(ctx):
                 time.sleep(0.05)
             events = set(p['payload'][0] for p in rb.got if p['pt'] == 101 and p['payload'])
             check(5 in events, 'B got no RFC 4733 event for 5 (events %r)' % sorted(events))
+        if e.transcode:
+            # RFC 4733 from A: the worker reports it, the call notes it
+            f_dest = (LOCAL, int(f.body.split('m=audio ')[1].split()[0]))
+            send_event(ra, f_dest, 7)
+            deadline = time.time() + 2
+            rows = []
+            while time.time() < deadline:
+                rows, out = calls_row(e, caller)
+                if rows and rows[0].split()[-1].endswith('7'):
+                    break
+                time.sleep(0.1)
+            check(rows and rows[0].split()[-1] == '5#7', 'RFC 4733 digit not in `hookflash calls`:\n%s' % out)
+            with open(e.d.log_path, 'rb') as lf:
+                log = lf.read().decode('utf-8', 'replace')
+            check(re.search(r"call \d+: DTMF '7' from caller \(rfc4733\)", log), 'no rfc4733 DTMF log line')
         # any other INFO is relayed as it is
         import threading
         got = {}
@@ -372,7 +401,7 @@ def test_nego_info_dtmf(ctx):
         oc.dialog.bye()
         dlg.wait_request('BYE', 3)
     finally:
-        for x in (a, b, rb):
+        for x in (a, b, ra, rb):
             x.close()
 
 
