@@ -26,11 +26,15 @@
 #include "jbuf.h"
 #include "srtp.h"
 
-/* opus complexity per call rate. Narrowband (towards a G.711 or
- * narrowband partner) is what most transcoded calls are; there 3 keeps
- * the speech quality of 5 within a fraction of a MOS point at about half
- * the CPU (tests/bench/transcode_bench.c). */
-#define OPUS_COMPLEXITY_NB 3
+/* Our opus encoder. Narrowband (the call runs at 8 kHz: a G.711 partner
+ * or in-band DTMF) is what most transcoded calls are: there SILK alone
+ * codes, complexity 1 costs about 60% of the default 5 for speech that
+ * G.711 on the other side limits anyway, and 16 kbit/s is where SILK
+ * narrowband stops improving (tests/bench/transcode_bench.c). Wideband
+ * keeps libopus' defaults. In-band FEC only when the phone asked for it
+ * (useinbandfec=1, RFC 7587): LBRR costs encoder time and bits. */
+#define OPUS_COMPLEXITY_NB 1
+#define OPUS_BITRATE_NB 16000
 #define OPUS_COMPLEXITY_WB 5
 
 static void dtmf_rx_h(const struct dtmf_ev *ev, void *arg);
@@ -169,13 +173,13 @@ static int out_build(struct mproc *mp, unsigned i)
 	codec_params_default(&p);
 	p.pcm_rate = mp->rate;
 	p.complexity = mp->rate > 8000 ? OPUS_COMPLEXITY_WB : OPUS_COMPLEXITY_NB;
-	if (f->opus_bitrate || f->opus_max_playback || f->opus_fec) {
-		if (f->opus_bitrate)
-			p.bitrate = f->opus_bitrate;
-		if (f->opus_max_playback)
-			p.max_playback = f->opus_max_playback;
-		p.fec = f->opus_fec;
-	}
+	if (mp->rate == 8000)
+		p.bitrate = OPUS_BITRATE_NB;
+	if (f->opus_bitrate && f->opus_bitrate < p.bitrate)
+		p.bitrate = f->opus_bitrate;
+	if (f->opus_max_playback)
+		p.max_playback = f->opus_max_playback;
+	p.fec = f->opus_fec;
 	int err = codec_enc_alloc(&o->enc, f->codec, &p);
 	if (err)
 		return err;
