@@ -119,10 +119,17 @@ test:
 	@$(MAKE) --no-print-directory all $(SAN_BINS) $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run-all
 
-bench: all
+# Media benchmarks linked against the optimised library.
+build/bench/%: tests/bench/%.c build/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $< build/libhookflash.a $(DEP_LIBS)
+
+bench: all build/bench/transcode_bench
 	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
 	-@tests/bench/run
 	@tests/bench/calls
+	@echo "== transcoding (tests/bench/transcode_bench.c)"
+	@build/bench/transcode_bench 10 100 300
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash
