@@ -59,6 +59,10 @@ struct media_cfg {
 	 * sleeps this long before polling again, so one wake-up serves many
 	 * packets. Adds at most this much delay to relayed audio. */
 	uint32_t coalesce_us;
+	/* Transcoding towards opus phones with CELT only at complexity 0
+	 * (codec_params.low_cpu): about twice the calls per core, with
+	 * somewhat rougher speech at low bitrates. Off: SILK (VOIP). */
+	bool opus_low_cpu;
 };
 
 /* The remote end of a leg, as signalled in SDP. */

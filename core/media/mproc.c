@@ -180,6 +180,10 @@ static int out_build(struct mproc *mp, unsigned i)
 	if (f->opus_max_playback)
 		p.max_playback = f->opus_max_playback;
 	p.fec = f->opus_fec;
+	if (mp->call->w->me->cfg.opus_low_cpu) {
+		p.low_cpu = true;
+		p.complexity = 0;
+	}
 	int err = codec_enc_alloc(&o->enc, f->codec, &p);
 	if (err)
 		return err;

@@ -14,7 +14,8 @@
  * second of packets encoded once at start, so they cost little; a receiver
  * thread drains their sockets.
  *
- * HF_COALESCE_US sets the worker's interrupt coalescing (media_cfg).
+ * HF_COALESCE_US sets the worker's interrupt coalescing (media_cfg);
+ * HF_OPUS_LOW_CPU=1 encodes opus with CELT only (media_cfg.opus_low_cpu).
  *
  * Built and run by `make bench`; by hand:
  *   make build/bench/transcode_bench
@@ -199,6 +200,7 @@ static void run(int ncalls, int seconds)
 		.rtp_max = (uint16_t)hi,
 		.bind_addr = "127.0.0.1",
 		.coalesce_us = getenv("HF_COALESCE_US") ? (uint32_t)atoi(getenv("HF_COALESCE_US")) : 0,
+		.opus_low_cpu = getenv("HF_OPUS_LOW_CPU") && atoi(getenv("HF_OPUS_LOW_CPU")),
 	};
 	err = media_engine_alloc(&b.me, b.sig, &cfg);
 	if (err)
