@@ -49,6 +49,7 @@ struct conf {
 				      * first (names checked by the call
 				      * module when it starts) */
 	bool ringback;               /* ringback tone while the callee rings */
+	bool opus_low_cpu;           /* transcode to opus with CELT only */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;
