@@ -568,6 +568,24 @@ class OutCall:
                 return r
         return None
 
+    def wait_ringing(self, timeout=5.0):
+        """The first 180, or 183 (Hookflash answers a callee's 180 with a
+        183 carrying its SDP when it plays ringback); None if a final
+        response or nothing comes first."""
+        for r in self.responses:
+            if r.status in (180, 183):
+                return r
+        deadline = time.time() + timeout
+        while self.final is None:
+            r = self.next_response(deadline - time.time())
+            if r is None:
+                return None
+            if r.status >= 200:
+                self._final(r)
+            elif r.status in (180, 183):
+                return r
+        return None
+
     def _final(self, r):
         if self.final is not None:
             return
