@@ -22,6 +22,7 @@ import json
 import os
 import re
 import queue
+import signal
 import socket
 import sqlite3
 import ssl
@@ -781,6 +782,36 @@ def test_web_calls_per_hour(ctx):
         expect_error(e.admin.req('GET', '/api/v1/stats/calls-per-hour?hours=' + bad), 400, 'hours', 'hours=' + bad)
 
 
+def test_web_settings_reload_and_restart(ctx):
+    """Saved settings outlive a SIGHUP (which re-reads hookflash.conf:
+    the saved value still wins) and a restart (a restart-only setting
+    saved from the web is then in effect, and no longer pending)."""
+    d = hf.Daemon()
+    ctx.daemons.append(d)
+    d.start()
+    a = Api(d)
+    expect(a.login('admin', admin_password(d)), 200, 'login')
+    with open(os.path.join(d.data_dir, 'hookflash.conf'), 'w') as f:
+        f.write('[registrar]\nmax_expires = 5000\n')
+    expect(a.req('PUT', '/api/v1/settings', {'registrar.max_expires': 150, 'tcp.max_connections': 900}),
+           200, 'PUT')
+    os.kill(d.pid, signal.SIGHUP)
+    check(hf.wait_for(lambda: 'SIGHUP' in d.log() and 'settings reloaded' in d.log().split('SIGHUP')[-1], 5),
+          'no reload after SIGHUP:\n%s' % d.log_tail())
+    g = expect(a.req('GET', '/api/v1/settings'), 200, 'GET after SIGHUP').json()
+    check(g['settings']['registrar.max_expires'] == 150, 'after SIGHUP: %r' % g['settings']['registrar.max_expires'])
+    check(g['pending_restart'] == ['tcp.max_connections'], 'pending: %r' % g['pending_restart'])
+    d.stop_clean()
+    d.start(new_ports=False)
+    a = Api(d)
+    expect(a.login('admin', admin_password(d)), 200, 'login after restart')
+    g = expect(a.req('GET', '/api/v1/settings'), 200, 'GET after restart').json()
+    check(g['settings']['registrar.max_expires'] == 150 and g['settings']['tcp.max_connections'] == 900
+          and g['schema']['tcp.max_connections']['running'] == 900 and g['pending_restart'] == [],
+          'after restart: %r' % {k: g['settings'][k] for k in ('registrar.max_expires', 'tcp.max_connections')})
+    d.stop_clean()
+
+
 class Events:
     """A reader of GET /api/v1/events on its own thread: events land in a
     queue as (name, data)."""
@@ -948,6 +979,7 @@ TESTS = [
     test_web_openapi,
     test_web_metrics,
     test_web_settings,
+    test_web_settings_reload_and_restart,
     test_web_calls_per_hour,
     test_web_events,
     test_web_events_limit,
