@@ -42,8 +42,7 @@ struct cme {
 	struct media_engine *me;
 	bool fmt;                      /* formats: transcoding, DTMF forms */
 	bool srtp;                     /* SRTP per leg */
-	bool ringback;                 /* the setting */
-	struct nego_policy dflt;       /* the system default policy */
+	struct nego_policy dflt;       /* the system default policy at start */
 };
 
 struct cm_leg {
@@ -134,7 +133,6 @@ int callm_engine_alloc(struct call_mgr *m)
 	}
 	e->dflt.foreign = true; /* codecs we do not know still pass between phones */
 	e->dflt.srtp = NEGO_SRTP_OPTIONAL;
-	e->ringback = cf->ringback;
 	struct media_cfg mc = {
 		.nworkers = cf->media_workers,
 		.rtp_min = cf->rtp_min,
@@ -272,10 +270,16 @@ int callm_create(struct call *c, const struct ext *caller, const struct ext *cal
 	cm->c = c;
 	cm->audio_idx = -1;
 	cm->sess_id = ((uint64_t)c->id << 20) ^ (uint64_t)call_wall_ms();
+	/* the system default as it is now (a reload may have changed it;
+	 * this call keeps what it started with) */
+	struct nego_policy dflt = e->dflt;
+	char why[128];
+	if (nego_codecs_parse(&dflt, c->m->p->conf.codecs, why, sizeof(why)) || !dflt.ncodecs)
+		dflt = e->dflt;
 	nego_policy_for(&cm->pol[0], caller ? caller->codecs : NULL, caller ? caller->srtp : NULL,
-			&e->dflt);
+			&dflt);
 	nego_policy_for(&cm->pol[1], callee ? callee->codecs : NULL, callee ? callee->srtp : NULL,
-			&e->dflt);
+			&dflt);
 	cm->leg[0].cur.dtmf_pt = cm->leg[1].cur.dtmf_pt = -1;
 	c->media = cm;
 	int err = media_call_create(engine(c->m), &cm->mcall, on_media_event, c);
@@ -894,7 +898,7 @@ int callm_ringback(struct call *c, struct sbuf *out)
 {
 	struct cm *cm = c->media;
 	struct cme *e = cme(c->m);
-	if (!cm || !e->ringback || !e->fmt || cm->a_fixed || !cm->offer || cm->offer_from != 0)
+	if (!cm || !c->m->p->conf.ringback || !e->fmt || cm->a_fixed || !cm->offer || cm->offer_from != 0)
 		return ENOTSUP;
 	int mi = cm->audio_idx;
 	struct nego_buf buf = { .n = 0 };
