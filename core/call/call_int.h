@@ -128,7 +128,7 @@ struct call_mgr {
 	struct leg **buckets;
 	size_t nbuckets;
 	struct call_stats stats;
-	void *media_engine;         /* call_media.c's */
+	void *media_engine;         /* call_media.c's (not a struct media_engine) */
 	unsigned char cid_key[32];  /* signs the Call-IDs of our B legs */
 };
 
@@ -189,6 +189,8 @@ void call_send_bye(struct leg *l);
  * suggestion in *status (488 for unusable SDP, 500 otherwise). */
 int callm_engine_alloc(struct call_mgr *m);
 void callm_engine_free(struct call_mgr *m);
+/* media_engine_totals of the engine (zeros before it runs). */
+void callm_engine_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *lost);
 /* The call's media, with the caller's and the callee's policies (codecs,
  * SRTP) from their extensions (NULL: the system default). */
 int callm_create(struct call *c, const struct ext *caller, const struct ext *callee);

@@ -156,6 +156,14 @@ int callm_engine_alloc(struct call_mgr *m)
 	return 0;
 }
 
+void callm_engine_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *lost)
+{
+	const struct cme *e = m->media_engine;
+	*relayed = *lost = 0;
+	if (e)
+		media_engine_totals(e->me, relayed, lost);
+}
+
 static void cm_free(struct call *c);
 
 void callm_engine_free(struct call_mgr *m)

@@ -487,9 +487,7 @@ void call_mgr_stats(const struct call_mgr *m, struct call_stats *s)
 
 void call_mgr_media_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *lost)
 {
-	*relayed = *lost = 0;
-	if (m->media_engine)
-		media_engine_totals(m->media_engine, relayed, lost);
+	callm_engine_totals(m, relayed, lost);
 }
 
 int call_mgr_alloc(struct call_mgr **out, struct pbx *p)
