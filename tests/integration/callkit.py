@@ -692,13 +692,13 @@ class Dialog:
         raise Failure('%s: no ACK for our 200 (CSeq %d) within %ss\n%s'
                       % (self.phone.name, cseq, timeout, self.phone.trace_text()))
 
-    def request(self, method, body='', timeout=5.0, extra=()):
+    def request(self, method, body='', timeout=5.0, extra=(), ctype='application/sdp'):
         """Sends an in-dialog request and returns its final response (an
         INVITE's 2xx is ACKed)."""
         self.cseq += 1
         data, branch = self.phone.build_request(method, self.target,
                                                 self.headers(method) + ['Contact: %s' % self.phone.contact]
-                                                + list(extra), body)
+                                                + list(extra), body, ctype)
         self.phone.send(data)
         deadline = time.time() + timeout
         interval = Phone.T1

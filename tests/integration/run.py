@@ -28,6 +28,7 @@ import sipclient  # noqa: E402
 import torture  # noqa: E402
 import calls  # noqa: E402
 import audio  # noqa: E402
+import media  # noqa: E402
 import web  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
@@ -858,7 +859,7 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
-TESTS += calls.TESTS + audio.TESTS + web.TESTS
+TESTS += calls.TESTS + audio.TESTS + media.TESTS + web.TESTS
 
 
 class TestTimeout(Exception):
