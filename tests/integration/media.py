@@ -192,8 +192,13 @@ class Call:
     the recordings, the phones' logs, the daemon's log."""
 
     def __init__(self, e, codecs_a='pcmu', codecs_b='pcmu', enc_a=None, enc_b=None,
-                 policy_a=None, policy_b=None, tag='call'):
+                 policy_a=None, policy_b=None, tag='call', expect_a=None, expect_b=None):
+        """codecs_x: what phone x may use (None: all it has); policy_x: its
+        extension's media policy (codecs=, srtp=, see MediaEnv.ext);
+        expect_x: the codec phone x must end up using (default: the first
+        of codecs_x)."""
         self.e = e
+        self.expect = {'A': expect_a or codecs_a, 'B': expect_b or codecs_b}
         self.na, pa = e.ext('Media A %s' % tag, **(policy_a or {}))
         self.nb, pb = e.ext('Media B %s' % tag, **(policy_b or {}))
         self.a = Softphone(self.na, pa, e.d.sip_port, TONE_A, e.dir('baresip-a-' + tag), codecs=codecs_a,
@@ -225,6 +230,7 @@ class Call:
                   '`hookflash calls`:\n%s\n%s' % (self.na, self.nb, calls_table(e.d)[1], self.describe()))
             t0 = time.time()
             self.calls_seen.append(calls_table(e.d))
+            self.call_id = (call_row(e.d, self.na, self.nb) or {}).get('id')
             if during:
                 time.sleep(talk_s / 2)
                 during(self)
@@ -243,8 +249,8 @@ class Call:
 
     def check_codecs(self):
         """Each phone used the codec it was limited to (its log says so)."""
-        for p in (self.a, self.b):
-            want = CODEC_NAMES.get(p.codecs.split(',')[0], p.codecs)
+        for x, p in (('A', self.a), ('B', self.b)):
+            want = CODEC_NAMES[self.expect[x].split(',')[0]]
             log = p.log()
             used = re.findall(r'Set audio (?:encoder|decoder): (\S+)', log)
             check(used and all(u == want for u in used),
@@ -257,19 +263,34 @@ class Call:
         say('A heard %d Hz at RMS %.0f for %.2fs; B heard %d Hz at RMS %.0f for %.2fs'
             % (fa[0], fa[1], fa[2], fb[0], fb[1], fb[2]))
 
+    def transcoding_lines(self):
+        """What hookflashd logged about transcoding this call."""
+        return re.findall(r'call %s: transcoding .*' % self.call_id, self.e.d.log())
+
     def check_cdr(self, **want):
         callkit.check_cdr(self.row, disposition='ANSWERED', hangup_side='caller', **want)
 
 
 def transcoding_call(ctx, codecs_a, codecs_b):
+    """A limited to codecs_a calls B limited to codecs_b: both phones use
+    their own codec, both hear the other's tone, Hookflash says it
+    transcodes (its log, and the CDR names both codecs, A's first)."""
     e = env(ctx)
     c = Call(e, codecs_a, codecs_b, tag='%s-%s' % (codecs_a, codecs_b)).run()
     try:
         c.check_codecs()
         c.check_audio()
+        check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s ("call %s: '
+              'transcoding ...")' % (c.call_id, c.call_id))
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
-    c.check_cdr()
+    ca, cb = CODEC_NAMES[codecs_a], CODEC_NAMES[codecs_b]
+
+    def both(v):
+        return bool(v) and ca.lower() in v.lower() and cb.lower() in v.lower() and \
+            v.lower().index(ca.lower()) < v.lower().rindex(cb.lower())
+    both.__name__ = 'naming %s (A) and %s (B)' % (ca, cb)
+    c.check_cdr(codec=both)
     e.alive()
     return c
 
@@ -587,6 +608,8 @@ def test_media_passthrough_pcmu(ctx):
                   % (len(relayed) - len(same), len(relayed), dst, src, src,
                      sorted({'%08x' % p['ssrc'] for p in streams[src]}), dst,
                      sorted({'%08x' % p['ssrc'] for p in relayed})))
+        check(not c.transcoding_lines(), 'hookflashd says it transcodes a PCMU<->PCMU call: %s'
+              % c.transcoding_lines())
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
     c.check_cdr(codec='PCMU/8000')
@@ -608,43 +631,55 @@ def test_media_transcode_opus_g722(ctx):
     transcoding_call(ctx, 'opus', 'g722')
 
 
-def test_media_srtp_one_leg(ctx):
-    """A insists on SRTP (RTP/SAVP, srtp-mand), B speaks plain RTP, both
-    PCMU. On the wire (dumpcap on lo, decoded as RTP by tshark): B's leg
-    carries G.711 with the tones in it both ways; A's leg carries RTP
-    headers whose payloads are noise (entropy near 8 bits per byte, no
-    tone when decoded as G.711, 10 more bytes for the auth tag) both
-    ways. And each phone hears the other's tone."""
+def check_srtp_wire(c, cap, secure, plain):
+    """One leg SRTP, the other plain, checked on the wire and by ear:
+    the plain leg carries readable G.711 with the tones in it both ways,
+    the SRTP leg RTP headers whose payloads are noise (entropy near 8 bits
+    per byte, no tone when decoded as G.711, 10 more bytes for the auth
+    tag) both ways; the secure phone turned SRTP on, the plain one not;
+    each phone hears the other's tone."""
+    phones = {'A': c.a, 'B': c.b}
+    sp, pp = phones[secure], phones[plain]
+    check('SRTP is Enabled' in sp.log(), '%s %r never turned SRTP on' % (secure, sp))
+    check('SRTP is Enabled' not in pp.log() and 'Using media encryption' not in pp.log(),
+          '%s %r (plain) uses SRTP' % (plain, pp))
+    streams = wire_streams(cap)
+    facts = {k: stream_facts(v) for k, v in streams.items()}
+    table = '\n'.join('  %-6s %4d packets, payload %3d bytes, entropy %.2f bit/byte, as G.711: %4d Hz '
+                      '(%.0f%% of the energy)' % ((k,) + f[:4] + (100 * f[4],)) for k, f in facts.items())
+    say('on the wire:\n' + table)
+    need = int(c.talked / 0.02 * 0.6)
+    for k in facts:
+        check(facts[k][0] >= need, 'on the wire: only %d RTP packets %s (want >= %d for %.1fs):\n%s'
+              % (facts[k][0], k, need, c.talked, table))
+    tone = {'A': TONE_A, 'B': TONE_B}
+    other = {'A': 'B', 'B': 'A'}
+    for k, t in (('from ' + plain, tone[plain]), ('to ' + plain, tone[other[plain]])):
+        n, plen, ent, f, share = facts[k]
+        check(abs(f - t) <= 15 and share > 0.5 and ent < 7.0,
+              'the plain leg %s does not carry the %d Hz tone as readable G.711:\n%s' % (k, t, table))
+        check(plen == 160, 'the plain leg %s: payloads of %d bytes, want 160 (20 ms of PCMU):\n%s'
+              % (k, plen, table))
+    for k in ('from ' + secure, 'to ' + secure):
+        n, plen, ent, f, share = facts[k]
+        check(ent > 7.5 and share < 0.1, 'the SRTP leg %s is readable: entropy %.2f, %d Hz holds %.0f%% '
+              'of the energy when decoded as G.711 (want noise: > 7.5 bits, < 10%%):\n%s'
+              % (k, ent, f, 100 * share, table))
+        check(plen == 170, 'the SRTP leg %s: payloads of %d bytes, want 170 (160 of PCMU + the '
+              '80-bit auth tag of AES_CM_128_HMAC_SHA1_80):\n%s' % (k, plen, table))
+    c.check_audio()
+
+
+def test_media_srtp_caller_leg(ctx):
+    """A insists on SRTP (RTP/SAVP, baresip srtp-mand), B speaks plain
+    RTP, both PCMU: Hookflash answers A with SRTP and offers B plain RTP.
+    On the wire (dumpcap on lo, decoded as RTP by tshark) B's leg is
+    readable G.711 and A's is not (check_srtp_wire); both hear."""
     e = env(ctx)
     c = Call(e, 'pcmu', 'pcmu', enc_a='srtp-mand', tag='srtp')
     cap = capture_call(e, c, 'srtp')
     try:
-        check('SRTP is Enabled' in c.a.log(), 'A (srtp-mand) never turned SRTP on:\n%s' % c.a.log()[-1500:])
-        check('srtp' not in c.b.log().lower().split('mediaenc: srtp-mandf')[-1],
-              'B (plain) talks about SRTP:\n%s' % c.b.log()[-1500:])
-        streams = wire_streams(cap)
-        facts = {k: stream_facts(v) for k, v in streams.items()}
-        table = '\n'.join('  %-6s %4d packets, payload %3d bytes, entropy %.2f bit/byte, as G.711: %4d Hz '
-                          '(%.0f%% of the energy)' % ((k,) + f[:4] + (100 * f[4],)) for k, f in facts.items())
-        say('on the wire:\n' + table)
-        need = int(c.talked / 0.02 * 0.6)
-        for k in facts:
-            check(facts[k][0] >= need, 'on the wire: only %d RTP packets %s (want >= %d for %.1fs):\n%s'
-                  % (facts[k][0], k, need, c.talked, table))
-        for k, tone in (('from B', TONE_B), ('to B', TONE_A)):
-            n, plen, ent, f, share = facts[k]
-            check(abs(f - tone) <= 15 and share > 0.5 and ent < 7.0,
-                  'the plain leg %s does not carry the %d Hz tone as readable G.711:\n%s' % (k, tone, table))
-            check(plen == 160, 'the plain leg %s: payloads of %d bytes, want 160 (20 ms of PCMU):\n%s'
-                  % (k, plen, table))
-        for k, tone in (('from A', TONE_A), ('to A', TONE_B)):
-            n, plen, ent, f, share = facts[k]
-            check(ent > 7.5 and share < 0.1, 'the SRTP leg %s is readable: entropy %.2f, %d Hz holds %.0f%% '
-                  'of the energy when decoded as G.711 (want noise: > 7.5 bits, < 10%%):\n%s'
-                  % (k, ent, f, 100 * share, table))
-            check(plen == 170, 'the SRTP leg %s: payloads of %d bytes, want 170 (160 of PCMU + the '
-                  '80-bit auth tag of AES_CM_128_HMAC_SHA1_80):\n%s' % (k, plen, table))
-        c.check_audio()
+        check_srtp_wire(c, cap, 'A', 'B')
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
     c.check_cdr()
@@ -755,6 +790,38 @@ def test_media_dtmf_rfc4733_to_inband(ctx):
         pc.hangup()
 
 
+def test_media_policy_codecs(ctx):
+    """Both phones could use any codec, but extension A allows only opus
+    and extension B only PCMA (`hookflash extension set --codecs`):
+    Hookflash answers A with opus, offers B PCMA and transcodes; each
+    phone hears the other's tone."""
+    e = env(ctx)
+    c = Call(e, None, None, policy_a={'codecs': 'opus'}, policy_b={'codecs': 'PCMA'},
+             expect_a='opus', expect_b='pcma', tag='policy').run()
+    try:
+        c.check_codecs()
+        c.check_audio()
+        check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s' % c.call_id)
+    except AssertionError as err:
+        raise hf.Failure('%s\n%s' % (err, c.describe()))
+    c.check_cdr()
+
+
+def test_media_srtp_callee_policy(ctx):
+    """Extension B requires SRTP (`--srtp required`); its phone does SRTP
+    when offered (baresip srtp, best effort), A is plain: Hookflash offers
+    B RTP/SAVP with a key; on the wire B's leg is unreadable and A's is
+    G.711 (check_srtp_wire); both hear."""
+    e = env(ctx)
+    c = Call(e, 'pcmu', 'pcmu', enc_b='srtp', policy_b={'srtp': 'required'}, tag='srtpb')
+    cap = capture_call(e, c, 'srtpb')
+    try:
+        check_srtp_wire(c, cap, 'B', 'A')
+    except AssertionError as err:
+        raise hf.Failure('%s\n%s' % (err, c.describe()))
+    c.check_cdr()
+
+
 def test_media_daemon_clean_exit(ctx):
     """The media daemon ends on SIGTERM with exit status 0 and no
     sanitizer report."""
@@ -768,7 +835,9 @@ TESTS = [
     test_media_transcode_opus_pcmu,
     test_media_transcode_g722_pcma,
     test_media_transcode_opus_g722,
-    test_media_srtp_one_leg,
+    test_media_policy_codecs,
+    test_media_srtp_caller_leg,
+    test_media_srtp_callee_policy,
     test_media_dtmf_rfc4733,
     test_media_dtmf_sip_info,
     test_media_dtmf_inband_to_rfc4733,

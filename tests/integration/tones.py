@@ -103,7 +103,7 @@ class Softphone(hf.Baresip):
             f.write('<sip:%s@%s:%d;transport=udp>%s\n' % (user, LOCAL, server_port, params))
 
     def __repr__(self):
-        return '%s (%d Hz, %s%s)' % (self.user, self.freq, self.codecs,
+        return '%s (%d Hz, %s%s)' % (self.user, self.freq, self.codecs or 'any codec',
                                      ', ' + self.mediaenc if self.mediaenc else '')
 
     def command(self, cmd):
