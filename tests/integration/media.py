@@ -45,9 +45,10 @@ TALK_S = 2.5
 # what baresip's log says about the codec it uses (audio: Set audio
 # encoder: opus 48000Hz 2ch)
 CODEC_NAMES = {'pcmu': 'PCMU', 'pcma': 'PCMA', 'g722': 'G722', 'opus': 'opus'}
-# RTP ports of the phones, so that captures can tell the legs apart
-PORTS_A = (36000, 36098)
-PORTS_B = (37000, 37098)
+# RTP port ranges for the phones A and B, so that captures can tell the
+# legs apart: below the ephemeral ports (where SIP ports come from) and
+# away from the daemon's --rtp-ports (the first pair that does not overlap)
+PHONE_PORTS = [((24000, 24098), (25000, 25098)), ((12000, 12098), (13000, 13098))]
 
 
 def say(msg):
@@ -67,6 +68,9 @@ class MediaEnv:
         self.d = hf.Daemon(sip_trace=True)
         ctx.daemons.append(self.d)
         self.d.start()
+        lo, hi = self.d.rtp_base, self.d.rtp_base + 999
+        self.ports_a, self.ports_b = next(
+            pair for pair in PHONE_PORTS if all(r[1] + 1 < lo or r[0] > hi for r in pair))
         self.next = 6000
         _, out, _ = hf.cli(self.d.data_dir, '--help')
         self.cli_help = out
@@ -202,9 +206,9 @@ class Call:
         self.na, pa = e.ext('Media A %s' % tag, **(policy_a or {}))
         self.nb, pb = e.ext('Media B %s' % tag, **(policy_b or {}))
         self.a = Softphone(self.na, pa, e.d.sip_port, TONE_A, e.dir('baresip-a-' + tag), codecs=codecs_a,
-                           mediaenc=enc_a, rtp_ports=PORTS_A)
+                           mediaenc=enc_a, rtp_ports=e.ports_a)
         self.b = Softphone(self.nb, pb, e.d.sip_port, TONE_B, e.dir('baresip-b-' + tag), codecs=codecs_b,
-                           mediaenc=enc_b, rtp_ports=PORTS_B)
+                           mediaenc=enc_b, rtp_ports=e.ports_b)
         self.row = None
         self.calls_seen = []
 
@@ -371,21 +375,27 @@ def in_range(port, rng):
     return rng[0] <= port <= rng[1]
 
 
-def wire_streams(cap):
-    """The RTP the capture holds on each leg, by direction: {'from A',
-    'to A', 'from B', 'to B'} -> packets in capture order. The phones' RTP
-    ports are even and in PORTS_A / PORTS_B; the other end is Hookflash."""
+def wire_streams(cap, c):
+    """The RTP the capture holds on each leg of call c, by direction:
+    {'from A', 'to A', 'from B', 'to B'} -> packets in capture order. The
+    phones' RTP ports are even and in their ranges (e.ports_a, e.ports_b);
+    the other end is Hookflash. SIP ports are left out."""
+    e = c.e
+    sip = {e.d.sip_port, c.a.port, c.b.port}
+    rng = {'A': e.ports_a, 'B': e.ports_b}
     phone_ports = set()
     for sp, dp in cap.udp_ports():
         for p in (sp, dp):
-            if p % 2 == 0 and (in_range(p, PORTS_A) or in_range(p, PORTS_B)):
+            if p % 2 == 0 and p not in sip and (in_range(p, rng['A']) or in_range(p, rng['B'])):
                 phone_ports.add(p)
     streams = {'from A': [], 'to A': [], 'from B': [], 'to B': []}
     for pkt in cap.rtp(phone_ports):
-        for leg, rng in (('A', PORTS_A), ('B', PORTS_B)):
-            if in_range(pkt['src'], rng) and pkt['src'] in phone_ports:
+        if pkt['version'] != 2:
+            continue
+        for leg in ('A', 'B'):
+            if pkt['src'] in phone_ports and in_range(pkt['src'], rng[leg]):
                 streams['from ' + leg].append(pkt)
-            elif in_range(pkt['dst'], rng) and pkt['dst'] in phone_ports:
+            elif pkt['dst'] in phone_ports and in_range(pkt['dst'], rng[leg]):
                 streams['to ' + leg].append(pkt)
     return streams
 
@@ -473,7 +483,7 @@ class PyCall:
         self.na, self.pa = e.ext('Python A %s' % tag)
         self.nb, pb = e.ext('Media B %s' % tag)
         self.b = Softphone(self.nb, pb, e.d.sip_port, TONE_B, e.dir('baresip-b-' + tag), codecs=codecs_b,
-                           rtp_ports=PORTS_B)
+                           rtp_ports=e.ports_b)
         self.te = te
         self.freq = TONE_A
         self.phone = None
@@ -572,8 +582,8 @@ def check_event_stream(e, snapshot, keys, side, how):
 
 def capture_call(e, c, tag):
     cap = Capture(os.path.join(e.d.workdir, '%s-%s.pcap' % (tag, rand_hex(4))),
-                  'udp and (portrange %d-%d or portrange %d-%d)' % (PORTS_A[0], PORTS_A[1] + 1,
-                                                                      PORTS_B[0], PORTS_B[1] + 1))
+                  'udp and (portrange %d-%d or portrange %d-%d)' % (e.ports_a[0], e.ports_a[1] + 1,
+                                                                      e.ports_b[0], e.ports_b[1] + 1))
     cap.start()
     try:
         c.run()
@@ -594,7 +604,7 @@ def test_media_passthrough_pcmu(ctx):
     try:
         c.check_codecs()
         c.check_audio()
-        streams = wire_streams(cap)
+        streams = wire_streams(cap, c)
         for src, dst in (('from A', 'to B'), ('from B', 'to A')):
             sent = {(p['ssrc'], p['seq'], p['payload']) for p in streams[src]}
             relayed = [p for p in streams[dst] if p['pt'] == 0]
@@ -643,7 +653,7 @@ def check_srtp_wire(c, cap, secure, plain):
     check('SRTP is Enabled' in sp.log(), '%s %r never turned SRTP on' % (secure, sp))
     check('SRTP is Enabled' not in pp.log() and 'Using media encryption' not in pp.log(),
           '%s %r (plain) uses SRTP' % (plain, pp))
-    streams = wire_streams(cap)
+    streams = wire_streams(cap, c)
     facts = {k: stream_facts(v) for k, v in streams.items()}
     table = '\n'.join('  %-6s %4d packets, payload %3d bytes, entropy %.2f bit/byte, as G.711: %4d Hz '
                       '(%.0f%% of the energy)' % ((k,) + f[:4] + (100 * f[4],)) for k, f in facts.items())
