@@ -214,7 +214,25 @@ def check_heard(phone, other, what, talk_s, min_rms=MIN_RMS):
           '%d Hz; %.2fs recorded at %d Hz)' % (what, f, other.freq, phone.freq, secs, rate))
     check(share > 0.5, '%s: the %d Hz tone holds only %.0f%% of the received energy' % (what, f, 100 * share))
     check(level >= min_rms, '%s: received audio too quiet: RMS %.0f, want >= %d' % (what, level, min_rms))
+    gaps = gaps_in(s, rate, other.freq, min_rms / 2)
+    check(len(gaps) <= 2, '%s: the %d Hz tone is missing or weak in %d of 10 windows of 50 ms spread over the '
+          'recording (at %s of its %.2fs): dropouts' % (what, other.freq, len(gaps), ', '.join(
+              '%.2fs' % t for t in gaps), secs))
     return f, level, secs
+
+
+def gaps_in(samples, rate, freq, min_rms):
+    """Where (s), among 10 windows of 50 ms spread over 20%-90% of the
+    samples, freq does not hold most of the energy or the level is below
+    min_rms: the places a listener would hear a dropout."""
+    samples, rate = to_8k(samples, rate)
+    out = []
+    for i in range(10):
+        where = 0.2 + 0.7 * i / 9
+        win = window(samples, rate, 0.05, where)
+        if energy_share(win, rate, freq) < 0.5 or rms(win) < min_rms:
+            out.append(len(samples) * where / rate)
+    return out
 
 
 # --- G.711 and DTMF in Python ---------------------------------------------------
