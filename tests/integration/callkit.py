@@ -698,7 +698,7 @@ class Dialog:
         self.cseq += 1
         data, branch = self.phone.build_request(method, self.target,
                                                 self.headers(method) + ['Contact: %s' % self.phone.contact]
-                                                + list(extra), body, ctype)
+                                                + list(extra), body, ctype=ctype)
         self.phone.send(data)
         deadline = time.time() + timeout
         interval = Phone.T1
