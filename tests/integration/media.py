@@ -165,8 +165,12 @@ def sip_trace(d):
 def call_log(d, n=15):
     """The daemon's last log lines about calls and media (not the SIP
     trace)."""
-    lines = [l for l in d.log().splitlines()
-             if re.match(r'\d{4}-\d\d-\d\dT\S+ +\w+ +\[(call|media|dtmf|codec|srtp|sdp)', l)]
+    lines, last = [], None
+    for l in d.log().splitlines():
+        m = re.match(r'\d{4}-\d\d-\d\dT\S+ +\w+ +\[(call|media|dtmf|codec|srtp|sdp)\] (.*)', l)
+        if m and m.group(2) != last:   # the same line again (a per-packet one): once
+            lines.append(l)
+            last = m.group(2)
     return '\n'.join(lines[-n:])
 
 
@@ -211,6 +215,8 @@ class Call:
                            mediaenc=enc_b, rtp_ports=e.ports_b)
         self.row = None
         self.calls_seen = []
+        self.tag = tag
+        self._streams = None
 
     def describe(self):
         return ('A %r log:\n%s\nB %r log:\n%s\nSDP through Hookflash:\n%s\nhookflashd on the call:\n%s'
@@ -218,6 +224,49 @@ class Call:
                    call_log(self.e.d)))
 
     def run(self, talk_s=TALK_S, during=None):
+        """The call, with a capture of both legs' RTP running throughout."""
+        e = self.e
+        self.cap = Capture(os.path.join(e.d.workdir, '%s-%s.pcap' % (self.tag, rand_hex(4))),
+                           'udp and (portrange %d-%d or portrange %d-%d)'
+                           % (e.ports_a[0], e.ports_a[1] + 1, e.ports_b[0], e.ports_b[1] + 1))
+        self.cap.start()
+        try:
+            return self._run(talk_s, during)
+        finally:
+            self.cap.stop()
+
+    def streams(self):
+        """The RTP of the call on the wire (wire_streams), decoded once."""
+        if self._streams is None:
+            self._streams = wire_streams(self.cap, self)
+        return self._streams
+
+    def check_wire(self):
+        """What Hookflash sends each phone is one RTP stream in what that
+        phone negotiated: a single SSRC, and only the payload type the
+        phone itself sends audio with (its codec, same numbering both
+        ways) or telephone-event (101 on both sides here). A packet of the
+        other leg's codec, or of the other leg's SRTP, leaking through
+        before the leg's format is applied breaks this."""
+        st = self.streams()
+        for x in ('A', 'B'):
+            own = [p['pt'] for p in st['from ' + x] if len(p['payload']) > 4]
+            check(own, 'on the wire: phone %s sent no audio' % x)
+            codec_pt = max(set(own), key=own.count)
+            got = st['to ' + x]
+            bad = [p for p in got if p['pt'] not in (codec_pt, 101)]
+            ssrcs = []
+            for p in got:
+                if not ssrcs or ssrcs[-1][0] != p['ssrc']:
+                    ssrcs.append((p['ssrc'], p['seq'], p['pt'], len(p['payload'])))
+            check(not bad and len(ssrcs) == 1,
+                  'on the wire, Hookflash -> phone %s (which sends PT %d): %d packet(s) of other payload '
+                  'types (first: %s) and %d SSRC run(s) (SSRC, first seq, PT, payload bytes): %s'
+                  % (x, codec_pt, len(bad), ', '.join('#%d PT %d SSRC %08x seq %d %d bytes' % (
+                      got.index(p), p['pt'], p['ssrc'], p['seq'], len(p['payload'])) for p in bad[:3]) or '-',
+                     len(ssrcs), ', '.join('%08x/%d/PT %d/%d' % r for r in ssrcs[:4])))
+
+    def _run(self, talk_s, during):
         e, a, b = self.e, self.a, self.b
         try:
             a.start()
@@ -284,6 +333,7 @@ def transcoding_call(ctx, codecs_a, codecs_b):
     try:
         c.check_codecs()
         c.check_audio()
+        c.check_wire()
         check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s ("call %s: '
               'transcoding ...")' % (c.call_id, c.call_id))
     except AssertionError as err:
@@ -400,10 +450,13 @@ def wire_streams(cap, c):
     return streams
 
 
-def stream_facts(pkts, pt=0):
-    """What the payload of a stream looks like decoded as G.711 mu-law:
-    (packets, typical payload length, entropy in bits per byte, dominant
-    frequency, its share of the energy)."""
+def stream_facts(pkts):
+    """What the audio payload of a stream (its most frequent payload type)
+    looks like decoded as G.711 mu-law: (packets, typical payload length,
+    entropy in bits per byte, dominant frequency, its share of the
+    energy)."""
+    pts = [p['pt'] for p in pkts]
+    pt = max(set(pts), key=pts.count) if pts else 0
     audio = [p for p in pkts if p['pt'] == pt]
     data = b''.join(p['payload'] for p in audio[5:205])
     lens = sorted(len(p['payload']) for p in audio) or [0]
@@ -507,15 +560,18 @@ class PyCall:
         check(f is not None and f.status == 200, 'python A -> %s: %s\n%s'
               % (self.nb, f.start if f else 'no final answer', self.describe()))
         self.dialog = oc.dialog
+        self.call_id = (hf.wait_for(lambda: call_row(e.d, self.na, self.nb), 3, 0.05) or {}).get('id')
         addr, port, _, pts_ans = callkit.sdp_audio(f.body)
         self.answer_pts = pts_ans
         self.rtp.play((addr, port), self.freq, digits)
         self.t0 = time.time()
         return self
 
-    def info(self, key, duration_ms=250):
-        r = self.dialog.request('INFO', 'Signal=%s\r\nDuration=%d\r\n' % (key, duration_ms),
-                                ctype='application/dtmf-relay')
+    def info(self, key, duration_ms=250, ctype='application/dtmf-relay'):
+        """A key press in SIP INFO: application/dtmf-relay (Signal=, Duration=)
+        or application/dtmf (the bare key)."""
+        body = key if ctype == 'application/dtmf' else 'Signal=%s\r\nDuration=%d\r\n' % (key, duration_ms)
+        r = self.dialog.request('INFO', body, ctype=ctype)
         check(r is not None and r.status == 200, 'INFO (DTMF %s) answered %s\n%s'
               % (key, r.start if r else 'nothing', self.describe()))
 
@@ -563,14 +619,14 @@ def calls_digits(snapshot):
     return None
 
 
-def check_event_stream(e, snapshot, keys, side, how):
-    """Hookflash reported the keys: its log has one line per digit
-    ("call N: DTMF 'K' from <side> (<how>)") and `hookflash calls` lists
-    them for the call."""
-    got = daemon_digits(e.d)
+def check_event_stream(e, call_id, snapshot, keys, side, how):
+    """Hookflash reported the keys of call call_id: its log has one line
+    per digit ("call N: DTMF 'K' from <side> (<how>)") and `hookflash
+    calls` lists them for the call."""
+    got = [g for g in daemon_digits(e.d) if g[0] == call_id]
     mine = [g for g in got if side in g[2]]
-    check([g[1] for g in mine] == list(keys), 'hookflashd logged DTMF %r from the %s, want %r (%s); all '
-          'DTMF lines: %r' % ([g[1] for g in mine], side, list(keys), how, got))
+    check([g[1] for g in mine] == list(keys), 'hookflashd logged DTMF %r from the %s of call %s, want %r (%s); '
+          'all its DTMF lines: %r' % ([g[1] for g in mine], side, call_id, list(keys), how, got))
     check(all(re.search(how, g[2], re.I) for g in mine), 'hookflashd logged the digits, but not as %s: %r'
           % (how, mine))
     col = calls_digits(snapshot)
@@ -580,18 +636,6 @@ def check_event_stream(e, snapshot, keys, side, how):
 
 # --- tests: codecs ------------------------------------------------------------------
 
-def capture_call(e, c, tag):
-    cap = Capture(os.path.join(e.d.workdir, '%s-%s.pcap' % (tag, rand_hex(4))),
-                  'udp and (portrange %d-%d or portrange %d-%d)' % (e.ports_a[0], e.ports_a[1] + 1,
-                                                                      e.ports_b[0], e.ports_b[1] + 1))
-    cap.start()
-    try:
-        c.run()
-    finally:
-        cap.stop()
-    return cap
-
-
 def test_media_passthrough_pcmu(ctx):
     """PCMU on both legs: each phone hears the other's tone; CDR ANSWERED
     with codec PCMU/8000; and Hookflash relays the packets untouched, as
@@ -600,11 +644,12 @@ def test_media_passthrough_pcmu(ctx):
     SSRC, sequence number and payload)."""
     e = env(ctx)
     c = Call(e, 'pcmu', 'pcmu', tag='pass')
-    cap = capture_call(e, c, 'pass')
+    c.run()
     try:
         c.check_codecs()
         c.check_audio()
-        streams = wire_streams(cap, c)
+        c.check_wire()
+        streams = c.streams()
         for src, dst in (('from A', 'to B'), ('from B', 'to A')):
             sent = {(p['ssrc'], p['seq'], p['payload']) for p in streams[src]}
             relayed = [p for p in streams[dst] if p['pt'] == 0]
@@ -641,7 +686,7 @@ def test_media_transcode_opus_g722(ctx):
     transcoding_call(ctx, 'opus', 'g722')
 
 
-def check_srtp_wire(c, cap, secure, plain):
+def check_srtp_wire(c, secure, plain):
     """One leg SRTP, the other plain, checked on the wire and by ear:
     the plain leg carries readable G.711 with the tones in it both ways,
     the SRTP leg RTP headers whose payloads are noise (entropy near 8 bits
@@ -653,7 +698,7 @@ def check_srtp_wire(c, cap, secure, plain):
     check('SRTP is Enabled' in sp.log(), '%s %r never turned SRTP on' % (secure, sp))
     check('SRTP is Enabled' not in pp.log() and 'Using media encryption' not in pp.log(),
           '%s %r (plain) uses SRTP' % (plain, pp))
-    streams = wire_streams(cap, c)
+    streams = c.streams()
     facts = {k: stream_facts(v) for k, v in streams.items()}
     table = '\n'.join('  %-6s %4d packets, payload %3d bytes, entropy %.2f bit/byte, as G.711: %4d Hz '
                       '(%.0f%% of the energy)' % ((k,) + f[:4] + (100 * f[4],)) for k, f in facts.items())
@@ -678,6 +723,7 @@ def check_srtp_wire(c, cap, secure, plain):
         check(plen == 170, 'the SRTP leg %s: payloads of %d bytes, want 170 (160 of PCMU + the '
               '80-bit auth tag of AES_CM_128_HMAC_SHA1_80):\n%s' % (k, plen, table))
     c.check_audio()
+    c.check_wire()
 
 
 def test_media_srtp_caller_leg(ctx):
@@ -687,9 +733,9 @@ def test_media_srtp_caller_leg(ctx):
     readable G.711 and A's is not (check_srtp_wire); both hear."""
     e = env(ctx)
     c = Call(e, 'pcmu', 'pcmu', enc_a='srtp-mand', tag='srtp')
-    cap = capture_call(e, c, 'srtp')
+    c.run()
     try:
-        check_srtp_wire(c, cap, 'A', 'B')
+        check_srtp_wire(c, 'A', 'B')
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
     c.check_cdr()
@@ -710,31 +756,33 @@ def test_media_dtmf_rfc4733(ctx):
     try:
         check(baresip_digits(c.b) == ['5', '#'], 'B received the DTMF events %r, want [\'5\', \'#\']'
               % baresip_digits(c.b))
-        check_event_stream(e, c.calls_seen[-1], '5#', 'caller', 'rfc ?4733|rtp|telephone-event')
+        check_event_stream(e, c.call_id, c.calls_seen[-1], '5#', 'caller', 'rfc ?4733|rtp|telephone-event')
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
     c.check_cdr()
 
 
 def test_media_dtmf_sip_info(ctx):
-    """A python phone sends a digit in SIP INFO (application/dtmf-relay):
-    the INFO is answered 200, B (baresip, telephone-event) gets the digit
-    as an RFC 4733 event, and Hookflash reports it (log, `hookflash
-    calls`)."""
+    """A python phone sends 7 in SIP INFO as application/dtmf-relay, then
+    9 as application/dtmf: each INFO is answered 200, B (baresip,
+    telephone-event) gets each digit as one RFC 4733 event, and Hookflash
+    reports them (log, `hookflash calls`)."""
     e = env(ctx)
     pc = PyCall(e, te=True, tag='info')
     try:
         pc.start()
         time.sleep(0.8)
         pc.info('7')
-        time.sleep(0.7)
+        time.sleep(0.4)
+        pc.info('9', ctype='application/dtmf')
+        time.sleep(0.5)
         snap = calls_table(e.d)
         pc.hangup()
         info = re.findall(r"received DTMF: '(.)'", pc.b.log())
-        check(baresip_digits(pc.b) == ['7'], 'B received the DTMF events %r, want [\'7\'] (the INFO\'s digit '
-              'as RFC 4733: B negotiated telephone-event)%s' % (baresip_digits(pc.b), (
+        check(baresip_digits(pc.b) == ['7', '9'], 'B received the DTMF events %r, want [\'7\', \'9\'] (the '
+              'INFOs\' digits as RFC 4733: B negotiated telephone-event)%s' % (baresip_digits(pc.b), (
                   '; B got the digit(s) %r in SIP INFO instead' % info) if info else ''))
-        check_event_stream(e, snap, '7', 'caller', 'info')
+        check_event_stream(e, pc.call_id, snap, '79', 'caller', 'info')
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, pc.describe()))
     finally:
@@ -763,7 +811,7 @@ def test_media_dtmf_inband_to_rfc4733(ctx):
             % (events, ['%.2f' % t for t in heard[:5]]))
         check(events == ['8'] or (not events and heard), 'B got neither one RFC 4733 event 8 (events %r) nor '
               'the tone pair of 8 in its recording' % events)
-        check_event_stream(e, snap, '8', 'caller', 'in-?band|tone')
+        check_event_stream(e, pc.call_id, snap, '8', 'caller', 'in-?band|tone')
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, pc.describe()))
     finally:
@@ -793,7 +841,7 @@ def test_media_dtmf_rfc4733_to_inband(ctx):
         check(hits, 'python A never heard the tone pair of 3 (%.1fs of audio received; RFC 4733 events '
               'received anyway: %r)' % (len(heard) / 8000.0, pc.rtp.events(101)))
         check(len(hits) >= 3, 'the tone pair of 3 lasted only %d x 20 ms' % len(hits))
-        check_event_stream(e, snap, '3', 'callee', 'rfc ?4733|rtp|telephone-event')
+        check_event_stream(e, pc.call_id, snap, '3', 'callee', 'rfc ?4733|rtp|telephone-event')
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, pc.describe()))
     finally:
@@ -811,6 +859,7 @@ def test_media_policy_codecs(ctx):
     try:
         c.check_codecs()
         c.check_audio()
+        c.check_wire()
         check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s' % c.call_id)
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
@@ -819,14 +868,16 @@ def test_media_policy_codecs(ctx):
 
 def test_media_srtp_callee_policy(ctx):
     """Extension B requires SRTP (`--srtp required`); its phone does SRTP
-    when offered (baresip srtp, best effort), A is plain: Hookflash offers
-    B RTP/SAVP with a key; on the wire B's leg is unreadable and A's is
-    G.711 (check_srtp_wire); both hear."""
+    when offered (baresip srtp, best effort) and speaks only G.722, A is
+    plain PCMU: Hookflash offers B RTP/SAVP with a key and transcodes; on
+    the wire B's leg is unreadable and A's is G.711 (check_srtp_wire);
+    both hear."""
     e = env(ctx)
-    c = Call(e, 'pcmu', 'pcmu', enc_b='srtp', policy_b={'srtp': 'required'}, tag='srtpb')
-    cap = capture_call(e, c, 'srtpb')
+    c = Call(e, 'pcmu', 'g722', enc_b='srtp', policy_b={'srtp': 'required'}, tag='srtpb')
+    c.run()
     try:
-        check_srtp_wire(c, cap, 'B', 'A')
+        c.check_codecs()
+        check_srtp_wire(c, 'B', 'A')
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
     c.check_cdr()
