@@ -324,6 +324,18 @@ class Call:
         callkit.check_cdr(self.row, disposition='ANSWERED', hangup_side='caller', **want)
 
 
+def all_of(*checks):
+    """Runs every check and fails with all their messages: a call that
+    both leaks a packet and goes silent says both."""
+    errs = []
+    for fn in checks:
+        try:
+            fn()
+        except AssertionError as err:
+            errs.append(str(err))
+    check(not errs, '\n'.join(errs))
+
+
 def transcoding_call(ctx, codecs_a, codecs_b):
     """A limited to codecs_a calls B limited to codecs_b: both phones use
     their own codec, both hear the other's tone, Hookflash says it
@@ -331,9 +343,7 @@ def transcoding_call(ctx, codecs_a, codecs_b):
     e = env(ctx)
     c = Call(e, codecs_a, codecs_b, tag='%s-%s' % (codecs_a, codecs_b)).run()
     try:
-        c.check_codecs()
-        c.check_audio()
-        c.check_wire()
+        all_of(c.check_codecs, c.check_audio, c.check_wire)
         check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s ("call %s: '
               'transcoding ...")' % (c.call_id, c.call_id))
     except AssertionError as err:
@@ -646,9 +656,7 @@ def test_media_passthrough_pcmu(ctx):
     c = Call(e, 'pcmu', 'pcmu', tag='pass')
     c.run()
     try:
-        c.check_codecs()
-        c.check_audio()
-        c.check_wire()
+        all_of(c.check_codecs, c.check_audio, c.check_wire)
         streams = c.streams()
         for src, dst in (('from A', 'to B'), ('from B', 'to A')):
             sent = {(p['ssrc'], p['seq'], p['payload']) for p in streams[src]}
@@ -687,12 +695,11 @@ def test_media_transcode_opus_g722(ctx):
 
 
 def check_srtp_wire(c, secure, plain):
-    """One leg SRTP, the other plain, checked on the wire and by ear:
-    the plain leg carries readable G.711 with the tones in it both ways,
-    the SRTP leg RTP headers whose payloads are noise (entropy near 8 bits
-    per byte, no tone when decoded as G.711, 10 more bytes for the auth
-    tag) both ways; the secure phone turned SRTP on, the plain one not;
-    each phone hears the other's tone."""
+    """One leg SRTP, the other plain, checked on the wire: the plain leg
+    carries readable G.711 with the tones in it both ways, the SRTP leg
+    RTP headers whose payloads are noise (entropy near 8 bits per byte,
+    no tone when decoded as G.711, 10 more bytes for the auth tag) both
+    ways; the secure phone turned SRTP on, the plain one not."""
     phones = {'A': c.a, 'B': c.b}
     sp, pp = phones[secure], phones[plain]
     check('SRTP is Enabled' in sp.log(), '%s %r never turned SRTP on' % (secure, sp))
@@ -722,8 +729,6 @@ def check_srtp_wire(c, secure, plain):
               % (k, ent, f, 100 * share, table))
         check(plen == 170, 'the SRTP leg %s: payloads of %d bytes, want 170 (160 of PCMU + the '
               '80-bit auth tag of AES_CM_128_HMAC_SHA1_80):\n%s' % (k, plen, table))
-    c.check_audio()
-    c.check_wire()
 
 
 def test_media_srtp_caller_leg(ctx):
@@ -735,7 +740,7 @@ def test_media_srtp_caller_leg(ctx):
     c = Call(e, 'pcmu', 'pcmu', enc_a='srtp-mand', tag='srtp')
     c.run()
     try:
-        check_srtp_wire(c, 'A', 'B')
+        all_of(c.check_codecs, lambda: check_srtp_wire(c, 'A', 'B'), c.check_audio, c.check_wire)
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
     c.check_cdr()
@@ -857,9 +862,7 @@ def test_media_policy_codecs(ctx):
     c = Call(e, None, None, policy_a={'codecs': 'opus'}, policy_b={'codecs': 'PCMA'},
              expect_a='opus', expect_b='pcma', tag='policy').run()
     try:
-        c.check_codecs()
-        c.check_audio()
-        c.check_wire()
+        all_of(c.check_codecs, c.check_audio, c.check_wire)
         check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s' % c.call_id)
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
@@ -876,8 +879,7 @@ def test_media_srtp_callee_policy(ctx):
     c = Call(e, 'pcmu', 'g722', enc_b='srtp', policy_b={'srtp': 'required'}, tag='srtpb')
     c.run()
     try:
-        c.check_codecs()
-        check_srtp_wire(c, 'B', 'A')
+        all_of(c.check_codecs, lambda: check_srtp_wire(c, 'B', 'A'), c.check_audio, c.check_wire)
     except AssertionError as err:
         raise hf.Failure('%s\n%s' % (err, c.describe()))
     c.check_cdr()
