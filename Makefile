@@ -119,10 +119,21 @@ test:
 	@$(MAKE) --no-print-directory all $(SAN_BINS) $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run-all
 
-bench: all
+# Media benchmarks linked against the optimised library.
+build/bench/%: tests/bench/%.c build/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $< build/libhookflash.a $(DEP_LIBS)
+
+bench: all build/bench/transcode_bench build/bench/codec_bench
 	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
 	-@tests/bench/run
 	@tests/bench/calls
+	@echo "== codecs: CPU per 20 ms frame (tests/bench/codec_bench.c)"
+	@build/bench/codec_bench
+	@echo "== transcoding (tests/bench/transcode_bench.c), opus encoder SILK (default)"
+	@build/bench/transcode_bench 10 100 200
+	@echo "== transcoding, opus encoder CELT only (--opus-low-cpu)"
+	@HF_OPUS_LOW_CPU=1 build/bench/transcode_bench 10 100 200
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash

@@ -88,6 +88,7 @@ static const struct setting settings[] = {
 	{ "calls", "rtp_timeout", "--rtp-timeout", "seconds without RTP (not on hold) that end a call", K_U32, F(rtp_timeout), 1, 3600 },
 	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400 },
 	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000 },
+	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only: about twice the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0 },
 	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64 },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400 },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000 },

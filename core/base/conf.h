@@ -45,6 +45,7 @@ struct conf {
 	uint32_t session_expires;    /* RFC 4028 interval we ask for (s) */
 	uint32_t media_workers;      /* 0: one per core */
 	uint32_t media_coalesce_us;  /* media worker interrupt coalescing */
+	bool opus_low_cpu;           /* transcode to opus with CELT only */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;

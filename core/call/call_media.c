@@ -49,6 +49,7 @@ int callm_engine_alloc(struct call_mgr *m)
 		.bind_addr = cf->nbinds ? cf->binds[0] : NULL,
 		.rtp_timeout_ms = cf->rtp_timeout * 1000u,
 		.coalesce_us = cf->media_coalesce_us,
+		.opus_low_cpu = cf->opus_low_cpu,
 	};
 	struct media_engine *me;
 	int err = media_engine_alloc(&me, m->p->loop, &mc);

@@ -22,10 +22,11 @@ enum arecord_format {
 	ARECORD_OGG_OPUS,
 };
 
-/* Creates (or replaces) path, mode 0640, at rate (8000 or 16000; Ogg/Opus
- * files are written at the rate given, which libopus accepts).
- * ENOENT (no such directory), EACCES, ENOTSUP (Ogg/Opus and this
- * libsndfile cannot), EINVAL, ENOMEM. */
+/* Creates (or replaces) path, mode 0640 whatever the umask, at rate
+ * (8000, 16000 or 48000; Ogg/Opus files are written at the rate given,
+ * which libopus accepts). ENOENT (no such directory), EACCES, ENOTSUP
+ * (Ogg/Opus and this libsndfile cannot), EIO (the header could not be
+ * written; the file is removed), EINVAL, ENOMEM. */
 int arecord_open(struct arecord **out, const char *path, enum arecord_format fmt,
 		 bool stereo, uint32_t rate);
 

@@ -50,6 +50,10 @@ struct codec_params {
 	unsigned loss_pct;     /* opus expected loss hint 0..100; default 5.
 				* FEC is only coded when this is > 0 */
 	bool cbr;              /* opus constant bitrate; default off */
+	bool low_cpu;          /* opus: CELT only (restricted low-delay),
+				* fixed at allocation: about 40% of the CPU
+				* of SILK's VOIP mode per frame, at some cost
+				* in speech quality at low bitrates. Off */
 	uint32_t max_playback; /* opus: the peer's maxplaybackrate; caps the
 				* coded bandwidth. Default 48000 */
 };

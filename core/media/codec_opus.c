@@ -107,8 +107,10 @@ static int enc_alloc(struct codec_enc **out, const struct codec_desc *d,
 	o->base.desc = d;
 	o->base.rate = rate;
 	/* VOIP: favours intelligibility (SILK, high-pass, FEC-friendly) over
-	 * fidelity, which is what a phone call wants */
-	err = opus_encoder_init(o->oe, (opus_int32)rate, 1, OPUS_APPLICATION_VOIP);
+	 * fidelity, which is what a phone call wants; low_cpu trades some of
+	 * that for density (CELT only, no SILK analysis) */
+	err = opus_encoder_init(o->oe, (opus_int32)rate, 1,
+				p->low_cpu ? OPUS_APPLICATION_RESTRICTED_LOWDELAY : OPUS_APPLICATION_VOIP);
 	err = err == OPUS_OK ? enc_apply(&o->base, p) : opus_err(err);
 	if (err) {
 		free(mem);

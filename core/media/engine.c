@@ -82,7 +82,7 @@ static void call_remove(struct media_engine *me, struct mcall *c)
 }
 
 /* A call the API may still act on. */
-static struct mcall *live_call(struct media_engine *me, uint32_t id)
+struct mcall *media_live_call(struct media_engine *me, uint32_t id)
 {
 	if (!me)
 		return NULL;
@@ -156,6 +156,8 @@ static void on_events(int fd, uint32_t events, void *arg)
 				c->h(&e->ev, c->arg);
 			call_finish(me, c);
 		} else {
+			if (e->ev.type == MEDIA_EV_RECORD_DONE && e->ev.tag == c->rec_tag)
+				c->recording = false;
 			/* after destroy the owner wants the final word only */
 			if (!c->dying && c->h)
 				c->h(&e->ev, c->arg);
@@ -347,9 +349,9 @@ const char *media_dir_name(enum media_dir d)
 
 /* --- commands -------------------------------------------------------------- */
 
-static struct mcmd *cmd_new(enum mcmd_op op, struct mcall *c, unsigned leg)
+struct mcmd *media_cmd_new(enum mcmd_op op, struct mcall *c, unsigned leg, size_t extra)
 {
-	struct mcmd *cmd = calloc(1, sizeof(*cmd));
+	struct mcmd *cmd = calloc(1, sizeof(*cmd) + extra);
 	if (!cmd)
 		return NULL;
 	cmd->op = op;
@@ -360,7 +362,7 @@ static struct mcmd *cmd_new(enum mcmd_op op, struct mcall *c, unsigned leg)
 }
 
 /* Hands cmd to the call's worker; on failure cmd is freed. */
-static int cmd_post(struct mcmd *cmd)
+int media_cmd_post(struct mcmd *cmd)
 {
 	if (!cmd)
 		return ENOMEM;
@@ -406,7 +408,7 @@ int media_call_create(struct media_engine *me, uint32_t *call_out,
 	c->done.call = c;
 	c->done.ev.type = MEDIA_EV_DESTROYED;
 	c->done.ev.call = c->id;
-	int err = cmd_post(cmd_new(CMD_CREATE, c, 0));
+	int err = media_cmd_post(media_cmd_new(CMD_CREATE, c, 0, 0));
 	if (err) {
 		free(c);
 		return err;
@@ -420,14 +422,14 @@ int media_call_create(struct media_engine *me, uint32_t *call_out,
 int media_leg_alloc(struct media_engine *me, uint32_t call, unsigned leg,
 		    uint16_t *port_out)
 {
-	struct mcall *c = live_call(me, call);
+	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
 	if (leg > 1 || !port_out)
 		return EINVAL;
 	if (c->port[leg])
 		return EALREADY;
-	struct mcmd *cmd = cmd_new(CMD_LEG_OPEN, c, leg);
+	struct mcmd *cmd = media_cmd_new(CMD_LEG_OPEN, c, leg, 0);
 	if (!cmd)
 		return ENOMEM;
 	int err = port_pair_open(&me->ports, &me->bind_sa, &cmd->u.open.port, cmd->u.open.fd);
@@ -438,7 +440,7 @@ int media_leg_alloc(struct media_engine *me, uint32_t call, unsigned leg,
 	}
 	uint16_t port = cmd->u.open.port;
 	int fds[2] = { cmd->u.open.fd[0], cmd->u.open.fd[1] };
-	err = cmd_post(cmd);
+	err = media_cmd_post(cmd);
 	if (err) {
 		close(fds[0]);
 		close(fds[1]);
@@ -453,7 +455,7 @@ int media_leg_alloc(struct media_engine *me, uint32_t call, unsigned leg,
 int media_leg_set_remote(struct media_engine *me, uint32_t call, unsigned leg,
 			 const struct media_remote *r)
 {
-	struct mcall *c = live_call(me, call);
+	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
 	if (leg > 1 || !r)
@@ -463,7 +465,7 @@ int media_leg_set_remote(struct media_engine *me, uint32_t call, unsigned leg,
 		return EAFNOSUPPORT;
 	if (media_sa_port(&r->rtp) == 0)
 		return EINVAL;
-	struct mcmd *cmd = cmd_new(CMD_SET_REMOTE, c, leg);
+	struct mcmd *cmd = media_cmd_new(CMD_SET_REMOTE, c, leg, 0);
 	if (!cmd)
 		return ENOMEM;
 	cmd->u.remote = *r;
@@ -474,119 +476,64 @@ int media_leg_set_remote(struct media_engine *me, uint32_t call, unsigned leg,
 	}
 	if (!cmd->u.remote.clock_rate)
 		cmd->u.remote.clock_rate = me->cfg.clock_rate;
-	return cmd_post(cmd);
+	return media_cmd_post(cmd);
 }
 
 int media_call_connect(struct media_engine *me, uint32_t call)
 {
-	struct mcall *c = live_call(me, call);
+	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
 	if (!c->port[0] || !c->port[1])
 		return ENOTCONN;
-	return cmd_post(cmd_new(CMD_CONNECT, c, 0));
+	return media_cmd_post(media_cmd_new(CMD_CONNECT, c, 0, 0));
 }
 
 int media_leg_set_direction(struct media_engine *me, uint32_t call,
 			    unsigned leg, enum media_dir dir)
 {
-	struct mcall *c = live_call(me, call);
+	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
 	if (leg > 1 || (unsigned)dir > MEDIA_INACTIVE)
 		return EINVAL;
-	struct mcmd *cmd = cmd_new(CMD_DIRECTION, c, leg);
+	struct mcmd *cmd = media_cmd_new(CMD_DIRECTION, c, leg, 0);
 	if (!cmd)
 		return ENOMEM;
 	cmd->u.dir = dir;
-	return cmd_post(cmd);
+	return media_cmd_post(cmd);
 }
 
 int media_call_stats(struct media_engine *me, uint32_t call)
 {
-	struct mcall *c = live_call(me, call);
+	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
-	return cmd_post(cmd_new(CMD_STATS, c, 0));
+	return media_cmd_post(media_cmd_new(CMD_STATS, c, 0, 0));
 }
 
 int media_call_destroy(struct media_engine *me, uint32_t call)
 {
-	struct mcall *c = live_call(me, call);
+	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
-	int err = cmd_post(cmd_new(CMD_DESTROY, c, 0));
+	int err = media_cmd_post(media_cmd_new(CMD_DESTROY, c, 0, 0));
 	if (!err)
 		c->dying = true;
 	return err;
 }
 
-/* --- not implemented yet: formats, SRTP, DTMF, playback, recording -------
- * Placeholders so callers link while the worker's decoding path is built;
- * each refuses with ENOSYS. */
-int media_leg_set_format(struct media_engine *me, uint32_t call, unsigned leg,
-			 const struct media_fmt *f)
-{
-	(void)me, (void)call, (void)leg, (void)f;
-	return ENOSYS;
-}
-
-int media_leg_set_srtp(struct media_engine *me, uint32_t call, unsigned leg,
-		       const struct sdes_key *local, const struct sdes_key *remote)
-{
-	(void)me, (void)call, (void)leg, (void)local, (void)remote;
-	return ENOSYS;
-}
-
-int media_call_dtmf_relay(struct media_engine *me, uint32_t call, bool on)
-{
-	(void)me, (void)call, (void)on;
-	return ENOSYS;
-}
-
-int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
-			char digit, uint32_t duration_ms)
-{
-	(void)me, (void)call, (void)leg, (void)digit, (void)duration_ms;
-	return ENOSYS;
-}
-
-int media_leg_play(struct media_engine *me, uint32_t call, unsigned leg,
-		   const char *const *files, size_t nfiles, bool loop, uint32_t tag)
-{
-	(void)me, (void)call, (void)leg, (void)files, (void)nfiles, (void)loop, (void)tag;
-	return ENOSYS;
-}
-
-int media_leg_tone(struct media_engine *me, uint32_t call, unsigned leg,
-		   const char *tone, uint32_t tag)
-{
-	(void)me, (void)call, (void)leg, (void)tone, (void)tag;
-	return ENOSYS;
-}
-
-int media_leg_stop(struct media_engine *me, uint32_t call, unsigned leg)
-{
-	(void)me, (void)call, (void)leg;
-	return ENOSYS;
-}
-
-int media_call_record(struct media_engine *me, uint32_t call, const char *path,
-		      enum media_rec_format fmt, bool stereo, uint32_t tag)
-{
-	(void)me, (void)call, (void)path, (void)fmt, (void)stereo, (void)tag;
-	return ENOSYS;
-}
-
-int media_call_record_stop(struct media_engine *me, uint32_t call)
-{
-	(void)me, (void)call;
-	return ENOSYS;
-}
-
+/* Engine-wide counters: each worker adds to its own, relaxed (they are
+ * statistics; no ordering with anything else is needed). */
 void media_engine_totals(const struct media_engine *me, uint64_t *relayed, uint64_t *lost)
 {
-	(void)me;
-	*relayed = 0;
-	*lost = 0;
+	uint64_t r = 0, l = 0;
+	for (unsigned i = 0; me && i < me->nworkers; i++) {
+		r += atomic_load_explicit(&me->workers[i].relayed, memory_order_relaxed);
+		l += atomic_load_explicit(&me->workers[i].lost, memory_order_relaxed);
+	}
+	if (relayed)
+		*relayed = r;
+	if (lost)
+		*lost = l;
 }

@@ -483,6 +483,20 @@ enum jbuf_res jbuf_get(struct jbuf *jb, uint64_t now_us, struct jbuf_frame *f)
 	}
 }
 
+bool jbuf_peek(const struct jbuf *jb, struct jbuf_frame *f)
+{
+	if (!jb || !f || !jb->started)
+		return false;
+	const struct slot *s = &jb->slots[jb->play_seq & jb->mask];
+	if (s->state != S_FULL || s->seq != jb->play_seq)
+		return false;
+	f->seq = s->seq;
+	f->ts = (uint32_t)s->ext;
+	f->payload = s->data;
+	f->len = s->len;
+	return true;
+}
+
 void jbuf_stats(const struct jbuf *jb, struct jbuf_stats *st)
 {
 	*st = jb->st;

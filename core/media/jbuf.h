@@ -80,6 +80,11 @@ int jbuf_put(struct jbuf *jb, uint32_t ssrc, uint16_t seq, uint32_t ts,
  * most one frame. */
 enum jbuf_res jbuf_get(struct jbuf *jb, uint64_t now_us, struct jbuf_frame *f);
 
+/* The frame the next jbuf_get would hand out, when it is already here:
+ * true and *f (payload valid until the next jbuf_put), without advancing.
+ * For Opus FEC: after JBUF_LOST, the packet following the lost one. */
+bool jbuf_peek(const struct jbuf *jb, struct jbuf_frame *f);
+
 /* Empties the buffer and forgets the stream (statistics are kept). */
 void jbuf_reset(struct jbuf *jb);
 

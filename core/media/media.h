@@ -59,6 +59,10 @@ struct media_cfg {
 	 * sleeps this long before polling again, so one wake-up serves many
 	 * packets. Adds at most this much delay to relayed audio. */
 	uint32_t coalesce_us;
+	/* Transcoding towards opus phones with CELT only at complexity 0
+	 * (codec_params.low_cpu): about twice the calls per core, with
+	 * somewhat rougher speech at low bitrates. Off: SILK (VOIP). */
+	bool opus_low_cpu;
 };
 
 /* The remote end of a leg, as signalled in SDP. */
@@ -209,14 +213,26 @@ struct media_fmt {
 	int16_t dtmf_pt;          /* telephone-event PT on this leg; -1: none,
 				   * digits then go in-band to this phone */
 	uint32_t dtmf_clock;      /* its clock; 0: the codec's RTP clock */
-	/* Our encoder towards this phone with the phone's fmtp applied
-	 * (codec_opus_fmtp_apply); all zero: codec_params_default. */
+	/* Our opus encoder towards this phone, from the phone's fmtp
+	 * (codec_opus_fmtp_apply): maxaveragebitrate (0: ours), its
+	 * maxplaybackrate (0: 48000) and useinbandfec (false: no FEC, as
+	 * RFC 7587 reads an absent parameter). The engine picks complexity
+	 * and, for a narrowband call, a lower bitrate itself. */
 	uint32_t opus_bitrate, opus_max_playback;
 	bool opus_fec;
 };
 
 /* Sets (or, on a re-INVITE, changes) the leg's format. EINVAL for a ptime
- * the codec cannot produce. */
+ * the codec cannot produce, a payload type above 127. A leg with a format
+ * is listened to (digits, recording, VAD) before media_call_connect; only
+ * a connected call relays between its legs.
+ *
+ * Decoded calls run at one PCM rate: 16 kHz when both legs' codecs are
+ * wideband and both carry digits as RFC 4733, else 8 kHz (opus and
+ * G.722 then code narrowband). Decoded legs report MEDIA_EV_TALK and
+ * MEDIA_EV_SILENCE (energy VAD: -40 dBFS for 60 ms, below -46 dBFS for
+ * 500 ms); legs in pass-through report none. RTCP is relayed only while
+ * both directions are pass-through (we originate none of our own yet). */
 int media_leg_set_format(struct media_engine *me, uint32_t call, unsigned leg,
 			 const struct media_fmt *f);
 
@@ -242,7 +258,10 @@ int media_leg_set_srtp(struct media_engine *me, uint32_t call, unsigned leg,
 int media_call_dtmf_relay(struct media_engine *me, uint32_t call, bool on);
 
 /* Sends a digit to leg's phone in its form (a digit from SIP INFO, or an
- * app's). duration_ms 0: 100. EINVAL for a character that is no DTMF key. */
+ * app's). duration_ms 0: 100. EINVAL for a character that is no DTMF key.
+ * Checked on the worker, reported as MEDIA_EV_ERROR: ENOTCONN (the leg
+ * has no format), EBUSY (an RFC 4733 digit is still being sent),
+ * ENOTSUP (no telephone-event and no codec of ours to carry tones). */
 int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
 			char digit, uint32_t duration_ms);
 
@@ -259,7 +278,10 @@ int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
 
 /* Plays files one after another (WAV or anything libsndfile reads: any
  * rate and channel count, mixed down and resampled). The paths are
- * copied. nfiles 1..16. MEDIA_EV_PLAY_DONE when the last one ends. */
+ * copied. nfiles 1..16. MEDIA_EV_PLAY_DONE when the last one ends; its err
+ * is ENOTCONN when the leg has no format with a codec of ours (set the
+ * format first). A re-INVITE that changes the call's PCM rate ends what
+ * plays (ECANCELED). */
 int media_leg_play(struct media_engine *me, uint32_t call, unsigned leg,
 		   const char *const *files, size_t nfiles, bool loop, uint32_t tag);
 
@@ -281,10 +303,12 @@ enum media_rec_format {
 
 /* Records the call to path (created, 0640; an existing file is
  * replaced): mono mixes both directions, stereo puts what leg 0's phone
- * said on the left channel and leg 1's on the right. One recording per
- * call; ENOENT when the directory does not exist, EBUSY when one runs.
- * The file is opened on the worker; MEDIA_EV_RECORD_DONE (with err) says
- * how it went. */
+ * said on the left channel and leg 1's on the right, at the call's PCM
+ * rate. One recording per call: EBUSY when one runs. The file is opened
+ * on the worker (no disk access on the signalling thread), so a missing
+ * directory comes back as MEDIA_EV_RECORD_DONE with err ENOENT, like any
+ * other failure to open or write. While recording, both legs with a
+ * codec of ours are decoded (pass-through legs are only tapped). */
 int media_call_record(struct media_engine *me, uint32_t call, const char *path,
 		      enum media_rec_format fmt, bool stereo, uint32_t tag);
 int media_call_record_stop(struct media_engine *me, uint32_t call);

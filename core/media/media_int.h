@@ -7,10 +7,13 @@
  * touches the other's fields, and the hand-overs go through the queues'
  * mutexes, which order the memory accesses.
  *
- * Files: engine.c (signalling side: API, commands, events), worker.c (the
- * threads and command execution), relay.c (the packet path), latch.c
+ * Files: engine.c (signalling side: API, commands, events), engine_proc.c
+ * (its part for formats, SRTP, DTMF, playback and recording), worker.c
+ * (the threads and command execution), relay.c (the packet path), latch.c
  * (symmetric-RTP source learning), port.c (port pairs and their sockets),
- * rtp.c / rtp_stats.c (parsing and RFC 3550 statistics).
+ * rtp.c / rtp_stats.c (parsing and RFC 3550 statistics). A call that needs
+ * more than a relay (formats, SRTP, DTMF, apps) gets a struct mproc:
+ * mproc.h says how the decoding path is laid out and which file does what.
  */
 #ifndef HF_MEDIA_INT_H
 #define HF_MEDIA_INT_H
@@ -130,12 +133,16 @@ struct mcall {
 	void *arg;
 	uint16_t port[2];         /* reserved pairs; 0: none yet */
 	bool dying;               /* destroy posted: the id is refused */
+	bool recording;           /* media_call_record made, not stopped and
+				   * its RECORD_DONE not delivered */
+	uint32_t rec_tag;
 
 	/* owned by the worker */
 	struct mcall *prev, *next; /* the worker's calls */
 	bool connected;
 	uint64_t connected_at;
 	struct mleg leg[2];
+	struct mproc *proc;       /* NULL: plain relay (mproc.h) */
 	struct mevent done;       /* MEDIA_EV_DESTROYED, allocated with the
 				   * call so the last event cannot fail */
 };
@@ -165,6 +172,15 @@ struct media_worker {
 	struct iovec iov[RELAY_BATCH];
 	struct sockaddr_storage from[RELAY_BATCH];
 	uint8_t ctl[RELAY_BATCH][RELAY_CTLSZ];
+	/* the decoding path (mproc_tick.c): calls to service every 20 ms */
+	struct mproc *ticking;
+	struct loop_timer tick;
+	uint64_t next_tick;   /* loop ms of the next tick (absolute) */
+	uint8_t *obuf;        /* RELAY_BUFSZ: a packet we make */
+
+	/* any thread reads (media_engine_totals) */
+	atomic_uint_fast64_t relayed; /* RTP sent towards phones */
+	atomic_uint_fast64_t lost;    /* of destroyed calls' legs */
 };
 
 /* Commands, run on the worker in the order they were posted. */
@@ -177,7 +193,19 @@ enum mcmd_op {
 	CMD_STATS,
 	CMD_DESTROY,
 	CMD_QUIT,
+	/* mproc.c */
+	CMD_FORMAT,
+	CMD_SRTP,
+	CMD_DTMF_RELAY,
+	CMD_SEND_DTMF,
+	CMD_PLAY,
+	CMD_TONE,
+	CMD_STOP,
+	CMD_RECORD,
+	CMD_RECORD_STOP,
 };
+
+#define MCMD_MAX_FILES 16
 
 struct mcmd {
 	enum mcmd_op op;
@@ -191,6 +219,21 @@ struct mcmd {
 		} open;
 		struct media_remote remote;
 		enum media_dir dir;
+		struct media_fmt fmt;
+		struct srtp_ctx *srtp;   /* handed over: the worker frees it */
+		bool on;
+		struct {
+			char digit;
+			uint32_t ms;
+		} dtmf;
+		struct {              /* play, tone, record: the strings live
+				       * in the command's own allocation */
+			uint32_t tag;
+			bool loop, stereo;
+			int fmt;
+			size_t n;
+			const char *s[MCMD_MAX_FILES];
+		} app;
 	} u;
 };
 
@@ -225,6 +268,12 @@ void media_worker_cmd(void *arg); /* loop_work_h for struct mcmd */
 
 /* engine.c: queues an event for the signalling thread (any thread). */
 void media_event_push(struct media_engine *me, struct mevent *e);
+/* engine.c, signalling thread: a call the API may act on (NULL: gone or
+ * dying); a new command of it with extra bytes after the struct (NULL
+ * when memory is short); posting it (on failure cmd is freed). */
+struct mcall *media_live_call(struct media_engine *me, uint32_t id);
+struct mcmd *media_cmd_new(enum mcmd_op op, struct mcall *c, unsigned leg, size_t extra);
+int media_cmd_post(struct mcmd *cmd);
 
 /* Fills a worker-side snapshot of a call's stats. */
 void media_call_snapshot(const struct mcall *c, uint64_t now,
@@ -239,6 +288,8 @@ void relay_on_rtp(int fd, uint32_t events, void *arg);
 void relay_on_rtcp(int fd, uint32_t events, void *arg);
 /* Starts, re-arms or stops a leg's RTP timeout after a state change. */
 void relay_watch(struct mleg *leg);
+/* Where RTP (or RTCP) for this socket's phone goes now; NULL: nowhere. */
+const struct sockaddr_storage *relay_target(const struct msock *s);
 
 static inline bool dir_sends(enum media_dir d)
 {

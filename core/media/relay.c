@@ -9,8 +9,15 @@
  * calls. The RTP timeout of each leg lives here too, re-armed lazily: the
  * per-packet cost is storing the loop's time, and the timer only looks at
  * it when it fires.
+ *
+ * A call with processing state (c->proc: formats, SRTP, DTMF, apps; see
+ * mproc.h) takes three hooks here: SRTP is removed before a packet is
+ * parsed, mproc_rtp_in decides per RTP packet (payload type rewrite, DTMF,
+ * jitter buffer, forward or not) and SRTP is added for the other leg.
+ * Calls without it run exactly the old path.
  */
 #include "media_int.h"
+#include "mproc.h"
 
 #include <errno.h>
 #include <string.h>
@@ -21,6 +28,7 @@
 /* Batches per wake-up per socket before giving the other sockets, timers
  * and commands their turn (epoll is level-triggered: the rest waits). */
 #define MAX_ROUNDS 4
+#define RELAY_ROOM 64 /* > SRTP_CTX_TRAILER + an MKI */
 
 static void on_timeout(void *arg);
 
@@ -63,7 +71,7 @@ static void on_timeout(void *arg)
 
 /* Where packets for this socket's phone go: the learnt source, else the
  * signalled address, else nowhere yet. */
-static const struct sockaddr_storage *target(const struct msock *s)
+const struct sockaddr_storage *relay_target(const struct msock *s)
 {
 	if (s->latch.latched)
 		return &s->latch.addr;
@@ -109,7 +117,8 @@ static int recv_batch(struct media_worker *w, int fd)
 {
 	for (int i = 0; i < RELAY_BATCH; i++) {
 		w->iov[i].iov_base = w->bufs + (size_t)i * RELAY_BUFSZ;
-		w->iov[i].iov_len = RELAY_BUFSZ;
+		/* room behind the datagram for an SRTP trailer */
+		w->iov[i].iov_len = RELAY_BUFSZ - RELAY_ROOM;
 		w->rx[i].msg_hdr = (struct msghdr){
 			.msg_name = &w->from[i],
 			.msg_namelen = sizeof(w->from[i]),
@@ -153,7 +162,7 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 	struct mleg *y = &c->leg[!x->idx];
 	struct msock *xs = rtcp ? &x->rtcp : &x->rtp;
 	struct msock *ys = rtcp ? &y->rtcp : &y->rtp;
-	const struct sockaddr_storage *dst = target(ys);
+	const struct sockaddr_storage *dst = relay_target(ys);
 	socklen_t dlen = dst ? media_sa_len(dst) : 0;
 	uint64_t now = loop_now(w->loop);
 	/* RTCP flows whatever the direction (RFC 3264 5.1); RTP only from a
@@ -161,17 +170,28 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 	bool fwd = rtcp || (dir_sends(x->dir) && dir_receives(y->dir));
 	unsigned k = 0, accepted = 0;
 
+	struct mproc *mp = c->proc;
+	/* a leg with a format is listened to before the call is connected
+	 * (digits to an app, recording); only a connected call relays */
+	bool listen = c->connected || (mp && mp->has_fmt[x->idx]);
+
 	for (int i = 0; i < n; i++) {
-		if (!c->connected || (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+		if (!listen || (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC)) {
 			x->rx_dropped++;
 			continue;
 		}
 		/* only well-formed packets may teach the latch, and only what
 		 * the latch accepts counts in the stats */
-		const uint8_t *p = w->iov[i].iov_base;
+		uint8_t *p = w->iov[i].iov_base;
 		size_t len = w->rx[i].msg_len;
 		struct rtp_hdr h;
 		struct rtcp_info ri;
+		/* SRTP first: its trailer hides RTP padding and RTCP lengths,
+		 * and only authentic packets may move the latch */
+		if (mp && !mproc_unprotect(x, p, &len, rtcp)) {
+			x->rx_dropped++;
+			continue;
+		}
 		if (rtcp ? rtcp_parse(&ri, p, len) : rtp_hdr_parse(&h, p, len)) {
 			x->rx_dropped++;
 			continue;
@@ -185,14 +205,27 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 		if (lr == LATCH_NEW)
 			report_latch(x, &w->from[i], rtcp);
 		accepted++;
+		uint64_t arrival = 0;
 		if (!rtcp) {
 			x->rx_packets++;
 			x->rx_bytes += len;
-			rtp_stats_update(&x->rx, &h, arrival_us(&w->rx[i].msg_hdr));
+			arrival = arrival_us(&w->rx[i].msg_hdr);
+			rtp_stats_update(&x->rx, &h, arrival);
 		}
-		if (!fwd)
+		bool go = fwd && c->connected;
+		if (mp) {
+			if (rtcp)
+				go = go && mproc_rtcp_fwd(x);
+			else
+				go = mproc_rtp_in(x, &h, p, &len, arrival, go);
+		}
+		if (!go)
 			continue;
 		if (!dst) {
+			y->tx_dropped++;
+			continue;
+		}
+		if (mp && !mproc_protect(y, p, &len, RELAY_BUFSZ, rtcp)) {
 			y->tx_dropped++;
 			continue;
 		}
@@ -225,6 +258,7 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 	} else {
 		y->tx_packets += sent;
 		y->tx_bytes += bytes;
+		atomic_fetch_add_explicit(&w->relayed, sent, memory_order_relaxed);
 	}
 	y->tx_dropped += k - sent;
 }

@@ -7,6 +7,7 @@
  * call's CREATE always precedes its other commands and DESTROY is last.
  */
 #include "media_int.h"
+#include "mproc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -55,6 +56,7 @@ static void call_close(struct media_worker *w, struct mcall *c)
 		sock_close(w, &c->leg[i].rtp);
 		sock_close(w, &c->leg[i].rtcp);
 	}
+	mproc_free(c);
 	c->connected = false;
 }
 
@@ -206,6 +208,8 @@ static void call_destroy(struct media_worker *w, struct mcall *c)
 	call_close(w, c);
 	calls_unlink(w, c);
 	const struct media_call_stats *st = &c->done.ev.stats;
+	atomic_fetch_add_explicit(&w->lost, st->leg[0].lost + st->leg[1].lost,
+				  memory_order_relaxed);
 	log_info(MEDIA_TAG,
 		 "call %u: destroyed after %llu ms; leg 0 rx %llu lost %llu jitter %.1f ms,"
 		 " leg 1 rx %llu lost %llu jitter %.1f ms",
@@ -249,6 +253,9 @@ void media_worker_cmd(void *arg)
 		w->quit_done = true;
 		loop_stop(w->loop);
 		break;
+	default:
+		mproc_cmd(w, c, cmd);
+		break;
 	}
 	free(cmd);
 }
@@ -281,8 +288,14 @@ static void *worker_main(void *arg)
 int media_worker_start(struct media_worker *w)
 {
 	w->bufs = malloc((size_t)RELAY_BATCH * RELAY_BUFSZ);
-	if (!w->bufs)
+	w->obuf = malloc(RELAY_BUFSZ);
+	if (!w->bufs || !w->obuf) {
+		free(w->bufs);
+		free(w->obuf);
+		w->bufs = w->obuf = NULL;
 		return ENOMEM;
+	}
+	loop_timer_init(&w->tick);
 	/* signals belong to the signalling thread's signalfd */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -291,7 +304,8 @@ int media_worker_start(struct media_worker *w)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		free(w->bufs);
-		w->bufs = NULL;
+		free(w->obuf);
+		w->bufs = w->obuf = NULL;
 		return err;
 	}
 	w->started = true;
@@ -322,5 +336,6 @@ void media_worker_stop(struct media_worker *w)
 	pthread_join(w->thread, NULL);
 	w->started = false;
 	free(w->bufs);
-	w->bufs = NULL;
+	free(w->obuf);
+	w->bufs = w->obuf = NULL;
 }

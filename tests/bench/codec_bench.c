@@ -16,11 +16,8 @@
  * processes on a shared machine count little; each figure is the best of
  * five runs (the least disturbed one), over `seconds` of work in total.
  *
- * Not built by the Makefile; by hand, optimised:
- *   mkdir -p build/bench && cc -O2 -g -std=gnu11 -D_GNU_SOURCE \
- *     -I/usr/include/opus -o build/bench/codec_bench tests/bench/codec_bench.c \
- *     core/media/codec*.c core/media/resample.c core/base/pl.c \
- *     -lopus -lspandsp -lspeexdsp -lpthread -lm
+ * Built and run by `make bench`; by hand:
+ *   make build/bench/codec_bench
  *   build/bench/codec_bench [seconds per figure]     (default 0.25: ~10 s)
  */
 #include <errno.h>

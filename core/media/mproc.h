@@ -1,0 +1,180 @@
+/*
+ * Private to core/media: the per-call processing state of a call that is
+ * more than a plain relay (a leg has a format, SRTP, a play source, the
+ * call records, a digit is being generated). Allocated on the worker by
+ * the first command that needs it (mproc_get), freed with the call; all of
+ * it belongs to the call's worker thread.
+ *
+ * Two modes per direction, chosen again by mproc_plan after every change:
+ *  - PASS towards leg Y: packets from X are forwarded as they came, with
+ *    at most the payload type rewritten (legs numbering the codec or
+ *    telephone-event differently), SRTP unprotected from X and protected
+ *    towards Y, and RFC 4733 digits peeked at on the way. X may also be
+ *    "tapped": its audio goes to its jitter buffer and decoder as well,
+ *    for in-band DTMF detection or recording, without re-encoding.
+ *  - ENC towards leg Y: Y hears PCM we encode ourselves at the worker's
+ *    20 ms tick, with our own SSRC, sequence and timestamps: X's decoded
+ *    audio (transcoding), a play source, in-band DTMF tones, or nothing.
+ *
+ * Rates: every codec of a decoding call runs at one PCM rate, the call's
+ * rate (8000 or 16000; see mproc_plan), in its native mode where it
+ * needs to (opus and G.722 both code at 8 kHz), so no resampler sits in
+ * the audio path: this is the transcoder's native_rate mode, and what
+ * makes an opus <-> PCMU call affordable.
+ *
+ * Files: mproc.c (state, planning, commands), mproc_rx.c (the per-packet
+ * hook called by relay.c), mproc_tick.c (the 20 ms tick: decode, detect,
+ * record, encode, send), mapp.c (play, tone, record), vad.c (energy VAD).
+ */
+#ifndef HF_MPROC_H
+#define HF_MPROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dtmf4733.h"
+#include "media_int.h"
+
+#define MP_TICK_MS 20u
+#define MP_RATE_MAX 16000u
+#define MP_FRAME_MAX (MP_RATE_MAX / 1000u * MP_TICK_MS) /* 320 */
+/* decoded audio waiting for its tick: the longest packet (120 ms) plus
+ * the rest of the previous one */
+#define MP_DEC_FIFO (MP_RATE_MAX / 1000u * (120u + 2u * MP_TICK_MS))
+/* PCM waiting for a whole packet of the leg's ptime (up to 120 ms) */
+#define MP_ENC_FIFO (MP_RATE_MAX / 1000u * (120u + MP_TICK_MS))
+
+struct jbuf;
+struct codec_dec;
+struct codec_enc;
+struct srtp_ctx;
+struct dtmf_inband_rx;
+struct dtmf_inband_tx;
+struct asource;
+struct arecord;
+
+/* Energy voice activity detector with hysteresis (vad.c). */
+struct vad {
+	bool talking;
+	uint16_t run; /* frames in a row on the other side of the threshold */
+};
+
+/* Feeds one frame; returns 1 when talk starts, -1 when silence starts,
+ * 0 otherwise. */
+int vad_frame(struct vad *v, const int16_t *pcm, size_t n);
+
+/* What we receive from a leg's phone (decoding side). */
+struct mp_in {
+	struct mproc *mp;
+	unsigned idx;
+	struct dtmf4733_rx rx4733;    /* when the leg has a dtmf_pt */
+	struct jbuf *jb;              /* decoding: NULL otherwise */
+	struct codec_dec *dec;
+	struct dtmf_inband_rx *ibrx;  /* the leg has no dtmf_pt */
+	bool ib_active;               /* an in-band digit is down */
+	struct vad vad;
+	size_t plc_samples;           /* one packet, for concealment */
+	size_t flen;
+	bool have;                    /* frame holds this tick's audio */
+	int16_t frame[MP_FRAME_MAX];
+	int16_t fifo[MP_DEC_FIFO];
+};
+
+/* What we send to a leg's phone (encoding side). */
+struct mp_out {
+	struct mproc *mp;
+	unsigned idx;
+	struct codec_enc *enc;        /* ENC mode */
+	size_t pkt_samples;           /* one packet of the leg's ptime */
+	uint32_t ssrc, ts;            /* our stream (ENC, and digits) */
+	uint16_t seq;
+	bool marker;                  /* the next packet starts a talkspurt */
+	/* PASS: the stream we forward, so generated RFC 4733 packets can be
+	 * slipped into it (our packets take sequence numbers; the forwarded
+	 * ones are shifted by seq_off) */
+	bool fwd_known;
+	uint32_t fwd_ssrc, fwd_ts;
+	uint16_t fwd_seq, seq_off;
+	uint64_t fwd_ms;
+	struct dtmf4733_tx tx4733;    /* when the leg has a dtmf_pt */
+	bool tx_open;                 /* relaying a digit of open length */
+	struct dtmf_inband_tx *ibtx;  /* the leg has no dtmf_pt */
+	bool ib_busy;
+	struct asource *play;
+	uint32_t play_tag;
+	size_t flen;
+	int16_t fifo[MP_ENC_FIFO];
+};
+
+struct mproc {
+	struct mcall *call;
+	struct mproc *tprev, *tnext;  /* the worker's ticking calls */
+	bool ticking;
+	bool replan;                  /* mproc_plan is due (set from inside
+				       * detectors, run after them) */
+	struct media_fmt fmt[2];
+	bool has_fmt[2];
+	struct srtp_ctx *srtp[2];
+	bool relay_dtmf;
+	uint32_t rate;                /* the call's PCM rate */
+	bool enc[2];                  /* direction towards leg i is ENC */
+	bool dec[2];                  /* leg i's audio is decoded */
+	bool built;                   /* codec states match fmt/rate */
+	struct arecord *rec;
+	uint32_t rec_tag;
+	struct mp_in in[2];
+	struct mp_out out[2];
+};
+
+/* mproc.c: the state of c, allocated on first use; NULL (logged) when
+ * memory is short. */
+struct mproc *mproc_get(struct mcall *c);
+void mproc_free(struct mcall *c);
+/* Decides the mode of each direction and builds or frees the codec
+ * states it needs; starts or stops the call's ticking. */
+void mproc_plan(struct mcall *c);
+/* Runs a command of the new kinds (CMD_FORMAT .. CMD_RECORD_STOP). */
+void mproc_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd);
+/* DTMF relay: a digit from leg x went down (BEGIN) or up (END). */
+void mproc_dtmf_from(struct mproc *mp, unsigned x, const struct dtmf_ev *ev,
+		     enum media_dtmf_src src);
+/* Starts a digit towards leg y in its form; EINVAL, EBUSY, ENOTCONN (no
+ * format), ENOTSUP (no codec to carry tones). Sets mp->replan. */
+int mproc_dtmf_to(struct mproc *mp, unsigned y, char digit, uint32_t duration_ms,
+		  uint64_t now_ms);
+
+/* mproc_rx.c: one RTP packet accepted from leg x (SRTP removed, parsed)
+ * in buf[0..*len); fwd says whether the call would relay it (connected,
+ * directions). Returns true when it is to go on to the other leg as it
+ * now is (payload type possibly rewritten). */
+bool mproc_rtp_in(struct mleg *x, struct rtp_hdr *h, uint8_t *buf, size_t *len,
+		  uint64_t arrival_us, bool fwd);
+/* Unprotects an SRTP packet from x in place when x is an SRTP leg:
+ * false when it must be dropped. */
+bool mproc_unprotect(struct mleg *x, uint8_t *buf, size_t *len, bool rtcp);
+/* Protects towards y when y is an SRTP leg; false: drop it. */
+bool mproc_protect(struct mleg *y, uint8_t *buf, size_t *len, size_t cap, bool rtcp);
+/* Whether RTCP from x goes on to the other leg. */
+bool mproc_rtcp_fwd(const struct mleg *x);
+
+/* mproc_tick.c */
+void mproc_tick_start(struct mproc *mp);
+void mproc_tick_stop(struct mproc *mp);
+/* Sends one RTP packet we made towards leg y (protecting it); counts. */
+void mproc_send(struct mleg *y, uint8_t *buf, size_t len);
+/* The RTP packet header of our stream towards leg y. */
+size_t mproc_rtp_hdr(uint8_t *b, uint8_t pt, bool marker, uint16_t seq,
+		     uint32_t ts, uint32_t ssrc);
+
+/* mapp.c: play sources and the recorder, on the worker. */
+void mapp_play(struct mcall *c, unsigned leg, struct mcmd *cmd);
+void mapp_tone(struct mcall *c, unsigned leg, struct mcmd *cmd);
+/* Ends what plays to leg with err (PLAY_DONE follows); nothing: no-op. */
+void mapp_play_end(struct mproc *mp, unsigned leg, int err, bool event);
+void mapp_record(struct mcall *c, struct mcmd *cmd);
+void mapp_record_end(struct mproc *mp, int err, bool event);
+/* One tick's audio of leg to pcm (n samples); false when it ended. */
+bool mapp_play_read(struct mproc *mp, unsigned leg, int16_t *pcm, size_t n);
+void mapp_record_write(struct mproc *mp, size_t n);
+
+#endif

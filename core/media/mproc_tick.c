@@ -1,0 +1,327 @@
+/*
+ * The decoding path's clock (mproc.h): one loop timer per worker fires
+ * every 20 ms on absolute deadlines and services every call that decodes,
+ * encodes, records or sends digits. Per call and tick:
+ *
+ *   1. each decoded leg: jitter buffer -> decoder (PLC for a lost packet,
+ *      Opus FEC when the packet after it is already here) -> a FIFO at the
+ *      call's rate -> one 20 ms frame (or none: the phone is silent);
+ *      in-band DTMF detection and the VAD read that frame;
+ *   2. the recorder takes both legs' frames;
+ *   3. each encoded leg: its play source, else the other leg's frame,
+ *      with in-band digits written over it -> a FIFO -> packets of the
+ *      leg's ptime -> RTP with our SSRC, sequence and timestamp -> SRTP
+ *      -> the phone; RFC 4733 packets we generate go out alongside.
+ *
+ * The jitter buffer works in the receive timestamps' clock (the kernel's
+ * SO_TIMESTAMPNS, CLOCK_REALTIME), so the tick reads that clock too.
+ */
+#include "mproc.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "../base/log.h"
+#include "codec.h"
+#include "dtmf_inband.h"
+#include "jbuf.h"
+#include "srtp.h"
+
+/* packets of one leg's decoder per tick at most (10 ms ptime: 2) */
+#define MAX_GETS 8
+
+static void on_tick(void *arg);
+
+static uint64_t realtime_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void mproc_tick_start(struct mproc *mp)
+{
+	struct media_worker *w = mp->call->w;
+	if (mp->ticking)
+		return;
+	mp->ticking = true;
+	mp->tprev = NULL;
+	mp->tnext = w->ticking;
+	if (w->ticking)
+		w->ticking->tprev = mp;
+	w->ticking = mp;
+	if (!loop_timer_active(&w->tick)) {
+		w->next_tick = loop_now(w->loop) + MP_TICK_MS;
+		if (loop_timer_start(w->loop, &w->tick, MP_TICK_MS, on_tick, w))
+			log_err(MEDIA_TAG, "worker %u: no memory for the media tick", w->idx);
+	}
+}
+
+void mproc_tick_stop(struct mproc *mp)
+{
+	struct media_worker *w = mp->call->w;
+	if (!mp->ticking)
+		return;
+	if (mp->tprev)
+		mp->tprev->tnext = mp->tnext;
+	else
+		w->ticking = mp->tnext;
+	if (mp->tnext)
+		mp->tnext->tprev = mp->tprev;
+	mp->tprev = mp->tnext = NULL;
+	mp->ticking = false;
+	if (!w->ticking)
+		loop_timer_cancel(&w->tick);
+}
+
+size_t mproc_rtp_hdr(uint8_t *b, uint8_t pt, bool marker, uint16_t seq,
+		     uint32_t ts, uint32_t ssrc)
+{
+	b[0] = 0x80;
+	b[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
+	b[2] = (uint8_t)(seq >> 8);
+	b[3] = (uint8_t)seq;
+	b[4] = (uint8_t)(ts >> 24);
+	b[5] = (uint8_t)(ts >> 16);
+	b[6] = (uint8_t)(ts >> 8);
+	b[7] = (uint8_t)ts;
+	b[8] = (uint8_t)(ssrc >> 24);
+	b[9] = (uint8_t)(ssrc >> 16);
+	b[10] = (uint8_t)(ssrc >> 8);
+	b[11] = (uint8_t)ssrc;
+	return RTP_HDR_MIN;
+}
+
+void mproc_send(struct mleg *y, uint8_t *buf, size_t len)
+{
+	struct media_worker *w = y->call->w;
+	const struct sockaddr_storage *dst = relay_target(&y->rtp);
+	if (!dst || y->rtp.fd < 0 || !mproc_protect(y, buf, &len, RELAY_BUFSZ, false)) {
+		y->tx_dropped++;
+		return;
+	}
+	ssize_t r = sendto(y->rtp.fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst,
+			   media_sa_len(dst));
+	if (r < 0) {
+		y->tx_dropped++;
+		return;
+	}
+	y->tx_packets++;
+	y->tx_bytes += len;
+	atomic_fetch_add_explicit(&w->relayed, 1, memory_order_relaxed);
+}
+
+/* --- decoding side ---------------------------------------------------------- */
+
+static void conceal(struct mp_in *in, const struct jbuf_frame *next)
+{
+	size_t room = MP_DEC_FIFO - in->flen;
+	size_t n = in->plc_samples < room ? in->plc_samples : room;
+	int k = next ? codec_decode_fec(in->dec, next->payload, next->len,
+					in->fifo + in->flen, n)
+		     : codec_plc(in->dec, in->fifo + in->flen, n);
+	if (k > 0)
+		in->flen += (size_t)k;
+}
+
+/* One tick's frame of leg in (n samples) into in->frame; in->have says
+ * whether there was any audio. */
+static void decode_tick(struct mp_in *in, size_t n, uint64_t now_us, uint32_t rate)
+{
+	in->have = false;
+	for (int g = 0; g < MAX_GETS && in->flen < n; g++) {
+		/* ask for what plays after the audio already decoded */
+		uint64_t ahead = (uint64_t)in->flen * 1000000u / rate;
+		struct jbuf_frame f, next;
+		enum jbuf_res r = jbuf_get(in->jb, now_us + ahead, &f);
+		if (r == JBUF_AGAIN)
+			break;
+		if (r == JBUF_LOST) {
+			conceal(in, jbuf_peek(in->jb, &next) ? &next : NULL);
+			continue;
+		}
+		size_t room = MP_DEC_FIFO - in->flen;
+		int k = codec_decode(in->dec, f.payload, f.len, in->fifo + in->flen, room);
+		if (k < 0) {
+			conceal(in, NULL);
+			continue;
+		}
+		in->flen += (size_t)k;
+		if (k > 0)
+			in->plc_samples = (size_t)k;
+	}
+	if (!in->flen)
+		return;
+	if (in->flen < n) {
+		/* the stream paused mid-frame: pad with silence */
+		memset(in->fifo + in->flen, 0, (n - in->flen) * sizeof(int16_t));
+		in->flen = n;
+	}
+	memcpy(in->frame, in->fifo, n * sizeof(int16_t));
+	in->flen -= n;
+	memmove(in->fifo, in->fifo + n, in->flen * sizeof(int16_t));
+	in->have = true;
+}
+
+static void push_event(struct mcall *c, enum media_event_type type, unsigned leg)
+{
+	struct mevent *e = media_event_new(c, type, leg);
+	if (e)
+		media_event_push(c->w->me, e);
+}
+
+/* --- encoding side ------------------------------------------------------------ */
+
+static uint32_t rtp_units(const struct mproc *mp, unsigned y, size_t samples)
+{
+	return (uint32_t)((uint64_t)samples * mp->fmt[y].codec->rtp_clock / mp->rate);
+}
+
+static void send_audio(struct mproc *mp, unsigned y)
+{
+	struct mleg *leg = &mp->call->leg[y];
+	struct mp_out *o = &mp->out[y];
+	uint8_t *b = mp->call->w->obuf;
+	size_t cap = RELAY_BUFSZ - RTP_HDR_MIN - SRTP_CTX_TRAILER - 16;
+	while (o->flen >= o->pkt_samples) {
+		int k = codec_encode(o->enc, o->fifo, o->pkt_samples, b + RTP_HDR_MIN, cap);
+		if (k > 0) {
+			mproc_rtp_hdr(b, mp->fmt[y].pt, o->marker, o->seq++, o->ts, o->ssrc);
+			o->marker = false;
+			mproc_send(leg, b, RTP_HDR_MIN + (size_t)k);
+		}
+		o->ts += rtp_units(mp, y, o->pkt_samples);
+		o->flen -= o->pkt_samples;
+		memmove(o->fifo, o->fifo + o->pkt_samples, o->flen * sizeof(int16_t));
+	}
+}
+
+static bool flows(const struct mcall *c, unsigned x, unsigned y)
+{
+	return c->connected && dir_sends(c->leg[x].dir) && dir_receives(c->leg[y].dir);
+}
+
+static void encode_tick(struct mproc *mp, unsigned y, size_t n)
+{
+	struct mcall *c = mp->call;
+	struct mp_out *o = &mp->out[y];
+	unsigned x = !y;
+	const struct mp_in *src = &mp->in[x];
+	int16_t *pcm = o->fifo + o->flen; /* room: MP_ENC_FIFO keeps a frame free */
+	bool have = false;
+
+	if (o->play) {
+		have = mapp_play_read(mp, y, pcm, n);
+		if (!have)
+			mp->replan = true;
+	} else if (src->have && flows(c, x, y) &&
+		   !(src->ib_active && mp->relay_dtmf && mp->fmt[y].dtmf_pt >= 0)) {
+		/* (an in-band digit relayed as RFC 4733 is taken out) */
+		memcpy(pcm, src->frame, n * sizeof(int16_t));
+		have = true;
+	}
+	if (o->ib_busy && o->ibtx) {
+		if (!have)
+			memset(pcm, 0, n * sizeof(int16_t));
+		if (dtmf_inband_tx_gen(o->ibtx, pcm, n) < n) {
+			o->ib_busy = false;
+			mp->replan = true;
+		}
+		have = true;
+	}
+	if (!have || !dir_receives(c->leg[y].dir)) {
+		/* nothing to say: time goes on, the next packet is a new
+		 * talkspurt (RFC 3551 4.1: marker after silence) */
+		o->ts += rtp_units(mp, y, o->flen + n);
+		o->flen = 0;
+		o->marker = true;
+		return;
+	}
+	o->flen += n;
+	send_audio(mp, y);
+}
+
+/* RFC 4733 packets we generate towards y, in our stream (encoded leg) or
+ * slipped into the stream we forward (pass-through). */
+static void send_digits(struct mproc *mp, unsigned y, uint64_t now_ms)
+{
+	struct mp_out *o = &mp->out[y];
+	struct mleg *leg = &mp->call->leg[y];
+	uint8_t *b = mp->call->w->obuf;
+	struct dtmf4733_pkt pk;
+	uint8_t pt = (uint8_t)mp->fmt[y].dtmf_pt;
+	while (dtmf4733_tx_poll(&o->tx4733, now_ms, &pk)) {
+		if (mp->enc[y] || !o->fwd_known) {
+			mproc_rtp_hdr(b, pt, pk.marker, o->seq++, pk.ts, o->ssrc);
+		} else {
+			o->fwd_seq++;
+			o->seq_off++;
+			mproc_rtp_hdr(b, pt, pk.marker, o->fwd_seq, pk.ts, o->fwd_ssrc);
+		}
+		memcpy(b + RTP_HDR_MIN, pk.payload, DTMF4733_LEN);
+		if (dir_receives(leg->dir))
+			mproc_send(leg, b, RTP_HDR_MIN + DTMF4733_LEN);
+	}
+	if (!dtmf4733_tx_busy(&o->tx4733)) {
+		o->tx_open = false;
+		mp->replan = true;
+	}
+}
+
+static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
+{
+	struct mcall *c = mp->call;
+	size_t n = codec_samples(mp->rate, MP_TICK_MS);
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct mp_in *in = &mp->in[i];
+		in->have = false;
+		if (mp->dec[i] && in->jb) {
+			decode_tick(in, n, now_us, mp->rate);
+			if (in->have && in->ibrx)
+				dtmf_inband_rx_put(in->ibrx, in->frame, n);
+			if (in->have) {
+				int v = vad_frame(&in->vad, in->frame, n);
+				if (v)
+					push_event(c, v > 0 ? MEDIA_EV_TALK : MEDIA_EV_SILENCE, i);
+			}
+		}
+		if (mp->has_fmt[i] && mp->fmt[i].dtmf_pt >= 0 &&
+		    in->rx4733.state == DTMF4733_ACTIVE)
+			dtmf4733_rx_poll(&in->rx4733, now_ms);
+	}
+	if (mp->rec)
+		mapp_record_write(mp, n);
+	for (unsigned i = 0; i < 2; i++) {
+		if (mp->enc[i] && mp->out[i].enc)
+			encode_tick(mp, i, n);
+		if (mp->has_fmt[i] && mp->fmt[i].dtmf_pt >= 0 &&
+		    dtmf4733_tx_busy(&mp->out[i].tx4733))
+			send_digits(mp, i, now_ms);
+	}
+	if (mp->replan || (!mp->rec && !mp->enc[0] && !mp->enc[1] && !mp->dec[0] &&
+			   !mp->dec[1]))
+		mproc_plan(c);
+}
+
+static void on_tick(void *arg)
+{
+	struct media_worker *w = arg;
+	uint64_t now = loop_now(w->loop), now_us = realtime_us();
+	struct mproc *mp = w->ticking;
+	while (mp) {
+		struct mproc *next = mp->tnext; /* planning may unlink mp */
+		tick_call(mp, now, now_us);
+		mp = next;
+	}
+	if (!w->ticking)
+		return;
+	/* absolute deadlines: a late tick does not shift the next ones; a
+	 * worker that fell more than a tick behind skips, not bursts */
+	w->next_tick += MP_TICK_MS;
+	if (w->next_tick <= now)
+		w->next_tick = now + MP_TICK_MS;
+	if (loop_timer_start(w->loop, &w->tick, w->next_tick - now, on_tick, w))
+		log_err(MEDIA_TAG, "worker %u: no memory for the media tick", w->idx);
+}

@@ -1,0 +1,253 @@
+/*
+ * The media engine's decoding path between phones of different codecs
+ * (media_leg_set_format): real RTP from UDP "phones" made with our own
+ * encoders, through a real engine, decoded by the receiving phone and
+ * checked for the tone's frequency and level, the packet size and the
+ * RTP timestamps of the leg's codec; pass-through with payload-type
+ * rewriting and unchanged bytes; the VAD events; the engine totals.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "codec_test_util.h"
+#include "media_test_util.h"
+
+/* The last 400 ms that r decoded: dominant frequency and level. */
+static void expect_tone(const struct mt_rx *r, double hz, double dbfs, double tol_db)
+{
+	size_t off;
+	double lvl = mt_level_db(r, 400, &off);
+	double peak = peak_hz(r->pcm + off, r->n - off, r->rate);
+	print_message("    %s: %.0f Hz at %.1f dBFS (want %.0f Hz, %.1f)\n", r->d->name, peak,
+		      lvl, hz, dbfs);
+	assert_true(fabs(peak - hz) <= 10);
+	assert_true(fabs(lvl - dbfs) <= tol_db);
+}
+
+static void test_pcmu_opus(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f0 = mt_fmt(&codec_pcmu, 0, 20, 101);
+	struct media_fmt f1 = mt_fmt(&codec_opus, 111, 20, 101);
+	mt_call_up(t, &c, &f0, &f1);
+	struct mt_tx a, b;
+	struct mt_rx ra, rb;
+	mt_tx_init(&a, &codec_pcmu, 0, 20, 1000, -12, 0xa);
+	mt_tx_init(&b, &codec_opus, 111, 20, 600, -12, 0xb);
+	mt_rx_init(&ra, &codec_pcmu, 0);
+	mt_rx_init(&rb, &codec_opus, 111);
+	uint8_t buf[1600];
+	uint64_t due = mt_now_ms();
+	for (int i = 0; i < 75; i++) { /* 1.5 s, both ways */
+		mt_send(c.ph[0].fd, c.port[0], buf, mt_tx_next(&a, buf));
+		mt_send(c.ph[1].fd, c.port[1], buf, mt_tx_next(&b, buf));
+		due += 20;
+		mt_run(t, (int)(due - mt_now_ms()));
+		mt_rx_drain(&ra, c.ph[0].fd);
+		mt_rx_drain(&rb, c.ph[1].fd);
+	}
+	mt_run(t, 100);
+	mt_rx_drain(&ra, c.ph[0].fd);
+	mt_rx_drain(&rb, c.ph[1].fd);
+	assert_true(rb.pkts >= 60 && ra.pkts >= 60);
+	expect_tone(&rb, 1000, -12, 3); /* PCMU phone -> opus phone */
+	expect_tone(&ra, 600, -12, 3);  /* and back */
+	/* our own stream in each leg's clock: opus 48 kHz, PCMU 8 kHz */
+	assert_int_equal(rb.ts_step, 960);
+	assert_int_equal(ra.ts_step, 160);
+	assert_int_equal(ra.last_len, 160);
+	assert_int_equal(rb.bad_seq + ra.bad_seq, 0);
+	assert_int_equal(rb.ssrcs + ra.ssrcs, 0);
+	assert_int_not_equal(rb.ssrc, 0xa); /* not the phone's stream */
+	struct media_call_stats st = mt_destroy(t, c.id);
+	mt_rx_drain(&ra, c.ph[0].fd);
+	mt_rx_drain(&rb, c.ph[1].fd);
+	assert_int_equal(st.leg[0].rx_packets, 75);
+	assert_int_equal(st.leg[1].tx_packets, rb.pkts);
+	assert_int_equal(st.leg[0].tx_packets, ra.pkts);
+	mt_tx_free(&a);
+	mt_tx_free(&b);
+	mt_rx_free(&ra);
+	mt_rx_free(&rb);
+	mt_phones_close(&c);
+}
+
+/* G.722 at 20 ms one side, PCMA at 30 ms the other: the ptime FIFO. */
+static void test_g722_pcma_ptime(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f0 = mt_fmt(&codec_g722, 9, 20, 101);
+	struct media_fmt f1 = mt_fmt(&codec_pcma, 8, 30, 101);
+	mt_call_up(t, &c, &f0, &f1);
+	struct mt_tx a, b;
+	struct mt_rx ra, rb;
+	mt_tx_init(&a, &codec_g722, 9, 20, 1000, -10, 0xa);
+	mt_tx_init(&b, &codec_pcma, 8, 30, 700, -10, 0xb);
+	mt_rx_init(&ra, &codec_g722, 9);
+	mt_rx_init(&rb, &codec_pcma, 8);
+	uint8_t buf[1600];
+	uint64_t start = mt_now_ms();
+	unsigned na = 0, nb = 0;
+	for (uint64_t el = 0; el < 1500; el = mt_now_ms() - start) {
+		if (na * 20 <= el) {
+			mt_send(c.ph[0].fd, c.port[0], buf, mt_tx_next(&a, buf));
+			na++;
+		}
+		if (nb * 30 <= el) {
+			mt_send(c.ph[1].fd, c.port[1], buf, mt_tx_next(&b, buf));
+			nb++;
+		}
+		mt_run(t, 5);
+		mt_rx_drain(&ra, c.ph[0].fd);
+		mt_rx_drain(&rb, c.ph[1].fd);
+	}
+	mt_run(t, 100);
+	mt_rx_drain(&ra, c.ph[0].fd);
+	mt_rx_drain(&rb, c.ph[1].fd);
+	expect_tone(&rb, 1000, -10, 3);
+	expect_tone(&ra, 700, -10, 3);
+	assert_int_equal(rb.last_len, 240); /* 30 ms of PCMA */
+	assert_int_equal(rb.ts_step, 240);
+	assert_int_equal(ra.last_len, 160); /* 20 ms of G.722 */
+	assert_int_equal(ra.ts_step, 160);  /* its RTP clock is 8000 */
+	/* 1.5 s: about 50 packets of 30 ms and 75 of 20 ms (and a few of
+	 * concealment once the phones stop) */
+	print_message("    packets: %u of 30 ms, %u of 20 ms\n", rb.pkts, ra.pkts);
+	assert_true(rb.pkts >= 40 && rb.pkts <= 56);
+	assert_true(ra.pkts >= 60 && ra.pkts <= 85);
+	mt_destroy(t, c.id);
+	mt_tx_free(&a);
+	mt_tx_free(&b);
+	mt_rx_free(&ra);
+	mt_rx_free(&rb);
+	mt_phones_close(&c);
+}
+
+/* Same codec, different payload type numbers: only the PT byte changes
+ * (telephone-event too); everything else arrives byte for byte. */
+static void test_pt_rewrite(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f0 = mt_fmt(&codec_opus, 111, 20, 101);
+	struct media_fmt f1 = mt_fmt(&codec_opus, 96, 20, 100);
+	mt_call_up(t, &c, &f0, &f1);
+	uint8_t p[200], got[2048];
+	for (uint16_t s = 1; s <= 20; s++) {
+		bool dtmf = s == 10;
+		size_t h = mt_rtp_hdr(p, dtmf ? 101 : 111, s == 1, s, s * 960u, 0x1234);
+		for (int i = 0; i < 60; i++)
+			p[h + i] = (uint8_t)(s + i);
+		if (dtmf) { /* a '4' end packet: 4 bytes */
+			p[h] = 4, p[h + 1] = 0x80 | 10, p[h + 2] = 0x03, p[h + 3] = 0x20;
+		}
+		size_t len = h + (dtmf ? 4 : 60);
+		mt_send(c.ph[0].fd, c.port[0], p, len);
+		ssize_t k = mt_recv(c.ph[1].fd, got, sizeof(got), 1000);
+		assert_int_equal(k, (ssize_t)len);
+		assert_int_equal(got[1], (s == 1 ? 0x80 : 0) | (dtmf ? 100 : 96));
+		assert_int_equal(got[0], p[0]);
+		assert_memory_equal(got + 2, p + 2, len - 2);
+	}
+	/* the other way, numbers mapped back */
+	size_t h = mt_rtp_hdr(p, 96, false, 7, 7, 0x99);
+	mt_send(c.ph[1].fd, c.port[1], p, h + 10);
+	assert_int_equal(mt_recv(c.ph[0].fd, got, sizeof(got), 1000), (ssize_t)(h + 10));
+	assert_int_equal(got[1], 111);
+	assert_non_null(mt_wait(t, MEDIA_EV_DTMF, c.id, 0, 1000));
+	mt_destroy(t, c.id);
+	mt_phones_close(&c);
+}
+
+/* Same format both sides: the packets go through untouched, no tick. */
+static void test_pass_through_unchanged(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f = mt_fmt(&codec_pcmu, 0, 20, 101);
+	mt_call_up(t, &c, &f, &f);
+	uint8_t p[200], got[2048];
+	for (uint16_t s = 1; s <= 30; s++) {
+		size_t h = mt_rtp_hdr(p, 0, false, s, s * 160u, 0xabc);
+		for (int i = 0; i < 160; i++)
+			p[h + i] = (uint8_t)(s * 3 + i);
+		mt_send(c.ph[0].fd, c.port[0], p, h + 160);
+		assert_int_equal(mt_recv(c.ph[1].fd, got, sizeof(got), 1000), (ssize_t)(h + 160));
+		assert_memory_equal(got, p, h + 160);
+		mt_send(c.ph[1].fd, c.port[1], p, h + 160);
+		assert_int_equal(mt_recv(c.ph[0].fd, got, sizeof(got), 1000), (ssize_t)(h + 160));
+		assert_memory_equal(got, p, h + 160);
+	}
+	/* nothing of our own is sent meanwhile */
+	assert_int_equal(mt_recv(c.ph[1].fd, got, sizeof(got), 100), -1);
+	struct media_call_stats st = mt_destroy(t, c.id);
+	assert_int_equal(st.leg[1].tx_packets, 30);
+	assert_int_equal(st.leg[0].tx_packets, 30);
+	assert_int_equal(st.leg[1].tx_bytes, 30 * 172);
+	uint64_t relayed = 0, lost = 1;
+	media_engine_totals(t->me, &relayed, &lost);
+	assert_int_equal(relayed, 60);
+	assert_int_equal(lost, 0);
+	mt_phones_close(&c);
+}
+
+/* A decoded leg reports talk and silence (energy VAD with hysteresis). */
+static void test_vad(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f0 = mt_fmt(&codec_pcmu, 0, 20, 101);
+	struct media_fmt f1 = mt_fmt(&codec_g722, 9, 20, 101);
+	mt_call_up(t, &c, &f0, &f1);
+	struct mt_tx a;
+	mt_tx_init(&a, &codec_pcmu, 0, 20, 0, -70, 0xa);
+	mt_stream(t, &a, c.ph[0].fd, c.port[0], 15, NULL, -1, NULL, -1);
+	assert_int_equal(mt_count(t, MEDIA_EV_TALK, c.id), 0);
+	a.hz = 400;
+	a.dbfs = -20;
+	mt_stream(t, &a, c.ph[0].fd, c.port[0], 20, NULL, -1, NULL, -1);
+	assert_non_null(mt_wait(t, MEDIA_EV_TALK, c.id, 0, 500));
+	assert_int_equal(mt_count(t, MEDIA_EV_SILENCE, c.id), 0);
+	a.hz = 0;
+	mt_stream(t, &a, c.ph[0].fd, c.port[0], 40, NULL, -1, NULL, -1);
+	assert_non_null(mt_wait(t, MEDIA_EV_SILENCE, c.id, 0, 500));
+	assert_int_equal(mt_count(t, MEDIA_EV_TALK, c.id), 0); /* once */
+	mt_destroy(t, c.id);
+	mt_tx_free(&a);
+	mt_phones_close(&c);
+}
+
+static void test_format_errors(void **state)
+{
+	struct mt *t = *state;
+	uint32_t id;
+	assert_int_equal(media_call_create(t->me, &id, mt_on_ev, t), 0);
+	struct media_fmt f = mt_fmt(&codec_pcmu, 0, 25, -1);
+	assert_int_equal(media_leg_set_format(t->me, id, 0, &f), EINVAL);
+	f.ptime = 20;
+	assert_int_equal(media_leg_set_format(t->me, id, 2, &f), EINVAL);
+	assert_int_equal(media_leg_set_format(t->me, id, 0, NULL), EINVAL);
+	assert_int_equal(media_leg_set_format(t->me, id + 1000, 0, &f), ENOENT);
+	assert_int_equal(media_leg_set_format(t->me, id, 0, &f), 0);
+	assert_int_equal(media_leg_send_dtmf(t->me, id, 0, 'x', 0), EINVAL);
+	assert_int_equal(media_leg_set_srtp(t->me, id, 0, NULL, NULL), 0);
+	mt_destroy(t, id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pcmu_opus, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_g722_pcma_ptime, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_pt_rewrite, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_pass_through_unchanged, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_vad, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_format_errors, mt_setup, mt_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
