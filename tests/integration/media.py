@@ -114,14 +114,13 @@ def calls_table(d):
     if not lines or not lines[0].lstrip().startswith('ID'):
         return [], out
     head = lines[0]
-    starts = [m.start() for m in re.finditer(r'(?:^|(?<= ))\S', head)]
+    starts = [m.start() for m in re.finditer(r'(?:^|(?<=  ))\S', head)]
     keys = [head[a:b].strip().lower() for a, b in zip(starts, starts[1:] + [None])]
     rows = []
     for l in lines[1:]:
         if set(l.strip()) <= set('-=+| '):
             continue
-        vals = l.split(None, len(keys) - 1)
-        rows.append(dict(zip(keys, vals + [''] * (len(keys) - len(vals)))))
+        rows.append({k: l[a:b].strip() for k, a, b in zip(keys, starts, starts[1:] + [None])})
     return rows, out
 
 
@@ -639,9 +638,10 @@ def check_event_stream(e, call_id, snapshot, keys, side, how):
           'all its DTMF lines: %r' % ([g[1] for g in mine], side, call_id, list(keys), how, got))
     check(all(re.search(how, g[2], re.I) for g in mine), 'hookflashd logged the digits, but not as %s: %r'
           % (how, mine))
+    say('`hookflash calls` during the call:\n' + snapshot[1].rstrip())
     col = calls_digits(snapshot)
-    check(col is not None and ''.join(keys) in col, '`hookflash calls` does not list the digits %r during '
-          'the call:\n%s' % (''.join(keys), snapshot[1]))
+    check(col == ''.join(keys), '`hookflash calls` lists the digits %r for the call, want %r:\n%s'
+          % (col, ''.join(keys), snapshot[1]))
 
 
 # --- tests: codecs ------------------------------------------------------------------
