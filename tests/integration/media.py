@@ -617,11 +617,14 @@ def daemon_digits(d):
     return re.findall(r"call (\d+): DTMF '(.)' from (.*)", d.log())
 
 
-def calls_digits(snapshot):
-    """The DTMF column of a `hookflash calls` snapshot (the first column
-    whose label says digits or DTMF), or None when there is none."""
+def calls_digits(snapshot, call_id):
+    """The DTMF column of call call_id in a `hookflash calls` snapshot (the
+    first column whose label says digits or DTMF), or None when there is
+    none."""
     rows, _ = snapshot
     for r in rows:
+        if r.get('id') != call_id:
+            continue
         for k, v in r.items():
             if 'digit' in k or 'dtmf' in k:
                 return v
@@ -639,7 +642,7 @@ def check_event_stream(e, call_id, snapshot, keys, side, how):
     check(all(re.search(how, g[2], re.I) for g in mine), 'hookflashd logged the digits, but not as %s: %r'
           % (how, mine))
     say('`hookflash calls` during the call:\n' + snapshot[1].rstrip())
-    col = calls_digits(snapshot)
+    col = calls_digits(snapshot, call_id)
     check(col == ''.join(keys), '`hookflash calls` lists the digits %r for the call, want %r:\n%s'
           % (col, ''.join(keys), snapshot[1]))
 
