@@ -57,8 +57,9 @@ static void show_credentials(const char *data_dir, const struct creds *cr)
 		fclose(out);
 }
 
-/* Creates the data directory and database on first start. */
-static int prepare_data_dir(const struct conf *c)
+/* Creates the data directory and database on first start, and lays the
+ * settings saved from the web UI over the file's and the flags'. */
+static int prepare_data_dir(struct conf *c)
 {
 	if (mkdir(c->data_dir, 0750) < 0 && errno != EEXIST) {
 		log_err("main", "cannot create data directory %s: %s", c->data_dir, strerror(errno));
@@ -78,6 +79,8 @@ static int prepare_data_dir(const struct conf *c)
 		show_credentials(c->data_dir, &cr);
 	explicit_bzero(&cr, sizeof(cr));
 	fflush(stdout);
+	if (err == 0 || err == EALREADY)
+		pbx_conf_apply_saved(c, db); /* a bad set is logged and skipped */
 	db_close(db);
 	return err == EALREADY ? 0 : err;
 }
@@ -100,6 +103,8 @@ int main(int argc, char **argv)
 
 	if (prepare_data_dir(&c))
 		return 1;
+	log_set_level((enum log_level)c.log_level);
+	log_set_sip_trace(c.sip_trace);
 
 	struct pbx *p;
 	rc = pbx_alloc(&p, &c);

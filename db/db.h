@@ -122,6 +122,13 @@ bool db_password_verify(const char *password, const char *encoded);
 /* ENOENT when the key is absent, ENOSPC when the value does not fit. */
 int db_setting_get(struct db *db, const char *key, char *out, size_t cap);
 int db_setting_set(struct db *db, const char *key, const char *value);
+typedef void(db_setting_h)(const char *key, const char *value, void *arg);
+/* Calls h for each setting whose key starts with prefix, ordered by key.
+ * Returns the count or a negative errno. */
+int db_setting_each(struct db *db, const char *prefix, db_setting_h *h, void *arg);
+/* Stores n pairs in one transaction: all of them or, on error, none. */
+int db_setting_set_many(struct db *db, const char *const *keys, const char *const *values,
+			size_t n);
 
 /* --- call detail records (migration 2) ---------------------------------- */
 
@@ -171,6 +178,14 @@ typedef void(db_cdr_h)(const struct db_cdr *c, void *arg);
  * a negative limit or offset is EINVAL. Returns the count or a negative
  * errno. */
 int db_cdr_list(struct db *db, const struct db_cdr_filter *f, db_cdr_h *h, void *arg);
+
+/* Calls per hour (cdr_stats.c): for each hour i < n from from_ms,
+ * total[i] counts the records that started in [from_ms + i h,
+ * from_ms + (i + 1) h) and answered[i] those of them ANSWERED. number,
+ * when not NULL, keeps the calls it made or received. n is 1..168. */
+#define DB_CDR_HOURS_MAX 168
+int db_cdr_per_hour(struct db *db, int64_t from_ms, int n, const char *number, uint32_t *total,
+		    uint32_t *answered);
 
 /* --- first start -------------------------------------------------------- */
 

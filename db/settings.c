@@ -51,3 +51,50 @@ int db_setting_set(struct db *db, const char *key, const char *value)
 	db_stmt_done(db, st);
 	return err;
 }
+
+int db_setting_each(struct db *db, const char *prefix, db_setting_h *h, void *arg)
+{
+	if (!db || !prefix)
+		return -EINVAL;
+	sqlite3_stmt *st;
+	int err = db_stmt(db,
+			  "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1"
+			  " ORDER BY key",
+			  &st);
+	if (err)
+		return -err;
+	err = db_bind_str(st, 1, prefix, 256);
+	if (err) {
+		db_stmt_done(db, st);
+		return -err;
+	}
+	int count = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char key[256], value[1024];
+		db_col_str(st, 0, key, sizeof(key));
+		db_col_str(st, 1, value, sizeof(value));
+		if (h)
+			h(key, value, arg);
+		count++;
+	}
+	err = db_rc(db, rc);
+	db_stmt_done(db, st);
+	return err ? -err : count;
+}
+
+int db_setting_set_many(struct db *db, const char *const *keys, const char *const *values,
+			size_t n)
+{
+	if (!db || (n && (!keys || !values)))
+		return EINVAL;
+	int err = db_begin(db);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !err; i++)
+		err = db_setting_set(db, keys[i], values[i]);
+	if (err) {
+		db_rollback(db);
+		return err;
+	}
+	return db_commit(db);
+}

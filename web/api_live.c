@@ -38,6 +38,29 @@ static void list_answer(struct web_req *r, const char *name, json_t *a)
 	web_json(r, 200, o);
 }
 
+json_t *web_reg_json(const struct pbx_web_reg *g)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "extension", web_jstr(g->ext));
+	json_object_set_new(o, "contact", web_jstr(g->contact));
+	json_object_set_new(o, "source", web_jstr(g->source));
+	json_object_set_new(o, "expires_in", json_integer(g->expires_in));
+	json_object_set_new(o, "user_agent", web_jstr(g->user_agent));
+	return o;
+}
+
+json_t *web_call_json(const struct pbx_web_call *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(c->id));
+	json_object_set_new(o, "caller", web_jstr(c->caller));
+	json_object_set_new(o, "callee", web_jstr(c->callee));
+	json_object_set_new(o, "state", web_jstr(c->state));
+	json_object_set_new(o, "duration_s", json_integer(c->duration_s));
+	json_object_set_new(o, "codec", web_jstr(c->codec));
+	return o;
+}
+
 void web_api_registrations(struct web_req *r)
 {
 	const char *ext;
@@ -51,15 +74,8 @@ void web_api_registrations(struct web_req *r)
 		}
 	}
 	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "extension", web_jstr(v[i].ext));
-		json_object_set_new(o, "contact", web_jstr(v[i].contact));
-		json_object_set_new(o, "source", web_jstr(v[i].source));
-		json_object_set_new(o, "expires_in", json_integer(v[i].expires_in));
-		json_object_set_new(o, "user_agent", web_jstr(v[i].user_agent));
-		json_array_append_new(a, o);
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, web_reg_json(&v[i]));
 	free(v);
 	list_answer(r, "registrations", a);
 }
@@ -77,16 +93,8 @@ void web_api_calls(struct web_req *r)
 		}
 	}
 	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "id", json_integer(v[i].id));
-		json_object_set_new(o, "caller", web_jstr(v[i].caller));
-		json_object_set_new(o, "callee", web_jstr(v[i].callee));
-		json_object_set_new(o, "state", web_jstr(v[i].state));
-		json_object_set_new(o, "duration_s", json_integer(v[i].duration_s));
-		json_object_set_new(o, "codec", web_jstr(v[i].codec));
-		json_array_append_new(a, o);
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, web_call_json(&v[i]));
 	free(v);
 	list_answer(r, "calls", a);
 }
@@ -215,6 +223,10 @@ void web_api_status(struct web_req *r)
 	json_object_set_new(sip, "transactions", json_integer((json_int_t)s.transactions));
 	json_object_set_new(sip, "tcp_connections", json_integer((json_int_t)s.tcp_connections));
 	json_object_set_new(o, "sip", sip);
+	json_t *rtp = json_object();
+	json_object_set_new(rtp, "packets_relayed", json_integer((json_int_t)s.rtp_relayed));
+	json_object_set_new(rtp, "packets_lost", json_integer((json_int_t)s.rtp_lost));
+	json_object_set_new(o, "rtp", rtp);
 	json_t *pr = json_object();
 	json_object_set_new(pr, "cpu_seconds", json_real(ps.cpu_s));
 	/* average over the uptime: one core fully busy is 100 */
@@ -281,6 +293,13 @@ void web_api_metrics(struct web_req *r)
 	sbuf_printf(&b, "hookflash_auth_failures_total %llu\n", (unsigned long long)s.auth_failures);
 	metric(&b, "hookflash_bans", "gauge", "Sources banned after failed authentication.");
 	sbuf_printf(&b, "hookflash_bans %zu\n", s.bans);
+	metric(&b, "hookflash_rtp_packets_relayed_total", "counter",
+	       "RTP packets relayed towards the phones (all media workers).");
+	sbuf_printf(&b, "hookflash_rtp_packets_relayed_total %llu\n",
+		    (unsigned long long)s.rtp_relayed);
+	metric(&b, "hookflash_rtp_packets_lost_total", "counter",
+	       "RTP packets lost (RFC 3550), summed over finished calls' legs.");
+	sbuf_printf(&b, "hookflash_rtp_packets_lost_total %llu\n", (unsigned long long)s.rtp_lost);
 	metric(&b, "hookflash_uptime_seconds", "gauge", "Seconds since hookflashd started.");
 	sbuf_printf(&b, "hookflash_uptime_seconds %llu\n", (unsigned long long)s.uptime_s);
 	metric(&b, "process_cpu_seconds_total", "counter", "CPU time of hookflashd (user+system).");

@@ -89,8 +89,22 @@ paths = {
    "responses": std({"200": resp("Status", ref("Status")), "503": ERR}, admin=True)}},
  "/api/v1/metrics": {"get": {"summary": "Prometheus metrics (also at /metrics)", "tags": ["live"],
    "responses": std({"200": resp("Prometheus text format 0.0.4", {"type": "string"}, "text/plain"), "503": ERR}, admin=True)}},
- "/metrics": {"get": {"summary": "Prometheus metrics: hookflash_calls_active, hookflash_calls_total{disposition}, hookflash_registrations, hookflash_sip_messages_total{direction}, hookflash_auth_failures_total, hookflash_bans, process_*", "tags": ["live"],
+ "/metrics": {"get": {"summary": "Prometheus metrics: hookflash_calls_active, hookflash_calls_total{disposition}, hookflash_registrations, hookflash_sip_messages_total{direction}, hookflash_rtp_packets_relayed_total, hookflash_rtp_packets_lost_total, hookflash_auth_failures_total, hookflash_bans, process_*", "tags": ["live"],
    "responses": std({"200": resp("Prometheus text format 0.0.4", {"type": "string"}, "text/plain"), "503": ERR}, admin=True)}},
+ "/api/v1/events": {"get": {"summary": "Live updates as Server-Sent Events (role user: its extension's)", "tags": ["live"],
+   "description": "A text/event-stream that stays open. Event \"calls\" carries {\"calls\": [Call]} and event \"registrations\" carries {\"registrations\": [Registration]}: both at once on connect, then each whenever its set changes (a call's state, a contact coming or going; the counting fields duration_s and expires_in alone are not a change). A comment line every 15 s keeps the connection open. A stream opened with a session ends with the session (logout, expiry). At most 32 streams are open at once (503 and Retry-After past that). Use EventSource in a browser (it sends the session cookie) or curl -N with a token.",
+   "responses": std({"200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "503": ERR})}},
+ "/api/v1/stats/calls-per-hour": {"get": {"summary": "Calls started per hour, from the call detail records, the current hour last (role user: its extension's)", "tags": ["cdrs"],
+   "parameters": [q("hours", "How many hours back, 1-168 (default 24)", {"type": "integer", "minimum": 1, "maximum": 168, "default": 24})],
+   "responses": std({"200": resp("Calls per hour", ref("CallsPerHour")), "400": ERR})}},
+ "/api/v1/settings": {
+   "get": {"summary": "The daemon's settings: values, types, ranges, and which apply live or at restart", "tags": ["settings"],
+           "responses": std({"200": resp("Settings", ref("Settings")), "503": ERR}, admin=True)},
+   "put": {"summary": "Change settings (only those given). Every value is checked first (400 naming the setting, nothing saved); then they are saved in the database (they win over hookflash.conf and the command line at the next start) and the live ones take effect before the answer, without disturbing calls in progress", "tags": ["settings"],
+           "requestBody": jbody(ref("SettingsInput")),
+           "responses": std({"200": resp("Saved", ref("SettingsSaved")), "503": ERR}, body=True)},
+   "patch": {"summary": "Same as PUT", "tags": ["settings"], "requestBody": jbody(ref("SettingsInput")),
+           "responses": std({"200": resp("Saved", ref("SettingsSaved")), "503": ERR}, body=True)}},
  "/api/v1/tokens": {
    "get": {"summary": "API tokens (never the tokens themselves)", "tags": ["tokens"], "responses": std({"200": resp("Tokens", lst("tokens", "Token"))}, admin=True)},
    "post": {"summary": "Create an API token for the caller; the token is returned once", "tags": ["tokens"],
@@ -117,6 +131,33 @@ ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "en
 ext_out = dict(ext_props); ext_out["vm_pin_set"] = {"type": "boolean"}; ext_out["created_at"] = I(description="unix seconds")
 ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="write-only"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
 ext_created = dict(ext_out); ext_created["password"] = S(description="only when generated: shown this once")
+# The settings, as core/base/conf.c's table has them (section.key); the
+# server checks against that table, this is their description.
+SETTINGS = [
+ ("general.log_level", "level", "live"), ("sip.bind", "string", "restart"), ("sip.udp_port", "integer", "restart"),
+ ("sip.tcp_port", "integer", "restart"), ("sip.domain", "string", "restart"), ("sip.external_address", "string", "restart"),
+ ("sip.trace", "boolean", "live"), ("rtp.ports", "string", "restart"), ("http.port", "integer", "restart"),
+ ("http.https_port", "integer", "restart"), ("registrar.min_expires", "integer", "live"), ("registrar.max_expires", "integer", "live"),
+ ("registrar.default_expires", "integer", "live"), ("security.nonce_ttl", "integer", "restart"),
+ ("security.digest_algorithms", "string", "live"), ("security.auth_fail_limit", "integer", "live"),
+ ("security.auth_fail_window", "integer", "live"), ("security.ban_time", "integer", "live"), ("calls.max_calls", "integer", "live"),
+ ("calls.extension_max_calls", "integer", "live"), ("calls.no_answer_timeout", "integer", "live"), ("calls.rtp_timeout", "integer", "restart"),
+ ("calls.session_expires", "integer", "live"), ("calls.media_coalesce_us", "integer", "restart"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.media_workers", "integer", "restart"),
+ ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart")]
+def setting_type(t):
+    return {"integer": I(), "boolean": {"type": "boolean"}, "level": S(enum=["error", "warn", "info", "debug"])}.get(t, S())
+settings_values = {"type": "object", "properties": {n: dict(setting_type(t), description="applies " + ("live" if a == "live" else "at the next start")) for n, t, a in SETTINGS}}
+settings_input = {"type": "object", "additionalProperties": False, "minProperties": 0, "properties": settings_values["properties"]}
+setting_desc = {"type": "object", "properties": {"type": S(enum=["integer", "boolean", "level", "string"]), "apply": S(enum=["live", "restart"]),
+                "description": S(), "min": I(), "max": I(), "choices": {"type": "array", "items": S()},
+                "running": {"description": "restart settings: the value in use until the restart"}}}
+settings_schema = {"type": "object", "properties": {
+    "settings": dict(settings_values, description="values: saved ones (used from the next start for restart settings), else those in effect"),
+    "schema": {"type": "object", "additionalProperties": setting_desc},
+    "pending_restart": {"type": "array", "items": S(), "description": "settings whose saved value is not the running one yet"}}}
+settings_saved = {"allOf": [settings_schema, {"type": "object", "properties": {
+    "saved": {"type": "array", "items": S()}, "applied": {"type": "array", "items": S(), "description": "in effect already"},
+    "restart_required": {"type": "array", "items": S(), "description": "in effect after a restart"}}}]}
 schemas = {
  "Error": {"type": "object", "required": ["error"], "properties": {"error": S(), "field": S(description="the input field at fault")}},
  "Login": {"type": "object", "required": ["username", "password"], "additionalProperties": False, "properties": {"username": S(), "password": S(format="password")}},
@@ -134,7 +175,13 @@ schemas = {
  "Status": {"type": "object", "properties": {"version": S(), "uptime_s": I(), "started_at": I(), "extensions": I(), "registrations": I(), "calls": I(),
             "calls_total": I(), "calls_answered": I(), "bans": I(), "auth_failures": I(), "reloads": I(),
             "sip": {"type": "object", "properties": {k: I() for k in ["received", "sent", "invalid", "transactions", "tcp_connections"]}},
+            "rtp": {"type": "object", "properties": {"packets_relayed": I(), "packets_lost": I()}},
             "process": {"type": "object", "properties": {"cpu_seconds": {"type": "number"}, "cpu_percent_avg": {"type": "number"}, "rss_bytes": I(), "threads": I()}}}},
+ "CallsPerHour": {"type": "object", "properties": {"from_ms": I(description="start of the first hour, unix ms"), "to_ms": I(description="end of the last (current) hour"),
+                  "total": I(), "hours": {"type": "array", "items": {"type": "object", "properties": {"start_ms": I(), "calls": I(), "answered": I()}}}}},
+ "Settings": settings_schema,
+ "SettingsSaved": settings_saved,
+ "SettingsInput": settings_input,
  "Token": {"type": "object", "properties": {"id": I(), "name": S(), "username": S(), "created_at": I(), "last_used_at": {"type": "integer", "nullable": True}}},
  "TokenCreated": {"type": "object", "properties": {"id": I(), "name": S(), "username": S(), "token": S(description="send as Authorization: Bearer; shown this once")}},
  "User": {"type": "object", "properties": {"username": S(), "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True}, "created_at": I()}},

@@ -38,13 +38,19 @@ static enum MHD_Result queue_answer(struct web_req *r)
 	struct web_resp *rs = &r->resp;
 	if (!rs->status)
 		web_error(r, 500, "internal error: no answer", NULL);
-	struct MHD_Response *m =
-		MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (char *)"",
-						rs->body ? MHD_RESPMEM_MUST_FREE
-							 : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *m;
+	if (r->sse) { /* an event stream (sse.c) */
+		m = web_sse_response(r->sse);
+		r->sse = NULL;
+	} else {
+		m = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (char *)"",
+						    rs->body ? MHD_RESPMEM_MUST_FREE
+							     : MHD_RESPMEM_PERSISTENT);
+		if (m)
+			rs->body = NULL; /* MHD owns it now */
+	}
 	if (!m)
 		return MHD_NO;
-	rs->body = NULL; /* MHD owns it now */
 	if (rs->ctype)
 		MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
 	MHD_add_response_header(m, "Content-Security-Policy", csp);
@@ -340,7 +346,8 @@ static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, u
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
 	/* the logger first: MHD logs through whatever it has at each option */
-	return MHD_start_daemon(flags | MHD_USE_TLS, port, NULL, NULL, on_request, w,
+	/* suspend/resume: event streams wait off the poll set (sse.c) */
+	return MHD_start_daemon(flags | MHD_USE_TLS | MHD_ALLOW_SUSPEND_RESUME, port, NULL, NULL, on_request, w,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_HTTPS_MEM_KEY, w->key_pem,
@@ -425,6 +432,8 @@ int web_server_alloc(struct web_server **out, struct pbx *p)
 	if (!err)
 		err = pbx_web_alloc(&w->pw, p);
 	if (!err)
+		err = web_sse_alloc(&w->sse, w);
+	if (!err)
 		err = open_dbs(w);
 	if (!err)
 		err = start_all(w);
@@ -445,10 +454,12 @@ void web_server_free(struct web_server *w)
 	/* Waiters on the (stopped) loop return at once instead of after
 	 * their deadline, so stopping MHD does not hang on them. */
 	pbx_web_shutdown(w->pw);
+	web_sse_stop(w->sse); /* MHD cannot stop with streams suspended */
 	for (int i = 0; i < w->ndaemons; i++) {
 		MHD_stop_daemon(w->http[i]);
 		MHD_stop_daemon(w->https[i]);
 	}
+	web_sse_free(w->sse);
 	for (int i = 0; i < w->ndbs; i++)
 		db_close(w->dbs[i]);
 	if (w->db_init) {

@@ -24,6 +24,7 @@
 #define WEB_BODY_MAX (64 * 1024) /* larger request bodies get 413 */
 #define WEB_POOL_THREADS 4       /* MHD worker threads of the HTTPS server */
 #define WEB_MAX_DAEMONS 4        /* one per bind address */
+#define WEB_SSE_MAX 32           /* event streams open at once */
 #define WEB_SESSION_COOKIE "__Host-hfsid" /* __Host-: Secure, Path=/, no Domain */
 
 enum web_method {
@@ -77,6 +78,7 @@ struct web_req {
 	char src[64];         /* client address key: IPv4, or IPv6 /64 */
 	struct web_resp resp;
 	struct db *db;        /* from the pool, released when done */
+	struct web_sse_stream *sse; /* set by web_api_events: the answer streams */
 };
 
 typedef void(web_route_h)(struct web_req *r);
@@ -86,6 +88,9 @@ enum {
 	WR_ADMIN = 2,  /* role admin only */
 	WR_JSON = 4,   /* takes a JSON object body */
 };
+
+struct web_sse;
+struct web_sse_stream;
 
 struct web_route {
 	int methods;
@@ -106,6 +111,7 @@ struct web_server {
 	struct pbx_web *pw;
 	struct web_sessions *sessions;
 	struct web_limiter *limiter;
+	struct web_sse *sse;
 	struct MHD_Daemon *https[WEB_MAX_DAEMONS];
 	struct MHD_Daemon *http[WEB_MAX_DAEMONS];
 	int ndaemons;
@@ -195,6 +201,20 @@ bool web_limiter_begin(struct web_limiter *l, const char *src, unsigned *retry_s
  * neither (the database was unavailable: not the client's fault). */
 void web_limiter_end(struct web_limiter *l, const char *src, int result);
 
+/* --- sse.c: live events ---------------------------------------------------- */
+
+/* Starts the hub thread that feeds the event streams. */
+int web_sse_alloc(struct web_sse **out, struct web_server *w);
+/* Ends every stream (each gets END_OF_STREAM) and the hub thread, waiting
+ * a bounded time for the streams' connections to finish; before
+ * MHD_stop_daemon, which cannot close a suspended connection. */
+void web_sse_stop(struct web_sse *hub);
+/* After MHD_stop_daemon (the last streams are freed from inside it). */
+void web_sse_free(struct web_sse *hub);
+/* The callback response of a stream made by web_api_events (frees the
+ * stream when it cannot be made). */
+struct MHD_Response *web_sse_response(struct web_sse_stream *s);
+
 /* --- cert.c -------------------------------------------------------------- */
 
 /* Loads DATA_DIR/web/cert.pem and key.pem, creating a self-signed pair
@@ -233,6 +253,16 @@ void web_api_bans(struct web_req *r);
 void web_api_ban_lift(struct web_req *r);
 void web_api_status(struct web_req *r);
 void web_api_metrics(struct web_req *r);
+void web_api_events(struct web_req *r);
+void web_api_settings_get(struct web_req *r);
+void web_api_settings_put(struct web_req *r);
+void web_api_calls_per_hour(struct web_req *r);
+struct pbx_web_call;
+struct pbx_web_reg;
+/* One call / registration as GET /api/v1/calls and /registrations (and
+ * the event stream) show it. */
+json_t *web_call_json(const struct pbx_web_call *c);
+json_t *web_reg_json(const struct pbx_web_reg *g);
 
 void web_api_cdrs(struct web_req *r);
 void web_api_openapi(struct web_req *r);

@@ -6,6 +6,7 @@
 #include "conf.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,45 +54,51 @@ void conf_defaults(struct conf *c)
 
 enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL, K_ALGS };
 
+/* When a changed value takes effect: C_LIVE at a reload (SIGHUP, or the
+ * web's settings page), C_RESTART at the next start; C_FIXED is never
+ * offered outside the file and the flags (where the data lives). */
+enum apply { C_LIVE, C_RESTART, C_FIXED };
+
 struct setting {
 	const char *section, *key, *flag, *help;
 	enum kind kind;
 	size_t off, size;
 	uint32_t min, max;
+	enum apply when;
 };
 
 #define F(field) offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
 
 static const struct setting settings[] = {
-	{ "general", "data_dir", "--data-dir", "data directory (database, keys, control socket)", K_STR, F(data_dir), 0, 0 },
-	{ "general", "log_level", "--log-level", "error|warn|info|debug", K_LEVEL, F(log_level), 0, 0 },
-	{ "sip", "bind", "--bind", "listen address(es), comma-separated IPv4/IPv6 (default: all)", K_BINDS, F(binds), 0, 0 },
-	{ "sip", "udp_port", "--sip-port", "SIP port for UDP and TCP", K_U16, F(sip_udp_port), 1, 65535 },
-	{ "sip", "tcp_port", "--sip-tcp-port", "SIP TCP port if different from --sip-port", K_U16, F(sip_tcp_port), 1, 65535 },
-	{ "sip", "domain", "--domain", "SIP domain name accepted besides the box's addresses", K_STR, F(domain), 0, 0 },
-	{ "sip", "external_address", "--external-address", "public address announced behind NAT", K_STR, F(external_addr), 0, 0 },
-	{ "sip", "trace", "--sip-trace", "log every SIP message (yes/no)", K_BOOL, F(sip_trace), 0, 0 },
-	{ "rtp", "ports", "--rtp-ports", "RTP port range, e.g. 10000-20000", K_RANGE, F(rtp_min), 1024, 65535 },
-	{ "http", "port", "--http-port", "web UI HTTP port (redirects to HTTPS)", K_U16, F(http_port), 1, 65535 },
-	{ "http", "https_port", "--https-port", "web UI HTTPS port", K_U16, F(https_port), 1, 65535 },
-	{ "registrar", "min_expires", "--min-expires", "shortest registration accepted (s)", K_U32, F(min_expires), 1, 86400 },
-	{ "registrar", "max_expires", "--max-expires", "longest registration granted (s)", K_U32, F(max_expires), 1, 604800 },
-	{ "registrar", "default_expires", "--default-expires", "registration time when the phone asks none (s)", K_U32, F(default_expires), 1, 604800 },
-	{ "security", "nonce_ttl", "--nonce-ttl", "digest nonce lifetime (s)", K_U32, F(nonce_ttl), 5, 86400 },
-	{ "security", "digest_algorithms", "--digest-algorithms", "digest algorithms offered, preferred first (MD5 | SHA-256,MD5 | SHA-256 | MD5,SHA-256)", K_ALGS, F(digest_algs), 0, 0 },
-	{ "security", "auth_fail_limit", "--auth-fail-limit", "failed authentications before a source is banned", K_U32, F(auth_fail_limit), 1, 100000 },
-	{ "security", "auth_fail_window", "--auth-fail-window", "window in which failures are counted (s)", K_U32, F(auth_fail_window), 1, 86400 },
-	{ "security", "ban_time", "--ban-time", "how long a banned source is ignored (s)", K_U32, F(ban_time), 1, 604800 },
-	{ "calls", "max_calls", "--max-calls", "most concurrent calls system-wide (503 past it)", K_U32, F(max_calls), 1, 100000 },
-	{ "calls", "extension_max_calls", "--extension-max-calls", "concurrent calls per extension unless set on it (486 past it)", K_U32, F(ext_max_calls), 1, 1000 },
-	{ "calls", "no_answer_timeout", "--no-answer-timeout", "seconds of ringing before a call gives up", K_U32, F(no_answer_timeout), 1, 3600 },
-	{ "calls", "rtp_timeout", "--rtp-timeout", "seconds without RTP (not on hold) that end a call", K_U32, F(rtp_timeout), 1, 3600 },
-	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400 },
-	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000 },
-	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only: about twice the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0 },
-	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64 },
-	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400 },
-	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000 },
+	{ "general", "data_dir", "--data-dir", "data directory (database, keys, control socket)", K_STR, F(data_dir), 0, 0, C_FIXED },
+	{ "general", "log_level", "--log-level", "error|warn|info|debug", K_LEVEL, F(log_level), 0, 0, C_LIVE },
+	{ "sip", "bind", "--bind", "listen address(es), comma-separated IPv4/IPv6 (default: all)", K_BINDS, F(binds), 0, 0, C_RESTART },
+	{ "sip", "udp_port", "--sip-port", "SIP port for UDP and TCP", K_U16, F(sip_udp_port), 1, 65535, C_RESTART },
+	{ "sip", "tcp_port", "--sip-tcp-port", "SIP TCP port if different from --sip-port", K_U16, F(sip_tcp_port), 1, 65535, C_RESTART },
+	{ "sip", "domain", "--domain", "SIP domain name accepted besides the box's addresses", K_STR, F(domain), 0, 0, C_RESTART },
+	{ "sip", "external_address", "--external-address", "public address announced behind NAT", K_STR, F(external_addr), 0, 0, C_RESTART },
+	{ "sip", "trace", "--sip-trace", "log every SIP message (yes/no)", K_BOOL, F(sip_trace), 0, 0, C_LIVE },
+	{ "rtp", "ports", "--rtp-ports", "RTP port range, e.g. 10000-20000", K_RANGE, F(rtp_min), 1024, 65535, C_RESTART },
+	{ "http", "port", "--http-port", "web UI HTTP port (redirects to HTTPS)", K_U16, F(http_port), 1, 65535, C_RESTART },
+	{ "http", "https_port", "--https-port", "web UI HTTPS port", K_U16, F(https_port), 1, 65535, C_RESTART },
+	{ "registrar", "min_expires", "--min-expires", "shortest registration accepted (s)", K_U32, F(min_expires), 1, 86400, C_LIVE },
+	{ "registrar", "max_expires", "--max-expires", "longest registration granted (s)", K_U32, F(max_expires), 1, 604800, C_LIVE },
+	{ "registrar", "default_expires", "--default-expires", "registration time when the phone asks none (s)", K_U32, F(default_expires), 1, 604800, C_LIVE },
+	{ "security", "nonce_ttl", "--nonce-ttl", "digest nonce lifetime (s)", K_U32, F(nonce_ttl), 5, 86400, C_RESTART },
+	{ "security", "digest_algorithms", "--digest-algorithms", "digest algorithms offered, preferred first (MD5 | SHA-256,MD5 | SHA-256 | MD5,SHA-256)", K_ALGS, F(digest_algs), 0, 0, C_LIVE },
+	{ "security", "auth_fail_limit", "--auth-fail-limit", "failed authentications before a source is banned", K_U32, F(auth_fail_limit), 1, 100000, C_LIVE },
+	{ "security", "auth_fail_window", "--auth-fail-window", "window in which failures are counted (s)", K_U32, F(auth_fail_window), 1, 86400, C_LIVE },
+	{ "security", "ban_time", "--ban-time", "how long a banned source is ignored (s)", K_U32, F(ban_time), 1, 604800, C_LIVE },
+	{ "calls", "max_calls", "--max-calls", "most concurrent calls system-wide (503 past it)", K_U32, F(max_calls), 1, 100000, C_LIVE },
+	{ "calls", "extension_max_calls", "--extension-max-calls", "concurrent calls per extension unless set on it (486 past it)", K_U32, F(ext_max_calls), 1, 1000, C_LIVE },
+	{ "calls", "no_answer_timeout", "--no-answer-timeout", "seconds of ringing before a call gives up", K_U32, F(no_answer_timeout), 1, 3600, C_LIVE },
+	{ "calls", "rtp_timeout", "--rtp-timeout", "seconds without RTP (not on hold) that end a call", K_U32, F(rtp_timeout), 1, 3600, C_RESTART },
+	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400, C_LIVE },
+	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000, C_RESTART },
+	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only: about twice the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0, C_RESTART },
+	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64, C_RESTART },
+	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400, C_RESTART },
+	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000, C_RESTART },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -201,6 +208,132 @@ int conf_set(struct conf *c, const char *section, const char *key,
 			return apply(c, &settings[i], value, err, cap);
 	snprintf(err, cap, "unknown setting %s.%s", section, key);
 	return EINVAL;
+}
+
+/* --- the settings as data ------------------------------------------------ */
+
+static struct conf_info infos[NSETTINGS];
+
+static void infos_init(void)
+{
+	/* filled once (pthread_once) from the one table */
+	static const enum conf_type types[] = {
+		[K_STR] = CONF_STRING, [K_U16] = CONF_INT,   [K_U32] = CONF_INT,
+		[K_BINDS] = CONF_STRING, [K_RANGE] = CONF_STRING, [K_LEVEL] = CONF_LEVEL,
+		[K_BOOL] = CONF_BOOL,  [K_ALGS] = CONF_STRING,
+	};
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		bool num = s->kind == K_U16 || s->kind == K_U32;
+		infos[i] = (struct conf_info){ .section = s->section, .key = s->key, .help = s->help,
+					       .type = types[s->kind], .min = num ? s->min : 0,
+					       .max = num ? s->max : 0, .live = s->when == C_LIVE,
+					       .editable = s->when != C_FIXED };
+	}
+}
+
+size_t conf_info_count(void)
+{
+	return NSETTINGS;
+}
+
+const struct conf_info *conf_info_at(size_t i)
+{
+	if (i >= NSETTINGS)
+		return NULL;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, infos_init);
+	return &infos[i];
+}
+
+static const struct setting *by_name(const char *name, size_t *idx)
+{
+	const char *dot = name ? strchr(name, '.') : NULL;
+	if (!dot)
+		return NULL;
+	size_t sl = (size_t)(dot - name);
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strlen(settings[i].section) == sl && !strncmp(settings[i].section, name, sl) &&
+		    !strcmp(settings[i].key, dot + 1)) {
+			if (idx)
+				*idx = i;
+			return &settings[i];
+		}
+	return NULL;
+}
+
+const struct conf_info *conf_info_find(const char *name)
+{
+	size_t i;
+	return by_name(name, &i) ? conf_info_at(i) : NULL;
+}
+
+int conf_get(const struct conf *c, const char *name, char *out, size_t cap)
+{
+	const struct setting *s = by_name(name, NULL);
+	if (!s || !out || !cap)
+		return EINVAL;
+	const char *base = (const char *)c + s->off;
+	int n = 0;
+	switch (s->kind) {
+	case K_STR:
+	case K_ALGS:
+		n = snprintf(out, cap, "%s", base);
+		break;
+	case K_U16:
+		n = snprintf(out, cap, "%u", (unsigned)*(const uint16_t *)(const void *)base);
+		break;
+	case K_U32:
+		n = snprintf(out, cap, "%u", (unsigned)*(const uint32_t *)(const void *)base);
+		break;
+	case K_LEVEL:
+		n = snprintf(out, cap, "%s", log_level_name((enum log_level)c->log_level));
+		break;
+	case K_BOOL:
+		n = snprintf(out, cap, "%s", c->sip_trace ? "yes" : "no");
+		break;
+	case K_RANGE:
+		n = snprintf(out, cap, "%u-%u", c->rtp_min, c->rtp_max);
+		break;
+	case K_BINDS:
+		out[0] = '\0';
+		for (int i = 0; i < c->nbinds; i++) {
+			size_t used = strlen(out);
+			n = snprintf(out + used, cap - used, "%s%s", i ? "," : "", c->binds[i]);
+			if (n < 0 || (size_t)n >= cap - used)
+				return ENOSPC;
+		}
+		return 0;
+	}
+	return n < 0 || (size_t)n >= cap ? ENOSPC : 0;
+}
+
+int conf_set_name(struct conf *c, const char *name, const char *value, char *err, size_t cap)
+{
+	const struct setting *s = by_name(name, NULL);
+	if (!s) {
+		snprintf(err, cap, "unknown setting %s", name ? name : "(none)");
+		return EINVAL;
+	}
+	return apply(c, s, value, err, cap);
+}
+
+int conf_check(const struct conf *c, char *err, size_t cap)
+{
+	if (c->min_expires > c->max_expires) {
+		snprintf(err, cap, "registrar.min_expires: %u is larger than registrar.max_expires (%u)",
+			 c->min_expires, c->max_expires);
+		return EINVAL;
+	}
+	return 0;
+}
+
+void conf_copy_live(struct conf *dst, const struct conf *src)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (settings[i].when == C_LIVE)
+			memcpy((char *)dst + settings[i].off, (const char *)src + settings[i].off,
+			       settings[i].size);
 }
 
 static char *trim(char *s)
@@ -328,9 +461,5 @@ int conf_from_args(struct conf *c, int argc, char **argv, char *err, size_t cap)
 		if (apply(c, s, argv[++i], err, cap))
 			return EINVAL;
 	}
-	if (c->min_expires > c->max_expires) {
-		snprintf(err, cap, "min_expires (%u) is larger than max_expires (%u)", c->min_expires, c->max_expires);
-		return EINVAL;
-	}
-	return 0;
+	return conf_check(c, err, cap);
 }

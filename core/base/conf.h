@@ -68,4 +68,33 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t cap);
  * remaining flags override it. */
 int conf_from_args(struct conf *c, int argc, char **argv, char *err, size_t cap);
 
+/* --- the settings as data (for the web API) ---------------------------- */
+
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LEVEL };
+
+struct conf_info {
+	const char *section, *key, *help;
+	enum conf_type type;
+	uint32_t min, max; /* CONF_INT: the accepted range */
+	bool live;         /* a reload applies it; otherwise the next start */
+	bool editable;     /* false for where the data lives (data_dir) */
+};
+
+/* The i-th setting (i < conf_info_count()), in the order of --help. */
+size_t conf_info_count(void);
+const struct conf_info *conf_info_at(size_t i);
+/* By "section.key"; NULL when there is no such setting. */
+const struct conf_info *conf_info_find(const char *name);
+/* Writes the value of "section.key" in c as conf_set() would read it.
+ * EINVAL for an unknown name, ENOSPC when out is too small. */
+int conf_get(const struct conf *c, const char *name, char *out, size_t cap);
+/* Sets "section.key" (conf_set() with the name joined). */
+int conf_set_name(struct conf *c, const char *name, const char *value, char *err, size_t cap);
+/* Checks what no single setting can: min_expires <= max_expires. EINVAL
+ * with err "section.key: why" naming the setting at fault. */
+int conf_check(const struct conf *c, char *err, size_t cap);
+/* Copies every live setting of src into dst, leaving the others (what
+ * only a restart changes) as they are. */
+void conf_copy_live(struct conf *dst, const struct conf *src);
+
 #endif

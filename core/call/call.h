@@ -54,5 +54,8 @@ struct call_stats {
 	uint64_t started, answered, failed, busy, no_answer, cancelled;
 };
 void call_mgr_stats(const struct call_mgr *m, struct call_stats *s);
+/* RTP packets the media engine relayed and lost since start (zeros while
+ * there is no engine), for /metrics. */
+void call_mgr_media_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *lost);
 
 #endif

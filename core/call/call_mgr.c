@@ -20,6 +20,7 @@
 
 #include "../../db/store.h"
 #include "../base/log.h"
+#include "../media/media.h"
 #include "../pbx/pbx.h"
 #include "../sip/msg.h"
 #include "../sip/transport.h"
@@ -465,6 +466,13 @@ int call_hangup(struct call_mgr *m, uint32_t id)
 void call_mgr_stats(const struct call_mgr *m, struct call_stats *s)
 {
 	*s = m->stats;
+}
+
+void call_mgr_media_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *lost)
+{
+	*relayed = *lost = 0;
+	if (m->media_engine)
+		media_engine_totals(m->media_engine, relayed, lost);
 }
 
 int call_mgr_alloc(struct call_mgr **out, struct pbx *p)

@@ -179,33 +179,120 @@ void pbx_reload(struct pbx *p, pbx_reload_done_h *done, void *arg)
 	}
 }
 
-void pbx_reconfigure(struct pbx *p)
+/* --- settings ------------------------------------------------------------ */
+
+struct saved_ctx {
+	struct conf *c;
+	int applied, bad;
+};
+
+static void saved_one(const char *key, const char *value, void *arg)
 {
-	struct conf c = p->conf;
+	struct saved_ctx *sc = arg;
+	const char *name = key + strlen(PBX_SETTING_PREFIX);
+	const struct conf_info *ci = conf_info_find(name);
 	char err[256];
-	const char *path = c.config_file[0] ? c.config_file : NULL;
+	if (!ci || !ci->editable || conf_set_name(sc->c, name, value, err, sizeof(err))) {
+		/* a value from an older version, or edited by hand: skip it,
+		 * the file's (or the default) stays */
+		log_warn("pbx", "ignoring saved setting %s", name);
+		sc->bad++;
+		return;
+	}
+	sc->applied++;
+}
+
+int pbx_conf_apply_saved(struct conf *c, struct db *db)
+{
+	struct conf tmp = *c;
+	struct saved_ctx sc = { .c = &tmp };
+	int n = db_setting_each(db, PBX_SETTING_PREFIX, saved_one, &sc);
+	if (n < 0)
+		return -n;
+	char err[256];
+	if (conf_check(&tmp, err, sizeof(err))) {
+		log_err("pbx", "saved settings not used: %s", err);
+		return EINVAL;
+	}
+	*c = tmp;
+	return 0;
+}
+
+/* On the loop: what a reload may change without disturbing anyone
+ * (calls in progress keep what they were set up with). */
+static void apply_live(struct pbx *p, const struct conf *c)
+{
+	conf_copy_live(&p->conf, c);
+	log_set_level((enum log_level)p->conf.log_level);
+	log_set_sip_trace(p->conf.sip_trace);
+	struct reg_cfg rcfg;
+	reg_cfg_from(&p->conf, &rcfg);
+	registrar_configure(p->reg, &rcfg);
+	struct ban_cfg bc;
+	ban_cfg_from(&p->conf, &bc);
+	ban_list_configure(p->bans, &bc);
+	authn_set_algs(&p->authn, p->conf.digest_algs);
+}
+
+struct reconf_job {
+	struct pbx *p;
+	struct conf c;
+	bool ok;
+	pbx_reload_done_h *done;
+	void *arg;
+};
+
+static void reconf_apply(void *arg)
+{
+	struct reconf_job *j = arg;
+	if (j->ok) {
+		apply_live(j->p, &j->c);
+		log_info("pbx", "settings reloaded (addresses and ports apply at restart)");
+	}
+	pbx_reload(j->p, j->done, j->arg);
+	free(j);
+}
+
+/* On the store thread: the saved settings go over the file's. */
+static void reconf_read(struct db *db, void *arg)
+{
+	struct reconf_job *j = arg;
+	if (j->ok && pbx_conf_apply_saved(&j->c, db))
+		j->ok = false;
+	if (loop_post(j->p->loop, reconf_apply, j)) {
+		/* the loop is going away: nobody waits for done any more */
+		free(j);
+	}
+}
+
+void pbx_reconfigure(struct pbx *p, pbx_reload_done_h *done, void *arg)
+{
+	struct reconf_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		if (done)
+			done(ENOMEM, arg);
+		return;
+	}
+	j->p = p;
+	j->c = p->conf;
+	j->done = done;
+	j->arg = arg;
+	char err[256];
+	const char *path = j->c.config_file[0] ? j->c.config_file : NULL;
 	char def[320];
 	if (!path) {
-		snprintf(def, sizeof(def), "%s/hookflash.conf", c.data_dir);
+		snprintf(def, sizeof(def), "%s/hookflash.conf", j->c.data_dir);
 		path = def;
 	}
-	int rc = conf_load_file(&c, path, err, sizeof(err));
-	if (rc && rc != ENOENT) {
+	int rc = conf_load_file(&j->c, path, err, sizeof(err));
+	j->ok = !rc || rc == ENOENT;
+	if (!j->ok)
 		log_err("pbx", "not reloading settings: %s", err);
-	} else {
-		log_set_level((enum log_level)c.log_level);
-		log_set_sip_trace(c.sip_trace);
-		struct reg_cfg rcfg;
-		reg_cfg_from(&c, &rcfg);
-		registrar_configure(p->reg, &rcfg);
-		struct ban_cfg bc;
-		ban_cfg_from(&c, &bc);
-		ban_list_configure(p->bans, &bc);
-		authn_set_algs(&p->authn, c.digest_algs);
-		p->conf = c;
-		log_info("pbx", "settings reloaded from %s (addresses and ports apply at restart)", path);
+	if (store_post(p->store, reconf_read, j)) {
+		free(j);
+		if (done)
+			done(ENOMEM, arg);
 	}
-	pbx_reload(p, NULL, NULL);
 }
 
 /* --- housekeeping -------------------------------------------------------- */
@@ -230,7 +317,7 @@ static void on_signal(int fd, uint32_t events, void *arg)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			log_info("pbx", "SIGHUP: reloading");
-			pbx_reconfigure(p);
+			pbx_reconfigure(p, NULL, NULL);
 		} else {
 			log_info("pbx", "signal %u: shutting down", si.ssi_signo);
 			loop_stop(p->loop);

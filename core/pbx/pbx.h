@@ -59,10 +59,21 @@ typedef void(pbx_reload_done_h)(int err, void *arg);
 /* Re-reads the extensions on the store thread and swaps them in on the
  * loop; done (may be NULL) runs on the loop when it has taken effect. */
 void pbx_reload(struct pbx *p, pbx_reload_done_h *done, void *arg);
-/* SIGHUP: re-reads hookflash.conf (log level, tracing, security and
- * registrar limits apply live; addresses and ports need a restart), then
- * reloads the extensions. */
-void pbx_reconfigure(struct pbx *p);
+/* SIGHUP, and the web's settings page: re-reads hookflash.conf, then the
+ * settings saved in the database (keys PBX_SETTING_PREFIX + "section.key",
+ * written by the web UI; they win over the file), applies the live ones
+ * (conf_info.live: log level, tracing, security, registrar and call
+ * limits; addresses and ports wait for a restart), then reloads the
+ * extensions; done (may be NULL) runs on the loop at the end. Calls in
+ * progress keep what they were set up with. */
+void pbx_reconfigure(struct pbx *p, pbx_reload_done_h *done, void *arg);
+
+#define PBX_SETTING_PREFIX "conf."
+struct db;
+/* Applies the settings saved in db over c (at start-up, and on the store
+ * thread at a reload). Saved values that no longer parse are skipped with
+ * a warning; EINVAL (c untouched) when together they break conf_check. */
+int pbx_conf_apply_saved(struct conf *c, struct db *db);
 
 /* The SIP request entry point (dispatch.c). */
 struct sip_tsx;

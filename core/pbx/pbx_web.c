@@ -27,7 +27,7 @@
 #include "ext_table.h"
 #include "pbx.h"
 
-enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD };
+enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF };
 
 struct job {
 	struct job *next, *prev; /* pw->jobs: every job not yet freed */
@@ -38,6 +38,7 @@ struct job {
 	char key[64]; /* extension filter or ban address; "" for none */
 	uint32_t id;
 	struct pbx_web_status status;
+	struct conf conf;
 	void *items; /* result list, items of item_size bytes */
 	size_t n, cap, item_size;
 };
@@ -181,6 +182,7 @@ static void fill_status(struct pbx *p, struct pbx_web_status *s)
 	s->sip_tx = ts.tx_msgs;
 	s->sip_rx_bad = ts.rx_bad + ts.rx_too_big;
 	s->tcp_connections = ts.tcp_conns;
+	call_mgr_media_totals(p->calls, &s->rtp_relayed, &s->rtp_lost);
 }
 
 static void on_reloaded(int err, void *arg)
@@ -225,6 +227,12 @@ static void job_run(void *arg)
 		case J_RELOAD:
 			/* answers from on_reloaded once the snapshot is live */
 			pbx_reload(p, on_reloaded, j);
+			return;
+		case J_CONF:
+			j->conf = p->conf;
+			break;
+		case J_RECONF:
+			pbx_reconfigure(p, on_reloaded, j);
 			return;
 		}
 	}
@@ -374,6 +382,22 @@ int pbx_web_unban(struct pbx_web *pw, const char *addr)
 int pbx_web_reload(struct pbx_web *pw)
 {
 	return run_simple(pw, job_new(pw, J_RELOAD, 0), PBX_WEB_RELOAD_WAIT_MS);
+}
+
+int pbx_web_conf(struct pbx_web *pw, struct conf *out)
+{
+	int err;
+	struct job *j = job_submit(pw, job_new(pw, J_CONF, 0), PBX_WEB_WAIT_MS, &err);
+	if (!j)
+		return err;
+	*out = j->conf;
+	job_free(j);
+	return err;
+}
+
+int pbx_web_reconfigure(struct pbx_web *pw)
+{
+	return run_simple(pw, job_new(pw, J_RECONF, 0), PBX_WEB_RELOAD_WAIT_MS);
 }
 
 /* --- lifecycle ----------------------------------------------------------- */

@@ -38,6 +38,7 @@ struct pbx_web_status {
 		calls_no_answer, calls_cancelled;
 	uint64_t auth_failures, reloads;
 	uint64_t sip_rx, sip_tx, sip_rx_bad, tcp_connections;
+	uint64_t rtp_relayed, rtp_lost; /* media engine totals since start */
 };
 
 struct pbx_web_reg {
@@ -77,5 +78,12 @@ int pbx_web_unban(struct pbx_web *pw, const char *addr);
 /* Reloads the extensions from the database and returns once the new
  * snapshot is live (or with the reload's error). */
 int pbx_web_reload(struct pbx_web *pw);
+struct conf;
+/* A copy of the settings in effect. */
+int pbx_web_conf(struct pbx_web *pw, struct conf *out);
+/* Re-reads the settings (file, then those saved in the database) and
+ * applies the live ones (pbx_reconfigure); returns once they are in
+ * effect. */
+int pbx_web_reconfigure(struct pbx_web *pw);
 
 #endif

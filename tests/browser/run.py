@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
 import hf  # noqa: E402
 import sipclient  # noqa: E402
+from audio import Softphone  # noqa: E402
 from callkit import Phone, RtpPeer, make_sdp  # noqa: E402
 from sipclient import rand_hex  # noqa: E402
 
@@ -81,43 +82,36 @@ class Phones:
     def __init__(self, d, creds):
         self.d = d
         self.creds = creds
-        self.a = self.b = None
+        self.soft = self.b = None
         self.rtp = []
 
     def need(self, what, args):
         if what == 'register':
             number, password = args
-            self.a = Phone(self.d.sip_port, number, password, name='softphone')
-            register(self.a, number, password)
+            self.soft = Softphone(number, password, self.d.sip_port, 440)
+            self.soft.start()
             self.b = Phone(self.d.sip_port, '1002', self.creds['1002'], name='callee')
             register(self.b, '1002', self.creds['1002'])
         elif what == 'call':
-            ra, rb = RtpPeer(), RtpPeer()
-            self.rtp += [ra, rb]
-            oc = self.a.call('1002', make_sdp(ra.port))
-            answered = {}
-
-            def callee():
-                inv = self.b.wait_request('INVITE', 8)
-                if inv is not None:
-                    answered['dlg'] = self.b.answer(inv, make_sdp(rb.port))
-            t = threading.Thread(target=callee, daemon=True)
-            t.start()
-            f = oc.wait_final(8)
-            t.join(8)
-            hf.check('dlg' in answered, 'callee 1002 got no INVITE')
-            hf.check(f is not None and f.status == 200,
-                     'call to 1002: %s' % (f.status if f is not None else 'no final answer'))
+            rb = RtpPeer()
+            self.rtp.append(rb)
+            self.soft.command('/dial sip:1002@%s:%d' % (hf.LOCAL, self.d.sip_port))
+            inv = self.b.wait_request('INVITE', 8)
+            hf.check(inv is not None, 'callee 1002 got no INVITE from baresip:\n%s' % self.soft.log()[-1500:])
+            self.b.answer(inv, make_sdp(rb.port))
         elif what == 'hungup':
-            for p in (self.a, self.b):
-                bye = p.wait_request('BYE', 8)
-                hf.check(bye is not None, '%s got no BYE after the hang-up in the UI' % p.name)
-                p.respond(bye, 200)
+            bye = self.b.wait_request('BYE', 8)
+            hf.check(bye is not None, 'the callee got no BYE after the hang-up in the UI')
+            self.b.respond(bye, 200)
+            hf.check(hf.wait_for(lambda: re.search(r'(?i)terminated|closed', self.soft.log()), 8, 0.1),
+                     'baresip did not see its call end:\n%s' % self.soft.log()[-1500:])
         else:
             raise hf.Failure('unknown request from the script: %s' % what)
 
     def close(self):
-        for x in [self.a, self.b] + self.rtp:
+        if self.soft is not None:
+            self.soft.stop()
+        for x in [self.b] + self.rtp:
             if x is not None:
                 x.close()
 

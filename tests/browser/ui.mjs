@@ -49,6 +49,12 @@ page.on('console', (m) => {
   problems.push(`console: ${m.text()}`);
 });
 
+// GETs of the live lists: with the event stream working there are none
+const polled = [];
+page.on('request', (rq) => {
+  if (rq.method() === 'GET' && /\/api\/v1\/(calls|registrations)(\?|$)/.test(rq.url())) polled.push(rq.url());
+});
+
 let shot = 0;
 async function screenshot(name) {
   shot += 1;
@@ -132,12 +138,15 @@ const steps = [
     await row.getByRole('button', { name: 'Delete 2199' }).click(); // confirm
     await row.waitFor({ state: 'detached' });
   }],
-  ['a phone registering appears on the registrations page without a reload', async () => {
+  ['a softphone (baresip) registering with the shown password appears without a reload', async () => {
     await page.click('a[data-page=registrations]');
     await page.locator('#reg-rows').waitFor();
+    await page.waitForFunction(() => document.getElementById('main').dataset.live === 'sse');
     await page.evaluate(() => { window.hfNoReload = 1; });
     await need('register', EXT, password);
-    await page.locator(`#reg-rows tr[data-extension="${EXT}"]`).waitFor();
+    const row = page.locator(`#reg-rows tr[data-extension="${EXT}"]`);
+    await row.waitFor();
+    expect(/baresip/i.test(await row.locator('td').nth(4).textContent()), `user agent: ${await row.locator('td').nth(4).textContent()}`);
     expect(await page.evaluate(() => window.hfNoReload) === 1, 'the page was reloaded');
     await screenshot('registrations');
   }],
@@ -155,6 +164,10 @@ const steps = [
     await row.waitFor({ state: 'detached' });
     await need('hungup');
     await screenshot('call-hung-up');
+  }],
+  ['the live pages followed the event stream, not polling', async () => {
+    expect(await page.evaluate(() => document.getElementById('main').dataset.live) === 'sse', 'not on the event stream');
+    expect(polled.length === 0, `polled: ${polled.slice(0, 3).join(', ')}`);
   }],
   ['the call is in the call history, CSV download works', async () => {
     await page.click('a[data-page=history]');
@@ -177,7 +190,55 @@ const steps = [
     expect(csv.status() === 200 && body.includes(EXT) && body.includes('ANSWERED'), `CSV ${csv.status()}: ${body.slice(0, 200)}`);
     await screenshot('history');
   }],
+  ['the dashboard chart shows the call in the current hour', async () => {
+    await page.click('a[data-page=dashboard]');
+    await page.locator('#calls-chart').waitFor();
+    const last = page.locator('#chart-table tbody tr').last();
+    const n = Number(await last.locator('td').first().textContent());
+    expect(n >= 1, `calls this hour in the chart: ${n}`);
+    expect(await page.locator('#chart-table tbody tr').count() === 24, 'not 24 hours');
+    expect(/Calls per hour/.test(await text('#chart-table caption')), 'the chart has no text alternative');
+    const bar = page.locator('#calls-chart svg g.bar').last();
+    expect(Number(await bar.getAttribute('data-calls')) === n && await bar.locator('rect.all').count() === 1,
+      'the bar of this hour is not drawn');
+    await page.waitForFunction(() => /^\d+$/.test(document.getElementById('stat-registrations')?.textContent || '')
+      && Number(document.getElementById('stat-registrations').textContent) >= 2);
+    await screenshot('dashboard-chart');
+  }],
+  ['settings: a bad value is shown next to its field, nothing saved', async () => {
+    await page.click('a[data-page=settings]');
+    await page.locator('#settings-form').waitFor();
+    await page.fill('#set-registrar-min-expires', '0');
+    await page.click('#settings-form button[type=submit]');
+    await page.locator('#set-registrar-min-expires-err:not(:empty)').waitFor();
+    expect(/registrar\.min_expires/.test(await text('#set-registrar-min-expires-err')), `error: ${await text('#set-registrar-min-expires-err')}`);
+    expect(await page.getAttribute('#set-registrar-min-expires', 'aria-invalid') === 'true', 'field not marked invalid');
+    await screenshot('settings-error');
+  }],
+  ['settings: a live change is saved and applied', async () => {
+    await page.fill('#set-registrar-min-expires', '60');
+    await page.fill('#set-registrar-max-expires', '3000');
+    await page.selectOption('#set-general-log-level', 'info');
+    await page.click('#settings-form button[type=submit]');
+    await page.locator('#settings-status', { hasText: 'In effect now' }).waitFor();
+    expect(/registrar\.max_expires/.test(await text('#settings-status')), `status: ${await text('#settings-status')}`);
+    await page.click('a[data-page=dashboard]');
+    await page.click('a[data-page=settings]');
+    await page.locator('#settings-form').waitFor();
+    expect(await page.inputValue('#set-registrar-max-expires') === '3000', 'not saved');
+    await screenshot('settings-saved');
+  }],
+  ['every input has a label', async () => {
+    for (const where of ['settings', 'extensions', 'history']) {
+      await page.click(`a[data-page=${where}]`);
+      await page.locator('main input, main select').first().waitFor();
+      const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.name || el.id));
+      expect(bare.length === 0, `${where}: inputs without a label: ${bare.join(', ')}`);
+    }
+  }],
   ['keyboard focus is visible', async () => {
+    await page.click('a[data-page=history]');
     await page.locator('#cdr-number').focus();
     await page.keyboard.press('Tab');
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);

@@ -21,9 +21,13 @@ import io
 import json
 import os
 import re
+import queue
+import signal
+import socket
 import sqlite3
 import ssl
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -247,7 +251,9 @@ ROUTES = [('GET', '/api/v1/session'), ('POST', '/api/v1/logout'), ('POST', '/api
           ('GET', '/api/v1/status'), ('GET', '/metrics'), ('GET', '/api/v1/metrics'),
           ('GET', '/api/v1/tokens'), ('POST', '/api/v1/tokens'), ('DELETE', '/api/v1/tokens/1'),
           ('GET', '/api/v1/users'), ('POST', '/api/v1/users'), ('PUT', '/api/v1/users/admin'),
-          ('DELETE', '/api/v1/users/admin')]
+          ('DELETE', '/api/v1/users/admin'), ('GET', '/api/v1/events'),
+          ('GET', '/api/v1/settings'), ('PUT', '/api/v1/settings'),
+          ('GET', '/api/v1/stats/calls-per-hour')]
 
 
 def test_web_auth_required(ctx):
@@ -646,7 +652,8 @@ def test_web_metrics(ctx):
         check(METRIC.match(line), 'not a Prometheus sample line: %r' % line)
         name, value = line.rsplit(' ', 1)
         samples[name] = float(value)
-    for want in ('hookflash_calls_active', 'hookflash_registrations', 'hookflash_auth_failures_total',
+    for want in ('hookflash_rtp_packets_relayed_total', 'hookflash_rtp_packets_lost_total',
+                 'hookflash_calls_active', 'hookflash_registrations', 'hookflash_auth_failures_total',
                  'hookflash_bans', 'hookflash_sip_messages_total{direction="in"}',
                  'hookflash_sip_messages_total{direction="out"}',
                  'hookflash_calls_total{disposition="answered"}'):
@@ -654,6 +661,296 @@ def test_web_metrics(ctx):
     check(samples['hookflash_sip_messages_total{direction="in"}'] > 0, 'no SIP counted after REGISTERs')
     for name in ('hookflash_calls_active', 'hookflash_calls_total'):
         check('# TYPE %s ' % name in text, 'no TYPE for %s' % name)
+
+
+# --- settings, calls per hour, live events ---------------------------------------------
+
+def make_user(e, ext, name):
+    pw = name + '-web-pw-1'
+    expect(e.admin.req('POST', '/api/v1/users', {'username': name, 'password': pw, 'extension': ext}),
+           201, 'create user ' + name)
+    u = Api(e.d)
+    expect(u.login(name, pw), 200, name + ' login')
+    return u
+
+
+def saved_settings(d):
+    con = sqlite3.connect(d.db_path, timeout=10)
+    try:
+        return dict(con.execute("SELECT key, value FROM settings WHERE key LIKE 'conf.%'"))
+    finally:
+        con.close()
+
+
+def test_web_settings(ctx):
+    """GET/PUT /api/v1/settings: admin only (403 for a user); each bad
+    value is a 400 naming its setting and saves nothing; a live setting
+    (registrar.max_expires) is saved in the settings table and takes
+    effect at once (the next REGISTER gets the new cap), a restart-only
+    one (tcp.max_connections) is saved and reported as needing a restart."""
+    e = env(ctx)
+    g = expect(e.admin.req('GET', '/api/v1/settings'), 200, 'settings').json()
+    st, sc = g['settings'], g['schema']
+    check(st['registrar.max_expires'] == 7200 and sc['registrar.max_expires']['apply'] == 'live'
+          and sc['registrar.max_expires']['type'] == 'integer', 'max_expires: %r' % sc['registrar.max_expires'])
+    check(sc['sip.udp_port']['apply'] == 'restart' and 'general.data_dir' not in st, 'schema: %r' % sc)
+    doc = expect(e.admin.req('GET', '/api/v1/openapi.json'), 200, 'openapi').json()
+    props = doc['components']['schemas']['SettingsInput']['properties']
+    check(sorted(props) == sorted(st), 'openapi_gen.py settings out of step with conf.c: %r vs %r'
+          % (sorted(set(props) ^ set(st)), ''))
+    for name, d in sc.items():
+        check(props[name]['description'].endswith('live') == (d['apply'] == 'live'),
+              'openapi says %s applies %r, the server %r' % (name, props[name]['description'], d['apply']))
+    check(st['general.log_level'] in ('error', 'warn', 'info', 'debug') and st['sip.trace'] in (True, False),
+          'settings: %r' % st)
+    num = e.ext(name='Settings user')['number']
+    u = make_user(e, num, 'setty')
+    expect_error(u.req('GET', '/api/v1/settings'), 403, None, 'user GET settings')
+    expect_error(u.req('PUT', '/api/v1/settings', {'registrar.max_expires': 100}), 403, None, 'user PUT')
+    before = saved_settings(e.d)
+    for body, field in (({'registrar.max_expires': 0}, 'registrar.max_expires'),
+                        ({'registrar.max_expires': '100'}, 'registrar.max_expires'),
+                        ({'registrar.max_expires': 100.5}, 'registrar.max_expires'),
+                        ({'sip.trace': 'yes'}, 'sip.trace'),
+                        ({'general.log_level': 'loud'}, 'general.log_level'),
+                        ({'security.digest_algorithms': 'MD4'}, 'security.digest_algorithms'),
+                        ({'rtp.ports': '20000-10000'}, 'rtp.ports'),
+                        ({'sip.domain': 'a\nb'}, 'sip.domain'),
+                        ({'no.such': 1}, 'no.such'),
+                        ({'general.data_dir': '/tmp'}, 'general.data_dir'),
+                        ({'registrar.max_expires': 300, 'registrar.min_expires': 600}, 'registrar.min_expires'),
+                        ({'calls.max_calls': 10, 'tcp.idle_timeout': -1}, 'tcp.idle_timeout')):
+        expect_error(e.admin.req('PUT', '/api/v1/settings', body), 400, field, 'PUT %r' % body)
+    expect_error(e.admin.req('PUT', '/api/v1/settings', raw=b'[1]'), 400, None, 'not an object')
+    check(saved_settings(e.d) == before, 'a refused PUT saved something: %r' % saved_settings(e.d))
+    try:
+        r = expect(e.admin.req('PUT', '/api/v1/settings',
+                               {'registrar.max_expires': 120, 'tcp.max_connections': 900}), 200, 'PUT').json()
+        check(r['applied'] == ['registrar.max_expires'] and r['restart_required'] == ['tcp.max_connections'],
+              'PUT answer: %r' % {k: r[k] for k in ('saved', 'applied', 'restart_required')})
+        check(r['settings']['registrar.max_expires'] == 120 and r['settings']['tcp.max_connections'] == 900
+              and r['schema']['tcp.max_connections']['running'] == 1024
+              and r['pending_restart'] == ['tcp.max_connections'], 'PUT settings: %r' % r)
+        saved = saved_settings(e.d)
+        check(saved.get('conf.registrar.max_expires') == '120' and saved.get('conf.tcp.max_connections') == '900',
+              'settings table: %r' % saved)
+        check(register(e.d, num, e.admin.req('POST', '/api/v1/extensions/%s/password' % num).json()['password'])
+              .status == 200, 'REGISTER after the change')
+        regs = expect(e.admin.req('GET', '/api/v1/registrations'), 200, 'regs').json()['registrations']
+        mine = [x for x in regs if x['extension'] == num]
+        check(mine and mine[0]['expires_in'] <= 120, 'asked 300 s, want at most 120 granted: %r' % mine)
+    finally:
+        r = expect(e.admin.req('PATCH', '/api/v1/settings',
+                               {'registrar.max_expires': 7200, 'tcp.max_connections': 1024}), 200, 'restore').json()
+        check(r['pending_restart'] == [], 'pending after restore: %r' % r['pending_restart'])
+
+
+def test_web_calls_per_hour(ctx):
+    """GET /api/v1/stats/calls-per-hour counts CDRs per hour for the last
+    24 h (answered apart), the current hour last; a user counts only its
+    own extension's calls; hours out of 1..168 is a 400."""
+    e = env(ctx)
+    a = e.ext(name='Chart A')['number']
+    b = e.ext(name='Chart B')['number']
+    h0 = expect(e.admin.req('GET', '/api/v1/stats/calls-per-hour'), 200, 'per hour').json()
+    check(len(h0['hours']) == 24 and h0['to_ms'] - h0['from_ms'] == 24 * 3600000, 'window: %r' % h0)
+    now = int(time.time() * 1000)
+    base = {'answer_ms': 0, 'duration_s': 3, 'billsec': 0, 'hangup_status': 200, 'end_ms': now}
+    insert_cdrs(e.d, [
+        dict(base, caller=a, callee=b, start_ms=now - 1000, disposition='ANSWERED', answer_ms=now - 900),
+        dict(base, caller=b, callee='1001', start_ms=now - 500, disposition='BUSY'),
+        dict(base, caller=a, callee='1001', start_ms=now - 2 * 3600000, disposition='NO ANSWER'),
+        dict(base, caller=a, callee='1001', start_ms=now - 30 * 3600000, disposition='ANSWERED'),
+    ])
+    h1 = expect(e.admin.req('GET', '/api/v1/stats/calls-per-hour'), 200, 'per hour').json()
+
+    def bucket(doc, ms):
+        return [x for x in doc['hours'] if x['start_ms'] <= ms < x['start_ms'] + 3600000]
+    for ms, calls, answered in ((now, 2, 1), (now - 2 * 3600000, 1, 0)):
+        b0, b1 = bucket(h0, ms), bucket(h1, ms)
+        check(b0 and b1 and b1[0]['calls'] - b0[0]['calls'] == calls
+              and b1[0]['answered'] - b0[0]['answered'] == answered, 'hour of %d: %r -> %r' % (ms, b0, b1))
+    check(h1['total'] - h0['total'] == 3, 'total %d -> %d (the 30 h old call counts?)' % (h0['total'], h1['total']))
+    check(h1['hours'][-1]['start_ms'] <= now < h1['to_ms'], 'the last bucket is not this hour: %r' % h1['hours'][-1])
+    u = make_user(e, a, 'charty')
+    hu = expect(u.req('GET', '/api/v1/stats/calls-per-hour'), 200, 'user per hour').json()
+    check(hu['total'] == 2 and bucket(hu, now)[0] == {'start_ms': bucket(hu, now)[0]['start_ms'], 'calls': 1,
+                                                      'answered': 1}, 'user sees: %r' % hu)
+    w = expect(e.admin.req('GET', '/api/v1/stats/calls-per-hour?hours=168'), 200, 'a week').json()
+    check(len(w['hours']) == 168 and w['total'] >= h1['total'] + 1, 'a week: total %d' % w['total'])
+    for bad in ('0', '169', '-1', 'x', '1e2', ''):
+        expect_error(e.admin.req('GET', '/api/v1/stats/calls-per-hour?hours=' + bad), 400, 'hours', 'hours=' + bad)
+
+
+def test_web_settings_reload_and_restart(ctx):
+    """Saved settings outlive a SIGHUP (which re-reads hookflash.conf:
+    the saved value still wins) and a restart (a restart-only setting
+    saved from the web is then in effect, and no longer pending)."""
+    d = hf.Daemon()
+    ctx.daemons.append(d)
+    d.start()
+    a = Api(d)
+    expect(a.login('admin', admin_password(d)), 200, 'login')
+    with open(os.path.join(d.data_dir, 'hookflash.conf'), 'w') as f:
+        f.write('[registrar]\nmax_expires = 5000\n')
+    expect(a.req('PUT', '/api/v1/settings', {'registrar.max_expires': 150, 'tcp.max_connections': 900}),
+           200, 'PUT')
+    os.kill(d.pid, signal.SIGHUP)
+    check(hf.wait_for(lambda: 'SIGHUP' in d.log() and 'settings reloaded' in d.log().split('SIGHUP')[-1], 5),
+          'no reload after SIGHUP:\n%s' % d.log_tail())
+    g = expect(a.req('GET', '/api/v1/settings'), 200, 'GET after SIGHUP').json()
+    check(g['settings']['registrar.max_expires'] == 150, 'after SIGHUP: %r' % g['settings']['registrar.max_expires'])
+    check(g['pending_restart'] == ['tcp.max_connections'], 'pending: %r' % g['pending_restart'])
+    d.stop_clean()
+    d.start(new_ports=False)
+    a = Api(d)
+    expect(a.login('admin', admin_password(d)), 200, 'login after restart')
+    g = expect(a.req('GET', '/api/v1/settings'), 200, 'GET after restart').json()
+    check(g['settings']['registrar.max_expires'] == 150 and g['settings']['tcp.max_connections'] == 900
+          and g['schema']['tcp.max_connections']['running'] == 900 and g['pending_restart'] == [],
+          'after restart: %r' % {k: g['settings'][k] for k in ('registrar.max_expires', 'tcp.max_connections')})
+    d.stop_clean()
+
+
+class Events:
+    """A reader of GET /api/v1/events on its own thread: events land in a
+    queue as (name, data)."""
+
+    def __init__(self, api):
+        h = {'Accept': 'text/event-stream'}
+        if api.sid:
+            h['Cookie'] = '%s=%s' % (COOKIE, api.sid)
+        if api.token:
+            h['Authorization'] = 'Bearer ' + api.token
+        self.c = http.client.HTTPSConnection(LOCAL, api.port, context=api.ctx, timeout=30)
+        self.c.request('GET', '/api/v1/events', headers=h)
+        self.r = self.c.getresponse()
+        self.q = queue.Queue()
+        self.ended = threading.Event()
+        if self.r.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        name, data = None, []
+        try:
+            for raw in self.r:
+                line = raw.decode('utf-8').rstrip('\r\n')
+                if line == '':
+                    if name:
+                        self.q.put((name, json.loads('\n'.join(data))))
+                    name, data = None, []
+                elif line.startswith('event: '):
+                    name = line[7:]
+                elif line.startswith('data: '):
+                    data.append(line[6:])
+        except Exception:  # noqa: BLE001 - closed under the reader: the stream ended
+            pass
+        self.ended.set()
+
+    def wait(self, pred, timeout, what):
+        deadline = time.time() + timeout
+        seen = []
+        while time.time() < deadline:
+            try:
+                ev = self.q.get(timeout=max(0.05, deadline - time.time()))
+            except queue.Empty:
+                break
+            seen.append(ev)
+            if pred(*ev):
+                return ev
+        raise hf.Failure('%s: not within %.0f s; saw %r' % (what, timeout, seen[-6:]))
+
+    def drain(self):
+        out = []
+        while True:
+            try:
+                out.append(self.q.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self):
+        try:
+            self.c.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+        self.c.close()
+
+
+def has_reg(ext):
+    return lambda name, data: name == 'registrations' and any(
+        g['extension'] == ext for g in data['registrations'])
+
+
+def test_web_events(ctx):
+    """GET /api/v1/events streams text/event-stream: the calls and
+    registrations at once, then a "registrations" event when a phone
+    registers (no polling by the client). A user's stream carries only
+    its own extension; its logout ends the stream. A token works too."""
+    e = env(ctx)
+    mine = e.ext(name='SSE user')
+    other = e.ext(name='SSE other')
+    u = make_user(e, mine['number'], 'ssey')
+    adm = Events(e.admin)
+    usr = Events(u)
+    tok = expect(e.admin.req('POST', '/api/v1/tokens', {'name': 'sse'}), 201, 'token').json()['token']
+    bytok = Events(Api(e.d, token=tok))
+    try:
+        for ev, who in ((adm, 'admin'), (usr, 'user'), (bytok, 'token')):
+            check(ev.r.status == 200 and ev.r.getheader('content-type', '').startswith('text/event-stream'),
+                  '%s stream: %d %s' % (who, ev.r.status, ev.r.getheader('content-type')))
+            check(ev.r.getheader('cache-control') == 'no-store', 'cache-control %r' % ev.r.getheader('cache-control'))
+            ev.wait(lambda n, d: n == 'calls' and 'calls' in d, 5, '%s: first calls event' % who)
+            ev.wait(lambda n, d: n == 'registrations', 5, '%s: first registrations event' % who)
+        check(register(e.d, other['number'], other['password']).status == 200, 'register other')
+        adm.wait(has_reg(other['number']), 5, 'admin sees the other extension register')
+        bytok.wait(has_reg(other['number']), 5, 'token stream sees it')
+        check(register(e.d, mine['number'], mine['password']).status == 200, 'register mine')
+        _, d = usr.wait(has_reg(mine['number']), 5, 'user sees its own extension register')
+        check(all(g['extension'] == mine['number'] for g in d['registrations']), 'user sees others: %r' % d)
+        leaked = [ev for ev in usr.drain() if ev[0] == 'registrations' and any(
+            g['extension'] != mine['number'] for g in ev[1]['registrations'])]
+        check(not leaked, 'the user stream carried other extensions: %r' % leaked)
+        expect(u.req('POST', '/api/v1/logout'), 204, 'user logout')
+        check(usr.ended.wait(5), 'the user stream did not end at logout')
+    finally:
+        for ev in (adm, usr, bytok):
+            ev.close()
+
+
+def test_web_events_limit(ctx):
+    """At most 32 event streams at once (503 past it); a closed one frees
+    its place; unauthenticated is 401."""
+    e = env(ctx)
+    expect_error(Api(e.d).req('GET', '/api/v1/events'), 401, None, 'no credentials')
+    streams = []
+    try:
+        ok, last = [], None
+        deadline = time.time() + 5  # streams of the tests before may still be going away
+        while len(ok) < 33 and time.time() < deadline:
+            ev = Events(e.admin)
+            streams.append(ev)
+            if ev.r.status == 200:
+                ok.append(ev)
+                continue
+            last = ev.r.status
+            ev.close()
+            if len(ok) == 32:
+                break
+            time.sleep(0.3)
+        check(len(ok) == 32 and last == 503, '%d streams open, then %s' % (len(ok), last))
+        ok[0].close()
+        deadline = time.time() + 5  # noticed within a tick
+        while time.time() < deadline:
+            ev = Events(e.admin)
+            streams.append(ev)
+            if ev.r.status == 200:
+                break
+            ev.close()
+            time.sleep(0.3)
+        check(streams[-1].r.status == 200, 'no place freed after closing one: %d' % streams[-1].r.status)
+    finally:
+        for s in streams:
+            s.close()
 
 
 def test_web_daemon_clean_exit(ctx):
@@ -681,6 +978,11 @@ TESTS = [
     test_web_status_calls_bans,
     test_web_openapi,
     test_web_metrics,
+    test_web_settings,
+    test_web_settings_reload_and_restart,
+    test_web_calls_per_hour,
+    test_web_events,
+    test_web_events_limit,
     test_web_daemon_clean_exit,
 ]
 

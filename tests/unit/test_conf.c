@@ -107,6 +107,62 @@ static void test_bad_values(void **state)
 	unlink(path);
 }
 
+/* The settings as data: names, types, liveness, the text round trip,
+ * the cross check, and copying only what applies live. */
+static void test_info_get_copy(void **state)
+{
+	(void)state;
+	struct conf c, d;
+	conf_defaults(&c);
+	char v[256], err[256];
+	assert_true(conf_info_count() > 20);
+	const struct conf_info *ci = conf_info_find("registrar.max_expires");
+	assert_non_null(ci);
+	assert_int_equal(ci->type, CONF_INT);
+	assert_true(ci->live && ci->editable);
+	assert_int_equal(ci->max, 604800);
+	assert_false(conf_info_find("general.data_dir")->editable);
+	assert_false(conf_info_find("sip.udp_port")->live);
+	assert_int_equal(conf_info_find("sip.trace")->type, CONF_BOOL);
+	assert_null(conf_info_find("registrar"));
+	assert_null(conf_info_find("registrar.nope"));
+	assert_null(conf_info_find(".max_expires"));
+	for (size_t i = 0; i < conf_info_count(); i++) {
+		/* every value reads back as it was written */
+		const struct conf_info *x = conf_info_at(i);
+		char name[96];
+		snprintf(name, sizeof(name), "%s.%s", x->section, x->key);
+		assert_int_equal(conf_get(&c, name, v, sizeof(v)), 0);
+		d = c;
+		assert_int_equal(conf_set_name(&d, name, v, err, sizeof(err)), 0);
+		assert_memory_equal(&c, &d, sizeof(c));
+	}
+	assert_null(conf_info_at(conf_info_count()));
+	assert_int_equal(conf_get(&c, "nope.nope", v, sizeof(v)), EINVAL);
+	assert_int_equal(conf_get(&c, "rtp.ports", v, 4), ENOSPC);
+	assert_int_equal(conf_set_name(&c, "sip.trace", "yes", err, sizeof(err)), 0);
+	assert_int_equal(conf_get(&c, "sip.trace", v, sizeof(v)), 0);
+	assert_string_equal(v, "yes");
+	assert_int_equal(conf_set_name(&c, "sip.bind", "127.0.0.1,::1", err, sizeof(err)), 0);
+	assert_int_equal(conf_get(&c, "sip.bind", v, sizeof(v)), 0);
+	assert_string_equal(v, "127.0.0.1,::1");
+	assert_int_equal(conf_set_name(&c, "nope", "1", err, sizeof(err)), EINVAL);
+	/* min above max is the cross check's, and names the setting */
+	assert_int_equal(conf_set_name(&c, "registrar.min_expires", "9000", err, sizeof(err)), 0);
+	assert_int_equal(conf_check(&c, err, sizeof(err)), EINVAL);
+	assert_true(!strncmp(err, "registrar.min_expires:", 22));
+	/* live ones move, restart ones stay */
+	conf_defaults(&d);
+	assert_int_equal(conf_set_name(&c, "sip.udp_port", "5999", err, sizeof(err)), 0);
+	assert_int_equal(conf_set_name(&c, "general.log_level", "debug", err, sizeof(err)), 0);
+	conf_copy_live(&d, &c);
+	assert_int_equal(d.min_expires, 9000);
+	assert_int_equal(d.log_level, c.log_level);
+	assert_true(d.sip_trace);
+	assert_int_equal(d.sip_udp_port, 5060);
+	assert_int_equal(d.nbinds, 0);
+}
+
 static void test_domains(void **state)
 {
 	(void)state;
@@ -138,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_flags_only),
 		cmocka_unit_test(test_file_then_flags),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_info_get_copy),
 		cmocka_unit_test(test_domains),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

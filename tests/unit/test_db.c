@@ -502,6 +502,46 @@ static void test_users(void **state)
 
 /* --- settings and secrets ------------------------------------------------ */
 
+struct kv_seen {
+	int n;
+	char keys[8][64], values[8][64];
+};
+
+static void kv_collect(const char *key, const char *value, void *arg)
+{
+	struct kv_seen *k = arg;
+	if (k->n < 8) {
+		snprintf(k->keys[k->n], 64, "%s", key);
+		snprintf(k->values[k->n], 64, "%s", value);
+	}
+	k->n++;
+}
+
+/* Prefix listing (a % or _ in the prefix is not a pattern) and saving
+ * several in one transaction. */
+static void test_settings_prefix_many(void **state)
+{
+	struct fx *f = *state;
+	const char *k[] = { "conf.b", "conf.a", "confx", "other" };
+	const char *v[] = { "2", "1", "3", "4" };
+	assert_int_equal(db_setting_set_many(f->db, k, v, 4), 0);
+	struct kv_seen s = { 0 };
+	assert_int_equal(db_setting_each(f->db, "conf.", kv_collect, &s), 2);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.keys[0], "conf.a");
+	assert_string_equal(s.values[1], "2");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_setting_each(f->db, "conf%", kv_collect, &s), 0);
+	assert_true(db_setting_each(f->db, "", NULL, NULL) >= 4);
+	assert_int_equal(db_setting_each(f->db, NULL, NULL, NULL), -EINVAL);
+	/* a NULL value fails the whole batch: nothing of it stays */
+	const char *k2[] = { "conf.c", "conf.d" };
+	const char *v2[] = { "5", NULL };
+	assert_int_not_equal(db_setting_set_many(f->db, k2, v2, 2), 0);
+	char out[16];
+	assert_int_equal(db_setting_get(f->db, "conf.c", out, sizeof(out)), ENOENT);
+}
+
 static void test_settings(void **state)
 {
 	struct fx *f = *state;
@@ -678,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_password_hash),
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings_prefix_many, setup, teardown),
 		cmocka_unit_test(test_secret_generate),
 		cmocka_unit_test_setup_teardown(test_setup_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_defaults_not_fresh, setup, teardown),

@@ -402,6 +402,40 @@ static void test_cdr_list_reentrant(void **state)
 	assert_int_equal(db_cdr_list(f->db, NULL, NULL, NULL), 3);
 }
 
+/* --- calls per hour -------------------------------------------------------- */
+
+static void test_cdr_per_hour(void **state)
+{
+	struct fx *f = *state;
+	const int64_t H = 3600000, from = 1700000000000LL / H * H;
+	add(f, "2001", "2002", from - 1, "ANSWERED");        /* before the window */
+	add(f, "2001", "2002", from, "ANSWERED");            /* hour 0 */
+	add(f, "2003", "2001", from + H - 1, "BUSY");        /* hour 0 */
+	add(f, "2003", "2004", from + 5 * H + 10, "ANSWERED"); /* hour 5 */
+	add(f, "2001", "2004", from + 24 * H, "ANSWERED");   /* after it */
+	uint32_t t[DB_CDR_HOURS_MAX], a[DB_CDR_HOURS_MAX];
+	assert_int_equal(db_cdr_per_hour(f->db, from, 24, NULL, t, a), 0);
+	assert_int_equal(t[0], 2);
+	assert_int_equal(a[0], 1);
+	assert_int_equal(t[5], 1);
+	assert_int_equal(a[5], 1);
+	uint32_t sum = 0;
+	for (int i = 0; i < 24; i++)
+		sum += t[i];
+	assert_int_equal(sum, 3);
+	/* one number: as caller or callee; metacharacters are just text */
+	assert_int_equal(db_cdr_per_hour(f->db, from, 24, "2001", t, a), 0);
+	assert_int_equal(t[0], 2);
+	assert_int_equal(t[5], 0);
+	assert_int_equal(db_cdr_per_hour(f->db, from, 24, "' OR 1=1 --", t, a), 0);
+	assert_int_equal(t[0], 0);
+	assert_int_equal(db_cdr_per_hour(f->db, from, 1, NULL, t, a), 0);
+	assert_int_equal(t[0], 2);
+	assert_int_equal(db_cdr_per_hour(f->db, from, 0, NULL, t, a), EINVAL);
+	assert_int_equal(db_cdr_per_hour(f->db, from, DB_CDR_HOURS_MAX + 1, NULL, t, a), EINVAL);
+	assert_int_equal(db_cdr_per_hour(f->db, INT64_MAX - 10, 24, NULL, t, a), EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cdr_order_limit_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_default_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cdr_per_hour, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_sql_metachars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_list_reentrant, setup, teardown),
 	};

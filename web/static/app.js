@@ -1,6 +1,8 @@
 // Hookflash admin UI: a small single-page app over the REST API (/api/v1).
 // No build step, no inline script (the CSP is default-src 'self'). Pages
-// are chosen by the URL hash; live pages poll the API every 2 s.
+// are chosen by the URL hash; live pages follow the server's event stream
+// (GET /api/v1/events, Server-Sent Events) and fall back to polling the
+// API every 2 s when the stream cannot be had.
 
 const API = '/api/v1';
 const POLL_MS = 2000;
@@ -108,7 +110,7 @@ function clearErrors(form) {
 
 // --- routing -----------------------------------------------------------------
 
-const pages = { login, dashboard, extensions, calls, history, registrations };
+const pages = { login, dashboard, extensions, calls, history, registrations, settings };
 
 function go(page) {
   if (location.hash !== '#/' + page) location.hash = '#/' + page;
@@ -131,6 +133,44 @@ function poll(fn) {
   tick();
 }
 
+// Follows the live calls and registrations: handlers.calls(list) and
+// handlers.registrations(list) run with each snapshot the server sends.
+// EventSource reconnects by itself after a dropped connection; when the
+// server refuses the stream (503: too many open, or an old proxy) it is
+// given up and the lists are polled instead. main[data-live] says which.
+function live(handlers) {
+  const kinds = Object.keys(handlers);
+  const fallback = () => {
+    main.dataset.live = 'poll';
+    poll(async () => {
+      for (const k of kinds) handlers[k]((await api('GET', `/${k}`))[k]);
+    });
+  };
+  if (!window.EventSource) { fallback(); return; }
+  const es = new EventSource(`${API}/events`);
+  let polling = false;
+  main.dataset.live = 'connecting';
+  for (const k of kinds) {
+    es.addEventListener(k, (ev) => {
+      main.dataset.live = 'sse';
+      try { handlers[k](JSON.parse(ev.data)[k]); } catch (e) { console.warn(e); }
+    });
+  }
+  es.addEventListener('error', () => {
+    if (es.readyState === EventSource.CLOSED && !polling) {
+      polling = true;
+      fallback();
+    }
+  });
+  state.stop.push(() => es.close());
+}
+
+// Calls fn every second until the page changes (counting clocks).
+function every(fn) {
+  const t = setInterval(fn, 1000);
+  state.stop.push(() => clearInterval(t));
+}
+
 async function route() {
   stopTimers();
   let name = (location.hash.match(/^#\/([a-z]+)/) || [])[1] || 'dashboard';
@@ -143,8 +183,11 @@ async function route() {
       name = 'login';
     }
   }
+  const admin = state.session && state.session.role === 'admin';
+  if (name === 'settings' && !admin) name = 'dashboard';
   const top = document.getElementById('top');
   top.hidden = name === 'login';
+  document.querySelectorAll('.top [data-admin]').forEach((el) => { el.hidden = !admin; });
   document.querySelectorAll('.top a[data-page]').forEach((a) => {
     if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -197,21 +240,96 @@ function dashboard() {
   const exts = h('span', { class: 'n', id: 'stat-extensions' }, '–');
   const total = h('span', { class: 'n', id: 'stat-total' }, '–');
   const info = h('p', { class: 'muted' });
+  const chart = h('div', { id: 'chart-slot' });
+  const admin = state.session.role === 'admin';
   main.append(title('Dashboard'),
     h('div', { class: 'stats' },
       h('div', { class: 'stat' }, calls, h('span', { class: 'l' }, 'calls now')),
       h('div', { class: 'stat' }, regs, h('span', { class: 'l' }, 'registrations now')),
-      h('div', { class: 'stat' }, exts, h('span', { class: 'l' }, 'extensions')),
-      h('div', { class: 'stat' }, total, h('span', { class: 'l' }, 'calls since start'))),
+      admin ? h('div', { class: 'stat' }, exts, h('span', { class: 'l' }, 'extensions')) : null,
+      admin ? h('div', { class: 'stat' }, total, h('span', { class: 'l' }, 'calls since start')) : null),
+    h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
+      h('h2', { id: 'chart-h' }, 'Calls per hour, last 24 hours'), chart),
     info);
-  poll(async () => {
+
+  let lastCalls = null;
+  async function loadChart() {
+    chart.replaceChildren(callsChart(await api('GET', '/stats/calls-per-hour?hours=24')));
+  }
+  async function loadStatus() {
+    if (!admin) return;
     const s = await api('GET', '/status');
-    calls.textContent = s.calls;
-    regs.textContent = s.registrations;
     exts.textContent = s.extensions;
     total.textContent = `${s.calls_total} (${s.calls_answered} answered)`;
     info.textContent = `Version ${s.version}, up ${fmtDur(s.uptime_s)}.`;
+  }
+  live({
+    calls: (list) => {
+      calls.textContent = list.length;
+      // a call that ended is a new record: redraw the chart and totals
+      if (lastCalls !== null && list.length < lastCalls) {
+        setTimeout(() => { loadChart().catch(() => {}); loadStatus().catch(() => {}); }, 1000);
+      }
+      lastCalls = list.length;
+    },
+    registrations: (list) => { regs.textContent = list.length; },
   });
+  loadChart().catch((e) => { chart.textContent = e.message; });
+  // the slow-moving figures: at once, then every half minute
+  let n = 0;
+  loadStatus().catch(() => {});
+  every(() => {
+    n += 1;
+    if (n % 30 === 0) { loadStatus().catch(() => {}); loadChart().catch(() => {}); }
+  });
+}
+
+// A bar chart of calls per hour in SVG, drawn by hand (no library): a
+// bar per hour, answered calls darker inside it, hour labels every 3 h.
+// The numbers are also in a table for screen readers (the SVG is
+// aria-hidden, the table visually hidden), and each bar has a tooltip.
+const SVG = 'http://www.w3.org/2000/svg';
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+function callsChart(data) {
+  const W = 720, H = 200, L = 36, B = 24, T = 8;
+  const hours = data.hours;
+  const max = Math.max(1, ...hours.map((x) => x.calls));
+  const step = max <= 5 ? 1 : Math.ceil(max / 5);
+  const top = Math.ceil(max / step) * step;
+  const bw = (W - L) / hours.length;
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  const hh = (ms) => new Date(ms).toTimeString().slice(0, 5);
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', 'aria-hidden': 'true', focusable: 'false' });
+  for (let v = 0; v <= top; v += step) {
+    svg.append(s('line', { x1: L, x2: W, y1: y(v), y2: y(v), class: 'grid' }),
+      s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, v));
+  }
+  hours.forEach((x, i) => {
+    const x0 = L + i * bw + 2, w = Math.max(1, bw - 4);
+    const g = s('g', { class: 'bar', 'data-start': x.start_ms, 'data-calls': x.calls },
+      s('title', {}, `${hh(x.start_ms)}: ${x.calls} calls, ${x.answered} answered`));
+    if (x.calls) g.append(s('rect', { x: x0, y: y(x.calls), width: w, height: y(0) - y(x.calls), class: 'all' }));
+    if (x.answered) g.append(s('rect', { x: x0, y: y(x.answered), width: w, height: y(0) - y(x.answered), class: 'ans' }));
+    svg.append(g);
+    if (i % 3 === 0 || i === hours.length - 1) {
+      svg.append(s('text', { x: x0 + w / 2, y: H - 6, 'text-anchor': 'middle' }, i === hours.length - 1 ? 'now' : hh(x.start_ms)));
+    }
+  });
+  const table = h('table', { class: 'sr-only', id: 'chart-table' },
+    h('caption', {}, `Calls per hour over the last 24 hours: ${data.total} in all`),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Hour starting'), h('th', { scope: 'col' }, 'Calls'), h('th', { scope: 'col' }, 'Answered'))),
+    h('tbody', {}, hours.map((x) => h('tr', { 'data-start': x.start_ms },
+      h('th', { scope: 'row' }, hh(x.start_ms)), h('td', {}, x.calls), h('td', {}, x.answered)))));
+  const legend = h('p', { class: 'legend muted' },
+    h('span', { class: 'key all' }), ' all calls ', h('span', { class: 'key ans' }), ' answered',
+    ` · ${data.total} calls in 24 hours`);
+  return h('figure', { class: 'chart-fig', id: 'calls-chart', 'data-total': data.total }, svg, legend, table);
 }
 
 function extensions() {
@@ -340,8 +458,9 @@ function extensions() {
 
 function calls() {
   const tbody = h('tbody', { id: 'call-rows' });
-  main.append(title('Live calls'), h('p', { class: 'muted' }, 'Updated every 2 seconds.'),
+  main.append(title('Live calls'), h('p', { class: 'muted' }, 'Updated as calls change.'),
     h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'sr-only' }, 'Calls in progress'),
       h('thead', {}, h('tr', {}, ['Caller', 'Callee', 'State', 'Duration', 'Codec', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       tbody)));
   const hangup = async (c, b) => {
@@ -351,32 +470,47 @@ function calls() {
       toast(`Call ${c.caller} → ${c.callee} hung up`);
     } catch (e) { toast(e.message); b.disabled = false; }
   };
-  poll(async () => {
-    const list = (await api('GET', '/calls')).calls;
-    tbody.replaceChildren(...(list.length ? list.map((c) => {
-      const b = h('button', { type: 'button', class: 'small danger', 'aria-label': `Hang up ${c.caller} to ${c.callee}` }, 'Hang up');
-      b.addEventListener('click', () => hangup(c, b));
-      return h('tr', { 'data-call-id': c.id, 'data-caller': c.caller, 'data-callee': c.callee },
-        h('td', {}, c.caller), h('td', {}, c.callee),
-        h('td', {}, h('span', { class: `badge ${c.state}` }, c.state)),
-        h('td', {}, fmtDur(c.duration_s)), h('td', {}, c.codec || ''),
-        h('td', { class: 'actions' }, state.session.role === 'admin' ? b : null));
-    }) : [h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No calls in progress'))]));
+  let since = Date.now();
+  live({
+    calls: (list) => {
+      since = Date.now();
+      tbody.replaceChildren(...(list.length ? list.map((c) => {
+        const b = h('button', { type: 'button', class: 'small danger', 'aria-label': `Hang up ${c.caller} to ${c.callee}` }, 'Hang up');
+        b.addEventListener('click', () => hangup(c, b));
+        return h('tr', { 'data-call-id': c.id, 'data-caller': c.caller, 'data-callee': c.callee },
+          h('td', {}, c.caller), h('td', {}, c.callee),
+          h('td', {}, h('span', { class: `badge ${c.state}` }, c.state)),
+          h('td', { class: 'dur', 'data-s': c.duration_s }, fmtDur(c.duration_s)), h('td', {}, c.codec || ''),
+          h('td', { class: 'actions' }, state.session.role === 'admin' ? b : null));
+      }) : [h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No calls in progress'))]));
+    },
+  });
+  every(() => {
+    const add = Math.floor((Date.now() - since) / 1000);
+    tbody.querySelectorAll('td.dur').forEach((td) => { td.textContent = fmtDur(Number(td.dataset.s) + add); });
   });
 }
 
 function registrations() {
   const tbody = h('tbody', { id: 'reg-rows' });
-  main.append(title('Registrations'), h('p', { class: 'muted' }, 'Updated every 2 seconds.'),
+  main.append(title('Registrations'), h('p', { class: 'muted' }, 'Updated as phones register and leave.'),
     h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'sr-only' }, 'Registered phones'),
       h('thead', {}, h('tr', {}, ['Extension', 'Contact', 'Source', 'Expires in', 'User agent'].map((t) => h('th', { scope: 'col' }, t)))),
       tbody)));
-  poll(async () => {
-    const list = (await api('GET', '/registrations')).registrations;
-    tbody.replaceChildren(...(list.length ? list.map((r) => h('tr', { 'data-extension': r.extension },
-      h('td', {}, r.extension), h('td', {}, r.contact), h('td', {}, r.source),
-      h('td', {}, `${r.expires_in} s`), h('td', {}, r.user_agent || '')))
-      : [h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No phone is registered'))]));
+  let since = Date.now();
+  live({
+    registrations: (list) => {
+      since = Date.now();
+      tbody.replaceChildren(...(list.length ? list.map((r) => h('tr', { 'data-extension': r.extension },
+        h('td', {}, r.extension), h('td', {}, r.contact), h('td', {}, r.source),
+        h('td', { class: 'exp', 'data-s': r.expires_in }, `${r.expires_in} s`), h('td', {}, r.user_agent || '')))
+        : [h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No phone is registered'))]));
+    },
+  });
+  every(() => {
+    const gone = Math.floor((Date.now() - since) / 1000);
+    tbody.querySelectorAll('td.exp').forEach((td) => { td.textContent = `${Math.max(0, Number(td.dataset.s) - gone)} s`; });
   });
 }
 
@@ -442,6 +576,91 @@ function history() {
       tbody)),
     h('div', { class: 'pager' }, prev, where, next));
   load();
+}
+
+// The daemon's settings (admin): one labelled input per setting, grouped
+// by section; only changed values are sent; an error shows next to its
+// input; the answer says what applied now and what waits for a restart.
+function settings() {
+  const slot = h('div', { id: 'settings-slot' }, h('p', { class: 'muted' }, 'Loading…'));
+  const status = h('p', { id: 'settings-status', role: 'status', 'aria-live': 'polite' });
+  main.append(title('Settings'),
+    h('p', { class: 'muted' }, 'Saved settings win over hookflash.conf and the command line. ',
+      'Those marked “live” apply at once, without disturbing calls in progress; the others at the next start.'),
+    status, slot);
+  let current = {};
+
+  const idOf = (name) => `set-${name.replace(/[^a-z0-9]+/g, '-')}`;
+
+  function input(name, d, v) {
+    if (d.type === 'boolean') {
+      const el = h('input', { type: 'checkbox', name });
+      el.checked = !!v;
+      return el;
+    }
+    if (d.type === 'level') {
+      return h('select', { name }, d.choices.map((c) => h('option', { value: c, selected: c === v }, c)));
+    }
+    if (d.type === 'integer') {
+      return h('input', { type: 'number', name, value: v, min: d.min, max: d.max, step: 1, inputmode: 'numeric' });
+    }
+    return h('input', { type: 'text', name, value: v, autocomplete: 'off', spellcheck: 'false' });
+  }
+
+  function valueOf(el, d) {
+    if (d.type === 'boolean') return el.checked;
+    if (d.type === 'integer') return el.value.trim() === '' || !/^-?\d+$/.test(el.value.trim()) ? el.value : Number(el.value);
+    return el.value;
+  }
+
+  function render(doc) {
+    current = doc.settings;
+    const form = h('form', { id: 'settings-form', novalidate: true });
+    const sections = {};
+    for (const [name, d] of Object.entries(doc.schema)) {
+      const sec = name.split('.')[0];
+      if (!sections[sec]) sections[sec] = h('fieldset', { class: 'grid card' }, h('legend', {}, sec));
+      const id = idOf(name);
+      const el = input(name, d, doc.settings[name]);
+      const pend = (doc.pending_restart || []).includes(name);
+      const hint = h('span', { class: 'hint', id: `${id}-hint` },
+        d.description, d.type === 'integer' ? ` (${d.min}–${d.max})` : '',
+        ' · ', h('span', { class: d.apply === 'live' ? 'tag live' : 'tag restart' }, d.apply === 'live' ? 'live' : 'at restart'),
+        pend ? h('span', { class: 'tag pending' }, ` running: ${String(d.running)}`) : null);
+      const f = field(id, name.split('.')[1].replace(/_/g, ' '), el, hint);
+      el.setAttribute('aria-describedby', `${id}-err ${id}-hint`);
+      f.dataset.setting = name;
+      sections[sec].append(f);
+    }
+    form.append(...Object.values(sections),
+      h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, 'Save settings'),
+        h('span', { class: 'err', 'data-err-for': '_form', role: 'alert' })));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      const body = {};
+      for (const [name, d] of Object.entries(doc.schema)) {
+        const el = form.querySelector(`[name="${CSS.escape(name)}"]`);
+        const v = valueOf(el, d);
+        if (v !== current[name]) body[name] = v;
+      }
+      if (!Object.keys(body).length) { status.textContent = 'Nothing changed.'; return; }
+      try {
+        const r = await api('PUT', '/settings', body);
+        const parts = [`Saved ${r.saved.join(', ')}.`];
+        if (r.applied.length) parts.push(`In effect now: ${r.applied.join(', ')}.`);
+        if (r.restart_required.length) parts.push(`After a restart: ${r.restart_required.join(', ')}.`);
+        render(r);
+        status.textContent = parts.join(' ');
+      } catch (e) {
+        status.textContent = '';
+        showError(form, e);
+      }
+    });
+    slot.replaceChildren(form);
+  }
+
+  api('GET', '/settings').then(render).catch((e) => { slot.textContent = e.message; });
 }
 
 // --- start -------------------------------------------------------------------
