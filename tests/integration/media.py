@@ -199,11 +199,12 @@ class Call:
     the recordings, the phones' logs, the daemon's log."""
 
     def __init__(self, e, codecs_a='pcmu', codecs_b='pcmu', enc_a=None, enc_b=None,
-                 policy_a=None, policy_b=None, tag='call', expect_a=None, expect_b=None):
+                 policy_a=None, policy_b=None, tag='call', expect_a=None, expect_b=None, ring_s=0):
         """codecs_x: what phone x may use (None: all it has); policy_x: its
         extension's media policy (codecs=, srtp=, see MediaEnv.ext);
         expect_x: the codec phone x must end up using (default: the first
-        of codecs_x)."""
+        of codecs_x); ring_s: B lets the call ring that long before it
+        answers (0: at once)."""
         self.e = e
         self.expect = {'A': expect_a or codecs_a, 'B': expect_b or codecs_b}
         self.na, pa = e.ext('Media A %s' % tag, **(policy_a or {}))
@@ -211,7 +212,8 @@ class Call:
         self.a = Softphone(self.na, pa, e.d.sip_port, TONE_A, e.dir('baresip-a-' + tag), codecs=codecs_a,
                            mediaenc=enc_a, rtp_ports=e.ports_a)
         self.b = Softphone(self.nb, pb, e.d.sip_port, TONE_B, e.dir('baresip-b-' + tag), codecs=codecs_b,
-                           mediaenc=enc_b, rtp_ports=e.ports_b)
+                           mediaenc=enc_b, rtp_ports=e.ports_b, answermode='manual' if ring_s else 'auto')
+        self.ring_s = ring_s
         self.row = None
         self.calls_seen = []
         self.tag = tag
@@ -241,12 +243,15 @@ class Call:
         return self._streams
 
     def check_wire(self):
-        """What Hookflash sends each phone is one RTP stream in what that
-        phone negotiated: a single SSRC, and only the payload type the
-        phone itself sends audio with (its codec, same numbering both
-        ways) or telephone-event (101 on both sides here). A packet of the
-        other leg's codec, or of the other leg's SRTP, leaking through
-        before the leg's format is applied breaks this."""
+        """What Hookflash sends each phone is what that phone negotiated:
+        only the payload type the phone itself sends audio with (its
+        codec, same numbering both ways) or telephone-event (101 on both
+        sides here), and within each SSRC sequence numbers that follow
+        each other (a jump of a few lost packets at most: a jitter buffer
+        takes what looks older than what it played for late and drops
+        it). A new SSRC is allowed (RFC 3550), e.g. from ringback to the
+        other phone's stream. A packet of the other leg's codec leaking
+        through before the leg's format is applied breaks this."""
         st = self.streams()
         for x in ('A', 'B'):
             own = [p['pt'] for p in st['from ' + x] if len(p['payload']) > 4]
@@ -254,16 +259,21 @@ class Call:
             codec_pt = max(set(own), key=own.count)
             got = st['to ' + x]
             bad = [p for p in got if p['pt'] not in (codec_pt, 101)]
-            ssrcs = []
-            for p in got:
-                if not ssrcs or ssrcs[-1][0] != p['ssrc']:
-                    ssrcs.append((p['ssrc'], p['seq'], p['pt'], len(p['payload'])))
-            check(not bad and len(ssrcs) == 1,
-                  'on the wire, Hookflash -> phone %s (which sends PT %d): %d packet(s) of other payload '
-                  'types (first: %s) and %d SSRC run(s) (SSRC, first seq, PT, payload bytes): %s'
+            runs, jumps = [], []
+            for i, p in enumerate(got):
+                if not runs or runs[-1][0] != p['ssrc']:
+                    runs.append((p['ssrc'], p['seq'], p['pt'], len(p['payload'])))
+                elif not 1 <= (p['seq'] - got[i - 1]['seq']) % 65536 <= 5:
+                    jumps.append('%d -> %d' % (got[i - 1]['seq'], p['seq']))
+            desc = ', '.join('%08x/%d/PT %d/%d' % r for r in runs[:4])
+            say('Hookflash -> phone %s: %d packets, SSRC runs (SSRC/first seq/PT/payload bytes): %s'
+                % (x, len(got), desc))
+            check(not bad, 'on the wire, Hookflash -> phone %s (which sends PT %d): %d packet(s) of other '
+                  'payload types (first: %s); SSRC runs (SSRC/first seq/PT/payload bytes): %s'
                   % (x, codec_pt, len(bad), ', '.join('#%d PT %d SSRC %08x seq %d %d bytes' % (
-                      got.index(p), p['pt'], p['ssrc'], p['seq'], len(p['payload'])) for p in bad[:3]) or '-',
-                     len(ssrcs), ', '.join('%08x/%d/PT %d/%d' % r for r in ssrcs[:4])))
+                      got.index(p), p['pt'], p['ssrc'], p['seq'], len(p['payload'])) for p in bad[:3]), desc))
+            check(not jumps, 'on the wire, Hookflash -> phone %s: the sequence numbers jump within one SSRC '
+                  '(%s)' % (x, ', '.join(jumps[:4])))
 
     def _run(self, talk_s, during):
         e, a, b = self.e, self.a, self.b
@@ -278,6 +288,12 @@ class Call:
             check(hf.wait_for(registered, 8, 0.05), 'the phones did not register:\n%s\n%s'
                   % (hf.cli(e.d.data_dir, 'registrations')[1], self.describe()))
             a.command('/dial sip:%s@%s:%d' % (self.nb, LOCAL, e.d.sip_port))
+            if self.ring_s:
+                check(hf.wait_for(lambda: 'Incoming call' in b.log() or 'ringing' in b.log().lower(), 5, 0.05),
+                      'B never rang:\n%s' % self.describe())
+                self.t_ring = time.time()
+                time.sleep(self.ring_s)
+                b.command('/accept')
             check(wait_answered(e.d, self.na, self.nb, phone=a), 'the call %s -> %s was not answered; '
                   '`hookflash calls`:\n%s\n%s' % (self.na, self.nb, calls_table(e.d)[1], self.describe()))
             t0 = time.time()
@@ -309,8 +325,8 @@ class Call:
                   '%r: want it to send and receive %s, its log says %s\n%s'
                   % (p, want, used or 'no codec at all', self.describe()))
 
-    def check_audio(self, min_rms=tones.MIN_RMS):
-        fa = tones.check_heard(self.a, self.b, 'A %r' % self.a, self.talked, min_rms)
+    def check_audio(self, min_rms=tones.MIN_RMS, skip_a=0.0):
+        fa = tones.check_heard(self.a, self.b, 'A %r' % self.a, self.talked, min_rms, skip_a)
         fb = tones.check_heard(self.b, self.a, 'B %r' % self.b, self.talked, min_rms)
         say('A heard %d Hz at RMS %.0f for %.2fs; B heard %d Hz at RMS %.0f for %.2fs'
             % (fa[0], fa[1], fa[2], fb[0], fb[1], fb[2]))
@@ -719,19 +735,28 @@ def check_srtp_wire(c, secure, plain):
               % (facts[k][0], k, need, c.talked, table))
     tone = {'A': TONE_A, 'B': TONE_B}
     other = {'A': 'B', 'B': 'A'}
+    def sizes(k):
+        """Payload sizes of the audio packets (not telephone-event) of a
+        stream, and how many packets had each."""
+        got = {}
+        for p in streams[k]:
+            if p['pt'] != 101:
+                got[len(p['payload'])] = got.get(len(p['payload']), 0) + 1
+        return got
     for k, t in (('from ' + plain, tone[plain]), ('to ' + plain, tone[other[plain]])):
         n, plen, ent, f, share = facts[k]
         check(abs(f - t) <= 15 and share > 0.5 and ent < 7.0,
               'the plain leg %s does not carry the %d Hz tone as readable G.711:\n%s' % (k, t, table))
-        check(plen == 160, 'the plain leg %s: payloads of %d bytes, want 160 (20 ms of PCMU):\n%s'
-              % (k, plen, table))
+        check(set(sizes(k)) == {160}, 'the plain leg %s: payload sizes (bytes: packets) %s, want 160 only (20 '
+              'ms of PCMU; 170 is an SRTP packet with its auth tag):\n%s' % (k, sizes(k), table))
     for k in ('from ' + secure, 'to ' + secure):
         n, plen, ent, f, share = facts[k]
         check(ent > 7.5 and share < 0.1, 'the SRTP leg %s is readable: entropy %.2f, %d Hz holds %.0f%% '
               'of the energy when decoded as G.711 (want noise: > 7.5 bits, < 10%%):\n%s'
               % (k, ent, f, 100 * share, table))
-        check(plen == 170, 'the SRTP leg %s: payloads of %d bytes, want 170 (160 of PCMU + the '
-              '80-bit auth tag of AES_CM_128_HMAC_SHA1_80):\n%s' % (k, plen, table))
+        check(set(sizes(k)) == {170}, 'the SRTP leg %s: payload sizes (bytes: packets) %s, want 170 only (160 '
+              'of G.711/G.722 + the 80-bit auth tag of AES_CM_128_HMAC_SHA1_80; 160 is a plain RTP '
+              'packet):\n%s' % (k, sizes(k), table))
 
 
 def test_media_srtp_caller_leg(ctx):
@@ -888,6 +913,41 @@ def test_media_srtp_callee_policy(ctx):
     c.check_cdr()
 
 
+def pair_share(samples, rate, f1, f2, at_s, win_s=0.1):
+    """The shares of the energy at f1 and at f2 in the window at at_s."""
+    samples, rate = tones.to_8k(samples, rate)
+    n = int(win_s * rate)
+    start = max(0, min(len(samples) - n, int(at_s * rate)))
+    win = samples[start:start + n]
+    return tones.energy_share(win, rate, f1), tones.energy_share(win, rate, f2)
+
+
+def test_media_ringback_then_answer(ctx):
+    """B lets the call ring for 1.5 s before it answers (as people do):
+    A hears Hookflash's ringback (440+480 Hz, early media in a 183) while
+    it rings, then B's tone once B answers, and B hears A; on the wire
+    (check_wire) A gets PCMU only, in order within each SSRC (ringback is
+    Hookflash's stream, then B's is relayed with its own SSRC)."""
+    e = env(ctx)
+    ring = 1.5
+    c = Call(e, 'pcmu', 'pcmu', tag='ring', ring_s=ring)
+    c.run()
+
+    def ringback():
+        recs = c.a.recordings()
+        check(recs, 'A recorded nothing')
+        rate, s = tones.read_wav(recs[0])
+        a, b = pair_share(s, rate, 440, 480, 0.5)
+        say('A at 0.5 s: 440 Hz %.0f%%, 480 Hz %.0f%% of the energy' % (100 * a, 100 * b))
+        check(a > 0.2 and b > 0.2 and a + b > 0.6, 'A did not hear ringback (440+480 Hz) while B rang: '
+              '440 Hz holds %.0f%%, 480 Hz %.0f%% of its audio at 0.5 s' % (100 * a, 100 * b))
+    try:
+        all_of(ringback, lambda: c.check_audio(skip_a=ring + 0.4), c.check_wire)
+    except AssertionError as err:
+        raise hf.Failure('%s\n%s' % (err, c.describe()))
+    c.check_cdr()
+
+
 def test_media_daemon_clean_exit(ctx):
     """The media daemon ends on SIGTERM with exit status 0 and no
     sanitizer report."""
@@ -904,6 +964,7 @@ TESTS = [
     test_media_policy_codecs,
     test_media_srtp_caller_leg,
     test_media_srtp_callee_policy,
+    test_media_ringback_then_answer,
     test_media_dtmf_rfc4733,
     test_media_dtmf_sip_info,
     test_media_dtmf_inband_to_rfc4733,

@@ -78,10 +78,11 @@ class Softphone(hf.Baresip):
     stdin) and auto-answer. codecs: the ;audio_codecs= value (e.g. 'pcmu',
     'opus', 'g722'); mediaenc: None, 'srtp' or 'srtp-mand'. rtp_ports:
     (lo, hi) for the phone's own RTP ports, so a capture can tell its
-    packets apart; None: baresip's default."""
+    packets apart; None: baresip's default. answermode 'manual': an
+    incoming call rings until command('/accept')."""
 
     def __init__(self, user, password, server_port, freq, workdir=None, codecs='pcmu',
-                 mediaenc=None, rtp_ports=None, regint=60):
+                 mediaenc=None, rtp_ports=None, regint=60, answermode='auto'):
         if workdir:
             os.makedirs(workdir)
         super().__init__(user, password, server_port, regint=regint, workdir=workdir)
@@ -94,7 +95,7 @@ class Softphone(hf.Baresip):
         with open(os.path.join(self.dir, 'config'), 'w') as f:
             f.write(CONFIG.format(ip=LOCAL, port=self.port, freq=freq, dir=self.dir,
                                   rtp_lo=lo, rtp_hi=hi))
-        params = ';auth_pass=%s;regint=%d;answermode=auto' % (password, regint)
+        params = ';auth_pass=%s;regint=%d;answermode=%s' % (password, regint, answermode)
         if codecs:
             params += ';audio_codecs=%s' % ','.join(CODECS.get(c.lower(), c) for c in codecs.split(','))
         if mediaenc:
@@ -200,12 +201,14 @@ def rms(samples):
     return math.sqrt(sum(x * x for x in samples) / len(samples)) if samples else 0.0
 
 
-def check_heard(phone, other, what, talk_s, min_rms=MIN_RMS):
+def check_heard(phone, other, what, talk_s, min_rms=MIN_RMS, skip_s=0.0):
     """phone's recording of the call holds other's tone, loud, for about
-    talk_s seconds. Returns (frequency, RMS, seconds recorded)."""
+    talk_s seconds (after the first skip_s seconds of the recording: early
+    media). Returns (frequency, RMS, seconds recorded)."""
     recs = phone.recordings('dec')
     check(recs, '%s recorded nothing (no dump-*-dec.wav in %s):\n%s' % (what, phone.dir, phone.log()[-2000:]))
     rate, s = read_wav(recs[0])
+    s = s[int(skip_s * rate):]
     secs = len(s) / float(rate)
     check(secs >= talk_s * 0.6, '%s recorded only %.2fs of received audio, want ~%.1fs' % (what, secs, talk_s))
     f, share = dominant(s, rate)
