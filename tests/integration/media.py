@@ -85,11 +85,12 @@ class MediaEnv:
         _, out, _ = hf.cli(self.d.data_dir, '--help')
         self.cli_help = out
 
-    def ext(self, name, codecs=None, srtp=None):
+    def ext(self, name, codecs=None, srtp=None, contact=None):
         number = str(self.next)
         self.next += 1
         pw = 'pw-' + rand_hex(12)
-        hf.cli(self.d.data_dir, 'extension', 'add', number, '--password', pw, '--name', name)
+        hf.cli(self.d.data_dir, 'extension', 'add', number, '--password', pw, '--name', name,
+               *(['--contact', contact] if contact else []))
         args = []
         if codecs:
             args += ['--codecs', codecs]
@@ -853,6 +854,73 @@ def test_media_srtp_callee_policy(ctx):
     c.check_cdr()
 
 
+def test_media_srtp_callee_rtp_before_answer(ctx):
+    """A insists on SRTP (srtp-mand); the callee, a python phone on plain
+    RTP, starts sending its PCMU tone to the port Hookflash offered as soon
+    as the INVITE arrives and answers 0.6 s later (phones that stream
+    before they answer exist, and so do strangers who guess a port).
+    Nothing of it may reach A unprotected: every packet Hookflash sends A
+    carries SRTP's auth tag (170-byte payloads), and A hears the callee's
+    tone after the answer."""
+    e = env(ctx)
+    phone = callkit.Phone(e.d.sip_port, 'early', name='python B')
+    nb, _ = e.ext('Python B early RTP', contact='sip:early@%s:%d' % (LOCAL, phone.port))
+    na, pa = e.ext('Media A early RTP')
+    a = Softphone(na, pa, e.d.sip_port, TONE_A, e.dir('baresip-a-early'), codecs='pcmu', mediaenc='srtp-mand',
+                  rtp_ports=e.ports_a)
+    rtp = TonePeer()
+    cap = Capture(os.path.join(e.d.workdir, 'early-%s.pcap' % rand_hex(4)),
+                  'udp and portrange %d-%d' % (e.ports_a[0], e.ports_a[1] + 1))
+    cap.start()
+    talk = 2.0
+    try:
+        a.start()
+        check(hf.wait_for(lambda: na in {r['ext'] for r in hf.registrations(e.d.data_dir)[0]}, 8, 0.05),
+              'A did not register:\n%s' % a.log_brief())
+        a.command('/dial sip:%s@%s:%d' % (nb, LOCAL, e.d.sip_port))
+        inv = phone.wait_request('INVITE', 8)
+        check(inv is not None, 'the python callee got no INVITE:\n%s' % a.log_brief())
+        addr, port, _, _ = callkit.sdp_audio(inv.body)
+        rtp.play((addr, port), TONE_B)
+        time.sleep(0.6)
+        dlg = phone.answer(inv, callkit.make_sdp(rtp.port, pts=(0, 101)))
+        check(wait_answered(e.d, na, nb, phone=a), 'the call was not answered:\n%s\nSDP:\n%s'
+              % (a.log_brief(), sdp_evidence(e.d)))
+        time.sleep(talk)
+        a.command('/hangup')
+        bye = dlg.wait_request('BYE', 5)
+        if bye is not None:
+            phone.respond(bye, 200)
+    finally:
+        a.stop()
+        rtp.stop()
+        rtp.close()
+        phone.close()
+        cap.stop()
+    try:
+        sip = {e.d.sip_port, a.port}
+        ports = {p for sp, dp in cap.udp_ports() for p in (sp, dp)
+                 if p % 2 == 0 and p not in sip and in_range(p, e.ports_a)}
+        to_a = [p for p in cap.rtp(ports) if p['dst'] in ports and p['version'] == 2 and p['pt'] != 101]
+        sizes = {}
+        for p in to_a:
+            sizes[len(p['payload'])] = sizes.get(len(p['payload']), 0) + 1
+        plain = [p for p in to_a if len(p['payload']) != 170]
+        say('Hookflash -> A: payload sizes (bytes: packets) %s' % sizes)
+        check(to_a, 'on the wire: Hookflash sent A no RTP')
+        check(not plain, 'on the wire, Hookflash -> A (SRTP, RTP/SAVP): %d packet(s) without the auth tag '
+              '(payload sizes %s; the first: PT %d SSRC %08x seq %d, packet #%d of %d): the callee\'s '
+              'plain RTP went to A unprotected' % (len(plain), sizes, plain[0]['pt'], plain[0]['ssrc'],
+                                                   plain[0]['seq'], to_a.index(plain[0]), len(to_a)))
+
+        class B:
+            freq = TONE_B
+        tones.check_heard(a, B, 'A %r' % a, talk)
+    except AssertionError as err:
+        raise hf.Failure('%s\nA %r log:\n%s\nSDP through Hookflash:\n%s\nhookflashd on the call:\n%s'
+                         % (err, a, a.log_brief(), sdp_evidence(e.d), call_log(e.d)))
+
+
 # --- tests: DTMF --------------------------------------------------------------
 
 def test_media_dtmf_rfc4733(ctx):
@@ -979,6 +1047,7 @@ TESTS = [
     test_media_ringback_then_answer,
     test_media_srtp_caller_leg,
     test_media_srtp_callee_policy,
+    test_media_srtp_callee_rtp_before_answer,
     test_media_dtmf_rfc4733,
     test_media_dtmf_sip_info,
     test_media_dtmf_inband_to_rfc4733,
