@@ -38,6 +38,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -565,7 +566,6 @@ class TonePeer(callkit.RtpPeer):
     on absolute deadlines, and keeps every packet it receives."""
 
     def play(self, dest, freq, digits=(), pt=0, amplitude=8000):
-        import threading
         self.stop_play = threading.Event()
         self.t_play = time.time()
 
