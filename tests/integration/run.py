@@ -28,6 +28,7 @@ import sipclient  # noqa: E402
 import torture  # noqa: E402
 import calls  # noqa: E402
 import audio  # noqa: E402
+import media  # noqa: E402
 import web  # noqa: E402
 import nego  # noqa: E402
 from hf import check, Failure  # noqa: E402
@@ -859,7 +860,7 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + web.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + web.TESTS
 
 
 class TestTimeout(Exception):
@@ -877,7 +878,7 @@ def main(ctx_holder):
     missing = hf.ensure_built([hf.SAN_DAEMON, hf.CLI])
     ctx = Ctx()
     ctx_holder.append(ctx)
-    passed = failed = 0
+    passed = failed = skipped = 0
     t_start = time.time()
     signal.signal(signal.SIGALRM, _alarm)
     for t in TESTS:
@@ -896,6 +897,10 @@ def main(ctx_holder):
             signal.alarm(0)
             passed += 1
             print('PASS %-40s %5.1fs' % (name, time.time() - t0))
+        except hf.Skip as e:
+            signal.alarm(0)
+            skipped += 1
+            print('SKIP %-40s %5.1fs  %s' % (name, time.time() - t0, e))
         except Exception as e:
             signal.alarm(0)
             failed += 1
@@ -920,6 +925,8 @@ def main(ctx_holder):
     else:
         print('daemon logs kept in: %s' % ' '.join(sorted({d.workdir for d in ctx.daemons})))
     print('integration run took %.1fs' % (time.time() - t_start))
+    if skipped:
+        print('%d skipped (features this build does not have yet; see the SKIP lines)' % skipped)
     print('%d passed, %d failed' % (passed, failed))
     return 0 if failed == 0 else 1
 
