@@ -93,8 +93,9 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libhookflash.a
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< build/fuzz/libhookflash.a $(DEP_LIBS)
 
-# web/static.c embeds the admin UI files with .incbin: rebuild it when they change
-build/obj/web/static.o build/san/obj/web/static.o build/fuzz/obj/web/static.o: $(wildcard web/static/*)
+# web/static.c embeds the admin UI files and the OpenAPI document with
+# .incbin: rebuild it when they change
+build/obj/web/static.o build/san/obj/web/static.o build/fuzz/obj/web/static.o: $(wildcard web/static/*) web/openapi.json
 
 fuzz-build: $(FUZZ_BINS)
 

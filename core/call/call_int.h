@@ -4,7 +4,8 @@
  * ids, teardown, CDR), call_setup.c (INVITE in, forking, responses,
  * CANCEL, no-answer), call_dialog.c (requests inside a dialog: BYE,
  * re-INVITE, UPDATE, INFO, ACK, 2xx retransmission, session timers),
- * call_media.c (the only file that knows SDP and the media engine),
+ * call_media.c (the only file that knows SDP and the media engine, with
+ * call_srtp.c for the SDES half of it; call_media_int.h between them).
  * call_nego.c (the codec rules it applies: pure functions, unit-tested).
  */
 #ifndef HF_CALL_INT_H

@@ -19,7 +19,7 @@
  * terminate SRTP, so SRTP is declined (and 488 where a policy or the
  * caller requires it).
  */
-#include "call_int.h"
+#include "call_media_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,58 +36,6 @@
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
 #include "call_nego.h"
-
-/* The engine and what it can do, shared by every call. */
-struct cme {
-	struct media_engine *me;
-	bool fmt;                      /* formats: transcoding, DTMF forms */
-	bool srtp;                     /* SRTP per leg */
-	struct nego_policy dflt;       /* the system default policy at start */
-};
-
-struct cm_leg {
-	struct nego_leg cur;           /* the format in use */
-	bool srtp;                     /* SRTP on now, with these keys: */
-	struct sdes_key local, remote;
-	/* this leg offered crypto and we accepted: the keys to answer with */
-	bool pend_srtp;
-	struct sdes_key pend_local, pend_remote;
-	/* we offered crypto to this leg: our keys, one per a=crypto line */
-	struct sdes_key offered[SDES_NSUITES];
-	size_t noffered;
-	bool offered_savp;             /* ... on RTP/SAVP: the answer must take one */
-};
-
-struct cm {
-	uint32_t mcall;
-	uint16_t port[2];              /* our RTP port towards A (0), B (1) */
-	int audio_idx;                 /* the anchored m= line */
-	struct sdp_session *sent[2];   /* last SDP we sent on A, on B */
-	uint64_t sess_id;
-	void (*done)(struct call *c);
-	struct call *c;
-	bool connected, destroying;
-
-	struct nego_policy pol[2];     /* the caller's, the callee's */
-	struct cm_leg leg[2];
-	/* The offer waiting for the other leg's answer, and who made it. */
-	struct sdp_session *offer;
-	unsigned offer_from;
-	/* A has our answer to its INVITE: later answers from B only change
-	 * leg 1 (RFC 3264: one answer per offer; the 2xx repeats it). */
-	bool a_fixed;
-	bool tone;                     /* ringback plays to A */
-};
-
-static struct cme *cme(struct call_mgr *m)
-{
-	return m->media_engine;
-}
-
-static struct media_engine *engine(struct call_mgr *m)
-{
-	return cme(m)->me;
-}
 
 /* --- the engine ---------------------------------------------------------------- */
 
@@ -435,7 +383,7 @@ static int parse(const char *sdp, size_t len, struct sdp_session **s, int *mi, u
 
 /* A refusal the phone is told about: status and a Warning (RFC 3261
  * 20.43, code 399: miscellaneous) that says why. */
-static int refuse(struct call *c, uint16_t *status, uint16_t code, const char *why)
+int callm_refuse(struct call *c, uint16_t *status, uint16_t code, const char *why)
 {
 	*status = code;
 	snprintf(c->warning, sizeof(c->warning), "Warning: 399 hookflash \"%s\"\r\n", why);
@@ -453,67 +401,6 @@ static struct sdp_session *draft_of(const struct sdp_session *s)
 		d->mem = NULL;
 	}
 	return d;
-}
-
-static void strip_crypto(struct sdp_session *d)
-{
-	for (size_t i = 0; i < d->nmedia; i++)
-		d->media[i].ncrypto = 0;
-}
-
-/* "RTP/AVP" or "RTP/AVPF" with or without the S of SRTP. */
-static struct pl rtp_proto(struct pl in, bool secure)
-{
-	bool fb = in.l && (in.p[in.l - 1] == 'F' || in.p[in.l - 1] == 'f');
-	if (secure)
-		return fb ? PL("RTP/SAVPF") : PL("RTP/SAVP");
-	return fb ? PL("RTP/AVPF") : PL("RTP/AVP");
-}
-
-static bool keys_equal(const struct sdes_key *a, const struct sdes_key *b)
-{
-	if (a->suite != b->suite || a->nkeys != b->nkeys)
-		return false;
-	size_t n = sdes_suite_key_len(a->suite);
-	for (unsigned i = 0; i < a->nkeys; i++)
-		if (memcmp(a->keys[i].key, b->keys[i].key, n) || a->keys[i].mki != b->keys[i].mki ||
-		    a->keys[i].mki_len != b->keys[i].mki_len)
-			return false;
-	return true;
-}
-
-/* Turns SRTP on, off or to new keys on leg idx, when that changes
- * anything (a new context would lose the replay window and ROC). */
-static int set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key *local,
-		    const struct sdes_key *remote)
-{
-	struct cm *cm = c->media;
-	struct cm_leg *l = &cm->leg[idx];
-	if (!on && !l->srtp)
-		return 0;
-	if (on && l->srtp && keys_equal(&l->local, local) && keys_equal(&l->remote, remote))
-		return 0;
-	int err = on ? media_leg_set_srtp(engine(c->m), cm->mcall, idx, local, remote)
-		     : media_leg_set_srtp(engine(c->m), cm->mcall, idx, NULL, NULL);
-	if (err) {
-		log_warn(CALL_TAG, "call %u: cannot %s SRTP on the %s leg: %s", c->id, on ? "start" : "stop",
-			 idx ? "callee" : "caller", strerror(err));
-		return err;
-	}
-	if (on) {
-		struct sdes_key lk = *local, rk = *remote;
-		l->local = lk;
-		l->remote = rk;
-		sdes_key_wipe(&lk);
-		sdes_key_wipe(&rk);
-	} else {
-		sdes_key_wipe(&l->local);
-		sdes_key_wipe(&l->remote);
-	}
-	l->srtp = on;
-	log_debug(CALL_TAG, "call %u: %s leg %s", c->id, idx ? "callee" : "caller",
-		  on ? "SRTP" : "plain RTP");
-	return 0;
 }
 
 static void set_format(struct call *c, unsigned idx, const struct nego_leg *nl)
@@ -549,89 +436,6 @@ static void note_codec(struct call *c)
 
 /* --- offers ------------------------------------------------------------------- */
 
-/* The offerer's crypto (RFC 4568 7.1.2): answered with a fresh key of
- * ours when the leg's policy and the engine allow SRTP. */
-static int take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
-			     uint16_t *status)
-{
-	struct cm *cm = c->media;
-	struct cm_leg *l = &cm->leg[fi];
-	enum nego_srtp pol = cm->pol[fi].srtp;
-	bool secure = sdp_proto_is_secure(m->proto);
-	sdes_key_wipe(&l->pend_local);
-	sdes_key_wipe(&l->pend_remote);
-	l->pend_srtp = false;
-	if (m->ncrypto && pol != NEGO_SRTP_OFF && cme(c->m)->srtp) {
-		int err = sdes_answer(m->crypto, m->ncrypto, NULL, 0, &l->pend_local, &l->pend_remote, NULL);
-		if (!err) {
-			l->pend_srtp = true;
-			/* the same leg, the same suite: keep our key (RFC 4568 7.1.4) */
-			if (l->srtp && l->local.suite == l->pend_local.suite) {
-				uint32_t tag = l->pend_local.tag;
-				l->pend_local = l->local;
-				l->pend_local.tag = tag;
-			}
-		} else if (err == EIO) {
-			return refuse(c, status, 500, "no random numbers for SRTP keys");
-		}
-	}
-	if (l->pend_srtp)
-		return 0;
-	if (secure && pol == NEGO_SRTP_OFF)
-		return refuse(c, status, 488, "SRTP is off for this extension");
-	if (secure && !cme(c->m)->srtp)
-		return refuse(c, status, 488, "SRTP is not available");
-	if (secure)
-		return refuse(c, status, 488, "no usable SDES crypto suite");
-	if (pol == NEGO_SRTP_REQUIRED)
-		return refuse(c, status, 488, cme(c->m)->srtp ? "SRTP required" : "SRTP required but not available");
-	return 0;
-}
-
-/* Our crypto towards leg ti: RTP/SAVP with every suite when its policy
- * requires SRTP; best effort (RTP/AVP with a=crypto, RFC 4568 allows the
- * answerer to ignore it) when optional and the offerer's leg is SRTP, so
- * an encrypted call stays encrypted where the phone can; else none. */
-static int make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
-			     struct pl in_proto, uint16_t *status)
-{
-	struct cm *cm = c->media;
-	struct cm_leg *l = &cm->leg[ti];
-	enum nego_srtp pol = cm->pol[ti].srtp;
-	for (size_t k = 0; k < l->noffered; k++)
-		sdes_key_wipe(&l->offered[k]);
-	l->noffered = 0;
-	l->offered_savp = false;
-	m->ncrypto = 0;
-	bool want = pol == NEGO_SRTP_REQUIRED ||
-		    (pol == NEGO_SRTP_OPTIONAL && cm->leg[fi].pend_srtp);
-	if (want && !cme(c->m)->srtp) {
-		if (pol == NEGO_SRTP_REQUIRED)
-			return refuse(c, status, 488, "the callee requires SRTP, which is not available");
-		want = false;
-	}
-	m->proto = rtp_proto(in_proto, want && pol == NEGO_SRTP_REQUIRED);
-	if (!want)
-		return 0;
-	int err;
-	if (l->srtp) {
-		/* a re-offer on an SRTP leg keeps its key */
-		l->offered[0] = l->local;
-		l->offered[0].tag = 1;
-		l->noffered = 1;
-		err = 0;
-	} else {
-		err = sdes_offer(l->offered, SDES_NSUITES, NULL, 0, &l->noffered);
-	}
-	if (err)
-		return refuse(c, status, 500, "no random numbers for SRTP keys");
-	for (size_t k = 0; k < l->noffered; k++)
-		if (!sdes_key_crypto(&l->offered[k], &m->crypto[m->ncrypto]))
-			m->ncrypto++;
-	l->offered_savp = pol == NEGO_SRTP_REQUIRED;
-	return 0;
-}
-
 /* From leg fi's offer s (owned: kept until the answer), our offer to the
  * other leg, anchored, into out. */
 static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi,
@@ -639,7 +443,7 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 {
 	struct cm *cm = c->media;
 	unsigned ti = 1 - fi;
-	int err = take_offer_crypto(c, fi, &s->media[mi], status);
+	int err = callm_take_offer_crypto(c, fi, &s->media[mi], status);
 	struct sdp_session *d = err ? NULL : draft_of(s);
 	if (!err && !d)
 		err = ENOMEM;
@@ -647,7 +451,7 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 		sdp_free(s);
 		return err;
 	}
-	strip_crypto(d);
+	callm_strip_crypto(d);
 	struct nego_buf buf = { .n = 0 };
 	struct nego_in in = {
 		.offer = &s->media[mi],
@@ -658,9 +462,9 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 		.from_cur = &cm->leg[fi].cur,
 	};
 	if (nego_offer(&d->media[mi], &in, &buf))
-		err = refuse(c, status, 488, "no common codec");
+		err = callm_refuse(c, status, 488, "no common codec");
 	if (!err)
-		err = make_offer_crypto(c, fi, ti, &d->media[mi], s->media[mi].proto, status);
+		err = callm_make_offer_crypto(c, fi, ti, &d->media[mi], s->media[mi].proto, status);
 	if (!err) {
 		err = anchor(c, ti, towards, d, mi, out);
 		if (err)
@@ -724,26 +528,6 @@ int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
 
 /* --- answers ------------------------------------------------------------------ */
 
-/* The answering leg's crypto, to our offer. */
-static int take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media *m,
-			      bool *on, struct sdes_key *local, struct sdes_key *remote,
-			      uint16_t *status)
-{
-	struct cm_leg *l = &((struct cm *)c->media)->leg[ti];
-	*on = false;
-	if (!m->ncrypto || !l->noffered) {
-		if (l->offered_savp)
-			return refuse(c, status, 488, "the callee answered RTP/SAVP without crypto");
-		return 0;
-	}
-	size_t idx;
-	if (sdes_answer_match(l->offered, l->noffered, m->crypto, m->ncrypto, remote, &idx))
-		return refuse(c, status, 488, "the callee's crypto answer does not match our offer");
-	*local = l->offered[idx];
-	*on = true;
-	return 0;
-}
-
 static void stop_tone(struct call *c)
 {
 	struct cm *cm = c->media;
@@ -777,7 +561,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 		struct sdp_session *d = draft_of(a);
 		err = d ? 0 : ENOMEM;
 		if (d) {
-			strip_crypto(d);
+			callm_strip_crypto(d);
 			err = anchor(c, fi, from, d, ami, out);
 			free(d);
 		}
@@ -789,7 +573,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 	int mi = cm->audio_idx;
 	if (ami != mi || (size_t)mi >= a->nmedia) {
 		sdp_free(a);
-		return refuse(c, status, 488, "the answer moved or refused the audio stream");
+		return callm_refuse(c, status, 488, "the answer moved or refused the audio stream");
 	}
 
 	bool t_on = false;
@@ -798,7 +582,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 	memset(&t_remote, 0, sizeof(t_remote));
 	struct nego_leg lf, lt;
 	struct sdp_session *d = NULL;
-	err = take_answer_crypto(c, ti, &a->media[mi], &t_on, &t_local, &t_remote, status);
+	err = callm_take_answer_crypto(c, ti, &a->media[mi], &t_on, &t_local, &t_remote, status);
 
 	/* only for the INVITE transaction that got it: re-INVITEs are new
 	 * exchanges */
@@ -807,7 +591,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 		/* A has its answer: only leg B changes (the worker transcodes
 		 * when the codecs now differ); the same SDP again for A */
 		if (nego_leg_from_answer(&lt, &a->media[mi]))
-			err = refuse(c, status, 488, "the callee answered no codec");
+			err = callm_refuse(c, status, 488, "the callee answered no codec");
 		else if (!cme(c->m)->fmt && !nego_leg_same_codec(&lt, &cm->leg[0].cur))
 			fixed = false; /* relay only: renegotiate A (below) */
 		else
@@ -827,10 +611,10 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 		if (!d)
 			err = ENOMEM;
 		else if (nego_answer(&d->media[mi], &in, &a->media[mi], &buf, &lf, &lt))
-			err = refuse(c, status, 488, "no codec for both sides");
+			err = callm_refuse(c, status, 488, "no codec for both sides");
 		if (!err) {
 			struct cm_leg *fl = &cm->leg[fi];
-			strip_crypto(d);
+			callm_strip_crypto(d);
 			struct sdp_media *dm = &d->media[mi];
 			dm->proto = cm->offer->media[mi].proto;
 			if (fl->pend_srtp && !sdes_key_crypto(&fl->pend_local, &dm->crypto[0]))
@@ -843,14 +627,14 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 		if (!err) {
 			struct cm_leg *fl = &cm->leg[fi];
 			set_format(c, fi, &lf);
-			set_srtp(c, fi, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
+			callm_set_srtp(c, fi, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
 			if (fi == 0 && c->a.inv_st)
 				cm->a_fixed = true;
 		}
 	}
 	if (!err) {
 		set_format(c, ti, &lt);
-		set_srtp(c, ti, t_on, &t_local, &t_remote);
+		callm_set_srtp(c, ti, t_on, &t_local, &t_remote);
 		note_codec(c);
 		if (fi == 0)
 			stop_tone(c);
@@ -947,7 +731,7 @@ int callm_ringback(struct call *c, struct sbuf *out)
 	d->nattrs = 0;
 	d->dir = SDP_DIR_UNSET;
 	d->nbw = 0;
-	strip_crypto(d);
+	callm_strip_crypto(d);
 	for (size_t i = 0; i < d->nmedia; i++) {
 		d->media[i].nattrs = 0;
 		d->media[i].nbw = 0;
@@ -960,7 +744,7 @@ int callm_ringback(struct call *c, struct sbuf *out)
 	err = anchor(c, 0, &c->a, d, mi, out);
 	free(d);
 	if (!err) {
-		set_srtp(c, 0, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
+		callm_set_srtp(c, 0, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
 		cm->a_fixed = true;
 		note_codec(c);
 		log_debug(CALL_TAG, "call %u: ringback to the caller on %s/%u", c->id, lf.enc, lf.clock);

@@ -1,0 +1,88 @@
+/*
+ * Private to call_media.c and call_srtp.c: the per-call media state
+ * (struct cm), the shared engine (struct cme), and the SRTP half of
+ * offer/answer that call_srtp.c keeps apart from codecs and anchoring.
+ */
+#ifndef HF_CALL_MEDIA_INT_H
+#define HF_CALL_MEDIA_INT_H
+
+#include "../sdp/sdes.h"
+#include "../sdp/sdp.h"
+#include "call_int.h"
+#include "call_nego.h"
+
+struct media_engine;
+
+/* The engine and what it can do, shared by every call. */
+struct cme {
+	struct media_engine *me;
+	bool fmt;                      /* formats: transcoding, DTMF forms */
+	bool srtp;                     /* SRTP per leg */
+	struct nego_policy dflt;       /* the system default policy at start */
+};
+
+struct cm_leg {
+	struct nego_leg cur;           /* the format in use */
+	bool srtp;                     /* SRTP on now, with these keys: */
+	struct sdes_key local, remote;
+	/* this leg offered crypto and we accepted: the keys to answer with */
+	bool pend_srtp;
+	struct sdes_key pend_local, pend_remote;
+	/* we offered crypto to this leg: our keys, one per a=crypto line */
+	struct sdes_key offered[SDES_NSUITES];
+	size_t noffered;
+	bool offered_savp;             /* ... on RTP/SAVP: the answer must take one */
+};
+
+struct cm {
+	uint32_t mcall;
+	uint16_t port[2];              /* our RTP port towards A (0), B (1) */
+	int audio_idx;                 /* the anchored m= line */
+	struct sdp_session *sent[2];   /* last SDP we sent on A, on B */
+	uint64_t sess_id;
+	void (*done)(struct call *c);
+	struct call *c;
+	bool connected, destroying;
+
+	struct nego_policy pol[2];     /* the caller's, the callee's */
+	struct cm_leg leg[2];
+	/* The offer waiting for the other leg's answer, and who made it. */
+	struct sdp_session *offer;
+	unsigned offer_from;
+	/* A has our answer to its INVITE: later answers from B only change
+	 * leg 1 (RFC 3264: one answer per offer; the 2xx repeats it). */
+	bool a_fixed;
+	bool tone;                     /* ringback plays to A */
+};
+
+static inline struct cme *cme(struct call_mgr *m)
+{
+	return m->media_engine;
+}
+
+static inline struct media_engine *engine(struct call_mgr *m)
+{
+	return cme(m)->me;
+}
+
+/* call_media.c: refuses the offer or answer with code (488 or 500) and a
+ * Warning naming why; returns the errno the callers pass up. */
+int callm_refuse(struct call *c, uint16_t *status, uint16_t code, const char *why);
+
+/* call_srtp.c (each returns 0, or callm_refuse's errno with *status) */
+void callm_strip_crypto(struct sdp_session *d);
+/* Turns SRTP on, off or to new keys on leg idx when that changes anything. */
+int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key *local,
+		   const struct sdes_key *remote);
+/* The offer from leg fi: its crypto, answered with a key of ours. */
+int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
+			    uint16_t *status);
+/* Our crypto in the offer m towards leg ti (offerer fi). */
+int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
+			    struct pl in_proto, uint16_t *status);
+/* Leg ti's crypto answer to our offer: the keys to use (*on). */
+int callm_take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media *m,
+			     bool *on, struct sdes_key *local, struct sdes_key *remote,
+			     uint16_t *status);
+
+#endif

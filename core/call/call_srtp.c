@@ -1,0 +1,179 @@
+/*
+ * SRTP per leg (RFC 4568 SDES) for the call's media: Hookflash answers
+ * each leg's crypto with a fresh key of its own, offers its own keys to
+ * the other leg as that leg's policy says, and hands each leg's pair of
+ * keys to the media worker. One phone's key never reaches the other.
+ * Keys are never logged.
+ */
+#include "call_media_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../base/log.h"
+#include "../media/media.h"
+
+void callm_strip_crypto(struct sdp_session *d)
+{
+	for (size_t i = 0; i < d->nmedia; i++)
+		d->media[i].ncrypto = 0;
+}
+
+/* "RTP/AVP" or "RTP/AVPF" with or without the S of SRTP. */
+static struct pl rtp_proto(struct pl in, bool secure)
+{
+	bool fb = in.l && (in.p[in.l - 1] == 'F' || in.p[in.l - 1] == 'f');
+	if (secure)
+		return fb ? PL("RTP/SAVPF") : PL("RTP/SAVP");
+	return fb ? PL("RTP/AVPF") : PL("RTP/AVP");
+}
+
+static bool keys_equal(const struct sdes_key *a, const struct sdes_key *b)
+{
+	if (a->suite != b->suite || a->nkeys != b->nkeys)
+		return false;
+	size_t n = sdes_suite_key_len(a->suite);
+	for (unsigned i = 0; i < a->nkeys; i++)
+		if (memcmp(a->keys[i].key, b->keys[i].key, n) || a->keys[i].mki != b->keys[i].mki ||
+		    a->keys[i].mki_len != b->keys[i].mki_len)
+			return false;
+	return true;
+}
+
+/* Turns SRTP on, off or to new keys on leg idx, when that changes
+ * anything (a new context would lose the replay window and ROC). */
+int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key *local,
+		    const struct sdes_key *remote)
+{
+	struct cm *cm = c->media;
+	struct cm_leg *l = &cm->leg[idx];
+	if (!on && !l->srtp)
+		return 0;
+	if (on && l->srtp && keys_equal(&l->local, local) && keys_equal(&l->remote, remote))
+		return 0;
+	int err = on ? media_leg_set_srtp(engine(c->m), cm->mcall, idx, local, remote)
+		     : media_leg_set_srtp(engine(c->m), cm->mcall, idx, NULL, NULL);
+	if (err) {
+		log_warn(CALL_TAG, "call %u: cannot %s SRTP on the %s leg: %s", c->id, on ? "start" : "stop",
+			 idx ? "callee" : "caller", strerror(err));
+		return err;
+	}
+	if (on) {
+		struct sdes_key lk = *local, rk = *remote;
+		l->local = lk;
+		l->remote = rk;
+		sdes_key_wipe(&lk);
+		sdes_key_wipe(&rk);
+	} else {
+		sdes_key_wipe(&l->local);
+		sdes_key_wipe(&l->remote);
+	}
+	l->srtp = on;
+	log_debug(CALL_TAG, "call %u: %s leg %s", c->id, idx ? "callee" : "caller",
+		  on ? "SRTP" : "plain RTP");
+	return 0;
+}
+
+/* The offerer's crypto (RFC 4568 7.1.2): answered with a fresh key of
+ * ours when the leg's policy and the engine allow SRTP. */
+int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
+			     uint16_t *status)
+{
+	struct cm *cm = c->media;
+	struct cm_leg *l = &cm->leg[fi];
+	enum nego_srtp pol = cm->pol[fi].srtp;
+	bool secure = sdp_proto_is_secure(m->proto);
+	sdes_key_wipe(&l->pend_local);
+	sdes_key_wipe(&l->pend_remote);
+	l->pend_srtp = false;
+	if (m->ncrypto && pol != NEGO_SRTP_OFF && cme(c->m)->srtp) {
+		int err = sdes_answer(m->crypto, m->ncrypto, NULL, 0, &l->pend_local, &l->pend_remote, NULL);
+		if (!err) {
+			l->pend_srtp = true;
+			/* the same leg, the same suite: keep our key (RFC 4568 7.1.4) */
+			if (l->srtp && l->local.suite == l->pend_local.suite) {
+				uint32_t tag = l->pend_local.tag;
+				l->pend_local = l->local;
+				l->pend_local.tag = tag;
+			}
+		} else if (err == EIO) {
+			return callm_refuse(c, status, 500, "no random numbers for SRTP keys");
+		}
+	}
+	if (l->pend_srtp)
+		return 0;
+	if (secure && pol == NEGO_SRTP_OFF)
+		return callm_refuse(c, status, 488, "SRTP is off for this extension");
+	if (secure && !cme(c->m)->srtp)
+		return callm_refuse(c, status, 488, "SRTP is not available");
+	if (secure)
+		return callm_refuse(c, status, 488, "no usable SDES crypto suite");
+	if (pol == NEGO_SRTP_REQUIRED)
+		return callm_refuse(c, status, 488, cme(c->m)->srtp ? "SRTP required" : "SRTP required but not available");
+	return 0;
+}
+
+/* Our crypto towards leg ti: RTP/SAVP with every suite when its policy
+ * requires SRTP; best effort (RTP/AVP with a=crypto, RFC 4568 allows the
+ * answerer to ignore it) when optional and the offerer's leg is SRTP, so
+ * an encrypted call stays encrypted where the phone can; else none. */
+int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
+			     struct pl in_proto, uint16_t *status)
+{
+	struct cm *cm = c->media;
+	struct cm_leg *l = &cm->leg[ti];
+	enum nego_srtp pol = cm->pol[ti].srtp;
+	for (size_t k = 0; k < l->noffered; k++)
+		sdes_key_wipe(&l->offered[k]);
+	l->noffered = 0;
+	l->offered_savp = false;
+	m->ncrypto = 0;
+	bool want = pol == NEGO_SRTP_REQUIRED ||
+		    (pol == NEGO_SRTP_OPTIONAL && cm->leg[fi].pend_srtp);
+	if (want && !cme(c->m)->srtp) {
+		if (pol == NEGO_SRTP_REQUIRED)
+			return callm_refuse(c, status, 488, "the callee requires SRTP, which is not available");
+		want = false;
+	}
+	m->proto = rtp_proto(in_proto, want && pol == NEGO_SRTP_REQUIRED);
+	if (!want)
+		return 0;
+	int err;
+	if (l->srtp) {
+		/* a re-offer on an SRTP leg keeps its key */
+		l->offered[0] = l->local;
+		l->offered[0].tag = 1;
+		l->noffered = 1;
+		err = 0;
+	} else {
+		err = sdes_offer(l->offered, SDES_NSUITES, NULL, 0, &l->noffered);
+	}
+	if (err)
+		return callm_refuse(c, status, 500, "no random numbers for SRTP keys");
+	for (size_t k = 0; k < l->noffered; k++)
+		if (!sdes_key_crypto(&l->offered[k], &m->crypto[m->ncrypto]))
+			m->ncrypto++;
+	l->offered_savp = pol == NEGO_SRTP_REQUIRED;
+	return 0;
+}
+
+/* The answering leg's crypto, to our offer. */
+int callm_take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media *m,
+			      bool *on, struct sdes_key *local, struct sdes_key *remote,
+			      uint16_t *status)
+{
+	struct cm_leg *l = &((struct cm *)c->media)->leg[ti];
+	*on = false;
+	if (!m->ncrypto || !l->noffered) {
+		if (l->offered_savp)
+			return callm_refuse(c, status, 488, "the callee answered RTP/SAVP without crypto");
+		return 0;
+	}
+	size_t idx;
+	if (sdes_answer_match(l->offered, l->noffered, m->crypto, m->ncrypto, remote, &idx))
+		return callm_refuse(c, status, 488, "the callee's crypto answer does not match our offer");
+	*local = l->offered[idx];
+	*on = true;
+	return 0;
+}
+
