@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "../../core/base/log.h"
 #include "../../core/base/loop.h"
 #include "../../core/media/media.h"
@@ -49,23 +51,8 @@ struct bench {
 	int stats_seen, destroyed;
 	uint64_t tx_total, lost_total;
 	double jitter_max;
-	atomic_bool stop;
-	atomic_uint_fast64_t received;
-	int epfd;
+	struct bench_sink sink;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "relay_bench: %s: %s\n", what, strerror(err));
-	exit(1);
-}
 
 static void on_ev(const struct media_event *ev, void *arg)
 {
@@ -90,41 +77,6 @@ static void run_until(struct bench *b, int *counter, int want)
 		loop_run_once(b->sig, 10);
 	if (*counter < want)
 		die("events did not arrive", ETIMEDOUT);
-}
-
-static int phone_open(void)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		die("phone socket", errno);
-	return fd;
-}
-
-static void *receiver(void *arg)
-{
-	struct bench *b = arg;
-	struct epoll_event evs[64];
-	enum { BATCH = 32 };
-	static uint8_t bufs[BATCH][256];
-	struct mmsghdr mm[BATCH];
-	struct iovec iov[BATCH];
-	while (!atomic_load(&b->stop)) {
-		int n = epoll_wait(b->epfd, evs, 64, 50);
-		for (int i = 0; i < n; i++) {
-			for (int k = 0; k < BATCH; k++) {
-				iov[k] = (struct iovec){ bufs[k], sizeof(bufs[k]) };
-				memset(&mm[k].msg_hdr, 0, sizeof(mm[k].msg_hdr));
-				mm[k].msg_hdr.msg_iov = &iov[k];
-				mm[k].msg_hdr.msg_iovlen = 1;
-			}
-			int r = recvmmsg(evs[i].data.fd, mm, BATCH, MSG_DONTWAIT, NULL);
-			if (r > 0)
-				atomic_fetch_add(&b->received, (uint64_t)r);
-		}
-	}
-	return NULL;
 }
 
 static void one_packet(uint8_t *p, uint16_t seq, uint32_t ssrc)
@@ -165,7 +117,7 @@ static void run(int ncalls, int seconds)
 	err = media_engine_alloc(&b.me, b.sig, &cfg);
 	if (err)
 		die("engine", err);
-	b.epfd = epoll_create1(0);
+	b.sink.epfd = epoll_create1(0);
 	b.calls = calloc((size_t)ncalls, sizeof(*b.calls));
 	for (int i = 0; i < ncalls; i++) {
 		struct bcall *c = &b.calls[i];
@@ -182,7 +134,7 @@ static void run(int ncalls, int seconds)
 			if ((err = media_leg_set_remote(b.me, c->id, l, &r)))
 				die("remote", err);
 			struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->ph[l] };
-			epoll_ctl(b.epfd, EPOLL_CTL_ADD, c->ph[l], &ev);
+			epoll_ctl(b.sink.epfd, EPOLL_CTL_ADD, c->ph[l], &ev);
 		}
 		if ((err = media_call_connect(b.me, c->id)) || (err = media_call_stats(b.me, c->id)))
 			die("connect", err);
@@ -190,7 +142,7 @@ static void run(int ncalls, int seconds)
 	run_until(&b, &b.stats_seen, ncalls);
 
 	pthread_t rx;
-	pthread_create(&rx, NULL, receiver, &b);
+	pthread_create(&rx, NULL, bench_receiver, &b.sink);
 	uint8_t pkt[172];
 	uint64_t sent = 0, cpu0 = 0, cpu1 = 0, t0 = 0, rx0 = 0, sent0 = 0;
 	uint64_t next = mono_ns();
@@ -201,7 +153,7 @@ static void run(int ncalls, int seconds)
 		if (tick == warm) {
 			media_engine_worker_cpu_ns(b.me, 0, &cpu0);
 			t0 = mono_ns();
-			rx0 = atomic_load(&b.received);
+			rx0 = atomic_load(&b.sink.received);
 			sent0 = sent;
 		}
 		for (int i = 0; i < ncalls; i++) {
@@ -222,8 +174,8 @@ static void run(int ncalls, int seconds)
 	media_engine_worker_cpu_ns(b.me, 0, &cpu1);
 	uint64_t t1 = mono_ns();
 	usleep(200000); /* let the last packets through */
-	uint64_t rx1 = atomic_load(&b.received);
-	atomic_store(&b.stop, true);
+	uint64_t rx1 = atomic_load(&b.sink.received);
+	atomic_store(&b.sink.stop, true);
 	pthread_join(rx, NULL);
 
 	for (int i = 0; i < ncalls; i++)
@@ -245,7 +197,7 @@ static void run(int ncalls, int seconds)
 		close(b.calls[i].ph[0]);
 		close(b.calls[i].ph[1]);
 	}
-	close(b.epfd);
+	close(b.sink.epfd);
 	free(b.calls);
 	media_engine_free(b.me);
 	loop_free(b.sig);

@@ -26,92 +26,13 @@
 #include "../../core/base/log.h"
 #include "../../core/base/loop.h"
 #include "../../core/media/media.h"
-
-#define MAXEV 256
-
-struct tctx {
-	struct loop *sig;
-	struct media_engine *me;
-	uint16_t lo, hi;
-	struct media_event ev[MAXEV];
-	bool used[MAXEV];
-	int nev;
-};
-
-struct phone {
-	int fd;
-	struct sockaddr_storage addr;
-	uint16_t port;
-};
+#include "media_test_util.h"
 
 struct tcall {
 	uint32_t id;
 	uint16_t port[2];
-	struct phone ph[2];
+	struct mt_phone ph[2];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void on_ev(const struct media_event *ev, void *arg)
-{
-	struct tctx *t = arg;
-	if (t->nev < MAXEV)
-		t->ev[t->nev++] = *ev;
-}
-
-/* Runs the signalling loop until an unconsumed event matches (leg -1:
- * any), for at most ms. Returns it (consumed) or NULL. */
-static const struct media_event *wait_ev(struct tctx *t, enum media_event_type type,
-					 uint32_t call, int leg, int ms)
-{
-	uint64_t end = now_ms() + (uint64_t)ms;
-	for (;;) {
-		for (int i = 0; i < t->nev; i++) {
-			struct media_event *e = &t->ev[i];
-			if (!t->used[i] && e->type == type && e->call == call &&
-			    (leg < 0 || e->leg == (unsigned)leg)) {
-				t->used[i] = true;
-				return e;
-			}
-		}
-		uint64_t n = now_ms();
-		if (n >= end)
-			return NULL;
-		loop_run_once(t->sig, (int)(end - n < 20 ? end - n : 20));
-	}
-}
-
-static void barrier(struct tctx *t, uint32_t call)
-{
-	assert_int_equal(media_call_stats(t->me, call), 0);
-	assert_non_null(wait_ev(t, MEDIA_EV_STATS, call, -1, 2000));
-}
-
-static struct media_call_stats destroy(struct tctx *t, uint32_t call)
-{
-	assert_int_equal(media_call_destroy(t->me, call), 0);
-	const struct media_event *e = wait_ev(t, MEDIA_EV_DESTROYED, call, -1, 2000);
-	assert_non_null(e);
-	return e->stats;
-}
-
-static void phone_open(struct phone *p)
-{
-	p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	assert_true(p->fd >= 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(p->addr);
-	memset(&p->addr, 0, sizeof(p->addr));
-	assert_int_equal(getsockname(p->fd, (struct sockaddr *)&p->addr, &len), 0);
-	p->port = ntohs(((struct sockaddr_in *)&p->addr)->sin_port);
-}
 
 static size_t rtp_build(uint8_t *b, uint16_t seq, uint32_t ssrc, size_t plen)
 {
@@ -129,17 +50,10 @@ static size_t rtp_build(uint8_t *b, uint16_t seq, uint32_t ssrc, size_t plen)
 	return 12 + plen;
 }
 
-static void send_to(int fd, uint16_t port, const void *b, size_t n)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(sendto(fd, b, n, 0, (struct sockaddr *)&a, sizeof(a)), (ssize_t)n);
-}
-
 static void rtp_send(int fd, uint16_t port, uint16_t seq, uint32_t ssrc)
 {
 	uint8_t b[172];
-	send_to(fd, port, b, rtp_build(b, seq, ssrc, 160));
+	mt_send(fd, port, b, rtp_build(b, seq, ssrc, 160));
 }
 
 /* Receives one datagram within ms; its length, or -1. */
@@ -174,7 +88,7 @@ static void expect_nothing(int fd, int ms)
 	assert_int_equal(recv_within(fd, b, sizeof(b), ms, NULL), -1);
 }
 
-static struct media_remote remote_of(const struct phone *p)
+static struct media_remote remote_of(const struct mt_phone *p)
 {
 	struct media_remote r;
 	memset(&r, 0, sizeof(r));
@@ -183,19 +97,19 @@ static struct media_remote remote_of(const struct phone *p)
 }
 
 /* A connected call between two fresh phones, each signalled truthfully. */
-static void call_up(struct tctx *t, struct tcall *c)
+static void call_up(struct mt *t, struct tcall *c)
 {
-	assert_int_equal(media_call_create(t->me, &c->id, on_ev, t), 0);
+	assert_int_equal(media_call_create(t->me, &c->id, mt_on_ev, t), 0);
 	for (unsigned i = 0; i < 2; i++) {
 		assert_int_equal(media_leg_alloc(t->me, c->id, i, &c->port[i]), 0);
 		assert_true(c->port[i] >= t->lo && c->port[i] < t->hi);
 		assert_int_equal(c->port[i] % 2, 0);
-		phone_open(&c->ph[i]);
+		mt_phone_open(&c->ph[i]);
 		struct media_remote r = remote_of(&c->ph[i]);
 		assert_int_equal(media_leg_set_remote(t->me, c->id, i, &r), 0);
 	}
 	assert_int_equal(media_call_connect(t->me, c->id), 0);
-	barrier(t, c->id);
+	mt_barrier(t, c->id);
 }
 
 static void phones_close(struct tcall *c)
@@ -206,7 +120,7 @@ static void phones_close(struct tcall *c)
 
 static int setup_cfg(void **state, uint32_t timeout_ms, uint16_t nports)
 {
-	struct tctx *t = calloc(1, sizeof(*t));
+	struct mt *t = calloc(1, sizeof(*t));
 	if (!t || loop_alloc(&t->sig))
 		return -1;
 	t->lo = (uint16_t)(40000 + 2 * (rand() % 9900));
@@ -241,7 +155,7 @@ static int setup_small_range(void **state)
 
 static int teardown(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	media_engine_free(t->me);
 	loop_free(t->sig);
 	free(t);
@@ -252,7 +166,7 @@ static int teardown(void **state)
 
 static void test_relay_both_ways(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	struct tcall c;
 	call_up(t, &c);
 	for (uint16_t s = 1; s <= 50; s++) {
@@ -266,36 +180,36 @@ static void test_relay_both_ways(void **state)
 		rtp_send(c.ph[0].fd, c.port[0], s, 0xa);
 	for (uint16_t s = 51; s <= 150; s++)
 		expect_rtp(c.ph[1].fd, s, 0xa, c.port[1]);
-	assert_non_null(wait_ev(t, MEDIA_EV_LATCHED, c.id, 0, 1000));
-	assert_non_null(wait_ev(t, MEDIA_EV_LATCHED, c.id, 1, 1000));
+	assert_non_null(mt_wait(t, MEDIA_EV_LATCHED, c.id, 0, 1000));
+	assert_non_null(mt_wait(t, MEDIA_EV_LATCHED, c.id, 1, 1000));
 
 	/* RTCP follows its own sockets (port + 1), both ways */
 	uint8_t rr[8] = { 0x80, 201, 0, 1, 0, 0, 0, 0xa };
 	uint8_t got[64];
 	uint16_t from = 0;
-	struct phone rtcp[2];
-	phone_open(&rtcp[0]);
-	phone_open(&rtcp[1]);
+	struct mt_phone rtcp[2];
+	mt_phone_open(&rtcp[0]);
+	mt_phone_open(&rtcp[1]);
 	/* the RTCP phones signalled explicitly (a=rtcp) */
 	for (unsigned i = 0; i < 2; i++) {
 		struct media_remote r = remote_of(&c.ph[i]);
 		memcpy(&r.rtcp, &rtcp[i].addr, sizeof(r.rtcp));
 		assert_int_equal(media_leg_set_remote(t->me, c.id, i, &r), 0);
 	}
-	barrier(t, c.id);
-	send_to(rtcp[0].fd, (uint16_t)(c.port[0] + 1), rr, sizeof(rr));
+	mt_barrier(t, c.id);
+	mt_send(rtcp[0].fd, (uint16_t)(c.port[0] + 1), rr, sizeof(rr));
 	assert_int_equal(recv_within(rtcp[1].fd, got, sizeof(got), 2000, &from), 8);
 	assert_memory_equal(got, rr, 8);
 	assert_int_equal(from, c.port[1] + 1);
 	rr[7] = 0xb;
-	send_to(rtcp[1].fd, (uint16_t)(c.port[1] + 1), rr, sizeof(rr));
+	mt_send(rtcp[1].fd, (uint16_t)(c.port[1] + 1), rr, sizeof(rr));
 	assert_int_equal(recv_within(rtcp[0].fd, got, sizeof(got), 2000, &from), 8);
 	assert_int_equal(from, c.port[0] + 1);
 	/* garbage on the RTCP port goes nowhere */
-	send_to(rtcp[0].fd, (uint16_t)(c.port[0] + 1), "hello", 5);
+	mt_send(rtcp[0].fd, (uint16_t)(c.port[0] + 1), "hello", 5);
 	expect_nothing(rtcp[1].fd, 150);
 
-	struct media_call_stats st = destroy(t, c.id);
+	struct media_call_stats st = mt_destroy(t, c.id);
 	assert_int_equal(st.leg[0].rx_packets, 150);
 	assert_int_equal(st.leg[0].rx_bytes, 150 * 172);
 	assert_int_equal(st.leg[1].tx_packets, 150);
@@ -320,18 +234,18 @@ static void test_relay_both_ways(void **state)
 /* Phone A signals one port (behind NAT, say) and sends from another. */
 static void test_latch_other_port(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	struct tcall c;
 	call_up(t, &c);
-	struct phone nat;
-	phone_open(&nat);
+	struct mt_phone nat;
+	mt_phone_open(&nat);
 	/* before A is heard, B's audio goes to the signalled address */
 	rtp_send(c.ph[1].fd, c.port[1], 1, 0xb);
 	expect_rtp(c.ph[0].fd, 1, 0xb, c.port[0]);
 	/* A speaks from its NAT port: latched, and B's audio follows */
 	rtp_send(nat.fd, c.port[0], 1, 0xa);
 	expect_rtp(c.ph[1].fd, 1, 0xa, c.port[1]);
-	const struct media_event *e = wait_ev(t, MEDIA_EV_LATCHED, c.id, 0, 1000);
+	const struct media_event *e = mt_wait(t, MEDIA_EV_LATCHED, c.id, 0, 1000);
 	assert_non_null(e);
 	assert_false(e->rtcp);
 	assert_int_equal(ntohs(((const struct sockaddr_in *)&e->addr)->sin_port), nat.port);
@@ -339,23 +253,23 @@ static void test_latch_other_port(void **state)
 	expect_rtp(nat.fd, 2, 0xb, c.port[0]);
 	expect_nothing(c.ph[0].fd, 100);
 	/* someone else, with another stream, while the window is open */
-	struct phone evil;
-	phone_open(&evil);
+	struct mt_phone evil;
+	mt_phone_open(&evil);
 	rtp_send(evil.fd, c.port[0], 9, 0x99);
 	expect_nothing(c.ph[1].fd, 150);
 
 	/* re-INVITE moves A's media: learning starts over */
-	struct phone moved;
-	phone_open(&moved);
+	struct mt_phone moved;
+	mt_phone_open(&moved);
 	struct media_remote r = remote_of(&moved);
 	assert_int_equal(media_leg_set_remote(t->me, c.id, 0, &r), 0);
-	barrier(t, c.id);
+	mt_barrier(t, c.id);
 	rtp_send(c.ph[1].fd, c.port[1], 3, 0xb);
 	expect_rtp(moved.fd, 3, 0xb, c.port[0]);
 	rtp_send(moved.fd, c.port[0], 1, 0xc); /* new device, new SSRC */
 	expect_rtp(c.ph[1].fd, 1, 0xc, c.port[1]);
 
-	struct media_call_stats st = destroy(t, c.id);
+	struct media_call_stats st = mt_destroy(t, c.id);
 	assert_true(st.leg[0].latched);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&st.leg[0].rtp_peer)->sin_port), moved.port);
 	assert_int_equal(st.leg[0].rx_dropped, 1);
@@ -368,11 +282,11 @@ static void test_latch_other_port(void **state)
 /* After the window closed, nobody else is heard, whatever the SSRC. */
 static void test_stranger_dropped(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	struct tcall c;
 	call_up(t, &c);
-	struct phone evil;
-	phone_open(&evil);
+	struct mt_phone evil;
+	mt_phone_open(&evil);
 	rtp_send(c.ph[0].fd, c.port[0], 1, 0xa);
 	expect_rtp(c.ph[1].fd, 1, 0xa, c.port[1]);
 	/* inside the window, another stream is still refused */
@@ -396,10 +310,10 @@ static void test_stranger_dropped(void **state)
 	rtp_send(c.ph[0].fd, c.port[0], 13, 0xa);
 	expect_rtp(c.ph[1].fd, 13, 0xa, c.port[1]);
 	/* nor a malformed packet from A itself */
-	send_to(c.ph[0].fd, c.port[0], "\x40\x00\x00\x01garbage", 11);
+	mt_send(c.ph[0].fd, c.port[0], "\x40\x00\x00\x01garbage", 11);
 	expect_nothing(c.ph[1].fd, 100);
 
-	struct media_call_stats st = destroy(t, c.id);
+	struct media_call_stats st = mt_destroy(t, c.id);
 	assert_int_equal(st.leg[0].rx_dropped, 1 + 10 + 1);
 	assert_int_equal(st.leg[0].rx_packets, 13);
 	assert_int_equal(st.leg[0].lost, 0);
@@ -409,7 +323,7 @@ static void test_stranger_dropped(void **state)
 
 static void test_hold(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	struct tcall c;
 	call_up(t, &c);
 	rtp_send(c.ph[0].fd, c.port[0], 1, 0xa);
@@ -420,7 +334,7 @@ static void test_hold(void **state)
 	/* A holds B: B answers recvonly; B's packets go nowhere */
 	assert_int_equal(media_leg_set_direction(t->me, c.id, 1, MEDIA_RECVONLY), 0);
 	assert_int_equal(media_leg_set_direction(t->me, c.id, 0, MEDIA_SENDONLY), 0);
-	barrier(t, c.id);
+	mt_barrier(t, c.id);
 	rtp_send(c.ph[1].fd, c.port[1], 2, 0xb);
 	expect_nothing(c.ph[0].fd, 200);
 	rtp_send(c.ph[0].fd, c.port[0], 2, 0xa); /* music on hold still flows */
@@ -428,7 +342,7 @@ static void test_hold(void **state)
 
 	/* inactive: nothing either way */
 	assert_int_equal(media_leg_set_direction(t->me, c.id, 1, MEDIA_INACTIVE), 0);
-	barrier(t, c.id);
+	mt_barrier(t, c.id);
 	rtp_send(c.ph[0].fd, c.port[0], 3, 0xa);
 	rtp_send(c.ph[1].fd, c.port[1], 3, 0xb);
 	expect_nothing(c.ph[1].fd, 150);
@@ -437,13 +351,13 @@ static void test_hold(void **state)
 	/* resume */
 	assert_int_equal(media_leg_set_direction(t->me, c.id, 1, MEDIA_SENDRECV), 0);
 	assert_int_equal(media_leg_set_direction(t->me, c.id, 0, MEDIA_SENDRECV), 0);
-	barrier(t, c.id);
+	mt_barrier(t, c.id);
 	rtp_send(c.ph[1].fd, c.port[1], 4, 0xb);
 	expect_rtp(c.ph[0].fd, 4, 0xb, c.port[0]);
 	rtp_send(c.ph[0].fd, c.port[0], 4, 0xa);
 	expect_rtp(c.ph[1].fd, 4, 0xa, c.port[1]);
 
-	struct media_call_stats st = destroy(t, c.id);
+	struct media_call_stats st = mt_destroy(t, c.id);
 	/* held packets were received (and counted), just not relayed */
 	assert_int_equal(st.leg[1].rx_packets, 4);
 	assert_int_equal(st.leg[0].tx_packets, 2);
@@ -455,48 +369,48 @@ static void test_hold(void **state)
 
 static void test_rtp_timeout(void **state)
 {
-	struct tctx *t = *state; /* 300 ms */
+	struct mt *t = *state; /* 300 ms */
 	struct tcall c;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = mt_now_ms();
 	call_up(t, &c);
 	/* A keeps talking every 50 ms, B is silent: only B times out */
 	const struct media_event *e = NULL;
 	for (uint16_t s = 1; s <= 30 && !e; s++) {
 		rtp_send(c.ph[0].fd, c.port[0], s, 0xa);
-		e = wait_ev(t, MEDIA_EV_RTP_TIMEOUT, c.id, -1, 50);
+		e = mt_wait(t, MEDIA_EV_RTP_TIMEOUT, c.id, -1, 50);
 	}
 	assert_non_null(e);
 	assert_int_equal(e->leg, 1);
-	assert_true(now_ms() - t0 >= 280);
+	assert_true(mt_now_ms() - t0 >= 280);
 	/* A stops: A times out too, once */
-	assert_non_null(wait_ev(t, MEDIA_EV_RTP_TIMEOUT, c.id, 0, 2000));
-	assert_null(wait_ev(t, MEDIA_EV_RTP_TIMEOUT, c.id, -1, 500));
+	assert_non_null(mt_wait(t, MEDIA_EV_RTP_TIMEOUT, c.id, 0, 2000));
+	assert_null(mt_wait(t, MEDIA_EV_RTP_TIMEOUT, c.id, -1, 500));
 	/* A resumes, then stops again: watched again */
 	rtp_send(c.ph[0].fd, c.port[0], 100, 0xa);
-	assert_non_null(wait_ev(t, MEDIA_EV_RTP_TIMEOUT, c.id, 0, 2000));
-	destroy(t, c.id);
+	assert_non_null(mt_wait(t, MEDIA_EV_RTP_TIMEOUT, c.id, 0, 2000));
+	mt_destroy(t, c.id);
 	phones_close(&c);
 
 	/* on hold, silence is expected: no timeout */
 	struct tcall h;
-	assert_int_equal(media_call_create(t->me, &h.id, on_ev, t), 0);
+	assert_int_equal(media_call_create(t->me, &h.id, mt_on_ev, t), 0);
 	assert_int_equal(media_leg_alloc(t->me, h.id, 0, &h.port[0]), 0);
 	assert_int_equal(media_leg_alloc(t->me, h.id, 1, &h.port[1]), 0);
 	assert_int_equal(media_leg_set_direction(t->me, h.id, 0, MEDIA_SENDONLY), 0);
 	assert_int_equal(media_leg_set_direction(t->me, h.id, 1, MEDIA_INACTIVE), 0);
 	assert_int_equal(media_call_connect(t->me, h.id), 0);
-	assert_null(wait_ev(t, MEDIA_EV_RTP_TIMEOUT, h.id, -1, 800));
+	assert_null(mt_wait(t, MEDIA_EV_RTP_TIMEOUT, h.id, -1, 800));
 	/* off hold: the timeout is back */
 	assert_int_equal(media_leg_set_direction(t->me, h.id, 1, MEDIA_SENDRECV), 0);
-	assert_non_null(wait_ev(t, MEDIA_EV_RTP_TIMEOUT, h.id, 1, 2000));
-	assert_null(wait_ev(t, MEDIA_EV_RTP_TIMEOUT, h.id, 0, 300));
+	assert_non_null(mt_wait(t, MEDIA_EV_RTP_TIMEOUT, h.id, 1, 2000));
+	assert_null(mt_wait(t, MEDIA_EV_RTP_TIMEOUT, h.id, 0, 300));
 	/* destroy right after a timeout: only DESTROYED reaches us */
-	destroy(t, h.id);
+	mt_destroy(t, h.id);
 }
 
 static void test_stats_loss(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	struct tcall c;
 	call_up(t, &c);
 	for (uint16_t s = 100; s < 110; s++) {
@@ -506,7 +420,7 @@ static void test_stats_loss(void **state)
 		expect_rtp(c.ph[1].fd, s, 0xa, c.port[1]);
 	}
 	assert_int_equal(media_call_stats(t->me, c.id), 0);
-	const struct media_event *e = wait_ev(t, MEDIA_EV_STATS, c.id, -1, 2000);
+	const struct media_event *e = mt_wait(t, MEDIA_EV_STATS, c.id, -1, 2000);
 	assert_non_null(e);
 	assert_int_equal(e->stats.leg[0].rx_packets, 9);
 	assert_int_equal(e->stats.leg[0].lost, 1);
@@ -515,7 +429,7 @@ static void test_stats_loss(void **state)
 	expect_rtp(c.ph[1].fd, 105, 0xa, c.port[1]);
 	rtp_send(c.ph[0].fd, c.port[0], 112, 0xa); /* 110, 111 lost */
 	expect_rtp(c.ph[1].fd, 112, 0xa, c.port[1]);
-	struct media_call_stats st = destroy(t, c.id);
+	struct media_call_stats st = mt_destroy(t, c.id);
 	assert_int_equal(st.leg[0].rx_packets, 11);
 	assert_int_equal(st.leg[0].lost, 2);
 	assert_int_equal(st.leg[1].tx_packets, 11);
@@ -528,18 +442,18 @@ static void test_stats_loss(void **state)
 /* Allocate and free many times: no pair leaks, all come back. */
 static void test_ports_reused(void **state)
 {
-	struct tctx *t = *state; /* 10 pairs */
+	struct mt *t = *state; /* 10 pairs */
 	for (int round = 0; round < 60; round++) {
 		uint32_t id;
 		uint16_t p0, p1;
-		assert_int_equal(media_call_create(t->me, &id, on_ev, t), 0);
+		assert_int_equal(media_call_create(t->me, &id, mt_on_ev, t), 0);
 		assert_int_equal(media_leg_alloc(t->me, id, 0, &p0), 0);
 		assert_int_equal(media_leg_alloc(t->me, id, 1, &p1), 0);
 		assert_int_not_equal(p0, p1);
 		if (round % 3 == 0)
 			assert_int_equal(media_call_connect(t->me, id), 0);
 		assert_int_equal(media_engine_ports_in_use(t->me), 2);
-		destroy(t, id);
+		mt_destroy(t, id);
 		assert_int_equal(media_engine_ports_in_use(t->me), 0);
 	}
 	assert_int_equal(media_engine_calls(t->me), 0);
@@ -550,7 +464,7 @@ static void test_ports_reused(void **state)
 	uint16_t p;
 	int err = 0;
 	while (!err && ncalls < 10) {
-		assert_int_equal(media_call_create(t->me, &ids[ncalls], on_ev, t), 0);
+		assert_int_equal(media_call_create(t->me, &ids[ncalls], mt_on_ev, t), 0);
 		ncalls++;
 		for (unsigned l = 0; l < 2 && !err; l++) {
 			err = media_leg_alloc(t->me, ids[ncalls - 1], l, &p);
@@ -562,18 +476,18 @@ static void test_ports_reused(void **state)
 	assert_true(nports >= 8 && nports <= 10);
 	assert_int_equal(media_engine_ports_in_use(t->me), nports);
 	/* a pair still in use is never handed out; after destroy it is */
-	destroy(t, ids[0]);
+	mt_destroy(t, ids[0]);
 	assert_int_equal(media_engine_ports_in_use(t->me), nports - 2);
 	assert_int_equal(media_leg_alloc(t->me, ids[ncalls - 1], 1, &p), 0);
 	for (int i = 1; i < ncalls; i++)
-		destroy(t, ids[i]);
+		mt_destroy(t, ids[i]);
 	assert_int_equal(media_engine_ports_in_use(t->me), 0);
 	assert_int_equal(media_engine_calls(t->me), 0);
 }
 
 static void test_api_errors(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	uint32_t id;
 	uint16_t p;
 	struct media_remote r;
@@ -582,8 +496,8 @@ static void test_api_errors(void **state)
 	assert_int_equal(media_call_connect(t->me, 12345), ENOENT);
 	assert_int_equal(media_call_destroy(t->me, 12345), ENOENT);
 	assert_int_equal(media_call_stats(NULL, 1), ENOENT);
-	assert_int_equal(media_call_create(t->me, NULL, on_ev, t), EINVAL);
-	assert_int_equal(media_call_create(t->me, &id, on_ev, t), 0);
+	assert_int_equal(media_call_create(t->me, NULL, mt_on_ev, t), EINVAL);
+	assert_int_equal(media_call_create(t->me, &id, mt_on_ev, t), 0);
 	assert_int_equal(media_leg_alloc(t->me, id, 2, &p), EINVAL);
 	assert_int_equal(media_call_connect(t->me, id), ENOTCONN);
 	assert_int_equal(media_leg_alloc(t->me, id, 0, &p), 0);
@@ -597,7 +511,7 @@ static void test_api_errors(void **state)
 	assert_int_equal(media_call_destroy(t->me, id), 0);
 	assert_int_equal(media_call_destroy(t->me, id), ENOENT);
 	assert_int_equal(media_call_stats(t->me, id), ENOENT);
-	assert_non_null(wait_ev(t, MEDIA_EV_DESTROYED, id, -1, 2000));
+	assert_non_null(mt_wait(t, MEDIA_EV_DESTROYED, id, -1, 2000));
 
 	struct media_engine *me;
 	struct media_cfg bad = { .rtp_min = 20000, .rtp_max = 20000 };
@@ -615,7 +529,7 @@ static void test_api_errors(void **state)
 /* Calls spread over the workers and run at the same time. */
 static void test_many_calls(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	enum { N = 8 };
 	struct tcall c[N];
 	for (int i = 0; i < N; i++)
@@ -631,7 +545,7 @@ static void test_many_calls(void **state)
 			expect_rtp(c[i].ph[0].fd, s, (uint32_t)(100 + i), c[i].port[0]);
 		}
 	for (int i = 0; i < N; i++) {
-		struct media_call_stats st = destroy(t, c[i].id);
+		struct media_call_stats st = mt_destroy(t, c[i].id);
 		assert_int_equal(st.leg[0].tx_packets, 20);
 		assert_int_equal(st.leg[1].tx_packets, 20);
 		phones_close(&c[i]);
@@ -644,11 +558,11 @@ static void test_many_calls(void **state)
  * the queued commands still run (ASan: no leaked sockets or commands). */
 static void free_in_handler(void *arg)
 {
-	struct tctx *t = arg;
+	struct mt *t = arg;
 	uint32_t id;
 	uint16_t p;
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(media_call_create(t->me, &id, on_ev, t), 0);
+		assert_int_equal(media_call_create(t->me, &id, mt_on_ev, t), 0);
 		assert_int_equal(media_leg_alloc(t->me, id, 0, &p), 0);
 		assert_int_equal(media_leg_alloc(t->me, id, 1, &p), 0);
 		assert_int_equal(media_call_connect(t->me, id), 0);
@@ -663,12 +577,12 @@ static void test_free_from_handler(void **state)
 	 * wake-up of each worker loop; loop_free() must scrub them, or they
 	 * are flushed into freed loops after the handler returns. It hangs
 	 * without the engine's own stop fix. */
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	struct tcall c;
 	call_up(t, &c);
 	assert_int_equal(loop_post(t->sig, free_in_handler, t), 0);
-	uint64_t end = now_ms() + 5000;
-	while (t->me && now_ms() < end)
+	uint64_t end = mt_now_ms() + 5000;
+	while (t->me && mt_now_ms() < end)
 		loop_run_once(t->sig, 50);
 	assert_null(t->me);
 	phones_close(&c);
@@ -693,11 +607,11 @@ static void test_ipv6(void **state)
 	struct media_cfg cfg = { .nworkers = 1, .rtp_min = lo, .rtp_max = (uint16_t)(lo + 99),
 				 .bind_addr = "::1" };
 	assert_int_equal(media_engine_alloc(&me, sig, &cfg), 0);
-	struct tctx t = { .sig = sig, .me = me };
+	struct mt t = { .sig = sig, .me = me };
 	uint32_t id;
 	uint16_t port[2];
 	int ph[2];
-	assert_int_equal(media_call_create(me, &id, on_ev, &t), 0);
+	assert_int_equal(media_call_create(me, &id, mt_on_ev, &t), 0);
 	for (unsigned i = 0; i < 2; i++) {
 		assert_int_equal(media_leg_alloc(me, id, i, &port[i]), 0);
 		ph[i] = socket(AF_INET6, SOCK_DGRAM, 0);
@@ -708,10 +622,10 @@ static void test_ipv6(void **state)
 		getsockname(ph[i], (struct sockaddr *)&r.rtp, &len);
 		assert_int_equal(media_leg_set_remote(me, id, i, &r), 0);
 	}
-	struct media_remote v4 = remote_of(&(struct phone){ .addr = { .ss_family = AF_INET } });
+	struct media_remote v4 = remote_of(&(struct mt_phone){ .addr = { .ss_family = AF_INET } });
 	assert_int_equal(media_leg_set_remote(me, id, 0, &v4), EAFNOSUPPORT);
 	assert_int_equal(media_call_connect(me, id), 0);
-	barrier(&t, id);
+	mt_barrier(&t, id);
 	uint8_t b[172], got[256];
 	size_t n = rtp_build(b, 7, 0x6, 160);
 	struct sockaddr_in6 to = a6;
@@ -722,7 +636,7 @@ static void test_ipv6(void **state)
 	to.sin6_port = htons(port[1]);
 	assert_int_equal(sendto(ph[1], b, n, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)n);
 	assert_int_equal(recv_within(ph[0], got, sizeof(got), 2000, NULL), (ssize_t)n);
-	struct media_call_stats st = destroy(&t, id);
+	struct media_call_stats st = mt_destroy(&t, id);
 	assert_int_equal(st.leg[0].rx_packets, 1);
 	assert_int_equal(st.leg[0].tx_packets, 1);
 	assert_int_equal(st.leg[0].rtp_peer.ss_family, AF_INET6);
@@ -736,7 +650,7 @@ static void test_ipv6(void **state)
  * (ASan checks). */
 static void test_free_with_live_calls(void **state)
 {
-	struct tctx *t = *state;
+	struct mt *t = *state;
 	struct tcall c[3];
 	for (int i = 0; i < 3; i++)
 		call_up(t, &c[i]);
@@ -748,7 +662,7 @@ static void test_free_with_live_calls(void **state)
 	assert_int_equal(media_call_stats(t->me, c[1].id), 0);
 	uint32_t id;
 	uint16_t p;
-	assert_int_equal(media_call_create(t->me, &id, on_ev, t), 0);
+	assert_int_equal(media_call_create(t->me, &id, mt_on_ev, t), 0);
 	assert_int_equal(media_leg_alloc(t->me, id, 0, &p), 0);
 	media_engine_free(t->me);
 	t->me = NULL;
