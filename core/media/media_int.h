@@ -265,6 +265,8 @@ int media_worker_start(struct media_worker *w);
 /* Runs the remaining commands, then stops and joins the thread. */
 void media_worker_stop(struct media_worker *w);
 void media_worker_cmd(void *arg); /* loop_work_h for struct mcmd */
+/* Opens both sockets' latching windows of the leg (media_cfg's). */
+void media_leg_open_windows(struct mleg *l, uint64_t now);
 
 /* engine.c: queues an event for the signalling thread (any thread). */
 void media_event_push(struct media_engine *me, struct mevent *e);

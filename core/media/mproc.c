@@ -396,13 +396,9 @@ static void set_format(struct media_worker *w, struct mcall *c, struct mproc *mp
 		log_err(MEDIA_TAG, "call %u leg %u: no memory for DTMF tones", c->id, leg);
 	if (!c->connected) {
 		/* listened to before the call connects (an app's caller) */
-		const struct media_cfg *cfg = &w->me->cfg;
-		uint64_t now = loop_now(w->loop);
 		struct mleg *l = &c->leg[leg];
-		if (!l->rtp.latch.open && !l->rtp.latch.latched) {
-			latch_open(&l->rtp.latch, now, cfg->latch_ms, cfg->latch_pkts);
-			latch_open(&l->rtcp.latch, now, cfg->latch_ms, cfg->latch_pkts);
-		}
+		if (!l->rtp.latch.open && !l->rtp.latch.latched)
+			media_leg_open_windows(l, loop_now(w->loop));
 	}
 	log_debug(MEDIA_TAG, "call %u leg %u: format %s/%u pt %u ptime %u dtmf %d", c->id,
 		  leg, f->codec ? f->codec->name : "?", f->codec ? f->codec->rtp_clock : 0,

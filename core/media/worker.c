@@ -96,7 +96,7 @@ static void emit_error(struct mcall *c, unsigned leg, int err)
 	media_event_push(c->w->me, e);
 }
 
-static void open_windows(struct mleg *l, uint64_t now)
+void media_leg_open_windows(struct mleg *l, uint64_t now)
 {
 	const struct media_cfg *cfg = &l->call->w->me->cfg;
 	latch_open(&l->rtp.latch, now, cfg->latch_ms, cfg->latch_pkts);
@@ -168,7 +168,7 @@ static void call_connect(struct media_worker *w, struct mcall *c)
 	c->connected_at = now;
 	for (int i = 0; i < 2; i++) {
 		struct mleg *l = &c->leg[i];
-		open_windows(l, now);
+		media_leg_open_windows(l, now);
 		l->last_rx = now;
 		relay_watch(l);
 	}
