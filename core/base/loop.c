@@ -354,13 +354,9 @@ int loop_post(struct loop *l, loop_work_h *fn, void *arg)
 	return 0;
 }
 
-static void on_eventfd(int fd, uint32_t events, void *arg)
+/* Runs everything posted so far. */
+static void run_posted(struct loop *l)
 {
-	struct loop *l = arg;
-	uint64_t v;
-	(void)events;
-	ssize_t r = read(fd, &v, sizeof(v));
-	(void)r;
 	pthread_mutex_lock(&l->qlock);
 	struct work *w = l->qhead;
 	l->qhead = NULL;
@@ -372,6 +368,15 @@ static void on_eventfd(int fd, uint32_t events, void *arg)
 		free(w);
 		w = n;
 	}
+}
+
+static void on_eventfd(int fd, uint32_t events, void *arg)
+{
+	uint64_t v;
+	(void)events;
+	ssize_t r = read(fd, &v, sizeof(v));
+	(void)r;
+	run_posted(arg);
 }
 
 void loop_stop(struct loop *l)
@@ -399,6 +404,12 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	struct loop *prev = tls_loop;
 	tls_loop = l;
 	l->last_nev = n > 0 ? n : 0;
+	/* Work posted before these events happened runs before they are
+	 * handled, even when its wake-up is still deferred (loop_post): the
+	 * signalling loop queues a call's media set-up, then answers the
+	 * phone, and the phone's first packet must find the call set up. */
+	if (n > 0)
+		run_posted(l);
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		if ((size_t)fd >= l->nfds || !l->fds[fd].h)

@@ -498,13 +498,11 @@ int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf 
 	}
 	/* the callee's SDP points at our B-side port; the address is the one
 	 * the caller reaches us on (one interface, or external_address) */
-	err = make_offer(c, 0, s, mi, &c->a, out, status);
-	/* Relay from the start: early media (183, or a callee that talks the
-	 * instant it answers) must not be lost waiting for the 200. Packets
-	 * towards a leg whose address is not known yet are simply dropped. */
-	if (!err)
-		callm_connect(c);
-	return err;
+	/* Not connected yet: the engine relays once both legs have their
+	 * formats and keys (callee's answer, early or final), so nothing the
+	 * callee sends before it answers can reach an SRTP caller in the
+	 * clear, or the caller in a codec it never agreed to. */
+	return make_offer(c, 0, s, mi, &c->a, out, status);
 }
 
 int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
@@ -713,6 +711,11 @@ int callm_ringback(struct call *c, struct sbuf *out)
 	struct media_fmt f;
 	nego_leg_media_fmt(&lf, &f);
 	err = media_leg_set_format(engine(c->m), cm->mcall, 0, &f);
+	/* keys before the first tone packet: an SRTP caller hears nothing
+	 * in the clear */
+	struct cm_leg *fl = &cm->leg[0];
+	if (!err)
+		err = callm_set_srtp(c, 0, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
 	if (!err)
 		err = media_leg_tone(engine(c->m), cm->mcall, 0, "ringback", 0);
 	if (err) {
@@ -738,13 +741,11 @@ int callm_ringback(struct call *c, struct sbuf *out)
 	}
 	enum sdp_dir rd = sdp_dir_reverse(sdp_direction_of(cm->offer, om));
 	dm->dir = rd == SDP_SENDRECV ? SDP_DIR_UNSET : rd;
-	struct cm_leg *fl = &cm->leg[0];
 	if (fl->pend_srtp && !sdes_key_crypto(&fl->pend_local, &dm->crypto[0]))
 		dm->ncrypto = 1;
 	err = anchor(c, 0, &c->a, d, mi, out);
 	free(d);
 	if (!err) {
-		callm_set_srtp(c, 0, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
 		cm->a_fixed = true;
 		note_codec(c);
 		log_debug(CALL_TAG, "call %u: ringback to the caller on %s/%u", c->id, lf.enc, lf.clock);

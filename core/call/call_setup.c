@@ -204,7 +204,9 @@ static void relay_provisional(struct call *c, struct leg *b, const struct sip_ms
 		return;
 	}
 	bool early = resp->body.l > 0 && !callm_answer_b_to_a(c, b, resp->body.p, resp->body.l, &sdp, &status);
-	if (resp->body.l > 0 && !early)
+	if (early)
+		callm_connect(c); /* both legs set: B's early media flows to A */
+	else if (resp->body.l > 0)
 		c->warning[0] = '\0'; /* relayed without SDP; the 2xx decides */
 	char reason[64];
 	pl_strcpy(resp->reason, reason, sizeof(reason));

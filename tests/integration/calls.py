@@ -675,10 +675,9 @@ def test_call_early_media(ctx):
     """The callee answers 183 with SDP and plays 25 packets of early media
     (a ringback tone or an announcement) before its 200: Hookflash relays
     the 183 with its own SDP to the caller, so the caller listens on that
-    port and must hear them (RFC 3960, the gateway model). The same drop
-    of packets that arrive before the call is connected shows, under load,
-    as the first packet a callee sends right after its 200 going missing
-    (seen: 49 of 50 in a full run)."""
+    port and must hear them (RFC 3960, the gateway model). B sends its
+    first packet the instant A has the 183: the media worker must have the
+    call set up by then (seen lost when its wake-up trailed the 183)."""
     e = env(ctx)
     b = Phone(e.d.sip_port, 'callee', name='B')
     callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))

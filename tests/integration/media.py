@@ -757,10 +757,11 @@ def test_media_srtp_callee_rtp_before_answer(ctx):
         plain = [p for p in to_a if len(p['payload']) != 170]
         say('Hookflash -> A: payload sizes (bytes: packets) %s' % sizes)
         check(to_a, 'on the wire: Hookflash sent A no RTP')
-        check(not plain, 'on the wire, Hookflash -> A (SRTP, RTP/SAVP): %d packet(s) without the auth tag '
-              '(payload sizes %s; the first: PT %d SSRC %08x seq %d, packet #%d of %d): the callee\'s '
-              'plain RTP went to A unprotected' % (len(plain), sizes, plain[0]['pt'], plain[0]['ssrc'],
-                                                   plain[0]['seq'], to_a.index(plain[0]), len(to_a)))
+        if plain:
+            raise hf.Failure('on the wire, Hookflash -> A (SRTP, RTP/SAVP): %d packet(s) without the auth '
+                             'tag (payload sizes %s; the first: PT %d SSRC %08x seq %d, packet #%d of %d)'
+                             % (len(plain), sizes, plain[0]['pt'], plain[0]['ssrc'], plain[0]['seq'],
+                                to_a.index(plain[0]), len(to_a)))
 
         class B:
             freq = TONE_B
@@ -900,12 +901,7 @@ TESTS = [
     test_media_ringback_then_answer,
     test_media_srtp_caller_leg,
     test_media_srtp_callee_policy,
-    # OPEN BUG (issue #4 note): before the callee answers, its plain RTP is
-    # relayed to an SRTP caller unprotected. This test shows it and fails;
-    # it is out of the default run until the worker holds back packets
-    # towards an SRTP leg whose peer has no format yet. Run it alone with
-    # HF_KNOWN_BUGS=1.
-    *([test_media_srtp_callee_rtp_before_answer] if os.environ.get('HF_KNOWN_BUGS') else []),
+    test_media_srtp_callee_rtp_before_answer,
     test_media_dtmf_rfc4733,
     test_media_dtmf_sip_info,
     test_media_dtmf_inband_to_rfc4733,

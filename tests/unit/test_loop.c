@@ -2,7 +2,8 @@
  * Unit tests for the event loop's timers and cross-thread queue
  * (core/base/loop.c): deadline order over thousands of random timers,
  * cancelling and restarting from inside handlers, a timer freed by its own
- * handler, and loop_post from another thread waking loop_run_once. Timers
+ * handler, loop_post from another thread waking loop_run_once, and work
+ * posted before an event running before that event's handler. Timers
  * are driven with the fake clock (loop_advance); the thread test uses real
  * time because it is about waking epoll_wait.
  */
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -420,6 +422,67 @@ static void test_real_timer_wakes(void **state)
 	loop_free(l);
 }
 
+/* The signalling loop queues a call's media set-up on a worker (its
+ * wake-up deferred to the end of the signalling iteration), then answers
+ * the phone, whose first packet can reach the worker before that wake-up:
+ * the worker must run the queued work before it handles the packet. */
+struct order_ctx {
+	struct loop *sig, *worker;
+	int pkt[2], trig[2];
+	bool set_up, set_up_before_packet, packet_seen;
+};
+
+static void set_up_h(void *arg)
+{
+	((struct order_ctx *)arg)->set_up = true;
+}
+
+static void packet_h(int fd, uint32_t events, void *arg)
+{
+	struct order_ctx *c = arg;
+	char b;
+	(void)events;
+	assert_int_equal(read(fd, &b, 1), 1);
+	c->packet_seen = true;
+	c->set_up_before_packet = c->set_up;
+}
+
+static void answer_h(int fd, uint32_t events, void *arg)
+{
+	struct order_ctx *c = arg;
+	char b;
+	(void)events;
+	assert_int_equal(read(fd, &b, 1), 1);
+	assert_int_equal(loop_post(c->worker, set_up_h, c), 0);
+	assert_int_equal(write(c->pkt[1], "p", 1), 1); /* the phone answers at once */
+	/* the worker runs now, its wake-up still pending */
+	assert_int_equal(loop_run_once(c->worker, 0), 0);
+}
+
+static void test_posted_work_runs_before_later_events(void **state)
+{
+	(void)state;
+	struct order_ctx c = { 0 };
+	assert_int_equal(loop_alloc(&c.sig), 0);
+	assert_int_equal(loop_alloc(&c.worker), 0);
+	assert_int_equal(pipe(c.pkt), 0);
+	assert_int_equal(pipe(c.trig), 0);
+	assert_int_equal(loop_fd_add(c.worker, c.pkt[0], EPOLLIN, packet_h, &c), 0);
+	assert_int_equal(loop_fd_add(c.sig, c.trig[0], EPOLLIN, answer_h, &c), 0);
+	assert_int_equal(write(c.trig[1], "t", 1), 1);
+	assert_int_equal(loop_run_once(c.sig, 1000), 0);
+	assert_true(c.packet_seen);
+	assert_true(c.set_up_before_packet);
+	loop_fd_del(c.worker, c.pkt[0]);
+	loop_fd_del(c.sig, c.trig[0]);
+	loop_free(c.worker);
+	loop_free(c.sig);
+	for (int i = 0; i < 2; i++) {
+		close(c.pkt[i]);
+		close(c.trig[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_post_from_thread_wakes),
 		cmocka_unit_test(test_post_many_threads_then_stop),
 		cmocka_unit_test(test_real_timer_wakes),
+		cmocka_unit_test(test_posted_work_runs_before_later_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
