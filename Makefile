@@ -134,7 +134,9 @@ bench: all build/bench/transcode_bench build/bench/codec_bench
 	@echo "== transcoding (tests/bench/transcode_bench.c), opus encoder SILK (default)"
 	@build/bench/transcode_bench 10 100 200
 	@echo "== transcoding, opus encoder CELT only (--opus-low-cpu)"
-	@HF_OPUS_LOW_CPU=1 build/bench/transcode_bench 10 100 200
+	@HF_OPUS_LOW_CPU=1 build/bench/transcode_bench 10 100 200 300
+	@echo "== transcoding, CELT only, the opus phone ignoring maxplaybackrate=8000 (sends fullband)"
+	@HF_OPUS_LOW_CPU=1 HF_PHONE_FULLBAND=1 build/bench/transcode_bench 10 100
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash

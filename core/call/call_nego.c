@@ -192,12 +192,17 @@ static struct pl buf_printf(struct nego_buf *b, const char *fmt, ...)
 	return r;
 }
 
-static struct pl our_fmtp(const struct codec_desc *d, struct nego_buf *b)
+/* rate: the widest audio the other leg carries (its codec's PCM rate),
+ * so a phone on opus that we transcode to G.711 is asked for narrowband:
+ * fewer bits on the wire and a cheaper decoder here (RFC 7587 7.1). */
+static struct pl our_fmtp(const struct codec_desc *d, uint32_t rate, struct nego_buf *b)
 {
 	if (d != &codec_opus)
 		return PL_NULL;
-	char tmp[96];
-	if (codec_opus_fmtp_print(tmp, sizeof(tmp), 48000) < 0)
+	char tmp[128];
+	if (!rate || rate > 48000)
+		rate = 48000;
+	if (codec_opus_fmtp_print(tmp, sizeof(tmp), rate < 8000 ? 8000 : rate) < 0)
 		return PL_NULL;
 	return buf_printf(b, "%s", tmp);
 }
@@ -219,7 +224,7 @@ static int take_pt(bool used[128], int pt)
 
 /* One of our codecs as a format of the offer we write. */
 static bool add_ours(struct sdp_fmt *out, size_t *n, const struct codec_desc *d, int pt,
-		     struct nego_buf *b)
+		     uint32_t rate, struct nego_buf *b)
 {
 	if (pt < 0 || *n == SDP_MAX_FMTS)
 		return false;
@@ -230,7 +235,7 @@ static bool add_ours(struct sdp_fmt *out, size_t *n, const struct codec_desc *d,
 	f->enc = pl_from(d->name);
 	f->clock = d->rtp_clock;
 	f->channels = d->channels > 1 ? d->channels : 0;
-	f->fmtp = our_fmtp(d, b);
+	f->fmtp = our_fmtp(d, rate, b);
 	return true;
 }
 
@@ -258,6 +263,7 @@ int nego_offer(struct sdp_media *m, const struct nego_in *in, struct nego_buf *b
 	size_t nc = 0;
 	const struct sdp_fmt *te = NULL;
 	bool decodable = false;
+	uint32_t rate = 0; /* of the offerer's codec we would transcode from */
 	bool used[128] = { false };
 
 	for (size_t i = 0; i < o->nfmts; i++) {
@@ -271,8 +277,10 @@ int nego_offer(struct sdp_media *m, const struct nego_in *in, struct nego_buf *b
 		}
 		if (is_aux(&fi) || f->pt < 0 || !allowed(in->from, &fi))
 			continue;
-		if (fi.codec)
+		if (fi.codec && !decodable) {
 			decodable = true;
+			rate = fi.codec->pcm_rate; /* nego_answer's choice */
+		}
 		int r = rank(in->to, fi.codec);
 		if (r < 0)
 			continue;
@@ -303,7 +311,7 @@ int nego_offer(struct sdp_media *m, const struct nego_in *in, struct nego_buf *b
 	if (first < nc) {
 		out[n++] = *c[first].f;
 	} else if (cur && decodable && cur->codec && rank(in->to, cur->codec) >= 0) {
-		add_ours(out, &n, cur->codec, take_pt(used, cur->pt), buf);
+		add_ours(out, &n, cur->codec, take_pt(used, cur->pt), rate, buf);
 	}
 	for (size_t i = 0; i < nc; i++)
 		if (i != first)
@@ -315,7 +323,7 @@ int nego_offer(struct sdp_media *m, const struct nego_in *in, struct nego_buf *b
 		for (size_t i = 0; i < in->to->ncodecs; i++) {
 			const struct codec_desc *d = in->to->codecs[i];
 			if (!has_codec(out, n, d))
-				add_ours(out, &n, d, take_pt(used, d->pt), buf);
+				add_ours(out, &n, d, take_pt(used, d->pt), rate, buf);
 		}
 	}
 	if (n == 0)
@@ -430,7 +438,7 @@ int nego_answer(struct sdp_media *m, const struct nego_in *in, const struct sdp_
 	if (pass)
 		out[n].fmtp = ans_f ? ans_f->fmtp : PL_NULL; /* the packets go to `to` as they are */
 	else if (cfi.codec == &codec_opus)
-		out[n].fmtp = our_fmtp(cfi.codec, buf);
+		out[n].fmtp = our_fmtp(cfi.codec, ans && lt->codec ? lt->codec->pcm_rate : 0, buf);
 	n++;
 	/* A relay cannot turn events into tones: then only when the other
 	 * phone takes them too */

@@ -186,7 +186,9 @@ int codec_decode_fec(struct codec_dec *dec, const uint8_t *next, size_t len,
 
 /* Our a=fmtp for opus: what we accept as a receiver. Writes
  * "maxplaybackrate=<rate>;useinbandfec=1;stereo=0" (NUL-terminated) and
- * returns its length, or -ENOBUFS. */
+ * returns its length, or -ENOBUFS. Below 48000 it also says
+ * sprop-maxcapturerate=<rate>: a call we transcode to a narrower codec
+ * neither needs nor sends more bandwidth. */
 int codec_opus_fmtp_print(char *buf, size_t cap, uint32_t maxplaybackrate);
 
 /* Applies the peer's opus fmtp to the parameters of our encoder towards it:

@@ -278,8 +278,12 @@ int codec_opus_fmtp_print(char *buf, size_t cap, uint32_t maxplaybackrate)
 		return -EINVAL;
 	/* stereo=0: we decode to mono; useinbandfec=1: our decoder uses the
 	 * FEC the peer sends (RFC 7587: it is only a preference) */
-	int n = snprintf(buf, cap, "maxplaybackrate=%u;useinbandfec=1;stereo=0",
-			 (unsigned)maxplaybackrate);
+	int n = maxplaybackrate < 48000
+			? snprintf(buf, cap, "maxplaybackrate=%u;sprop-maxcapturerate=%u;"
+				   "useinbandfec=1;stereo=0", (unsigned)maxplaybackrate,
+				   (unsigned)maxplaybackrate)
+			: snprintf(buf, cap, "maxplaybackrate=%u;useinbandfec=1;stereo=0",
+				   (unsigned)maxplaybackrate);
 	if (n < 0 || (size_t)n >= cap)
 		return -ENOBUFS;
 	return n;

@@ -51,7 +51,11 @@ struct bench_sink {
 	int epfd;
 };
 
-/* Thread body: reads and counts datagrams until stop. */
+/* Thread body: reads and counts datagrams until stop. The phones stand
+ * for other machines: after each round it naps 1 ms, so the engine's sends
+ * find it awake and rarely pay loopback's cross-CPU wake-up of a sleeping
+ * reader, a cost a NIC would not charge the PBX (about 8% of the worker at
+ * 300 transcoded calls). */
 static inline void *bench_receiver(void *arg)
 {
 	struct bench_sink *s = arg;
@@ -72,6 +76,10 @@ static inline void *bench_receiver(void *arg)
 			int r = recvmmsg(evs[i].data.fd, mm, BATCH, MSG_DONTWAIT, NULL);
 			if (r > 0)
 				atomic_fetch_add(&s->received, (uint64_t)r);
+		}
+		if (n > 0) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
 		}
 	}
 	return NULL;

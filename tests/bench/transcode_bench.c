@@ -4,9 +4,9 @@
  * phone (leg 1), both sending 20 ms packets of a voice-like signal (a 180 Hz
  * buzz with harmonics, syllable-rate envelope, a little noise) for a few
  * seconds. Every packet is decoded, and re-encoded for the other side
- * (opus encoder at 8 kHz narrowband, complexity 1, 16 kbit/s, no FEC: see
- * core/media/mproc.c),
- * through jitter buffers, on the worker's 20 ms tick.
+ * (opus encoder at 8 kHz narrowband: SILK complexity 1 at 16 kbit/s, or
+ * with HF_OPUS_LOW_CPU CELT complexity 0 at 24 kbit/s; no FEC: see
+ * core/media/mproc.c), through jitter buffers, on the worker's 20 ms tick.
  *
  * Reports the worker thread's CPU time (its own clock: the phones' cost is
  * not counted) as % of a core, per call, and the calls one core would
@@ -15,7 +15,8 @@
  * thread drains their sockets.
  *
  * HF_COALESCE_US sets the worker's interrupt coalescing (media_cfg);
- * HF_OPUS_LOW_CPU=1 encodes opus with CELT only (media_cfg.opus_low_cpu).
+ * HF_OPUS_LOW_CPU=1 encodes opus with CELT only (media_cfg.opus_low_cpu);
+ * HF_PHONE_FULLBAND=1 has the opus phone send fullband (see below).
  *
  * Built and run by `make bench`; by hand:
  *   make build/bench/transcode_bench
@@ -87,14 +88,22 @@ static void run_until(struct bench *b, int *counter, int want)
 		die("events did not arrive", ETIMEDOUT);
 }
 
-/* One second of a voice-like signal, encoded once per codec. */
+/* One second of a voice-like signal, encoded once per codec. The opus
+ * phone captures at 48 kHz and, as RFC 7587 asks and libopus-based phones
+ * do, codes no wider than the maxplaybackrate Hookflash gives it: 8000 on
+ * a call transcoded to G.711. HF_PHONE_FULLBAND=1: a phone that ignores
+ * it and sends fullband (a costlier decode here). */
 static void encode_payloads(void)
 {
 	const struct codec_desc *d[2] = { &codec_pcmu, &codec_opus };
 	uint32_t seed = 1;
+	struct codec_params op;
+	codec_params_default(&op);
+	if (!(getenv("HF_PHONE_FULLBAND") && atoi(getenv("HF_PHONE_FULLBAND"))))
+		op.max_playback = 8000;
 	for (int c = 0; c < 2; c++) {
 		struct codec_enc *e;
-		int err = codec_enc_alloc(&e, d[c], NULL);
+		int err = codec_enc_alloc(&e, d[c], c ? &op : NULL);
 		if (err)
 			die("encoder", err);
 		uint32_t rate = d[c]->pcm_rate;

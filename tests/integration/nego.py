@@ -27,7 +27,9 @@ from callkit import TRUSTED_IP, Phone, RtpPeer, show, wait_cdr  # noqa: E402
 from hf import check, LOCAL  # noqa: E402
 from sipclient import rand_hex  # noqa: E402
 
-OPUS_FMTP = 'maxplaybackrate=48000;useinbandfec=1;stereo=0'
+# our opus fmtp towards a phone whose audio we transcode to or from G.711:
+# narrowband is all the call carries (RFC 7587 maxplaybackrate)
+OPUS_FMTP_NB = 'maxplaybackrate=8000;sprop-maxcapturerate=8000;useinbandfec=1;stereo=0'
 A_KEY = 'WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz'  # A's key||salt: 30 bytes in base64
 
 
@@ -133,7 +135,7 @@ def test_nego_pcmu_caller_opus_callee(ctx):
             check(inv is None, 'the callee was rung:\n%s' % show(inv))
             return
         check(inv is not None, 'B got no INVITE')
-        want = ['m=audio PORT RTP/AVP 96 101', 'a=rtpmap:96 opus/48000/2', 'a=fmtp:96 ' + OPUS_FMTP,
+        want = ['m=audio PORT RTP/AVP 96 101', 'a=rtpmap:96 opus/48000/2', 'a=fmtp:96 ' + OPUS_FMTP_NB,
                 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=sendrecv']
         check(media_lines(inv.body) == want, 'B\'s offer:\n%s\nwant:\n%s' % (inv.body, '\n'.join(want)))
         dlg = b.answer(inv, sdp(rb.port, [(96, 'opus/48000/2', 'useinbandfec=1'), TE101]))

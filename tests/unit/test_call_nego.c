@@ -20,7 +20,9 @@
 #include "sdp_test_util.h"
 
 #define HEAD "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n"
-#define OPUS_FMTP "maxplaybackrate=48000;useinbandfec=1;stereo=0"
+/* towards a phone on opus whose audio we transcode to or from G.711 / G.722 */
+#define OPUS_FMTP_NB "maxplaybackrate=8000;sprop-maxcapturerate=8000;useinbandfec=1;stereo=0"
+#define OPUS_FMTP_WB "maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=1;stereo=0"
 
 /* "pt:enc/clock[/ch][;fmtp] ..." of an m= line, resolved like the code
  * does (static types without rtpmap included). */
@@ -164,13 +166,13 @@ static void test_offer_transcode_only_codec(void **state)
 	ex_init(&x, "m=audio 4000 RTP/AVP 0 101\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n",
 		"", "opus", true);
 	assert_int_equal(nego_offer(&x.m, &x.in, &x.buf), 0);
-	assert_string_equal(fmts_str(&x.m), "96:opus/48000/2;" OPUS_FMTP " 101:telephone-event/8000;0-15");
+	assert_string_equal(fmts_str(&x.m), "96:opus/48000/2;" OPUS_FMTP_NB " 101:telephone-event/8000;0-15");
 	/* the whole m= line as printed */
 	struct sdp_session s = *x.offer;
 	s.media[0] = x.m;
 	char *got = print_str(&s);
 	char *want = crlf(HEAD "m=audio 4000 RTP/AVP 96 101\na=rtpmap:96 opus/48000/2\n"
-			  "a=fmtp:96 " OPUS_FMTP "\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n");
+			  "a=fmtp:96 " OPUS_FMTP_NB "\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n");
 	assert_string_equal(got, want);
 	free(got);
 	free(want);
@@ -216,7 +218,7 @@ static void test_offer_pt_collision(void **state)
 	/* the caller's telephone-event keeps its type */
 	ex_init(&x, "m=audio 4000 RTP/AVP 0 96\na=rtpmap:96 telephone-event/8000\n", "", "opus,PCMU", true);
 	assert_int_equal(nego_offer(&x.m, &x.in, &x.buf), 0);
-	assert_string_equal(fmts_str(&x.m), "0:PCMU/8000 97:opus/48000/2;" OPUS_FMTP " 96:telephone-event/8000");
+	assert_string_equal(fmts_str(&x.m), "0:PCMU/8000 97:opus/48000/2;" OPUS_FMTP_NB " 96:telephone-event/8000");
 	ex_free(&x);
 }
 
@@ -265,7 +267,7 @@ static void test_offer_keeps_codec_in_use(void **state)
 	ex_init(&x, "m=audio 4000 RTP/AVP 0 8\n", "", "", true);
 	x.in.to_cur = &cur;
 	assert_int_equal(nego_offer(&x.m, &x.in, &x.buf), 0);
-	assert_string_equal(fmts_str(&x.m), "111:opus/48000/2;" OPUS_FMTP " 0:PCMU/8000 8:PCMA/8000 "
+	assert_string_equal(fmts_str(&x.m), "111:opus/48000/2;" OPUS_FMTP_NB " 0:PCMU/8000 8:PCMA/8000 "
 			    "9:G722/8000 101:telephone-event/8000;0-16");
 	ex_free(&x);
 
@@ -352,7 +354,7 @@ static void test_answer_transcode(void **state)
 	ex_init(&x, "m=audio 4000 RTP/AVP 111 0\na=rtpmap:111 opus/48000/2\n", "opus,PCMU", "G722", true);
 	ex_answer(&x, "m=audio 5000 RTP/AVP 9\n");
 	assert_int_equal(nego_answer(&x.m, &x.in, &x.ans->media[0], &x.buf, &lf, &lt), 0);
-	assert_string_equal(fmts_str(&x.m), "111:opus/48000/2;" OPUS_FMTP);
+	assert_string_equal(fmts_str(&x.m), "111:opus/48000/2;" OPUS_FMTP_WB);
 	ex_free(&x);
 
 	/* the callee chose a codec we cannot decode and A lacks: nothing */

@@ -549,11 +549,15 @@ static void test_opus_fmtp(void **state)
 {
 	(void)state;
 	struct codec_params p;
-	char buf[80];
+	char buf[100];
 
+	assert_int_equal(codec_opus_fmtp_print(buf, sizeof(buf), 48000),
+			 (int)strlen("maxplaybackrate=48000;useinbandfec=1;stereo=0"));
+	assert_string_equal(buf, "maxplaybackrate=48000;useinbandfec=1;stereo=0");
+	/* narrower than fullband: we say we send no more either */
 	assert_int_equal(codec_opus_fmtp_print(buf, sizeof(buf), 16000),
-			 (int)strlen("maxplaybackrate=16000;useinbandfec=1;stereo=0"));
-	assert_string_equal(buf, "maxplaybackrate=16000;useinbandfec=1;stereo=0");
+			 (int)strlen("maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=1;stereo=0"));
+	assert_string_equal(buf, "maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=1;stereo=0");
 	assert_int_equal(codec_opus_fmtp_print(buf, 10, 16000), -ENOBUFS);
 
 	codec_params_default(&p);
