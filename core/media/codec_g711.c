@@ -18,10 +18,11 @@
  * time and 20 KiB of literals would drown this file.
  *
  * Loss concealment is SpanDSP's plc_t (pitch-period repetition with a
- * fade-out over 50 ms): every decoded frame goes through plc_rx so it has
+ * fade-out over 50 ms; plc_fillin.c): every decoded frame goes through plc_rx so it has
  * the recent history when a packet goes missing.
  */
 #include "codec.h"
+#include "plc_fillin.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,7 +30,6 @@
 #include <string.h>
 
 #include <spandsp/telephony.h>
-#include <spandsp/plc.h>
 
 /* ITU-T G.191 ulaw_expand / alaw_expand, for codes 0..255 (generated). */
 static const int16_t ulaw_dec[256] = {
@@ -235,27 +235,10 @@ static int g711_dec_samples(struct codec_dec *d, const uint8_t *in, size_t len)
 	return (int)len;
 }
 
-/* SpanDSP's plc_fillin starts a loss by rotating its history ring to
- * the front with memcpy on overlapping ranges whenever the ring position
- * is below half its length: undefined behaviour (ASan aborts on it). The
- * same rotation done here first, with memmove, leaves it nothing to do. */
-static void plc_rotate(plc_state_t *s)
-{
-	if (s->missing_samples || s->buf_ptr <= 0 || s->buf_ptr >= PLC_HISTORY_LEN)
-		return;
-	int16_t tmp[PLC_HISTORY_LEN];
-	size_t k = (size_t)s->buf_ptr, rest = PLC_HISTORY_LEN - k;
-	memcpy(tmp, s->history, k * sizeof(int16_t));
-	memmove(s->history, s->history + k, rest * sizeof(int16_t));
-	memcpy(s->history + rest, tmp, k * sizeof(int16_t));
-	s->buf_ptr = 0;
-}
-
 static int g711_plc(struct codec_dec *d, int16_t *pcm, size_t n)
 {
 	struct g711_dec *g = (struct g711_dec *)d;
-	plc_rotate(&g->plc);
-	return plc_fillin(&g->plc, pcm, (int)n);
+	return plc_fillin_safe(&g->plc, pcm, (int)n);
 }
 
 const struct codec_desc codec_pcmu = {

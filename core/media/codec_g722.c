@@ -18,13 +18,13 @@
  * carries on, so the first packet after a loss may click slightly.
  */
 #include "codec.h"
+#include "plc_fillin.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
 #include <spandsp/telephony.h>
 #include <spandsp/g722.h>
-#include <spandsp/plc.h>
 
 #define G722_BITRATE 64000
 
@@ -135,7 +135,7 @@ static int g722_dec_decode(struct codec_dec *d, const uint8_t *in, size_t len,
 static int g722_dec_plc(struct codec_dec *d, int16_t *pcm, size_t n)
 {
 	struct g722_dec *g = (struct g722_dec *)d;
-	return plc_fillin(&g->plc, pcm, (int)n);
+	return plc_fillin_safe(&g->plc, pcm, (int)n);
 }
 
 const struct codec_desc codec_g722 = {

@@ -210,6 +210,8 @@ int media_engine_alloc(struct media_engine **out, struct loop *sig,
 		me->cfg.latch_pkts = DEFAULT_LATCH_PKTS;
 	if (!me->cfg.clock_rate)
 		me->cfg.clock_rate = 8000;
+	if (!me->cfg.rtcp_interval_ms)
+		me->cfg.rtcp_interval_ms = 5000;
 	me->next_id = 1;
 
 	err = parse_bind(&me->bind_sa, cfg->bind_addr);

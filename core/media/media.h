@@ -63,6 +63,10 @@ struct media_cfg {
 	 * (codec_params.low_cpu): about twice the calls per core, with
 	 * somewhat rougher speech at low bitrates. Off: SILK (VOIP). */
 	bool opus_low_cpu;
+	/* RTCP sender reports on legs whose audio we originate: the mean
+	 * interval (each one randomised to 0.5-1.5 times it, RFC 3550 6.2).
+	 * 0: 5000 */
+	uint32_t rtcp_interval_ms;
 };
 
 /* The remote end of a leg, as signalled in SDP. */

@@ -102,6 +102,11 @@ struct mp_out {
 	bool ib_busy;
 	struct asource *play;
 	uint32_t play_tag;
+	/* our stream's RTCP (mproc_tick.c): what we sent, when the next
+	 * report is due (loop ms; 0: schedule one), the last report's state */
+	uint32_t sent_pkts, sent_octets;
+	uint64_t rtcp_due;
+	struct rtcp_prior rtcp_prior;
 	size_t flen;
 	int16_t fifo[MP_ENC_FIFO];
 };

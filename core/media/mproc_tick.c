@@ -19,6 +19,7 @@
 #include "mproc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -190,6 +191,8 @@ static void send_audio(struct mproc *mp, unsigned y)
 			mproc_rtp_hdr(b, mp->fmt[y].pt, o->marker, o->seq++, o->ts, o->ssrc);
 			o->marker = false;
 			mproc_send(leg, b, RTP_HDR_MIN + (size_t)k);
+			o->sent_pkts++;
+			o->sent_octets += (uint32_t)k;
 		}
 		o->ts += rtp_units(mp, y, o->pkt_samples);
 		o->flen -= o->pkt_samples;
@@ -254,6 +257,8 @@ static void send_digits(struct mproc *mp, unsigned y, uint64_t now_ms)
 	while (dtmf4733_tx_poll(&o->tx4733, now_ms, &pk)) {
 		if (mp->enc[y] || !o->fwd_known) {
 			mproc_rtp_hdr(b, pt, pk.marker, o->seq++, pk.ts, o->ssrc);
+			o->sent_pkts++;
+			o->sent_octets += DTMF4733_LEN;
 		} else {
 			o->fwd_seq++;
 			o->seq_off++;
@@ -267,6 +272,63 @@ static void send_digits(struct mproc *mp, unsigned y, uint64_t now_ms)
 		o->tx_open = false;
 		mp->replan = true;
 	}
+}
+
+/* --- RTCP for our streams (rtcp_sr.c says why) ------------------------------- */
+
+static uint64_t rtcp_interval(struct mp_out *o, uint32_t mean_ms)
+{
+	/* 0.5-1.5 times the mean (RFC 3550 6.2), from a xorshift of our SSRC
+	 * state: calls started together do not report in step */
+	uint32_t x = o->rtcp_prior.init ? o->sent_pkts * 2654435761u ^ o->ssrc : o->ssrc;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return mean_ms / 2 + x % (mean_ms ? mean_ms : 1);
+}
+
+static uint64_t ntp_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t sec = (uint64_t)ts.tv_sec + 2208988800u; /* 1900 -> 1970 */
+	uint64_t frac = ((uint64_t)ts.tv_nsec << 32) / 1000000000u;
+	return sec << 32 | frac;
+}
+
+static void send_rtcp(struct mproc *mp, unsigned y, uint64_t now_ms)
+{
+	struct mp_out *o = &mp->out[y];
+	struct mleg *leg = &mp->call->leg[y];
+	uint32_t mean = mp->call->w->me->cfg.rtcp_interval_ms;
+	if (!o->rtcp_due) {
+		o->rtcp_due = now_ms + rtcp_interval(o, mean) / 2; /* the first: sooner */
+		return;
+	}
+	if (now_ms < o->rtcp_due)
+		return;
+	o->rtcp_due = now_ms + rtcp_interval(o, mean);
+	const struct sockaddr_storage *dst = relay_target(&leg->rtcp);
+	if (!dst || leg->rtcp.fd < 0)
+		return;
+	char cname[32];
+	snprintf(cname, sizeof(cname), "%08x@hookflash", (unsigned)o->ssrc);
+	struct rtcp_sr sr = {
+		.ssrc = o->ssrc,
+		.ntp = ntp_now(),
+		.rtp_ts = o->ts,
+		.packets = o->sent_pkts,
+		.octets = o->sent_octets,
+		.cname = cname,
+	};
+	sr.has_rb = rtp_stats_report(&leg->rx, &o->rtcp_prior, &sr.rb);
+	uint8_t *b = mp->call->w->obuf;
+	size_t len = rtcp_sr_build(b, RELAY_BUFSZ - SRTP_CTX_TRAILER - 16, &sr);
+	if (!len || !mproc_protect(leg, b, &len, RELAY_BUFSZ, true))
+		return;
+	if (sendto(leg->rtcp.fd, b, len, MSG_DONTWAIT, (const struct sockaddr *)dst,
+		   media_sa_len(dst)) == (ssize_t)len)
+		leg->rtcp_tx++;
 }
 
 static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
@@ -294,8 +356,11 @@ static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
 	if (mp->rec)
 		mapp_record_write(mp, n);
 	for (unsigned i = 0; i < 2; i++) {
-		if (mp->enc[i] && mp->out[i].enc)
+		if (mp->enc[i] && mp->out[i].enc) {
 			encode_tick(mp, i, n);
+			if (c->connected)
+				send_rtcp(mp, i, now_ms);
+		}
 		if (mp->has_fmt[i] && mp->fmt[i].dtmf_pt >= 0 &&
 		    dtmf4733_tx_busy(&mp->out[i].tx4733))
 			send_digits(mp, i, now_ms);

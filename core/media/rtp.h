@@ -78,4 +78,45 @@ void rtp_stats_set_clock(struct rtp_stats *s, uint32_t clock_rate);
 int64_t rtp_stats_lost(const struct rtp_stats *s);
 double rtp_stats_jitter_ms(const struct rtp_stats *s);
 
+/* --- RTCP we originate (rtcp_sr.c) ------------------------------------------ */
+
+#define RTCP_SR 200
+#define RTCP_SDES 202
+
+/* A report block (RFC 3550 6.4.1) on a stream we receive. LSR and DLSR
+ * stay 0: we do not keep the phone's sender reports (allowed: "no SR
+ * received yet"). */
+struct rtcp_rb {
+	uint32_t ssrc;
+	uint8_t fraction;  /* lost since the last report, /256 */
+	int32_t lost;      /* cumulative; sent as 24-bit signed, clamped */
+	uint32_t ext_max;  /* extended highest sequence number */
+	uint32_t jitter;   /* timestamp units */
+	uint32_t lsr, dlsr;
+};
+
+struct rtcp_sr {
+	uint32_t ssrc;
+	uint64_t ntp;      /* wallclock, NTP 32.32 */
+	uint32_t rtp_ts;   /* the same instant in our stream's clock */
+	uint32_t packets, octets; /* sent on our stream (payload octets) */
+	bool has_rb;
+	struct rtcp_rb rb;
+	const char *cname; /* at most 255 bytes are sent */
+};
+
+/* Writes the compound SR (+ one report block) + SDES CNAME into b: its
+ * length, or 0 when cap is too small. */
+size_t rtcp_sr_build(uint8_t *b, size_t cap, const struct rtcp_sr *sr);
+
+/* What one report told, for the next one's interval (A.3). */
+struct rtcp_prior {
+	bool init;
+	uint32_t ssrc;
+	uint64_t expected, received;
+};
+
+/* The report block on what s received; false when nothing arrived yet. */
+bool rtp_stats_report(const struct rtp_stats *s, struct rtcp_prior *prior, struct rtcp_rb *rb);
+
 #endif

@@ -375,7 +375,10 @@ static inline double mt_level_db(const struct mt_rx *r, unsigned ms, size_t *off
 	return 20.0 * log10(rmsv * sqrt(2.0) / 32767.0 + 1e-12);
 }
 
-static inline int mt_setup(void **state)
+/* rtcp_ms: media_cfg.rtcp_interval_ms. The plain setup makes it a
+ * minute: the phones have no RTCP sockets, and a report sent to RTP port
+ * + 1 could land on another phone's socket. */
+static inline int mt_setup_with(void **state, uint32_t rtcp_ms)
 {
 	struct mt *t = calloc(1, sizeof(*t));
 	if (!t || loop_alloc(&t->sig))
@@ -390,11 +393,17 @@ static inline int mt_setup(void **state)
 		.rtp_min = t->lo,
 		.rtp_max = t->hi,
 		.bind_addr = "127.0.0.1",
+		.rtcp_interval_ms = rtcp_ms,
 	};
 	if (media_engine_alloc(&t->me, t->sig, &cfg))
 		return -1;
 	*state = t;
 	return 0;
+}
+
+static inline int mt_setup(void **state)
+{
+	return mt_setup_with(state, 60000);
 }
 
 static inline int mt_teardown(void **state)

@@ -4,7 +4,8 @@
  * encoders, through a real engine, decoded by the receiving phone and
  * checked for the tone's frequency and level, the packet size and the
  * RTP timestamps of the leg's codec; pass-through with payload-type
- * rewriting and unchanged bytes; the VAD events; the engine totals.
+ * rewriting and unchanged bytes; the VAD events; the engine totals; the
+ * RTCP reports we send on a leg whose audio is ours.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,6 +240,92 @@ static void test_format_errors(void **state)
 	mt_destroy(t, id);
 }
 
+/* RTCP on a transcoded call (rtcp_sr.c): the opus phone hears our stream,
+ * so we send it sender reports about that stream, with a report block on
+ * what it sends us (5 of its packets lost on the way) and our CNAME. */
+static int setup_rtcp(void **state)
+{
+	return mt_setup_with(state, 200);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void test_rtcp_reports(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f0 = mt_fmt(&codec_pcmu, 0, 20, 101);
+	struct media_fmt f1 = mt_fmt(&codec_opus, 111, 20, 101);
+	mt_call_up(t, &c, &f0, &f1);
+	struct mt_phone rtcp;
+	mt_phone_open(&rtcp);
+	struct media_remote r;
+	memset(&r, 0, sizeof(r));
+	memcpy(&r.rtp, &c.ph[1].addr, sizeof(r.rtp));
+	memcpy(&r.rtcp, &rtcp.addr, sizeof(r.rtcp));
+	r.clock_rate = 48000;
+	assert_int_equal(media_leg_set_remote(t->me, c.id, 1, &r), 0);
+
+	struct mt_tx a, b;
+	struct mt_rx rb;
+	mt_tx_init(&a, &codec_pcmu, 0, 20, 1000, -12, 0xa);
+	mt_tx_init(&b, &codec_opus, 111, 20, 600, -12, 0xb);
+	mt_rx_init(&rb, &codec_opus, 111);
+	uint8_t buf[1600];
+	uint16_t last_seq = 0;
+	uint64_t due = mt_now_ms();
+	for (int i = 0; i < 60; i++) { /* 1.2 s */
+		mt_send(c.ph[0].fd, c.port[0], buf, mt_tx_next(&a, buf));
+		last_seq = b.seq;
+		size_t n = mt_tx_next(&b, buf);
+		if (i < 10 || i >= 15) /* packets 10-14 are lost */
+			mt_send(c.ph[1].fd, c.port[1], buf, n);
+		due += 20;
+		mt_run(t, (int)(due - mt_now_ms()));
+		mt_rx_drain(&rb, c.ph[1].fd);
+	}
+	mt_run(t, 400); /* > 1.5 intervals: a report after the last packet */
+	mt_rx_drain(&rb, c.ph[1].fd);
+	/* the newest report */
+	uint8_t rep[600];
+	ssize_t got, len = -1;
+	int reports = 0;
+	while ((got = mt_recv(rtcp.fd, buf, sizeof(buf), 0)) > 0) {
+		memcpy(rep, buf, (size_t)got < sizeof(rep) ? (size_t)got : sizeof(rep));
+		len = got;
+		reports++;
+	}
+	print_message("    %d reports in 1.6 s (mean interval 200 ms)\n", reports);
+	assert_true(reports >= 3 && reports <= 16);
+	struct rtcp_info ri;
+	assert_int_equal(rtcp_parse(&ri, rep, (size_t)len), 0);
+	assert_int_equal(ri.count, 2);
+	assert_int_equal(rep[1], RTCP_SR);
+	assert_int_equal(rep[0] & 0x1f, 1); /* one report block */
+	assert_int_equal(get32(rep + 4), rb.ssrc); /* the stream the phone hears */
+	uint32_t pkts = get32(rep + 20);
+	assert_true(pkts > 0 && pkts <= rb.pkts + 2);
+	const uint8_t *blk = rep + 28;
+	assert_int_equal(get32(blk), 0xb); /* on the phone's own stream */
+	assert_int_equal(get32(blk + 4) & 0xffffff, 5);  /* cumulative lost */
+	assert_int_equal(get32(blk + 8) & 0xffff, last_seq); /* highest seq */
+	const uint8_t *sdes = rep + 52;
+	assert_int_equal(sdes[1], RTCP_SDES);
+	assert_int_equal(get32(sdes + 4), rb.ssrc);
+	assert_int_equal(sdes[8], 1); /* CNAME */
+	assert_true(sdes[9] > 0);
+	struct media_call_stats st = mt_destroy(t, c.id);
+	assert_int_equal(st.leg[1].rtcp_tx, (uint64_t)reports);
+	close(rtcp.fd);
+	mt_tx_free(&a);
+	mt_tx_free(&b);
+	mt_rx_free(&rb);
+	mt_phones_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +335,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pass_through_unchanged, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_vad, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_format_errors, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_rtcp_reports, setup_rtcp, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
