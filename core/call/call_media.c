@@ -11,13 +11,6 @@
  * own SRTP keys (RFC 4568 SDES: our fresh key on each leg, never the other
  * phone's), and the worker relays unchanged when the legs agree and
  * transcodes when they do not.
- *
- * What the engine can do is asked once at start (a throw-away call): an
- * engine whose media_leg_set_format answers ENOSYS only relays, so we
- * offer the callee nothing the caller lacks (and every call keeps working
- * as a plain anchor); one whose media_leg_set_srtp answers ENOSYS cannot
- * terminate SRTP, so SRTP is declined (and 488 where a policy or the
- * caller requires it).
  */
 #include "call_media_int.h"
 
@@ -38,33 +31,6 @@
 #include "call_nego.h"
 
 /* --- the engine ---------------------------------------------------------------- */
-
-static void probe_h(const struct media_event *ev, void *arg)
-{
-	(void)ev;
-	(void)arg;
-}
-
-/* Asks the engine, on a call of its own, which of the per-leg commands
- * it carries out. */
-static void probe(struct cme *e)
-{
-	uint32_t id;
-	uint16_t port;
-	if (media_call_create(e->me, &id, probe_h, NULL))
-		return;
-	if (!media_leg_alloc(e->me, id, 0, &port)) {
-		struct media_fmt f = { .codec = &codec_pcmu, .pt = 0, .dtmf_pt = -1 };
-		e->fmt = media_leg_set_format(e->me, id, 0, &f) != ENOSYS;
-		struct sdes_key k1, k2;
-		if (!sdes_key_generate(&k1, SDES_AES_CM_128_HMAC_SHA1_80, 1) &&
-		    !sdes_key_generate(&k2, SDES_AES_CM_128_HMAC_SHA1_80, 1))
-			e->srtp = media_leg_set_srtp(e->me, id, 0, &k1, &k2) != ENOSYS;
-		sdes_key_wipe(&k1);
-		sdes_key_wipe(&k2);
-	}
-	media_call_destroy(e->me, id);
-}
 
 int callm_engine_alloc(struct call_mgr *m)
 {
@@ -97,10 +63,9 @@ int callm_engine_alloc(struct call_mgr *m)
 		return err;
 	}
 	m->media_engine = e;
-	probe(e);
-	log_info(CALL_TAG, "media: %u worker(s), RTP ports %u-%u, codecs %s, transcoding %s, SRTP %s",
+	log_info(CALL_TAG, "media: %u worker(s), RTP ports %u-%u, codecs %s%s",
 		 media_engine_nworkers(e->me), cf->rtp_min, cf->rtp_max, cf->codecs,
-		 e->fmt ? "yes" : "no (relay only)", e->srtp ? "yes" : "no");
+		 cf->opus_low_cpu ? ", opus low-CPU" : "");
 	return 0;
 }
 
@@ -407,8 +372,6 @@ static void set_format(struct call *c, unsigned idx, const struct nego_leg *nl)
 {
 	struct cm *cm = c->media;
 	cm->leg[idx].cur = *nl;
-	if (!cme(c->m)->fmt)
-		return;
 	struct media_fmt f;
 	nego_leg_media_fmt(nl, &f);
 	int err = media_leg_set_format(engine(c->m), cm->mcall, idx, &f);
@@ -457,7 +420,7 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 		.offer = &s->media[mi],
 		.from = &cm->pol[fi],
 		.to = &cm->pol[ti],
-		.transcode = cme(c->m)->fmt,
+		.transcode = true,
 		.to_cur = &cm->leg[ti].cur,
 		.from_cur = &cm->leg[fi].cur,
 	};
@@ -590,8 +553,6 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 		 * when the codecs now differ); the same SDP again for A */
 		if (nego_leg_from_answer(&lt, &a->media[mi]))
 			err = callm_refuse(c, status, 488, "the callee answered no codec");
-		else if (!cme(c->m)->fmt && !nego_leg_same_codec(&lt, &cm->leg[0].cur))
-			fixed = false; /* relay only: renegotiate A (below) */
 		else
 			err = sdp_print(out, cm->sent[0]);
 	}
@@ -601,7 +562,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 			.offer = &cm->offer->media[mi],
 			.from = &cm->pol[fi],
 			.to = &cm->pol[ti],
-			.transcode = cme(c->m)->fmt,
+			.transcode = true,
 			.to_cur = &cm->leg[ti].cur,
 			.from_cur = &cm->leg[fi].cur,
 		};
@@ -687,8 +648,7 @@ bool callm_has_answer_for_a(const struct call *c)
 int callm_ringback(struct call *c, struct sbuf *out)
 {
 	struct cm *cm = c->media;
-	struct cme *e = cme(c->m);
-	if (!cm || !c->m->p->conf.ringback || !e->fmt || cm->a_fixed || !cm->offer || cm->offer_from != 0)
+	if (!cm || !c->m->p->conf.ringback || cm->a_fixed || !cm->offer || cm->offer_from != 0)
 		return ENOTSUP;
 	int mi = cm->audio_idx;
 	struct nego_buf buf = { .n = 0 };

@@ -13,11 +13,9 @@
 
 struct media_engine;
 
-/* The engine and what it can do, shared by every call. */
+/* The engine, shared by every call. */
 struct cme {
 	struct media_engine *me;
-	bool fmt;                      /* formats: transcoding, DTMF forms */
-	bool srtp;                     /* SRTP per leg */
 	struct nego_policy dflt;       /* the system default policy at start */
 };
 

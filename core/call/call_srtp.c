@@ -75,7 +75,7 @@ int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key 
 }
 
 /* The offerer's crypto (RFC 4568 7.1.2): answered with a fresh key of
- * ours when the leg's policy and the engine allow SRTP. */
+ * ours when the leg's policy allows SRTP. */
 int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
 			     uint16_t *status)
 {
@@ -86,7 +86,7 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
 	sdes_key_wipe(&l->pend_local);
 	sdes_key_wipe(&l->pend_remote);
 	l->pend_srtp = false;
-	if (m->ncrypto && pol != NEGO_SRTP_OFF && cme(c->m)->srtp) {
+	if (m->ncrypto && pol != NEGO_SRTP_OFF) {
 		int err = sdes_answer(m->crypto, m->ncrypto, NULL, 0, &l->pend_local, &l->pend_remote, NULL);
 		if (!err) {
 			l->pend_srtp = true;
@@ -104,12 +104,10 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
 		return 0;
 	if (secure && pol == NEGO_SRTP_OFF)
 		return callm_refuse(c, status, 488, "SRTP is off for this extension");
-	if (secure && !cme(c->m)->srtp)
-		return callm_refuse(c, status, 488, "SRTP is not available");
 	if (secure)
 		return callm_refuse(c, status, 488, "no usable SDES crypto suite");
 	if (pol == NEGO_SRTP_REQUIRED)
-		return callm_refuse(c, status, 488, cme(c->m)->srtp ? "SRTP required" : "SRTP required but not available");
+		return callm_refuse(c, status, 488, "SRTP required");
 	return 0;
 }
 
@@ -130,11 +128,6 @@ int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp
 	m->ncrypto = 0;
 	bool want = pol == NEGO_SRTP_REQUIRED ||
 		    (pol == NEGO_SRTP_OPTIONAL && cm->leg[fi].pend_srtp);
-	if (want && !cme(c->m)->srtp) {
-		if (pol == NEGO_SRTP_REQUIRED)
-			return callm_refuse(c, status, 488, "the callee requires SRTP, which is not available");
-		want = false;
-	}
 	m->proto = rtp_proto(in_proto, want && pol == NEGO_SRTP_REQUIRED);
 	if (!want)
 		return 0;

@@ -76,8 +76,6 @@ class MediaEnv:
         self.ports_a, self.ports_b = next(
             pair for pair in PHONE_PORTS if all(r[1] + 1 < lo or r[0] > hi for r in pair))
         self.next = 6000
-        _, out, _ = hf.cli(self.d.data_dir, '--help')
-        self.cli_help = out
 
     def ext(self, name, codecs=None, srtp=None, contact=None):
         number = str(self.next)
@@ -99,19 +97,6 @@ class MediaEnv:
 
     def alive(self):
         check(self.d.alive(), 'the media daemon died:\n%s' % self.d.log_tail(60))
-
-
-NEGO_MISSING = ('needs branch nego (codec and SRTP negotiation per leg, DTMF reports), not in this build: '
-                '`hookflash extension set` has no --codecs')
-
-
-def needs_nego(e):
-    """Skips the test when this build lacks the call-side negotiation
-    (branch nego): without it Hookflash offers the callee exactly what the
-    caller offered, so no call can transcode, terminate SRTP or report
-    digits, and the test could only fail for that reason."""
-    if '--codecs' not in e.cli_help:
-        raise hf.Skip(NEGO_MISSING)
 
 
 def env(ctx):
@@ -374,7 +359,6 @@ def transcoding_call(ctx, codecs_a, codecs_b):
     their own codec, both hear the other's tone, Hookflash says it
     transcodes (its log, and the CDR names both codecs, A's first)."""
     e = env(ctx)
-    needs_nego(e)
     c = Call(e, codecs_a, codecs_b, tag='%s-%s' % (codecs_a, codecs_b)).run()
     try:
         all_of(c.check_codecs, c.check_audio, c.check_wire)
@@ -629,7 +613,6 @@ def test_media_policy_codecs(ctx):
     Hookflash answers A with opus, offers B PCMA and transcodes; each
     phone hears the other's tone."""
     e = env(ctx)
-    needs_nego(e)
     c = Call(e, None, None, policy_a={'codecs': 'opus'}, policy_b={'codecs': 'PCMA'},
              expect_a='opus', expect_b='pcma', tag='policy').run()
     try:
@@ -647,7 +630,6 @@ def test_media_ringback_then_answer(ctx):
     (check_wire) A gets PCMU only, in order within each SSRC (ringback is
     Hookflash's stream, then B's is relayed with its own SSRC)."""
     e = env(ctx)
-    needs_nego(e)
     ring = 1.5
     c = Call(e, 'pcmu', 'pcmu', tag='ring', ring_s=ring)
     c.run()
@@ -675,7 +657,6 @@ def test_media_srtp_caller_leg(ctx):
     On the wire (dumpcap on lo, decoded as RTP by tshark) B's leg is
     readable G.711 and A's is not (check_srtp_wire); both hear."""
     e = env(ctx)
-    needs_nego(e)
     c = Call(e, 'pcmu', 'pcmu', enc_a='srtp-mand', tag='srtp')
     c.run()
     try:
@@ -692,7 +673,6 @@ def test_media_srtp_callee_policy(ctx):
     the wire B's leg is unreadable and A's is G.711 (check_srtp_wire);
     both hear."""
     e = env(ctx)
-    needs_nego(e)
     c = Call(e, 'pcmu', 'g722', enc_b='srtp', policy_b={'srtp': 'required'}, tag='srtpb')
     c.run()
     try:
@@ -711,7 +691,6 @@ def test_media_srtp_callee_rtp_before_answer(ctx):
     carries SRTP's auth tag (170-byte payloads), and A hears the callee's
     tone after the answer."""
     e = env(ctx)
-    needs_nego(e)
     phone = callkit.Phone(e.d.sip_port, 'early', name='python B')
     nb, _ = e.ext('Python B early RTP', contact='sip:early@%s:%d' % (LOCAL, phone.port))
     na, pa = e.ext('Media A early RTP')
@@ -777,7 +756,6 @@ def test_media_dtmf_rfc4733(ctx):
     """A (baresip) presses 5 then # in a call: B gets each as one RFC 4733
     event, and Hookflash reports both (its log, `hookflash calls`)."""
     e = env(ctx)
-    needs_nego(e)
     c = Call(e, 'pcmu', 'pcmu', tag='dtmf')
 
     def press(call):
@@ -801,7 +779,6 @@ def test_media_dtmf_sip_info(ctx):
     telephone-event) gets each digit as one RFC 4733 event, and Hookflash
     reports them (log, `hookflash calls`)."""
     e = env(ctx)
-    needs_nego(e)
     pc = PyCall(e, te=True, tag='info')
     try:
         pc.start()
@@ -829,7 +806,6 @@ def test_media_dtmf_inband_to_rfc4733(ctx):
     calls`) and B (baresip) gets it, as an RFC 4733 event or as the tone
     pair in its recording."""
     e = env(ctx)
-    needs_nego(e)
     pc = PyCall(e, te=False, tag='inband')
     try:
         pc.start(digits=[(0.8, '8', 0.2)])
@@ -859,7 +835,6 @@ def test_media_dtmf_rfc4733_to_inband(ctx):
     pair of 3 in its PCMU audio, and Hookflash reports the digit from the
     callee."""
     e = env(ctx)
-    needs_nego(e)
     pc = PyCall(e, te=False, tag='toinband')
     try:
         pc.start()

@@ -4,12 +4,6 @@ Codec and SRTP negotiation, DTMF over SIP INFO and ringback (#4), with
 python phones (callkit.Phone) on both sides so every SDP each phone sees
 can be checked line by line.
 
-What the daemon can do depends on its media engine: it says so at start
-("transcoding yes|no (relay only), SRTP yes|no"). A relay-only engine
-offers the callee nothing the caller lacks and declines SRTP; the tests
-read that line and check the behaviour that goes with it, so they pass
-before and after the engine's worker path lands, and check more after.
-
 Run with the other integration tests (run.py includes TESTS) or alone:
 
     python3 tests/integration/nego.py [-v] [-k SUBSTRING]
@@ -43,12 +37,6 @@ class NegoEnv:
         ctx.daemons.append(self.d)
         self.d.start()
         self.next = 6000
-        with open(self.d.log_path, 'rb') as f:
-            log = f.read().decode('utf-8', 'replace')
-        m = re.search(r'transcoding (yes|no)[^,]*, SRTP (yes|no)', log)
-        check(m, 'the daemon did not say what its media engine can do:\n%s' % self.d.log_tail(20))
-        self.transcode = m.group(1) == 'yes'
-        self.srtp = m.group(2) == 'yes'
 
     def ext(self, *opts, trusted=False):
         number = str(self.next)
@@ -120,20 +108,13 @@ def test_nego_pcmu_caller_opus_callee(ctx):
     only. With transcoding the callee's INVITE offers exactly opus (our
     RFC 7587 fmtp) and A's telephone-event; B answers opus, A's 200 says
     PCMU, A's PCMU packets reach B as opus, and the CDR shows both
-    codecs. A relay-only engine cannot: 488
-    with a Warning, and the callee never rings."""
+    codecs."""
     e = env(ctx)
     caller = e.ext(trusted=True)
     callee = e.ext('--codecs', 'opus')
     ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
-    a, b, oc, inv = setup_call(e, caller, callee, sdp(ra.port, [PCMU, TE101], ip=TRUSTED_IP), e.transcode)
+    a, b, oc, inv = setup_call(e, caller, callee, sdp(ra.port, [PCMU, TE101], ip=TRUSTED_IP))
     try:
-        if not e.transcode:
-            f = oc.wait_final(5)
-            check(f is not None and f.status == 488, 'relay only: want 488, got %s' % show(f))
-            check('no common codec' in (f.get('warning') or ''), 'no Warning in:\n%s' % show(f))
-            check(inv is None, 'the callee was rung:\n%s' % show(inv))
-            return
         check(inv is not None, 'B got no INVITE')
         want = ['m=audio PORT RTP/AVP 96 101', 'a=rtpmap:96 opus/48000/2', 'a=fmtp:96 ' + OPUS_FMTP_NB,
                 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=sendrecv']
@@ -176,8 +157,6 @@ def test_nego_order_and_pass_through(ctx):
         check(inv is not None, 'B got no INVITE')
         want = ['m=audio PORT RTP/AVP 0 8 9 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000',
                 'a=rtpmap:9 G722/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=sendrecv']
-        if not e.transcode:
-            want = ['m=audio PORT RTP/AVP 0 8', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=sendrecv']
         check(media_lines(inv.body) == want, 'B\'s offer:\n%s\nwant:\n%s' % (inv.body, '\n'.join(want)))
         dlg = b.answer(inv, sdp(41002, [PCMA]))
         f = oc.wait_final(5)
@@ -219,21 +198,14 @@ def test_nego_srtp_required_callee(ctx):
     """A offers plain RTP with an a=crypto line (best effort) to a callee
     whose SRTP policy is required: B's INVITE is RTP/SAVP with our own
     crypto lines (AES_CM_128_HMAC_SHA1_80 first), never A's key; B answers
-    with a key and A's answer carries our key for A, not B's. Without
-    SRTP in the engine: 488 (the callee's requirement cannot be met)."""
+    with a key and A's answer carries our key for A, not B's."""
     e = env(ctx)
     caller = e.ext(trusted=True)
     callee = e.ext('--srtp', 'required')
     offer = sdp(40006, [PCMU], ip=TRUSTED_IP,
                 extra=['a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:' + A_KEY])
-    a, b, oc, inv = setup_call(e, caller, callee, offer, e.srtp)
+    a, b, oc, inv = setup_call(e, caller, callee, offer)
     try:
-        if not e.srtp:
-            f = oc.wait_final(5)
-            check(f is not None and f.status == 488, 'no SRTP: want 488, got %s' % show(f))
-            check('SRTP' in (f.get('warning') or ''), 'Warning: %r' % f.get('warning'))
-            check(inv is None, 'the callee was rung:\n%s' % show(inv))
-            return
         check(inv is not None, 'B got no INVITE')
         lines = media_lines(inv.body)
         check(lines[0].startswith('m=audio PORT RTP/SAVP '), 'B\'s offer is not RTP/SAVP:\n%s' % inv.body)
@@ -329,8 +301,7 @@ def test_nego_info_dtmf(ctx):
     """INFO application/dtmf-relay from the caller: 200 OK, and the digit
     in the DTMF column of `hookflash calls` and in the log ("DTMF '5' from
     caller (INFO)"); application/dtmf too; the callee gets the digit as RFC
-    4733 events, not the INFO. Other INFO bodies are still relayed. With a relay-only engine the DTMF INFO is
-    relayed to the callee (the digit is still noted)."""
+    4733 events, not the INFO. Other INFO bodies are still relayed."""
     e = env(ctx)
     caller = e.ext(trusted=True)
     callee = e.ext()
@@ -344,14 +315,7 @@ def test_nego_info_dtmf(ctx):
         check(f is not None and f.status == 200, 'A: %s' % show(f))
 
         def info(body, ctype):
-            if not e.transcode:
-                # relayed: B must answer it
-                import threading
-                t = threading.Thread(target=lambda: (lambda r: r and b.respond(r, 200))(
-                    b.wait_request('INFO', 5)), daemon=True)
-                t.start()
-            r = oc.dialog.request('INFO', body, ctype=ctype)
-            return r
+            return oc.dialog.request('INFO', body, ctype=ctype)
         r = info('Signal=5\r\nDuration=160\r\n', 'application/dtmf-relay')
         check(r is not None and r.status == 200, 'INFO dtmf-relay: %s' % show(r))
         r = info('#', 'application/dtmf')
@@ -361,30 +325,28 @@ def test_nego_info_dtmf(ctx):
         with open(e.d.log_path, 'rb') as lf:
             log = lf.read().decode('utf-8', 'replace')
         check(re.search(r"call \d+: DTMF '5' from caller \(INFO\)", log), 'no DTMF log line')
-        if e.transcode:
-            check(not b.pending() or all(m.method != 'INFO' for m in b.pending()),
-                  'a DTMF INFO reached the callee')
-            # ... but the digits did, as RFC 4733 events on B's PT 101
-            deadline = time.time() + 2
-            while time.time() < deadline and not any(p['pt'] == 101 for p in rb.got):
-                time.sleep(0.05)
-            events = set(p['payload'][0] for p in rb.got if p['pt'] == 101 and p['payload'])
-            check(5 in events, 'B got no RFC 4733 event for 5 (events %r)' % sorted(events))
-        if e.transcode:
-            # RFC 4733 from A: the worker reports it, the call notes it
-            f_dest = (LOCAL, int(f.body.split('m=audio ')[1].split()[0]))
-            send_event(ra, f_dest, 7)
-            deadline = time.time() + 2
-            rows = []
-            while time.time() < deadline:
-                rows, out = calls_row(e, caller)
-                if rows and rows[0].split()[-1].endswith('7'):
-                    break
-                time.sleep(0.1)
-            check(rows and rows[0].split()[-1] == '5#7', 'RFC 4733 digit not in `hookflash calls`:\n%s' % out)
-            with open(e.d.log_path, 'rb') as lf:
-                log = lf.read().decode('utf-8', 'replace')
-            check(re.search(r"call \d+: DTMF '7' from caller \(rfc4733\)", log), 'no rfc4733 DTMF log line')
+        check(not b.pending() or all(m.method != 'INFO' for m in b.pending()),
+              'a DTMF INFO reached the callee')
+        # ... but the digits did, as RFC 4733 events on B's PT 101
+        deadline = time.time() + 2
+        while time.time() < deadline and not any(p['pt'] == 101 for p in rb.got):
+            time.sleep(0.05)
+        events = set(p['payload'][0] for p in rb.got if p['pt'] == 101 and p['payload'])
+        check(5 in events, 'B got no RFC 4733 event for 5 (events %r)' % sorted(events))
+        # RFC 4733 from A: the worker reports it, the call notes it
+        f_dest = (LOCAL, int(f.body.split('m=audio ')[1].split()[0]))
+        send_event(ra, f_dest, 7)
+        deadline = time.time() + 2
+        rows = []
+        while time.time() < deadline:
+            rows, out = calls_row(e, caller)
+            if rows and rows[0].split()[-1].endswith('7'):
+                break
+            time.sleep(0.1)
+        check(rows and rows[0].split()[-1] == '5#7', 'RFC 4733 digit not in `hookflash calls`:\n%s' % out)
+        with open(e.d.log_path, 'rb') as lf:
+            log = lf.read().decode('utf-8', 'replace')
+        check(re.search(r"call \d+: DTMF '7' from caller \(rfc4733\)", log), 'no rfc4733 DTMF log line')
         # any other INFO is relayed as it is
         import threading
         got = {}
