@@ -56,6 +56,9 @@ void conf_defaults(struct conf *c)
 	 * North American phones and most trunks expect first. */
 	snprintf(c->codecs, sizeof(c->codecs), "opus,G722,PCMU,PCMA");
 	c->ringback = true;
+	/* a busy worker sheds load by coding opus with CELT before its
+	 * calls break up (tests/bench/transcode_bench.c) */
+	c->opus_low_cpu_above = 70;
 	c->tcp_idle_timeout = 600;
 	c->tcp_max_conns = 1024;
 }
@@ -106,6 +109,7 @@ static const struct setting settings[] = {
 	{ "calls", "codecs", "--codecs", "codecs allowed by default and offered for transcoding, preferred first (of PCMU, PCMA, G722, opus)", K_CODECS, F(codecs), 0, 0, C_LIVE },
 	{ "calls", "ringback", "--ringback", "play ringback to the caller when the callee rings without early media (yes/no)", K_BOOL, F(ringback), 0, 0, C_LIVE },
 	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only: about twice the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0, C_RESTART },
+	{ "calls", "opus_low_cpu_above", "--opus-low-cpu-above", "while a media worker is busier than this (% of a core) its opus encoders code CELT, back to SILK below two thirds of it (0: never)", K_U32, F(opus_low_cpu_above), 0, 100, C_RESTART },
 	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64, C_RESTART },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400, C_RESTART },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000, C_RESTART },

@@ -50,6 +50,7 @@ struct conf {
 				      * module when it starts) */
 	bool ringback;               /* ringback tone while the callee rings */
 	bool opus_low_cpu;           /* transcode to opus with CELT only */
+	uint32_t opus_low_cpu_above; /* ... while a worker is busier (%) */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;

@@ -55,6 +55,7 @@ int callm_engine_alloc(struct call_mgr *m)
 		.rtp_timeout_ms = cf->rtp_timeout * 1000u,
 		.coalesce_us = cf->media_coalesce_us,
 		.opus_low_cpu = cf->opus_low_cpu,
+		.opus_low_cpu_above = cf->opus_low_cpu_above,
 	};
 	int err = media_engine_alloc(&e->me, m->p->loop, &mc);
 	if (err) {

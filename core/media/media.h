@@ -63,6 +63,12 @@ struct media_cfg {
 	 * (codec_params.low_cpu): about twice the calls per core, with
 	 * somewhat rougher speech at low bitrates. Off: SILK (VOIP). */
 	bool opus_low_cpu;
+	/* Load shedding: while a worker spends more than this % of a core
+	 * (measured each second), its opus encoders code CELT as above, and
+	 * go back to SILK once it is below two thirds of it. Speech gets a
+	 * little rougher instead of every call on the worker breaking up.
+	 * 0: never. */
+	uint32_t opus_low_cpu_above;
 	/* RTCP sender reports on legs whose audio we originate: the mean
 	 * interval (each one randomised to 0.5-1.5 times it, RFC 3550 6.2).
 	 * 0: 5000 */

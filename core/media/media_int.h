@@ -177,6 +177,10 @@ struct media_worker {
 	struct loop_timer tick;
 	uint64_t next_tick;   /* loop ms of the next tick (absolute) */
 	uint8_t *obuf;        /* RELAY_BUFSZ: a packet we make */
+	/* its own CPU each second (media_cfg.opus_low_cpu_above) */
+	uint64_t load_ms, load_cpu_ns;
+	unsigned load_pct;
+	bool opus_lean;       /* busy: opus encoders code CELT */
 
 	/* any thread reads (media_engine_totals) */
 	atomic_uint_fast64_t relayed; /* RTP sent towards phones */

@@ -192,7 +192,8 @@ static int out_build(struct mproc *mp, unsigned i)
 	codec_params_default(&p);
 	p.pcm_rate = mp->rate;
 	p.complexity = mp->rate > 8000 ? OPUS_COMPLEXITY_WB : OPUS_COMPLEXITY_NB;
-	if (mp->call->w->me->cfg.opus_low_cpu) {
+	struct media_worker *w = mp->call->w;
+	if (w->me->cfg.opus_low_cpu || w->opus_lean) {
 		p.low_cpu = true;
 		p.complexity = 0;
 	}
@@ -304,6 +305,22 @@ void mproc_plan(struct mcall *c)
 	log_debug(MEDIA_TAG, "call %u: %u Hz, leg 0 %s%s, leg 1 %s%s", c->id, mp->rate,
 		  mp->enc[0] ? "encoded" : "pass", mp->dec[0] ? "+decoded" : "",
 		  mp->enc[1] ? "encoded" : "pass", mp->dec[1] ? "+decoded" : "");
+}
+
+/* The worker's load crossed opus_low_cpu_above: opus encoders are made
+ * again in the other mode (the stream, its SSRC and sequence go on; the
+ * phone's decoder follows a SILK/CELT switch as opus streams do). */
+void mproc_opus_remake(struct mproc *mp)
+{
+	bool any = false;
+	for (unsigned i = 0; i < 2; i++) {
+		if (mp->out[i].enc && mp->fmt[i].codec == &codec_opus) {
+			out_codec_free(&mp->out[i]);
+			any = true;
+		}
+	}
+	if (any)
+		mproc_plan(mp->call);
 }
 
 /* --- DTMF --------------------------------------------------------------------- */

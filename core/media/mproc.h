@@ -138,6 +138,8 @@ void mproc_free(struct mcall *c);
 /* Decides the mode of each direction and builds or frees the codec
  * states it needs; starts or stops the call's ticking. */
 void mproc_plan(struct mcall *c);
+/* Re-makes the call's opus encoders (the worker's opus_lean changed). */
+void mproc_opus_remake(struct mproc *mp);
 /* Runs a command of the new kinds (CMD_FORMAT .. CMD_RECORD_STOP). */
 void mproc_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd);
 /* DTMF relay: a digit from leg x went down (BEGIN) or up (END). */

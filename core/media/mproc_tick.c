@@ -370,10 +370,39 @@ static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
 		mproc_plan(c);
 }
 
+/* Once a second: this thread's CPU over the last second, and the opus
+ * mode that goes with it (media_cfg.opus_low_cpu_above). */
+static void watch_load(struct media_worker *w, uint64_t now)
+{
+	uint32_t above = w->me->cfg.opus_low_cpu_above;
+	if (!above || w->me->cfg.opus_low_cpu || now < w->load_ms + 1000)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	uint64_t cpu = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (w->load_ms) {
+		uint64_t wall_ns = (now - w->load_ms) * 1000000u;
+		w->load_pct = (unsigned)((cpu - w->load_cpu_ns) * 100u / wall_ns);
+	}
+	w->load_ms = now;
+	w->load_cpu_ns = cpu;
+	bool lean = w->opus_lean ? w->load_pct * 3 >= above * 2 : w->load_pct > above;
+	if (lean == w->opus_lean)
+		return;
+	w->opus_lean = lean;
+	log_info(MEDIA_TAG, "worker %u: %u%% of a core: opus encoders now code %s", w->idx,
+		 w->load_pct, lean ? "CELT (low CPU)" : "SILK again");
+	for (struct mproc *mp = w->ticking, *next; mp; mp = next) {
+		next = mp->tnext; /* planning may unlink mp */
+		mproc_opus_remake(mp);
+	}
+}
+
 static void on_tick(void *arg)
 {
 	struct media_worker *w = arg;
 	uint64_t now = loop_now(w->loop), now_us = realtime_us();
+	watch_load(w, now);
 	struct mproc *mp = w->ticking;
 	while (mp) {
 		struct mproc *next = mp->tnext; /* planning may unlink mp */

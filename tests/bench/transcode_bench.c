@@ -16,6 +16,8 @@
  *
  * HF_COALESCE_US sets the worker's interrupt coalescing (media_cfg);
  * HF_OPUS_LOW_CPU=1 encodes opus with CELT only (media_cfg.opus_low_cpu);
+ * HF_OPUS_AUTO=N switches to CELT while the worker is above N% of a core
+ * (media_cfg.opus_low_cpu_above; default 70 like the daemon, 0: never);
  * HF_PHONE_FULLBAND=1 has the opus phone send fullband (see below).
  *
  * Built and run by `make bench`; by hand:
@@ -162,6 +164,8 @@ static void run(int ncalls, int seconds)
 		.bind_addr = "127.0.0.1",
 		.coalesce_us = getenv("HF_COALESCE_US") ? (uint32_t)atoi(getenv("HF_COALESCE_US")) : 0,
 		.opus_low_cpu = getenv("HF_OPUS_LOW_CPU") && atoi(getenv("HF_OPUS_LOW_CPU")),
+		/* the daemon's default ([calls] opus_low_cpu_above) */
+		.opus_low_cpu_above = getenv("HF_OPUS_AUTO") ? (uint32_t)atoi(getenv("HF_OPUS_AUTO")) : 70,
 	};
 	err = media_engine_alloc(&b.me, b.sig, &cfg);
 	if (err)
@@ -205,7 +209,9 @@ static void run(int ncalls, int seconds)
 	uint8_t pkt[600];
 	uint64_t sent = 0, cpu0 = 0, cpu1 = 0, t0 = 0, rx0 = 0, sent0 = 0;
 	uint64_t next = mono_ns();
-	int ticks = seconds * 50, warm = 50; /* 1 s warm-up */
+	/* 2 s warm-up: the worker's load is read each second, and a busy
+	 * one switches its opus encoders before the measured window */
+	int ticks = seconds * 50, warm = 100;
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (int tick = 0; tick < warm + ticks; tick++) {

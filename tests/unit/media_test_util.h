@@ -280,6 +280,7 @@ struct mt_rx {
 	uint16_t last_seq;
 	uint32_t last_ts, ssrc, ts_step;
 	size_t last_len;       /* payload bytes of the last audio packet */
+	uint8_t first_byte, last_byte; /* of the first and last payload (opus TOC) */
 	struct srtp_ctx *srtp;
 };
 
@@ -332,6 +333,11 @@ static inline void mt_rx_drain(struct mt_rx *r, int fd)
 		r->last_seq = h.seq;
 		r->last_ts = h.ts;
 		r->last_len = h.payload_len;
+		if (h.payload_len) {
+			if (!r->pkts)
+				r->first_byte = b[h.hdr_len];
+			r->last_byte = b[h.hdr_len];
+		}
 		r->pkts++;
 		int n = codec_decode(r->dec, b + h.hdr_len, h.payload_len, r->pcm + r->n,
 				     MT_RX_MAX - r->n);
@@ -377,8 +383,9 @@ static inline double mt_level_db(const struct mt_rx *r, unsigned ms, size_t *off
 
 /* rtcp_ms: media_cfg.rtcp_interval_ms. The plain setup makes it a
  * minute: the phones have no RTCP sockets, and a report sent to RTP port
- * + 1 could land on another phone's socket. */
-static inline int mt_setup_with(void **state, uint32_t rtcp_ms)
+ * + 1 could land on another phone's socket. opus_above:
+ * media_cfg.opus_low_cpu_above (0 in the plain setup: never). */
+static inline int mt_setup_with(void **state, uint32_t rtcp_ms, uint32_t opus_above)
 {
 	struct mt *t = calloc(1, sizeof(*t));
 	if (!t || loop_alloc(&t->sig))
@@ -394,6 +401,7 @@ static inline int mt_setup_with(void **state, uint32_t rtcp_ms)
 		.rtp_max = t->hi,
 		.bind_addr = "127.0.0.1",
 		.rtcp_interval_ms = rtcp_ms,
+		.opus_low_cpu_above = opus_above,
 	};
 	if (media_engine_alloc(&t->me, t->sig, &cfg))
 		return -1;
@@ -403,7 +411,7 @@ static inline int mt_setup_with(void **state, uint32_t rtcp_ms)
 
 static inline int mt_setup(void **state)
 {
-	return mt_setup_with(state, 60000);
+	return mt_setup_with(state, 60000, 0);
 }
 
 static inline int mt_teardown(void **state)

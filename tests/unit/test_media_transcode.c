@@ -5,7 +5,8 @@
  * checked for the tone's frequency and level, the packet size and the
  * RTP timestamps of the leg's codec; pass-through with payload-type
  * rewriting and unchanged bytes; the VAD events; the engine totals; the
- * RTCP reports we send on a leg whose audio is ours.
+ * RTCP reports we send on a leg whose audio is ours; opus switching to
+ * CELT when the worker is busy.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,7 +246,7 @@ static void test_format_errors(void **state)
  * what it sends us (5 of its packets lost on the way) and our CNAME. */
 static int setup_rtcp(void **state)
 {
-	return mt_setup_with(state, 200);
+	return mt_setup_with(state, 200, 0);
 }
 
 static uint32_t get32(const uint8_t *p)
@@ -326,6 +327,60 @@ static void test_rtcp_reports(void **state)
 	mt_phones_close(&c);
 }
 
+/* Load shedding (media_cfg.opus_low_cpu_above): a worker over the limit
+ * re-makes its opus encoders in CELT mode; the phones' streams go on
+ * (same SSRC, no sequence gap) and still carry the tone. The limit is 1%
+ * of a core here, which eight transcoded calls pass (about 0.3% each). */
+#define BUSY_CALLS 8
+
+static int setup_busy(void **state)
+{
+	return mt_setup_with(state, 60000, 1);
+}
+
+static bool opus_toc_celt(uint8_t toc)
+{
+	return (toc >> 3) >= 16; /* RFC 6716 3.1: configs 16-31 are CELT-only */
+}
+
+static void test_opus_sheds_load(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c[BUSY_CALLS];
+	struct mt_tx a[BUSY_CALLS];
+	struct mt_rx rb[BUSY_CALLS];
+	struct media_fmt f0 = mt_fmt(&codec_pcmu, 0, 20, 101);
+	struct media_fmt f1 = mt_fmt(&codec_opus, 111, 20, 101);
+	for (int k = 0; k < BUSY_CALLS; k++) {
+		mt_call_up(t, &c[k], &f0, &f1);
+		mt_tx_init(&a[k], &codec_pcmu, 0, 20, 1000, -12, 0xa0u + (uint32_t)k);
+		mt_rx_init(&rb[k], &codec_opus, 111);
+	}
+	uint8_t buf[1600];
+	uint64_t due = mt_now_ms();
+	for (int i = 0; i < 125; i++) { /* 2.5 s: the load is read each second */
+		for (int k = 0; k < BUSY_CALLS; k++)
+			mt_send(c[k].ph[0].fd, c[k].port[0], buf, mt_tx_next(&a[k], buf));
+		due += 20;
+		mt_run(t, (int)(due - mt_now_ms()));
+		for (int k = 0; k < BUSY_CALLS; k++)
+			mt_rx_drain(&rb[k], c[k].ph[1].fd);
+	}
+	for (int k = 0; k < BUSY_CALLS; k++) {
+		assert_false(opus_toc_celt(rb[k].first_byte));
+		assert_true(opus_toc_celt(rb[k].last_byte));
+		assert_int_equal(rb[k].ssrcs + rb[k].bad_seq, 0);
+	}
+	print_message("    %d calls: SILK first, CELT at the end, one stream each\n", BUSY_CALLS);
+	expect_tone(&rb[0], 1000, -12, 3);
+	for (int k = 0; k < BUSY_CALLS; k++) {
+		mt_destroy(t, c[k].id);
+		mt_tx_free(&a[k]);
+		mt_rx_free(&rb[k]);
+		mt_phones_close(&c[k]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vad, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_format_errors, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_reports, setup_rtcp, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_opus_sheds_load, setup_busy, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
