@@ -92,6 +92,13 @@ struct media_leg_stats {
 	double jitter_ms;     /* RFC 3550 A.8 interarrival jitter */
 	uint32_t ssrc;        /* last SSRC seen from the phone */
 	bool latched;         /* RTP source learnt from packets */
+	/* the jitter buffer, when this leg's audio is decoded and some came
+	 * (jbuf.h); concealed counts the frames after the phone stopped too */
+	bool decoded;
+	uint32_t jb_delay_ms, jb_max_delay_ms; /* buffering now, at most */
+	uint64_t jb_concealed; /* frames that never came: PLC or FEC */
+	uint64_t jb_late;      /* came after their turn: discarded */
+	uint64_t jb_dropped;   /* discarded to shorten the delay */
 	struct sockaddr_storage rtp_peer; /* where RTP to this phone goes now */
 };
 

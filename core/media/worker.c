@@ -7,6 +7,7 @@
  * call's CREATE always precedes its other commands and DESTROY is last.
  */
 #include "media_int.h"
+#include "jbuf.h"
 #include "mproc.h"
 
 #include <errno.h>
@@ -82,6 +83,18 @@ void media_call_snapshot(const struct mcall *c, uint64_t now,
 		s->latched = l->rtp.latch.latched;
 		memcpy(&s->rtp_peer, l->rtp.latch.latched ? &l->rtp.latch.addr : &l->rtp.sig,
 		       sizeof(s->rtp_peer));
+		const struct jbuf *jb = c->proc ? c->proc->in[i].jb : NULL;
+		struct jbuf_stats js;
+		if (jb)
+			jbuf_stats(jb, &js);
+		if (jb && js.put) {
+			s->decoded = true;
+			s->jb_delay_ms = js.delay_ms;
+			s->jb_max_delay_ms = js.max_delay_ms;
+			s->jb_concealed = js.lost;
+			s->jb_late = js.late;
+			s->jb_dropped = js.dropped;
+		}
 	}
 	if (c->connected_at)
 		st->duration_ms = now - c->connected_at;
@@ -218,6 +231,14 @@ static void call_destroy(struct media_worker *w, struct mcall *c)
 		 (unsigned long long)st->leg[0].lost, st->leg[0].jitter_ms,
 		 (unsigned long long)st->leg[1].rx_packets,
 		 (unsigned long long)st->leg[1].lost, st->leg[1].jitter_ms);
+	for (int i = 0; i < 2; i++)
+		if (st->leg[i].decoded)
+			log_info(MEDIA_TAG, "call %u leg %u: jitter buffer %u ms (at most %u),"
+				 " %llu concealed, %llu late, %llu dropped", c->id, i,
+				 st->leg[i].jb_delay_ms, st->leg[i].jb_max_delay_ms,
+				 (unsigned long long)st->leg[i].jb_concealed,
+				 (unsigned long long)st->leg[i].jb_late,
+				 (unsigned long long)st->leg[i].jb_dropped);
 	/* from here the call belongs to the signalling thread again */
 	media_event_push(w->me, &c->done);
 }
