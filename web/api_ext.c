@@ -19,7 +19,7 @@
 #define GENERATED_PW_LEN 16 /* as db_setup_defaults: about 93 bits */
 
 static const char *const ext_keys[] = { "number", "name", "enabled", "contact", "trust",
-					"max_calls", "vm_pin", "password", NULL };
+					"max_calls", "vm_pin", "password", "codecs", "srtp", NULL };
 
 static json_t *ext_json(const struct db_ext *e)
 {
@@ -30,6 +30,9 @@ static json_t *ext_json(const struct db_ext *e)
 	json_object_set_new(o, "contact", json_string(e->contact));
 	json_object_set_new(o, "trust", json_string(e->trust));
 	json_object_set_new(o, "max_calls", json_integer(e->max_calls));
+	/* "": the system's [calls] codecs */
+	json_object_set_new(o, "codecs", json_string(e->codecs));
+	json_object_set_new(o, "srtp", json_string(e->srtp[0] ? e->srtp : "optional"));
 	json_object_set_new(o, "vm_pin_set", json_boolean(e->vm_pin[0] != '\0'));
 	json_object_set_new(o, "created_at", json_integer(e->created_at));
 	return o;
@@ -64,7 +67,9 @@ static bool ext_apply(struct web_req *r, json_t *o, struct db_ext *e, bool *pw_g
 		e->enabled = b;
 	if (web_field_str(r, o, "contact", e->contact, sizeof(e->contact), false) < 0 ||
 	    web_field_str(r, o, "trust", e->trust, sizeof(e->trust), false) < 0 ||
-	    web_field_str(r, o, "vm_pin", e->vm_pin, sizeof(e->vm_pin), false) < 0)
+	    web_field_str(r, o, "vm_pin", e->vm_pin, sizeof(e->vm_pin), false) < 0 ||
+	    web_field_str(r, o, "codecs", e->codecs, sizeof(e->codecs), false) < 0 ||
+	    web_field_str(r, o, "srtp", e->srtp, sizeof(e->srtp), false) < 0)
 		return false;
 	if ((g = web_field_int(r, o, "max_calls", 0, DB_EXT_MAX_CALLS_LIMIT, &n)) < 0)
 		return false;

@@ -127,7 +127,9 @@ legs["properties"]["jitter_ms"] = {"type": "number"}
 ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "enabled": {"type": "boolean"},
              "contact": S(description="static contact sip:/sips: URI, empty for none"),
              "trust": S(description="comma-separated IPv4/IPv6 addresses or networks trusted as this extension"),
-             "max_calls": I(minimum=0, maximum=1000, description="0: the default")}
+             "max_calls": I(minimum=0, maximum=1000, description="0: the default"),
+             "codecs": S(maxLength=63, description="allowed codecs preferred first, of opus, G722, PCMU, PCMA; empty: the system's [calls] codecs"),
+             "srtp": {"type": "string", "enum": ["off", "optional", "required"], "description": "SRTP policy of this extension's calls (SDES)"}}
 ext_out = dict(ext_props); ext_out["vm_pin_set"] = {"type": "boolean"}; ext_out["created_at"] = I(description="unix seconds")
 ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="write-only"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
 ext_created = dict(ext_out); ext_created["password"] = S(description="only when generated: shown this once")

@@ -409,6 +409,14 @@ def test_web_extension_lifecycle(ctx):
     u = expect(e.admin.req('PUT', '/api/v1/extensions/' + n, {'name': 'Back office', 'enabled': True}),
                200, 'update').json()
     check(u['name'] == 'Back office' and u['max_calls'] == 2, 'update lost fields: %r' % u)
+    check(u['codecs'] == '' and u['srtp'] == 'optional', 'media policy defaults: %r' % u)
+    u = expect(e.admin.req('PATCH', '/api/v1/extensions/' + n, {'codecs': 'opus,PCMU', 'srtp': 'required'}),
+               200, 'media policy').json()
+    check(u['codecs'] == 'opus,PCMU' and u['srtp'] == 'required' and u['name'] == 'Back office',
+          'media policy not stored: %r' % u)
+    # the same database field the calls read (the CLI shows it)
+    _, out, _ = hf.cli(e.d.data_dir, 'extension', 'show', n)
+    check('opus,PCMU' in out and 'required' in out, '`hookflash extension show` after the web change:\n%s' % out)
     expect(e.admin.req('DELETE', '/api/v1/extensions/' + n), 204, 'delete')
     expect(e.admin.req('GET', '/api/v1/extensions/' + n), 404, 'get after delete')
     regs = expect(e.admin.req('GET', '/api/v1/registrations'), 200, 'registrations').json()['registrations']
@@ -440,7 +448,10 @@ def test_web_validation(ctx):
              ({'number': '3990', 'contact': 'http://x'}, 'contact'),
              ({'number': '3990', 'trust': '10.0.0.1/0'}, 'trust'),
              ({'number': '3990', 'max_calls': 5000}, 'max_calls'),
-             ({'number': '3990', 'max_calls': 1.5}, 'max_calls')]
+             ({'number': '3990', 'max_calls': 1.5}, 'max_calls'),
+             ({'number': '3990', 'codecs': 'G729'}, 'codecs'),
+             ({'number': '3990', 'codecs': 'PCMU,,opus'}, 'codecs'),
+             ({'number': '3990', 'srtp': 'maybe'}, 'srtp')]
     for body, field in cases:
         expect_error(post(body), 400, field, 'POST %r' % body)
     expect(a.req('GET', '/api/v1/extensions/3990'), 404, 'nothing stored by bad requests')

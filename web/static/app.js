@@ -413,10 +413,18 @@ function extensions() {
     const nm = h('input', { name: 'name', value: x.name || '' });
     const en = h('input', { name: 'enabled', type: 'checkbox', id: `${id}-enabled` });
     en.checked = !!x.enabled;
+    const cs = h('input', { name: 'codecs', value: x.codecs || '', placeholder: 'system default' });
+    const sr = h('select', { name: 'srtp' },
+      ...['optional', 'required', 'off'].map((v) => h('option', { value: v }, v)));
+    sr.value = x.srtp || 'optional';
     const f = h('form', { class: 'grid', novalidate: true },
       field(`${id}-name`, 'Name', nm),
       h('div', { class: 'field' }, h('label', { for: `${id}-enabled` }, 'Enabled'), en,
         h('span', { class: 'err', 'data-err-for': 'enabled' })),
+      field(`${id}-codecs`, 'Codecs', cs,
+        h('span', { class: 'hint' }, 'preferred first, of opus, G722, PCMU, PCMA; empty: the system default')),
+      field(`${id}-srtp`, 'SRTP', sr,
+        h('span', { class: 'hint' }, 'SDES keys travel in the SIP signalling: private only when the SIP is (TLS is not there yet)')),
       h('div', { class: 'field' },
         h('button', { type: 'submit' }, 'Save'),
         h('button', { type: 'button', class: 'secondary', onclick: () => load() }, 'Cancel'),
@@ -424,7 +432,8 @@ function extensions() {
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       try {
-        await api('PATCH', `/extensions/${encodeURIComponent(x.number)}`, { name: nm.value, enabled: en.checked });
+        await api('PATCH', `/extensions/${encodeURIComponent(x.number)}`,
+          { name: nm.value, enabled: en.checked, codecs: cs.value.trim(), srtp: sr.value });
         toast(`Extension ${x.number} saved`);
         await load();
       } catch (e) { showError(f, e); }
