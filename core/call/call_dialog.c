@@ -243,8 +243,23 @@ static void relay_offer(struct leg *from, struct sip_tsx *st, const struct sip_m
 			return;
 		}
 		ctype = "application/sdp";
+	} else if (!req->body.l && invite) {
+		/* An offer-less re-INVITE asks for an offer (14.1): phones send
+		 * it to refresh or to learn the session. Answered here with
+		 * what this leg already has, so the other leg is not disturbed
+		 * and its phone need not make an offer of its own. */
+		if (!callm_our_sdp(c, from, &body) &&
+		    !call_send_2xx(from, st, body.p, body.len, NULL)) {
+			from->answer_in_ack = true;
+			call_session_timer_start(c);
+			sbuf_free(&body);
+			return;
+		}
+		sbuf_free(&body);
+		sbuf_init(&body);
+		callm_forget_offer(c); /* else the other leg's 2xx carries it */
 	} else if (!req->body.l && !info) {
-		callm_forget_offer(c); /* the other leg's 2xx will carry the offer */
+		callm_forget_offer(c); /* UPDATE without SDP: a refresh, relayed */
 	} else if (req->body.l) {
 		sbuf_addpl(&body, req->body); /* INFO bodies pass through */
 		if (ct)
@@ -318,8 +333,17 @@ void call_session_timer_start(struct call *c)
 
 static void on_ack(struct leg *l, const struct sip_msg *req)
 {
-	if (l->resp2xx && req->cseq.num == l->resp2xx_cseq)
-		call_leg_stop_2xx(l);
+	if (!l->resp2xx || req->cseq.num != l->resp2xx_cseq)
+		return; /* a retransmission, or for an older 2xx */
+	call_leg_stop_2xx(l);
+	if (l->answer_in_ack) {
+		l->answer_in_ack = false;
+		if (req->body.l)
+			callm_ack_answer(l->call, l, req->body.p, req->body.l);
+		else
+			log_warn(CALL_TAG, "call %u: an ACK without the answer to our offer; media unchanged",
+				 l->call->id);
+	}
 }
 
 bool call_on_in_dialog(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,

@@ -76,6 +76,9 @@ struct leg {
 	bool relay_is_invite;
 	/* A request we sent on this leg that is not answered yet */
 	bool busy_out;
+	/* our 2xx to its offer-less re-INVITE carried an offer: the answer
+	 * comes in the ACK (callm_ack_answer) */
+	bool answer_in_ack;
 
 	struct leg_req *reqs;
 	char via[160];       /* "SIP/2.0/UDP host:port" towards this leg */
@@ -216,6 +219,13 @@ int callm_ringback(struct call *c, struct sbuf *out);
 bool callm_has_answer_for_a(const struct call *c);
 /* An offer-less re-INVITE is relayed: no offer of ours is pending. */
 void callm_forget_offer(struct call *c);
+/* An offer-less re-INVITE from l is answered here: our offer is what we
+ * last sent l (nothing changes unless its answer says so). ENOENT when we
+ * never sent it SDP. */
+int callm_our_sdp(struct call *c, const struct leg *l, struct sbuf *out);
+/* The answer in l's ACK to that offer: its address, direction, codec and
+ * SRTP key take effect. */
+void callm_ack_answer(struct call *c, struct leg *l, const char *sdp, size_t len);
 /* Sends a digit to leg's phone in its form (RFC 4733 or in-band); ENOSYS
  * when the engine cannot. */
 int callm_send_dtmf(struct call *c, unsigned leg, char digit, uint32_t duration_ms);

@@ -640,6 +640,50 @@ void callm_forget_offer(struct call *c)
 	}
 }
 
+int callm_our_sdp(struct call *c, const struct leg *l, struct sbuf *out)
+{
+	struct cm *cm = c->media;
+	unsigned idx = l == &c->a ? 0 : 1;
+	if (!cm || !cm->sent[idx])
+		return ENOENT;
+	return sdp_print(out, cm->sent[idx]);
+}
+
+void callm_ack_answer(struct call *c, struct leg *l, const char *sdp, size_t len)
+{
+	struct cm *cm = c->media;
+	unsigned idx = l == &c->a ? 0 : 1;
+	struct sdp_session *s;
+	int mi;
+	uint16_t status;
+	if (!cm || parse(sdp, len, &s, &mi, &status)) {
+		log_warn(CALL_TAG, "call %u: the %s's answer in its ACK is unusable; media unchanged",
+			 c->id, idx ? "callee" : "caller");
+		return;
+	}
+	int err = mi == cm->audio_idx ? apply_remote(c, idx, s, mi) : EPROTO;
+	struct cm_leg *cl = &cm->leg[idx];
+	struct nego_leg nl;
+	if (!err && !nego_leg_from_answer(&nl, &s->media[mi]) && !nego_leg_same_codec(&nl, &cl->cur))
+		set_format(c, idx, &nl);
+	if (!err && cl->srtp) {
+		/* it may answer our unchanged key with a new one of its own */
+		struct sdes_key remote;
+		size_t k;
+		const struct sdp_media *m = &s->media[mi];
+		if (!sdes_answer_match(&cl->local, 1, m->crypto, m->ncrypto, &remote, &k))
+			callm_set_srtp(c, idx, true, &cl->local, &remote);
+		else
+			log_warn(CALL_TAG, "call %u: no usable crypto in the ACK's answer; SRTP keys unchanged",
+				 c->id);
+		sdes_key_wipe(&remote);
+	}
+	if (err)
+		log_warn(CALL_TAG, "call %u: the answer in the ACK moved the audio stream; media unchanged",
+			 c->id);
+	sdp_free(s);
+}
+
 bool callm_has_answer_for_a(const struct call *c)
 {
 	const struct cm *cm = c->media;

@@ -689,9 +689,9 @@ class Dialog:
                 'Call-ID: %s' % self.call_id,
                 'CSeq: %d %s' % (cseq if cseq is not None else self.cseq, method)]
 
-    def ack(self, resp):
+    def ack(self, resp, body=''):
         cseq = resp.cseq()[0]
-        data, _ = self.phone.build_request('ACK', self.target, self.headers('ACK', cseq))
+        data, _ = self.phone.build_request('ACK', self.target, self.headers('ACK', cseq), body)
         self.phone.acks[(self.call_id, cseq)] = data
         self.phone.send(data)
 
@@ -710,9 +710,10 @@ class Dialog:
         raise Failure('%s: no ACK for our 200 (CSeq %d) within %ss\n%s'
                       % (self.phone.name, cseq, timeout, self.phone.trace_text()))
 
-    def request(self, method, body='', timeout=5.0, extra=(), ctype='application/sdp'):
+    def request(self, method, body='', timeout=5.0, extra=(), ctype='application/sdp', ack_body=''):
         """Sends an in-dialog request and returns its final response (an
-        INVITE's 2xx is ACKed)."""
+        INVITE's 2xx is ACKed, with ack_body: the answer to an offer in
+        the 2xx of an offer-less re-INVITE)."""
         self.cseq += 1
         data, branch = self.phone.build_request(method, self.target,
                                                 self.headers(method) + ['Contact: %s' % self.phone.contact]
@@ -734,7 +735,7 @@ class Dialog:
                 continue
             if method == 'INVITE':
                 if 200 <= r.status < 300:
-                    self.ack(r)
+                    self.ack(r, ack_body)
                     self.last_sdp = r.body
                 else:
                     d2, _ = self.phone.build_request('ACK', self.target, self.headers('ACK'), branch=branch)

@@ -861,6 +861,43 @@ def test_calls_daemon_clean_exit(ctx):
     ctx.calls_env = None
 
 
+
+def test_call_reinvite_without_sdp(ctx):
+    """A sends a re-INVITE without SDP (phones do, to refresh or to learn
+    the session): Hookflash answers it itself with an offer of what A
+    already has (same port, same codec), B is not disturbed, and the
+    answer in A's ACK takes effect: A moves its media to a new port there,
+    and B's RTP reaches A at the new port."""
+    e = env(ctx)
+    c = python_call(e)
+    ra2 = RtpPeer(TRUSTED_IP)
+    try:
+        a, b, oc = c['a'], c['b'], c['oc']
+        answer = make_sdp(ra2.port, ip=TRUSTED_IP, version=2)
+        r = oc.dialog.request('INVITE', '', ack_body=answer)
+        check(r is not None and r.status == 200, 'offer-less re-INVITE: %s' % show(r))
+        check(r.body.strip(), 'the 200 carries no offer')
+        offer = sdp_audio(r.body)
+        check((offer[0], offer[1]) == c['a_dest'], 'the offer moved A\'s media from %r to %r'
+              % (c['a_dest'], offer[:2]))
+        check_anchored(e, r.body, '200 to the offer-less re-INVITE')
+        check(b.wait_request('INVITE', 0.5) is None, 'B got a re-INVITE')
+        c['rb'].send(c['b_dest'], 10, 0x5151, 'AFTER', interval=0.02)
+        deadline = time.time() + 2
+        while time.time() < deadline and len([p for p in ra2.got if p['ssrc'] == 0x5151]) < 10:
+            time.sleep(0.05)
+        moved = len([p for p in ra2.got if p['ssrc'] == 0x5151])
+        old = len([p for p in c['ra'].got if p['ssrc'] == 0x5151])
+        check(moved == 10 and old == 0, 'after the ACK\'s answer B\'s RTP should reach A\'s new port: '
+              '%d of 10 there, %d at the old one' % (moved, old))
+        oc.dialog.bye()
+        c['bd'].wait_request('BYE', 3)
+        wait_cdr(e.d, oc.call_id)
+    finally:
+        ra2.close()
+        close_all(c)
+
+
 TESTS = [
     test_call_basic,
     test_call_callee_hangs_up,
@@ -880,6 +917,7 @@ TESTS = [
     test_call_cancel_reaches_every_fork,
     test_call_system_max_calls_503,
     test_call_early_media,
+    test_call_reinvite_without_sdp,
     test_call_rtp_sipp_stream,
     test_call_admin_hangup,
     test_call_session_timer_header,
