@@ -92,6 +92,7 @@ struct call {
 	struct call_mgr *m;
 	uint32_t id;
 	bool answered, ending, on_hold;
+	bool late_offer;     /* A's INVITE had no SDP: our 2xx offers, its ACK answers */
 	struct leg a;
 	struct leg *b[CALL_MAX_FORKS];
 	int nb;
@@ -198,6 +199,12 @@ void callm_engine_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *
 /* The call's media, with the caller's and the callee's policies (codecs,
  * SRTP) from their extensions (NULL: the system default). */
 int callm_create(struct call *c, const struct ext *caller, const struct ext *callee);
+/* A's INVITE came without SDP (a delayed offer): what A would have
+ * offered by its policy (its codecs, telephone-event; no address yet, no
+ * SRTP keys), to stand in for its offer; B's answer then becomes our offer
+ * to A in the 2xx. ENOTSUP when A's policy requires SRTP: without A's
+ * keys in an offer we cannot promise it. */
+int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status);
 /* A's offer (INVITE) -> the offer for the B legs. */
 int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,
 		       uint16_t *status);

@@ -446,6 +446,37 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 	return 0;
 }
 
+int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
+{
+	struct cm *cm = c->media;
+	const struct nego_policy *p = &cm->pol[0];
+	if (p->srtp == NEGO_SRTP_REQUIRED) {
+		callm_refuse(c, status, 488, "SRTP required: send an SDP offer");
+		return ENOTSUP;
+	}
+	/* well-known payload types where they exist; 101 for the events */
+	char pts[64] = "", maps[512] = "";
+	size_t np = 0, nm = 0;
+	for (size_t i = 0; i < p->ncodecs; i++) {
+		const struct codec_desc *d = p->codecs[i];
+		int pt = d->pt >= 0 ? d->pt : 111;
+		np += (size_t)snprintf(pts + np, sizeof(pts) - np, " %d", pt);
+		if (d->channels > 1)
+			nm += (size_t)snprintf(maps + nm, sizeof(maps) - nm, "a=rtpmap:%d %s/%u/%u\r\n", pt,
+					       d->name, d->rtp_clock, d->channels);
+		else
+			nm += (size_t)snprintf(maps + nm, sizeof(maps) - nm, "a=rtpmap:%d %s/%u\r\n", pt,
+					       d->name, d->rtp_clock);
+		if (np >= sizeof(pts) || nm >= sizeof(maps))
+			return callm_refuse(c, status, 500, "the caller's codec list is too long"), ENOMEM;
+	}
+	sbuf_printf(out, "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+			 "m=audio 9 RTP/AVP%s 101\r\n%s"
+			 "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n", pts, maps);
+	*status = 500;
+	return out->err;
+}
+
 int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,
 		       uint16_t *status)
 {

@@ -166,6 +166,7 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 	}
 	c->a.inv_st = NULL; /* a 2xx ends the server transaction */
 	c->a.state = LEG_UP;
+	c->a.answer_in_ack = c->late_offer; /* the 2xx carried our offer */
 	sbuf_free(&sdp);
 	callm_connect(c);
 	call_session_timer_start(c);
@@ -200,6 +201,14 @@ static void relay_provisional(struct call *c, struct leg *b, const struct sip_ms
 	if (!resp->body.l && callm_has_answer_for_a(c)) {
 		/* A hears our ringback or earlier early media: a 180 now could
 		 * make it switch to its own ring tone */
+		c->a.state = LEG_EARLY;
+		return;
+	}
+	if (c->late_offer) {
+		/* our offer to A waits for the 2xx: no SDP in an unreliable
+		 * provisional (13.2.1), so no early media and no ringback */
+		call_reply(&c->a, c->a.inv_st, resp->status == 183 ? 180 : resp->status,
+			   resp->status == 183 ? "Ringing" : NULL, NULL, NULL, 0);
 		c->a.state = LEG_EARLY;
 		return;
 	}
@@ -500,14 +509,6 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 			    "callee not registered");
 		return;
 	}
-	if (!req->body.l) {
-		/* a late offer would need our own offer to the callee first:
-		 * refused cleanly until that lands */
-		reject_call(m, st, req, caller, callee, 488, "Not Acceptable Here",
-			    "Warning: 399 hookflash \"SDP offer required\"\r\n", "no SDP offer");
-		return;
-	}
-
 	struct call *c = call_new(m);
 	if (!c) {
 		reject(st, 500, "Server Internal Error", NULL);
@@ -540,10 +541,21 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	call_leg_hash(m, a);
 	sip_tsx_reply(st, 100, "Trying", NULL);
 
-	struct sbuf offer;
+	struct sbuf offer, late;
 	sbuf_init(&offer);
+	sbuf_init(&late);
 	uint16_t status = 500;
-	if (callm_create(c, caller, callee) || callm_offer_a_to_b(c, req->body.p, req->body.l, &offer, &status)) {
+	/* a delayed offer (13.2.1): A offers nothing, so it stands for what
+	 * its policy allows; our offer to A goes in the 2xx */
+	c->late_offer = !req->body.l;
+	int err = callm_create(c, caller, callee);
+	if (!err && c->late_offer)
+		err = callm_late_offer(c, &late, &status);
+	if (!err)
+		err = c->late_offer ? callm_offer_a_to_b(c, late.p, late.len, &offer, &status)
+				    : callm_offer_a_to_b(c, req->body.p, req->body.l, &offer, &status);
+	sbuf_free(&late);
+	if (err) {
 		sbuf_free(&offer);
 		call_end(c, status, status == 488 ? "Not Acceptable Here" : "Server Internal Error",
 			 "system", "caller offer unusable");

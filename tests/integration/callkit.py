@@ -508,6 +508,7 @@ class OutCall:
         self.dialog = None
         self.challenged = None
         self.auth_header = None
+        self.ack_body = ''  # the answer, when the INVITE had no offer
         self._send_invite()
 
     def _send_invite(self):
@@ -595,7 +596,7 @@ class OutCall:
             return
         self.final = r
         self.dialog = Dialog.from_2xx(self, r)
-        self.dialog.ack(r)
+        self.dialog.ack(r, self.ack_body)
 
     def wait_final(self, timeout=10.0, auth=True):
         """The final response, or None. A 407 is answered once with the

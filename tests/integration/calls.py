@@ -881,7 +881,7 @@ def test_call_reinvite_without_sdp(ctx):
         check((offer[0], offer[1]) == c['a_dest'], 'the offer moved A\'s media from %r to %r'
               % (c['a_dest'], offer[:2]))
         check_anchored(e, r.body, '200 to the offer-less re-INVITE')
-        check(b.wait_request('INVITE', 0.5) is None, 'B got a re-INVITE')
+        check(b.wait_request('INVITE', 0.5) is None, 'B got a re-INVITE')  # also: the ACK is read by now
         c['rb'].send(c['b_dest'], 10, 0x5151, 'AFTER', interval=0.02)
         deadline = time.time() + 2
         while time.time() < deadline and len([p for p in ra2.got if p['ssrc'] == 0x5151]) < 10:
@@ -896,6 +896,58 @@ def test_call_reinvite_without_sdp(ctx):
     finally:
         ra2.close()
         close_all(c)
+
+
+
+def test_call_delayed_offer(ctx):
+    """A calls with an INVITE without SDP (a delayed offer, RFC 3261
+    13.2.1, as some phones and gateways do): B is offered A's codecs by
+    A's policy, B's 180 reaches A without SDP, our 200 to A carries an
+    offer with the codec B chose, A's ACK answers it, and RTP flows both
+    ways through Hookflash; the CDR says ANSWERED with the codec."""
+    e = env(ctx)
+    b = Phone(e.d.sip_port, 'callee', name='B')
+    callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
+    a = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='A')
+    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    try:
+        oc = a.call(callee, '')
+        oc.ack_body = make_sdp(ra.port, ip=TRUSTED_IP, pts=(0, 101))
+        inv = b.wait_request('INVITE', 5)
+        check(inv is not None, 'B got no INVITE; A saw:\n%s' % '\n'.join(r.start for r in oc.responses))
+        encs = re.findall(r'a=rtpmap:\d+ ([^/\s]+)', inv.body)
+        check('PCMU' in encs and 'telephone-event' in encs, 'B\'s offer lacks PCMU or events:\n%s' % inv.body)
+        check_anchored(e, inv.body, 'INVITE to B')
+        b_media = sdp_audio(inv.body)
+        bd = b.answer(inv, make_sdp(rb.port, pts=(0, 101)))
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 200, 'A: want 200, got %s' % show(f))
+        rings = [r for r in oc.responses if 100 < r.status < 200]
+        check(rings and not any(r.body.strip() for r in rings), 'A got a provisional with SDP: %s'
+              % [r.start for r in rings])
+        check(f.body.strip() and 'a=rtpmap:0 PCMU/8000' in f.body, 'our 200 offers A no PCMU:\n%s' % f.body)
+        check_anchored(e, f.body, '200 (offer) to A')
+        a_media = sdp_audio(f.body)
+        # A's ACK carried its answer: once Hookflash has read it, it knows
+        # where A listens (B sends first: A has sent nothing to latch on)
+        time.sleep(0.3)
+        rb.send((b_media[0], b_media[1]), 10, 0x6161, 'B2A', interval=0.02)
+        ra.send((a_media[0], a_media[1]), 10, 0x7171, 'A2B', interval=0.02)
+        deadline = time.time() + 2
+        while time.time() < deadline and (len([p for p in ra.got if p['ssrc'] == 0x6161]) < 10 or
+                                          len([p for p in rb.got if p['ssrc'] == 0x7171]) < 10):
+            time.sleep(0.05)
+        check(len([p for p in ra.got if p['ssrc'] == 0x6161]) == 10, 'B -> A: %d of 10 packets'
+              % len([p for p in ra.got if p['ssrc'] == 0x6161]))
+        check(len([p for p in rb.got if p['ssrc'] == 0x7171]) == 10, 'A -> B: %d of 10 packets'
+              % len([p for p in rb.got if p['ssrc'] == 0x7171]))
+        oc.dialog.bye()
+        bd.wait_request('BYE', 3)
+        row = wait_cdr(e.d, oc.call_id)
+        check(row['disposition'] == 'ANSWERED' and row['codec'] == 'PCMU/8000', 'CDR %r' % row)
+    finally:
+        for x in (a, b, ra, rb):
+            x.close()
 
 
 TESTS = [
@@ -918,6 +970,7 @@ TESTS = [
     test_call_system_max_calls_503,
     test_call_early_media,
     test_call_reinvite_without_sdp,
+    test_call_delayed_offer,
     test_call_rtp_sipp_stream,
     test_call_admin_hangup,
     test_call_session_timer_header,
