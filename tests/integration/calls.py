@@ -501,6 +501,15 @@ def python_call(e, ring=True, caller_sdp_dir='sendrecv'):
     return c
 
 
+def phones_ab(e):
+    """Python caller A (trusted, 127.0.0.2) and callee B (static contact),
+    each with an RTP socket: (a, b, callee number, ra, rb)."""
+    b = Phone(e.d.sip_port, 'callee', name='B')
+    callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
+    a = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='A')
+    return a, b, callee, RtpPeer(TRUSTED_IP), RtpPeer()
+
+
 def close_all(c):
     for k in ('a', 'b', 'ra', 'rb'):
         if c and k in c:
@@ -679,10 +688,7 @@ def test_call_early_media(ctx):
     first packet the instant A has the 183: the media worker must have the
     call set up by then (seen lost when its wake-up trailed the 183)."""
     e = env(ctx)
-    b = Phone(e.d.sip_port, 'callee', name='B')
-    callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
-    a = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='A')
-    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    a, b, callee, ra, rb = phones_ab(e)
     try:
         oc = a.call(callee, make_sdp(ra.port, ip=TRUSTED_IP))
         inv = b.wait_request('INVITE', 5)
@@ -763,10 +769,7 @@ def test_call_session_timer_header(ctx):
     """A caller asking for Session-Expires: 120;refresher=uac gets it back
     in the 200 with Require: timer (RFC 4028)."""
     e = env(ctx)
-    b = Phone(e.d.sip_port, 'callee', name='B')
-    callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
-    a = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='A')
-    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    a, b, callee, ra, rb = phones_ab(e)
     try:
         oc = a.call(callee, make_sdp(ra.port, ip=TRUSTED_IP),
                     extra=['Supported: timer', 'Session-Expires: 120;refresher=uac'])
@@ -906,10 +909,7 @@ def test_call_delayed_offer(ctx):
     offer with the codec B chose, A's ACK answers it, and RTP flows both
     ways through Hookflash; the CDR says ANSWERED with the codec."""
     e = env(ctx)
-    b = Phone(e.d.sip_port, 'callee', name='B')
-    callee, _ = e.ext(contact='sip:%s:%d' % (LOCAL, b.port))
-    a = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='A')
-    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    a, b, callee, ra, rb = phones_ab(e)
     try:
         oc = a.call(callee, '')
         oc.ack_body = make_sdp(ra.port, ip=TRUSTED_IP, pts=(0, 101))
