@@ -206,13 +206,7 @@ static void run(int ncalls, int seconds)
 int main(int argc, char **argv)
 {
 	int seconds = argc > 1 ? atoi(argv[1]) : 10;
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	log_set_level(LOG_WARN);
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	bench_setup();
 	if (argc > 2) {
 		for (int i = 2; i < argc; i++)
 			run(atoi(argv[i]), seconds);
