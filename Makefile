@@ -131,12 +131,14 @@ bench: all build/bench/transcode_bench build/bench/codec_bench
 	@tests/bench/calls
 	@echo "== codecs: CPU per 20 ms frame (tests/bench/codec_bench.c)"
 	@build/bench/codec_bench
-	@echo "== transcoding (tests/bench/transcode_bench.c), opus encoder SILK (default)"
-	@build/bench/transcode_bench 10 100 200
-	@echo "== transcoding, opus encoder CELT only (--opus-low-cpu)"
-	@HF_OPUS_LOW_CPU=1 build/bench/transcode_bench 10 100 200 300
-	@echo "== transcoding, CELT only, the opus phone ignoring maxplaybackrate=8000 (sends fullband)"
-	@HF_OPUS_LOW_CPU=1 HF_PHONE_FULLBAND=1 build/bench/transcode_bench 10 100
+	@echo "== transcoding (tests/bench/transcode_bench.c), default settings (SILK; CELT above 70% of a core)"
+	@build/bench/transcode_bench 10 100 200 300
+	@echo "== transcoding, SILK always ([calls] opus_low_cpu_above = 0)"
+	@HF_OPUS_AUTO=0 build/bench/transcode_bench 10 100 200
+	@echo "== transcoding, CELT always (--opus-low-cpu)"
+	@HF_OPUS_LOW_CPU=1 build/bench/transcode_bench 10 100 300
+	@echo "== transcoding, default settings, the opus phone ignoring maxplaybackrate=8000 (sends fullband)"
+	@HF_PHONE_FULLBAND=1 build/bench/transcode_bench 10 100 300
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash
