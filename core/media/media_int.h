@@ -110,6 +110,11 @@ struct mleg {
 	uint64_t rx_packets, rx_bytes, rx_dropped;
 	uint64_t tx_packets, tx_bytes, tx_dropped;
 	uint64_t rtcp_rx, rtcp_tx;
+	/* the phone's last sender report, for our report blocks' LSR/DLSR
+	 * (RFC 3550 6.4.1): the middle 32 bits of its NTP time, and when
+	 * it came (monotonic us); 0: none yet */
+	uint32_t sr_lsr;
+	uint64_t sr_at_us;
 	uint64_t last_rx;         /* loop ms of the last accepted RTP */
 	bool timed_out;           /* reported; re-armed by the next packet */
 	struct loop_timer timeout;

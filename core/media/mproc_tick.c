@@ -322,6 +322,15 @@ static void send_rtcp(struct mproc *mp, unsigned y, uint64_t now_ms)
 		.cname = cname,
 	};
 	sr.has_rb = rtp_stats_report(&leg->rx, &o->rtcp_prior, &sr.rb);
+	if (sr.has_rb && leg->sr_at_us) {
+		/* the phone's last SR and how long ago, in 1/65536 s: it
+		 * works out the round trip from them */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		sr.rb.lsr = leg->sr_lsr;
+		sr.rb.dlsr = (uint32_t)((now_us - leg->sr_at_us) * 65536u / 1000000u);
+	}
 	uint8_t *b = mp->call->w->obuf;
 	size_t len = rtcp_sr_build(b, RELAY_BUFSZ - SRTP_CTX_TRAILER - 16, &sr);
 	if (!len || !mproc_protect(leg, b, &len, RELAY_BUFSZ, true))

@@ -4,8 +4,9 @@
  * stream, not the other phone's, so the other phone's reports would name
  * an SSRC it never saw and are not forwarded (mproc_rtcp_fwd). Instead we
  * report for ourselves: a sender report on our stream with one report
- * block on the stream the phone sends us (A.3 loss, A.8 jitter), then SDES
- * with our CNAME, as a compound packet. Phones show call quality from it,
+ * block on the stream the phone sends us (A.3 loss, A.8 jitter, and LSR /
+ * DLSR from its last sender report, so it can work out the round trip),
+ * then SDES with our CNAME, as a compound packet. Phones show call quality from it,
  * and some end calls they believe dead without it.
  */
 #include "rtp.h"

@@ -83,9 +83,8 @@ double rtp_stats_jitter_ms(const struct rtp_stats *s);
 #define RTCP_SR 200
 #define RTCP_SDES 202
 
-/* A report block (RFC 3550 6.4.1) on a stream we receive. LSR and DLSR
- * stay 0: we do not keep the phone's sender reports (allowed: "no SR
- * received yet"). */
+/* A report block (RFC 3550 6.4.1) on a stream we receive; LSR and DLSR
+ * from the phone's last sender report (0 while none came). */
 struct rtcp_rb {
 	uint32_t ssrc;
 	uint8_t fraction;  /* lost since the last report, /256 */

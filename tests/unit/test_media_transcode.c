@@ -284,6 +284,12 @@ static void test_rtcp_reports(void **state)
 		size_t n = mt_tx_next(&b, buf);
 		if (i < 10 || i >= 15) /* packets 10-14 are lost */
 			mt_send(c.ph[1].fd, c.port[1], buf, n);
+		if (i == 30) {
+			/* the phone's own sender report: NTP 0x11223344.55667788 */
+			static const uint8_t sr[28] = { 0x80, 200, 0, 6, 0, 0, 0, 0xb, 0x11, 0x22,
+							0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+			mt_send(rtcp.fd, (uint16_t)(c.port[1] + 1), sr, sizeof(sr));
+		}
 		due += 20;
 		mt_run(t, (int)(due - mt_now_ms()));
 		mt_rx_drain(&rb, c.ph[1].fd);
@@ -313,6 +319,12 @@ static void test_rtcp_reports(void **state)
 	assert_int_equal(get32(blk), 0xb); /* on the phone's own stream */
 	assert_int_equal(get32(blk + 4) & 0xffffff, 5);  /* cumulative lost */
 	assert_int_equal(get32(blk + 8) & 0xffff, last_seq); /* highest seq */
+	/* LSR: the middle of its SR's NTP time; DLSR: since then, 1/65536 s
+	 * (sent 0.6 s in, the last report comes 0.6 to 1.2 s later) */
+	assert_int_equal(get32(blk + 16), 0x33445566);
+	uint32_t dlsr = get32(blk + 20);
+	print_message("    DLSR %.3f s\n", dlsr / 65536.0);
+	assert_true(dlsr > 65536 / 5 && dlsr < 2 * 65536);
 	const uint8_t *sdes = rep + 52;
 	assert_int_equal(sdes[1], RTCP_SDES);
 	assert_int_equal(get32(sdes + 4), rb.ssrc);
