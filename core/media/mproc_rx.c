@@ -34,13 +34,14 @@ bool mproc_protect(struct mleg *y, uint8_t *buf, size_t *len, size_t cap, bool r
 	return err == 0;
 }
 
-/* RTCP describes SSRCs; across a leg where we originate our own stream its
- * reports would name streams the other phone never saw, so it goes on only
- * while both directions are pass-through. */
+/* RTCP describes SSRCs: x's reports go on to y while y hears x's stream
+ * as it is (pass-through towards y). Towards a leg that hears our own
+ * stream they would name a stream it never saw; there we send our own
+ * (mproc_tick.c). */
 bool mproc_rtcp_fwd(const struct mleg *x)
 {
 	const struct mproc *mp = x->call->proc;
-	return !mp->enc[0] && !mp->enc[1];
+	return !mp->enc[!x->idx];
 }
 
 static void set_pt(uint8_t *buf, uint8_t pt)

@@ -400,6 +400,46 @@ static void test_opus_sheds_load(void **state)
 	}
 }
 
+/* One direction pass-through, the other ours (a tone plays to leg 1):
+ * the phone whose stream passes unchanged has its RTCP forwarded; the
+ * other phone's RTCP, which describes a stream leg 1 does not hear now,
+ * stays here. */
+static void test_rtcp_forwarding_mixed(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f = mt_fmt(&codec_pcmu, 0, 20, 101);
+	mt_call_up(t, &c, &f, &f);
+	assert_int_equal(media_leg_tone(t->me, c.id, 1, "ringback", 0), 0);
+	struct mt_phone rtcp[2];
+	for (unsigned i = 0; i < 2; i++) {
+		mt_phone_open(&rtcp[i]);
+		struct media_remote r;
+		memset(&r, 0, sizeof(r));
+		memcpy(&r.rtp, &c.ph[i].addr, sizeof(r.rtp));
+		memcpy(&r.rtcp, &rtcp[i].addr, sizeof(r.rtcp));
+		r.clock_rate = 8000;
+		assert_int_equal(media_leg_set_remote(t->me, c.id, i, &r), 0);
+	}
+	mt_barrier(t, c.id);
+	uint8_t rr[8] = { 0x80, 201, 0, 1, 0, 0, 0, 0xb }, got[64];
+	/* phone 1's stream reaches phone 0 unchanged: its RTCP follows */
+	mt_send(rtcp[1].fd, (uint16_t)(c.port[1] + 1), rr, sizeof(rr));
+	assert_int_equal(mt_recv(rtcp[0].fd, got, sizeof(got), 2000), 8);
+	assert_memory_equal(got, rr, 8);
+	/* phone 1 hears our stream: phone 0's RTCP is not for it */
+	rr[7] = 0xa;
+	mt_send(rtcp[0].fd, (uint16_t)(c.port[0] + 1), rr, sizeof(rr));
+	assert_int_equal(mt_recv(rtcp[1].fd, got, sizeof(got), 300), -1);
+	struct media_call_stats st = mt_destroy(t, c.id);
+	assert_int_equal(st.leg[0].rtcp_rx, 1);
+	assert_int_equal(st.leg[0].rtcp_tx, 1);
+	assert_int_equal(st.leg[1].rtcp_tx, 0);
+	for (unsigned i = 0; i < 2; i++)
+		close(rtcp[i].fd);
+	mt_phones_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vad, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_format_errors, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_reports, setup_rtcp, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_rtcp_forwarding_mixed, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_opus_sheds_load, setup_busy, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
