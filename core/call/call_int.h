@@ -200,10 +200,10 @@ void callm_engine_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *
  * SRTP) from their extensions (NULL: the system default). */
 int callm_create(struct call *c, const struct ext *caller, const struct ext *callee);
 /* A's INVITE came without SDP (a delayed offer): what A would have
- * offered by its policy (its codecs, telephone-event; no address yet, no
- * SRTP keys), to stand in for its offer; B's answer then becomes our offer
- * to A in the 2xx. ENOTSUP when A's policy requires SRTP: without A's
- * keys in an offer we cannot promise it. */
+ * offered by its policy (its codecs, telephone-event; no address yet), to
+ * stand in for its offer; B's answer then becomes our offer to A in the
+ * 2xx, with a key of ours unless A's SRTP policy is off (RTP/SAVP when it
+ * is required), and A's ACK brings its answer (callm_ack_answer). */
 int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status);
 /* A's offer (INVITE) -> the offer for the B legs. */
 int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,

@@ -119,6 +119,7 @@ static void cm_free(struct call *c)
 		for (size_t k = 0; k < SDES_NSUITES; k++)
 			sdes_key_wipe(&l->offered[k]);
 	}
+	sdes_key_wipe(&cm->late_key);
 	free(cm);
 	c->media = NULL;
 }
@@ -450,9 +451,12 @@ int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
 {
 	struct cm *cm = c->media;
 	const struct nego_policy *p = &cm->pol[0];
-	if (p->srtp == NEGO_SRTP_REQUIRED) {
-		callm_refuse(c, status, 488, "SRTP required: send an SDP offer");
-		return ENOTSUP;
+	if (p->srtp != NEGO_SRTP_OFF) {
+		/* our 2xx will offer SRTP: best effort, or RTP/SAVP */
+		if (sdes_key_generate(&cm->late_key, SDES_AES_CM_128_HMAC_SHA1_80, 1))
+			return callm_refuse(c, status, 500, "no random numbers for SRTP keys"), EIO;
+		cm->late_srtp = true;
+		cm->late_savp = p->srtp == NEGO_SRTP_REQUIRED;
 	}
 	/* well-known payload types where they exist; 101 for the events */
 	char pts[64] = "", maps[512] = "";
@@ -610,6 +614,12 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 			dm->proto = cm->offer->media[mi].proto;
 			if (fl->pend_srtp && !sdes_key_crypto(&fl->pend_local, &dm->crypto[0]))
 				dm->ncrypto = 1;
+			if (fi == 0 && cm->late_srtp && !sdes_key_crypto(&cm->late_key, &dm->crypto[0])) {
+				/* our answer to B's is our offer to A */
+				dm->ncrypto = 1;
+				if (cm->late_savp)
+					dm->proto = PL("RTP/SAVP");
+			}
 			err = anchor(c, fi, from, d, mi, out);
 			if (err)
 				*status = 500;
@@ -697,22 +707,31 @@ void callm_ack_answer(struct call *c, struct leg *l, const char *sdp, size_t len
 	struct nego_leg nl;
 	if (!err && !nego_leg_from_answer(&nl, &s->media[mi]) && !nego_leg_same_codec(&nl, &cl->cur))
 		set_format(c, idx, &nl);
-	if (!err && cl->srtp) {
-		/* it may answer our unchanged key with a new one of its own */
+	bool late = idx == 0 && cm->late_srtp && !cl->srtp;
+	if (!err && (cl->srtp || late)) {
+		/* it may answer our unchanged key with a new one of its own;
+		 * after a delayed offer its answer brings its first key */
 		struct sdes_key remote;
 		size_t k;
 		const struct sdp_media *m = &s->media[mi];
-		if (!sdes_answer_match(&cl->local, 1, m->crypto, m->ncrypto, &remote, &k))
-			callm_set_srtp(c, idx, true, &cl->local, &remote);
-		else
+		const struct sdes_key *ours = late ? &cm->late_key : &cl->local;
+		if (!sdes_answer_match(ours, 1, m->crypto, m->ncrypto, &remote, &k))
+			callm_set_srtp(c, idx, true, ours, &remote);
+		else if (late && cm->late_savp)
+			err = EPROTO; /* SRTP required, answered without: no call */
+		else if (!late)
 			log_warn(CALL_TAG, "call %u: no usable crypto in the ACK's answer; SRTP keys unchanged",
 				 c->id);
 		sdes_key_wipe(&remote);
 	}
+	sdp_free(s);
+	if (err == EPROTO && late) {
+		call_end(c, 488, "Not Acceptable Here", "system", "caller answered our SRTP offer without SRTP");
+		return;
+	}
 	if (err)
 		log_warn(CALL_TAG, "call %u: the answer in the ACK moved the audio stream; media unchanged",
 			 c->id);
-	sdp_free(s);
 }
 
 bool callm_has_answer_for_a(const struct call *c)

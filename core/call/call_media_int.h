@@ -51,6 +51,10 @@ struct cm {
 	 * leg 1 (RFC 3264: one answer per offer; the 2xx repeats it). */
 	bool a_fixed;
 	bool tone;                     /* ringback plays to A */
+	/* A delayed offer: our key in the 2xx's offer to A (RTP/SAVP when
+	 * A's policy requires SRTP); A's key comes in its ACK */
+	bool late_srtp, late_savp;
+	struct sdes_key late_key;
 };
 
 static inline struct cme *cme(struct call_mgr *m)

@@ -106,8 +106,8 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
 		return callm_refuse(c, status, 488, "SRTP is off for this extension");
 	if (secure)
 		return callm_refuse(c, status, 488, "no usable SDES crypto suite");
-	if (pol == NEGO_SRTP_REQUIRED)
-		return callm_refuse(c, status, 488, "SRTP required");
+	if (pol == NEGO_SRTP_REQUIRED && !(fi == 0 && cm->late_savp))
+		return callm_refuse(c, status, 488, "SRTP required"); /* (a delayed offer gets ours) */
 	return 0;
 }
 

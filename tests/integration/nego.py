@@ -440,6 +440,60 @@ def test_nego_daemon_clean_exit(ctx):
     ctx.nego_env = None
 
 
+
+def test_nego_delayed_offer_srtp(ctx):
+    """A, whose SRTP policy is required, calls with an INVITE without SDP:
+    our 200 offers it RTP/SAVP with a key of ours, A's ACK answers with its
+    key, and B's plain RTP reaches A protected (each packet 10 bytes longer:
+    the auth tag). A second call whose ACK answers without crypto is ended
+    (B gets a BYE): SRTP was required."""
+    e = env(ctx)
+    caller = e.ext('--srtp', 'required', trusted=True)
+    callee = e.ext()
+    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    a, b, oc, inv = setup_call(e, caller, callee, '')
+    try:
+        oc.ack_body = sdp(ra.port, [PCMU, TE101], ip=TRUSTED_IP, proto='RTP/SAVP',
+                          extra=['a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:' + A_KEY])
+        check(inv is not None, 'B got no INVITE')
+        dlg = b.answer(inv, sdp(rb.port, [PCMU, TE101]))
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 200, 'A: %s' % show(f))
+        lines = media_lines(f.body)
+        check(lines[0].startswith('m=audio PORT RTP/SAVP 0'), 'our offer to A is not RTP/SAVP PCMU:\n%s' % f.body)
+        check(any(x.startswith('a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:') for x in lines),
+              'our offer to A carries no key:\n%s' % f.body)
+        check(A_KEY not in f.body, 'A\'s key echoed')
+        time.sleep(0.3)  # the ACK is read
+        b_dest = (LOCAL, int(inv.body.split('m=audio ')[1].split()[0]))
+        rb.send(b_dest, 10, 0x4242, 'SRTP', interval=0.02)
+        deadline = time.time() + 2
+        while time.time() < deadline and len(ra.got) < 10:
+            time.sleep(0.05)
+        sizes = sorted(set(len(p['payload']) for p in ra.got))
+        check(len(ra.got) == 10 and sizes == [170], 'A got %d packets, payload sizes %r (want 10 of 160 + '
+              'the 10-byte SRTP tag)' % (len(ra.got), sizes))
+        oc.dialog.bye()
+        dlg.wait_request('BYE', 3)
+    finally:
+        for x in (a, b, ra, rb):
+            x.close()
+    # the same, answered without crypto: no call
+    a, b, oc, inv = setup_call(e, caller, callee, '')
+    try:
+        oc.ack_body = sdp(40010, [PCMU], ip=TRUSTED_IP)
+        check(inv is not None, 'B got no INVITE (second call)')
+        dlg = b.answer(inv, sdp(41010, [PCMU]))
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 200, 'A (second call): %s' % show(f))
+        check(dlg.wait_request('BYE', 3) is not None, 'B got no BYE after A refused SRTP in its ACK')
+        row = wait_cdr(e.d, oc.call_id)
+        check(row['hangup_side'] == 'system' and 'SRTP' in row['hangup_cause'], 'CDR %r' % row)
+    finally:
+        a.close()
+        b.close()
+
+
 TESTS = [
     test_nego_cli_policy,
     test_nego_pcmu_caller_opus_callee,
@@ -447,6 +501,7 @@ TESTS = [
     test_nego_no_codec_488,
     test_nego_srtp_required_callee,
     test_nego_srtp_required_caller_plain_488,
+    test_nego_delayed_offer_srtp,
     test_nego_info_dtmf,
     test_nego_ringback,
     test_nego_daemon_clean_exit,
