@@ -108,7 +108,7 @@ static const struct setting settings[] = {
 	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000, C_RESTART },
 	{ "calls", "codecs", "--codecs", "codecs allowed by default and offered for transcoding, preferred first (of PCMU, PCMA, G722, opus)", K_CODECS, F(codecs), 0, 0, C_LIVE },
 	{ "calls", "ringback", "--ringback", "play ringback to the caller when the callee rings without early media (yes/no)", K_BOOL, F(ringback), 0, 0, C_LIVE },
-	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only: about twice the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0, C_RESTART },
+	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only, always: about 1.6 times the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0, C_RESTART },
 	{ "calls", "opus_low_cpu_above", "--opus-low-cpu-above", "while a media worker is busier than this (% of a core) its opus encoders code CELT, back to SILK below two thirds of it (0: never)", K_U32, F(opus_low_cpu_above), 0, 100, C_RESTART },
 	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64, C_RESTART },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400, C_RESTART },

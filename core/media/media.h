@@ -60,7 +60,7 @@ struct media_cfg {
 	 * packets. Adds at most this much delay to relayed audio. */
 	uint32_t coalesce_us;
 	/* Transcoding towards opus phones with CELT only at complexity 0
-	 * (codec_params.low_cpu): about twice the calls per core, with
+	 * (codec_params.low_cpu): about 1.6 times the calls per core, with
 	 * somewhat rougher speech at low bitrates. Off: SILK (VOIP). */
 	bool opus_low_cpu;
 	/* Load shedding: while a worker spends more than this % of a core
