@@ -165,13 +165,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
-		/* Refuse an announced oversized body before reading it. */
+		/* An announced oversized body: up to WEB_DRAIN_MAX it is read
+		 * and dropped, and 413 answered after it, since an answer sent
+		 * while the client still sends is lost to the reset that
+		 * closing then causes; beyond that, refused before reading. */
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > WEB_BODY_MAX) {
+		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		if (announced > WEB_DRAIN_MAX) {
 			web_error(r, 413, "request body larger than 64 KiB", NULL);
 			return queue_answer(r);
 		}
+		r->too_big = announced > WEB_BODY_MAX;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -22,6 +22,8 @@
 
 #define WEB_TAG "web"
 #define WEB_BODY_MAX (64 * 1024) /* larger request bodies get 413 */
+/* ... read and dropped first up to this size, refused unread beyond */
+#define WEB_DRAIN_MAX (1024 * 1024)
 #define WEB_POOL_THREADS 4       /* MHD worker threads of the HTTPS server */
 #define WEB_MAX_DAEMONS 4        /* one per bind address */
 #define WEB_SSE_MAX 32           /* event streams open at once */
