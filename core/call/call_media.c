@@ -454,7 +454,7 @@ int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
 	if (p->srtp != NEGO_SRTP_OFF) {
 		/* our 2xx will offer SRTP: best effort, or RTP/SAVP */
 		if (sdes_key_generate(&cm->late_key, SDES_AES_CM_128_HMAC_SHA1_80, 1))
-			return callm_refuse(c, status, 500, "no random numbers for SRTP keys"), EIO;
+			return callm_refuse(c, status, 500, "no random numbers for SRTP keys");
 		cm->late_srtp = true;
 		cm->late_savp = p->srtp == NEGO_SRTP_REQUIRED;
 	}
@@ -472,7 +472,7 @@ int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
 			nm += (size_t)snprintf(maps + nm, sizeof(maps) - nm, "a=rtpmap:%d %s/%u\r\n", pt,
 					       d->name, d->rtp_clock);
 		if (np >= sizeof(pts) || nm >= sizeof(maps))
-			return callm_refuse(c, status, 500, "the caller's codec list is too long"), ENOMEM;
+			return callm_refuse(c, status, 500, "the caller's codec list is too long");
 	}
 	sbuf_printf(out, "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
 			 "m=audio 9 RTP/AVP%s 101\r\n%s"

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "../base/loop.h"
 #include "media.h"
@@ -111,10 +112,9 @@ struct mleg {
 	uint64_t tx_packets, tx_bytes, tx_dropped;
 	uint64_t rtcp_rx, rtcp_tx;
 	/* the phone's last sender report, for our report blocks' LSR/DLSR
-	 * (RFC 3550 6.4.1): the middle 32 bits of its NTP time, and when
-	 * it came (monotonic us); 0: none yet */
+	 * (RFC 3550 6.4.1): rtcp_info.lsr, and when it came (loop ms) */
 	uint32_t sr_lsr;
-	uint64_t sr_at_us;
+	uint64_t sr_at_ms;
 	uint64_t last_rx;         /* loop ms of the last accepted RTP */
 	bool timed_out;           /* reported; re-armed by the next packet */
 	struct loop_timer timeout;
@@ -310,6 +310,16 @@ static inline bool dir_sends(enum media_dir d)
 static inline bool dir_receives(enum media_dir d)
 {
 	return d == MEDIA_SENDRECV || d == MEDIA_RECVONLY;
+}
+
+/* Wall-clock microseconds: the clock of the kernel's receive timestamps
+ * (SO_TIMESTAMPNS), which the jitter buffers work in, and of RTCP's NTP
+ * time. */
+static inline uint64_t media_realtime_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 #endif

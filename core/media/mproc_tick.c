@@ -34,13 +34,6 @@
 
 static void on_tick(void *arg);
 
-static uint64_t realtime_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void mproc_tick_start(struct mproc *mp)
 {
 	struct media_worker *w = mp->call->w;
@@ -276,27 +269,26 @@ static void send_digits(struct mproc *mp, unsigned y, uint64_t now_ms)
 
 /* --- RTCP for our streams (rtcp_sr.c says why) ------------------------------- */
 
-static uint64_t rtcp_interval(struct mp_out *o, uint32_t mean_ms)
+static uint64_t rtcp_interval(const struct mp_out *o, uint32_t mean_ms)
 {
 	/* 0.5-1.5 times the mean (RFC 3550 6.2), from a xorshift of our SSRC
-	 * state: calls started together do not report in step */
-	uint32_t x = o->rtcp_prior.init ? o->sent_pkts * 2654435761u ^ o->ssrc : o->ssrc;
+	 * and what we sent: calls started together do not report in step */
+	uint32_t x = o->ssrc ^ o->sent_pkts * 2654435761u;
 	x ^= x << 13;
 	x ^= x >> 17;
 	x ^= x << 5;
 	return mean_ms / 2 + x % (mean_ms ? mean_ms : 1);
 }
 
-static uint64_t ntp_now(void)
+/* NTP time (32.32 since 1900) of a wall-clock instant */
+static uint64_t ntp_of(uint64_t realtime_us)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t sec = (uint64_t)ts.tv_sec + 2208988800u; /* 1900 -> 1970 */
-	uint64_t frac = ((uint64_t)ts.tv_nsec << 32) / 1000000000u;
+	uint64_t sec = realtime_us / 1000000u + 2208988800u; /* 1900 -> 1970 */
+	uint64_t frac = ((realtime_us % 1000000u) << 32) / 1000000u;
 	return sec << 32 | frac;
 }
 
-static void send_rtcp(struct mproc *mp, unsigned y, uint64_t now_ms)
+static void send_rtcp(struct mproc *mp, unsigned y, uint64_t now_ms, uint64_t now_us)
 {
 	struct mp_out *o = &mp->out[y];
 	struct mleg *leg = &mp->call->leg[y];
@@ -315,21 +307,18 @@ static void send_rtcp(struct mproc *mp, unsigned y, uint64_t now_ms)
 	snprintf(cname, sizeof(cname), "%08x@hookflash", (unsigned)o->ssrc);
 	struct rtcp_sr sr = {
 		.ssrc = o->ssrc,
-		.ntp = ntp_now(),
+		.ntp = ntp_of(now_us),
 		.rtp_ts = o->ts,
 		.packets = o->sent_pkts,
 		.octets = o->sent_octets,
 		.cname = cname,
 	};
 	sr.has_rb = rtp_stats_report(&leg->rx, &o->rtcp_prior, &sr.rb);
-	if (sr.has_rb && leg->sr_at_us) {
+	if (sr.has_rb && leg->sr_lsr) {
 		/* the phone's last SR and how long ago, in 1/65536 s: it
 		 * works out the round trip from them */
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 		sr.rb.lsr = leg->sr_lsr;
-		sr.rb.dlsr = (uint32_t)((now_us - leg->sr_at_us) * 65536u / 1000000u);
+		sr.rb.dlsr = (uint32_t)((now_ms - leg->sr_at_ms) * 65536u / 1000u);
 	}
 	uint8_t *b = mp->call->w->obuf;
 	size_t len = rtcp_sr_build(b, RELAY_BUFSZ - SRTP_CTX_TRAILER - 16, &sr);
@@ -368,7 +357,7 @@ static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
 		if (mp->enc[i] && mp->out[i].enc) {
 			encode_tick(mp, i, n);
 			if (c->connected)
-				send_rtcp(mp, i, now_ms);
+				send_rtcp(mp, i, now_ms, now_us);
 		}
 		if (mp->has_fmt[i] && mp->fmt[i].dtmf_pt >= 0 &&
 		    dtmf4733_tx_busy(&mp->out[i].tx4733))
@@ -410,7 +399,7 @@ static void watch_load(struct media_worker *w, uint64_t now)
 static void on_tick(void *arg)
 {
 	struct media_worker *w = arg;
-	uint64_t now = loop_now(w->loop), now_us = realtime_us();
+	uint64_t now = loop_now(w->loop), now_us = media_realtime_us();
 	watch_load(w, now);
 	struct mproc *mp = w->ticking;
 	while (mp) {

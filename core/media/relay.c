@@ -92,20 +92,6 @@ static void report_latch(struct mleg *x, const struct sockaddr_storage *src, boo
 	media_event_push(c->w->me, e);
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t realtime_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME), or now. */
 static uint64_t arrival_us(struct msghdr *m)
 {
@@ -117,7 +103,7 @@ static uint64_t arrival_us(struct msghdr *m)
 			return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 		}
 	}
-	return realtime_us();
+	return media_realtime_us();
 }
 
 static int recv_batch(struct media_worker *w, int fd)
@@ -212,10 +198,9 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 		if (lr == LATCH_NEW)
 			report_latch(x, &w->from[i], rtcp);
 		accepted++;
-		if (rtcp && ri.pt == RTCP_SR && len >= 20) {
-			x->sr_lsr = (uint32_t)p[10] << 24 | (uint32_t)p[11] << 16 |
-				    (uint32_t)p[12] << 8 | p[13];
-			x->sr_at_us = mono_us();
+		if (rtcp && ri.lsr) {
+			x->sr_lsr = ri.lsr;
+			x->sr_at_ms = now;
 		}
 		uint64_t arrival = 0;
 		if (!rtcp) {

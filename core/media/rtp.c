@@ -71,6 +71,7 @@ int rtcp_parse(struct rtcp_info *ri, const uint8_t *p, size_t len)
 	size_t off = 0;
 	ri->count = 0;
 	ri->ssrc = 0;
+	ri->lsr = 0;
 	while (off < len) {
 		if (len - off < 4)
 			return EBADMSG;
@@ -89,6 +90,8 @@ int rtcp_parse(struct rtcp_info *ri, const uint8_t *p, size_t len)
 			 * carry an SSRC right after the first word */
 			if (plen >= 8)
 				ri->ssrc = rd32(q + 4);
+			if (q[1] == RTCP_SR && plen >= 28)
+				ri->lsr = rd32(q + 10);
 		}
 		ri->count++;
 		off += plen;

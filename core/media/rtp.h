@@ -37,6 +37,8 @@ struct rtcp_info {
 	uint8_t pt;     /* of the first packet of the compound */
 	uint32_t ssrc;  /* its sender SSRC */
 	unsigned count; /* packets in the compound */
+	uint32_t lsr;   /* first packet an SR: the middle 32 bits of its NTP
+			 * time (what our report blocks echo as LSR); else 0 */
 };
 
 /* 0 when p[0..len) is a compound RTCP packet whose every part has version

@@ -341,6 +341,16 @@ class Call:
     def check_cdr(self, **want):
         callkit.check_cdr(self.row, disposition='ANSWERED', hangup_side='caller', **want)
 
+    def verify(self, *checks, **cdr):
+        """Runs every check (all_of), failing with the call's evidence,
+        then checks the CDR (cdr: the fields wanted beyond an answered
+        call the caller ended)."""
+        try:
+            all_of(*checks)
+        except AssertionError as err:
+            raise hf.Failure('%s\n%s' % (err, self.describe()))
+        self.check_cdr(**cdr)
+
 
 def all_of(*checks):
     """Runs every check and fails with all their messages: a call that
@@ -615,12 +625,8 @@ def test_media_policy_codecs(ctx):
     e = env(ctx)
     c = Call(e, None, None, policy_a={'codecs': 'opus'}, policy_b={'codecs': 'PCMA'},
              expect_a='opus', expect_b='pcma', tag='policy').run()
-    try:
-        all_of(c.check_codecs, c.check_audio, c.check_wire)
-        check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s' % c.call_id)
-    except AssertionError as err:
-        raise hf.Failure('%s\n%s' % (err, c.describe()))
-    c.check_cdr()
+    c.verify(c.check_codecs, c.check_audio, c.check_wire,
+             lambda: check(c.transcoding_lines(), 'hookflashd did not log that it transcodes call %s' % c.call_id))
 
 
 def test_media_ringback_then_answer(ctx):
@@ -642,11 +648,7 @@ def test_media_ringback_then_answer(ctx):
         say('A at 0.5 s: 440 Hz %.0f%%, 480 Hz %.0f%% of the energy' % (100 * a, 100 * b))
         check(a > 0.2 and b > 0.2 and a + b > 0.6, 'A did not hear ringback (440+480 Hz) while B rang: '
               '440 Hz holds %.0f%%, 480 Hz %.0f%% of its audio at 0.5 s' % (100 * a, 100 * b))
-    try:
-        all_of(ringback, lambda: c.check_audio(skip_a=ring + 0.4), c.check_wire)
-    except AssertionError as err:
-        raise hf.Failure('%s\n%s' % (err, c.describe()))
-    c.check_cdr()
+    c.verify(ringback, lambda: c.check_audio(skip_a=ring + 0.4), c.check_wire)
 
 
 # --- tests: SRTP --------------------------------------------------------------
@@ -659,11 +661,7 @@ def test_media_srtp_caller_leg(ctx):
     e = env(ctx)
     c = Call(e, 'pcmu', 'pcmu', enc_a='srtp-mand', tag='srtp')
     c.run()
-    try:
-        all_of(c.check_codecs, lambda: check_srtp_wire(c, 'A', 'B'), c.check_audio, c.check_wire)
-    except AssertionError as err:
-        raise hf.Failure('%s\n%s' % (err, c.describe()))
-    c.check_cdr()
+    c.verify(c.check_codecs, lambda: check_srtp_wire(c, 'A', 'B'), c.check_audio, c.check_wire)
 
 
 def test_media_srtp_callee_policy(ctx):
@@ -675,11 +673,7 @@ def test_media_srtp_callee_policy(ctx):
     e = env(ctx)
     c = Call(e, 'pcmu', 'g722', enc_b='srtp', policy_b={'srtp': 'required'}, tag='srtpb')
     c.run()
-    try:
-        all_of(c.check_codecs, lambda: check_srtp_wire(c, 'B', 'A'), c.check_audio, c.check_wire)
-    except AssertionError as err:
-        raise hf.Failure('%s\n%s' % (err, c.describe()))
-    c.check_cdr()
+    c.verify(c.check_codecs, lambda: check_srtp_wire(c, 'B', 'A'), c.check_audio, c.check_wire)
 
 
 def test_media_srtp_callee_rtp_before_answer(ctx):

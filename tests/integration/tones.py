@@ -26,6 +26,7 @@ import struct
 import wave
 
 import hf
+from callkit import lin2ulaw
 from hf import check, LOCAL
 
 TONE_A = 440
@@ -239,22 +240,6 @@ def gaps_in(samples, rate, freq, min_rms):
 
 
 # --- G.711 and DTMF in Python ---------------------------------------------------
-
-def lin2ulaw(sample):
-    """G.711 mu-law encoding of one 16-bit sample."""
-    bias, clip = 0x84, 32635
-    sign = 0x80 if sample < 0 else 0
-    if sample < 0:
-        sample = -sample
-    sample = min(sample, clip) + bias
-    exp = 7
-    mask = 0x4000
-    while exp > 0 and not (sample & mask):
-        exp -= 1
-        mask >>= 1
-    mant = (sample >> (exp + 3)) & 0x0F
-    return ~(sign | (exp << 4) | mant) & 0xFF
-
 
 def _ulaw2lin(u):
     u = ~u & 0xFF

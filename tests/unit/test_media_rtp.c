@@ -135,6 +135,7 @@ static void test_rtcp(void **state)
 	assert_int_equal(ri.pt, 201);
 	assert_int_equal(ri.ssrc, 0xaa0000bb);
 	assert_int_equal(ri.count, 1);
+	assert_int_equal(ri.lsr, 0); /* not an SR */
 	/* + SDES with one chunk (3 words) */
 	b[8] = 0x81;
 	b[9] = 202;
@@ -151,6 +152,14 @@ static void test_rtcp(void **state)
 	assert_int_equal(rtcp_parse(&ri, b, 20), EBADMSG);
 	b[0] = 0x40;
 	assert_int_equal(rtcp_parse(&ri, b, 8), EBADMSG);
+	/* an SR (7 words): the middle of its NTP time is what LSR echoes;
+	 * one cut to 2 words has none */
+	uint8_t sr[28] = { 0x80, 200, 0, 6, 0, 0, 0, 1, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	assert_int_equal(rtcp_parse(&ri, sr, sizeof(sr)), 0);
+	assert_int_equal(ri.lsr, 0x33445566);
+	sr[3] = 1;
+	assert_int_equal(rtcp_parse(&ri, sr, 8), 0);
+	assert_int_equal(ri.lsr, 0);
 	/* an RTP packet is not RTCP */
 	uint8_t r[172];
 	rtp_build(r, 1, 2, 3, 160);
