@@ -67,7 +67,7 @@ struct db_ext {
  * spaces, quotes or <>; trust "" or comma-separated IPv4/IPv6 addresses
  * with optional /prefix (1..32 or 1..128, no host bits set), no spaces;
  * max_calls 0..1000; codecs "" or comma-separated names of codecs
- * Hookflash has (core/media/codec.h: PCMU, PCMA, G722, opus; any case),
+ * Hookflash has (core/media/codecs/codec.h: PCMU, PCMA, G722, opus; any case),
  * each once, no blanks; srtp "", off, optional or required). EINVAL
  * with *why set to a static message that starts with the field's name
  * ("contact: ...", "max_calls: ..."). */

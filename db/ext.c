@@ -11,7 +11,7 @@
  */
 #include "db_int.h"
 
-#include "../core/media/codec.h"
+#include "../core/media/codecs/codec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

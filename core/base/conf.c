@@ -198,7 +198,7 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 		return 0;
 	}
 	case K_CODECS: {
-		/* The names of the media engine's codec table (core/media/codec.c;
+		/* The names of the media engine's codec table (core/media/codecs/codec.c;
 		 * base/ cannot look there, and the call module checks again at
 		 * start), each once, no blanks: a typo stops the daemon or is
 		 * refused by the settings page instead of failing calls. */

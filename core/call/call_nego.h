@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../media/codec.h"
+#include "../media/codecs/codec.h"
 #include "../sdp/sdp.h"
 
 struct media_fmt;

@@ -7,13 +7,13 @@
  * touches the other's fields, and the hand-overs go through the queues'
  * mutexes, which order the memory accesses.
  *
- * Files: engine.c (signalling side: API, commands, events), engine_proc.c
+ * Files: engine.c (signalling side: API, commands, events), engine_leg.c
  * (its part for formats, SRTP, DTMF, playback and recording), worker.c
  * (the threads and command execution), relay.c (the packet path), latch.c
  * (symmetric-RTP source learning), port.c (port pairs and their sockets),
  * rtp.c / rtp_stats.c (parsing and RFC 3550 statistics). A call that needs
- * more than a relay (formats, SRTP, DTMF, apps) gets a struct mproc:
- * mproc.h says how the decoding path is laid out and which file does what.
+ * more than a relay (formats, SRTP, DTMF, apps) gets a struct dpath:
+ * dpath.h says how the decoding path is laid out and which file does what.
  */
 #ifndef HF_MEDIA_INT_H
 #define HF_MEDIA_INT_H
@@ -26,7 +26,7 @@
 
 #include "../base/loop.h"
 #include "media.h"
-#include "rtp.h"
+#include "rtp/rtp.h"
 
 #define MEDIA_TAG "media"
 
@@ -147,7 +147,7 @@ struct mcall {
 	bool connected;
 	uint64_t connected_at;
 	struct mleg leg[2];
-	struct mproc *proc;       /* NULL: plain relay (mproc.h) */
+	struct dpath *proc;       /* NULL: plain relay (dpath.h) */
 	struct mevent done;       /* MEDIA_EV_DESTROYED, allocated with the
 				   * call so the last event cannot fail */
 };
@@ -177,8 +177,8 @@ struct media_worker {
 	struct iovec iov[RELAY_BATCH];
 	struct sockaddr_storage from[RELAY_BATCH];
 	uint8_t ctl[RELAY_BATCH][RELAY_CTLSZ];
-	/* the decoding path (mproc_tick.c): calls to service every 20 ms */
-	struct mproc *ticking;
+	/* the decoding path (dpath_tick.c): calls to service every 20 ms */
+	struct dpath *ticking;
 	struct loop_timer tick;
 	uint64_t next_tick;   /* loop ms of the next tick (absolute) */
 	uint8_t *obuf;        /* RELAY_BUFSZ: a packet we make */
@@ -202,7 +202,7 @@ enum mcmd_op {
 	CMD_STATS,
 	CMD_DESTROY,
 	CMD_QUIT,
-	/* mproc.c */
+	/* dpath.c */
 	CMD_FORMAT,
 	CMD_SRTP,
 	CMD_DTMF_RELAY,

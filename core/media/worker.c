@@ -7,8 +7,8 @@
  * call's CREATE always precedes its other commands and DESTROY is last.
  */
 #include "media_int.h"
-#include "jbuf.h"
-#include "mproc.h"
+#include "decode/jbuf.h"
+#include "decode/dpath.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -57,7 +57,7 @@ static void call_close(struct media_worker *w, struct mcall *c)
 		sock_close(w, &c->leg[i].rtp);
 		sock_close(w, &c->leg[i].rtcp);
 	}
-	mproc_free(c);
+	dpath_free(c);
 	c->connected = false;
 }
 
@@ -275,7 +275,7 @@ void media_worker_cmd(void *arg)
 		loop_stop(w->loop);
 		break;
 	default:
-		mproc_cmd(w, c, cmd);
+		dpath_cmd(w, c, cmd);
 		break;
 	}
 	free(cmd);

@@ -2,7 +2,7 @@
  * SDP Security Descriptions (RFC 4568, "SDES"): the a=crypto attribute as
  * SRTP keys. Reads the key parameters and session parameters of a crypto
  * line that sdp_parse left as text, checks them against what our SRTP
- * layer (core/media/srtp.h, libsrtp2) can do, and makes our own lines
+ * layer (core/media/rtp/srtp.h, libsrtp2) can do, and makes our own lines
  * with fresh keys for offers and answers.
  *
  * Suites: AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32 (RFC 4568),

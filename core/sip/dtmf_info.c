@@ -7,7 +7,7 @@
  * stay inside it, nothing is copied, and a body without a recognisable
  * digit is refused rather than guessed at.
  *
- * The digit table duplicates core/media/dtmf.c on purpose: sip/ does not
+ * The digit table duplicates core/media/dtmf/dtmf.c on purpose: sip/ does not
  * depend on media/ (they are peers under call/).
  */
 #include "dtmf_info.h"

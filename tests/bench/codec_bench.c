@@ -27,8 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../core/media/codec.h"
-#include "../../core/media/resample.h"
+#include "../../core/media/codecs/codec.h"
+#include "../../core/media/codecs/resample.h"
 
 #define SIGNAL_S 10
 #define FRAME_MS 20

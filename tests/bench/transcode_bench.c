@@ -6,7 +6,7 @@
  * seconds. Every packet is decoded, and re-encoded for the other side
  * (opus encoder at 8 kHz narrowband: SILK complexity 1 at 16 kbit/s, or
  * with HF_OPUS_LOW_CPU CELT complexity 0 at 24 kbit/s; no FEC: see
- * core/media/mproc.c), through jitter buffers, on the worker's 20 ms tick.
+ * core/media/dpath.c), through jitter buffers, on the worker's 20 ms tick.
  *
  * Reports the worker thread's CPU time (its own clock: the phones' cost is
  * not counted) as % of a core, per call, and the calls one core would
@@ -43,7 +43,7 @@
 
 #include "../../core/base/log.h"
 #include "../../core/base/loop.h"
-#include "../../core/media/codec.h"
+#include "../../core/media/codecs/codec.h"
 #include "../../core/media/media.h"
 
 #define NPKT 50 /* one second, replayed */

@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness for everything DTMF reads from the network: SIP INFO
  * bodies (core/sip/dtmf_info.c), RFC 4733 payloads and the receiver state
- * machine (core/media/dtmf4733.c), the generator round-tripped through the
+ * machine (core/media/dtmf/dtmf4733.c), the generator round-tripped through the
  * receiver (dtmf4733_tx.c), and the jitter buffer (jbuf.c), which sits on
  * the same untrusted packet path. Beyond "no crash, no read outside the
  * input", it checks the promises: a parsed INFO digit is a key and builds
@@ -27,9 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/media/dtmf.h"
-#include "../../core/media/dtmf4733.h"
-#include "../../core/media/jbuf.h"
+#include "../../core/media/dtmf/dtmf.h"
+#include "../../core/media/dtmf/dtmf4733.h"
+#include "../../core/media/decode/jbuf.h"
 #include "../../core/sip/dtmf_info.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

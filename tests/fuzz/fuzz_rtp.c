@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for the media packet path's pure parts
- * (core/media/rtp.c, rtp_stats.c, latch.c): whatever arrives on an RTP or
+ * (core/media/rtp/rtp.c, rtp_stats.c, latch.c): whatever arrives on an RTP or
  * RTCP port must parse or be refused without reading outside the
  * datagram, the parts the parser reports must add up to the datagram, the
  * RFC 3550 statistics must stay sane over any sequence of packets, and the
@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "../../core/media/media_int.h"
-#include "../../core/media/rtp.h"
+#include "../../core/media/rtp/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

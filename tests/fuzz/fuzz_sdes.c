@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for SDES keys (core/sdp/sdes.c) and the SRTP context
- * (core/media/srtp.c). The first byte picks the target.
+ * (core/media/rtp/srtp.c). The first byte picks the target.
  *
  * Even first byte: an a=crypto line, the rest of the input being
  * "suite\nkey-params[\nsession-params]". Promises checked:
@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/media/srtp.h"
+#include "../../core/media/rtp/srtp.h"
 #include "../../core/sdp/sdes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../core/media/dtmf.h"
+#include "../../core/media/dtmf/dtmf.h"
 
 /* Records events and checks the BEGIN/END pairing as they come. */
 struct rec {

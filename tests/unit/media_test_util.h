@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "../../core/base/loop.h"
-#include "../../core/media/codec.h"
+#include "../../core/media/codecs/codec.h"
 #include "../../core/media/media.h"
-#include "../../core/media/rtp.h"
-#include "../../core/media/srtp.h"
+#include "../../core/media/rtp/rtp.h"
+#include "../../core/media/rtp/srtp.h"
 
 #define MT_MAXEV 512
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for call recording (core/media/arecord.c). Recordings are
+ * Unit tests for call recording (core/media/audio/arecord.c). Recordings are
  * written into a temporary directory frame by frame, the way the media
  * worker does, and read back with libsndfile: format, channel count,
  * rate, length, what each channel holds (Goertzel, codec_test_util.h;
@@ -24,7 +24,7 @@
 
 #include <sndfile.h>
 
-#include "../../core/media/arecord.h"
+#include "../../core/media/audio/arecord.h"
 #include "codec_test_util.h"
 
 static char tmpdir[64];

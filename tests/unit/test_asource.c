@@ -1,5 +1,5 @@
 /*
- * Unit tests for the playback sources (core/media/asource.c,
+ * Unit tests for the playback sources (core/media/audio/asource.c,
  * asource_tone.c). Files are written into a temporary directory with
  * libsndfile (a 44.1 kHz stereo WAV, 16 kHz and 8 kHz mono ones), played
  * at 8000 and 16000 Hz, and checked for their frequency (Goertzel scan,
@@ -23,7 +23,7 @@
 
 #include <sndfile.h>
 
-#include "../../core/media/asource.h"
+#include "../../core/media/audio/asource.h"
 #include "codec_test_util.h"
 
 static char tmpdir[64];

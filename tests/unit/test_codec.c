@@ -20,7 +20,7 @@
 
 #include <opus.h>
 
-#include "../../core/media/codec.h"
+#include "../../core/media/codecs/codec.h"
 #include "codec_test_util.h"
 
 #define SECONDS 2

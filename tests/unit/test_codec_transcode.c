@@ -1,6 +1,6 @@
 /*
  * Unit tests for the conversion path of the codec layer: the resampler
- * (core/media/resample.c) and the transcoder (codec_transcode.c). A tone
+ * (core/media/codecs/resample.c) and the transcoder (codec_transcode.c). A tone
  * goes in through one codec and must come out of another at the same
  * frequency (found by a Goertzel scan) and level; packet times convert
  * with the right packet sizes and counts; losses, bursts, bad payloads
@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/media/codec.h"
-#include "../../core/media/resample.h"
+#include "../../core/media/codecs/codec.h"
+#include "../../core/media/codecs/resample.h"
 #include "codec_test_util.h"
 
 /* --- resampler -------------------------------------------------------------------- */

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/media/dtmf.h"
-#include "../../core/media/dtmf4733.h"
+#include "../../core/media/dtmf/dtmf.h"
+#include "../../core/media/dtmf/dtmf4733.h"
 #include "dtmf_test_util.h"
 
 /* --- helpers --------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for in-band DTMF (core/media/dtmf_inband.c, over SpanDSP):
+ * Unit tests for in-band DTMF (core/media/dtmf/dtmf_inband.c, over SpanDSP):
  * the sixteen keys generated with dtmf_tx are detected as exactly that
  * string, one BEGIN and one END each; nothing is detected on a 440 Hz tone,
  * on a speech-like signal or on silence, while a digit mixed into that
@@ -19,8 +19,8 @@
 
 #include <spandsp.h>
 
-#include "../../core/media/dtmf.h"
-#include "../../core/media/dtmf_inband.h"
+#include "../../core/media/dtmf/dtmf.h"
+#include "../../core/media/dtmf/dtmf_inband.h"
 #include "dtmf_test_util.h"
 
 /* The shared recorder, and in-band levels are in dBFS: never above 0. */

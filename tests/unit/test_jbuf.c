@@ -1,5 +1,5 @@
 /*
- * Unit tests for the adaptive jitter buffer (core/media/jbuf.c). A small
+ * Unit tests for the adaptive jitter buffer (core/media/decode/jbuf.c). A small
  * simulator plays the network and the media worker in virtual time: a
  * list of packets with send and arrival times (jitter, loss, reordering and
  * duplicates drawn from a deterministic PRNG) is delivered millisecond by
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/media/jbuf.h"
+#include "../../core/media/decode/jbuf.h"
 
 #define MS 1000ull /* the buffer's clock is in microseconds */
 

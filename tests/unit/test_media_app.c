@@ -22,8 +22,8 @@
 #include "codec_test_util.h"
 #include "media_test_util.h"
 
-#include "../../core/media/arecord.h"
-#include "../../core/media/asource.h"
+#include "../../core/media/audio/arecord.h"
+#include "../../core/media/audio/asource.h"
 
 /* --- stand-in sources: sums of up to two sines, on/off cadence ------------- */
 

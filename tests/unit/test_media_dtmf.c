@@ -17,8 +17,8 @@
 #include "dtmf_test_util.h"
 #include "media_test_util.h"
 
-#include "../../core/media/dtmf4733.h"
-#include "../../core/media/dtmf_inband.h"
+#include "../../core/media/dtmf/dtmf4733.h"
+#include "../../core/media/dtmf/dtmf_inband.h"
 
 /* RFC 4733 packets seen by a phone: the digit, how many had E, clocks. */
 struct ev_rx {

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the media engine's pure parts: the RTP/RTCP parser
- * (core/media/rtp.c), RFC 3550 receiver statistics (rtp_stats.c), the
+ * (core/media/rtp/rtp.c), RFC 3550 receiver statistics (rtp_stats.c), the
  * latching rules (latch.c) and the port-pair allocator (port.c, which binds
  * real sockets on 127.0.0.1 in a random range of 40000-60000).
  * test_media.c drives the whole engine with real UDP phones.
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "../../core/media/media_int.h"
-#include "../../core/media/rtp.h"
+#include "../../core/media/rtp/rtp.h"
 
 static size_t rtp_build(uint8_t *b, uint16_t seq, uint32_t ts, uint32_t ssrc, size_t plen)
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the per-leg SRTP context (core/media/srtp.c): round
+ * Unit tests for the per-leg SRTP context (core/media/rtp/srtp.c): round
  * trips for all four suites in both directions, tampering, replays and
  * wrong keys for RTP and RTCP, the replay window hint, MKIs, the SSRC
  * bound, argument and buffer checks, contexts created on several threads,
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/media/srtp.h"
+#include "../../core/media/rtp/srtp.h"
 
 static const enum sdes_suite all[] = {
 	SDES_AES_CM_128_HMAC_SHA1_80, SDES_AES_CM_128_HMAC_SHA1_32,

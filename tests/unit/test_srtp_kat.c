@@ -1,5 +1,5 @@
 /*
- * Known-answer tests for the SRTP context (core/media/srtp.c), in three
+ * Known-answer tests for the SRTP context (core/media/rtp/srtp.c), in three
  * layers:
  *  1. a small reference SRTP written here on OpenSSL (RFC 3711 key
  *     derivation and AES-CM, HMAC-SHA1 tags, RFC 7714 AES-GCM), checked
@@ -28,7 +28,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "../../core/media/srtp.h"
+#include "../../core/media/rtp/srtp.h"
 
 static void hex(const char *s, uint8_t *out)
 {

@@ -1,5 +1,5 @@
 /*
- * The per-packet part of a call with processing state (mproc.h), called
+ * The per-packet part of a call with processing state (dpath.h), called
  * by relay.c for every RTP packet accepted from a leg: SRTP off and on,
  * RFC 4733 digits peeked at, audio put into the jitter buffer when the leg
  * is decoded, and the decision whether the packet goes on to the other
@@ -9,12 +9,12 @@
  * Everything works in place on the worker's receive buffer; nothing here
  * allocates.
  */
-#include "mproc.h"
+#include "dpath.h"
 
 #include "jbuf.h"
-#include "srtp.h"
+#include "../rtp/srtp.h"
 
-bool mproc_unprotect(struct mleg *x, uint8_t *buf, size_t *len, bool rtcp)
+bool dpath_unprotect(struct mleg *x, uint8_t *buf, size_t *len, bool rtcp)
 {
 	struct srtp_ctx *ctx = x->call->proc->srtp[x->idx];
 	if (!ctx)
@@ -24,7 +24,7 @@ bool mproc_unprotect(struct mleg *x, uint8_t *buf, size_t *len, bool rtcp)
 	return err == 0;
 }
 
-bool mproc_protect(struct mleg *y, uint8_t *buf, size_t *len, size_t cap, bool rtcp)
+bool dpath_protect(struct mleg *y, uint8_t *buf, size_t *len, size_t cap, bool rtcp)
 {
 	struct srtp_ctx *ctx = y->call->proc->srtp[y->idx];
 	if (!ctx)
@@ -37,10 +37,10 @@ bool mproc_protect(struct mleg *y, uint8_t *buf, size_t *len, size_t cap, bool r
 /* RTCP describes SSRCs: x's reports go on to y while y hears x's stream
  * as it is (pass-through towards y). Towards a leg that hears our own
  * stream they would name a stream it never saw; there we send our own
- * (mproc_tick.c). */
-bool mproc_rtcp_fwd(const struct mleg *x)
+ * (dpath_tick.c). */
+bool dpath_rtcp_fwd(const struct mleg *x)
 {
-	const struct mproc *mp = x->call->proc;
+	const struct dpath *mp = x->call->proc;
 	return !mp->enc[!x->idx];
 }
 
@@ -66,11 +66,11 @@ static void pass_note(struct mp_out *o, uint8_t *buf, const struct rtp_hdr *h,
 	o->fwd_ms = now_ms;
 }
 
-bool mproc_rtp_in(struct mleg *x, struct rtp_hdr *h, uint8_t *buf, size_t *len,
+bool dpath_rtp_in(struct mleg *x, struct rtp_hdr *h, uint8_t *buf, size_t *len,
 		  uint64_t arrival_us, bool fwd)
 {
 	struct mcall *c = x->call;
-	struct mproc *mp = c->proc;
+	struct dpath *mp = c->proc;
 	unsigned xi = x->idx, yi = !xi;
 	const uint8_t *pl = buf + h->hdr_len;
 	uint64_t now_ms = loop_now(c->w->loop);
@@ -84,7 +84,7 @@ bool mproc_rtp_in(struct mleg *x, struct rtp_hdr *h, uint8_t *buf, size_t *len,
 	if (xf->dtmf_pt >= 0 && h->pt == (uint8_t)xf->dtmf_pt) {
 		dtmf4733_rx_put(&mp->in[xi].rx4733, h->ts, pl, h->payload_len, now_ms);
 		if (mp->replan)
-			mproc_plan(c);
+			dpath_plan(c);
 		if (!pass || !mp->relay_dtmf || !mp->has_fmt[yi] || mp->fmt[yi].dtmf_pt < 0)
 			return false;
 		set_pt(buf, (uint8_t)mp->fmt[yi].dtmf_pt);

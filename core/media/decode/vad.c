@@ -1,5 +1,5 @@
 /*
- * Energy voice activity detection for decoded legs (mproc.h): a frame is
+ * Energy voice activity detection for decoded legs (dpath.h): a frame is
  * loud when its mean power is above -40 dBFS and quiet below -46 dBFS;
  * talk starts after 3 loud frames in a row (60 ms) and ends after 25 quiet
  * ones (500 ms). The gap between the thresholds and the hang-over keep
@@ -8,7 +8,7 @@
  * caller started speaking" (barge-in, answering-machine hints), not for
  * noise suppression.
  */
-#include "mproc.h"
+#include "dpath.h"
 
 #define TALK_POWER 107000.0 /* (32767 * 10^(-40/20))^2 */
 #define QUIET_POWER 26900.0 /* (32767 * 10^(-46/20))^2 */

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../sdp/sdes.h"
+#include "../../sdp/sdes.h"
 
 struct srtp_ctx;
 

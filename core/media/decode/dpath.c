@@ -1,5 +1,5 @@
 /*
- * The processing state of a call (mproc.h): allocated on the worker by the
+ * The processing state of a call (dpath.h): allocated on the worker by the
  * first command that needs more than a relay, planned again after every
  * change (which direction is encoded, which leg decoded, at what rate), and
  * the worker's side of the format, SRTP and DTMF commands. Codec, jitter
@@ -12,7 +12,7 @@
  * encode stage (mp_out) of its own, joined at the tick; the transcoder's
  * FIFO-and-ptime logic is what mp_out does.
  */
-#include "mproc.h"
+#include "dpath.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,13 +20,13 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "../base/log.h"
-#include "asource.h"
-#include "arecord.h"
-#include "codec.h"
-#include "dtmf_inband.h"
+#include "../../base/log.h"
+#include "../audio/asource.h"
+#include "../audio/arecord.h"
+#include "../codecs/codec.h"
+#include "../dtmf/dtmf_inband.h"
 #include "jbuf.h"
-#include "srtp.h"
+#include "../rtp/srtp.h"
 
 /* Our opus encoder. Narrowband (the call runs at 8 kHz: a G.711 partner
  * or in-band DTMF) is what most transcoded calls are: there SILK alone
@@ -68,11 +68,11 @@ static void stream_ids(struct mp_out *o)
 	o->ts = v[2];
 }
 
-struct mproc *mproc_get(struct mcall *c)
+struct dpath *dpath_get(struct mcall *c)
 {
 	if (c->proc)
 		return c->proc;
-	struct mproc *mp = calloc(1, sizeof(*mp));
+	struct dpath *mp = calloc(1, sizeof(*mp));
 	if (!mp) {
 		log_err(MEDIA_TAG, "call %u: no memory for media processing", c->id);
 		return NULL;
@@ -112,25 +112,25 @@ static void out_codec_free(struct mp_out *o)
 	o->flen = 0;
 }
 
-void mproc_free(struct mcall *c)
+void dpath_free(struct mcall *c)
 {
-	struct mproc *mp = c->proc;
+	struct dpath *mp = c->proc;
 	if (!mp)
 		return;
-	mproc_tick_stop(mp);
+	dpath_tick_stop(mp);
 	for (unsigned i = 0; i < 2; i++) {
 		in_codec_free(&mp->in[i]);
 		out_codec_free(&mp->out[i]);
 		dtmf_inband_tx_free(mp->out[i].ibtx);
-		mapp_play_end(mp, i, ECANCELED, false);
+		playrec_play_end(mp, i, ECANCELED, false);
 		srtp_ctx_free(mp->srtp[i]);
 	}
-	mapp_record_end(mp, 0, false);
+	playrec_record_end(mp, 0, false);
 	free(mp);
 	c->proc = NULL;
 }
 
-static bool decodable(const struct mproc *mp, unsigned i)
+static bool decodable(const struct dpath *mp, unsigned i)
 {
 	return mp->has_fmt[i] && mp->fmt[i].codec;
 }
@@ -138,7 +138,7 @@ static bool decodable(const struct mproc *mp, unsigned i)
 /* The call's PCM rate: 16 kHz when every leg with a format is wideband
  * and carries its digits as RFC 4733 (SpanDSP's in-band DTMF works at
  * 8 kHz), else 8 kHz. Every codec we have runs at either natively. */
-static uint32_t call_rate(const struct mproc *mp)
+static uint32_t call_rate(const struct dpath *mp)
 {
 	bool any = false;
 	for (unsigned i = 0; i < 2; i++) {
@@ -158,7 +158,7 @@ static bool same_format(const struct media_fmt *a, const struct media_fmt *b)
 	return a->codec == b->codec && a->ptime == b->ptime;
 }
 
-static int in_build(struct mproc *mp, unsigned i)
+static int in_build(struct dpath *mp, unsigned i)
 {
 	struct mp_in *in = &mp->in[i];
 	const struct media_fmt *f = &mp->fmt[i];
@@ -182,7 +182,7 @@ static int in_build(struct mproc *mp, unsigned i)
 	return 0;
 }
 
-static int out_build(struct mproc *mp, unsigned i)
+static int out_build(struct dpath *mp, unsigned i)
 {
 	struct mp_out *o = &mp->out[i];
 	const struct media_fmt *f = &mp->fmt[i];
@@ -222,7 +222,7 @@ static void emit_error(struct mcall *c, unsigned leg, int err)
 	media_event_push(c->w->me, e);
 }
 
-static bool needs_tick(const struct mproc *mp)
+static bool needs_tick(const struct dpath *mp)
 {
 	if (mp->rec)
 		return true;
@@ -237,9 +237,9 @@ static bool needs_tick(const struct mproc *mp)
 	return false;
 }
 
-void mproc_plan(struct mcall *c)
+void dpath_plan(struct mcall *c)
 {
-	struct mproc *mp = c->proc;
+	struct dpath *mp = c->proc;
 	if (!mp)
 		return;
 	mp->replan = false;
@@ -295,9 +295,9 @@ void mproc_plan(struct mcall *c)
 		}
 	}
 	if (needs_tick(mp))
-		mproc_tick_start(mp);
+		dpath_tick_start(mp);
 	else
-		mproc_tick_stop(mp);
+		dpath_tick_stop(mp);
 	/* planning runs every tick while a digit lasts: say only what changed */
 	if (was_built && was_rate == mp->rate && was[0] == mp->enc[0] && was[1] == mp->dec[0] &&
 	    was[2] == mp->enc[1] && was[3] == mp->dec[1])
@@ -310,7 +310,7 @@ void mproc_plan(struct mcall *c)
 /* The worker's load crossed opus_low_cpu_above: opus encoders are made
  * again in the other mode (the stream, its SSRC and sequence go on; the
  * phone's decoder follows a SILK/CELT switch as opus streams do). */
-void mproc_opus_remake(struct mproc *mp)
+void dpath_opus_remake(struct dpath *mp)
 {
 	bool any = false;
 	for (unsigned i = 0; i < 2; i++) {
@@ -320,12 +320,12 @@ void mproc_opus_remake(struct mproc *mp)
 		}
 	}
 	if (any)
-		mproc_plan(mp->call);
+		dpath_plan(mp->call);
 }
 
 /* --- DTMF --------------------------------------------------------------------- */
 
-static uint32_t out_ts_now(const struct mproc *mp, unsigned y, uint64_t now_ms)
+static uint32_t out_ts_now(const struct dpath *mp, unsigned y, uint64_t now_ms)
 {
 	const struct mp_out *o = &mp->out[y];
 	if (!mp->enc[y] && o->fwd_known) {
@@ -336,7 +336,7 @@ static uint32_t out_ts_now(const struct mproc *mp, unsigned y, uint64_t now_ms)
 	return o->ts;
 }
 
-int mproc_dtmf_to(struct mproc *mp, unsigned y, char digit, uint32_t duration_ms,
+int dpath_dtmf_to(struct dpath *mp, unsigned y, char digit, uint32_t duration_ms,
 		  uint64_t now_ms)
 {
 	if (!mp->has_fmt[y])
@@ -367,7 +367,7 @@ int mproc_dtmf_to(struct mproc *mp, unsigned y, char digit, uint32_t duration_ms
 	return err;
 }
 
-void mproc_dtmf_from(struct mproc *mp, unsigned x, const struct dtmf_ev *ev,
+void dpath_dtmf_from(struct dpath *mp, unsigned x, const struct dtmf_ev *ev,
 		     enum media_dtmf_src src)
 {
 	struct mcall *c = mp->call;
@@ -395,30 +395,30 @@ void mproc_dtmf_from(struct mproc *mp, unsigned x, const struct dtmf_ev *ev,
 		if (src == MEDIA_DTMF_RFC4733 && !mp->enc[y])
 			return;
 		if (ev->type == DTMF_BEGIN)
-			mproc_dtmf_to(mp, y, ev->digit, DTMF4733_TX_OPEN, now);
+			dpath_dtmf_to(mp, y, ev->digit, DTMF4733_TX_OPEN, now);
 		else if (o->tx_open && dtmf4733_tx_busy(&o->tx4733))
 			dtmf4733_tx_stop(&o->tx4733, now);
 	} else if (src == MEDIA_DTMF_RFC4733 && ev->type == DTMF_BEGIN) {
 		/* in-band digits reach an in-band leg in the audio itself */
-		mproc_dtmf_to(mp, y, ev->digit, 100, now);
+		dpath_dtmf_to(mp, y, ev->digit, 100, now);
 	}
 }
 
 static void dtmf_rx_h(const struct dtmf_ev *ev, void *arg)
 {
 	struct mp_in *in = arg;
-	mproc_dtmf_from(in->mp, in->idx, ev, MEDIA_DTMF_RFC4733);
+	dpath_dtmf_from(in->mp, in->idx, ev, MEDIA_DTMF_RFC4733);
 }
 
 static void dtmf_ib_h(const struct dtmf_ev *ev, void *arg)
 {
 	struct mp_in *in = arg;
-	mproc_dtmf_from(in->mp, in->idx, ev, MEDIA_DTMF_INBAND);
+	dpath_dtmf_from(in->mp, in->idx, ev, MEDIA_DTMF_INBAND);
 }
 
 /* --- commands ------------------------------------------------------------------ */
 
-static void set_format(struct media_worker *w, struct mcall *c, struct mproc *mp,
+static void set_format(struct media_worker *w, struct mcall *c, struct dpath *mp,
 		       unsigned leg, const struct media_fmt *f)
 {
 	bool same = mp->has_fmt[leg] && !memcmp(&mp->fmt[leg], f, sizeof(*f));
@@ -447,19 +447,19 @@ static void set_format(struct media_worker *w, struct mcall *c, struct mproc *mp
 		  leg, f->codec ? f->codec->name : "?", f->codec ? f->codec->rtp_clock : 0,
 		  f->pt, f->ptime, f->dtmf_pt);
 	if (mp->out[leg].play && call_rate(mp) != mp->rate)
-		mapp_play_end(mp, leg, ECANCELED, true); /* opened at the old rate */
+		playrec_play_end(mp, leg, ECANCELED, true); /* opened at the old rate */
 	if (mp->rec && call_rate(mp) != mp->rate) {
 		log_warn(MEDIA_TAG, "call %u: the PCM rate changed: recording ends", c->id);
-		mapp_record_end(mp, EIO, true);
+		playrec_record_end(mp, EIO, true);
 	}
 }
 
-void mproc_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
+void dpath_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
 {
 	unsigned leg = cmd->leg;
 	if (cmd->op == CMD_SRTP && !cmd->u.srtp && !c->proc)
 		return; /* plain RTP again on a call that never had SRTP */
-	struct mproc *mp = mproc_get(c);
+	struct dpath *mp = dpath_get(c);
 	if (!mp) {
 		if (cmd->op == CMD_SRTP)
 			srtp_ctx_free(cmd->u.srtp);
@@ -480,7 +480,7 @@ void mproc_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
 		mp->relay_dtmf = cmd->u.on;
 		break;
 	case CMD_SEND_DTMF: {
-		int err = mproc_dtmf_to(mp, leg, cmd->u.dtmf.digit, cmd->u.dtmf.ms,
+		int err = dpath_dtmf_to(mp, leg, cmd->u.dtmf.digit, cmd->u.dtmf.ms,
 					loop_now(w->loop));
 		if (err) {
 			log_warn(MEDIA_TAG, "call %u leg %u: cannot send DTMF %c: %s", c->id,
@@ -490,22 +490,22 @@ void mproc_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
 		break;
 	}
 	case CMD_PLAY:
-		mapp_play(c, leg, cmd);
+		playrec_play(c, leg, cmd);
 		break;
 	case CMD_TONE:
-		mapp_tone(c, leg, cmd);
+		playrec_tone(c, leg, cmd);
 		break;
 	case CMD_STOP:
-		mapp_play_end(mp, leg, ECANCELED, true);
+		playrec_play_end(mp, leg, ECANCELED, true);
 		break;
 	case CMD_RECORD:
-		mapp_record(c, cmd);
+		playrec_record(c, cmd);
 		break;
 	case CMD_RECORD_STOP:
-		mapp_record_end(mp, 0, true);
+		playrec_record_end(mp, 0, true);
 		break;
 	default:
 		break;
 	}
-	mproc_plan(c);
+	dpath_plan(c);
 }

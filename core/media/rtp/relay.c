@@ -11,19 +11,19 @@
  * it when it fires.
  *
  * A call with processing state (c->proc: formats, SRTP, DTMF, apps; see
- * mproc.h) takes three hooks here: SRTP is removed before a packet is
- * parsed, mproc_rtp_in decides per RTP packet (payload type rewrite, DTMF,
+ * dpath.h) takes three hooks here: SRTP is removed before a packet is
+ * parsed, dpath_rtp_in decides per RTP packet (payload type rewrite, DTMF,
  * jitter buffer, forward or not) and SRTP is added for the other leg.
  * Calls without it run exactly the old path.
  */
-#include "media_int.h"
-#include "mproc.h"
+#include "../media_int.h"
+#include "../decode/dpath.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
-#include "../base/log.h"
+#include "../../base/log.h"
 
 /* Batches per wake-up per socket before giving the other sockets, timers
  * and commands their turn (epoll is level-triggered: the rest waits). */
@@ -163,7 +163,7 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 	bool fwd = rtcp || (dir_sends(x->dir) && dir_receives(y->dir));
 	unsigned k = 0, accepted = 0;
 
-	struct mproc *mp = c->proc;
+	struct dpath *mp = c->proc;
 	/* a leg with a format is listened to before the call is connected
 	 * (digits to an app, recording); only a connected call relays */
 	bool listen = c->connected || (mp && mp->has_fmt[x->idx]);
@@ -181,7 +181,7 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 		struct rtcp_info ri;
 		/* SRTP first: its trailer hides RTP padding and RTCP lengths,
 		 * and only authentic packets may move the latch */
-		if (mp && !mproc_unprotect(x, p, &len, rtcp)) {
+		if (mp && !dpath_unprotect(x, p, &len, rtcp)) {
 			x->rx_dropped++;
 			continue;
 		}
@@ -212,9 +212,9 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 		bool go = fwd && c->connected;
 		if (mp) {
 			if (rtcp)
-				go = go && mproc_rtcp_fwd(x);
+				go = go && dpath_rtcp_fwd(x);
 			else
-				go = mproc_rtp_in(x, &h, p, &len, arrival, go);
+				go = dpath_rtp_in(x, &h, p, &len, arrival, go);
 		}
 		if (!go)
 			continue;
@@ -222,7 +222,7 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 			y->tx_dropped++;
 			continue;
 		}
-		if (mp && !mproc_protect(y, p, &len, RELAY_BUFSZ, rtcp)) {
+		if (mp && !dpath_protect(y, p, &len, RELAY_BUFSZ, rtcp)) {
 			y->tx_dropped++;
 			continue;
 		}

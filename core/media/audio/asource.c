@@ -24,7 +24,7 @@
 
 #include <sndfile.h>
 
-#include "resample.h"
+#include "../codecs/resample.h"
 
 /* Frames read from a file at a time. */
 #define CHUNK 480u

@@ -17,7 +17,7 @@
  * latched the window stays open, so a phone that starts late (or a long
  * early-media ring) still gets audio.
  */
-#include "media_int.h"
+#include "../media_int.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

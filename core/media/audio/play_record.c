@@ -1,17 +1,17 @@
 /*
- * Playback and recording on the worker (mproc.h): the media side of
+ * Playback and recording on the worker (dpath.h): the media side of
  * media_leg_play, media_leg_tone and media_call_record. Sources
  * (asource.h) and the recorder (arecord.h) are opened here, at the call's
  * PCM rate, and driven by the tick: a playing leg is encoded from its
  * source instead of the other leg's audio; the recorder takes both legs'
  * decoded frames. Each ends with its event (PLAY_DONE, RECORD_DONE).
  */
-#include "mproc.h"
+#include "../decode/dpath.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "../base/log.h"
+#include "../../base/log.h"
 #include "arecord.h"
 #include "asource.h"
 
@@ -36,7 +36,7 @@ static void record_done(struct mcall *c, uint32_t tag, uint32_t ms, int err)
 	media_event_push(c->w->me, e);
 }
 
-void mapp_play_end(struct mproc *mp, unsigned leg, int err, bool event)
+void playrec_play_end(struct dpath *mp, unsigned leg, int err, bool event)
 {
 	struct mp_out *o = &mp->out[leg];
 	if (!o->play)
@@ -49,18 +49,18 @@ void mapp_play_end(struct mproc *mp, unsigned leg, int err, bool event)
 		play_done(mp->call, leg, o->play_tag, err);
 }
 
-/* The rate sources open at: the call's, as mproc_plan will set it. */
+/* The rate sources open at: the call's, as dpath_plan will set it. */
 static uint32_t plan_rate(struct mcall *c)
 {
-	mproc_plan(c);
+	dpath_plan(c);
 	return c->proc->rate;
 }
 
 static void play_start(struct mcall *c, unsigned leg, struct mcmd *cmd, bool tone)
 {
-	struct mproc *mp = c->proc;
+	struct dpath *mp = c->proc;
 	uint32_t tag = cmd->u.app.tag;
-	mapp_play_end(mp, leg, ECANCELED, true); /* replaced */
+	playrec_play_end(mp, leg, ECANCELED, true); /* replaced */
 	if (!mp->has_fmt[leg] || !mp->fmt[leg].codec) {
 		/* nothing of ours can encode for this phone */
 		play_done(c, leg, tag, ENOTCONN);
@@ -83,22 +83,22 @@ static void play_start(struct mcall *c, unsigned leg, struct mcmd *cmd, bool ton
 		  tone ? "tone " : "", cmd->u.app.s[0], tag);
 }
 
-void mapp_play(struct mcall *c, unsigned leg, struct mcmd *cmd)
+void playrec_play(struct mcall *c, unsigned leg, struct mcmd *cmd)
 {
 	play_start(c, leg, cmd, false);
 }
 
-void mapp_tone(struct mcall *c, unsigned leg, struct mcmd *cmd)
+void playrec_tone(struct mcall *c, unsigned leg, struct mcmd *cmd)
 {
 	play_start(c, leg, cmd, true);
 }
 
-bool mapp_play_read(struct mproc *mp, unsigned leg, int16_t *pcm, size_t n)
+bool playrec_play_read(struct dpath *mp, unsigned leg, int16_t *pcm, size_t n)
 {
 	struct mp_out *o = &mp->out[leg];
 	size_t k = asource_read(o->play, pcm, n);
 	if (k == 0) {
-		mapp_play_end(mp, leg, asource_error(o->play), true);
+		playrec_play_end(mp, leg, asource_error(o->play), true);
 		return false;
 	}
 	if (k < n)
@@ -106,9 +106,9 @@ bool mapp_play_read(struct mproc *mp, unsigned leg, int16_t *pcm, size_t n)
 	return true;
 }
 
-void mapp_record(struct mcall *c, struct mcmd *cmd)
+void playrec_record(struct mcall *c, struct mcmd *cmd)
 {
-	struct mproc *mp = c->proc;
+	struct dpath *mp = c->proc;
 	uint32_t tag = cmd->u.app.tag;
 	if (mp->rec) {
 		record_done(c, tag, 0, EBUSY);
@@ -131,7 +131,7 @@ void mapp_record(struct mcall *c, struct mcmd *cmd)
 		 cmd->u.app.stereo ? "stereo" : "mono", rate);
 }
 
-void mapp_record_end(struct mproc *mp, int err, bool event)
+void playrec_record_end(struct dpath *mp, int err, bool event)
 {
 	if (!mp->rec)
 		return;
@@ -146,12 +146,12 @@ void mapp_record_end(struct mproc *mp, int err, bool event)
 		record_done(mp->call, mp->rec_tag, ms, err);
 }
 
-void mapp_record_write(struct mproc *mp, size_t n)
+void playrec_record_write(struct dpath *mp, size_t n)
 {
 	const int16_t *a = mp->in[0].have ? mp->in[0].frame : NULL;
 	const int16_t *b = mp->in[1].have ? mp->in[1].frame : NULL;
 	if (arecord_write(mp->rec, a, b, n)) {
-		mapp_record_end(mp, EIO, true);
+		playrec_record_end(mp, EIO, true);
 		mp->replan = true;
 	}
 }

@@ -3,7 +3,7 @@
  * (media.h, second half): checks the arguments, builds what is best built
  * here (SRTP contexts, which need no I/O and whose failure the caller must
  * hear at once), copies strings into the command and posts it to the
- * call's worker, where mproc.c runs it. Anything that needs the disk
+ * call's worker, where dpath.c runs it. Anything that needs the disk
  * (sound files, the recording) is opened on the worker and reported by
  * event.
  */
@@ -12,10 +12,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "asource.h"
-#include "codec.h"
-#include "dtmf.h"
-#include "srtp.h"
+#include "audio/asource.h"
+#include "codecs/codec.h"
+#include "dtmf/dtmf.h"
+#include "rtp/srtp.h"
 
 static int leg_call(struct media_engine *me, uint32_t call, unsigned leg,
 		    struct mcall **out)

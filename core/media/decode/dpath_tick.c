@@ -1,5 +1,5 @@
 /*
- * The decoding path's clock (mproc.h): one loop timer per worker fires
+ * The decoding path's clock (dpath.h): one loop timer per worker fires
  * every 20 ms on absolute deadlines and services every call that decodes,
  * encodes, records or sends digits. Per call and tick:
  *
@@ -16,25 +16,25 @@
  * The jitter buffer works in the receive timestamps' clock (the kernel's
  * SO_TIMESTAMPNS, CLOCK_REALTIME), so the tick reads that clock too.
  */
-#include "mproc.h"
+#include "dpath.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "../base/log.h"
-#include "codec.h"
-#include "dtmf_inband.h"
+#include "../../base/log.h"
+#include "../codecs/codec.h"
+#include "../dtmf/dtmf_inband.h"
 #include "jbuf.h"
-#include "srtp.h"
+#include "../rtp/srtp.h"
 
 /* packets of one leg's decoder per tick at most (10 ms ptime: 2) */
 #define MAX_GETS 8
 
 static void on_tick(void *arg);
 
-void mproc_tick_start(struct mproc *mp)
+void dpath_tick_start(struct dpath *mp)
 {
 	struct media_worker *w = mp->call->w;
 	if (mp->ticking)
@@ -52,7 +52,7 @@ void mproc_tick_start(struct mproc *mp)
 	}
 }
 
-void mproc_tick_stop(struct mproc *mp)
+void dpath_tick_stop(struct dpath *mp)
 {
 	struct media_worker *w = mp->call->w;
 	if (!mp->ticking)
@@ -69,7 +69,7 @@ void mproc_tick_stop(struct mproc *mp)
 		loop_timer_cancel(&w->tick);
 }
 
-size_t mproc_rtp_hdr(uint8_t *b, uint8_t pt, bool marker, uint16_t seq,
+size_t dpath_rtp_hdr(uint8_t *b, uint8_t pt, bool marker, uint16_t seq,
 		     uint32_t ts, uint32_t ssrc)
 {
 	b[0] = 0x80;
@@ -87,11 +87,11 @@ size_t mproc_rtp_hdr(uint8_t *b, uint8_t pt, bool marker, uint16_t seq,
 	return RTP_HDR_MIN;
 }
 
-void mproc_send(struct mleg *y, uint8_t *buf, size_t len)
+void dpath_send(struct mleg *y, uint8_t *buf, size_t len)
 {
 	struct media_worker *w = y->call->w;
 	const struct sockaddr_storage *dst = relay_target(&y->rtp);
-	if (!dst || y->rtp.fd < 0 || !mproc_protect(y, buf, &len, RELAY_BUFSZ, false)) {
+	if (!dst || y->rtp.fd < 0 || !dpath_protect(y, buf, &len, RELAY_BUFSZ, false)) {
 		y->tx_dropped++;
 		return;
 	}
@@ -167,12 +167,12 @@ static void push_event(struct mcall *c, enum media_event_type type, unsigned leg
 
 /* --- encoding side ------------------------------------------------------------ */
 
-static uint32_t rtp_units(const struct mproc *mp, unsigned y, size_t samples)
+static uint32_t rtp_units(const struct dpath *mp, unsigned y, size_t samples)
 {
 	return (uint32_t)((uint64_t)samples * mp->fmt[y].codec->rtp_clock / mp->rate);
 }
 
-static void send_audio(struct mproc *mp, unsigned y)
+static void send_audio(struct dpath *mp, unsigned y)
 {
 	struct mleg *leg = &mp->call->leg[y];
 	struct mp_out *o = &mp->out[y];
@@ -181,9 +181,9 @@ static void send_audio(struct mproc *mp, unsigned y)
 	while (o->flen >= o->pkt_samples) {
 		int k = codec_encode(o->enc, o->fifo, o->pkt_samples, b + RTP_HDR_MIN, cap);
 		if (k > 0) {
-			mproc_rtp_hdr(b, mp->fmt[y].pt, o->marker, o->seq++, o->ts, o->ssrc);
+			dpath_rtp_hdr(b, mp->fmt[y].pt, o->marker, o->seq++, o->ts, o->ssrc);
 			o->marker = false;
-			mproc_send(leg, b, RTP_HDR_MIN + (size_t)k);
+			dpath_send(leg, b, RTP_HDR_MIN + (size_t)k);
 			o->sent_pkts++;
 			o->sent_octets += (uint32_t)k;
 		}
@@ -198,7 +198,7 @@ static bool flows(const struct mcall *c, unsigned x, unsigned y)
 	return c->connected && dir_sends(c->leg[x].dir) && dir_receives(c->leg[y].dir);
 }
 
-static void encode_tick(struct mproc *mp, unsigned y, size_t n)
+static void encode_tick(struct dpath *mp, unsigned y, size_t n)
 {
 	struct mcall *c = mp->call;
 	struct mp_out *o = &mp->out[y];
@@ -208,7 +208,7 @@ static void encode_tick(struct mproc *mp, unsigned y, size_t n)
 	bool have = false;
 
 	if (o->play) {
-		have = mapp_play_read(mp, y, pcm, n);
+		have = playrec_play_read(mp, y, pcm, n);
 		if (!have)
 			mp->replan = true;
 	} else if (src->have && flows(c, x, y) &&
@@ -240,7 +240,7 @@ static void encode_tick(struct mproc *mp, unsigned y, size_t n)
 
 /* RFC 4733 packets we generate towards y, in our stream (encoded leg) or
  * slipped into the stream we forward (pass-through). */
-static void send_digits(struct mproc *mp, unsigned y, uint64_t now_ms)
+static void send_digits(struct dpath *mp, unsigned y, uint64_t now_ms)
 {
 	struct mp_out *o = &mp->out[y];
 	struct mleg *leg = &mp->call->leg[y];
@@ -249,17 +249,17 @@ static void send_digits(struct mproc *mp, unsigned y, uint64_t now_ms)
 	uint8_t pt = (uint8_t)mp->fmt[y].dtmf_pt;
 	while (dtmf4733_tx_poll(&o->tx4733, now_ms, &pk)) {
 		if (mp->enc[y] || !o->fwd_known) {
-			mproc_rtp_hdr(b, pt, pk.marker, o->seq++, pk.ts, o->ssrc);
+			dpath_rtp_hdr(b, pt, pk.marker, o->seq++, pk.ts, o->ssrc);
 			o->sent_pkts++;
 			o->sent_octets += DTMF4733_LEN;
 		} else {
 			o->fwd_seq++;
 			o->seq_off++;
-			mproc_rtp_hdr(b, pt, pk.marker, o->fwd_seq, pk.ts, o->fwd_ssrc);
+			dpath_rtp_hdr(b, pt, pk.marker, o->fwd_seq, pk.ts, o->fwd_ssrc);
 		}
 		memcpy(b + RTP_HDR_MIN, pk.payload, DTMF4733_LEN);
 		if (dir_receives(leg->dir))
-			mproc_send(leg, b, RTP_HDR_MIN + DTMF4733_LEN);
+			dpath_send(leg, b, RTP_HDR_MIN + DTMF4733_LEN);
 	}
 	if (!dtmf4733_tx_busy(&o->tx4733)) {
 		o->tx_open = false;
@@ -288,7 +288,7 @@ static uint64_t ntp_of(uint64_t realtime_us)
 	return sec << 32 | frac;
 }
 
-static void send_rtcp(struct mproc *mp, unsigned y, uint64_t now_ms, uint64_t now_us)
+static void send_rtcp(struct dpath *mp, unsigned y, uint64_t now_ms, uint64_t now_us)
 {
 	struct mp_out *o = &mp->out[y];
 	struct mleg *leg = &mp->call->leg[y];
@@ -322,14 +322,14 @@ static void send_rtcp(struct mproc *mp, unsigned y, uint64_t now_ms, uint64_t no
 	}
 	uint8_t *b = mp->call->w->obuf;
 	size_t len = rtcp_sr_build(b, RELAY_BUFSZ - SRTP_CTX_TRAILER - 16, &sr);
-	if (!len || !mproc_protect(leg, b, &len, RELAY_BUFSZ, true))
+	if (!len || !dpath_protect(leg, b, &len, RELAY_BUFSZ, true))
 		return;
 	if (sendto(leg->rtcp.fd, b, len, MSG_DONTWAIT, (const struct sockaddr *)dst,
 		   media_sa_len(dst)) == (ssize_t)len)
 		leg->rtcp_tx++;
 }
 
-static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
+static void tick_call(struct dpath *mp, uint64_t now_ms, uint64_t now_us)
 {
 	struct mcall *c = mp->call;
 	size_t n = codec_samples(mp->rate, MP_TICK_MS);
@@ -352,7 +352,7 @@ static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
 			dtmf4733_rx_poll(&in->rx4733, now_ms);
 	}
 	if (mp->rec)
-		mapp_record_write(mp, n);
+		playrec_record_write(mp, n);
 	for (unsigned i = 0; i < 2; i++) {
 		if (mp->enc[i] && mp->out[i].enc) {
 			encode_tick(mp, i, n);
@@ -365,7 +365,7 @@ static void tick_call(struct mproc *mp, uint64_t now_ms, uint64_t now_us)
 	}
 	if (mp->replan || (!mp->rec && !mp->enc[0] && !mp->enc[1] && !mp->dec[0] &&
 			   !mp->dec[1]))
-		mproc_plan(c);
+		dpath_plan(c);
 }
 
 /* Once a second: this thread's CPU over the last second, and the opus
@@ -390,9 +390,9 @@ static void watch_load(struct media_worker *w, uint64_t now)
 	w->opus_lean = lean;
 	log_info(MEDIA_TAG, "worker %u: %u%% of a core: opus encoders now code %s", w->idx,
 		 w->load_pct, lean ? "CELT (low CPU)" : "SILK again");
-	for (struct mproc *mp = w->ticking, *next; mp; mp = next) {
+	for (struct dpath *mp = w->ticking, *next; mp; mp = next) {
 		next = mp->tnext; /* planning may unlink mp */
-		mproc_opus_remake(mp);
+		dpath_opus_remake(mp);
 	}
 }
 
@@ -401,9 +401,9 @@ static void on_tick(void *arg)
 	struct media_worker *w = arg;
 	uint64_t now = loop_now(w->loop), now_us = media_realtime_us();
 	watch_load(w, now);
-	struct mproc *mp = w->ticking;
+	struct dpath *mp = w->ticking;
 	while (mp) {
-		struct mproc *next = mp->tnext; /* planning may unlink mp */
+		struct dpath *next = mp->tnext; /* planning may unlink mp */
 		tick_call(mp, now, now_us);
 		mp = next;
 	}

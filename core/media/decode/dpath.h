@@ -2,10 +2,10 @@
  * Private to core/media: the per-call processing state of a call that is
  * more than a plain relay (a leg has a format, SRTP, a play source, the
  * call records, a digit is being generated). Allocated on the worker by
- * the first command that needs it (mproc_get), freed with the call; all of
+ * the first command that needs it (dpath_get), freed with the call; all of
  * it belongs to the call's worker thread.
  *
- * Two modes per direction, chosen again by mproc_plan after every change:
+ * Two modes per direction, chosen again by dpath_plan after every change:
  *  - PASS towards leg Y: packets from X are forwarded as they came, with
  *    at most the payload type rewritten (legs numbering the codec or
  *    telephone-event differently), SRTP unprotected from X and protected
@@ -17,23 +17,23 @@
  *    audio (transcoding), a play source, in-band DTMF tones, or nothing.
  *
  * Rates: every codec of a decoding call runs at one PCM rate, the call's
- * rate (8000 or 16000; see mproc_plan), in its native mode where it
+ * rate (8000 or 16000; see dpath_plan), in its native mode where it
  * needs to (opus and G.722 both code at 8 kHz), so no resampler sits in
  * the audio path: this is the transcoder's native_rate mode, and what
  * makes an opus <-> PCMU call affordable.
  *
- * Files: mproc.c (state, planning, commands), mproc_rx.c (the per-packet
- * hook called by relay.c), mproc_tick.c (the 20 ms tick: decode, detect,
- * record, encode, send), mapp.c (play, tone, record), vad.c (energy VAD).
+ * Files: dpath.c (state, planning, commands), dpath_rx.c (the per-packet
+ * hook called by relay.c), dpath_tick.c (the 20 ms tick: decode, detect,
+ * record, encode, send), play_record.c (play, tone, record), vad.c (energy VAD).
  */
-#ifndef HF_MPROC_H
-#define HF_MPROC_H
+#ifndef HF_DPATH_H
+#define HF_DPATH_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dtmf4733.h"
-#include "media_int.h"
+#include "../dtmf/dtmf4733.h"
+#include "../media_int.h"
 
 #define MP_TICK_MS 20u
 #define MP_RATE_MAX 16000u
@@ -65,7 +65,7 @@ int vad_frame(struct vad *v, const int16_t *pcm, size_t n);
 
 /* What we receive from a leg's phone (decoding side). */
 struct mp_in {
-	struct mproc *mp;
+	struct dpath *mp;
 	unsigned idx;
 	struct dtmf4733_rx rx4733;    /* when the leg has a dtmf_pt */
 	struct jbuf *jb;              /* decoding: NULL otherwise */
@@ -82,7 +82,7 @@ struct mp_in {
 
 /* What we send to a leg's phone (encoding side). */
 struct mp_out {
-	struct mproc *mp;
+	struct dpath *mp;
 	unsigned idx;
 	struct codec_enc *enc;        /* ENC mode */
 	size_t pkt_samples;           /* one packet of the leg's ptime */
@@ -102,7 +102,7 @@ struct mp_out {
 	bool ib_busy;
 	struct asource *play;
 	uint32_t play_tag;
-	/* our stream's RTCP (mproc_tick.c): what we sent, when the next
+	/* our stream's RTCP (dpath_tick.c): what we sent, when the next
 	 * report is due (loop ms; 0: schedule one), the last report's state */
 	uint32_t sent_pkts, sent_octets;
 	uint64_t rtcp_due;
@@ -111,11 +111,11 @@ struct mp_out {
 	int16_t fifo[MP_ENC_FIFO];
 };
 
-struct mproc {
+struct dpath {
 	struct mcall *call;
-	struct mproc *tprev, *tnext;  /* the worker's ticking calls */
+	struct dpath *tprev, *tnext;  /* the worker's ticking calls */
 	bool ticking;
-	bool replan;                  /* mproc_plan is due (set from inside
+	bool replan;                  /* dpath_plan is due (set from inside
 				       * detectors, run after them) */
 	struct media_fmt fmt[2];
 	bool has_fmt[2];
@@ -131,57 +131,57 @@ struct mproc {
 	struct mp_out out[2];
 };
 
-/* mproc.c: the state of c, allocated on first use; NULL (logged) when
+/* dpath.c: the state of c, allocated on first use; NULL (logged) when
  * memory is short. */
-struct mproc *mproc_get(struct mcall *c);
-void mproc_free(struct mcall *c);
+struct dpath *dpath_get(struct mcall *c);
+void dpath_free(struct mcall *c);
 /* Decides the mode of each direction and builds or frees the codec
  * states it needs; starts or stops the call's ticking. */
-void mproc_plan(struct mcall *c);
+void dpath_plan(struct mcall *c);
 /* Re-makes the call's opus encoders (the worker's opus_lean changed). */
-void mproc_opus_remake(struct mproc *mp);
+void dpath_opus_remake(struct dpath *mp);
 /* Runs a command of the new kinds (CMD_FORMAT .. CMD_RECORD_STOP). */
-void mproc_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd);
+void dpath_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd);
 /* DTMF relay: a digit from leg x went down (BEGIN) or up (END). */
-void mproc_dtmf_from(struct mproc *mp, unsigned x, const struct dtmf_ev *ev,
+void dpath_dtmf_from(struct dpath *mp, unsigned x, const struct dtmf_ev *ev,
 		     enum media_dtmf_src src);
 /* Starts a digit towards leg y in its form; EINVAL, EBUSY, ENOTCONN (no
  * format), ENOTSUP (no codec to carry tones). Sets mp->replan. */
-int mproc_dtmf_to(struct mproc *mp, unsigned y, char digit, uint32_t duration_ms,
+int dpath_dtmf_to(struct dpath *mp, unsigned y, char digit, uint32_t duration_ms,
 		  uint64_t now_ms);
 
-/* mproc_rx.c: one RTP packet accepted from leg x (SRTP removed, parsed)
+/* dpath_rx.c: one RTP packet accepted from leg x (SRTP removed, parsed)
  * in buf[0..*len); fwd says whether the call would relay it (connected,
  * directions). Returns true when it is to go on to the other leg as it
  * now is (payload type possibly rewritten). */
-bool mproc_rtp_in(struct mleg *x, struct rtp_hdr *h, uint8_t *buf, size_t *len,
+bool dpath_rtp_in(struct mleg *x, struct rtp_hdr *h, uint8_t *buf, size_t *len,
 		  uint64_t arrival_us, bool fwd);
 /* Unprotects an SRTP packet from x in place when x is an SRTP leg:
  * false when it must be dropped. */
-bool mproc_unprotect(struct mleg *x, uint8_t *buf, size_t *len, bool rtcp);
+bool dpath_unprotect(struct mleg *x, uint8_t *buf, size_t *len, bool rtcp);
 /* Protects towards y when y is an SRTP leg; false: drop it. */
-bool mproc_protect(struct mleg *y, uint8_t *buf, size_t *len, size_t cap, bool rtcp);
+bool dpath_protect(struct mleg *y, uint8_t *buf, size_t *len, size_t cap, bool rtcp);
 /* Whether RTCP from x goes on to the other leg. */
-bool mproc_rtcp_fwd(const struct mleg *x);
+bool dpath_rtcp_fwd(const struct mleg *x);
 
-/* mproc_tick.c */
-void mproc_tick_start(struct mproc *mp);
-void mproc_tick_stop(struct mproc *mp);
+/* dpath_tick.c */
+void dpath_tick_start(struct dpath *mp);
+void dpath_tick_stop(struct dpath *mp);
 /* Sends one RTP packet we made towards leg y (protecting it); counts. */
-void mproc_send(struct mleg *y, uint8_t *buf, size_t len);
+void dpath_send(struct mleg *y, uint8_t *buf, size_t len);
 /* The RTP packet header of our stream towards leg y. */
-size_t mproc_rtp_hdr(uint8_t *b, uint8_t pt, bool marker, uint16_t seq,
+size_t dpath_rtp_hdr(uint8_t *b, uint8_t pt, bool marker, uint16_t seq,
 		     uint32_t ts, uint32_t ssrc);
 
-/* mapp.c: play sources and the recorder, on the worker. */
-void mapp_play(struct mcall *c, unsigned leg, struct mcmd *cmd);
-void mapp_tone(struct mcall *c, unsigned leg, struct mcmd *cmd);
+/* play_record.c: play sources and the recorder, on the worker. */
+void playrec_play(struct mcall *c, unsigned leg, struct mcmd *cmd);
+void playrec_tone(struct mcall *c, unsigned leg, struct mcmd *cmd);
 /* Ends what plays to leg with err (PLAY_DONE follows); nothing: no-op. */
-void mapp_play_end(struct mproc *mp, unsigned leg, int err, bool event);
-void mapp_record(struct mcall *c, struct mcmd *cmd);
-void mapp_record_end(struct mproc *mp, int err, bool event);
+void playrec_play_end(struct dpath *mp, unsigned leg, int err, bool event);
+void playrec_record(struct mcall *c, struct mcmd *cmd);
+void playrec_record_end(struct dpath *mp, int err, bool event);
 /* One tick's audio of leg to pcm (n samples); false when it ended. */
-bool mapp_play_read(struct mproc *mp, unsigned leg, int16_t *pcm, size_t n);
-void mapp_record_write(struct mproc *mp, size_t n);
+bool playrec_play_read(struct dpath *mp, unsigned leg, int16_t *pcm, size_t n);
+void playrec_record_write(struct dpath *mp, size_t n);
 
 #endif

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../base/pl.h"
+#include "../../base/pl.h"
 
 struct codec_desc;
 

@@ -2,7 +2,7 @@
  * RTCP that Hookflash originates (RFC 3550 section 6): on a leg where the
  * audio is ours (transcoded, played, generated), the phone hears our
  * stream, not the other phone's, so the other phone's reports would name
- * an SSRC it never saw and are not forwarded (mproc_rtcp_fwd). Instead we
+ * an SSRC it never saw and are not forwarded (dpath_rtcp_fwd). Instead we
  * report for ourselves: a sender report on our stream with one report
  * block on the stream the phone sends us (A.3 loss, A.8 jitter, and LSR /
  * DLSR from its last sender report, so it can work out the round trip),

@@ -15,7 +15,7 @@
 #include <openssl/crypto.h>
 #include <srtp2/srtp.h>
 
-#include "../base/log.h"
+#include "../../base/log.h"
 #include "rtp.h"
 
 #define RTCP_HDR_MIN 8u /* version .. sender SSRC */
