@@ -13,13 +13,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct pbx;
+struct conf;
+struct loop;
+struct store;
+struct sip_transport;
+struct sip_tsx_layer;
+struct registrar;
+struct ext_table;
+struct authn;
 struct sip_tsx;
 struct sip_msg;
 struct sip_peer;
 struct call_mgr;
 
-int call_mgr_alloc(struct call_mgr **out, struct pbx *p);
+/* What the call layer uses, and nothing more: it is handed these by
+ * whoever wires the signalling side together (core/pbx), never the whole
+ * of it. All live on the signalling loop. */
+struct call_deps {
+	struct loop *loop;
+	struct store *store;          /* CDRs go to its thread */
+	struct sip_transport *tp;
+	struct sip_tsx_layer *tsx;
+	struct registrar *reg;        /* where an extension's phones are */
+	struct authn *authn;          /* who calls */
+	/* the live settings and extension snapshot: both are replaced on
+	 * reload, so the call layer reads them through their owner's slot */
+	const struct conf *conf;
+	struct ext_table *const *exts;
+};
+
+int call_mgr_alloc(struct call_mgr **out, const struct call_deps *deps);
 /* Ends every call (BYE/CANCEL/final responses go out) and frees. */
 void call_mgr_free(struct call_mgr *m);
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "../base/log.h"
-#include "../pbx/pbx.h"
+#include "../base/conf.h"
 #include "../sip/dtmf_info.h"
 #include "../sip/msg.h"
 #include "../sip/transport.h"
@@ -38,7 +38,7 @@ void call_leg_stop_2xx(struct leg *l)
 static void on_t2xx(void *arg)
 {
 	struct leg *l = arg;
-	struct pbx *p = l->call->m->p;
+	const struct call_deps *p = &l->call->m->d;
 	uint64_t t1 = 500, t2 = 4000;
 	l->t2xx_elapsed += l->t2xx_interval;
 	if (l->t2xx_elapsed >= 64 * t1) {
@@ -56,7 +56,7 @@ static void on_t2xx(void *arg)
 int call_send_2xx(struct leg *l, struct sip_tsx *st, const char *sdp, size_t sdp_len,
 		  const char *extra)
 {
-	struct pbx *p = l->call->m->p;
+	const struct call_deps *p = &l->call->m->d;
 	const struct sip_msg *req = sip_tsx_request(st);
 	const struct sip_peer *from = sip_tsx_peer(st);
 	/* a 2xx ends an INVITE server transaction and frees req with it */
@@ -137,7 +137,7 @@ static void on_relay_resp(struct leg_req *r, const struct sip_msg *resp, int err
 			struct sbuf s;
 			sbuf_init(&s);
 			if (!sip_dialog_request(&to->dlg, &s, "ACK", resp->cseq.num, to->via, NULL, NULL, NULL, NULL, 0))
-				sip_transport_send(c->m->p->tp, &to->dlg.peer, s.p, s.len);
+				sip_transport_send(c->m->d.tp, &to->dlg.peer, s.p, s.len);
 			sbuf_free(&s);
 		}
 		return;
@@ -162,7 +162,7 @@ static void on_relay_resp(struct leg_req *r, const struct sip_msg *resp, int err
 		struct sbuf s;
 		sbuf_init(&s);
 		if (!sip_dialog_request(&to->dlg, &s, "ACK", resp->cseq.num, to->via, NULL, NULL, NULL, NULL, 0))
-			sip_transport_send(c->m->p->tp, &to->dlg.peer, s.p, s.len);
+			sip_transport_send(c->m->d.tp, &to->dlg.peer, s.p, s.len);
 		sbuf_free(&s);
 	}
 	const struct sip_msg *req = sip_tsx_request(st);
@@ -296,7 +296,7 @@ static void on_refresh_resp(struct leg_req *r, const struct sip_msg *resp, int e
 		struct sbuf s;
 		sbuf_init(&s);
 		if (!sip_dialog_request(&l->dlg, &s, "ACK", resp->cseq.num, l->via, NULL, NULL, NULL, NULL, 0))
-			sip_transport_send(l->call->m->p->tp, &l->dlg.peer, s.p, s.len);
+			sip_transport_send(l->call->m->d.tp, &l->dlg.peer, s.p, s.len);
 		sbuf_free(&s);
 		call_session_timer_start(l->call);
 	}
@@ -321,7 +321,7 @@ void call_session_timer_start(struct call *c)
 {
 	if (!c->session_interval || c->ending)
 		return;
-	struct pbx *p = c->m->p;
+	const struct call_deps *p = &c->m->d;
 	/* the refresher refreshes at half the interval; the other side
 	 * gives up a little before the end (RFC 4028 10) */
 	uint64_t ms = c->we_refresh ? (uint64_t)c->session_interval * 500u
@@ -409,7 +409,7 @@ void call_on_stray_response(struct call_mgr *m, const struct sip_msg *resp,
 	struct leg *l = call_leg_find(m, resp->call_id.p, resp->call_id.l, resp->from.tag.p,
 				      resp->from.tag.l);
 	if (l && l->ack && l->ack_cseq == resp->cseq.num) {
-		sip_transport_send(m->p->tp, &l->dlg.peer, l->ack, l->ack_len);
+		sip_transport_send(m->d.tp, &l->dlg.peer, l->ack, l->ack_len);
 		return;
 	}
 	if (l || !call_id_is_ours(m, resp->call_id))
@@ -446,11 +446,11 @@ void call_on_stray_response(struct call_mgr *m, const struct sip_msg *resp,
 	struct sbuf s;
 	sbuf_init(&s);
 	if (!sip_dialog_request(&d, &s, "ACK", resp->cseq.num, tmp.via, NULL, NULL, NULL, NULL, 0))
-		sip_transport_send(m->p->tp, from, s.p, s.len);
+		sip_transport_send(m->d.tp, from, s.p, s.len);
 	sbuf_reset(&s);
 	d.local_cseq = resp->cseq.num;
 	if (!sip_dialog_request(&d, &s, "BYE", 0, tmp.via, NULL, NULL, NULL, NULL, 0))
-		sip_tsx_send_request(m->p->tsx, from, s.p, s.len, ignore_resp, NULL, NULL);
+		sip_tsx_send_request(m->d.tsx, from, s.p, s.len, ignore_resp, NULL, NULL);
 	sbuf_free(&s);
 	log_info(CALL_TAG, "answer to an abandoned call leg %s: sent ACK and BYE", cid);
 }

@@ -125,7 +125,7 @@ struct ext_calls {
 };
 
 struct call_mgr {
-	struct pbx *p;
+	struct call_deps d;
 	struct ext_calls *ext_calls[1024];
 	struct call *calls;
 	size_t ncalls;

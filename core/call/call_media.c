@@ -23,7 +23,7 @@
 #include "../base/log.h"
 #include "../media/media.h"
 #include "../pbx/ext_table.h"
-#include "../pbx/pbx.h"
+#include "../base/conf.h"
 #include "../sdp/sdes.h"
 #include "../sdp/sdp.h"
 #include "../sip/transport.h"
@@ -34,7 +34,7 @@
 
 int callm_engine_alloc(struct call_mgr *m)
 {
-	const struct conf *cf = &m->p->conf;
+	const struct conf *cf = m->d.conf;
 	struct cme *e = calloc(1, sizeof(*e));
 	if (!e)
 		return ENOMEM;
@@ -57,7 +57,7 @@ int callm_engine_alloc(struct call_mgr *m)
 		.opus_low_cpu = cf->opus_low_cpu,
 		.opus_low_cpu_above = cf->opus_low_cpu_above,
 	};
-	int err = media_engine_alloc(&e->me, m->p->loop, &mc);
+	int err = media_engine_alloc(&e->me, m->d.loop, &mc);
 	if (err) {
 		log_err(CALL_TAG, "cannot start the media engine: %s", strerror(err));
 		free(e);
@@ -197,7 +197,7 @@ int callm_create(struct call *c, const struct ext *caller, const struct ext *cal
 	 * this call keeps what it started with) */
 	struct nego_policy dflt = e->dflt;
 	char why[128];
-	if (nego_codecs_parse(&dflt, c->m->p->conf.codecs, why, sizeof(why)) || !dflt.ncodecs)
+	if (nego_codecs_parse(&dflt, c->m->d.conf->codecs, why, sizeof(why)) || !dflt.ncodecs)
 		dflt = e->dflt;
 	nego_policy_for(&cm->pol[0], caller ? caller->codecs : NULL, caller ? caller->srtp : NULL,
 			&dflt);
@@ -221,7 +221,7 @@ int callm_create(struct call *c, const struct ext *caller, const struct ext *cal
 static void local_addr(struct call *c, struct leg *l, char *out, size_t cap)
 {
 	uint16_t port;
-	sip_transport_local_for(c->m->p->tp, &l->dlg.peer, out, cap, &port);
+	sip_transport_local_for(c->m->d.tp, &l->dlg.peer, out, cap, &port);
 }
 
 static enum media_dir to_media_dir(const struct sdp_session *s, const struct sdp_media *m)
@@ -743,7 +743,7 @@ bool callm_has_answer_for_a(const struct call *c)
 int callm_ringback(struct call *c, struct sbuf *out)
 {
 	struct cm *cm = c->media;
-	if (!cm || !c->m->p->conf.ringback || cm->a_fixed || !cm->offer || cm->offer_from != 0)
+	if (!cm || !c->m->d.conf->ringback || cm->a_fixed || !cm->offer || cm->offer_from != 0)
 		return ENOTSUP;
 	int mi = cm->audio_idx;
 	struct nego_buf buf = { .n = 0 };

@@ -21,7 +21,6 @@
 #include "../../db/store.h"
 #include "../base/log.h"
 #include "../media/media.h"
-#include "../pbx/pbx.h"
 #include "../sip/msg.h"
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
@@ -180,7 +179,7 @@ static void on_leg_resp(const struct sip_msg *resp, int err, void *arg)
 
 int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_resp_h *h)
 {
-	struct pbx *p = l->call->m->p;
+	const struct call_deps *p = &l->call->m->d;
 	struct sent_req *s = calloc(1, sizeof(*s));
 	if (!s)
 		return ENOMEM;
@@ -231,7 +230,7 @@ void call_leg_local(struct call_mgr *m, struct leg *l)
 {
 	char host[64];
 	uint16_t port;
-	sip_transport_local_for(m->p->tp, &l->dlg.peer, host, sizeof(host), &port);
+	sip_transport_local_for(m->d.tp, &l->dlg.peer, host, sizeof(host), &port);
 	bool v6 = strchr(host, ':') != NULL;
 	const char *tp = l->dlg.peer.tp == SIP_TP_TCP ? "TCP" : "UDP";
 	snprintf(l->via, sizeof(l->via), "SIP/2.0/%s %s%s%s:%u", tp, v6 ? "[" : "", host,
@@ -284,7 +283,7 @@ struct call *call_new(struct call_mgr *m)
 	loop_timer_init(&c->session);
 	loop_timer_init(&c->a.t2xx);
 	c->start_ms = call_wall_ms();
-	c->start_mono = loop_now(m->p->loop);
+	c->start_mono = loop_now(m->d.loop);
 	c->next = m->calls;
 	if (m->calls)
 		m->calls->prev = c;
@@ -326,7 +325,7 @@ void call_cdr_post(struct call_mgr *m, const struct db_cdr *src)
 		return;
 	}
 	*cdr = *src;
-	if (store_post(m->p->store, cdr_store, cdr))
+	if (store_post(m->d.store, cdr_store, cdr))
 		free(cdr);
 }
 
@@ -448,7 +447,7 @@ void call_dtmf_note(struct call *c, unsigned leg, char digit, const char *src)
 
 void call_each(struct call_mgr *m, call_each_h *h, void *arg)
 {
-	uint64_t now = loop_now(m->p->loop);
+	uint64_t now = loop_now(m->d.loop);
 	for (struct call *c = m->calls; c; c = c->next) {
 		if (c->ending)
 			continue;
@@ -490,12 +489,12 @@ void call_mgr_media_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t
 	callm_engine_totals(m, relayed, lost);
 }
 
-int call_mgr_alloc(struct call_mgr **out, struct pbx *p)
+int call_mgr_alloc(struct call_mgr **out, const struct call_deps *deps)
 {
 	struct call_mgr *m = calloc(1, sizeof(*m));
 	if (!m)
 		return ENOMEM;
-	m->p = p;
+	m->d = *deps;
 	if (RAND_bytes(m->cid_key, sizeof(m->cid_key)) != 1) {
 		free(m);
 		return EIO;

@@ -18,7 +18,7 @@
 #include "../base/log.h"
 #include "../pbx/authn.h"
 #include "../pbx/ext_table.h"
-#include "../pbx/pbx.h"
+#include "../base/conf.h"
 #include "../reg/registrar.h"
 #include "../sip/msg.h"
 #include "../sip/transport.h"
@@ -30,7 +30,7 @@ enum { REQ_INVITE = 1, REQ_CANCEL, REQ_ACK_BYE };
 
 static unsigned limit_of(struct call_mgr *m, const struct ext *e)
 {
-	return e->max_calls > 0 ? (unsigned)e->max_calls : m->p->conf.ext_max_calls;
+	return e->max_calls > 0 ? (unsigned)e->max_calls : m->d.conf->ext_max_calls;
 }
 
 /* --- forks ---------------------------------------------------------------- */
@@ -120,7 +120,7 @@ static void ack_2xx(struct leg *b, const struct sip_msg *resp)
 			b->ack_len = s.len;
 			b->ack_cseq = resp->cseq.num;
 		}
-		sip_transport_send(b->call->m->p->tp, &b->dlg.peer, s.p, s.len);
+		sip_transport_send(b->call->m->d.tp, &b->dlg.peer, s.p, s.len);
 	}
 	sbuf_free(&s);
 }
@@ -380,7 +380,7 @@ void call_on_cancel(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 		    const struct sip_peer *from)
 {
 	(void)from;
-	struct sip_tsx *inv = sip_tsx_cancel_target(m->p->tsx, req);
+	struct sip_tsx *inv = sip_tsx_cancel_target(m->d.tsx, req);
 	for (struct call *c = m->calls; inv && c; c = c->next)
 		if (c->a.inv_st == inv && !c->ending) {
 			sip_tsx_reply(st, 200, "OK", NULL);
@@ -419,7 +419,7 @@ static void session_timer_from(struct call *c, const struct sip_msg *req)
 		c->we_refresh = (sip_param_get(params, "refresher", &who) && pl_casestr(who, "uas")) ||
 				!supported;
 	} else if (supported) {
-		c->session_interval = c->m->p->conf.session_expires;
+		c->session_interval = c->m->d.conf->session_expires;
 		c->we_refresh = false;
 	}
 }
@@ -467,14 +467,14 @@ static void reject_call(struct call_mgr *m, struct sip_tsx *st, const struct sip
 void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
 		    const struct sip_peer *from)
 {
-	struct pbx *p = m->p;
+	const struct call_deps *p = &m->d;
 	/* Who calls: a trusted device by its address, else digest (407). */
-	const struct ext *caller = ext_table_find_trusted(p->exts, (const struct sockaddr *)&from->addr,
+	const struct ext *caller = ext_table_find_trusted(*p->exts, (const struct sockaddr *)&from->addr,
 							  req->from.uri.user);
 	if (!caller) {
 		struct sbuf h;
 		sbuf_init(&h);
-		enum authn_result r = authn_check(&p->authn, req, from, p->exts, true, &caller, &h);
+		enum authn_result r = authn_check(p->authn, req, from, *p->exts, true, &caller, &h);
 		if (r == AUTHN_BANNED)
 			sip_tsx_drop(st);
 		else if (r == AUTHN_CHALLENGE)
@@ -483,14 +483,14 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 		if (r != AUTHN_OK)
 			return;
 	}
-	if (m->ncalls >= p->conf.max_calls) {
+	if (m->ncalls >= p->conf->max_calls) {
 		reject_call(m, st, req, caller, NULL, 503, "Service Unavailable", "Retry-After: 5\r\n",
 			    "system call limit");
 		return;
 	}
 	/* Where to: the number dialled, as a local extension. Numbers
 	 * outside the PBX wait for the trunk issue. */
-	const struct ext *callee = ext_table_find(p->exts, req->ruri.user);
+	const struct ext *callee = ext_table_find(*p->exts, req->ruri.user);
 	if (!callee || !callee->enabled) {
 		reject_call(m, st, req, caller, NULL, 404, "Not Found", NULL, "unknown number");
 		return;
@@ -573,6 +573,6 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 		call_end(c, 480, "Temporarily Unavailable", "system", "no contact reachable");
 		return;
 	}
-	loop_timer_start(p->loop, &c->noanswer, (uint64_t)p->conf.no_answer_timeout * 1000u,
+	loop_timer_start(p->loop, &c->noanswer, (uint64_t)p->conf->no_answer_timeout * 1000u,
 			 on_noanswer, c);
 }

@@ -410,7 +410,11 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		goto out;
 	}
 	sip_transport_set_external(p->tp, conf->external_addr);
-	err = call_mgr_alloc(&p->calls, p);
+	struct call_deps cd = {
+		.loop = p->loop, .store = p->store, .tp = p->tp, .tsx = p->tsx, .reg = p->reg,
+		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts,
+	};
+	err = call_mgr_alloc(&p->calls, &cd);
 	if (err)
 		goto out;
 	err = web_server_alloc(&p->web, p);
