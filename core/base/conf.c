@@ -56,6 +56,7 @@ void conf_defaults(struct conf *c)
 	 * North American phones and most trunks expect first. */
 	snprintf(c->codecs, sizeof(c->codecs), "opus,G722,PCMU,PCMA");
 	c->ringback = true;
+	snprintf(c->sounds_dir, sizeof(c->sounds_dir), "%s", "/usr/share/asterisk/sounds/en");
 	/* a busy worker sheds load by coding opus with CELT before its
 	 * calls break up (tests/bench/transcode_bench.c) */
 	c->opus_low_cpu_above = 70;
@@ -107,6 +108,7 @@ static const struct setting settings[] = {
 	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400, C_LIVE },
 	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000, C_RESTART },
 	{ "calls", "codecs", "--codecs", "codecs allowed by default and offered for transcoding, preferred first (of PCMU, PCMA, G722, opus)", K_CODECS, F(codecs), 0, 0, C_LIVE },
+	{ "calls", "sounds_dir", "--sounds-dir", "folder of the prompts apps play (NAME.wav; Debian's asterisk-core-sounds-en-wav)", K_STR, F(sounds_dir), 0, 0, C_LIVE },
 	{ "calls", "ringback", "--ringback", "play ringback to the caller when the callee rings without early media (yes/no)", K_BOOL, F(ringback), 0, 0, C_LIVE },
 	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only, always: about 1.6 times the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0, C_RESTART },
 	{ "calls", "opus_low_cpu_above", "--opus-low-cpu-above", "while a media worker is busier than this (% of a core) its opus encoders code CELT, back to SILK below two thirds of it (0: never)", K_U32, F(opus_low_cpu_above), 0, 100, C_RESTART },

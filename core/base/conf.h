@@ -49,6 +49,7 @@ struct conf {
 				      * first (names checked by the call
 				      * module when it starts) */
 	bool ringback;               /* ringback tone while the callee rings */
+	char sounds_dir[256];        /* prompts by name: DIR/NAME.wav */
 	bool opus_low_cpu;           /* transcode to opus with CELT only */
 	uint32_t opus_low_cpu_above; /* ... while a worker is busier (%) */
 	/* TCP */

@@ -21,6 +21,8 @@ struct sip_tsx_layer;
 struct registrar;
 struct ext_table;
 struct authn;
+struct numplan;
+struct app_desc;
 struct sip_tsx;
 struct sip_msg;
 struct sip_peer;
@@ -40,6 +42,10 @@ struct call_deps {
 	 * reload, so the call layer reads them through their owner's slot */
 	const struct conf *conf;
 	struct ext_table *const *exts;
+	struct numplan *const *plan;  /* the numbering plan, also replaced on reload */
+	/* the dialplan applications, NULL-terminated (apps/apps.c) */
+	const struct app_desc *const *apps;
+	const char *sounds_dir;       /* prompts by name (app_prompt) */
 };
 
 int call_mgr_alloc(struct call_mgr **out, const struct call_deps *deps);

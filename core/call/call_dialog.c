@@ -199,7 +199,7 @@ static bool dtmf_info(struct leg *from, struct sip_tsx *st, const struct sip_msg
 	if (dtmf_info_parse(&d, ctype, req->body) || d.digit == '!')
 		return false;
 	unsigned to = from == &c->a ? 1 : 0;
-	int err = callm_send_dtmf(c, to, d.digit, d.duration_ms);
+	int err = call_other_leg(from) ? callm_send_dtmf(c, to, d.digit, d.duration_ms) : 0;
 	call_dtmf_note(c, to ? 0 : 1, d.digit, "INFO");
 	if (err == ENOSYS)
 		return false;
@@ -216,6 +216,29 @@ static void relay_offer(struct leg *from, struct sip_tsx *st, const struct sip_m
 	struct leg *to = call_other_leg(from);
 	bool invite = pl_eq(req->method, PL("INVITE"));
 	bool info = pl_eq(req->method, PL("INFO"));
+	if (!to && c->app && from == &c->a && info) {
+		/* a key for the app; any other INFO has nobody to go to */
+		const struct sip_hdr *ict = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
+		if (!req->body.l || !ict || !dtmf_info(from, st, req, ict->value))
+			sip_tsx_reply(st, 200, "OK", NULL);
+		return;
+	}
+	if (!to && c->app && from == &c->a) {
+		/* an app has the caller: a refresh or re-offer (session timer,
+		 * hold) is answered here with what the leg already has */
+		struct sbuf ours;
+		sbuf_init(&ours);
+		if (!callm_our_sdp(c, from, &ours) &&
+		    (invite ? !call_send_2xx(from, st, ours.p, ours.len, NULL)
+			    : !call_reply(from, st, 200, "OK", NULL, ours.p, ours.len))) {
+			from->answer_in_ack = invite && !req->body.l;
+			call_session_timer_start(c);
+		} else {
+			sip_tsx_reply(st, 488, "Not Acceptable Here", NULL);
+		}
+		sbuf_free(&ours);
+		return;
+	}
 	if (!to || to->state != LEG_UP) {
 		sip_tsx_reply(st, invite ? 491 : 500, NULL, invite ? NULL : "Retry-After: 1\r\n");
 		return;

@@ -14,12 +14,17 @@
 #include "../../db/db.h"
 #include "../base/loop.h"
 #include "../base/sbuf.h"
+#include "../dialplan/dest.h"
 #include "../sip/dialog.h"
+#include "app.h"
 #include "call.h"
 
 #define CALL_MAX_FORKS 8
 #define CALL_TAG "call"
 #define CALL_DTMF_KEEP 32
+/* Destinations one call may pass through before we call it a loop
+ * (forwarding to a forward to a forward...). */
+#define CALL_MAX_HOPS 10
 
 struct call;
 struct call_mgr;
@@ -57,6 +62,9 @@ struct leg {
 	uint32_t inv_cseq;
 	bool got_provisional;
 	bool want_cancel;
+	/* rang for a destination the call has since left (no answer, then
+	 * voicemail): its answers no longer count */
+	bool stale;
 	uint16_t final_status;
 
 	/* UAS 2xx retransmission until ACK (13.3.1.4), per leg */
@@ -114,6 +122,23 @@ struct call {
 	char dtmf[CALL_DTMF_KEEP + 1]; /* the last digits either side sent */
 	/* A Warning header for the caller's final response (why a 488) */
 	char warning[128];
+
+	/* Routing (call_route.c): the destinations so far ("ext:1001 >
+	 * app:noservice", for the CDR), and where the current one goes when
+	 * it fails. fail_status is what the caller gets if the chain ends in
+	 * hangup. */
+	char path[256];
+	unsigned hops;
+	char next_busy[DEST_MAX], next_noanswer[DEST_MAX], next_unavail[DEST_MAX],
+		next_fail[DEST_MAX];
+	uint16_t fail_status;
+	char fail_reason[64], fail_cause[32];
+	bool forking;               /* an ext: destination is ringing */
+
+	/* The app that has the call (call_app.c), its state and timer */
+	const struct app_desc *app;
+	void *app_state;
+	struct loop_timer app_timer;
 };
 
 /* Live calls per extension, for the per-extension limit (a counter, not
@@ -180,6 +205,30 @@ struct leg *call_other_leg(struct leg *l);
 
 /* call_setup.c */
 void call_fork_cancel(struct leg *b);
+/* Rings extension number's phones (the ext: destination). */
+void call_ring_ext(struct call *c, const char *number);
+/* Cancels what still rings and forgets it: the call moves on. */
+void call_forks_abandon(struct call *c);
+
+/* call_route.c */
+/* Sends the call to dest (a destination string): the next hop of its
+ * path. Ends the call after CALL_MAX_HOPS. */
+void call_goto(struct call *c, const char *dest);
+enum call_next { CALL_NEXT_BUSY, CALL_NEXT_NOANSWER, CALL_NEXT_UNAVAIL, CALL_NEXT_FAIL };
+/* The current destination failed this way (status, reason for the
+ * caller if the chain ends in hangup): on to its next destination. */
+void call_next(struct call *c, enum call_next why, uint16_t status, const char *reason);
+
+/* call_app.c */
+/* Finds the app for a destination (app:NAME or a kind an app serves);
+ * NULL when none. *arg points into d. */
+const struct app_desc *call_app_find(struct call_mgr *m, const struct dest *d, const char **arg);
+/* Answers the caller for app and starts it with arg. */
+void call_app_start(struct call *c, const struct app_desc *app, const char *arg);
+/* Stops the app that has the call, if any (no event reaches it after). */
+void call_app_stop(struct call *c);
+/* A media event or a digit for the app, if one has the call. */
+void call_app_event(struct call *c, const struct app_event *ev);
 
 /* call_dialog.c */
 /* Sends a 2xx on A's INVITE (or re-INVITE) and keeps retransmitting it
@@ -205,9 +254,25 @@ int callm_create(struct call *c, const struct ext *caller, const struct ext *cal
  * 2xx, with a key of ours unless A's SRTP policy is off (RTP/SAVP when it
  * is required), and A's ACK brings its answer (callm_ack_answer). */
 int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status);
-/* A's offer (INVITE) -> the offer for the B legs. */
-int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,
-		       uint16_t *status);
+/* A's offer (its INVITE's SDP, or callm_late_offer's stand-in): kept
+ * until a destination answers it. */
+int callm_take_offer_a(struct call *c, const char *sdp, size_t len, uint16_t *status);
+/* The callee's policy (codecs, SRTP) for the B legs about to ring;
+ * NULL: the system default. */
+void callm_set_callee(struct call *c, const struct ext *callee);
+/* A's offer -> the offer for the B legs. */
+int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status);
+/* Our own answer to A's offer, for an app: A's format and keys are set
+ * and A hears us (nothing of B). */
+int callm_answer_local(struct call *c, struct sbuf *out);
+/* Plays tone to the caller (ringback while a destination rings after an
+ * app answered); stops when B answers. */
+int callm_tone_a(struct call *c, const char *tone);
+/* Media commands for the app on leg A (app.h). */
+int callm_app_play(struct call *c, const char *const *files, size_t n, bool loop, uint32_t tag);
+int callm_app_tone(struct call *c, const char *tone, uint32_t tag);
+int callm_app_stop(struct call *c);
+int callm_app_echo(struct call *c, bool on);
 /* An answer from B leg l (183/200) -> the answer for A. */
 int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,
 			struct sbuf *out, uint16_t *status);

@@ -172,14 +172,24 @@ static void on_media_event(const struct media_event *ev, void *arg)
 		call_dtmf_note(c, ev->leg, ev->digit, dtmf_src_name(ev->dtmf_src));
 		break;
 	case MEDIA_EV_PLAY_DONE:
-		if (cm && ev->leg == 0 && ev->err)
+		if (cm && ev->leg == 0 && ev->err && !ev->tag)
 			cm->tone = false;
+		if (ev->leg == 0 && ev->tag) /* an app's (callm_app_play) */
+			call_app_event(c, &(struct app_event){ .type = APP_EV_PLAY_DONE,
+							      .tag = ev->tag - 1, .err = ev->err });
+		break;
+	case MEDIA_EV_RECORD_DONE:
+		call_app_event(c, &(struct app_event){ .type = APP_EV_RECORD_DONE, .tag = ev->tag,
+						      .err = ev->err, .duration_ms = ev->duration_ms });
+		break;
+	case MEDIA_EV_TALK:
+	case MEDIA_EV_SILENCE:
+		if (ev->leg == 0)
+			call_app_event(c, &(struct app_event){
+				.type = ev->type == MEDIA_EV_TALK ? APP_EV_TALK : APP_EV_SILENCE });
 		break;
 	case MEDIA_EV_LATCHED:
 	case MEDIA_EV_STATS:
-	case MEDIA_EV_RECORD_DONE:
-	case MEDIA_EV_TALK:
-	case MEDIA_EV_SILENCE:
 		break;
 	}
 }
@@ -195,14 +205,14 @@ int callm_create(struct call *c, const struct ext *caller, const struct ext *cal
 	cm->sess_id = ((uint64_t)c->id << 20) ^ (uint64_t)call_wall_ms();
 	/* the system default as it is now (a reload may have changed it;
 	 * this call keeps what it started with) */
-	struct nego_policy dflt = e->dflt;
+	cm->dflt = e->dflt;
 	char why[128];
-	if (nego_codecs_parse(&dflt, c->m->d.conf->codecs, why, sizeof(why)) || !dflt.ncodecs)
-		dflt = e->dflt;
+	if (nego_codecs_parse(&cm->dflt, c->m->d.conf->codecs, why, sizeof(why)) || !cm->dflt.ncodecs)
+		cm->dflt = e->dflt;
 	nego_policy_for(&cm->pol[0], caller ? caller->codecs : NULL, caller ? caller->srtp : NULL,
-			&dflt);
+			&cm->dflt);
 	nego_policy_for(&cm->pol[1], callee ? callee->codecs : NULL, callee ? callee->srtp : NULL,
-			&dflt);
+			&cm->dflt);
 	cm->leg[0].cur.dtmf_pt = cm->leg[1].cur.dtmf_pt = -1;
 	c->media = cm;
 	int err = media_call_create(engine(c->m), &cm->mcall, on_media_event, c);
@@ -401,21 +411,37 @@ static void note_codec(struct call *c)
 
 /* --- offers ------------------------------------------------------------------- */
 
-/* From leg fi's offer s (owned: kept until the answer), our offer to the
- * other leg, anchored, into out. */
-static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi,
-		      struct leg *towards, struct sbuf *out, uint16_t *status)
+/* Leg fi's offer s (owned: kept until the answer): its crypto is taken
+ * (answered with a key of ours) and it waits for an answer. */
+static int take_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi,
+		      uint16_t *status)
 {
 	struct cm *cm = c->media;
-	unsigned ti = 1 - fi;
 	int err = callm_take_offer_crypto(c, fi, &s->media[mi], status);
-	struct sdp_session *d = err ? NULL : draft_of(s);
-	if (!err && !d)
-		err = ENOMEM;
 	if (err) {
 		sdp_free(s);
 		return err;
 	}
+	if (cm->offer != s)
+		sdp_free(cm->offer);
+	cm->offer = s;
+	cm->offer_from = fi;
+	cm->audio_idx = mi;
+	return 0;
+}
+
+/* Our offer to the other leg from the pending offer of leg fi, anchored,
+ * into out. */
+static int offer_from(struct call *c, unsigned fi, struct leg *towards, struct sbuf *out,
+		      uint16_t *status)
+{
+	struct cm *cm = c->media;
+	unsigned ti = 1 - fi;
+	const struct sdp_session *s = cm->offer;
+	int mi = cm->audio_idx;
+	struct sdp_session *d = draft_of(s);
+	if (!d)
+		return callm_refuse(c, status, 500, "out of memory");
 	callm_strip_crypto(d);
 	struct nego_buf buf = { .n = 0 };
 	struct nego_in in = {
@@ -426,6 +452,7 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 		.to_cur = &cm->leg[ti].cur,
 		.from_cur = &cm->leg[fi].cur,
 	};
+	int err = 0;
 	if (nego_offer(&d->media[mi], &in, &buf))
 		err = callm_refuse(c, status, 488, "no common codec");
 	if (!err)
@@ -436,15 +463,14 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 			*status = 500;
 	}
 	free(d);
-	if (err) {
-		sdp_free(s);
-		return err;
-	}
-	sdp_free(cm->offer);
-	cm->offer = s;
-	cm->offer_from = fi;
-	cm->audio_idx = mi;
-	return 0;
+	return err;
+}
+
+static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi,
+		      struct leg *towards, struct sbuf *out, uint16_t *status)
+{
+	int err = take_offer(c, fi, s, mi, status);
+	return err ? err : offer_from(c, fi, towards, out, status);
 }
 
 int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
@@ -481,8 +507,7 @@ int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
 	return out->err;
 }
 
-int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf *out,
-		       uint16_t *status)
+int callm_take_offer_a(struct call *c, const char *sdp, size_t len, uint16_t *status)
 {
 	struct sdp_session *s;
 	int mi;
@@ -495,13 +520,30 @@ int callm_offer_a_to_b(struct call *c, const char *sdp, size_t len, struct sbuf 
 		*status = err == EBADMSG ? 488 : 500;
 		return err;
 	}
+	return take_offer(c, 0, s, mi, status);
+}
+
+void callm_set_callee(struct call *c, const struct ext *callee)
+{
+	struct cm *cm = c->media;
+	if (cm)
+		nego_policy_for(&cm->pol[1], callee ? callee->codecs : NULL,
+				callee ? callee->srtp : NULL, &cm->dflt);
+}
+
+int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status)
+{
+	struct cm *cm = c->media;
+	*status = 500;
+	if (!cm || !cm->offer || cm->offer_from != 0)
+		return EPROTO;
 	/* the callee's SDP points at our B-side port; the address is the one
-	 * the caller reaches us on (one interface, or external_address) */
-	/* Not connected yet: the engine relays once both legs have their
+	 * the caller reaches us on (one interface, or external_address).
+	 * Not connected yet: the engine relays once both legs have their
 	 * formats and keys (callee's answer, early or final), so nothing the
 	 * callee sends before it answers can reach an SRTP caller in the
 	 * clear, or the caller in a codec it never agreed to. */
-	return make_offer(c, 0, s, mi, &c->a, out, status);
+	return offer_from(c, 0, &c->a, out, status);
 }
 
 int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
@@ -583,7 +625,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 
 	/* only for the INVITE transaction that got it: re-INVITEs are new
 	 * exchanges */
-	bool fixed = fi == 0 && cm->a_fixed && c->a.inv_st;
+	bool fixed = fi == 0 && cm->a_fixed && (c->a.inv_st || cm->a_local);
 	if (!err && fixed) {
 		/* A has its answer: only leg B changes (the worker transcodes
 		 * when the codecs now differ); the same SDP again for A */
@@ -656,7 +698,11 @@ int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t l
 			struct sbuf *out, uint16_t *status)
 {
 	(void)l;
-	return take_answer(c, 0, &c->a, sdp, len, out, status);
+	int err = take_answer(c, 0, &c->a, sdp, len, out, status);
+	struct cm *cm = c->media;
+	if (!err && cm && cm->a_local && !c->a.inv_st)
+		cm->a_local = false; /* from now on offers are new exchanges */
+	return err;
 }
 
 int callm_reanswer(struct call *c, struct leg *from, const char *sdp, size_t len,
@@ -740,10 +786,13 @@ bool callm_has_answer_for_a(const struct call *c)
 	return cm && cm->a_fixed && c->a.inv_st;
 }
 
-int callm_ringback(struct call *c, struct sbuf *out)
+/* Our answer to A's pending offer, chosen from it by A's policy: A's
+ * format and keys are set (keys before the first packet we send: an SRTP
+ * caller hears nothing in the clear), then tone (NULL: none) plays. */
+static int answer_a(struct call *c, struct sbuf *out, const char *tone)
 {
 	struct cm *cm = c->media;
-	if (!cm || !c->m->d.conf->ringback || cm->a_fixed || !cm->offer || cm->offer_from != 0)
+	if (!cm || cm->a_fixed || !cm->offer || cm->offer_from != 0)
 		return ENOTSUP;
 	int mi = cm->audio_idx;
 	struct nego_buf buf = { .n = 0 };
@@ -762,24 +811,23 @@ int callm_ringback(struct call *c, struct sbuf *out)
 		free(d);
 		return err;
 	}
-	/* the tone needs leg A's format; ENOSYS (no player) means no ringback */
 	struct media_fmt f;
 	nego_leg_media_fmt(&lf, &f);
 	err = media_leg_set_format(engine(c->m), cm->mcall, 0, &f);
-	/* keys before the first tone packet: an SRTP caller hears nothing
-	 * in the clear */
 	struct cm_leg *fl = &cm->leg[0];
 	if (!err)
 		err = callm_set_srtp(c, 0, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
-	if (!err)
-		err = media_leg_tone(engine(c->m), cm->mcall, 0, "ringback", 0);
+	if (!err && tone)
+		err = media_leg_tone(engine(c->m), cm->mcall, 0, tone, 0);
 	if (err) {
 		free(d);
+		/* ENOSYS: the engine cannot play (no ringback) */
 		if (err != ENOSYS)
-			log_warn(CALL_TAG, "call %u: no ringback: %s", c->id, strerror(err));
+			log_warn(CALL_TAG, "call %u: cannot answer the caller ourselves: %s", c->id,
+				 strerror(err));
 		return err;
 	}
-	cm->tone = true;
+	cm->tone = tone != NULL;
 	cm->leg[0].cur = lf;
 
 	/* Our answer, from A's own offer: its attributes are A's and go;
@@ -803,11 +851,77 @@ int callm_ringback(struct call *c, struct sbuf *out)
 	if (!err) {
 		cm->a_fixed = true;
 		note_codec(c);
-		log_debug(CALL_TAG, "call %u: ringback to the caller on %s/%u", c->id, lf.enc, lf.clock);
+		log_debug(CALL_TAG, "call %u: we answer the caller on %s/%u%s%s", c->id, lf.enc,
+			  lf.clock, tone ? " with " : "", tone ? tone : "");
 	} else {
 		stop_tone(c);
 	}
 	return err;
+}
+
+int callm_ringback(struct call *c, struct sbuf *out)
+{
+	if (!c->media || !c->m->d.conf->ringback)
+		return ENOTSUP;
+	return answer_a(c, out, "ringback");
+}
+
+int callm_answer_local(struct call *c, struct sbuf *out)
+{
+	int err = answer_a(c, out, NULL);
+	if (!err)
+		((struct cm *)c->media)->a_local = true;
+	return err;
+}
+
+int callm_tone_a(struct call *c, const char *tone)
+{
+	struct cm *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	int err = media_leg_tone(engine(c->m), cm->mcall, 0, tone, 0);
+	if (!err)
+		cm->tone = true;
+	return err;
+}
+
+/* --- apps ---------------------------------------------------------------------- */
+
+/* App plays carry tag + 1 on the wire, so the ringback's tag 0 never
+ * reaches an app as its own */
+int callm_app_play(struct call *c, const char *const *files, size_t n, bool loop, uint32_t tag)
+{
+	struct cm *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	cm->tone = false;
+	return media_leg_play(engine(c->m), cm->mcall, 0, files, n, loop, tag + 1);
+}
+
+int callm_app_tone(struct call *c, const char *tone, uint32_t tag)
+{
+	struct cm *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	cm->tone = false;
+	return media_leg_tone(engine(c->m), cm->mcall, 0, tone, tag + 1);
+}
+
+int callm_app_stop(struct call *c)
+{
+	struct cm *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	cm->tone = false;
+	return media_leg_stop(engine(c->m), cm->mcall, 0);
+}
+
+int callm_app_echo(struct call *c, bool on)
+{
+	struct cm *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	return media_leg_echo(engine(c->m), cm->mcall, 0, on);
 }
 
 /* --- DTMF ---------------------------------------------------------------------- */

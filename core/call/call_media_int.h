@@ -42,6 +42,7 @@ struct cm {
 	struct call *c;
 	bool connected, destroying;
 
+	struct nego_policy dflt;       /* the system default when the call began */
 	struct nego_policy pol[2];     /* the caller's, the callee's */
 	struct cm_leg leg[2];
 	/* The offer waiting for the other leg's answer, and who made it. */
@@ -50,6 +51,9 @@ struct cm {
 	/* A has our answer to its INVITE: later answers from B only change
 	 * leg 1 (RFC 3264: one answer per offer; the 2xx repeats it). */
 	bool a_fixed;
+	/* ... because an app answered A: the first answer from a B leg
+	 * (the call moved on to an extension) changes only leg 1 too */
+	bool a_local;
 	bool tone;                     /* ringback plays to A */
 	/* A delayed offer: our key in the 2xx's offer to A (RTP/SAVP when
 	 * A's policy requires SRTP); A's key comes in its ACK */

@@ -281,6 +281,7 @@ struct call *call_new(struct call_mgr *m)
 	c->a.idx = 0;
 	loop_timer_init(&c->noanswer);
 	loop_timer_init(&c->session);
+	loop_timer_init(&c->app_timer);
 	loop_timer_init(&c->a.t2xx);
 	c->start_ms = call_wall_ms();
 	c->start_mono = loop_now(m->d.loop);
@@ -363,6 +364,7 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 		return;
 	c->ending = true;
 	struct call_mgr *m = c->m;
+	call_app_stop(c);
 	call_ext_add(m, c->caller_ext, -1);
 	if (strcmp(c->callee_ext, c->caller_ext))
 		call_ext_add(m, c->callee_ext, -1);
@@ -405,6 +407,7 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 	snprintf(r->hangup_cause, sizeof(r->hangup_cause), "%s", cause);
 	snprintf(r->hangup_side, sizeof(r->hangup_side), "%s", side);
 	snprintf(r->codec, sizeof(r->codec), "%s", c->codec);
+	snprintf(r->path, sizeof(r->path), "%s", c->path);
 	if (c->answered)
 		; /* counted when answered */
 	else if (!strcmp(r->disposition, "BUSY"))
@@ -441,6 +444,8 @@ void call_dtmf_note(struct call *c, unsigned leg, char digit, const char *src)
 	}
 	c->dtmf[n] = digit;
 	c->dtmf[n + 1] = '\0';
+	if (leg == 0) /* whatever carried it, an app hears the caller's keys */
+		call_app_event(c, &(struct app_event){ .type = APP_EV_DTMF, .digit = digit });
 }
 
 /* --- queries -------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../base/log.h"
+#include "../dialplan/route.h"
 #include "../pbx/authn.h"
 #include "../pbx/ext_table.h"
 #include "../base/conf.h"
@@ -135,8 +136,9 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 	b->state = LEG_UP;
 	call_leg_hash(c->m, b);
 	ack_2xx(b, resp);
-	if (c->winner || c->ending) {
-		/* lost the race (or the call is going): ACK then BYE, 15.1.1 */
+	if (c->winner || c->ending || b->stale) {
+		/* lost the race (or the call is going, or has moved on): ACK
+		 * then BYE, 15.1.1 */
 		b->state = LEG_DONE;
 		call_leg_request(b, "BYE", NULL, NULL, NULL, 0, REQ_ACK_BYE, on_late_bye_resp);
 		return;
@@ -152,13 +154,23 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 		return;
 	}
 	c->winner = b;
-	c->answered = true;
-	c->answer_ms = call_wall_ms();
-	c->m->stats.answered++;
+	c->forking = false;
 	loop_timer_cancel(&c->noanswer);
 	for (int i = 0; i < c->nb; i++)
 		if (c->b[i] != b)
 			call_fork_cancel(c->b[i]);
+	if (c->a.state == LEG_UP) {
+		/* an app answered the caller before the call came here: the
+		 * caller keeps its SDP and the worker transcodes if need be */
+		sbuf_free(&sdp);
+		callm_connect(c);
+		log_debug(CALL_TAG, "call %u %s -> %s answered by %s", c->id, c->caller, c->callee,
+			  b->dlg.remote_target);
+		return;
+	}
+	c->answered = true;
+	c->answer_ms = call_wall_ms();
+	c->m->stats.answered++;
 	if (call_send_2xx(&c->a, c->a.inv_st, sdp.p, sdp.len, NULL)) {
 		sbuf_free(&sdp);
 		call_end(c, 500, "Server Internal Error", "system", "cannot answer caller");
@@ -174,19 +186,42 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 		 b->dlg.remote_target);
 }
 
+/* A fork of a destination the call has left is forgotten once it ends. */
+static void fork_drop(struct call *c, struct leg *b)
+{
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i] == b) {
+			c->b[i] = c->b[--c->nb];
+			call_free_leg(c, b);
+			return;
+		}
+}
+
 static void fork_failed(struct leg *b, uint16_t status, struct pl reason)
 {
 	struct call *c = b->call;
 	b->state = LEG_DONE;
 	b->final_status = status;
+	if (b->stale) {
+		if (!c->ending)
+			fork_drop(c, b);
+		return;
+	}
 	note_status(c, status, reason);
 	if (c->ending || c->winner || !all_forks_done(c))
 		return;
-	char why[64];
-	snprintf(why, sizeof(why), "callee answered %u", c->best_status);
 	if (c->best_status == 487)
 		return; /* we cancelled: whoever cancelled ends the call */
-	call_end(c, c->best_status, c->best_reason[0] ? c->best_reason : NULL, "callee", why);
+	c->forking = false;
+	loop_timer_cancel(&c->noanswer);
+	char reason_s[64];
+	snprintf(reason_s, sizeof(reason_s), "%s", c->best_reason);
+	uint16_t st = c->best_status;
+	bool busy = st == 486 || st == 600;
+	log_debug(CALL_TAG, "call %u: %s answered %u", c->id, c->callee_ext, st);
+	call_forks_abandon(c);
+	call_next(c, busy ? CALL_NEXT_BUSY : st == 480 || st == 408 ? CALL_NEXT_NOANSWER : CALL_NEXT_FAIL,
+		  st, reason_s[0] ? reason_s : NULL);
 }
 
 static void relay_provisional(struct call *c, struct leg *b, const struct sip_msg *resp)
@@ -373,7 +408,28 @@ static int static_peer(const char *uri, struct sip_peer *p)
 static void on_noanswer(void *arg)
 {
 	struct call *c = arg;
-	call_end(c, 480, "Temporarily Unavailable", "system", "no answer");
+	c->forking = false;
+	call_forks_abandon(c);
+	call_next(c, CALL_NEXT_NOANSWER, 480, "Temporarily Unavailable");
+}
+
+void call_forks_abandon(struct call *c)
+{
+	if (c->callee_ext[0] && strcmp(c->callee_ext, c->caller_ext))
+		call_ext_add(c->m, c->callee_ext, -1);
+	c->callee_ext[0] = '\0';
+	c->best_status = 0;
+	c->best_reason[0] = '\0';
+	for (int i = 0; i < c->nb;) {
+		struct leg *b = c->b[i];
+		b->stale = true;
+		if (b->state == LEG_DONE) {
+			fork_drop(c, b);
+			continue;
+		}
+		call_fork_cancel(b);
+		i++;
+	}
 }
 
 void call_on_cancel(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
@@ -488,27 +544,18 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 			    "system call limit");
 		return;
 	}
-	/* Where to: the number dialled, as a local extension. Numbers
-	 * outside the PBX wait for the trunk issue. */
-	const struct ext *callee = ext_table_find(*p->exts, req->ruri.user);
-	if (!callee || !callee->enabled) {
-		reject_call(m, st, req, caller, NULL, 404, "Not Found", NULL, "unknown number");
-		return;
-	}
 	if (call_ext_count(m, caller->number) >= limit_of(m, caller)) {
-		reject_call(m, st, req, caller, callee, 486, "Busy Here", NULL, "caller call limit");
+		reject_call(m, st, req, caller, NULL, 486, "Busy Here", NULL, "caller call limit");
 		return;
 	}
-	if (call_ext_count(m, callee->number) >= limit_of(m, callee)) {
-		reject_call(m, st, req, caller, callee, 486, "Busy Here", NULL, "callee call limit");
-		return;
-	}
-	size_t ncontacts = registrar_lookup(p->reg, callee->number, NULL, NULL);
-	if (!ncontacts && !callee->contact[0]) {
-		reject_call(m, st, req, caller, callee, 480, "Temporarily Unavailable", NULL,
-			    "callee not registered");
-		return;
-	}
+	/* Where to: the routing seam says what the number dialled means */
+	char dialled[64];
+	pl_strcpy(req->ruri.user, dialled, sizeof(dialled));
+	struct dest d;
+	route_dialled(p->plan ? *p->plan : NULL, *p->exts, caller->number, dialled, &d);
+	char dest[DEST_MAX];
+	dest_format(&d, dest, sizeof(dest));
+
 	struct call *c = call_new(m);
 	if (!c) {
 		reject(st, 500, "Server Internal Error", NULL);
@@ -517,12 +564,8 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	snprintf(c->caller, sizeof(c->caller), "%s", caller->number);
 	snprintf(c->caller_ext, sizeof(c->caller_ext), "%s", caller->number);
 	snprintf(c->caller_name, sizeof(c->caller_name), "%s", caller->name);
-	snprintf(c->callee, sizeof(c->callee), "%s", callee->number);
-	snprintf(c->callee_ext, sizeof(c->callee_ext), "%s", callee->number);
-	snprintf(c->callee_name, sizeof(c->callee_name), "%s", callee->name);
+	snprintf(c->callee, sizeof(c->callee), "%s", dialled);
 	call_ext_add(m, c->caller_ext, 1);
-	if (strcmp(c->callee_ext, c->caller_ext))
-		call_ext_add(m, c->callee_ext, 1);
 
 	char tag[24];
 	sip_random_token(tag, sizeof(tag), 16);
@@ -541,28 +584,73 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	call_leg_hash(m, a);
 	sip_tsx_reply(st, 100, "Trying", NULL);
 
-	struct sbuf offer, late;
-	sbuf_init(&offer);
+	struct sbuf late;
 	sbuf_init(&late);
 	uint16_t status = 500;
 	/* a delayed offer (13.2.1): A offers nothing, so it stands for what
 	 * its policy allows; our offer to A goes in the 2xx */
 	c->late_offer = !req->body.l;
-	int err = callm_create(c, caller, callee);
+	int err = callm_create(c, caller, NULL);
 	if (!err && c->late_offer)
 		err = callm_late_offer(c, &late, &status);
 	if (!err)
-		err = c->late_offer ? callm_offer_a_to_b(c, late.p, late.len, &offer, &status)
-				    : callm_offer_a_to_b(c, req->body.p, req->body.l, &offer, &status);
+		err = c->late_offer ? callm_take_offer_a(c, late.p, late.len, &status)
+				    : callm_take_offer_a(c, req->body.p, req->body.l, &status);
 	sbuf_free(&late);
 	if (err) {
+		call_end(c, status, status == 488 ? "Not Acceptable Here" : "Server Internal Error",
+			 "system", "caller offer unusable");
+		return;
+	}
+	call_goto(c, dest);
+}
+
+/* A string of the extension's (next_busy...) or "hangup". */
+static void next_of(char *out, size_t cap, const char *v)
+{
+	snprintf(out, cap, "%s", v[0] ? v : "hangup");
+}
+
+void call_ring_ext(struct call *c, const char *number)
+{
+	struct call_mgr *m = c->m;
+	const struct call_deps *p = &m->d;
+	const struct ext *callee = ext_table_find(*p->exts, pl_from(number));
+	if (!callee || !callee->enabled) {
+		call_next(c, CALL_NEXT_FAIL, 404, "Not Found");
+		return;
+	}
+	next_of(c->next_busy, sizeof(c->next_busy), callee->next_busy);
+	next_of(c->next_noanswer, sizeof(c->next_noanswer), callee->next_noanswer);
+	next_of(c->next_unavail, sizeof(c->next_unavail), callee->next_unavail);
+	snprintf(c->callee_name, sizeof(c->callee_name), "%s", callee->name);
+	if (call_ext_count(m, callee->number) >= limit_of(m, callee)) {
+		log_debug(CALL_TAG, "call %u: %s is at its call limit", c->id, callee->number);
+		call_next(c, CALL_NEXT_BUSY, 486, "Busy Here");
+		return;
+	}
+	size_t ncontacts = registrar_lookup(p->reg, callee->number, NULL, NULL);
+	if (!ncontacts && !callee->contact[0]) {
+		log_debug(CALL_TAG, "call %u: %s has no phone registered", c->id, callee->number);
+		call_next(c, CALL_NEXT_UNAVAIL, 480, "Temporarily Unavailable");
+		return;
+	}
+	snprintf(c->callee_ext, sizeof(c->callee_ext), "%s", callee->number);
+	if (strcmp(c->callee_ext, c->caller_ext))
+		call_ext_add(m, c->callee_ext, 1);
+
+	struct sbuf offer;
+	sbuf_init(&offer);
+	uint16_t status = 500;
+	callm_set_callee(c, callee);
+	if (callm_offer_to_b(c, &offer, &status)) {
 		sbuf_free(&offer);
 		call_end(c, status, status == 488 ? "Not Acceptable Here" : "Server Internal Error",
 			 "system", "caller offer unusable");
 		return;
 	}
-	log_debug(CALL_TAG, "call %u %s -> %s: ringing %zu contact(s)", c->id, c->caller, c->callee,
-		 ncontacts + (callee->contact[0] ? 1 : 0));
+	log_debug(CALL_TAG, "call %u %s -> %s: ringing %zu contact(s)", c->id, c->caller, number,
+		  ncontacts + (callee->contact[0] ? 1 : 0));
 	struct fork_ctx f = { .c = c, .body = offer.p, .len = offer.len };
 	registrar_lookup(p->reg, callee->number, fork_contact, &f);
 	struct sip_peer sp;
@@ -570,9 +658,13 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 		fork_contact(callee->contact, &sp, &f);
 	sbuf_free(&offer);
 	if (!f.started) {
-		call_end(c, 480, "Temporarily Unavailable", "system", "no contact reachable");
+		call_forks_abandon(c);
+		call_next(c, CALL_NEXT_UNAVAIL, 480, "Temporarily Unavailable");
 		return;
 	}
+	c->forking = true;
+	if (c->a.state == LEG_UP)
+		callm_tone_a(c, "ringback"); /* an app answered: we ring for the callee */
 	loop_timer_start(p->loop, &c->noanswer, (uint64_t)p->conf->no_answer_timeout * 1000u,
 			 on_noanswer, c);
 }

@@ -35,6 +35,10 @@ struct ext {
 	int max_calls;       /* 0: the system default */
 	char codecs[64];     /* "opus,PCMU" as stored; "": the system default */
 	char srtp[12];       /* off | optional | required */
+	/* where a call to it goes next (destination strings, dest.h; "":
+	 * hangup with the failure's status) when it is busy, rings without
+	 * answer, or has no phone registered */
+	char next_busy[64], next_noanswer[64], next_unavail[64];
 };
 
 struct ext_table;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../apps/apps.h"
 #include "../../db/db.h"
 #include "../../db/store.h"
 #include "../../web/web.h"
@@ -24,6 +25,7 @@
 #include "../base/loop.h"
 #include "../call/call.h"
 #include "../ctl/ctl_server.h"
+#include "../dialplan/numplan.h"
 #include "../reg/registrar.h"
 #include "../sip/auth.h"
 #include "../sip/ban.h"
@@ -104,8 +106,11 @@ static int load_initial(struct pbx *p)
 		return err;
 	}
 	err = ext_table_load(&p->exts, db);
-	if (err) {
+	if (!err && (err = numplan_load(&p->plan, db)))
+		log_err("pbx", "cannot read the numbering plan: %s", db_errmsg(db));
+	else if (err)
 		log_err("pbx", "cannot read extensions: %s", db_errmsg(db));
+	if (err) {
 		db_close(db);
 		return err;
 	}
@@ -122,6 +127,7 @@ static int load_initial(struct pbx *p)
 struct reload_job {
 	struct pbx *p;
 	struct ext_table *t;
+	struct numplan *plan;
 	int err;
 	pbx_reload_done_h *done;
 	void *arg;
@@ -140,12 +146,15 @@ static void reload_apply(void *arg)
 	if (!j->err) {
 		struct ext_table *old = p->exts;
 		p->exts = j->t;
+		numplan_free(p->plan);
+		p->plan = j->plan;
 		/* Extensions removed (or disabled) lose their registrations:
 		 * a deleted user's phone must stop ringing at once. */
 		registrar_retain(p->reg, ext_still_active, p->exts);
 		ext_table_unref(old);
 		p->reloads++;
-		log_info("pbx", "configuration reloaded: %zu extensions", ext_table_count(p->exts));
+		log_info("pbx", "configuration reloaded: %zu extensions, %zu numbers",
+			 ext_table_count(p->exts), numplan_count(p->plan));
 	} else {
 		log_err("pbx", "reload failed: %s", strerror(j->err));
 	}
@@ -158,8 +167,16 @@ static void reload_read(struct db *db, void *arg)
 {
 	struct reload_job *j = arg;
 	j->err = ext_table_load(&j->t, db);
+	if (!j->err) {
+		j->err = numplan_load(&j->plan, db);
+		if (j->err)
+			ext_table_unref(j->t);
+	}
 	if (loop_post(j->p->loop, reload_apply, j)) {
-		ext_table_unref(j->t);
+		if (!j->err) {
+			ext_table_unref(j->t);
+			numplan_free(j->plan);
+		}
 		free(j);
 	}
 }
@@ -412,7 +429,8 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	sip_transport_set_external(p->tp, conf->external_addr);
 	struct call_deps cd = {
 		.loop = p->loop, .store = p->store, .tp = p->tp, .tsx = p->tsx, .reg = p->reg,
-		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts,
+		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts, .plan = &p->plan,
+		.apps = apps_builtin, .sounds_dir = p->conf.sounds_dir,
 	};
 	err = call_mgr_alloc(&p->calls, &cd);
 	if (err)
@@ -451,6 +469,7 @@ void pbx_free(struct pbx *p)
 	registrar_free(p->reg); /* frees bindings only: the database keeps them */
 	store_free(p->store);   /* drains pending writes first */
 	ext_table_unref(p->exts);
+	numplan_free(p->plan);
 	domains_free(p->domains);
 	ban_list_free(p->bans);
 	auth_nonces_free(p->nonces);

@@ -19,6 +19,7 @@ struct sip_transport;
 struct sip_tsx_layer;
 struct registrar;
 struct ext_table;
+struct numplan;
 struct ban_list;
 struct auth_nonces;
 struct domains;
@@ -38,6 +39,7 @@ struct pbx {
 	struct authn authn;
 	struct registrar *reg;
 	struct ext_table *exts;
+	struct numplan *plan;       /* read when a call is routed; swapped on reload */
 	struct domains *domains;
 	struct ctl_server *ctl;
 	struct call_mgr *calls;

@@ -1,0 +1,90 @@
+/*
+ * Dialplan applications: what an app (apps/<name>/) may do with the call
+ * it was given, and the callbacks it gives in return.
+ *
+ * A call reaches an app when its destination is "app:NAME[:...]" or a
+ * kind the app serves ("vm:1001" for one whose kind is "vm"). The B2BUA
+ * answers the caller for it (200, or 183 early media for an app that
+ * only announces and must not be billed as answered), then calls start.
+ * Apps are state machines on the signalling loop: they never block, they
+ * drive media only through the commands below, and they hear back
+ * through on_event. An app ends by hanging up or by sending the call on
+ * to another destination (app_goto); either way stop follows, once.
+ * When the caller hangs up first, stop is called too.
+ *
+ * Adding an app is a new folder under apps/ and one line in apps/apps.c.
+ */
+#ifndef HF_APP_H
+#define HF_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct app_call; /* the call as an app sees it */
+
+enum app_event_type {
+	APP_EV_DTMF,        /* digit: a key the caller pressed */
+	APP_EV_PLAY_DONE,   /* tag, err: 0 played to the end, ECANCELED
+			     * stopped or replaced, else why it could not
+			     * play (ENOENT: no such prompt) */
+	APP_EV_RECORD_DONE, /* tag, err, duration_ms */
+	APP_EV_TIMER,       /* the app's timer (app_timer) fired */
+	APP_EV_TALK,        /* the caller started talking */
+	APP_EV_SILENCE,     /* ... and went quiet */
+};
+
+struct app_event {
+	enum app_event_type type;
+	char digit;
+	uint32_t tag;
+	int err;
+	uint32_t duration_ms;
+};
+
+struct app_desc {
+	const char *name;   /* "echo": reached as app:echo */
+	const char *kind;   /* a destination kind it also serves ("vm"), or NULL */
+	/* Answer with 183 and early media instead of 200: announcements
+	 * that end in a failure status (not in service) are not answered
+	 * calls, and a trunk must not bill them. */
+	bool early_media;
+	/* arg: what follows the app's name or kind ("1001" of vm:1001; ""
+	 * for app:echo). Returns 0, or an errno: the call then goes to its
+	 * failure destination. *state is the app's, handed back below. */
+	int (*start)(struct app_call *c, const char *arg, void **state);
+	void (*on_event)(struct app_call *c, void *state, const struct app_event *ev);
+	/* The app is done with the call (it hung up, went elsewhere, or the
+	 * caller hung up): free state. No app_* call on c after this. */
+	void (*stop)(struct app_call *c, void *state);
+};
+
+/* Who called, the number dialled, and the call's id for log lines. */
+const char *app_caller(const struct app_call *c);
+const char *app_dialled(const struct app_call *c);
+uint32_t app_call_id(const struct app_call *c);
+
+/* Media towards the caller. Each returns 0 or an errno (ENOENT when the
+ * call's media is gone). Plays replace each other; the end of each comes
+ * as APP_EV_PLAY_DONE with the tag given. Files are paths; prompts by
+ * name are resolved with app_prompt. */
+int app_play(struct app_call *c, const char *const *files, size_t nfiles, bool loop,
+	     uint32_t tag);
+int app_tone(struct app_call *c, const char *tone, uint32_t tag);
+int app_stop_play(struct app_call *c);
+/* The caller hears itself (an echo test). */
+int app_echo(struct app_call *c, bool on);
+/* The path of a prompt by name ("ss-noservice") in the sounds folder;
+ * no disk access here: a missing file shows as PLAY_DONE with ENOENT. */
+void app_prompt(const struct app_call *c, const char *name, char *out, size_t cap);
+
+/* One timer per app: APP_EV_TIMER after ms (re-arming replaces it). */
+int app_timer(struct app_call *c, uint32_t ms);
+
+/* Ends the call: BYE when answered, else the final status given. */
+void app_hangup(struct app_call *c, uint16_t status, const char *reason);
+/* Sends the call on to dest ("ext:1001"); EINVAL for a malformed one
+ * (the app goes on). The app is stopped before the call moves. */
+int app_goto(struct app_call *c, const char *dest);
+
+#endif
