@@ -1,12 +1,13 @@
 /*
  * Private to core/call: the call and leg objects and the helpers the
  * call files share. One file per concern: call_mgr.c (table, lookup,
- * ids, teardown, CDR), call_setup.c (INVITE in, forking, responses,
- * CANCEL, no-answer), call_dialog.c (requests inside a dialog: BYE,
- * re-INVITE, UPDATE, INFO, ACK, 2xx retransmission, session timers),
- * call_media.c (the only file that knows SDP and the media engine, with
- * call_srtp.c for the SDES half of it; call_media_int.h between them).
- * call_nego.c (the codec rules it applies: pure functions, unit-tested).
+ * ids, teardown, CDR), call_setup.c (INVITE in, ringing an extension's
+ * phones, responses, CANCEL, no-answer), call_route.c (the destinations a
+ * call passes through, next destinations), call_app.c (hosting apps),
+ * call_dialog.c (requests inside a dialog: BYE, re-INVITE, UPDATE, INFO,
+ * ACK, 2xx retransmission, session timers), the media files (see
+ * call_media_int.h) and call_nego.c (the codec rules they apply: pure
+ * functions, unit-tested).
  */
 #ifndef HF_CALL_INT_H
 #define HF_CALL_INT_H

@@ -1,7 +1,8 @@
 /*
- * Private to call_media.c and call_srtp.c: the per-call media state
- * (struct cm), the shared engine (struct cme), and the SRTP half of
- * offer/answer that call_srtp.c keeps apart from codecs and anchoring.
+ * Private to the call's media files (call_media.c, call_sdp.c,
+ * call_offer.c, call_answer.c, call_local.c, call_srtp.c): the per-call
+ * media state (struct call_media), the engine every call shares (struct
+ * call_media_engine), and the helpers they share.
  */
 #ifndef HF_CALL_MEDIA_INT_H
 #define HF_CALL_MEDIA_INT_H
@@ -14,12 +15,12 @@
 struct media_engine;
 
 /* The engine, shared by every call. */
-struct cme {
+struct call_media_engine {
 	struct media_engine *me;
 	struct nego_policy dflt;       /* the system default policy at start */
 };
 
-struct cm_leg {
+struct call_media_leg {
 	struct nego_leg cur;           /* the format in use */
 	bool srtp;                     /* SRTP on now, with these keys: */
 	struct sdes_key local, remote;
@@ -32,7 +33,7 @@ struct cm_leg {
 	bool offered_savp;             /* ... on RTP/SAVP: the answer must take one */
 };
 
-struct cm {
+struct call_media {
 	uint32_t mcall;
 	uint16_t port[2];              /* our RTP port towards A (0), B (1) */
 	int audio_idx;                 /* the anchored m= line */
@@ -44,7 +45,7 @@ struct cm {
 
 	struct nego_policy dflt;       /* the system default when the call began */
 	struct nego_policy pol[2];     /* the caller's, the callee's */
-	struct cm_leg leg[2];
+	struct call_media_leg leg[2];
 	/* The offer waiting for the other leg's answer, and who made it. */
 	struct sdp_session *offer;
 	unsigned offer_from;
@@ -61,7 +62,7 @@ struct cm {
 	struct sdes_key late_key;
 };
 
-static inline struct cme *cme(struct call_mgr *m)
+static inline struct call_media_engine *cme(struct call_mgr *m)
 {
 	return m->media_engine;
 }
@@ -71,7 +72,27 @@ static inline struct media_engine *engine(struct call_mgr *m)
 	return cme(m)->me;
 }
 
-/* call_media.c: refuses the offer or answer with code (488 or 500) and a
+/* call_media.c */
+/* Stops the ringback (or other tone of ours) playing to A. */
+void callm_stop_tone(struct call *c);
+
+/* call_sdp.c */
+/* Parses sdp and finds its audio stream (*mi); 488 in *status when it
+ * has none or does not parse. */
+int callm_parse(const char *sdp, size_t len, struct sdp_session **s, int *mi, uint16_t *status);
+/* Tells the worker where leg idx's phone receives and how (hold). */
+int callm_apply_remote(struct call *c, unsigned idx, const struct sdp_session *s, int mi);
+/* Writes `in` anchored on our port of leg idx into out, and keeps it as
+ * the last SDP sent there. */
+int callm_anchor(struct call *c, unsigned idx, struct leg *towards, const struct sdp_session *in,
+		 int mi, struct sbuf *out);
+/* A shallow, writable copy of s (slices still point into s). free() it. */
+struct sdp_session *callm_draft(const struct sdp_session *s);
+void callm_set_format(struct call *c, unsigned idx, const struct nego_leg *nl);
+/* c->codec from the legs' formats. */
+void callm_note_codec(struct call *c);
+
+/* call_sdp.c: refuses the offer or answer with code (488 or 500) and a
  * Warning naming why; returns the errno the callers pass up. */
 int callm_refuse(struct call *c, uint16_t *status, uint16_t code, const char *why);
 

@@ -45,8 +45,8 @@ static bool keys_equal(const struct sdes_key *a, const struct sdes_key *b)
 int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key *local,
 		    const struct sdes_key *remote)
 {
-	struct cm *cm = c->media;
-	struct cm_leg *l = &cm->leg[idx];
+	struct call_media *cm = c->media;
+	struct call_media_leg *l = &cm->leg[idx];
 	if (!on && !l->srtp)
 		return 0;
 	if (on && l->srtp && keys_equal(&l->local, local) && keys_equal(&l->remote, remote))
@@ -79,8 +79,8 @@ int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key 
 int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
 			     uint16_t *status)
 {
-	struct cm *cm = c->media;
-	struct cm_leg *l = &cm->leg[fi];
+	struct call_media *cm = c->media;
+	struct call_media_leg *l = &cm->leg[fi];
 	enum nego_srtp pol = cm->pol[fi].srtp;
 	bool secure = sdp_proto_is_secure(m->proto);
 	sdes_key_wipe(&l->pend_local);
@@ -118,8 +118,8 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
 int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
 			     struct pl in_proto, uint16_t *status)
 {
-	struct cm *cm = c->media;
-	struct cm_leg *l = &cm->leg[ti];
+	struct call_media *cm = c->media;
+	struct call_media_leg *l = &cm->leg[ti];
 	enum nego_srtp pol = cm->pol[ti].srtp;
 	for (size_t k = 0; k < l->noffered; k++)
 		sdes_key_wipe(&l->offered[k]);
@@ -155,7 +155,7 @@ int callm_take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media
 			      bool *on, struct sdes_key *local, struct sdes_key *remote,
 			      uint16_t *status)
 {
-	struct cm_leg *l = &((struct cm *)c->media)->leg[ti];
+	struct call_media_leg *l = &((struct call_media *)c->media)->leg[ti];
 	*on = false;
 	if (!m->ncrypto || !l->noffered) {
 		if (l->offered_savp)

@@ -1,0 +1,163 @@
+/*
+ * Answers we give ourselves, with no phone on the other side: ringback
+ * while the callee rings without early media, and the caller answered
+ * for an app (voicemail, echo test, announcements), which then drives the
+ * caller's media through the callm_app_* commands.
+ */
+#include "call_media_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/conf.h"
+#include "../base/log.h"
+#include "../media/media.h"
+#include "../sdp/sdes.h"
+#include "../sdp/sdp.h"
+#include "call_nego.h"
+
+bool callm_has_answer_for_a(const struct call *c)
+{
+	const struct call_media *cm = c->media;
+	return cm && cm->a_fixed && c->a.inv_st;
+}
+
+/* Our answer to A's pending offer, chosen from it by A's policy: A's
+ * format and keys are set (keys before the first packet we send: an SRTP
+ * caller hears nothing in the clear), then tone (NULL: none) plays. */
+static int answer_a(struct call *c, struct sbuf *out, const char *tone)
+{
+	struct call_media *cm = c->media;
+	if (!cm || cm->a_fixed || !cm->offer || cm->offer_from != 0)
+		return ENOTSUP;
+	int mi = cm->audio_idx;
+	struct nego_buf buf = { .n = 0 };
+	struct nego_in in = {
+		.offer = &cm->offer->media[mi],
+		.from = &cm->pol[0],
+		.to = &cm->pol[1],
+		.transcode = true,
+	};
+	struct nego_leg lf, lt;
+	struct sdp_session *d = callm_draft(cm->offer);
+	if (!d)
+		return ENOMEM;
+	int err = nego_answer(&d->media[mi], &in, NULL, &buf, &lf, &lt);
+	if (err) {
+		free(d);
+		return err;
+	}
+	struct media_fmt f;
+	nego_leg_media_fmt(&lf, &f);
+	err = media_leg_set_format(engine(c->m), cm->mcall, 0, &f);
+	struct call_media_leg *fl = &cm->leg[0];
+	if (!err)
+		err = callm_set_srtp(c, 0, fl->pend_srtp, &fl->pend_local, &fl->pend_remote);
+	if (!err && tone)
+		err = media_leg_tone(engine(c->m), cm->mcall, 0, tone, 0);
+	if (err) {
+		free(d);
+		/* ENOSYS: the engine cannot play (no ringback) */
+		if (err != ENOSYS)
+			log_warn(CALL_TAG, "call %u: cannot answer the caller ourselves: %s", c->id,
+				 strerror(err));
+		return err;
+	}
+	cm->tone = tone != NULL;
+	cm->leg[0].cur = lf;
+
+	/* Our answer, from A's own offer: its attributes are A's and go;
+	 * the direction is the offer's reversed. */
+	const struct sdp_media *om = &cm->offer->media[mi];
+	struct sdp_media *dm = &d->media[mi];
+	d->nattrs = 0;
+	d->dir = SDP_DIR_UNSET;
+	d->nbw = 0;
+	callm_strip_crypto(d);
+	for (size_t i = 0; i < d->nmedia; i++) {
+		d->media[i].nattrs = 0;
+		d->media[i].nbw = 0;
+	}
+	enum sdp_dir rd = sdp_dir_reverse(sdp_direction_of(cm->offer, om));
+	dm->dir = rd == SDP_SENDRECV ? SDP_DIR_UNSET : rd;
+	if (fl->pend_srtp && !sdes_key_crypto(&fl->pend_local, &dm->crypto[0]))
+		dm->ncrypto = 1;
+	err = callm_anchor(c, 0, &c->a, d, mi, out);
+	free(d);
+	if (!err) {
+		cm->a_fixed = true;
+		callm_note_codec(c);
+		log_debug(CALL_TAG, "call %u: we answer the caller on %s/%u%s%s", c->id, lf.enc,
+			  lf.clock, tone ? " with " : "", tone ? tone : "");
+	} else {
+		callm_stop_tone(c);
+	}
+	return err;
+}
+
+int callm_ringback(struct call *c, struct sbuf *out)
+{
+	if (!c->media || !c->m->d.conf->ringback)
+		return ENOTSUP;
+	return answer_a(c, out, "ringback");
+}
+
+int callm_answer_local(struct call *c, struct sbuf *out)
+{
+	int err = answer_a(c, out, NULL);
+	if (!err)
+		((struct call_media *)c->media)->a_local = true;
+	return err;
+}
+
+int callm_tone_a(struct call *c, const char *tone)
+{
+	struct call_media *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	int err = media_leg_tone(engine(c->m), cm->mcall, 0, tone, 0);
+	if (!err)
+		cm->tone = true;
+	return err;
+}
+
+/* --- apps ---------------------------------------------------------------------- */
+
+/* App plays carry tag + 1 on the wire, so the ringback's tag 0 never
+ * reaches an app as its own */
+int callm_app_play(struct call *c, const char *const *files, size_t n, bool loop, uint32_t tag)
+{
+	struct call_media *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	cm->tone = false;
+	return media_leg_play(engine(c->m), cm->mcall, 0, files, n, loop, tag + 1);
+}
+
+int callm_app_tone(struct call *c, const char *tone, uint32_t tag)
+{
+	struct call_media *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	cm->tone = false;
+	return media_leg_tone(engine(c->m), cm->mcall, 0, tone, tag + 1);
+}
+
+int callm_app_stop(struct call *c)
+{
+	struct call_media *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	cm->tone = false;
+	return media_leg_stop(engine(c->m), cm->mcall, 0);
+}
+
+int callm_app_echo(struct call *c, bool on)
+{
+	struct call_media *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	return media_leg_echo(engine(c->m), cm->mcall, 0, on);
+}
