@@ -82,8 +82,9 @@ build/san/tests/%: build/san/obj/tests/unit/%.o build/san/libhookflash.a
 # defines every function of core/media/media.h and the SIP socket back
 # ends, so the archive's engine.o, engine_leg.o, transport_udp.o and
 # transport_tcp.o are never pulled (a link that pulled one would fail on
-# duplicate symbols). A static pattern rule wins over the one above.
-CALL_HARNESS_TESTS := $(patsubst tests/unit/%.c,build/san/tests/%,$(wildcard tests/unit/test_call_setup*.c tests/unit/test_call_dialog*.c))
+# duplicate symbols). Any test that includes call_harness.h gets them; a
+# static pattern rule wins over the one above.
+CALL_HARNESS_TESTS := $(patsubst tests/unit/%.c,build/san/tests/%,$(shell grep -l '"call_harness.h"' $(UNIT_SRC)))
 $(CALL_HARNESS_TESTS): build/san/tests/%: build/san/obj/tests/unit/%.o build/san/obj/tests/unit/call_fakes.o build/san/libhookflash.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)

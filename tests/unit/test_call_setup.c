@@ -465,6 +465,34 @@ static void early_media_connects_before_answer(void **state)
 	assert_int_equal(fmedia_count("call_connect", mc, -1), 1);
 }
 
+/* Dispatch: an extension we do not understand is refused before any
+ * call exists (8.2.2.3). */
+static void unsupported_require_gets_420(void **state)
+{
+	(void)state;
+	assert_non_null(phone_invite_ex(PH_A, "1002", PH_A->sdp, "Require: 100rel\r\n"));
+	const struct sip_msg *r = expect_response_to(PH_A, 420, "INVITE");
+	assert_non_null(strstr(msg_hdr(r, "Unsupported"), "100rel"));
+	phone_ack(&hx.a, r);
+	expect_none(PH_B1);
+	assert_int_equal(cdr_rows(NULL), 0);
+}
+
+/* The callee is registered nowhere and has no static contact: 480 and a
+ * NO ANSWER row, nobody rung. */
+static void callee_not_registered(void **state)
+{
+	(void)state;
+	assert_non_null(phone_invite("1001", "1005", PH_A->sdp));
+	const struct sip_msg *r = expect_response_to(PH_A, 480, "INVITE");
+	phone_ack(&hx.a, r);
+	expect_none(PH_A);
+	expect_none(PH_E);
+	struct db_cdr c = cdr_last();
+	assert_cdr(&c, "NO ANSWER", "1001", "1005", 480, "system");
+	assert_string_equal(c.hangup_cause, "callee not registered");
+}
+
 /* The CDR is written once the engine reports the call destroyed (with
  * its final statistics), not before. */
 static void cdr_waits_for_media_destroyed(void **state)
@@ -514,6 +542,8 @@ int main(void)
 		T(ringback_to_caller),
 		T(ringback_unavailable_relays_180),
 		T(early_media_connects_before_answer),
+		T(unsupported_require_gets_420),
+		T(callee_not_registered),
 		T(cdr_waits_for_media_destroyed),
 #undef T
 	};
