@@ -78,6 +78,17 @@ build/san/tests/%: build/san/obj/tests/unit/%.o build/san/libhookflash.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
 
+# The call-layer tests link tests/unit/call_fakes.c before the library: it
+# defines every function of core/media/media.h and the SIP socket back
+# ends, so the archive's engine.o, engine_leg.o, transport_udp.o and
+# transport_tcp.o are never pulled (a link that pulled one would fail on
+# duplicate symbols). Any test that includes call_harness.h gets them; a
+# static pattern rule wins over the one above.
+CALL_HARNESS_TESTS := $(patsubst tests/unit/%.c,build/san/tests/%,$(shell grep -l '"call_harness.h"' $(UNIT_SRC)))
+$(CALL_HARNESS_TESTS): build/san/tests/%: build/san/obj/tests/unit/%.o build/san/obj/tests/unit/call_fakes.o build/san/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
+
 # libFuzzer harnesses (clang): the library is compiled once with fuzzer
 # instrumentation, then each harness links against it.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -MMD -MP $(DEP_CFLAGS)
