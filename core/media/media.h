@@ -190,13 +190,12 @@ int media_call_connect(struct media_engine *me, uint32_t call);
 /* Makes one leg live on its own, without a connected call: for a phone
  * an app answered (voicemail, IVR, echo test), whose media call has only
  * this leg. Call it when the phone is answered (our 200 OK): the leg's
- * latching window opens then (RTP from a phone behind NAT is accepted
- * and our audio follows it to where it comes from; a window opened
- * earlier, by media_leg_set_format, may have closed unused meanwhile),
- * its RTP timeout runs (MEDIA_EV_RTP_TIMEOUT as on a connected call), a
- * later media_leg_set_remote re-opens the window, and we send RTCP
- * sender reports on the streams we make for it. Stats' duration_ms
- * counts from here. A leg started and later connected to a second leg
+ * latching window opens (again) then, as media_call_connect opens it
+ * (RTP from a phone behind NAT is accepted from where it comes, and our
+ * audio follows it there), its RTP timeout runs (MEDIA_EV_RTP_TIMEOUT as
+ * on a connected call), a later media_leg_set_remote (a re-INVITE that
+ * moves the phone) re-opens the window, and we send RTCP sender reports
+ * on the streams we make for it. Stats' duration_ms counts from here. A leg started and later connected to a second leg
  * (the app transfers the caller) just goes on; starting a leg of a
  * connected call changes nothing. ENOTCONN when the leg has no ports. */
 int media_leg_start(struct media_engine *me, uint32_t call, unsigned leg);
@@ -314,9 +313,11 @@ int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
  * MEDIA_EV_DTMF for its digits (RFC 4733 or in-band), media_call_record
  * (its audio alone: the left channel in stereo, leg 1's side silent),
  * media_leg_play / media_leg_tone to it, media_leg_echo. Without
- * media_leg_start all of these work too while the window that
- * media_leg_set_format opened catches the phone, but there is no RTP
- * timeout and no re-latching after a re-INVITE. The app may later
+ * media_leg_start all of these work too (the window media_leg_set_format
+ * opened latches to the phone's first packets), but the phone's silence
+ * is never reported, a re-INVITE that moves it is not followed (its
+ * packets from the new address are refused) and we send no RTCP: an app
+ * starts the leg when it answers. The app may later
  * allocate leg 1 and connect the call (a transfer): the relay then
  * starts as for any call.
  */
