@@ -483,6 +483,63 @@ static void test_echo_dtmf_tone_off(void **state)
 	close(a.ph.fd);
 }
 
+/* Both phones talk for n packets; ra/rb take what each hears. */
+static void both_talk(struct mt *t, struct mt_call *c, struct mt_tx *a, struct mt_tx *b,
+		      unsigned n, struct mt_rx *ra, struct mt_rx *rb)
+{
+	uint8_t buf[1600];
+	uint64_t due = mt_now_ms();
+	for (unsigned i = 0; i < n; i++) {
+		mt_send(c->ph[0].fd, c->port[0], buf, mt_tx_next(a, buf));
+		mt_send(c->ph[1].fd, c->port[1], buf, mt_tx_next(b, buf));
+		due += 20;
+		mt_run(t, (int)(due - mt_now_ms()));
+		mt_rx_drain(ra, c->ph[0].fd);
+		mt_rx_drain(rb, c->ph[1].fd);
+	}
+}
+
+/* Echo on one leg of a bridged call: that phone hears itself instead of
+ * the other, which still hears it as before (pass-through); off: the
+ * relay as it was. */
+static void test_echo_bridged(void **state)
+{
+	struct mt *t = *state;
+	struct mt_call c;
+	struct media_fmt f = mt_fmt(&codec_pcmu, 0, 20, 101);
+	mt_call_up(t, &c, &f, &f);
+	struct mt_tx a, b;
+	struct mt_rx ra, rb;
+	mt_tx_init(&a, &codec_pcmu, 0, 20, 1000, -12, 0xa);
+	mt_tx_init(&b, &codec_pcmu, 0, 20, 500, -12, 0xb);
+	mt_rx_init(&ra, &codec_pcmu, 0);
+	mt_rx_init(&rb, &codec_pcmu, 0);
+	assert_int_equal(media_leg_echo(t->me, c.id, 0, true), 0);
+	both_talk(t, &c, &a, &b, 30, &ra, &rb);
+	double a1k = tail_amp(&ra, 200, 1000), a500 = tail_amp(&ra, 200, 500);
+	print_message("    echo on leg 0: A hears 1000 Hz %.0f, 500 Hz %.0f; B ssrc %x\n", a1k,
+		      a500, rb.ssrc);
+	assert_true(a1k > 3000 && a500 < 300);
+	assert_int_not_equal(ra.ssrc, 0xb);
+	assert_int_equal(rb.ssrc, 0xa); /* B: A's own packets, untouched */
+	assert_true(fabs(peak_hz(rb.pcm + rb.n - 1600, 1600, 8000) - 1000) <= 10);
+	assert_int_equal(media_leg_echo(t->me, c.id, 0, false), 0);
+	ra.n = 0;
+	both_talk(t, &c, &a, &b, 20, &ra, &rb);
+	a1k = tail_amp(&ra, 200, 1000);
+	a500 = tail_amp(&ra, 200, 500);
+	print_message("    echo off: A hears 1000 Hz %.0f, 500 Hz %.0f, ssrc %x\n", a1k, a500,
+		      ra.ssrc);
+	assert_true(a500 > 3000 && a1k < 300);
+	assert_int_equal(ra.ssrc, 0xb); /* pass-through again */
+	mt_destroy(t, c.id);
+	mt_tx_free(&a);
+	mt_tx_free(&b);
+	mt_rx_free(&ra);
+	mt_rx_free(&rb);
+	mt_phones_close(&c);
+}
+
 /* An in-band '5' from a phone without telephone-event: reported, and
  * replaced by silence in the echo (but for the detector's first frames). */
 static void test_echo_inband_digit(void **state)
@@ -638,6 +695,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_echo_opus, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_dtmf_tone_off, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_inband_digit, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_echo_bridged, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_lone_leg_start, app_setup, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
