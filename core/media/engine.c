@@ -491,6 +491,18 @@ int media_call_connect(struct media_engine *me, uint32_t call)
 	return media_cmd_post(media_cmd_new(CMD_CONNECT, c, 0, 0));
 }
 
+int media_leg_start(struct media_engine *me, uint32_t call, unsigned leg)
+{
+	struct mcall *c = media_live_call(me, call);
+	if (!c)
+		return ENOENT;
+	if (leg > 1)
+		return EINVAL;
+	if (!c->port[leg])
+		return ENOTCONN;
+	return media_cmd_post(media_cmd_new(CMD_LEG_START, c, leg, 0));
+}
+
 int media_leg_set_direction(struct media_engine *me, uint32_t call,
 			    unsigned leg, enum media_dir dir)
 {

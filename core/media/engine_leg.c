@@ -96,6 +96,19 @@ int media_call_dtmf_relay(struct media_engine *me, uint32_t call, bool on)
 	return media_cmd_post(cmd);
 }
 
+int media_leg_echo(struct media_engine *me, uint32_t call, unsigned leg, bool on)
+{
+	struct mcall *c;
+	int err = leg_call(me, call, leg, &c);
+	if (err)
+		return err;
+	struct mcmd *cmd = media_cmd_new(CMD_ECHO, c, leg, 0);
+	if (!cmd)
+		return ENOMEM;
+	cmd->u.on = on;
+	return media_cmd_post(cmd);
+}
+
 int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
 			char digit, uint32_t duration_ms)
 {

@@ -104,7 +104,8 @@ struct media_leg_stats {
 
 struct media_call_stats {
 	struct media_leg_stats leg[2];
-	uint64_t duration_ms; /* since media_call_connect; 0 if never connected */
+	uint64_t duration_ms; /* since media_call_connect or the first
+			       * media_leg_start; 0 if neither happened */
 };
 
 enum media_event_type {
@@ -186,6 +187,19 @@ int media_leg_set_remote(struct media_engine *me, uint32_t call, unsigned leg,
  * windows. Both legs must have their ports (ENOTCONN otherwise). */
 int media_call_connect(struct media_engine *me, uint32_t call);
 
+/* Makes one leg live on its own, without a connected call: for a phone
+ * an app answered (voicemail, IVR, echo test), whose media call has only
+ * this leg. Call it when the phone is answered (our 200 OK): the leg's
+ * latching window opens (again) then, as media_call_connect opens it
+ * (RTP from a phone behind NAT is accepted from where it comes, and our
+ * audio follows it there), its RTP timeout runs (MEDIA_EV_RTP_TIMEOUT as
+ * on a connected call), a later media_leg_set_remote (a re-INVITE that
+ * moves the phone) re-opens the window, and we send RTCP sender reports
+ * on the streams we make for it. Stats' duration_ms counts from here. A leg started and later connected to a second leg
+ * (the app transfers the caller) just goes on; starting a leg of a
+ * connected call changes nothing. ENOTCONN when the leg has no ports. */
+int media_leg_start(struct media_engine *me, uint32_t call, unsigned leg);
+
 int media_leg_set_direction(struct media_engine *me, uint32_t call,
 			    unsigned leg, enum media_dir dir);
 
@@ -248,7 +262,11 @@ struct media_fmt {
  * wideband and both carry digits as RFC 4733, else 8 kHz (opus and
  * G.722 then code narrowband). Decoded legs report MEDIA_EV_TALK and
  * MEDIA_EV_SILENCE (energy VAD: -40 dBFS for 60 ms, below -46 dBFS for
- * 500 ms); legs in pass-through report none. RTCP is relayed only while
+ * 500 ms); legs in pass-through report none. A leg is decoded while its
+ * audio goes somewhere in PCM: transcoded to the other leg, recorded,
+ * echoed, or searched for in-band digits (no dtmf_pt); a lone app leg
+ * with RFC 4733 digits is therefore silent to the VAD until it records
+ * or echoes. RTCP is relayed only while
  * both directions are pass-through (we originate none of our own yet). */
 int media_leg_set_format(struct media_engine *me, uint32_t call, unsigned leg,
 			 const struct media_fmt *f);
@@ -281,6 +299,52 @@ int media_call_dtmf_relay(struct media_engine *me, uint32_t call, bool on);
  * ENOTSUP (no telephone-event and no codec of ours to carry tones). */
 int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
 			char digit, uint32_t duration_ms);
+
+/* --- apps: a media call with only leg 0 ------------------------------------
+ *
+ * An app (voicemail, IVR, echo test) answers a caller's leg alone: the
+ * media call has leg 0 with a phone and leg 1 never allocated (no ports,
+ * no remote, no format). media_call_connect is not needed (it refuses a
+ * call without leg 1: ENOTCONN); what is needed, in this order:
+ * media_call_create, media_leg_alloc(0) (the port for our SDP),
+ * media_leg_set_remote(0), media_leg_set_format(0) (and
+ * media_leg_set_srtp(0) for an SRTP phone), then media_leg_start(0) when
+ * the phone is answered. From the format on, the leg is listened to:
+ * MEDIA_EV_DTMF for its digits (RFC 4733 or in-band), media_call_record
+ * (its audio alone: the left channel in stereo, leg 1's side silent),
+ * media_leg_play / media_leg_tone to it, media_leg_echo. Without
+ * media_leg_start all of these work too (the window media_leg_set_format
+ * opened latches to the phone's first packets), but the phone's silence
+ * is never reported, a re-INVITE that moves it is not followed (its
+ * packets from the new address are refused) and we send no RTCP: an app
+ * starts the leg when it answers. The app may later
+ * allocate leg 1 and connect the call (a transfer): the relay then
+ * starts as for any call.
+ */
+
+/* While on, leg's phone hears its own audio back instead of the other
+ * leg (or instead of nothing, on an app's lone leg): what it sends is
+ * decoded through its jitter buffer (PLC, FEC) and encoded to it again
+ * in our own stream (our SSRC, sequence, timestamps, SRTP), so it works
+ * for every codec and for SRTP, and the phone hears it after its own
+ * jitter buffer, one tick and one ptime, like any encoded audio. Why not
+ * send its packets straight back: the phone's RTP timing and losses
+ * would reach it unsmoothed, a prompt over the echo would need the two
+ * streams spliced, and in-band digits could not be taken out; the
+ * decoding costs one decode and one encode per 20 ms, trivial for G.711
+ * and G.722, affordable for the rare opus echo test.
+ * Digits from the phone are still reported as MEDIA_EV_DTMF (and
+ * relayed to a connected leg 1 as before), and are not echoed: RFC 4733
+ * events are not audio, and an in-band digit is replaced by silence
+ * while it is detected (its first ~40 ms may be heard). A play or tone
+ * to the leg overrides the echo while it plays; the echo resumes when
+ * it ends or is stopped. Off: the leg hears the other leg again (or
+ * nothing). The other direction of a connected call is unchanged. Needs
+ * the leg's format with a codec of ours: without one the echo is kept
+ * and starts once the format comes, and MEDIA_EV_ERROR with ENOTCONN
+ * says so. Like every command, it applies in order with the call's
+ * other commands, on the worker; nothing comes back on success. */
+int media_leg_echo(struct media_engine *me, uint32_t call, unsigned leg, bool on);
 
 /* --- playback, tones and recording (the primitives apps use) --------------
  *

@@ -117,6 +117,7 @@ struct mleg {
 	uint64_t sr_at_ms;
 	uint64_t last_rx;         /* loop ms of the last accepted RTP */
 	bool timed_out;           /* reported; re-armed by the next packet */
+	bool started;             /* media_leg_start: live without connect */
 	struct loop_timer timeout;
 };
 
@@ -198,6 +199,7 @@ enum mcmd_op {
 	CMD_LEG_OPEN,
 	CMD_SET_REMOTE,
 	CMD_CONNECT,
+	CMD_LEG_START,
 	CMD_DIRECTION,
 	CMD_STATS,
 	CMD_DESTROY,
@@ -212,6 +214,7 @@ enum mcmd_op {
 	CMD_STOP,
 	CMD_RECORD,
 	CMD_RECORD_STOP,
+	CMD_ECHO,
 };
 
 #define MCMD_MAX_FILES 16
@@ -301,6 +304,14 @@ void relay_on_rtcp(int fd, uint32_t events, void *arg);
 void relay_watch(struct mleg *leg);
 /* Where RTP (or RTCP) for this socket's phone goes now; NULL: nowhere. */
 const struct sockaddr_storage *relay_target(const struct msock *s);
+
+/* Whether a leg is live on its own: its RTP timeout runs, a re-INVITE's
+ * new address re-opens its latching window, we report on our streams to
+ * it. True for both legs of a connected call and for a started leg. */
+static inline bool leg_live(const struct mleg *l)
+{
+	return l->started || l->call->connected;
+}
 
 static inline bool dir_sends(enum media_dir d)
 {

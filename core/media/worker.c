@@ -155,7 +155,7 @@ static void leg_set_remote(struct media_worker *w, struct mcall *c, struct mcmd 
 	char a[64];
 	log_debug(MEDIA_TAG, "call %u leg %u: remote %s%s", c->id, cmd->leg,
 		  media_sa_fmt(&l->rtp.sig, a, sizeof(a)), rtp_moved ? "" : " (unchanged)");
-	if (!c->connected)
+	if (!leg_live(l))
 		return;
 	/* a re-INVITE moved the media: learn the source again, and give the
 	 * new end a full timeout period to start sending */
@@ -178,7 +178,8 @@ static void call_connect(struct media_worker *w, struct mcall *c)
 		return;
 	uint64_t now = loop_now(w->loop);
 	c->connected = true;
-	c->connected_at = now;
+	if (!c->connected_at)
+		c->connected_at = now; /* or since a leg started (an app's) */
 	for (int i = 0; i < 2; i++) {
 		struct mleg *l = &c->leg[i];
 		media_leg_open_windows(l, now);
@@ -187,6 +188,27 @@ static void call_connect(struct media_worker *w, struct mcall *c)
 	}
 	log_info(MEDIA_TAG, "call %u: legs %u <-> %u relaying on worker %u", c->id,
 		 c->leg[0].port, c->leg[1].port, w->idx);
+}
+
+/* An app's leg, live without the call being connected: its latching
+ * window opens now (the phone was just answered, so its first packets
+ * are on their way), and its RTP timeout runs from now. */
+static void leg_start(struct media_worker *w, struct mcall *c, unsigned leg)
+{
+	struct mleg *l = &c->leg[leg];
+	if (leg_live(l)) {
+		l->started = true;
+		return;
+	}
+	uint64_t now = loop_now(w->loop);
+	l->started = true;
+	if (!c->connected_at)
+		c->connected_at = now;
+	media_leg_open_windows(l, now);
+	l->last_rx = now;
+	relay_watch(l);
+	log_info(MEDIA_TAG, "call %u leg %u: port %u started on worker %u", c->id, leg,
+		 l->port, w->idx);
 }
 
 static void leg_direction(struct media_worker *w, struct mcall *c, unsigned leg,
@@ -260,6 +282,9 @@ void media_worker_cmd(void *arg)
 		break;
 	case CMD_CONNECT:
 		call_connect(w, c);
+		break;
+	case CMD_LEG_START:
+		leg_start(w, c, cmd->leg);
 		break;
 	case CMD_DIRECTION:
 		leg_direction(w, c, cmd->leg, cmd->u.dir);

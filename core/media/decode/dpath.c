@@ -262,13 +262,17 @@ void dpath_plan(struct mcall *c)
 		bool conv = decodable(mp, x) && !same_format(&mp->fmt[x], &mp->fmt[i]);
 		bool dtmf = mp->relay_dtmf && mp->has_fmt[x] &&
 			    (mp->fmt[x].dtmf_pt < 0) != (mp->fmt[i].dtmf_pt < 0);
-		mp->enc[i] = decodable(mp, i) && (o->play || conv || dtmf || o->ib_busy);
+		mp->enc[i] = decodable(mp, i) &&
+			     (o->play || conv || dtmf || o->ib_busy || mp->echo[i]);
 	}
 	for (unsigned i = 0; i < 2; i++) {
 		unsigned y = !i;
+		/* an echoing leg stays decoded while a prompt plays over it:
+		 * its jitter buffer is warm when the echo resumes, and it
+		 * keeps reporting TALK/SILENCE (barge-in) */
 		mp->dec[i] = decodable(mp, i) &&
-			     ((mp->enc[y] && !mp->out[y].play) || mp->rec ||
-			      mp->fmt[i].dtmf_pt < 0);
+			     ((mp->enc[y] && !mp->out[y].play && !mp->echo[y]) || mp->rec ||
+			      mp->fmt[i].dtmf_pt < 0 || mp->echo[i]);
 	}
 	for (unsigned i = 0; i < 2; i++) {
 		int err = 0;
@@ -459,6 +463,8 @@ void dpath_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
 	unsigned leg = cmd->leg;
 	if (cmd->op == CMD_SRTP && !cmd->u.srtp && !c->proc)
 		return; /* plain RTP again on a call that never had SRTP */
+	if (cmd->op == CMD_ECHO && !cmd->u.on && !c->proc)
+		return; /* echo off on a call that never echoed */
 	struct dpath *mp = dpath_get(c);
 	if (!mp) {
 		if (cmd->op == CMD_SRTP)
@@ -478,6 +484,20 @@ void dpath_cmd(struct media_worker *w, struct mcall *c, struct mcmd *cmd)
 		break;
 	case CMD_DTMF_RELAY:
 		mp->relay_dtmf = cmd->u.on;
+		break;
+	case CMD_ECHO:
+		if (mp->echo[leg] == cmd->u.on)
+			break;
+		mp->echo[leg] = cmd->u.on;
+		mp->out[leg].marker = true;
+		log_debug(MEDIA_TAG, "call %u leg %u: echo %s", c->id, leg,
+			  cmd->u.on ? "on" : "off");
+		if (cmd->u.on && !decodable(mp, leg)) {
+			/* kept: it starts when the leg gets a codec of ours */
+			log_info(MEDIA_TAG, "call %u leg %u: echo waits for a format", c->id,
+				 leg);
+			emit_error(c, leg, ENOTCONN);
+		}
 		break;
 	case CMD_SEND_DTMF: {
 		int err = dpath_dtmf_to(mp, leg, cmd->u.dtmf.digit, cmd->u.dtmf.ms,

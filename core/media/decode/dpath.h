@@ -14,7 +14,8 @@
  *    for in-band DTMF detection or recording, without re-encoding.
  *  - ENC towards leg Y: Y hears PCM we encode ourselves at the worker's
  *    20 ms tick, with our own SSRC, sequence and timestamps: X's decoded
- *    audio (transcoding), a play source, in-band DTMF tones, or nothing.
+ *    audio (transcoding), a play source, in-band DTMF tones, Y's own
+ *    decoded audio (echo), or nothing.
  *
  * Rates: every codec of a decoding call runs at one PCM rate, the call's
  * rate (8000 or 16000; see dpath_plan), in its native mode where it
@@ -121,6 +122,7 @@ struct dpath {
 	bool has_fmt[2];
 	struct srtp_ctx *srtp[2];
 	bool relay_dtmf;
+	bool echo[2];                 /* leg i hears its own audio (ENC) */
 	uint32_t rate;                /* the call's PCM rate */
 	bool enc[2];                  /* direction towards leg i is ENC */
 	bool dec[2];                  /* leg i's audio is decoded */

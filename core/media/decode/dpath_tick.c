@@ -202,7 +202,7 @@ static void encode_tick(struct dpath *mp, unsigned y, size_t n)
 {
 	struct mcall *c = mp->call;
 	struct mp_out *o = &mp->out[y];
-	unsigned x = !y;
+	unsigned x = mp->echo[y] ? y : !y;
 	const struct mp_in *src = &mp->in[x];
 	int16_t *pcm = o->fifo + o->flen; /* room: MP_ENC_FIFO keeps a frame free */
 	bool have = false;
@@ -211,6 +211,13 @@ static void encode_tick(struct dpath *mp, unsigned y, size_t n)
 		have = playrec_play_read(mp, y, pcm, n);
 		if (!have)
 			mp->replan = true;
+	} else if (x == y) {
+		/* echo: the phone hears itself, without its in-band digits
+		 * (silence while one is detected down) */
+		if (src->have && dir_sends(c->leg[y].dir) && !src->ib_active) {
+			memcpy(pcm, src->frame, n * sizeof(int16_t));
+			have = true;
+		}
 	} else if (src->have && flows(c, x, y) &&
 		   !(src->ib_active && mp->relay_dtmf && mp->fmt[y].dtmf_pt >= 0)) {
 		/* (an in-band digit relayed as RFC 4733 is taken out) */
@@ -356,7 +363,7 @@ static void tick_call(struct dpath *mp, uint64_t now_ms, uint64_t now_us)
 	for (unsigned i = 0; i < 2; i++) {
 		if (mp->enc[i] && mp->out[i].enc) {
 			encode_tick(mp, i, n);
-			if (c->connected)
+			if (leg_live(&c->leg[i]))
 				send_rtcp(mp, i, now_ms, now_us);
 		}
 		if (mp->has_fmt[i] && mp->fmt[i].dtmf_pt >= 0 &&

@@ -41,7 +41,7 @@ void relay_watch(struct mleg *l)
 {
 	struct mcall *c = l->call;
 	struct loop *loop = c->w->loop;
-	if (!c->connected || l->dir != MEDIA_SENDRECV || l->timed_out) {
+	if (!leg_live(l) || l->dir != MEDIA_SENDRECV || l->timed_out) {
 		loop_timer_cancel(&l->timeout);
 		return;
 	}
@@ -164,9 +164,10 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 	unsigned k = 0, accepted = 0;
 
 	struct dpath *mp = c->proc;
-	/* a leg with a format is listened to before the call is connected
-	 * (digits to an app, recording); only a connected call relays */
-	bool listen = c->connected || (mp && mp->has_fmt[x->idx]);
+	/* a started leg, or one with a format, is listened to before the
+	 * call is connected (an app's caller: digits, echo, recording); only
+	 * a connected call relays */
+	bool listen = c->connected || x->started || (mp && mp->has_fmt[x->idx]);
 
 	for (int i = 0; i < n; i++) {
 		if (!listen || (w->rx[i].msg_hdr.msg_flags & MSG_TRUNC)) {
