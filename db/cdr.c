@@ -17,14 +17,15 @@
 
 #define LIST_DEFAULT 100
 
-/* Every column but id, in the order insert binds them (?1..?28) and
- * select reads them (after id, at 1..28). */
+/* Every column but id, in the order insert binds them (?1..?29) and
+ * select reads them (after id, at 1..29). */
 #define CDR_COLS                                                                 \
 	"call_id_a, call_id_b, caller, caller_name, callee, callee_name,"        \
 	" start_ms, answer_ms, end_ms, disposition, duration_s, billsec,"       \
 	" hangup_status, hangup_cause, hangup_side, codec,"                     \
 	" a_pkts_rx, a_pkts_tx, a_bytes_rx, a_bytes_tx, a_lost, a_jitter_ms,"   \
-	" b_pkts_rx, b_pkts_tx, b_bytes_rx, b_bytes_tx, b_lost, b_jitter_ms"
+	" b_pkts_rx, b_pkts_tx, b_bytes_rx, b_bytes_tx, b_lost, b_jitter_ms,"   \
+	" path"
 
 #define TEXT_FIELD(c, f) (c)->f, sizeof((c)->f)
 
@@ -73,6 +74,7 @@ static int bind_cdr(sqlite3_stmt *st, const struct db_cdr *c)
 	err = err ? err : db_bind_str(st, 16, TEXT_FIELD(c, codec));
 	err = err ? err : bind_leg(st, 17, &c->leg[DB_CDR_LEG_A]);
 	err = err ? err : bind_leg(st, 23, &c->leg[DB_CDR_LEG_B]);
+	err = err ? err : db_bind_str(st, 29, TEXT_FIELD(c, path));
 	return err;
 }
 
@@ -84,7 +86,7 @@ int db_cdr_insert(struct db *db, struct db_cdr *c)
 	int err = db_stmt(db,
 			  "INSERT INTO cdr (" CDR_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 			  " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-			  " ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+			  " ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
 			  &st);
 	if (err)
 		return err;
@@ -135,6 +137,7 @@ static void read_row(sqlite3_stmt *st, struct db_cdr *c)
 	db_col_str(st, 16, TEXT_FIELD(c, codec));
 	read_leg(st, 17, &c->leg[DB_CDR_LEG_A]);
 	read_leg(st, 23, &c->leg[DB_CDR_LEG_B]);
+	db_col_str(st, 29, TEXT_FIELD(c, path));
 }
 
 /* ?1 from (inclusive), ?2 to (exclusive), ?3 number, ?4 disposition or

@@ -171,6 +171,32 @@ void db_rollback(struct db *db)
 	}
 }
 
+int db_tx_begin(struct db *db, bool *nested)
+{
+	*nested = !sqlite3_get_autocommit(db->sql);
+	return *nested ? db_exec(db, "SAVEPOINT hf_nested") : db_begin(db);
+}
+
+int db_tx_end(struct db *db, bool nested, int err)
+{
+	if (!nested) {
+		if (err) {
+			db_rollback(db);
+			return err;
+		}
+		return db_commit(db);
+	}
+	if (!err)
+		return db_exec(db, "RELEASE hf_nested");
+	/* ROLLBACK TO keeps the savepoint open; RELEASE then drops it. */
+	char saved[sizeof(db->err)];
+	memcpy(saved, db->err, sizeof(saved));
+	db_exec(db, "ROLLBACK TO hf_nested");
+	db_exec(db, "RELEASE hf_nested");
+	memcpy(db->err, saved, sizeof(saved));
+	return err;
+}
+
 int db_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap)
 {
 	if (!s)

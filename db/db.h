@@ -72,18 +72,62 @@ struct db_ext {
  * with *why set to a static message that starts with the field's name
  * ("contact: ...", "max_calls: ..."). */
 int db_ext_validate(const struct db_ext *e, const char **why);
-/* EEXIST when the number is taken. */
+/* Adds the extension and its row in the numbering plan ("ext:N",
+ * "extension N") in one transaction (a savepoint inside the caller's when
+ * one is open). EEXIST when the number is taken, by an extension or
+ * anything else in the plan, with db_errmsg saying by what:
+ * "number 1001 is taken by extension 1001". */
 int db_ext_add(struct db *db, const struct db_ext *e);
 /* Replaces every field but number and created_at of an existing number;
  * ENOENT. */
 int db_ext_update(struct db *db, const struct db_ext *e);
-/* Removes the extension and its registrations; ENOENT when absent. */
+/* Removes the extension, its registrations and its number in the plan,
+ * in one transaction; ENOENT when absent. */
 int db_ext_delete(struct db *db, const char *number);
 int db_ext_get(struct db *db, const char *number, struct db_ext *out);
 typedef void(db_ext_h)(const struct db_ext *e, void *arg);
 /* Calls h for each extension ordered by number; returns the count or a
  * negative errno. */
 int db_ext_list(struct db *db, db_ext_h *h, void *arg);
+
+/* --- numbering plan (migration 5) ---------------------------------------- */
+
+/* Every dialable number lives in one namespace: extensions, feature codes
+ * and later conference rooms, IVR menus and ring groups. An extension's
+ * row is written and removed by db_ext_add/db_ext_delete in the same
+ * transaction as the extension; everything else goes through
+ * db_number_add/db_number_remove. */
+#define DB_NUMBER_MAX 32
+#define DB_NUMBER_DEST_MAX 64
+#define DB_NUMBER_WHAT_MAX 64
+
+struct db_number {
+	char number[DB_NUMBER_MAX];      /* what is dialled: digits, '*', '#', '+' */
+	char dest[DB_NUMBER_DEST_MAX];   /* "kind:id": "ext:1001", "app:echo",
+					  * "conf:800", "ivr:700", "group:600" */
+	char what[DB_NUMBER_WHAT_MAX];   /* its owner in words, for messages:
+					  * "extension 1001",
+					  * "feature code: echo test" */
+};
+
+typedef void(db_number_h)(const struct db_number *n, void *arg);
+/* Calls h for each number, ordered as extensions are (shorter first, then
+ * as text: "*43" before "1001"). Returns the count or a negative errno. */
+int db_number_list(struct db *db, db_number_h *h, void *arg);
+/* Claims number for dest. number: 1-31 of 0-9 * # + (not starting with
+ * '+' followed by nothing); dest: "kind:id" with kind of a-z and id of
+ * printable ASCII without spaces, at most 63 bytes, and not "ext:" (an
+ * extension's number comes with the extension); what: 1-63 bytes of
+ * clean text. EINVAL with why = "number: ..." / "dest: ..." / "what: ...";
+ * EEXIST with why = "number 1001 is taken by extension 1001". why may be
+ * NULL; the message is db_errmsg's too. */
+int db_number_add(struct db *db, const char *number, const char *dest, const char *what,
+		  char *why, size_t why_cap);
+/* Frees a number. ENOENT when it is not in the plan; EPERM when it is an
+ * extension's (remove the extension instead; db_errmsg says so). */
+int db_number_remove(struct db *db, const char *number);
+/* One number's row; ENOENT when it is not in the plan. */
+int db_number_get(struct db *db, const char *number, struct db_number *out);
 
 /* --- registrations (a restart keeps them) ------------------------------- */
 
@@ -172,6 +216,10 @@ struct db_cdr {
 	char codec[32];            /* e.g. "PCMU/8000" */
 	char path[256];            /* destinations passed: "ext:1001 > app:noservice" */
 	struct db_cdr_leg_stats leg[2];
+	/* migration 5: the destinations the call went through, in order,
+	 * " > " between them: "ext:1001", "app:ivr > ext:1003",
+	 * "ext:1001 > app:noservice"; "" for records from before it */
+	char path[256];
 };
 
 /* Stores every field as it is (text bounded by its array; counters past

@@ -56,6 +56,24 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* A write transaction that nests: BEGIN IMMEDIATE when none is open,
+ * otherwise a savepoint inside the caller's (db_setup_defaults adds its
+ * extensions inside its own transaction). *nested says which, for
+ * db_tx_end, which commits (or releases the savepoint) when err is 0 and
+ * rolls back to where db_tx_begin was otherwise, keeping the message of
+ * the error. Returns err, or the commit's error. */
+int db_tx_begin(struct db *db, bool *nested);
+int db_tx_end(struct db *db, bool nested, int err);
+
+/* Numbering plan (numplan.c), for the owners of numbers inside their own
+ * transaction: claims number for dest, or EEXIST with why set to
+ * "number N is taken by WHAT" (and the same in db_errmsg). Checks no
+ * syntax: the caller validated its own number. */
+int db_number_claim(struct db *db, const char *number, const char *dest, const char *what,
+		    char *why, size_t why_cap);
+/* Drops number's row if it points at dest; 0 whether or not it was there. */
+int db_number_release(struct db *db, const char *number, const char *dest);
+
 /* Binds at most cap bytes of s (fields of our structs are fixed arrays that
  * a careless caller may not have terminated). */
 int db_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap);

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -315,22 +316,34 @@ int db_ext_add(struct db *db, const struct db_ext *e)
 		db_set_err(db, why);
 		return EINVAL;
 	}
-	sqlite3_stmt *st;
-	int err = db_stmt(db,
-			  "INSERT INTO extensions (number, name, password, vm_pin, enabled,"
-			  " contact, trust, max_calls, codecs, srtp, created_at)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-			  &st);
+	/* The number is claimed in the plan first, in the same transaction,
+	 * so a number taken by anything (a feature code too) is refused with
+	 * the plan's words, and a failed insert leaves no row behind. */
+	char dest[DB_NUMBER_DEST_MAX], what[DB_NUMBER_WHAT_MAX];
+	snprintf(dest, sizeof(dest), "ext:%s", e->number);
+	snprintf(what, sizeof(what), "extension %s", e->number);
+	bool nested;
+	int err = db_tx_begin(db, &nested);
 	if (err)
 		return err;
-	err = bind_fields(st, e);
-	if (!err && sqlite3_bind_int64(st, 11, e->created_at > 0 ? e->created_at
-							      : (int64_t)time(NULL)) != SQLITE_OK)
-		err = EINVAL;
+	err = db_number_claim(db, e->number, dest, what, NULL, 0);
+	sqlite3_stmt *st = NULL;
 	if (!err)
-		err = db_rc(db, sqlite3_step(st));
-	db_stmt_done(db, st);
-	return err;
+		err = db_stmt(db,
+			      "INSERT INTO extensions (number, name, password, vm_pin, enabled,"
+			      " contact, trust, max_calls, codecs, srtp, created_at)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			      &st);
+	if (st) {
+		err = bind_fields(st, e);
+		if (!err && sqlite3_bind_int64(st, 11, e->created_at > 0 ? e->created_at
+								      : (int64_t)time(NULL)) != SQLITE_OK)
+			err = EINVAL;
+		if (!err)
+			err = db_rc(db, sqlite3_step(st));
+		db_stmt_done(db, st);
+	}
+	return db_tx_end(db, nested, err);
 }
 
 int db_ext_update(struct db *db, const struct db_ext *e)
@@ -358,13 +371,22 @@ int db_ext_delete(struct db *db, const char *number)
 {
 	if (!db || !number)
 		return EINVAL;
-	/* Its registrations go by ON DELETE CASCADE, in the same statement. */
-	sqlite3_stmt *st;
-	int err = db_stmt(db, "DELETE FROM extensions WHERE number = ?1", &st);
+	/* Its registrations go by ON DELETE CASCADE, in the same statement;
+	 * its number in the plan in the same transaction. */
+	bool nested;
+	int err = db_tx_begin(db, &nested);
 	if (err)
 		return err;
-	err = db_bind_str(st, 1, number, DB_EXT_NUMBER_MAX);
-	return db_finish_change(db, st, err);
+	sqlite3_stmt *st;
+	err = db_stmt(db, "DELETE FROM extensions WHERE number = ?1", &st);
+	if (!err)
+		err = db_finish_change(db, st, db_bind_str(st, 1, number, DB_EXT_NUMBER_MAX));
+	if (!err) {
+		char dest[DB_NUMBER_DEST_MAX];
+		snprintf(dest, sizeof(dest), "ext:%.*s", DB_EXT_NUMBER_MAX - 1, number);
+		err = db_number_release(db, number, dest);
+	}
+	return db_tx_end(db, nested, err);
 }
 
 static void read_row(sqlite3_stmt *st, struct db_ext *e)

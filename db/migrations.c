@@ -138,6 +138,25 @@ static const struct migration migrations[] = {
 	  "ALTER TABLE extensions ADD COLUMN srtp TEXT NOT NULL DEFAULT 'optional'"
 	  "  CHECK (srtp IN ('off', 'optional', 'required'));"
 	  "PRAGMA user_version = 4;" },
+	{ 5,
+	  /* One numbering plan (numplan.c): every dialable number, whoever
+	   * owns it, is a row here, so an extension, a feature code and later
+	   * a conference room or an IVR menu can never share a number. dest
+	   * says where a call to it goes ("ext:1001", "app:echo"), what who
+	   * owns it, in words for error messages. Existing extensions are
+	   * copied in; *43 is the echo test. */
+	  "CREATE TABLE numbers ("
+	  "  number TEXT PRIMARY KEY NOT NULL,"
+	  "  dest TEXT NOT NULL,"
+	  "  what TEXT NOT NULL"
+	  ");"
+	  "INSERT INTO numbers (number, dest, what)"
+	  "  SELECT number, 'ext:' || number, 'extension ' || number FROM extensions;"
+	  "INSERT INTO numbers (number, dest, what)"
+	  "  VALUES ('*43', 'app:echo', 'feature code: echo test');"
+	  /* The path a call took through the plan ("app:ivr > ext:1003"). */
+	  "ALTER TABLE cdr ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+	  "PRAGMA user_version = 5;" },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -133,6 +133,7 @@ static void add_json(const struct db_cdr *c, void *arg)
 	json_object_set_new(o, "hangup_cause", web_jstr(c->hangup_cause));
 	json_object_set_new(o, "hangup_side", web_jstr(c->hangup_side));
 	json_object_set_new(o, "codec", web_jstr(c->codec));
+	json_object_set_new(o, "path", web_jstr(c->path));
 	json_object_set_new(o, "caller_leg", leg_json(&c->leg[DB_CDR_LEG_A]));
 	json_object_set_new(o, "callee_leg", leg_json(&c->leg[DB_CDR_LEG_B]));
 	json_array_append_new(arg, o);
@@ -170,7 +171,7 @@ static void csv_time(struct sbuf *b, int64_t ms)
 
 static const char csv_head[] = "id,start,answer,end,caller,caller_name,callee,callee_name,"
 			       "disposition,duration_s,billsec,hangup_status,hangup_cause,"
-			       "hangup_side,codec,call_id\r\n";
+			       "hangup_side,codec,call_id,path\r\n";
 
 static void add_csv(const struct db_cdr *c, void *arg)
 {
@@ -195,6 +196,8 @@ static void add_csv(const struct db_cdr *c, void *arg)
 	csv_text(b, c->codec);
 	sbuf_adds(b, ",");
 	csv_text(b, c->call_id_a);
+	sbuf_adds(b, ",");
+	csv_text(b, c->path);
 	sbuf_adds(b, "\r\n");
 }
 

@@ -173,6 +173,8 @@ void web_api_ext_create(struct web_req *r)
 	if (err) {
 		if (err == EINVAL)
 			ext_invalid(r, db_errmsg(db));
+		else if (err == EEXIST) /* "number 1001 is taken by extension 1001" */
+			web_error(r, 409, db_errmsg(db), "number");
 		else
 			web_db_error(r, err, "extension");
 		explicit_bzero(&e, sizeof(e));

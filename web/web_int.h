@@ -267,6 +267,7 @@ json_t *web_call_json(const struct pbx_web_call *c);
 json_t *web_reg_json(const struct pbx_web_reg *g);
 
 void web_api_cdrs(struct web_req *r);
+void web_api_numbers(struct web_req *r);
 void web_api_openapi(struct web_req *r);
 void web_static_index(struct web_req *r);
 void web_static_css(struct web_req *r);

@@ -166,7 +166,7 @@ static const char csv_head[] =
 	"start_ms,answer_ms,end_ms,disposition,duration_s,billsec,hangup_status,"
 	"hangup_cause,hangup_side,codec,"
 	"a_pkts_rx,a_pkts_tx,a_bytes_rx,a_bytes_tx,a_lost,a_jitter_ms,"
-	"b_pkts_rx,b_pkts_tx,b_bytes_rx,b_bytes_tx,b_lost,b_jitter_ms\r\n";
+	"b_pkts_rx,b_pkts_tx,b_bytes_rx,b_bytes_tx,b_lost,b_jitter_ms,path\r\n";
 
 static void csv_leg(FILE *f, const struct db_cdr_leg_stats *l, bool last)
 {
@@ -200,15 +200,16 @@ static void csv_row(const struct db_cdr *c, void *arg)
 	csv_text(f, c->hangup_side, false);
 	csv_text(f, c->codec, false);
 	csv_leg(f, &c->leg[DB_CDR_LEG_A], false);
-	csv_leg(f, &c->leg[DB_CDR_LEG_B], true);
+	csv_leg(f, &c->leg[DB_CDR_LEG_B], false);
+	csv_text(f, c->path, true);
 }
 
-enum { NCOLS = 9 };
+enum { NCOLS = 10 };
 
 /* What one table row shows, formatted as the rows arrive. */
 struct cdr_line {
 	char id[24], start[32], caller[64], callee[64], disp[16];
-	char dur[32], bill[32], hangup[112], codec[32];
+	char dur[32], bill[32], hangup[112], codec[32], path[256];
 };
 
 struct cdr_lines {
@@ -247,6 +248,7 @@ static void table_row(const struct db_cdr *c, void *arg)
 	snprintf(w->hangup, sizeof(w->hangup), "%s%s%s%s", c->hangup_side,
 		 c->hangup_side[0] && c->hangup_cause[0] ? ": " : "", c->hangup_cause, status);
 	snprintf(w->codec, sizeof(w->codec), "%s", c->codec);
+	snprintf(w->path, sizeof(w->path), "%s", c->path);
 }
 
 static int print_table(const struct cdr_lines *t)
@@ -266,11 +268,13 @@ static int print_table(const struct cdr_lines *t)
 		row[6] = w->bill;
 		row[7] = w->hangup;
 		row[8] = w->codec;
+		row[9] = w->path;
 	}
 	static const char *const head[NCOLS] = { "ID",	     "START",	"CALLER",
 						 "CALLEE",   "DISPOSITION", "DURATION",
-						 "BILLSEC",  "HANGUP",	"CODEC" };
-	table_print(stdout, NCOLS, head, "r    rr  ", cells, t->n);
+						 "BILLSEC",  "HANGUP",	"CODEC",
+						 "PATH" };
+	table_print(stdout, NCOLS, head, "r    rr   ", cells, t->n);
 	free(cells);
 	return CLI_OK;
 }

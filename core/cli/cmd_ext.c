@@ -222,8 +222,8 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	if ((rc = cli_db_open(c, &db, false)))
 		return rc;
 	int err = db_ext_add(db, &e);
-	if (err == EEXIST)
-		rc = cli_fail("extension %s already exists", e.number);
+	if (err == EEXIST) /* "number 1001 is taken by extension 1001" */
+		rc = cli_fail("cannot add extension %s: %s", e.number, db_errmsg(db));
 	else if (err)
 		rc = cli_fail("cannot add extension %s: %s", e.number, db_errmsg(db));
 	db_close(db);

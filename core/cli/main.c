@@ -83,16 +83,24 @@ static const char help[] =
 	"  --srtp MODE       off, optional (the default: SRTP when the phone offers\n"
 	"                    it) or required (SRTP or no call)\n"
 	"\n"
+	"Numbering plan (read from the database; no daemon needed):\n"
+	"  number list, numbers\n"
+	"                    every dialable number (extensions, feature codes such\n"
+	"                    as *43 echo test): number, destination, owner. One\n"
+	"                    namespace: an extension cannot take a number in use\n"
+	"\n"
 	"Call records (read from the database; no daemon needed):\n"
 	"  cdr [--from YYYY-MM-DD[THH:MM]] [--to YYYY-MM-DD[THH:MM]] [--number N]\n"
 	"      [--disposition D] [--limit N] [--csv]\n"
 	"                    recent calls, newest first: id, start, caller, callee,\n"
 	"                    disposition, duration, billed seconds, who hung up and\n"
-	"                    why, codec. Times are local; --from and --to include\n"
-	"                    their whole day or minute. --number matches caller or\n"
-	"                    callee; D is answered, no-answer, busy, failed or\n"
-	"                    cancelled; --limit defaults to 100; --csv prints every\n"
-	"                    column (media statistics too) as RFC 4180 CSV\n"
+	"                    why, codec, path (the destinations the call went\n"
+	"                    through: app:ivr > ext:1003). Times are local; --from\n"
+	"                    and --to include their whole day or minute. --number\n"
+	"                    matches caller or callee; D is answered, no-answer,\n"
+	"                    busy, failed or cancelled; --limit defaults to 100;\n"
+	"                    --csv prints every column (media statistics too) as\n"
+	"                    RFC 4180 CSV\n"
 	"\n"
 	"Running daemon:\n"
 	"  status            version, uptime and counters\n"
@@ -127,6 +135,8 @@ static const struct {
 	{ "show", cli_cmd_show },
 	{ "hangup", cli_cmd_hangup },
 	{ "cdr", cli_cmd_cdr },
+	{ "number", cli_cmd_number },
+	{ "numbers", cli_cmd_numbers },
 };
 
 static int set_data_dir(struct cli *c, const char *dir)

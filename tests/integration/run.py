@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import string
 import sys
 import time
@@ -793,6 +794,63 @@ def test_brute_force_ban(ctx):
     d.stop_clean()
 
 
+def db_write(data_dir, sql):
+    """One statement straight into the database, behind the tool's back."""
+    con = sqlite3.connect(os.path.join(data_dir, 'hookflash.db'), timeout=10)
+    try:
+        con.execute(sql)
+        con.commit()
+    finally:
+        con.close()
+
+
+def plan_rows(out):
+    """`hookflash number list` as (number, destination, what) tuples."""
+    lines = out.splitlines()
+    check(lines and lines[0].split() == ['NUMBER', 'DESTINATION', 'WHAT'], 'number list header:\n%s' % out)
+    return [tuple(re.split(r'\s{2,}', l.strip(), maxsplit=2)) for l in lines[1:] if l.strip()]
+
+
+def test_cli_numbering_plan(ctx):
+    """One namespace: `hookflash number list` shows the extensions and the
+    *43 feature code; adding an extension whose number is taken (by an
+    extension, or by another kind of destination) fails with exit 1 and
+    says by what, and leaves nothing behind; removing an extension frees
+    its number."""
+    d = ctx.daemon()
+    number, pw = ctx.ext(d)
+    _, out, _ = hf.cli(d.data_dir, 'number', 'list')
+    rows = plan_rows(out)
+    check(('*43', 'app:echo', 'feature code: echo test') in rows, 'no *43 in:\n%s' % out)
+    check((number, 'ext:' + number, 'extension ' + number) in rows, 'no %s in:\n%s' % (number, out))
+    _, out2, _ = hf.cli(d.data_dir, 'numbers')
+    check(out2 == out, '`numbers` differs from `number list`:\n%s\n%s' % (out2, out))
+
+    rc, out, err = hf.cli(d.data_dir, 'extension', 'add', number, '--password', secret(), check_rc=False)
+    want = 'hookflash: cannot add extension %s: number %s is taken by extension %s\n' % (number, number, number)
+    check(rc == 1 and err == want, 'duplicate extension: rc %d, stderr %r, want %r' % (rc, err, want))
+
+    # a number some other feature holds (a conference room, written the
+    # way its own code will: a row in the plan)
+    db_write(d.data_dir, "INSERT INTO numbers (number, dest, what) VALUES ('4999', 'conf:4999', 'conference room 4999')")
+    try:
+        rc, out, err = hf.cli(d.data_dir, 'extension', 'add', '4999', '--password', secret(), check_rc=False)
+        want = 'hookflash: cannot add extension 4999: number 4999 is taken by conference room 4999\n'
+        check(rc == 1 and err == want, 'taken by a room: rc %d, stderr %r, want %r' % (rc, err, want))
+        _, out, _ = hf.cli(d.data_dir, 'extension', 'show', '4999', check_rc=False)
+        check('4999' not in out, 'a refused extension was stored:\n%s' % out)
+        _, out, _ = hf.cli(d.data_dir, 'number', 'list')
+        check(('4999', 'conf:4999', 'conference room 4999') in plan_rows(out), 'the room lost its number:\n%s' % out)
+    finally:
+        db_write(d.data_dir, "DELETE FROM numbers WHERE number = '4999'")
+    rc, out, err = hf.cli(d.data_dir, 'extension', 'add', '*43', '--password', secret(), check_rc=False)
+    check(rc == 1 and 'digits' in err, 'extension *43: rc %d, stderr %r' % (rc, err))
+
+    hf.cli(d.data_dir, 'extension', 'remove', number)
+    _, out, _ = hf.cli(d.data_dir, 'number', 'list')
+    check(number not in [r[0] for r in plan_rows(out)], '%s still in the plan after remove:\n%s' % (number, out))
+
+
 def test_shared_daemon_clean_exit(ctx):
     """The shared daemon, after everything above, ends on SIGTERM with exit
     status 0 and no AddressSanitizer/UBSan report."""
@@ -856,6 +914,7 @@ TESTS = [
     test_torture_udp,
     test_torture_tcp,
     test_garbage_and_huge_datagrams,
+    test_cli_numbering_plan,
     test_shared_daemon_clean_exit,
     test_restart_keeps_registrations,
     test_brute_force_ban,

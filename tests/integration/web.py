@@ -105,7 +105,7 @@ ROUTES = [('GET', '/api/v1/session'), ('POST', '/api/v1/logout'), ('POST', '/api
           ('GET', '/api/v1/users'), ('POST', '/api/v1/users'), ('PUT', '/api/v1/users/admin'),
           ('DELETE', '/api/v1/users/admin'), ('GET', '/api/v1/events'),
           ('GET', '/api/v1/settings'), ('PUT', '/api/v1/settings'),
-          ('GET', '/api/v1/stats/calls-per-hour')]
+          ('GET', '/api/v1/stats/calls-per-hour'), ('GET', '/api/v1/numbers')]
 
 
 def test_web_auth_required(ctx):
@@ -273,7 +273,14 @@ def test_web_extension_lifecycle(ctx):
     expect(e.admin.req('GET', '/api/v1/extensions/' + n), 404, 'get after delete')
     regs = expect(e.admin.req('GET', '/api/v1/registrations'), 200, 'registrations').json()['registrations']
     check(not [g for g in regs if g['extension'] == n], 'registration survived the delete: %r' % regs)
-    expect(e.admin.req('POST', '/api/v1/extensions', {'number': '1001'}), 409, 'duplicate')
+    r = expect(e.admin.req('POST', '/api/v1/extensions', {'number': '1001'}), 409, 'duplicate')
+    check(r.json() == {'error': 'number 1001 is taken by extension 1001', 'field': 'number'},
+          'duplicate: %r' % r.json())
+    # the numbering plan follows: 1001 and *43 in it, the deleted one gone
+    plan = expect(e.admin.req('GET', '/api/v1/numbers'), 200, 'numbers').json()['numbers']
+    check({'number': '*43', 'dest': 'app:echo', 'what': 'feature code: echo test'} in plan
+          and {'number': '1001', 'dest': 'ext:1001', 'what': 'extension 1001'} in plan
+          and not [x for x in plan if x['number'] == n], 'numbering plan: %r' % plan)
 
 
 def test_web_validation(ctx):
@@ -373,7 +380,8 @@ def test_web_roles_and_cdrs(ctx):
         dict(base, caller=a, callee=b, caller_name='=HYPERLINK("http://x","y")', callee_name='Bob, "B"',
              start_ms=now - 3000, end_ms=now, disposition='BUSY', hangup_cause='-1+2'),
         dict(base, caller=b, callee='1001', caller_name='Bob', callee_name='@SUM(A1)',
-             start_ms=now - 2000, end_ms=now, disposition='ANSWERED', answer_ms=now - 1500, billsec=1),
+             start_ms=now - 2000, end_ms=now, disposition='ANSWERED', answer_ms=now - 1500, billsec=1,
+             path='app:ivr > ext:1001'),
         dict(base, caller='1002', callee=a, caller_name='x', callee_name='Alice',
              start_ms=now - 1000, end_ms=now, disposition='NO ANSWER'),
     ])
@@ -387,6 +395,10 @@ def test_web_roles_and_cdrs(ctx):
     check(len(cd) == 2 and all(a in (c['caller'], c['callee']) for c in cd), 'alice sees: %r' % cd)
     expect_error(u.req('GET', '/api/v1/cdrs?number=' + b), 403, 'number', "alice asks for bob's CDRs")
     expect(u.req('GET', '/api/v1/cdrs?number=' + a), 200, 'alice asks for her own')
+    check(all(c['path'] == '' for c in cd), 'alice paths: %r' % cd)
+    # any role reads the numbering plan
+    plan = expect(u.req('GET', '/api/v1/numbers'), 200, 'alice numbers').json()['numbers']
+    check(any(x['number'] == a and x['dest'] == 'ext:' + a for x in plan), 'alice sees the plan %r' % plan)
     ex = expect(u.req('GET', '/api/v1/extensions'), 200, 'alice extensions').json()['extensions']
     check([x['number'] for x in ex] == [a], 'alice sees extensions %r' % ex)
     expect(u.req('GET', '/api/v1/extensions/' + a), 200, 'own extension')
@@ -421,6 +433,9 @@ def test_web_roles_and_cdrs(ctx):
     check(busy['hangup_cause'] == "'-1+2", 'formula in hangup_cause: %r' % busy)
     ans = [x for x in rows if x['disposition'] == 'ANSWERED'][0]
     check(ans['callee_name'] == "'@SUM(A1)" and ans['answer'].endswith('Z'), 'answered row: %r' % ans)
+    check(ans['path'] == 'app:ivr > ext:1001' and busy['path'] == '', 'CSV path: %r' % rows)
+    cd = expect(e.admin.req('GET', q), 200, 'admin filter').json()['cdrs']
+    check(sorted(c['path'] for c in cd) == ['', 'app:ivr > ext:1001'], 'JSON path: %r' % cd)
 
 
 # --- live state, documents ------------------------------------------------------------------

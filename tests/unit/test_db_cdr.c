@@ -100,6 +100,7 @@ static void test_cdr_every_field(void **state)
 	snprintf(c.hangup_cause, sizeof(c.hangup_cause), "caller hung up");
 	snprintf(c.hangup_side, sizeof(c.hangup_side), "caller");
 	snprintf(c.codec, sizeof(c.codec), "PCMU/8000");
+	snprintf(c.path, sizeof(c.path), "app:ivr > ext:1003");
 	c.leg[DB_CDR_LEG_A] = (struct db_cdr_leg_stats){ 3000, 3001, 516000, 516172, 4, 1.5 };
 	/* Counters past INT64_MAX are stored as INT64_MAX, not negative. */
 	c.leg[DB_CDR_LEG_B] = (struct db_cdr_leg_stats){ 2999, (uint64_t)INT64_MAX + 5,
@@ -129,6 +130,7 @@ static void test_cdr_every_field(void **state)
 	assert_string_equal(g->hangup_cause, "caller hung up");
 	assert_string_equal(g->hangup_side, "caller");
 	assert_string_equal(g->codec, "PCMU/8000");
+	assert_string_equal(g->path, "app:ivr > ext:1003");
 	const struct db_cdr_leg_stats *a = &g->leg[DB_CDR_LEG_A], *b = &g->leg[DB_CDR_LEG_B];
 	assert_int_equal(a->pkts_rx, 3000);
 	assert_int_equal(a->pkts_tx, 3001);
@@ -179,6 +181,7 @@ static void test_cdr_full_fields(void **state)
 	assert_int_equal(strlen(s.last.caller), sizeof(c.caller) - 1);
 	assert_int_equal(strlen(s.last.call_id_a), sizeof(c.call_id_a) - 1);
 	assert_int_equal(strlen(s.last.codec), sizeof(c.codec) - 1);
+	assert_int_equal(strlen(s.last.path), sizeof(c.path) - 1);
 
 	/* A statistic that is not a number does not cost the record. */
 	c = mk_cdr("1001", "1002", 2, "ANSWERED");
@@ -188,6 +191,32 @@ static void test_cdr_full_fields(void **state)
 	s = run(f, NULL);
 	assert_int_equal(s.n, 2);
 	assert_true(s.id[0] == c.id);
+}
+
+/* The path column of migration 5: records written before it read back
+ * with an empty path, new ones keep theirs, and a path is never mistaken
+ * for a pattern or SQL. */
+static void test_cdr_path(void **state)
+{
+	struct fx *f = *state;
+	/* a record as an older Hookflash wrote it: no path column given */
+	raw_exec(f->path, "INSERT INTO cdr (caller, callee, start_ms) VALUES ('1001', '1002', 10)");
+	struct db_cdr c = mk_cdr("1001", "*43", 20, "ANSWERED");
+	snprintf(c.path, sizeof(c.path), "app:echo");
+	assert_int_equal(db_cdr_insert(f->db, &c), 0);
+	c = mk_cdr("1001", "1009", 30, "FAILED");
+	snprintf(c.path, sizeof(c.path), "ext:1009 > app:noservice'; DROP TABLE cdr; --");
+	assert_int_equal(db_cdr_insert(f->db, &c), 0);
+
+	struct seen s = run(f, NULL);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.last.path, ""); /* oldest last */
+	struct db_cdr_filter flt = { .limit = 1 };
+	s = run(f, &flt);
+	assert_string_equal(s.last.path, "ext:1009 > app:noservice'; DROP TABLE cdr; --");
+	flt.offset = 1;
+	s = run(f, &flt);
+	assert_string_equal(s.last.path, "app:echo");
 }
 
 /* --- listing ------------------------------------------------------------- */
@@ -442,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cdr_every_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_ids_not_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_full_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cdr_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_order_limit_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_default_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_filters, setup, teardown),
