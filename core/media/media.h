@@ -349,8 +349,8 @@ int media_leg_echo(struct media_engine *me, uint32_t call, unsigned leg, bool on
 /* --- playback, tones and recording (the primitives apps use) --------------
  *
  * While something plays to a leg, that leg hears it instead of the other
- * leg (prompts, ringback, music on hold); when it ends the other leg is
- * heard again. A new play or tone to the same leg replaces the old one
+ * leg or its own echo (prompts, ringback, music on hold); when it ends
+ * the other leg (or the echo) is heard again. A new play or tone to the same leg replaces the old one
  * (which ends with ECANCELED). Every command works whatever codec the leg
  * uses, and on a leg whose other side has no phone yet (ringback before
  * the callee answers, an app talking to the caller alone). The tag is the
