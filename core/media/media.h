@@ -195,9 +195,10 @@ int media_call_connect(struct media_engine *me, uint32_t call);
  * audio follows it there), its RTP timeout runs (MEDIA_EV_RTP_TIMEOUT as
  * on a connected call), a later media_leg_set_remote (a re-INVITE that
  * moves the phone) re-opens the window, and we send RTCP sender reports
- * on the streams we make for it. Stats' duration_ms counts from here. A leg started and later connected to a second leg
- * (the app transfers the caller) just goes on; starting a leg of a
- * connected call changes nothing. ENOTCONN when the leg has no ports. */
+ * on the streams we make for it. Stats' duration_ms counts from here.
+ * A leg started and later connected to a second leg (the app transfers
+ * the caller) just goes on; starting a leg of a connected call changes
+ * nothing. ENOTCONN when the leg has no ports. */
 int media_leg_start(struct media_engine *me, uint32_t call, unsigned leg);
 
 int media_leg_set_direction(struct media_engine *me, uint32_t call,
@@ -317,9 +318,8 @@ int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
  * opened latches to the phone's first packets), but the phone's silence
  * is never reported, a re-INVITE that moves it is not followed (its
  * packets from the new address are refused) and we send no RTCP: an app
- * starts the leg when it answers. The app may later
- * allocate leg 1 and connect the call (a transfer): the relay then
- * starts as for any call.
+ * starts the leg when it answers. The app may later allocate leg 1 and
+ * connect the call (a transfer): the relay then starts as for any call.
  */
 
 /* While on, leg's phone hears its own audio back instead of the other
@@ -349,8 +349,8 @@ int media_leg_echo(struct media_engine *me, uint32_t call, unsigned leg, bool on
 /* --- playback, tones and recording (the primitives apps use) --------------
  *
  * While something plays to a leg, that leg hears it instead of the other
- * leg (prompts, ringback, music on hold); when it ends the other leg is
- * heard again. A new play or tone to the same leg replaces the old one
+ * leg or its own echo (prompts, ringback, music on hold); when it ends
+ * the other leg (or the echo) is heard again. A new play or tone to the same leg replaces the old one
  * (which ends with ECANCELED). Every command works whatever codec the leg
  * uses, and on a leg whose other side has no phone yet (ringback before
  * the callee answers, an app talking to the caller alone). The tag is the

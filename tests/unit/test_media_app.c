@@ -29,6 +29,7 @@
 #include "../../core/media/audio/asource.h"
 #include "../../core/media/dtmf/dtmf4733.h"
 #include "../../core/media/dtmf/dtmf_inband.h"
+#include "../../core/sdp/sdes.h"
 
 /* --- stand-in sources: sums of up to two sines, on/off cadence ------------- */
 
@@ -483,6 +484,42 @@ static void test_echo_dtmf_tone_off(void **state)
 	close(a.ph.fd);
 }
 
+/* An SRTP phone (G.722) hears its echo protected with our key, which
+ * its context unprotects; the leg was started after its keys were set. */
+static void test_echo_srtp(void **state)
+{
+	struct mt *t = *state;
+	struct app a;
+	struct media_fmt f = mt_fmt(&codec_g722, 9, 20, 101);
+	app_up(t, &a, &f, NULL, false);
+	struct sdes_key ours, phone;
+	struct srtp_ctx *ph;
+	assert_int_equal(sdes_key_generate(&ours, SDES_AES_CM_128_HMAC_SHA1_80, 1), 0);
+	assert_int_equal(sdes_key_generate(&phone, SDES_AES_CM_128_HMAC_SHA1_80, 1), 0);
+	assert_int_equal(srtp_ctx_alloc(&ph, &phone, &ours), 0);
+	assert_int_equal(media_leg_set_srtp(t->me, a.id, 0, &ours, &phone), 0);
+	assert_int_equal(media_leg_start(t->me, a.id, 0), 0);
+	assert_int_equal(media_leg_echo(t->me, a.id, 0, true), 0);
+	struct mt_tx tx;
+	struct mt_rx rx;
+	mt_tx_init(&tx, &codec_g722, 9, 20, 800, -12, 0xe5);
+	mt_rx_init(&rx, &codec_g722, 9);
+	tx.srtp = ph;
+	rx.srtp = ph;
+	app_talk(t, &a, &tx, 40, &rx);
+	size_t off;
+	double db = mt_level_db(&rx, 300, &off);
+	double hz = peak_hz(rx.pcm + off, rx.n - off, rx.rate);
+	print_message("    SRTP G.722: %u packets back, %.1f dBFS at %.0f Hz\n", rx.pkts, db, hz);
+	assert_true(rx.pkts >= 30);
+	assert_true(fabs(hz - 800) <= 10 && db > -20);
+	mt_destroy(t, a.id);
+	srtp_ctx_free(ph);
+	mt_tx_free(&tx);
+	mt_rx_free(&rx);
+	close(a.ph.fd);
+}
+
 /* Both phones talk for n packets; ra/rb take what each hears. */
 static void both_talk(struct mt *t, struct mt_call *c, struct mt_tx *a, struct mt_tx *b,
 		      unsigned n, struct mt_rx *ra, struct mt_rx *rb)
@@ -696,6 +733,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_echo_dtmf_tone_off, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_inband_digit, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_echo_bridged, mt_setup, mt_teardown),
+		cmocka_unit_test_setup_teardown(test_echo_srtp, mt_setup, mt_teardown),
 		cmocka_unit_test_setup_teardown(test_lone_leg_start, app_setup, mt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
