@@ -214,7 +214,6 @@ struct db_cdr {
 	char hangup_cause[64];     /* "caller hung up", "no answer", "rtp timeout" ... */
 	char hangup_side[16];      /* caller, callee, system, admin */
 	char codec[32];            /* e.g. "PCMU/8000" */
-	char path[256];            /* destinations passed: "ext:1001 > app:noservice" */
 	struct db_cdr_leg_stats leg[2];
 	/* migration 5: the destinations the call went through, in order,
 	 * " > " between them: "ext:1001", "app:ivr > ext:1003",
@@ -247,17 +246,6 @@ int db_cdr_list(struct db *db, const struct db_cdr_filter *f, db_cdr_h *h, void 
 #define DB_CDR_HOURS_MAX 168
 int db_cdr_per_hour(struct db *db, int64_t from_ms, int n, const char *number, uint32_t *total,
 		    uint32_t *answered);
-
-/* --- the numbering plan --------------------------------------------------- */
-
-struct db_number {
-	char number[32];
-	char dest[64];
-	char what[64];
-};
-typedef void(db_number_h)(const struct db_number *n, void *arg);
-/* Ordered by number; the count or a negative errno. */
-int db_number_list(struct db *db, db_number_h *h, void *arg);
 
 /* --- first start -------------------------------------------------------- */
 

@@ -92,7 +92,7 @@ void call_app_start(struct call *c, const struct app_desc *app, const char *arg)
 	if (err && c->app == app) {
 		c->app = NULL; /* it never started: no stop */
 		log_warn(CALL_TAG, "call %u: app %s did not start: %s", c->id, app->name, strerror(err));
-		call_next(c, CALL_NEXT_FAIL, 500, "Server Internal Error");
+		call_next(c, CALL_NEXT_FAIL, 500, "Server Internal Error", "system");
 	}
 }
 

@@ -133,7 +133,7 @@ struct call {
 	char next_busy[DEST_MAX], next_noanswer[DEST_MAX], next_unavail[DEST_MAX],
 		next_fail[DEST_MAX];
 	uint16_t fail_status;
-	char fail_reason[64], fail_cause[32];
+	char fail_reason[64], fail_cause[32], fail_side[8];
 	bool forking;               /* an ext: destination is ringing */
 
 	/* The app that has the call (call_app.c), its state and timer */
@@ -216,9 +216,11 @@ void call_forks_abandon(struct call *c);
  * path. Ends the call after CALL_MAX_HOPS. */
 void call_goto(struct call *c, const char *dest);
 enum call_next { CALL_NEXT_BUSY, CALL_NEXT_NOANSWER, CALL_NEXT_UNAVAIL, CALL_NEXT_FAIL };
-/* The current destination failed this way (status, reason for the
- * caller if the chain ends in hangup): on to its next destination. */
-void call_next(struct call *c, enum call_next why, uint16_t status, const char *reason);
+/* The current destination failed this way (status and reason for the
+ * caller, and who failed it, "callee" or "system", for the CDR, if the
+ * chain ends in hangup): on to its next destination. */
+void call_next(struct call *c, enum call_next why, uint16_t status, const char *reason,
+	       const char *side);
 
 /* call_app.c */
 /* Finds the app for a destination (app:NAME or a kind an app serves);

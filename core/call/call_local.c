@@ -107,9 +107,16 @@ int callm_ringback(struct call *c, struct sbuf *out)
 int callm_answer_local(struct call *c, struct sbuf *out)
 {
 	int err = answer_a(c, out, NULL);
-	if (!err)
-		((struct call_media *)c->media)->a_local = true;
-	return err;
+	struct call_media *cm = c->media;
+	if (err)
+		return err;
+	cm->a_local = true;
+	/* the caller's leg goes live alone: latching (NAT), RTP timeout, our
+	 * RTCP, as a connected call's would */
+	err = media_leg_start(engine(c->m), cm->mcall, 0);
+	if (err)
+		log_warn(CALL_TAG, "call %u: cannot start the caller's media: %s", c->id, strerror(err));
+	return 0;
 }
 
 int callm_tone_a(struct call *c, const char *tone)

@@ -50,7 +50,8 @@ void call_goto(struct call *c, const char *dest)
 	next_defaults(c);
 	if (!strcmp(d.kind, "hangup")) {
 		uint16_t st = c->fail_status ? c->fail_status : 480;
-		call_end(c, st, c->fail_reason[0] ? c->fail_reason : NULL, "system",
+		call_end(c, st, c->fail_reason[0] ? c->fail_reason : NULL,
+			 c->fail_side[0] ? c->fail_side : "system",
 			 c->fail_cause[0] ? c->fail_cause : "hangup");
 		return;
 	}
@@ -62,13 +63,14 @@ void call_goto(struct call *c, const char *dest)
 	const struct app_desc *app = call_app_find(c->m, &d, &arg);
 	if (!app) {
 		log_info(CALL_TAG, "call %u: no app serves %s", c->id, dest);
-		call_next(c, CALL_NEXT_FAIL, 404, "Not Found");
+		call_next(c, CALL_NEXT_FAIL, 404, "Not Found", "system");
 		return;
 	}
 	call_app_start(c, app, arg);
 }
 
-void call_next(struct call *c, enum call_next why, uint16_t status, const char *reason)
+void call_next(struct call *c, enum call_next why, uint16_t status, const char *reason,
+	       const char *side)
 {
 	if (c->ending)
 		return;
@@ -80,7 +82,11 @@ void call_next(struct call *c, enum call_next why, uint16_t status, const char *
 	};
 	c->fail_status = status;
 	snprintf(c->fail_reason, sizeof(c->fail_reason), "%s", reason ? reason : "");
-	snprintf(c->fail_cause, sizeof(c->fail_cause), "%s", causes[why]);
+	snprintf(c->fail_side, sizeof(c->fail_side), "%s", side);
+	if (!strcmp(side, "callee"))
+		snprintf(c->fail_cause, sizeof(c->fail_cause), "callee answered %u", status);
+	else
+		snprintf(c->fail_cause, sizeof(c->fail_cause), "%s", causes[why]);
 	char next[DEST_MAX];
 	const char *src = why == CALL_NEXT_BUSY	     ? c->next_busy
 			  : why == CALL_NEXT_NOANSWER ? c->next_noanswer

@@ -221,7 +221,7 @@ static void fork_failed(struct leg *b, uint16_t status, struct pl reason)
 	log_debug(CALL_TAG, "call %u: %s answered %u", c->id, c->callee_ext, st);
 	call_forks_abandon(c);
 	call_next(c, busy ? CALL_NEXT_BUSY : st == 480 || st == 408 ? CALL_NEXT_NOANSWER : CALL_NEXT_FAIL,
-		  st, reason_s[0] ? reason_s : NULL);
+		  st, reason_s[0] ? reason_s : NULL, "callee");
 }
 
 static void relay_provisional(struct call *c, struct leg *b, const struct sip_msg *resp)
@@ -410,7 +410,7 @@ static void on_noanswer(void *arg)
 	struct call *c = arg;
 	c->forking = false;
 	call_forks_abandon(c);
-	call_next(c, CALL_NEXT_NOANSWER, 480, "Temporarily Unavailable");
+	call_next(c, CALL_NEXT_NOANSWER, 480, "Temporarily Unavailable", "system");
 }
 
 void call_forks_abandon(struct call *c)
@@ -617,7 +617,8 @@ void call_ring_ext(struct call *c, const char *number)
 	const struct call_deps *p = &m->d;
 	const struct ext *callee = ext_table_find(*p->exts, pl_from(number));
 	if (!callee || !callee->enabled) {
-		call_next(c, CALL_NEXT_FAIL, 404, "Not Found");
+		/* removed or disabled since the plan said so: not in service */
+		call_goto(c, ROUTE_UNKNOWN);
 		return;
 	}
 	next_of(c->next_busy, sizeof(c->next_busy), callee->next_busy);
@@ -626,13 +627,13 @@ void call_ring_ext(struct call *c, const char *number)
 	snprintf(c->callee_name, sizeof(c->callee_name), "%s", callee->name);
 	if (call_ext_count(m, callee->number) >= limit_of(m, callee)) {
 		log_debug(CALL_TAG, "call %u: %s is at its call limit", c->id, callee->number);
-		call_next(c, CALL_NEXT_BUSY, 486, "Busy Here");
+		call_next(c, CALL_NEXT_BUSY, 486, "Busy Here", "system");
 		return;
 	}
 	size_t ncontacts = registrar_lookup(p->reg, callee->number, NULL, NULL);
 	if (!ncontacts && !callee->contact[0]) {
 		log_debug(CALL_TAG, "call %u: %s has no phone registered", c->id, callee->number);
-		call_next(c, CALL_NEXT_UNAVAIL, 480, "Temporarily Unavailable");
+		call_next(c, CALL_NEXT_UNAVAIL, 480, "Temporarily Unavailable", "system");
 		return;
 	}
 	snprintf(c->callee_ext, sizeof(c->callee_ext), "%s", callee->number);
@@ -659,7 +660,7 @@ void call_ring_ext(struct call *c, const char *number)
 	sbuf_free(&offer);
 	if (!f.started) {
 		call_forks_abandon(c);
-		call_next(c, CALL_NEXT_UNAVAIL, 480, "Temporarily Unavailable");
+		call_next(c, CALL_NEXT_UNAVAIL, 480, "Temporarily Unavailable", "system");
 		return;
 	}
 	c->forking = true;

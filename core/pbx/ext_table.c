@@ -45,6 +45,7 @@ static void add_one(const struct db_ext *e, void *arg)
 		t->cap = cap;
 	}
 	struct ext *x = &t->v[t->n++];
+	memset(x, 0, sizeof(*x)); /* what the database does not hold yet is "" */
 	snprintf(x->number, sizeof(x->number), "%s", e->number);
 	snprintf(x->name, sizeof(x->name), "%s", e->name);
 	snprintf(x->password, sizeof(x->password), "%s", e->password);

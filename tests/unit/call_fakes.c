@@ -367,6 +367,26 @@ int media_leg_stop(struct media_engine *me, uint32_t call, unsigned leg)
 	return 0;
 }
 
+int media_leg_echo(struct media_engine *me, uint32_t call, unsigned leg, bool on)
+{
+	(void)me;
+	struct fmedia_call *c = live(call);
+	if (!c || leg > 1)
+		return ENOENT;
+	record("leg_echo", call, (int)leg, "%s", on ? "on" : "off");
+	return 0;
+}
+
+int media_leg_start(struct media_engine *me, uint32_t call, unsigned leg)
+{
+	(void)me;
+	struct fmedia_call *c = live(call);
+	if (!c || leg > 1)
+		return ENOENT;
+	record("leg_start", call, (int)leg, NULL);
+	return 0;
+}
+
 int media_call_record(struct media_engine *me, uint32_t call, const char *path,
 		      enum media_rec_format fmt, bool stereo, uint32_t tag)
 {

@@ -30,6 +30,8 @@
 
 #include "../../core/base/conf.h"
 #include "../../core/call/call.h"
+#include "../../apps/apps.h"
+#include "../../core/dialplan/numplan.h"
 #include "../../core/pbx/authn.h"
 #include "../../core/pbx/domains.h"
 #include "../../core/pbx/ext_table.h"
@@ -196,6 +198,7 @@ static inline int ch_setup(void **state)
 	ch_add_ext(db, "1004", "Dave", NULL, false);
 	ch_add_ext(db, "1005", "Eve", NULL, true);
 	assert_int_equal(ext_table_load(&hx.pbx.exts, db), 0);
+	assert_int_equal(numplan_load(&hx.pbx.plan, db), 0);
 	db_close(db);
 
 	struct pbx *p = &hx.pbx;
@@ -233,7 +236,8 @@ static inline int ch_setup(void **state)
 	sip_tsx_layer_set_stray_h(fx.tl, ch_on_stray, NULL);
 	struct call_deps cd = {
 		.loop = fx.loop, .store = p->store, .tp = p->tp, .tsx = fx.tl, .reg = p->reg,
-		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts,
+		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts, .plan = &p->plan,
+		.apps = apps_builtin, .sounds_dir = "/sounds",
 	};
 	assert_int_equal(call_mgr_alloc(&p->calls, &cd), 0);
 	ch_register("1002", PH_B1);
@@ -251,6 +255,7 @@ static inline int ch_teardown(void **state)
 	registrar_free(p->reg);
 	store_free(p->store);
 	ext_table_unref(p->exts);
+	numplan_free(p->plan);
 	domains_free(p->domains);
 	ban_list_free(p->bans);
 	auth_nonces_free(p->nonces);
@@ -706,15 +711,50 @@ static inline void assert_cdr(const struct db_cdr *c, const char *disposition, c
 /* What a caller gets for a number nobody has (one place to change when the
  * routing seam answers unknown numbers with an announcement instead): the
  * final response has arrived at p, and the CDR row says so. */
+/* The tag of the last `op` command (leg_tone, leg_play) on call id,
+ * leg 0, as the call layer gave it to the engine. */
+static inline uint32_t ch_last_tag(const char *op, uint32_t id, const char **arg)
+{
+	int i = -1, j;
+	while ((j = fmedia_find(op, id, 0, (size_t)(i + 1))) >= 0)
+		i = j;
+	assert_true(i >= 0);
+	const char *t = strstr(fmedia.cmds[i].arg, " tag ");
+	assert_non_null(t);
+	if (arg)
+		*arg = fmedia.cmds[i].arg;
+	return (uint32_t)strtoul(t + 5, NULL, 10);
+}
+
+/* What an unknown number (or a disabled extension) gets: the "not in
+ * service" announcement as early media (183 with our SDP: the special
+ * information tone, then the prompt), then 404; never answered. */
 static inline void expect_unknown_number(struct ch_phone *p, const char *caller,
 					 const char *number)
 {
-	const struct sip_msg *r = expect_response_to(p, 404, "INVITE");
+	expect_response(p, 100);
+	const struct sip_msg *r = expect_response_to(p, 183, "INVITE");
+	assert_true(msg_has_sdp(r));
+	uint32_t id = fmedia_last_call();
+	const char *arg;
+	uint32_t tag = ch_last_tag("leg_tone", id, &arg);
+	assert_non_null(strstr(arg, "950/330,1400/330,1800/330"));
+	assert_int_equal(fmedia_count("leg_start", id, 0), 1);
+	assert_false(fmedia_call(id)->connected);
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_PLAY_DONE, .call = id, .leg = 0, .tag = tag });
+	tag = ch_last_tag("leg_play", id, &arg);
+	assert_non_null(strstr(arg, "/sounds/ss-noservice.wav"));
+	expect_none(p);
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_PLAY_DONE, .call = id, .leg = 0, .tag = tag });
+	r = expect_response_to(p, 404, "INVITE");
 	phone_ack(&hx.a, r);
 	expect_none(p);
 	struct db_cdr c = cdr_last();
 	assert_cdr(&c, "FAILED", caller, number, 404, "system");
-	assert_string_equal(c.hangup_cause, "unknown number");
+	size_t n = strlen(c.path);
+	if (n < 13 || strcmp(c.path + n - 13, "app:noservice"))
+		fail_msg("CDR path '%s' does not end at app:noservice", c.path);
+	assert_int_equal(c.answer_ms, 0);
 }
 
 /* A rings B1 (1002) and B1 answers: the call is up. Returns B1's INVITE;
