@@ -15,7 +15,7 @@
 
 /* Enough for every distinct statement in db/; a full cache only means
  * further statements are prepared and finalized per call. */
-#define DB_STMT_CACHE 48
+#define DB_STMT_CACHE 64
 
 struct db_stmt_slot {
 	const char *sql; /* a string literal: cached by its address */

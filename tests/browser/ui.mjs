@@ -237,6 +237,13 @@ const steps = [
     expect(await page.inputValue('#set-registrar-max-expires') === '3000', 'not saved');
     await screenshot('settings-saved');
   }],
+  ['the numbering plan lists *43 and the extensions', async () => {
+    await page.click('a[data-page=numbers]');
+    await page.locator('#number-rows tr[data-number="*43"]').waitFor();
+    expect((await page.textContent('#number-rows tr[data-number="*43"]')).includes('app:echo'), 'no app:echo for *43');
+    await page.locator(`#number-rows tr[data-number="${EXT}"]`).waitFor();
+    await screenshot('numbers');
+  }],
   ['every input has a label', async () => {
     for (const where of ['settings', 'extensions', 'history']) {
       await page.click(`a[data-page=${where}]`);

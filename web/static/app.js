@@ -110,7 +110,7 @@ function clearErrors(form) {
 
 // --- routing -----------------------------------------------------------------
 
-const pages = { login, dashboard, extensions, calls, history, registrations, settings };
+const pages = { login, dashboard, extensions, numbers, calls, history, registrations, settings };
 
 function go(page) {
   if (location.hash !== '#/' + page) location.hash = '#/' + page;
@@ -465,6 +465,22 @@ function extensions() {
   load().catch((e) => toast(e.message));
 }
 
+// The numbering plan, read-only: every dialable number and where it goes.
+function numbers() {
+  const tbody = h('tbody', { id: 'number-rows' });
+  main.append(title('Numbers'),
+    h('p', { class: 'muted' }, 'Every dialable number: extensions, feature codes. A number has one owner.'),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'sr-only' }, 'Numbering plan'),
+      h('thead', {}, h('tr', {}, ['Number', 'Destination', 'What'].map((t) => h('th', { scope: 'col' }, t)))),
+      tbody)));
+  api('GET', '/numbers').then((r) => {
+    tbody.replaceChildren(...(r.numbers.length ? r.numbers.map((n) => h('tr', { 'data-number': n.number },
+      h('td', {}, n.number), h('td', {}, n.dest), h('td', {}, n.what)))
+      : [h('tr', {}, h('td', { colspan: 3, class: 'empty' }, 'No numbers'))]));
+  }).catch((e) => { if (e.status !== 401) toast(e.message); });
+}
+
 function calls() {
   const tbody = h('tbody', { id: 'call-rows' });
   main.append(title('Live calls'), h('p', { class: 'muted' }, 'Updated as calls change.'),
@@ -563,8 +579,8 @@ function history() {
         h('td', {}, c.callee, c.callee_name ? h('span', { class: 'muted' }, ` ${c.callee_name}`) : null),
         h('td', {}, h('span', { class: 'badge' }, c.disposition)),
         h('td', {}, fmtDur(c.duration_s)), h('td', {}, fmtDur(c.billsec)),
-        h('td', {}, c.hangup_side || ''), h('td', {}, c.codec || '')))
-        : [h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No calls match'))]));
+        h('td', {}, c.hangup_side || ''), h('td', {}, c.codec || ''), h('td', { class: 'path' }, c.path || '')))
+        : [h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'No calls match'))]));
       prev.disabled = offset === 0;
       next.disabled = r.cdrs.length < PAGE_SIZE;
       where.textContent = r.cdrs.length ? `${offset + 1}–${offset + r.cdrs.length}` : '';
@@ -581,7 +597,7 @@ function history() {
   main.append(title('Call history'), form,
     h('div', { class: 'toolbar' }, refresh, csv),
     h('div', { class: 'table-wrap' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Start', 'Caller', 'Callee', 'Disposition', 'Duration', 'Talk', 'Hung up by', 'Codec'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Start', 'Caller', 'Callee', 'Disposition', 'Duration', 'Talk', 'Hung up by', 'Codec', 'Path'].map((t) => h('th', { scope: 'col' }, t)))),
       tbody)),
     h('div', { class: 'pager' }, prev, where, next));
   load();
