@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/base/codec_names.h"
+
 struct db;
 
 /* The database file's name inside the data directory. */
@@ -37,7 +39,7 @@ int db_schema_version(struct db *db);
 #define DB_SECRET_MAX 128
 #define DB_EXT_MAX_CALLS_DEFAULT 4   /* what max_calls = 0 means */
 #define DB_EXT_MAX_CALLS_LIMIT 1000  /* highest max_calls accepted */
-#define DB_EXT_CODECS_MAX 64
+#define DB_EXT_CODECS_MAX CODEC_LIST_TEXT_MAX
 #define DB_EXT_SRTP_MAX 12
 
 struct db_ext {
@@ -66,11 +68,11 @@ struct db_ext {
  * digits; contact "" or a sip:/sips: URI of printable ASCII without
  * spaces, quotes or <>; trust "" or comma-separated IPv4/IPv6 addresses
  * with optional /prefix (1..32 or 1..128, no host bits set), no spaces;
- * max_calls 0..1000; codecs "" or comma-separated names of codecs
- * Hookflash has (core/media/codecs/codec.h: PCMU, PCMA, G722, opus; any case),
- * each once, no blanks; srtp "", off, optional or required). EINVAL
- * with *why set to a static message that starts with the field's name
- * ("contact: ...", "max_calls: ..."). */
+ * max_calls 0..1000; codecs "" or a codec list as codec_list_parse
+ * takes it (core/base/codec_names.h); srtp "", off, optional or
+ * required). EINVAL with *why set to a message that starts with the
+ * field's name ("contact: ...", "max_calls: ..."), static or valid until
+ * this thread validates again. */
 int db_ext_validate(const struct db_ext *e, const char **why);
 /* Adds the extension and its row in the numbering plan ("ext:N",
  * "extension N") in one transaction (a savepoint inside the caller's when

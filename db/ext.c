@@ -11,7 +11,7 @@
  */
 #include "db_int.h"
 
-#include "../core/media/codecs/codec.h"
+#include "../core/base/codec_names.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -180,49 +180,24 @@ static int trust_check(const char *t, size_t cap, const char **why)
 	}
 }
 
-/* Comma-separated codec names from the media engine's codec table (the
- * one list of what Hookflash can decode, so a codec added there is
- * accepted here with no change), each once, no blanks. */
+/* A codec list by the one parser every layer uses (core/base/codec_names.h),
+ * so the tool, the web API and the settings refuse the same input in the
+ * same words. The message lives in a per-thread buffer: db_ext_validate's
+ * callers use *why before they validate again. */
 static int codecs_check(const char *c, size_t cap, const char **why)
 {
-	size_t n = strnlen(c, cap);
-	if (n == 0)
-		return 0;
-	if (n == cap) {
-		*why = "codecs: at most 63 characters";
+	static __thread char msg[160];
+	char rule[140];
+	if (strnlen(c, cap) == cap) {
+		snprintf(msg, sizeof(msg), "codecs: at most %zu characters", cap - 1);
+		*why = msg;
 		return EINVAL;
 	}
-	const struct codec_desc *seen[16];
-	size_t nseen = 0;
-	for (const char *p = c;;) {
-		size_t len = strcspn(p, ",");
-		const struct codec_desc *d = NULL;
-		for (size_t i = 0; len && codec_at(i); i++)
-			if (strlen(codec_at(i)->name) == len && strncasecmp(codec_at(i)->name, p, len) == 0)
-				d = codec_at(i);
-		if (!len) {
-			*why = "codecs: empty entry (a doubled comma, or one at either end)";
-			return EINVAL;
-		}
-		if (!d) {
-			*why = "codecs: unknown codec (known: PCMU, PCMA, G722, opus)";
-			return EINVAL;
-		}
-		for (size_t i = 0; i < nseen; i++)
-			if (seen[i] == d) {
-				*why = "codecs: a codec is listed twice";
-				return EINVAL;
-			}
-		if (nseen == sizeof(seen) / sizeof(seen[0])) {
-			*why = "codecs: too many entries";
-			return EINVAL;
-		}
-		seen[nseen++] = d;
-		p += len;
-		if (!*p)
-			return 0;
-		p++;
-	}
+	if (codec_list_validate(c, rule, sizeof(rule)) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "codecs: %s", rule);
+	*why = msg;
+	return EINVAL;
 }
 
 int db_ext_validate(const struct db_ext *e, const char **why)

@@ -4,9 +4,38 @@ Writes web/openapi.json: the OpenAPI 3 document of the web API, which
 web/static.c builds into the binary like the UI files. The API's description lives here as python data (readable, and
 checked to be valid JSON by construction); run this after changing the
 routes in web/router.c:  python3 web/openapi_gen.py
+(python3 web/openapi_gen.py --check: exit 1 when web/openapi.json is not
+what this would write, e.g. after a codec was added to the table).
+
+The codec names and list limits are read from core/base/codec_names.[ch],
+the one table the server checks against; tests/integration/web.py checks
+the served document's enum against GET /api/v1/codecs.
 """
 import json
 import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def codec_table():
+    """(names in table order, CODEC_LIST_MAX, CODEC_LIST_TEXT_MAX - 1)
+    from core/base/codec_names.[ch]."""
+    base = os.path.join(HERE, '..', 'core', 'base')
+    c = open(os.path.join(base, 'codec_names.c')).read()
+    h = open(os.path.join(base, 'codec_names.h')).read()
+    table = re.search(r'struct codec_name names\[\] = \{(.*?)\n\};', c, re.S).group(1)
+    names = re.findall(r'\.name = "([^"]+)"', table)
+    most = int(re.search(r'#define CODEC_LIST_MAX (\d+)', h).group(1))
+    text = int(re.search(r'#define CODEC_LIST_TEXT_MAX (\d+)', h).group(1))
+    if not names:
+        sys.exit('openapi_gen.py: no codec names found in core/base/codec_names.c')
+    return names, most, text - 1
+
+
+CODECS, CODEC_LIST_MAX, CODEC_LIST_LEN = codec_table()
+CODEC_LIST_DESC = "comma-separated, preferred first, of %s" % ", ".join(CODECS)
 
 S = lambda **kw: dict(type="string", **kw)  # noqa: E731
 I = lambda **kw: dict(type="integer", **kw)  # noqa: E731
@@ -100,6 +129,8 @@ paths = {
  "/api/v1/stats/calls-per-hour": {"get": {"summary": "Calls started per hour, from the call detail records, the current hour last (role user: its extension's)", "tags": ["cdrs"],
    "parameters": [q("hours", "How many hours back, 1-168 (default 24)", {"type": "integer", "minimum": 1, "maximum": 168, "default": 24})],
    "responses": std({"200": resp("Calls per hour", ref("CallsPerHour")), "400": ERR})}},
+ "/api/v1/codecs": {"get": {"summary": "The codecs Hookflash has and what a codec list (an extension's codecs, the calls.codecs setting) may hold", "tags": ["meta"],
+    "responses": std({"200": resp("The codec table", ref("Codecs"))})}},
  "/api/v1/settings": {
    "get": {"summary": "The daemon's settings: values, types, ranges, and which apply live or at restart", "tags": ["settings"],
            "responses": std({"200": resp("Settings", ref("Settings")), "503": ERR}, admin=True)},
@@ -131,7 +162,7 @@ ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "en
              "contact": S(description="static contact sip:/sips: URI, empty for none"),
              "trust": S(description="comma-separated IPv4/IPv6 addresses or networks trusted as this extension"),
              "max_calls": I(minimum=0, maximum=1000, description="0: the default"),
-             "codecs": S(maxLength=63, description="allowed codecs preferred first, of opus, G722, PCMU, PCMA; empty: the system's [calls] codecs"),
+             "codecs": S(maxLength=CODEC_LIST_LEN, description="allowed codecs, %s (any case, each once, no blanks); empty: the system's [calls] codecs" % CODEC_LIST_DESC),
              "srtp": {"type": "string", "enum": ["off", "optional", "required"], "description": "SRTP policy of this extension's calls (SDES)"}}
 ext_out = dict(ext_props); ext_out["vm_pin_set"] = {"type": "boolean"}; ext_out["created_at"] = I(description="unix seconds")
 ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="write-only"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
@@ -152,7 +183,8 @@ SETTINGS = [
  ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart")]
 def setting_type(t):
     return {"integer": I(), "boolean": {"type": "boolean"}, "level": S(enum=["error", "warn", "info", "debug"])}.get(t, S())
-settings_values = {"type": "object", "properties": {n: dict(setting_type(t), description="applies " + ("live" if a == "live" else "at the next start")) for n, t, a in SETTINGS}}
+SETTING_DESC = {"calls.codecs": "a codec list, %s (any case, each once, no blanks); " % CODEC_LIST_DESC}
+settings_values = {"type": "object", "properties": {n: dict(setting_type(t), description=SETTING_DESC.get(n, "") + "applies " + ("live" if a == "live" else "at the next start")) for n, t, a in SETTINGS}}
 settings_input = {"type": "object", "additionalProperties": False, "minProperties": 0, "properties": settings_values["properties"]}
 setting_desc = {"type": "object", "properties": {"type": S(enum=["integer", "boolean", "level", "string"]), "apply": S(enum=["live", "restart"]),
                 "description": S(), "min": I(), "max": I(), "choices": {"type": "array", "items": S()},
@@ -188,6 +220,14 @@ schemas = {
             "process": {"type": "object", "properties": {"cpu_seconds": {"type": "number"}, "cpu_percent_avg": {"type": "number"}, "rss_bytes": I(), "threads": I()}}}},
  "CallsPerHour": {"type": "object", "properties": {"from_ms": I(description="start of the first hour, unix ms"), "to_ms": I(description="end of the last (current) hour"),
                   "total": I(), "hours": {"type": "array", "items": {"type": "object", "properties": {"start_ms": I(), "calls": I(), "answered": I()}}}}},
+ "CodecName": S(enum=CODECS, description="a codec name as in SDP (lists take any case)"),
+ "Codecs": {"type": "object", "properties": {
+     "codecs": {"type": "array", "items": {"type": "object", "properties": {
+         "name": ref("CodecName"), "clock": I(description="RTP clock rate"), "wideband": {"type": "boolean"},
+         "min_ptime": I(description="packet times (ms): multiples of 10 from min_ptime"), "max_ptime": I(description="to max_ptime")}}},
+     "max_codecs": I(description="names a codec list may hold", enum=[CODEC_LIST_MAX]),
+     "max_length": I(description="bytes a codec list may hold", enum=[CODEC_LIST_LEN]),
+     "syntax": S(description="what a codec list is, for help texts")}},
  "Settings": settings_schema,
  "SettingsSaved": settings_saved,
  "SettingsInput": settings_input,
@@ -237,5 +277,10 @@ def fmt(v, ind=0, width=118):
         out += sub
     out.append(" " * ind + "]")
     return out
-lines = fmt(doc)
-open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'openapi.json'), 'w').write('\n'.join(lines) + '\n')
+text = '\n'.join(fmt(doc)) + '\n'
+path = os.path.join(HERE, 'openapi.json')
+if sys.argv[1:] == ['--check']:
+    if open(path).read() != text:
+        sys.exit('web/openapi.json is out of date: run python3 web/openapi_gen.py')
+else:
+    open(path, 'w').write(text)

@@ -31,6 +31,7 @@ const struct web_route web_routes[] = {
 	{ WM_DELETE, EXT "/{}", WR_ADMIN, web_api_ext_delete },
 	{ WM_POST, EXT "/{}/password", WR_ADMIN, web_api_ext_password },
 	{ WM_GET, "/api/v1/numbers", 0, web_api_numbers },
+	{ WM_GET, "/api/v1/codecs", 0, web_api_codecs },
 	{ WM_GET, "/api/v1/registrations", 0, web_api_registrations },
 	{ WM_GET, "/api/v1/calls", 0, web_api_calls },
 	{ WM_DELETE, "/api/v1/calls/{}", WR_ADMIN, web_api_call_hangup },

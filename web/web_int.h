@@ -248,6 +248,7 @@ void web_api_ext_update(struct web_req *r);
 void web_api_ext_delete(struct web_req *r);
 void web_api_ext_password(struct web_req *r);
 
+void web_api_codecs(struct web_req *r);
 void web_api_registrations(struct web_req *r);
 void web_api_calls(struct web_req *r);
 void web_api_call_hangup(struct web_req *r);

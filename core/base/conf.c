@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec_names.h"
 #include "log.h"
 
 #ifndef HF_VERSION
@@ -107,7 +108,7 @@ static const struct setting settings[] = {
 	{ "calls", "rtp_timeout", "--rtp-timeout", "seconds without RTP (not on hold) that end a call", K_U32, F(rtp_timeout), 1, 3600, C_RESTART },
 	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400, C_LIVE },
 	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000, C_RESTART },
-	{ "calls", "codecs", "--codecs", "codecs allowed by default and offered for transcoding, preferred first (of PCMU, PCMA, G722, opus)", K_CODECS, F(codecs), 0, 0, C_LIVE },
+	{ "calls", "codecs", "--codecs", "codecs allowed by default and offered for transcoding", K_CODECS, F(codecs), 0, 0, C_LIVE },
 	{ "calls", "sounds_dir", "--sounds-dir", "folder of the prompts apps play (NAME.wav; Debian's asterisk-core-sounds-en-wav)", K_STR, F(sounds_dir), 0, 0, C_LIVE },
 	{ "calls", "ringback", "--ringback", "play ringback to the caller when the callee rings without early media (yes/no)", K_BOOL, F(ringback), 0, 0, C_LIVE },
 	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only, always: about 1.6 times the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0, C_RESTART },
@@ -128,6 +129,26 @@ static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out)
 		return EINVAL;
 	*out = (uint32_t)n;
 	return 0;
+}
+
+/* A setting's help; the codec list's names come from the codec table. */
+static char codecs_help[256];
+
+static void codecs_help_init(void)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (settings[i].kind == K_CODECS)
+			snprintf(codecs_help, sizeof(codecs_help), "%s (%s)", settings[i].help,
+				 codec_list_help());
+}
+
+static const char *help_of(const struct setting *s)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	if (s->kind != K_CODECS)
+		return s->help;
+	pthread_once(&once, codecs_help_init);
+	return codecs_help;
 }
 
 static int apply(struct conf *c, const struct setting *s, const char *v,
@@ -200,30 +221,21 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 		return 0;
 	}
 	case K_CODECS: {
-		/* The names of the media engine's codec table (core/media/codecs/codec.c;
-		 * base/ cannot look there, and the call module checks again at
-		 * start), each once, no blanks: a typo stops the daemon or is
-		 * refused by the settings page instead of failing calls. */
-		static const char *const known[] = { "PCMU", "PCMA", "G722", "opus" };
-		char tmp[64];
-		bool seen[4] = { false };
-		int count = 0;
-		if (strlen(v) >= s->size || strlen(v) >= sizeof(tmp) || strchr(v, ' ') ||
-		    strstr(v, ",,") || v[0] == ',' || (v[0] && v[strlen(v) - 1] == ','))
-			goto bad;
-		snprintf(tmp, sizeof(tmp), "%s", v);
-		for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save), count++) {
-			size_t k = 0;
-			while (k < 4 && strcasecmp(t, known[k]))
-				k++;
-			if (k == 4 || seen[k])
-				goto bad;
-			seen[k] = true;
+		/* The one codec list parser (codec_names.h): a typo stops the
+		 * daemon or is refused by the settings page, in the same words
+		 * as the tool and the API, instead of failing calls. */
+		char why[160];
+		if (codec_list_validate(v, why, sizeof(why)) == 0) {
+			if (*v && strlen(v) < s->size) {
+				snprintf(base, s->size, "%s", v);
+				return 0;
+			}
+			char known[96];
+			codec_names_join(known, sizeof(known), ", ");
+			snprintf(why, sizeof(why), "at least one codec, of %s", known);
 		}
-		if (count == 0)
-			goto bad;
-		snprintf(base, s->size, "%s", v);
-		return 0;
+		snprintf(err, cap, "invalid value '%s' for %s.%s: %s", v, s->section, s->key, why);
+		return EINVAL;
 	}
 	case K_BINDS: {
 		char tmp[256];
@@ -238,7 +250,7 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 	}
 	}
 bad:
-	snprintf(err, cap, "invalid value '%s' for %s.%s (%s)", v, s->section, s->key, s->help);
+	snprintf(err, cap, "invalid value '%s' for %s.%s (%s)", v, s->section, s->key, help_of(s));
 	return EINVAL;
 }
 
@@ -267,7 +279,7 @@ static void infos_init(void)
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const struct setting *s = &settings[i];
 		bool num = s->kind == K_U16 || s->kind == K_U32;
-		infos[i] = (struct conf_info){ .section = s->section, .key = s->key, .help = s->help,
+		infos[i] = (struct conf_info){ .section = s->section, .key = s->key, .help = help_of(s),
 					       .type = types[s->kind], .min = num ? s->min : 0,
 					       .max = num ? s->max : 0, .live = s->when == C_LIVE,
 					       .editable = s->when != C_FIXED };
@@ -441,7 +453,7 @@ static void usage(void)
 	for (size_t i = 0; i < NSETTINGS; i++)
 		printf("  %-20s %s  [%s] %s\n", settings[i].flag,
 		       settings[i].kind == K_BOOL ? "" : "V", settings[i].section,
-		       settings[i].help);
+		       help_of(&settings[i]));
 	printf("  --help, --version\n");
 }
 

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec_names.h"
+
 #define CONF_MAX_BINDS 4
 
 struct conf {
@@ -45,9 +47,9 @@ struct conf {
 	uint32_t session_expires;    /* RFC 4028 interval we ask for (s) */
 	uint32_t media_workers;      /* 0: one per core */
 	uint32_t media_coalesce_us;  /* media worker interrupt coalescing */
-	char codecs[64];             /* the default codec policy, preferred
-				      * first (names checked by the call
-				      * module when it starts) */
+	char codecs[CODEC_LIST_TEXT_MAX]; /* the default codec policy, a
+				      * codec list (codec_names.h), never
+				      * empty */
 	bool ringback;               /* ringback tone while the callee rings */
 	char sounds_dir[256];        /* prompts by name: DIR/NAME.wav */
 	bool opus_low_cpu;           /* transcode to opus with CELT only */

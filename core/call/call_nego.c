@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../base/codec_names.h"
 #include "../media/media.h"
 
 /* --- policies ---------------------------------------------------------------- */
@@ -39,42 +40,22 @@ static const struct codec_desc *codec_by_name(const char *s, size_t n)
 
 int nego_codecs_parse(struct nego_policy *p, const char *list, char *why, size_t cap)
 {
+	/* the one codec list parser (core/base/codec_names.h), its message */
+	size_t idx[CODEC_LIST_MAX], n;
 	p->ncodecs = 0;
-	if (!list || !*list)
-		return 0;
-	const char *s = list;
-	for (;;) {
-		size_t n = strcspn(s, ",");
-		const struct codec_desc *d = n ? codec_by_name(s, n) : NULL;
-		if (!n) {
-			snprintf(why, cap, "empty entry in '%s'", list);
-			return EINVAL;
-		}
-		if (!d) {
-			char known[64] = "";
-			size_t at = 0;
-			for (size_t i = 0; codec_at(i) && at < sizeof(known); i++)
-				at += (size_t)snprintf(known + at, sizeof(known) - at, "%s%s",
-						       i ? ", " : "", codec_at(i)->name);
-			snprintf(why, cap, "unknown codec '%.*s' (known: %s)", (int)(n > 32 ? 32 : n), s,
-				 known);
-			return EINVAL;
-		}
-		for (size_t i = 0; i < p->ncodecs; i++)
-			if (p->codecs[i] == d) {
-				snprintf(why, cap, "codec '%s' listed twice", d->name);
-				return EINVAL;
-			}
-		if (p->ncodecs == NEGO_MAX_CODECS) {
-			snprintf(why, cap, "at most %d codecs", NEGO_MAX_CODECS);
+	int err = codec_list_parse(list, idx, &n, why, cap);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = codec_name_at(idx[i])->name;
+		const struct codec_desc *d = codec_by_name(name, strlen(name));
+		if (!d) { /* test_codec_names keeps the two tables equal */
+			snprintf(why, cap, "codec '%s' has no descriptor", name);
 			return EINVAL;
 		}
 		p->codecs[p->ncodecs++] = d;
-		s += n;
-		if (!*s)
-			return 0;
-		s++;
 	}
+	return 0;
 }
 
 static const char *const srtp_names[] = { "off", "optional", "required" };

@@ -19,12 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../base/codec_names.h"
 #include "../media/codecs/codec.h"
 #include "../sdp/sdp.h"
 
 struct media_fmt;
 
-#define NEGO_MAX_CODECS 8
+#define NEGO_MAX_CODECS CODEC_LIST_MAX
 #define NEGO_PT_DTMF 101         /* telephone-event when the offerer has none */
 
 enum nego_srtp {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../../db/db.h"
+#include "../base/codec_names.h"
 #include "cli.h"
 #include "table.h"
 
@@ -76,24 +77,7 @@ static int invalid(const struct db_ext *e, const char *why)
 			t += len + 1;
 		}
 	}
-	if (strcmp(opt, "codecs") == 0) {
-		/* Name the entry at fault: check growing prefixes of the list. */
-		struct db_ext one = *e;
-		const char *t = e->codecs;
-		size_t at = 0;
-		for (;;) {
-			size_t len = strcspn(t + at, ",");
-			memcpy(one.codecs, t, at + len);
-			one.codecs[at + len] = '\0';
-			const char *w;
-			if (db_ext_validate(&one, &w))
-				return cli_fail("--codecs: '%.*s': %s", (int)len, t + at,
-						strchr(w, ':') ? strchr(w, ':') + 2 : w);
-			if (!t[at + len])
-				break;
-			at += len + 1;
-		}
-	}
+	/* codecs: the message names the codec at fault already */
 	return cli_fail("--%s: %s", opt, rule);
 }
 
@@ -520,7 +504,9 @@ int cli_cmd_extension(struct cli *c, int argc, char **argv)
 		       "       hookflash " U_LIST "\n"
 		       "       hookflash " U_SHOW "\n"
 		       "       hookflash " U_SET "\n"
-		       "       hookflash " U_REMOVE "\n");
+		       "       hookflash " U_REMOVE "\n"
+		       "codecs C: %s\n",
+		       codec_list_help());
 		return CLI_OK;
 	}
 	return cli_usage(U_ALL, "unknown extension action '%s'", argv[0]);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../db/db.h"
+#include "../base/codec_names.h"
 #include "../ctl/ctl_proto.h"
 #include "cli.h"
 
@@ -19,7 +20,8 @@
 
 #define DEFAULT_DATA_DIR "/var/lib/hookflash"
 
-static const char help[] =
+/* printf format: %s is the codec names (core/base/codec_names.h) */
+static const char help_fmt[] =
 	"Usage: hookflash [--data-dir DIR] COMMAND [ARGS]\n"
 	"\n"
 	"Administers a Hookflash PBX. Setup and extension commands edit the\n"
@@ -78,7 +80,7 @@ static const char help[] =
 	"\n"
 	"  Media policy:\n"
 	"  --codecs C,...    codecs allowed on the extension's calls, preferred first,\n"
-	"                    of PCMU, PCMA, G722, opus (default: the [calls] codecs\n"
+	"                    of %s (default: the [calls] codecs\n"
 	"                    setting; --default-codecs goes back to it)\n"
 	"  --srtp MODE       off, optional (the default: SRTP when the phone offers\n"
 	"                    it) or required (SRTP or no call)\n"
@@ -116,6 +118,13 @@ static const char help[] =
 	"  hangup CALL_ID    end a call in progress (CALL_ID from 'calls')\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
+
+static void print_help(void)
+{
+	char names[96];
+	codec_names_join(names, sizeof(names), ", ");
+	printf(help_fmt, names);
+}
 
 static const struct {
 	const char *name;
@@ -167,7 +176,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		int rc;
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(help, stdout);
+			print_help();
 			return CLI_OK;
 		} else if (strcmp(a, "--version") == 0) {
 			printf("hookflash %s\n", HF_VERSION);
@@ -189,7 +198,7 @@ int main(int argc, char **argv)
 	if (i == argc)
 		return cli_usage(NULL, "no command given");
 	if (strcmp(argv[i], "help") == 0) {
-		fputs(help, stdout);
+		print_help();
 		return CLI_OK;
 	}
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)

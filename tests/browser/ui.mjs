@@ -131,6 +131,12 @@ const steps = [
     await page.locator('#secret-dismiss').click();
     const row = page.locator('#ext-rows tr[data-number="2199"]');
     await row.getByRole('button', { name: 'Edit 2199' }).click();
+    // the codec hint is the server's codec table (GET /api/v1/codecs), not a list of the UI's
+    const table = await page.evaluate(async () => (await fetch('/api/v1/codecs')).json());
+    await page.waitForFunction(() => / of /.test(document.getElementById('edit-2199-codecs-hint').textContent));
+    const hint = await text('#edit-2199-codecs-hint');
+    expect(table.codecs.length > 0 && table.codecs.every((c) => hint.includes(c.name)),
+      `hint ${JSON.stringify(hint)} vs codecs ${JSON.stringify(table.codecs.map((c) => c.name))}`);
     await page.fill('#edit-2199-name', 'Renamed by the browser');
     await page.fill('#edit-2199-codecs', 'G729');
     await row.getByRole('button', { name: 'Save' }).click();

@@ -98,7 +98,7 @@ ROUTES = [('GET', '/api/v1/session'), ('POST', '/api/v1/logout'), ('POST', '/api
           ('GET', '/api/v1/extensions'), ('POST', '/api/v1/extensions'),
           ('GET', '/api/v1/extensions/1001'), ('PUT', '/api/v1/extensions/1001'),
           ('DELETE', '/api/v1/extensions/1001'), ('POST', '/api/v1/extensions/1001/password'),
-          ('GET', '/api/v1/registrations'), ('GET', '/api/v1/calls'), ('DELETE', '/api/v1/calls/1'),
+          ('GET', '/api/v1/codecs'), ('GET', '/api/v1/registrations'), ('GET', '/api/v1/calls'), ('DELETE', '/api/v1/calls/1'),
           ('GET', '/api/v1/bans'), ('GET', '/api/v1/cdrs'), ('GET', '/api/v1/cdrs?format=csv'),
           ('GET', '/api/v1/status'), ('GET', '/metrics'), ('GET', '/api/v1/metrics'),
           ('GET', '/api/v1/tokens'), ('POST', '/api/v1/tokens'), ('DELETE', '/api/v1/tokens/1'),
@@ -496,6 +496,48 @@ def test_web_status_calls_bans(ctx):
     check('bans' in expect(e.admin.req('GET', '/api/v1/bans'), 200, 'bans').json(), 'bans')
 
 
+def test_web_codecs(ctx):
+    """GET /api/v1/codecs is the server's codec table (core/base/
+    codec_names.c); the served OpenAPI document's codec enum, list limits
+    and descriptions agree with it (openapi_gen.py reads the same table,
+    so a codec added on one side alone fails here), and so do the
+    settings' help; the API, the settings and the CLI refuse a bad codec
+    list with the same message, naming the bad codec and the known ones."""
+    e = env(ctx)
+    t = expect(e.admin.req('GET', '/api/v1/codecs'), 200, 'codecs').json()
+    names = [c['name'] for c in t['codecs']]
+    check(names and all(isinstance(c['clock'], int) and isinstance(c['wideband'], bool)
+                        and c['min_ptime'] <= c['max_ptime'] for c in t['codecs']), 'codecs: %r' % t)
+    check(all(n in t['syntax'] for n in names) and t['max_codecs'] >= len(names), 'codecs: %r' % t)
+    doc = expect(e.admin.req('GET', '/api/v1/openapi.json'), 200, 'openapi').json()
+    sch = doc['components']['schemas']
+    check(sch['CodecName']['enum'] == names, 'openapi codec enum %r, the server %r (run web/openapi_gen.py)'
+          % (sch['CodecName']['enum'], names))
+    lim = sch['Codecs']['properties']
+    check(lim['max_codecs']['enum'] == [t['max_codecs']] and lim['max_length']['enum'] == [t['max_length']],
+          'openapi codec limits %r, the server %r' % (lim, t))
+    for schema in ('Extension', 'ExtensionInput'):
+        prop = sch[schema]['properties']['codecs']
+        check(prop['maxLength'] == t['max_length'] and ', '.join(names) in prop['description'],
+              'openapi %s.codecs: %r' % (schema, prop))
+    desc = sch['SettingsInput']['properties']['calls.codecs']['description']
+    check(', '.join(names) in desc, 'openapi calls.codecs: %r' % desc)
+    g = expect(e.admin.req('GET', '/api/v1/settings'), 200, 'settings').json()
+    check(', '.join(names) in g['schema']['calls.codecs']['description'], 'settings help: %r' % g['schema']['calls.codecs'])
+
+    bad = 'PCMU,G729'
+    rule = "unknown codec 'G729' (known: %s)" % ', '.join(names)
+    num = e.ext()['number']
+    j = expect_error(e.admin.req('PATCH', '/api/v1/extensions/' + num, {'codecs': bad}), 400, 'codecs', 'bad codecs')
+    check(j['error'] == 'codecs: ' + rule, 'API: %r' % j)
+    j = expect_error(e.admin.req('PUT', '/api/v1/settings', {'calls.codecs': bad}), 400, 'calls.codecs',
+                     'bad calls.codecs')
+    check(j['error'].endswith(': ' + rule), 'settings: %r' % j)
+    rc, out, err = hf.cli(e.d.data_dir, 'extension', 'set', num, '--codecs', bad, check_rc=False)
+    check(rc != 0 and '--codecs: ' + rule in err, 'CLI rc %s: %s %s' % (rc, out, err))
+    expect(e.admin.req('DELETE', '/api/v1/extensions/' + num), 204, 'delete')
+
+
 def test_web_openapi(ctx):
     """/api/v1/openapi.json is an OpenAPI 3 document listing every route."""
     e = env(ctx)
@@ -854,6 +896,7 @@ TESTS = [
     test_web_roles_and_cdrs,
     test_web_live_call,
     test_web_status_calls_bans,
+    test_web_codecs,
     test_web_openapi,
     test_web_metrics,
     test_web_settings,

@@ -337,6 +337,8 @@ function extensions() {
   const search = h('input', { type: 'search', name: 'q', placeholder: 'number or name' });
   const tbody = h('tbody', { id: 'ext-rows' });
   let all = [];
+  // what a codec list is, from the server's codec table (GET /codecs)
+  const codecSyntax = api('GET', '/codecs').then((c) => c.syntax).catch(() => '');
 
   const number = h('input', { name: 'number', inputmode: 'numeric', required: true, autocomplete: 'off' });
   const name = h('input', { name: 'name', autocomplete: 'off' });
@@ -414,6 +416,8 @@ function extensions() {
     const en = h('input', { name: 'enabled', type: 'checkbox', id: `${id}-enabled` });
     en.checked = !!x.enabled;
     const cs = h('input', { name: 'codecs', value: x.codecs || '', placeholder: 'system default' });
+    const csHint = h('span', { class: 'hint', id: `${id}-codecs-hint` }, 'empty: the system default');
+    codecSyntax.then((sx) => { if (sx) csHint.textContent = `${sx}; empty: the system default`; });
     const sr = h('select', { name: 'srtp' },
       ...['optional', 'required', 'off'].map((v) => h('option', { value: v }, v)));
     sr.value = x.srtp || 'optional';
@@ -421,8 +425,7 @@ function extensions() {
       field(`${id}-name`, 'Name', nm),
       h('div', { class: 'field' }, h('label', { for: `${id}-enabled` }, 'Enabled'), en,
         h('span', { class: 'err', 'data-err-for': 'enabled' })),
-      field(`${id}-codecs`, 'Codecs', cs,
-        h('span', { class: 'hint' }, 'preferred first, of opus, G722, PCMU, PCMA; empty: the system default')),
+      field(`${id}-codecs`, 'Codecs', cs, csHint),
       field(`${id}-srtp`, 'SRTP', sr,
         h('span', { class: 'hint' }, 'SDES keys travel in the SIP signalling: private only when the SIP is (TLS is not there yet)')),
       h('div', { class: 'field' },
