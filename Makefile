@@ -30,7 +30,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
 DATA_DIR ?= $(CURDIR)/run-data
 
-.PHONY: all run test unit integration bench fuzz fuzz-build install clean deps test-deps
+.PHONY: all run test unit integration bench fuzz fuzz-build install clean deps test-deps check-layers
 all: config.mk $(BINS)
 
 config.mk:
@@ -113,6 +113,11 @@ run:
 	build/bin/hookflashd --data-dir $(DATA_DIR)
 
 unit: $(UNIT_BINS)
+
+# Fails on an #include that points upward between modules (the allowed
+# edges are data in the script); --graph prints module -> module counts.
+check-layers:
+	@python3 tests/check_layers.py
 integration: $(BINS) $(SAN_BINS)
 
 test:
