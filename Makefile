@@ -12,7 +12,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -MMD
 OPT_CFLAGS := -O2 -g
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-LIB_SRC := $(sort $(wildcard core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/media/*/*.c core/reg/*.c core/ctl/*.c core/pbx/*.c core/call/*.c db/*.c web/*.c))
+LIB_SRC := $(sort $(wildcard core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/media/*/*.c core/ident/*.c core/reg/*.c core/ctl/*.c core/pbx/*.c core/call/*.c db/*.c web/*.c))
 DAEMON_SRC := core/main.c
 CLI_SRC := $(sort $(wildcard core/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

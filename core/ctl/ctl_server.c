@@ -23,7 +23,7 @@
 #include "../base/loop.h"
 #include "../base/sbuf.h"
 #include "../call/call.h"
-#include "../pbx/ext_table.h"
+#include "../ident/ext_table.h"
 #include "../pbx/pbx.h"
 #include "../reg/registrar.h"
 #include "../sip/ban.h"

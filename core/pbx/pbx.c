@@ -30,8 +30,8 @@
 #include "../sip/msg.h"
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
-#include "domains.h"
-#include "ext_table.h"
+#include "../ident/domains.h"
+#include "../ident/ext_table.h"
 
 static uint64_t pbx_now(void *arg)
 {

@@ -11,7 +11,7 @@
 
 #include "../base/conf.h"
 #include "../base/loop.h"
-#include "authn.h"
+#include "../ident/authn.h"
 
 struct loop;
 struct store;

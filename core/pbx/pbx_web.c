@@ -24,7 +24,7 @@
 #include "../sip/ban.h"
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
-#include "ext_table.h"
+#include "../ident/ext_table.h"
 #include "pbx.h"
 
 enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF };
