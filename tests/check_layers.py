@@ -47,7 +47,9 @@ ALLOWED = {
 # For these edges only the named headers (paths from the top) are allowed.
 NARROW = {
     ('ctl', 'pbx'): {'core/pbx/pbx_status.h'},
-    ('web', 'pbx'): {'core/pbx/pbx_web.h', 'core/pbx/pbx_status.h'},
+    # the web's queue to the loop, the snapshot it carries, and the pure
+    # saved-settings function (any thread with a db connection)
+    ('web', 'pbx'): {'core/pbx/pbx_web.h', 'core/pbx/pbx_status.h', 'core/pbx/pbx_settings.h'},
     ('cli', 'ctl'): {'core/ctl/ctl_proto.h'},
     ('apps', 'media'): {'core/media/media.h'},
     ('main', 'pbx'): {'core/pbx/pbx.h'},
