@@ -117,6 +117,14 @@ def main():
     if '--graph' in sys.argv:
         for (src, dst), n in sorted(edges.items()):
             print('%-6s -> %-6s %3d' % (src, dst, n))
+        # two-way pairs are fine only through a narrow header (the wiring
+        # in pbx offering a front end the little it may call)
+        for (src, dst) in sorted(edges):
+            if src < dst and (dst, src) in edges:
+                via = [e for e in ((src, dst), (dst, src)) if e in NARROW]
+                print('two-way: %s <-> %s%s' % (src, dst, ''.join(
+                    ' (%s -> %s only through %s)' % (a, b, ', '.join(sorted(NARROW[(a, b)])))
+                    for a, b in via)))
     for b in bad:
         print('layer violation: ' + b, file=sys.stderr)
     if bad:
