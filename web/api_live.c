@@ -196,7 +196,7 @@ static void read_proc(struct proc_self *ps)
 
 void web_api_status(struct web_req *r)
 {
-	struct pbx_web_status s;
+	struct pbx_status s;
 	int err = pbx_web_status(r->w->pw, &s);
 	if (err) {
 		web_loop_error(r, err);
@@ -247,7 +247,7 @@ static void metric(struct sbuf *b, const char *name, const char *type, const cha
 
 void web_api_metrics(struct web_req *r)
 {
-	struct pbx_web_status s;
+	struct pbx_status s;
 	int err = pbx_web_status(r->w->pw, &s);
 	if (err) {
 		web_loop_error(r, err);

@@ -16,7 +16,7 @@
 
 #include "../core/base/conf.h"
 #include "../core/base/log.h"
-#include "../core/pbx/pbx.h"
+#include "../core/pbx/pbx_settings.h"
 #include "../core/pbx/pbx_web.h"
 #include "web_int.h"
 

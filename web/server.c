@@ -18,7 +18,6 @@
 
 #include "../core/base/log.h"
 #include "../core/base/sbuf.h"
-#include "../core/pbx/pbx.h"
 #include "../core/pbx/pbx_web.h"
 #include "web_int.h"
 
@@ -288,15 +287,15 @@ static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char 
 	char host[300];
 	if (!host_from(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
 		       host, sizeof(host))) {
-		const struct conf *cf = &w->p->conf;
+		const struct conf *cf = &w->conf;
 		const char *b = cf->nbinds ? cf->binds[0] : "localhost";
 		snprintf(host, sizeof(host), strchr(b, ':') ? "[%s]" : "%s", b);
 	}
 	struct sbuf loc;
 	sbuf_init(&loc);
 	sbuf_printf(&loc, "https://%s", host);
-	if (w->p->conf.https_port != 443)
-		sbuf_printf(&loc, ":%u", w->p->conf.https_port);
+	if (w->conf.https_port != 443)
+		sbuf_printf(&loc, ":%u", w->conf.https_port);
 	pct_encode(&loc, url && url[0] == '/' ? url : "/", true);
 	struct qs q = { .b = &loc };
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
@@ -367,7 +366,7 @@ static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, u
 
 static int start_all(struct web_server *w)
 {
-	const struct conf *c = &w->p->conf;
+	const struct conf *c = &w->conf;
 	const char *binds[WEB_MAX_DAEMONS];
 	int n = 0;
 	for (int i = 0; i < c->nbinds && n < WEB_MAX_DAEMONS; i++)
@@ -402,13 +401,13 @@ static int open_dbs(struct web_server *w)
 	pthread_mutex_init(&w->db_mu, NULL);
 	pthread_cond_init(&w->db_cv, NULL);
 	w->db_init = true;
-	int want = WEB_POOL_THREADS * (w->p->conf.nbinds ? w->p->conf.nbinds : 1);
+	int want = WEB_POOL_THREADS * (w->conf.nbinds ? w->conf.nbinds : 1);
 	if (want > (int)(sizeof(w->dbs) / sizeof(w->dbs[0])))
 		want = (int)(sizeof(w->dbs) / sizeof(w->dbs[0]));
 	for (int i = 0; i < want; i++) {
-		int err = db_open(&w->dbs[i], w->p->db_path);
+		int err = db_open(&w->dbs[i], w->db_path);
 		if (err) {
-			log_err(WEB_TAG, "cannot open database %s: %s", w->p->db_path, strerror(err));
+			log_err(WEB_TAG, "cannot open database %s: %s", w->db_path, strerror(err));
 			return err;
 		}
 		w->ndbs++;
@@ -416,9 +415,9 @@ static int open_dbs(struct web_server *w)
 	return 0;
 }
 
-int web_server_alloc(struct web_server **out, struct pbx *p)
+int web_server_alloc(struct web_server **out, const struct web_deps *deps)
 {
-	if (!out || !p)
+	if (!out || !deps || !deps->conf || !deps->db_path || !deps->pw)
 		return EINVAL;
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		log_err(WEB_TAG, "libmicrohttpd was built without TLS: no web UI");
@@ -427,15 +426,21 @@ int web_server_alloc(struct web_server **out, struct pbx *p)
 	struct web_server *w = calloc(1, sizeof(*w));
 	if (!w)
 		return ENOMEM;
-	w->p = p;
-	int err = web_cert_load(p->conf.data_dir, p->conf.domain, (const char(*)[64])p->conf.binds,
-				p->conf.nbinds, &w->cert_pem, &w->key_pem);
+	w->conf = *deps->conf;
+	w->pw = deps->pw;
+	const struct conf *c = &w->conf;
+	int err = 0;
+	if (strlen(deps->db_path) >= sizeof(w->db_path))
+		err = ENAMETOOLONG;
+	else
+		strcpy(w->db_path, deps->db_path);
+	if (!err)
+		err = web_cert_load(c->data_dir, c->domain, (const char(*)[64])c->binds, c->nbinds,
+				    &w->cert_pem, &w->key_pem);
 	if (!err)
 		err = web_sessions_alloc(&w->sessions);
 	if (!err)
 		err = web_limiter_alloc(&w->limiter);
-	if (!err)
-		err = pbx_web_alloc(&w->pw, p);
 	if (!err)
 		err = web_sse_alloc(&w->sse, w);
 	if (!err)
@@ -446,8 +451,8 @@ int web_server_alloc(struct web_server **out, struct pbx *p)
 		web_server_free(w);
 		return err;
 	}
-	log_info(WEB_TAG, "web UI on https port %u (http port %u redirects)", p->conf.https_port,
-		 p->conf.http_port);
+	log_info(WEB_TAG, "web UI on https port %u (http port %u redirects)", c->https_port,
+		 c->http_port);
 	*out = w;
 	return 0;
 }
@@ -471,7 +476,6 @@ void web_server_free(struct web_server *w)
 		pthread_cond_destroy(&w->db_cv);
 		pthread_mutex_destroy(&w->db_mu);
 	}
-	pbx_web_free(w->pw);
 	web_sessions_free(w->sessions);
 	web_limiter_free(w->limiter);
 	if (w->key_pem) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "../core/base/conf.h"
 #include "../db/db.h"
 #include "web.h"
 
@@ -106,11 +107,11 @@ struct web_route {
 struct pbx_web;
 struct web_sessions;
 struct web_limiter;
-struct pbx;
 
 struct web_server {
-	struct pbx *p;
-	struct pbx_web *pw;
+	struct conf conf;   /* the settings of this start (web_deps) */
+	char db_path[320];
+	struct pbx_web *pw; /* lent by core/pbx */
 	struct web_sessions *sessions;
 	struct web_limiter *limiter;
 	struct web_sse *sse;

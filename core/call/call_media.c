@@ -25,7 +25,7 @@
 
 #include "../base/log.h"
 #include "../media/media.h"
-#include "../pbx/ext_table.h"
+#include "../ident/ext_table.h"
 #include "../base/conf.h"
 #include "../sdp/sdes.h"
 #include "../sdp/sdp.h"

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../base/log.h"
-#include "../pbx/ext_table.h"
+#include "../ident/ext_table.h"
 #include "../media/media.h"
 #include "../sdp/sdes.h"
 #include "../sdp/sdp.h"

@@ -17,8 +17,8 @@
 
 #include "../base/log.h"
 #include "../dialplan/route.h"
-#include "../pbx/authn.h"
-#include "../pbx/ext_table.h"
+#include "../ident/authn.h"
+#include "../ident/ext_table.h"
 #include "../base/conf.h"
 #include "../reg/registrar.h"
 #include "../sip/msg.h"

@@ -4,7 +4,14 @@
  * "COMMAND [ARGS]\n"; the daemon answers "OK" or "ERR <message>" on the
  * first line, then zero or more rows of tab-separated fields, and closes.
  *
- *   status          rows "key\tvalue"
+ *   status          rows "key\tvalue": version, then every field of the one
+ *                   live-state snapshot (core/pbx/pbx_status.h) the web's
+ *                   /api/v1/status also renders: uptime_s, started_at,
+ *                   extensions, registrations, calls, calls_total,
+ *                   calls_answered, calls_failed, calls_busy,
+ *                   calls_no_answer, calls_cancelled, bans,
+ *                   auth_failures, reloads, sip_rx, sip_tx, sip_rx_bad,
+ *                   transactions, tcp_connections, rtp_relayed, rtp_lost
  *   registrations   rows "ext\tcontact\tsource\texpires_in_s\tuser_agent"
  *   bans            rows "address\tfailures\tbanned_for_s"
  *   unban ADDR      no rows

@@ -23,12 +23,9 @@
 #include "../base/loop.h"
 #include "../base/sbuf.h"
 #include "../call/call.h"
-#include "../pbx/ext_table.h"
-#include "../pbx/pbx.h"
+#include "../pbx/pbx_status.h"
 #include "../reg/registrar.h"
 #include "../sip/ban.h"
-#include "../sip/transport.h"
-#include "../sip/tsx.h"
 #include "ctl_proto.h"
 
 #define LINE_MAX_LEN 512
@@ -47,7 +44,7 @@ struct ctl_client {
 };
 
 struct ctl_server {
-	struct pbx *p;
+	struct ctl_deps d;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_client *clients;
@@ -62,7 +59,7 @@ static void client_free(struct ctl_client *c)
 	if (*pp)
 		*pp = c->next;
 	loop_timer_cancel(&c->timeout);
-	loop_fd_del(s->p->loop, c->fd);
+	loop_fd_del(s->d.loop, c->fd);
 	close(c->fd);
 	sbuf_free(&c->out);
 	free(c);
@@ -75,7 +72,7 @@ static void client_flush(struct ctl_client *c)
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				loop_fd_mod(c->s->p->loop, c->fd, EPOLLOUT);
+				loop_fd_mod(c->s->d.loop, c->fd, EPOLLOUT);
 				return;
 			}
 			break;
@@ -123,57 +120,77 @@ static void on_reloaded(int err, void *arg)
 	reply_rows_done(c);
 }
 
+/* Every field of the snapshot, one "key\tvalue" row each. The names are
+ * the protocol's (ctl_proto.h); the web names the same fields in JSON. */
+static void print_status(struct sbuf *o, const struct pbx_status *st)
+{
+	const struct {
+		const char *key;
+		unsigned long long v;
+	} rows[] = {
+		{ "uptime_s", st->uptime_s },
+		{ "started_at", (unsigned long long)st->started_wall },
+		{ "extensions", st->extensions },
+		{ "registrations", st->registrations },
+		{ "calls", st->calls },
+		{ "calls_total", st->calls_started },
+		{ "calls_answered", st->calls_answered },
+		{ "calls_failed", st->calls_failed },
+		{ "calls_busy", st->calls_busy },
+		{ "calls_no_answer", st->calls_no_answer },
+		{ "calls_cancelled", st->calls_cancelled },
+		{ "bans", st->bans },
+		{ "auth_failures", st->auth_failures },
+		{ "reloads", st->reloads },
+		{ "sip_rx", st->sip_rx },
+		{ "sip_tx", st->sip_tx },
+		{ "sip_rx_bad", st->sip_rx_bad },
+		{ "transactions", st->transactions },
+		{ "tcp_connections", st->tcp_connections },
+		{ "rtp_relayed", st->rtp_relayed },
+		{ "rtp_lost", st->rtp_lost },
+	};
+	sbuf_printf(o, "version\t%s\n", HF_VERSION);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		sbuf_printf(o, "%s\t%llu\n", rows[i].key, rows[i].v);
+}
+
 static void run_command(struct ctl_client *c, char *line)
 {
-	struct pbx *p = c->s->p;
+	const struct ctl_deps *d = &c->s->d;
 	struct sbuf *o = &c->out;
 	char *arg = strchr(line, ' ');
 	if (arg)
 		*arg++ = '\0';
-	uint64_t now = loop_now(p->loop);
+	uint64_t now = loop_now(d->loop);
 
 	if (!strcmp(line, CTL_CMD_STATUS)) {
-		struct sip_transport_stats ts;
-		sip_transport_stats(p->tp, &ts);
+		struct pbx_status st;
+		d->status(&st, d->arg);
 		sbuf_adds(o, "OK\n");
-		sbuf_printf(o, "version\t%s\n", HF_VERSION);
-		sbuf_printf(o, "uptime_s\t%llu\n", (unsigned long long)((now - p->started_ms) / 1000));
-		sbuf_printf(o, "extensions\t%zu\n", ext_table_count(p->exts));
-		sbuf_printf(o, "registrations\t%zu\n", registrar_count(p->reg));
-		struct call_stats cs;
-		call_mgr_stats(p->calls, &cs);
-		sbuf_printf(o, "calls\t%zu\n", call_count(p->calls));
-		sbuf_printf(o, "calls_total\t%llu\n", (unsigned long long)cs.started);
-		sbuf_printf(o, "calls_answered\t%llu\n", (unsigned long long)cs.answered);
-		sbuf_printf(o, "bans\t%zu\n", ban_count(p->bans, now));
-		sbuf_printf(o, "auth_failures\t%llu\n", (unsigned long long)p->authn.failures);
-		sbuf_printf(o, "sip_rx\t%llu\n", (unsigned long long)ts.rx_msgs);
-		sbuf_printf(o, "sip_tx\t%llu\n", (unsigned long long)ts.tx_msgs);
-		sbuf_printf(o, "sip_rx_bad\t%llu\n", (unsigned long long)(ts.rx_bad + ts.rx_too_big));
-		sbuf_printf(o, "transactions\t%zu\n", sip_tsx_count(p->tsx));
-		sbuf_printf(o, "tcp_connections\t%llu\n", (unsigned long long)ts.tcp_conns);
+		print_status(o, &st);
 	} else if (!strcmp(line, CTL_CMD_REGISTRATIONS)) {
 		sbuf_adds(o, "OK\n");
-		registrar_each(p->reg, row_reg, o);
+		registrar_each(d->reg, row_reg, o);
 	} else if (!strcmp(line, CTL_CMD_CALLS)) {
 		sbuf_adds(o, "OK\n");
-		call_each(p->calls, row_call, o);
+		call_each(d->calls, row_call, o);
 	} else if (!strcmp(line, CTL_CMD_HANGUP)) {
 		char *end = NULL;
 		unsigned long id = arg ? strtoul(arg, &end, 10) : 0;
 		if (!arg || !*arg || *end || !id || id > UINT32_MAX)
 			sbuf_adds(o, "ERR usage: hangup CALL_ID\n");
-		else if (call_hangup(p->calls, (uint32_t)id))
+		else if (call_hangup(d->calls, (uint32_t)id))
 			sbuf_printf(o, "ERR no such call %lu\n", id);
 		else
 			sbuf_adds(o, "OK\n");
 	} else if (!strcmp(line, CTL_CMD_BANS)) {
 		sbuf_adds(o, "OK\n");
-		ban_list_each(p->bans, now, false, row_ban, o);
+		ban_list_each(d->bans, now, false, row_ban, o);
 	} else if (!strcmp(line, CTL_CMD_UNBAN)) {
 		if (!arg || !*arg)
 			sbuf_adds(o, "ERR usage: unban ADDRESS\n");
-		else if (ban_lift(p->bans, arg))
+		else if (ban_lift(d->bans, arg))
 			sbuf_printf(o, "ERR %s is not banned\n", arg);
 		else {
 			log_info("ctl", "ban on %s lifted by the administrator", arg);
@@ -181,7 +198,7 @@ static void run_command(struct ctl_client *c, char *line)
 		}
 	} else if (!strcmp(line, CTL_CMD_RELOAD)) {
 		c->reloading = true;
-		pbx_reload(p, on_reloaded, c);
+		d->reload(on_reloaded, c, d->arg);
 		return;
 	} else if (!strcmp(line, CTL_CMD_TRACE)) {
 		if (arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
@@ -210,7 +227,7 @@ static void on_client(int fd, uint32_t events, void *arg)
 	struct ctl_client *c = arg;
 	if (c->replying) {
 		if (c->reloading) /* the reload callback owns c: just stop listening */
-			loop_fd_del(c->s->p->loop, c->fd);
+			loop_fd_del(c->s->d.loop, c->fd);
 		else if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			client_flush(c);
 		return;
@@ -234,7 +251,7 @@ static void on_client(int fd, uint32_t events, void *arg)
 	if (nl > c->line && nl[-1] == '\r')
 		nl[-1] = '\0';
 	c->replying = true; /* ignore anything else it sends */
-	loop_fd_mod(c->s->p->loop, c->fd, 0); /* and stop hearing it: a
+	loop_fd_mod(c->s->d.loop, c->fd, 0); /* and stop hearing it: a
 		half-closed client would otherwise wake us until we answer */
 	run_command(c, c->line);
 }
@@ -243,7 +260,7 @@ static void on_client_timeout(void *arg)
 {
 	struct ctl_client *c = arg;
 	if (c->reloading) /* the store thread answers soon; wait for it */
-		loop_timer_start(c->s->p->loop, &c->timeout, 1000, on_client_timeout, c);
+		loop_timer_start(c->s->d.loop, &c->timeout, 1000, on_client_timeout, c);
 	else
 		client_free(c);
 }
@@ -257,7 +274,7 @@ static void on_accept(int fd, uint32_t events, void *arg)
 		if (cfd < 0)
 			return;
 		struct ctl_client *c = calloc(1, sizeof(*c));
-		if (!c || loop_fd_add(s->p->loop, cfd, EPOLLIN, on_client, c)) {
+		if (!c || loop_fd_add(s->d.loop, cfd, EPOLLIN, on_client, c)) {
 			free(c);
 			close(cfd);
 			continue;
@@ -266,21 +283,24 @@ static void on_accept(int fd, uint32_t events, void *arg)
 		c->fd = cfd;
 		sbuf_init(&c->out);
 		loop_timer_init(&c->timeout);
-		loop_timer_start(s->p->loop, &c->timeout, 10000, on_client_timeout, c);
+		loop_timer_start(s->d.loop, &c->timeout, 10000, on_client_timeout, c);
 		c->next = s->clients;
 		s->clients = c;
 	}
 }
 
-int ctl_server_alloc(struct ctl_server **out, struct pbx *p)
+int ctl_server_alloc(struct ctl_server **out, const struct ctl_deps *deps)
 {
+	if (!out || !deps || !deps->loop || !deps->data_dir || !deps->status || !deps->reload)
+		return EINVAL;
 	struct ctl_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return ENOMEM;
-	s->p = p;
+	s->d = *deps;
+	s->d.data_dir = NULL; /* not kept: only the socket path is */
 	s->fd = -1;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", p->conf.data_dir, CTL_SOCKET_NAME);
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", deps->data_dir, CTL_SOCKET_NAME);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
 		log_err("ctl", "data directory path too long for a control socket");
 		free(s);
@@ -294,7 +314,7 @@ int ctl_server_alloc(struct ctl_server **out, struct pbx *p)
 	mode_t old = umask(0077);
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc < 0 || listen(fd, 16) < 0 || loop_fd_add(p->loop, fd, EPOLLIN, on_accept, s))
+	if (rc < 0 || listen(fd, 16) < 0 || loop_fd_add(s->d.loop, fd, EPOLLIN, on_accept, s))
 		goto fail;
 	s->fd = fd;
 	*out = s;
@@ -314,7 +334,7 @@ void ctl_server_free(struct ctl_server *s)
 		return;
 	while (s->clients)
 		client_free(s->clients);
-	loop_fd_del(s->p->loop, s->fd);
+	loop_fd_del(s->d.loop, s->fd);
 	close(s->fd);
 	unlink(s->path);
 	free(s);

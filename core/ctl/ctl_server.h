@@ -7,10 +7,32 @@
 #ifndef HF_CTL_SERVER_H
 #define HF_CTL_SERVER_H
 
-struct pbx;
+struct loop;
+struct registrar;
+struct call_mgr;
+struct ban_list;
+struct pbx_status;
 struct ctl_server;
 
-int ctl_server_alloc(struct ctl_server **out, struct pbx *p);
+typedef void(ctl_done_h)(int err, void *arg);
+
+/* What the control socket uses, and nothing more: the parts it lists and
+ * acts on, and two services of whoever wires the signalling side
+ * together (core/pbx). All live on the signalling loop. */
+struct ctl_deps {
+	struct loop *loop;
+	const char *data_dir;        /* where the socket goes (copied) */
+	struct registrar *reg;       /* "registrations" */
+	struct call_mgr *calls;      /* "calls", "hangup" */
+	struct ban_list *bans;       /* "bans", "unban" */
+	/* "status": fills the one live-state snapshot the web renders too */
+	void (*status)(struct pbx_status *out, void *arg);
+	/* "reload": re-reads the extensions; done runs once they are live */
+	void (*reload)(ctl_done_h *done, void *done_arg, void *arg);
+	void *arg;                   /* for status and reload */
+};
+
+int ctl_server_alloc(struct ctl_server **out, const struct ctl_deps *deps);
 void ctl_server_free(struct ctl_server *s);
 
 #endif

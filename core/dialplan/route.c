@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../base/log.h"
-#include "../pbx/ext_table.h"
+#include "../ident/ext_table.h"
 #include "numplan.h"
 
 void route_dialled(const struct numplan *plan, const struct ext_table *exts, const char *caller,

@@ -14,8 +14,8 @@
 #include "../reg/registrar.h"
 #include "../sip/msg.h"
 #include "../sip/tsx.h"
-#include "domains.h"
-#include "ext_table.h"
+#include "../ident/domains.h"
+#include "../ident/ext_table.h"
 #include "pbx.h"
 
 #define ALLOW_HDR "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO\r\n"

@@ -32,8 +32,8 @@
 #include "../sip/msg.h"
 #include "../sip/transport.h"
 #include "../sip/tsx.h"
-#include "domains.h"
-#include "ext_table.h"
+#include "../ident/domains.h"
+#include "../ident/ext_table.h"
 
 static uint64_t pbx_now(void *arg)
 {
@@ -358,6 +358,18 @@ static int signals_setup(struct pbx *p)
 	return loop_fd_add(p->loop, p->sigfd, EPOLLIN, on_signal, p);
 }
 
+/* --- what the control socket is given ---------------------------------- */
+
+static void ctl_status(struct pbx_status *out, void *arg)
+{
+	pbx_status_fill(arg, out);
+}
+
+static void ctl_reload(ctl_done_h *done, void *done_arg, void *arg)
+{
+	pbx_reload(arg, done, done_arg);
+}
+
 /* --- lifecycle ---------------------------------------------------------- */
 
 int pbx_alloc(struct pbx **out, const struct conf *conf)
@@ -435,12 +447,22 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = call_mgr_alloc(&p->calls, &cd);
 	if (err)
 		goto out;
-	err = web_server_alloc(&p->web, p);
+	err = pbx_web_alloc(&p->pw, p);
+	if (err)
+		goto out;
+	/* the web gets the settings of this start (addresses, ports and
+	 * names wait for a restart) as its own copy */
+	struct web_deps wd = { .conf = &p->conf, .db_path = p->db_path, .pw = p->pw };
+	err = web_server_alloc(&p->web, &wd);
 	if (err)
 		goto out;
 	/* the control socket comes last: its existence tells scripts (and
 	 * the tests) that every listener is up */
-	err = ctl_server_alloc(&p->ctl, p);
+	struct ctl_deps ctd = {
+		.loop = p->loop, .data_dir = conf->data_dir, .reg = p->reg, .calls = p->calls,
+		.bans = p->bans, .status = ctl_status, .reload = ctl_reload, .arg = p,
+	};
+	err = ctl_server_alloc(&p->ctl, &ctd);
 	if (err)
 		goto out;
 	loop_timer_start(p->loop, &p->housekeeping, 30000, on_housekeeping, p);
@@ -461,6 +483,7 @@ void pbx_free(struct pbx *p)
 	if (!p)
 		return;
 	web_server_free(p->web); /* its threads may still post to the loop */
+	pbx_web_free(p->pw);     /* what they abandoned, now they are gone */
 	ctl_server_free(p->ctl);
 	/* calls end first: their BYEs and CANCELs still need the transport */
 	call_mgr_free(p->calls);

@@ -11,7 +11,8 @@
 
 #include "../base/conf.h"
 #include "../base/loop.h"
-#include "authn.h"
+#include "../ident/authn.h"
+#include "pbx_settings.h"
 
 struct loop;
 struct store;
@@ -44,6 +45,7 @@ struct pbx {
 	struct ctl_server *ctl;
 	struct call_mgr *calls;
 	struct web_server *web;
+	struct pbx_web *pw;
 	uint64_t started_ms;
 	time_t started_wall;
 	uint64_t reloads;
@@ -70,12 +72,20 @@ void pbx_reload(struct pbx *p, pbx_reload_done_h *done, void *arg);
  * progress keep what they were set up with. */
 void pbx_reconfigure(struct pbx *p, pbx_reload_done_h *done, void *arg);
 
-#define PBX_SETTING_PREFIX "conf."
-struct db;
-/* Applies the settings saved in db over c (at start-up, and on the store
- * thread at a reload). Saved values that no longer parse are skipped with
- * a warning; EINVAL (c untouched) when together they break conf_check. */
-int pbx_conf_apply_saved(struct conf *c, struct db *db);
+
+/* The one live-state snapshot (pbx_status.h), on the loop: what the
+ * control socket's "status" and the web's /api/v1/status and /metrics
+ * render. */
+struct pbx_status;
+void pbx_status_fill(const struct pbx *p, struct pbx_status *out);
+
+/* The web threads' queue to the loop (pbx_web.h): pbx_alloc makes it for
+ * the web server, which borrows it. pbx_web_free runs on the loop's
+ * thread once the loop no longer runs and every web thread stopped
+ * (pbx_free): it frees jobs the loop never answered. */
+struct pbx_web;
+int pbx_web_alloc(struct pbx_web **out, struct pbx *p);
+void pbx_web_free(struct pbx_web *pw);
 
 /* The SIP request entry point (dispatch.c). */
 struct sip_tsx;

@@ -22,9 +22,6 @@
 #include "../call/call.h"
 #include "../reg/registrar.h"
 #include "../sip/ban.h"
-#include "../sip/transport.h"
-#include "../sip/tsx.h"
-#include "ext_table.h"
 #include "pbx.h"
 
 enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF };
@@ -37,7 +34,7 @@ struct job {
 	int err;
 	char key[64]; /* extension filter or ban address; "" for none */
 	uint32_t id;
-	struct pbx_web_status status;
+	struct pbx_status status;
 	struct conf conf;
 	void *items; /* result list, items of item_size bytes */
 	size_t n, cap, item_size;
@@ -156,35 +153,6 @@ static void on_ban(const struct ban_entry_info *e, void *arg)
 	b->banned_for_s = e->banned_for_s;
 }
 
-static void fill_status(struct pbx *p, struct pbx_web_status *s)
-{
-	uint64_t now = loop_now(p->loop);
-	struct sip_transport_stats ts;
-	struct call_stats cs;
-	sip_transport_stats(p->tp, &ts);
-	call_mgr_stats(p->calls, &cs);
-	s->uptime_s = (now - p->started_ms) / 1000;
-	s->started_wall = p->started_wall;
-	s->extensions = ext_table_count(p->exts);
-	s->registrations = registrar_count(p->reg);
-	s->calls = call_count(p->calls);
-	s->bans = ban_count(p->bans, now);
-	s->transactions = sip_tsx_count(p->tsx);
-	s->calls_started = cs.started;
-	s->calls_answered = cs.answered;
-	s->calls_failed = cs.failed;
-	s->calls_busy = cs.busy;
-	s->calls_no_answer = cs.no_answer;
-	s->calls_cancelled = cs.cancelled;
-	s->auth_failures = p->authn.failures;
-	s->reloads = p->reloads;
-	s->sip_rx = ts.rx_msgs;
-	s->sip_tx = ts.tx_msgs;
-	s->sip_rx_bad = ts.rx_bad + ts.rx_too_big;
-	s->tcp_connections = ts.tcp_conns;
-	call_mgr_media_totals(p->calls, &s->rtp_relayed, &s->rtp_lost);
-}
-
 static void on_reloaded(int err, void *arg)
 {
 	struct job *j = arg;
@@ -203,7 +171,7 @@ static void job_run(void *arg)
 	if (!skip) {
 		switch (j->kind) {
 		case J_STATUS:
-			fill_status(p, &j->status);
+			pbx_status_fill(p, &j->status);
 			break;
 		case J_REGS:
 			registrar_each(p->reg, on_reg, j);
@@ -326,7 +294,7 @@ static int run_list(struct pbx_web *pw, enum job_kind kind, const char *ext, siz
 	return err;
 }
 
-int pbx_web_status(struct pbx_web *pw, struct pbx_web_status *out)
+int pbx_web_status(struct pbx_web *pw, struct pbx_status *out)
 {
 	int err;
 	struct job *j = job_submit(pw, job_new(pw, J_STATUS, 0), PBX_WEB_WAIT_MS, &err);

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <time.h>
 
-struct pbx;
+#include "pbx_status.h"
+
+/* Made and freed by core/pbx (pbx.h), lent to the web server. */
 struct pbx_web;
 
 /* How long a web thread waits for the loop before giving up (ETIMEDOUT). */
@@ -22,24 +24,9 @@ struct pbx_web;
 /* A reload also waits for the store thread to read the extensions. */
 #define PBX_WEB_RELOAD_WAIT_MS 5000
 
-int pbx_web_alloc(struct pbx_web **out, struct pbx *p);
 /* Any thread: wakes every waiter (they return ESHUTDOWN) and refuses new
  * requests. */
 void pbx_web_shutdown(struct pbx_web *pw);
-/* On the loop's thread while the loop no longer runs (pbx_free), after
- * every web thread stopped: frees jobs the loop never answered. */
-void pbx_web_free(struct pbx_web *pw);
-
-struct pbx_web_status {
-	uint64_t uptime_s;
-	time_t started_wall;
-	size_t extensions, registrations, calls, bans, transactions;
-	uint64_t calls_started, calls_answered, calls_failed, calls_busy,
-		calls_no_answer, calls_cancelled;
-	uint64_t auth_failures, reloads;
-	uint64_t sip_rx, sip_tx, sip_rx_bad, tcp_connections;
-	uint64_t rtp_relayed, rtp_lost; /* media engine totals since start */
-};
 
 struct pbx_web_reg {
 	char ext[32];
@@ -67,7 +54,8 @@ struct pbx_web_ban {
  * ESHUTDOWN (stopping) or ENOMEM. Lists are malloc'd (free() them; NULL
  * when empty). ext, when not NULL, keeps only that extension's entries
  * (calls: as caller or callee). */
-int pbx_web_status(struct pbx_web *pw, struct pbx_web_status *out);
+/* The snapshot the control socket's "status" renders too. */
+int pbx_web_status(struct pbx_web *pw, struct pbx_status *out);
 int pbx_web_registrations(struct pbx_web *pw, const char *ext, struct pbx_web_reg **out,
 			  size_t *n);
 int pbx_web_calls(struct pbx_web *pw, const char *ext, struct pbx_web_call **out, size_t *n);

@@ -19,7 +19,7 @@
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../base/sbuf.h"
-#include "../pbx/ext_table.h"
+#include "../ident/ext_table.h"
 #include "../sip/msg.h"
 #include "../sip/tsx.h"
 

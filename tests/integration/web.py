@@ -538,6 +538,86 @@ def test_web_codecs(ctx):
     expect(e.admin.req('DELETE', '/api/v1/extensions/' + num), 204, 'delete')
 
 
+# The control socket's status rows and where /api/v1/status (or, for the
+# outcomes /status does not list, /metrics) carries the same figure.
+STATUS_SAME = [
+    ('started_at', ('status', 'started_at')),
+    ('extensions', ('status', 'extensions')),
+    ('registrations', ('status', 'registrations')),
+    ('calls', ('status', 'calls')),
+    ('calls_total', ('status', 'calls_total')),
+    ('calls_answered', ('status', 'calls_answered')),
+    ('calls_failed', ('metrics', 'hookflash_calls_total{disposition="failed"}')),
+    ('calls_busy', ('metrics', 'hookflash_calls_total{disposition="busy"}')),
+    ('calls_no_answer', ('metrics', 'hookflash_calls_total{disposition="no_answer"}')),
+    ('calls_cancelled', ('metrics', 'hookflash_calls_total{disposition="cancelled"}')),
+    ('bans', ('status', 'bans')),
+    ('auth_failures', ('status', 'auth_failures')),
+    ('reloads', ('status', 'reloads')),
+    ('sip_rx', ('status', 'sip', 'received')),
+    ('sip_tx', ('status', 'sip', 'sent')),
+    ('sip_rx_bad', ('status', 'sip', 'invalid')),
+    ('transactions', ('status', 'sip', 'transactions')),
+    ('tcp_connections', ('status', 'sip', 'tcp_connections')),
+    ('rtp_relayed', ('status', 'rtp', 'packets_relayed')),
+    ('rtp_lost', ('status', 'rtp', 'packets_lost')),
+]
+
+
+def ctl_status(d):
+    """`hookflash status` as {key: first word of the value}."""
+    _, out, _ = hf.cli(d.data_dir, 'status')
+    rows = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 2:
+            rows[f[0]] = f[1]
+    return rows
+
+
+def test_web_status_matches_ctl(ctx):
+    """`hookflash status` (the control socket) and /api/v1/status with
+    /metrics render one snapshot of the loop: for the same daemon state
+    every figure is the same (uptime: between two ctl reads around the
+    web's)."""
+    e = env(ctx)
+    n = e.ext()
+    check(register(e.d, n['number'], n['password']).status == 200, 'register')
+    check(register(e.d, n['number'], 'wrong-' + n['password']).status in (401, 403), 'bad password')
+    hf.cli(e.d.data_dir, 'reload')
+    for attempt in range(5):
+        # a transaction ending between the reads changes the state: the
+        # figures are compared only when the ctl reads around the web's agree
+        before = ctl_status(e.d)
+        st = expect(e.admin.req('GET', '/api/v1/status'), 200, 'status').json()
+        text = expect(e.admin.req('GET', '/metrics'), 200, 'metrics').body.decode()
+        after = ctl_status(e.d)
+        if {k: v for k, v in before.items() if k != 'uptime_s'} == \
+           {k: v for k, v in after.items() if k != 'uptime_s'}:
+            break
+        time.sleep(1)
+    else:
+        check(False, 'daemon state kept changing between reads:\n%r\n%r' % (before, after))
+    metrics = dict(line.rsplit(' ', 1) for line in text.splitlines() if not line.startswith('#'))
+    want = set(k for k, _ in STATUS_SAME) | {'version', 'uptime_s'}
+    check(want <= set(before), 'ctl status lacks %s:\n%r' % (sorted(want - set(before)), before))
+    check(before['version'] == st['version'], 'version: ctl %s, web %s' % (before['version'], st['version']))
+    check(int(before['uptime_s']) <= st['uptime_s'] <= int(after['uptime_s']),
+          'uptime: web %s, ctl %s then %s' % (st['uptime_s'], before['uptime_s'], after['uptime_s']))
+    for key, where in STATUS_SAME:
+        if where[0] == 'metrics':
+            got = metrics.get(where[1])
+            got = None if got is None else int(float(got))
+        else:
+            got = st
+            for k in where[1:]:
+                got = got.get(k) if isinstance(got, dict) else None
+        check(got is not None and int(before[key]) == got,
+              '%s: ctl %s, web %s %r' % (key, before[key], where[0], got))
+    for key in ('extensions', 'registrations', 'auth_failures', 'reloads', 'sip_rx', 'sip_tx'):
+        check(int(before[key]) > 0, '%s is 0: the test compares nothing (%r)' % (key, before))
+
+
 def test_web_openapi(ctx):
     """/api/v1/openapi.json is an OpenAPI 3 document listing every route."""
     e = env(ctx)
@@ -897,6 +977,9 @@ TESTS = [
     test_web_live_call,
     test_web_status_calls_bans,
     test_web_codecs,
+
+
+    test_web_status_matches_ctl,
     test_web_openapi,
     test_web_metrics,
     test_web_settings,

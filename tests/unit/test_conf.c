@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../../core/base/conf.h"
-#include "../../core/pbx/domains.h"
+#include "../../core/ident/domains.h"
 
 static char tmpdir[64];
 
