@@ -14,12 +14,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "../core/base/list.h"
 #include "../core/base/log.h"
 #include "db.h"
 #include "db_int.h"
 
 struct store_job {
-	struct store_job *next;
+	struct snode qe; /* in store->jobs */
 	store_job_h *fn;
 	void *arg;
 };
@@ -28,7 +29,7 @@ struct store {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct store_job *head, *tail;
+	struct squeue jobs; /* oldest first */
 	bool stopping;
 	struct db *db;
 };
@@ -44,21 +45,21 @@ static void *store_main(void *arg)
 	struct store *s = arg;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->head && !s->stopping)
+		while (squeue_empty(&s->jobs) && !s->stopping)
 			pthread_cond_wait(&s->cv, &s->mu);
-		struct store_job *j = s->head;
-		if (!j)
+		if (squeue_empty(&s->jobs))
 			break; /* stopping and drained */
-		s->head = s->tail = NULL;
+		struct squeue todo = SQUEUE_INIT;
+		squeue_take(&s->jobs, &todo);
 		pthread_mutex_unlock(&s->mu);
-		bool batch = j->next != NULL;
+		bool batch = todo.head != todo.tail;
 		if (batch && db_begin(s->db))
 			batch = false; /* run them one by one then */
-		while (j) {
-			struct store_job *next = j->next;
+		struct snode *n;
+		while ((n = squeue_pop(&todo))) {
+			struct store_job *j = container_of(n, struct store_job, qe);
 			j->fn(s->db, j->arg);
 			free(j);
-			j = next;
 		}
 		if (batch && db_commit(s->db)) {
 			log_err("store", "commit failed: %s", db_errmsg(s->db));
@@ -113,17 +114,11 @@ int store_post(struct store *s, store_job_h *job, void *arg)
 	struct store_job *j = malloc(sizeof(*j));
 	if (!j)
 		return ENOMEM;
-	j->next = NULL;
 	j->fn = job;
 	j->arg = arg;
 	pthread_mutex_lock(&s->mu);
-	bool was_empty = s->head == NULL;
-	if (s->tail)
-		s->tail->next = j;
-	else
-		s->head = j;
-	s->tail = j;
-	if (was_empty) /* the thread takes the whole queue when it wakes */
+	/* only the first job wakes the thread: it takes the whole queue */
+	if (squeue_push(&s->jobs, &j->qe))
 		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;

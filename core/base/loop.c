@@ -19,13 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "list.h"
+
 struct fd_watch {
 	loop_fd_h *h;
 	void *arg;
 };
 
 struct work {
-	struct work *next;
+	struct snode qe; /* in loop->posted */
 	loop_work_h *fn;
 	void *arg;
 };
@@ -54,8 +56,7 @@ struct loop {
 	size_t heap_cap;
 
 	pthread_mutex_t qlock; /* only the post queue is shared */
-	struct work *qhead;
-	struct work **qtail;
+	struct squeue posted; /* struct work, oldest first */
 };
 
 /* The loop whose handlers run on this thread right now, if any. */
@@ -85,7 +86,6 @@ int loop_alloc(struct loop **out)
 		goto out;
 	}
 	pthread_mutex_init(&l->qlock, NULL);
-	l->qtail = &l->qhead;
 	l->now = mono_ms();
 	err = loop_fd_add(l, l->evfd, EPOLLIN, on_eventfd, l);
 	if (err)
@@ -112,12 +112,9 @@ void loop_free(struct loop *l)
 	for (int i = 0; me && i < me->nwake; i++)
 		if (me->wake[i] == l)
 			me->wake[i--] = me->wake[--me->nwake];
-	struct work *w = l->qhead;
-	while (w) {
-		struct work *n = w->next;
-		free(w);
-		w = n;
-	}
+	struct snode *n;
+	while ((n = squeue_pop(&l->posted)))
+		free(container_of(n, struct work, qe));
 	for (size_t i = 0; i < l->heap_len; i++)
 		l->heap[i]->idx = 0;
 	close(l->epfd);
@@ -324,16 +321,13 @@ int loop_post(struct loop *l, loop_work_h *fn, void *arg)
 	struct work *w = malloc(sizeof(*w));
 	if (!w)
 		return ENOMEM;
-	w->next = NULL;
 	w->fn = fn;
 	w->arg = arg;
 	pthread_mutex_lock(&l->qlock);
 	/* Only the post that makes the queue non-empty wakes the owner: it
 	 * drains everything queued by then, so a burst of commands costs one
 	 * eventfd write and one wake-up, not one each. */
-	bool was_empty = l->qhead == NULL;
-	*l->qtail = w;
-	l->qtail = &w->next;
+	bool was_empty = squeue_push(&l->posted, &w->qe);
 	pthread_mutex_unlock(&l->qlock);
 	if (!was_empty)
 		return 0;
@@ -357,16 +351,15 @@ int loop_post(struct loop *l, loop_work_h *fn, void *arg)
 /* Runs everything posted so far. */
 static void run_posted(struct loop *l)
 {
+	struct squeue batch = SQUEUE_INIT;
 	pthread_mutex_lock(&l->qlock);
-	struct work *w = l->qhead;
-	l->qhead = NULL;
-	l->qtail = &l->qhead;
+	squeue_take(&l->posted, &batch);
 	pthread_mutex_unlock(&l->qlock);
-	while (w) {
-		struct work *n = w->next;
+	struct snode *n;
+	while ((n = squeue_pop(&batch))) {
+		struct work *w = container_of(n, struct work, qe);
 		w->fn(w->arg);
 		free(w);
-		w = n;
 	}
 }
 

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/list.h"
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../base/sbuf.h"
@@ -31,7 +32,7 @@
 #define LINE_MAX_LEN 512
 
 struct ctl_client {
-	struct ctl_client *next;
+	struct list_node le; /* in s->clients */
 	struct ctl_server *s;
 	int fd;
 	char line[LINE_MAX_LEN];
@@ -47,17 +48,13 @@ struct ctl_server {
 	struct ctl_deps d;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct ctl_client *clients;
+	struct list clients;
 };
 
 static void client_free(struct ctl_client *c)
 {
 	struct ctl_server *s = c->s;
-	struct ctl_client **pp = &s->clients;
-	while (*pp && *pp != c)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = c->next;
+	list_remove(&s->clients, &c->le);
 	loop_timer_cancel(&c->timeout);
 	loop_fd_del(s->d.loop, c->fd);
 	close(c->fd);
@@ -284,8 +281,7 @@ static void on_accept(int fd, uint32_t events, void *arg)
 		sbuf_init(&c->out);
 		loop_timer_init(&c->timeout);
 		loop_timer_start(s->d.loop, &c->timeout, 10000, on_client_timeout, c);
-		c->next = s->clients;
-		s->clients = c;
+		list_push_front(&s->clients, &c->le);
 	}
 }
 
@@ -332,8 +328,8 @@ void ctl_server_free(struct ctl_server *s)
 {
 	if (!s)
 		return;
-	while (s->clients)
-		client_free(s->clients);
+	while (!list_empty(&s->clients))
+		client_free(container_of(s->clients.head, struct ctl_client, le));
 	loop_fd_del(s->d.loop, s->fd);
 	close(s->fd);
 	unlink(s->path);

@@ -32,53 +32,20 @@
 
 static struct mcall *call_find(const struct media_engine *me, uint32_t id)
 {
-	struct mcall *c = me->tab[id & (me->tab_size - 1)];
-	while (c && c->id != id)
-		c = c->hnext;
-	return c;
+	struct hnode *n = htab_first(&me->tab, id);
+	return n ? container_of(n, struct mcall, hn) : NULL; /* ids are unique */
 }
 
-/* Doubles the table when it is as full as it has buckets; if memory is
+/* The table doubles when it is as full as it has buckets; if memory is
  * short the chains just get longer. */
-static void tab_grow(struct media_engine *me)
-{
-	size_t n = me->tab_size * 2;
-	struct mcall **t = calloc(n, sizeof(*t));
-	if (!t)
-		return;
-	for (size_t i = 0; i < me->tab_size; i++) {
-		struct mcall *c = me->tab[i];
-		while (c) {
-			struct mcall *next = c->hnext;
-			c->hnext = t[c->id & (n - 1)];
-			t[c->id & (n - 1)] = c;
-			c = next;
-		}
-	}
-	free(me->tab);
-	me->tab = t;
-	me->tab_size = n;
-}
-
 static void call_insert(struct media_engine *me, struct mcall *c)
 {
-	if (me->ncalls >= me->tab_size)
-		tab_grow(me);
-	struct mcall **b = &me->tab[c->id & (me->tab_size - 1)];
-	c->hnext = *b;
-	*b = c;
-	me->ncalls++;
+	htab_insert(&me->tab, &c->hn, c->id);
 }
 
 static void call_remove(struct media_engine *me, struct mcall *c)
 {
-	struct mcall **p = &me->tab[c->id & (me->tab_size - 1)];
-	while (*p && *p != c)
-		p = &(*p)->hnext;
-	if (*p) {
-		*p = c->hnext;
-		me->ncalls--;
-	}
+	htab_remove(&me->tab, &c->hn);
 }
 
 /* A call the API may still act on. */
@@ -94,10 +61,8 @@ struct mcall *media_live_call(struct media_engine *me, uint32_t id)
 
 void media_event_push(struct media_engine *me, struct mevent *e)
 {
-	e->next = NULL;
 	pthread_mutex_lock(&me->evlock);
-	*me->evtail = e;
-	me->evtail = &e->next;
+	squeue_push(&me->events, &e->qe);
 	pthread_mutex_unlock(&me->evlock);
 	uint64_t one = 1;
 	ssize_t r = write(me->evfd, &one, sizeof(one));
@@ -119,14 +84,11 @@ struct mevent *media_event_new(struct mcall *c, enum media_event_type type,
 	return e;
 }
 
-static struct mevent *events_take(struct media_engine *me)
+static void events_take(struct media_engine *me, struct squeue *out)
 {
 	pthread_mutex_lock(&me->evlock);
-	struct mevent *e = me->evhead;
-	me->evhead = NULL;
-	me->evtail = &me->evhead;
+	squeue_take(&me->events, out);
 	pthread_mutex_unlock(&me->evlock);
-	return e;
 }
 
 /* The call's last event: after the handler, its ports are free again. */
@@ -147,9 +109,11 @@ static void on_events(int fd, uint32_t events, void *arg)
 	(void)events;
 	ssize_t r = read(fd, &v, sizeof(v));
 	(void)r;
-	struct mevent *e = events_take(me);
-	while (e) {
-		struct mevent *next = e->next;
+	struct squeue batch = SQUEUE_INIT;
+	events_take(me, &batch);
+	struct snode *n;
+	while ((n = squeue_pop(&batch))) {
+		struct mevent *e = container_of(n, struct mevent, qe);
 		struct mcall *c = e->call;
 		if (e == &c->done) {
 			if (c->h)
@@ -163,7 +127,6 @@ static void on_events(int fd, uint32_t events, void *arg)
 				c->h(&e->ev, c->arg);
 			free(e);
 		}
-		e = next;
 	}
 }
 
@@ -198,7 +161,6 @@ int media_engine_alloc(struct media_engine **out, struct loop *sig,
 	int err;
 	me->sig = sig;
 	me->evfd = -1;
-	me->evtail = &me->evhead;
 	pthread_mutex_init(&me->evlock, NULL);
 	me->cfg = *cfg;
 	me->cfg.bind_addr = NULL; /* parsed below; the string is the caller's */
@@ -224,12 +186,9 @@ int media_engine_alloc(struct media_engine **out, struct loop *sig,
 		log_err(MEDIA_TAG, "bad RTP port range %u-%u", cfg->rtp_min, cfg->rtp_max);
 		goto out;
 	}
-	me->tab_size = 64;
-	me->tab = calloc(me->tab_size, sizeof(*me->tab));
-	if (!me->tab) {
-		err = ENOMEM;
+	err = htab_init(&me->tab, 64, 1);
+	if (err)
 		goto out;
-	}
 	me->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (me->evfd < 0) {
 		err = errno;
@@ -290,25 +249,23 @@ void media_engine_free(struct media_engine *me)
 		close(me->evfd);
 	}
 	/* undelivered events: DESTROYED ones live inside their call */
-	struct mevent *e = events_take(me);
-	while (e) {
-		struct mevent *next = e->next;
+	struct squeue left = SQUEUE_INIT;
+	events_take(me, &left);
+	struct snode *n;
+	while ((n = squeue_pop(&left))) {
+		struct mevent *e = container_of(n, struct mevent, qe);
 		if (e != &e->call->done)
 			free(e);
-		e = next;
 	}
-	for (size_t i = 0; me->tab && i < me->tab_size; i++) {
-		struct mcall *c = me->tab[i];
-		while (c) {
-			struct mcall *next = c->hnext;
-			free(c);
-			c = next;
-		}
+	struct hnode *hn;
+	while ((hn = htab_iter_first(&me->tab))) {
+		htab_remove(&me->tab, hn);
+		free(container_of(hn, struct mcall, hn));
 	}
 	port_pool_fini(&me->ports);
 	pthread_mutex_destroy(&me->evlock);
 	free(me->workers);
-	free(me->tab);
+	htab_fini(&me->tab);
 	free(me);
 }
 
@@ -319,7 +276,7 @@ unsigned media_engine_ports_in_use(const struct media_engine *me)
 
 unsigned media_engine_calls(const struct media_engine *me)
 {
-	return me ? (unsigned)me->ncalls : 0;
+	return me ? (unsigned)me->tab.count : 0;
 }
 
 unsigned media_engine_nworkers(const struct media_engine *me)

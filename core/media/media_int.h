@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "../base/hash.h"
+#include "../base/list.h"
 #include "../base/loop.h"
 #include "media.h"
 #include "rtp/rtp.h"
@@ -123,7 +125,7 @@ struct mleg {
 
 /* An event on its way to the signalling thread. */
 struct mevent {
-	struct mevent *next;
+	struct snode qe;          /* in media_engine->events */
 	struct mcall *call;
 	struct media_event ev;
 };
@@ -134,7 +136,7 @@ struct mcall {
 	struct media_worker *w;
 
 	/* owned by the signalling thread */
-	struct mcall *hnext;      /* id table chain */
+	struct hnode hn;          /* in media_engine->tab, hashed by id */
 	media_event_h *h;
 	void *arg;
 	uint16_t port[2];         /* reserved pairs; 0: none yet */
@@ -144,7 +146,7 @@ struct mcall {
 	uint32_t rec_tag;
 
 	/* owned by the worker */
-	struct mcall *prev, *next; /* the worker's calls */
+	struct list_node le;      /* in media_worker->calls */
 	bool connected;
 	uint64_t connected_at;
 	struct mleg leg[2];
@@ -171,7 +173,7 @@ struct media_worker {
 	bool quit_done;       /* worker thread: QUIT ran */
 
 	/* owned by the worker thread */
-	struct mcall *calls;
+	struct list calls;
 	uint8_t *bufs;        /* RELAY_BATCH * RELAY_BUFSZ, allocated once */
 	struct mmsghdr rx[RELAY_BATCH];
 	struct mmsghdr tx[RELAY_BATCH];
@@ -259,16 +261,14 @@ struct media_engine {
 	unsigned nworkers;
 
 	/* id table, signalling thread only */
-	struct mcall **tab;
-	size_t tab_size;
-	size_t ncalls;
+	struct htab tab;          /* struct mcall by id (the id is its hash) */
 	uint32_t next_id;
 
 	/* events from the workers: the engine's own queue and eventfd
 	 * rather than loop_post, so media_engine_free can take back what
 	 * was not delivered yet (loop_post's items cannot be recalled) */
 	pthread_mutex_t evlock;
-	struct mevent *evhead, **evtail;
+	struct squeue events;     /* struct mevent, oldest first */
 	int evfd;
 };
 

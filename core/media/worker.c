@@ -20,26 +20,6 @@
 
 #include "../base/log.h"
 
-static void calls_link(struct media_worker *w, struct mcall *c)
-{
-	c->prev = NULL;
-	c->next = w->calls;
-	if (w->calls)
-		w->calls->prev = c;
-	w->calls = c;
-}
-
-static void calls_unlink(struct media_worker *w, struct mcall *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->calls = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-}
-
 static void sock_close(struct media_worker *w, struct msock *s)
 {
 	if (s->fd < 0)
@@ -241,7 +221,7 @@ static void call_destroy(struct media_worker *w, struct mcall *c)
 {
 	media_call_snapshot(c, loop_now(w->loop), &c->done.ev.stats);
 	call_close(w, c);
-	calls_unlink(w, c);
+	list_remove(&w->calls, &c->le);
 	const struct media_call_stats *st = &c->done.ev.stats;
 	atomic_fetch_add_explicit(&w->lost, st->leg[0].lost + st->leg[1].lost,
 				  memory_order_relaxed);
@@ -272,7 +252,7 @@ void media_worker_cmd(void *arg)
 	struct mcall *c = cmd->call;
 	switch (cmd->op) {
 	case CMD_CREATE:
-		calls_link(w, c);
+		list_push_front(&w->calls, &c->le);
 		break;
 	case CMD_LEG_OPEN:
 		leg_open(w, c, cmd);
@@ -323,10 +303,10 @@ static void *worker_main(void *arg)
 			break;
 	/* the engine is going away: calls still here end without events
 	 * (their memory is the engine's to free) */
-	while (w->calls) {
-		struct mcall *c = w->calls;
+	while (!list_empty(&w->calls)) {
+		struct mcall *c = container_of(w->calls.head, struct mcall, le);
 		call_close(w, c);
-		calls_unlink(w, c);
+		list_remove(&w->calls, &c->le);
 	}
 	return NULL;
 }

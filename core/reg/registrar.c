@@ -1,6 +1,7 @@
 /*
  * Registrar (see registrar.h). Bindings are grouped per extension (an
- * "AOR") in a chained hash table; each binding owns its expiry timer. The
+ * "AOR") in a chained hash table (base/hash.h, randomly keyed), newest
+ * binding first; each binding owns its expiry timer. The
  * request is checked completely before anything changes, so a REGISTER
  * that fails half-way (423 for one contact of three) leaves the bindings
  * as they were, as RFC 3261 10.3 asks.
@@ -16,6 +17,8 @@
 
 #include "../../db/db.h"
 #include "../../db/store.h"
+#include "../base/hash.h"
+#include "../base/list.h"
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../base/sbuf.h"
@@ -23,14 +26,14 @@
 #include "../sip/msg.h"
 #include "../sip/tsx.h"
 
-#define NBUCKETS 4096
+#define NBUCKETS 4096 /* to start with; doubles past two AORs a bucket */
 #define MAX_CONTACTS_PER_REQ 16
 #define CONTACT_MAX 500
 
 struct aor;
 
 struct binding {
-	struct binding *next;
+	struct list_node le; /* in aor->bindings, newest first */
 	struct aor *aor;
 	struct registrar *r;
 	char *contact;        /* URI text; uri slices point into it */
@@ -46,9 +49,9 @@ struct binding {
 };
 
 struct aor {
-	struct aor *next;
+	struct hnode hn;       /* in registrar->aors */
 	char ext[32];
-	struct binding *bindings;
+	struct list bindings;  /* never empty while the aor exists */
 	unsigned n;
 };
 
@@ -56,44 +59,39 @@ struct registrar {
 	struct loop *loop;
 	struct store *store;
 	struct reg_cfg cfg;
-	struct aor *buckets[NBUCKETS];
-	size_t count;
+	struct hash_seed seed;
+	struct htab aors;     /* struct aor by extension number */
+	size_t count;         /* bindings */
 };
 
-static unsigned hash_ext(const char *s)
+static struct binding *binding_of(struct list_node *n)
 {
-	unsigned h = 2166136261u; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % NBUCKETS;
+	return n ? container_of(n, struct binding, le) : NULL;
 }
 
 static struct aor *aor_find(struct registrar *r, const char *ext, bool create)
 {
-	unsigned h = hash_ext(ext);
-	for (struct aor *a = r->buckets[h]; a; a = a->next)
+	size_t h = (size_t)hash_str(&r->seed, ext);
+	for (struct hnode *n = htab_first(&r->aors, h); n; n = htab_next(n)) {
+		struct aor *a = container_of(n, struct aor, hn);
 		if (!strcmp(a->ext, ext))
 			return a;
+	}
 	if (!create)
 		return NULL;
 	struct aor *a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
 	snprintf(a->ext, sizeof(a->ext), "%s", ext);
-	a->next = r->buckets[h];
-	r->buckets[h] = a;
+	htab_insert(&r->aors, &a->hn, h);
 	return a;
 }
 
 static void aor_drop_if_empty(struct registrar *r, struct aor *a)
 {
-	if (a->bindings)
+	if (!list_empty(&a->bindings))
 		return;
-	struct aor **pp = &r->buckets[hash_ext(a->ext)];
-	while (*pp && *pp != a)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = a->next;
+	htab_remove(&r->aors, &a->hn);
 	free(a);
 }
 
@@ -156,17 +154,21 @@ static void persist(struct registrar *r, enum persist_op op, const struct bindin
 static void binding_unlink(struct registrar *r, struct binding *b)
 {
 	struct aor *a = b->aor;
-	struct binding **pp = &a->bindings;
-	while (*pp && *pp != b)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = b->next;
+	list_remove(&a->bindings, &b->le);
 	a->n--;
 	r->count--;
 	loop_timer_cancel(&b->timer);
 	free(b->contact);
 	free(b);
 	aor_drop_if_empty(r, a);
+}
+
+/* Drops every binding of a, and so a itself. */
+static void aor_clear(struct registrar *r, struct aor *a)
+{
+	while (a->bindings.head != a->bindings.tail)
+		binding_unlink(r, binding_of(a->bindings.head));
+	binding_unlink(r, binding_of(a->bindings.head)); /* frees a */
 }
 
 static void on_expire(void *arg)
@@ -204,8 +206,7 @@ static struct binding *binding_new(struct registrar *r, struct aor *a)
 	b->r = r;
 	b->aor = a;
 	loop_timer_init(&b->timer);
-	b->next = a->bindings;
-	a->bindings = b;
+	list_push_front(&a->bindings, &b->le);
 	a->n++;
 	r->count++;
 	return b;
@@ -220,9 +221,12 @@ static void binding_arm(struct registrar *r, struct binding *b, uint32_t expires
 
 static struct binding *binding_find(struct aor *a, const struct sip_uri *u)
 {
-	for (struct binding *b = a ? a->bindings : NULL; b; b = b->next)
-		if (sip_uri_equal(&b->uri, u))
-			return b;
+	struct list_node *n;
+	if (!a)
+		return NULL;
+	list_foreach(&a->bindings, n)
+		if (sip_uri_equal(&binding_of(n)->uri, u))
+			return binding_of(n);
 	return NULL;
 }
 
@@ -245,7 +249,8 @@ static void reply_ok(struct registrar *r, struct sip_tsx *st, struct aor *a)
 	struct sbuf h;
 	sbuf_init(&h);
 	uint64_t now = loop_now(r->loop);
-	for (struct binding *b = a ? a->bindings : NULL; b; b = b->next) {
+	for (struct binding *b = a ? binding_of(a->bindings.head) : NULL; b;
+	     b = binding_of(b->le.next)) {
 		uint64_t left = b->expires_mono > now ? (b->expires_mono - now + 999) / 1000 : 0;
 		sbuf_printf(&h, "Contact: <%s>;expires=%u\r\n", b->contact, (unsigned)left);
 	}
@@ -333,9 +338,7 @@ void registrar_register(struct registrar *r, struct sip_tsx *st,
 		if (a) {
 			log_info("reg", "%s unregistered all contacts", e->number);
 			persist(r, P_DELETE_EXT, NULL, e->number);
-			while (a->bindings->next)
-				binding_unlink(r, a->bindings);
-			binding_unlink(r, a->bindings); /* frees a */
+			aor_clear(r, a);
 		}
 		reply_ok(r, st, NULL);
 		return;
@@ -373,10 +376,11 @@ void registrar_register(struct registrar *r, struct sip_tsx *st,
 			if (a->n >= r->cfg.max_bindings) {
 				/* the oldest binding makes room: a re-plugged phone
 				 * must not be locked out by its own stale contacts */
-				struct binding *old = a->bindings;
-				for (struct binding *x = a->bindings; x; x = x->next)
-					if (x->registered_at < old->registered_at)
-						old = x;
+				struct binding *old = binding_of(a->bindings.head);
+				struct list_node *n;
+				list_foreach(&a->bindings, n)
+					if (binding_of(n)->registered_at < old->registered_at)
+						old = binding_of(n);
 				persist(r, P_DELETE, old, e->number);
 				binding_unlink(r, old);
 				if (!(a = aor_find(r, e->number, true)))
@@ -491,39 +495,38 @@ void registrar_remove_ext(struct registrar *r, const char *ext)
 		return;
 	log_info("reg", "extension %s is gone or disabled: dropping its registrations", ext);
 	persist(r, P_DELETE_EXT, NULL, ext);
-	while (a->bindings->next)
-		binding_unlink(r, a->bindings);
-	binding_unlink(r, a->bindings);
+	aor_clear(r, a);
 }
 
 void registrar_retain(struct registrar *r, reg_keep_h *keep, void *arg)
 {
-	for (size_t i = 0; i < NBUCKETS; i++) {
-		struct aor *a = r->buckets[i];
-		while (a) {
-			struct aor *next = a->next;
-			if (!keep(a->ext, arg))
-				registrar_remove_ext(r, a->ext);
-			a = next;
-		}
+	struct hnode *n, *next;
+	for (n = htab_iter_first(&r->aors); n; n = next) {
+		next = htab_iter_next(&r->aors, n);
+		struct aor *a = container_of(n, struct aor, hn);
+		if (!keep(a->ext, arg))
+			registrar_remove_ext(r, a->ext); /* frees a only */
 	}
 }
 
 void registrar_each(struct registrar *r, reg_each_h *h, void *arg)
 {
 	uint64_t now = loop_now(r->loop);
-	for (size_t i = 0; i < NBUCKETS; i++)
-		for (struct aor *a = r->buckets[i]; a; a = a->next)
-			for (struct binding *b = a->bindings; b; b = b->next) {
-				struct reg_info ri = {
-					.ext = a->ext,
-					.contact = b->contact,
-					.expires_in = b->expires_mono > now ? (uint32_t)((b->expires_mono - now + 999) / 1000) : 0,
-					.user_agent = b->user_agent,
-				};
-				sip_peer_str(&b->source, ri.source, sizeof(ri.source));
-				h(&ri, arg);
-			}
+	for (struct hnode *hn = htab_iter_first(&r->aors); hn; hn = htab_iter_next(&r->aors, hn)) {
+		struct aor *a = container_of(hn, struct aor, hn);
+		struct list_node *n;
+		list_foreach(&a->bindings, n) {
+			struct binding *b = binding_of(n);
+			struct reg_info ri = {
+				.ext = a->ext,
+				.contact = b->contact,
+				.expires_in = b->expires_mono > now ? (uint32_t)((b->expires_mono - now + 999) / 1000) : 0,
+				.user_agent = b->user_agent,
+			};
+			sip_peer_str(&b->source, ri.source, sizeof(ri.source));
+			h(&ri, arg);
+		}
+	}
 }
 
 size_t registrar_count(const struct registrar *r)
@@ -535,7 +538,8 @@ size_t registrar_lookup(struct registrar *r, const char *ext, reg_contact_h *h, 
 {
 	struct aor *a = aor_find(r, ext, false);
 	size_t n = 0;
-	for (struct binding *b = a ? a->bindings : NULL; b; b = b->next, n++)
+	for (struct binding *b = a ? binding_of(a->bindings.head) : NULL; b;
+	     b = binding_of(b->le.next), n++)
 		if (h)
 			h(b->contact, &b->source, arg);
 	return n;
@@ -547,6 +551,11 @@ int registrar_alloc(struct registrar **out, struct loop *loop, struct store *sto
 	struct registrar *r = calloc(1, sizeof(*r));
 	if (!r)
 		return ENOMEM;
+	if (htab_init(&r->aors, NBUCKETS, 2)) {
+		free(r);
+		return ENOMEM;
+	}
+	r->seed = hash_seed_random();
 	r->loop = loop;
 	r->store = store;
 	registrar_configure(r, cfg);
@@ -565,12 +574,9 @@ void registrar_free(struct registrar *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < NBUCKETS; i++)
-		while (r->buckets[i]) {
-			struct aor *a = r->buckets[i];
-			while (a->bindings->next)
-				binding_unlink(r, a->bindings);
-			binding_unlink(r, a->bindings); /* frees a, unlinks bucket */
-		}
+	struct hnode *n;
+	while ((n = htab_iter_first(&r->aors)))
+		aor_clear(r, container_of(n, struct aor, hn));
+	htab_fini(&r->aors);
 	free(r);
 }

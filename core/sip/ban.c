@@ -16,8 +16,11 @@
  * entry closest to release: a flood of fresh addresses can push out
  * counters, which is unavoidable, but bans go last.
  *
- * The table is keyed by SipHash with a random key, since attackers choose
- * the addresses that land in it. Zeros in ban_cfg mean defaults: 10
+ * The table is keyed by SipHash with a random key (base/hash.h), since
+ * attackers choose the addresses that land in it. Its chains stay
+ * hand-made rather than an htab: entries are preallocated and reuse the
+ * chain pointer for the free list, and at 65536 entries the htab's two
+ * extra words each would cost a megabyte for nothing. Zeros in ban_cfg mean defaults: 10
  * failures in 60 s ban for 900 s. Owned by the signalling loop; no locks.
  */
 #include "ban.h"
@@ -29,7 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
+#include "../base/hash.h"
+#include "../base/list.h"
 
 enum {
 	NSLOT = 8,
@@ -45,16 +49,12 @@ enum list_id { L_FREE = 0, L_IDLE, L_BANNED };
 
 struct ent {
 	struct ent *hnext;      /* hash chain; free list */
-	struct ent *prev, *next; /* idle list (LRU) or banned list (by ban start) */
+	struct list_node le;    /* idle list (LRU) or banned list (by ban start) */
 	uint64_t banned_until;  /* ms; 0 when not banned */
 	uint64_t slot;          /* time slot of the newest counter */
 	uint16_t cnt[NSLOT];
 	uint8_t key[KEY_LEN];
 	uint8_t list;
-};
-
-struct elist {
-	struct ent *head, *tail;
 };
 
 struct ban_list {
@@ -65,59 +65,9 @@ struct ban_list {
 	struct ent **tab;
 	size_t mask;
 	struct ent *free;
-	struct elist idle, banned;
-	unsigned char sipkey[16];
+	struct list idle, banned;
+	struct hash_seed seed;
 };
-
-/* ---- SipHash-2-4 (Aumasson, Bernstein) ---- */
-
-static uint64_t rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static void sipround(uint64_t v[4])
-{
-	v[0] += v[1]; v[1] = rotl(v[1], 13); v[1] ^= v[0]; v[0] = rotl(v[0], 32);
-	v[2] += v[3]; v[3] = rotl(v[3], 16); v[3] ^= v[2];
-	v[0] += v[3]; v[3] = rotl(v[3], 21); v[3] ^= v[0];
-	v[2] += v[1]; v[1] = rotl(v[1], 17); v[1] ^= v[2]; v[2] = rotl(v[2], 32);
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-	uint64_t x = 0;
-	for (int i = 7; i >= 0; i--)
-		x = (x << 8) | p[i];
-	return x;
-}
-
-static uint64_t siphash(const unsigned char k[16], const uint8_t *in, size_t len)
-{
-	uint64_t k0 = le64(k), k1 = le64(k + 8);
-	uint64_t v[4] = { k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
-			  k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL };
-	uint64_t m, b = (uint64_t)len << 56;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		m = le64(in + i);
-		v[3] ^= m;
-		sipround(v);
-		sipround(v);
-		v[0] ^= m;
-	}
-	for (size_t j = 0; i + j < len; j++)
-		b |= (uint64_t)in[i + j] << (8 * j);
-	v[3] ^= b;
-	sipround(v);
-	sipround(v);
-	v[0] ^= b;
-	v[2] ^= 0xff;
-	for (int r = 0; r < 4; r++)
-		sipround(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
 
 /* ---- keys ---- */
 
@@ -209,43 +159,30 @@ static int key_parse(uint8_t key[KEY_LEN], const char *text)
 
 /* ---- lists and table ---- */
 
-static struct elist *list_of(struct ban_list *b, struct ent *e)
+static struct ent *ent_of(struct list_node *n)
+{
+	return n ? container_of(n, struct ent, le) : NULL;
+}
+
+static struct list *list_of(struct ban_list *b, struct ent *e)
 {
 	return e->list == L_BANNED ? &b->banned : &b->idle;
 }
 
-static void list_unlink(struct ban_list *b, struct ent *e)
+static void ent_unlink(struct ban_list *b, struct ent *e)
 {
-	struct elist *l = list_of(b, e);
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		l->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		l->tail = e->prev;
-	e->prev = e->next = NULL;
+	list_remove(list_of(b, e), &e->le);
 }
 
-static void list_append(struct ban_list *b, struct ent *e, enum list_id id)
+static void ent_append(struct ban_list *b, struct ent *e, enum list_id id)
 {
-	struct elist *l;
-
 	e->list = (uint8_t)id;
-	l = list_of(b, e);
-	e->prev = l->tail;
-	e->next = NULL;
-	if (l->tail)
-		l->tail->next = e;
-	else
-		l->head = e;
-	l->tail = e;
+	list_push_back(list_of(b, e), &e->le);
 }
 
 static size_t bucket_of(const struct ban_list *b, const uint8_t key[KEY_LEN])
 {
-	return (size_t)siphash(b->sipkey, key, KEY_LEN) & b->mask;
+	return (size_t)hash_bytes(&b->seed, key, KEY_LEN) & b->mask;
 }
 
 static struct ent *find(struct ban_list *b, const uint8_t key[KEY_LEN])
@@ -262,7 +199,7 @@ static void ent_release(struct ban_list *b, struct ent *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	list_unlink(b, e);
+	ent_unlink(b, e);
 	memset(e, 0, sizeof(*e));
 	e->hnext = b->free;
 	b->free = e;
@@ -274,9 +211,9 @@ static struct ent *ent_new(struct ban_list *b, const uint8_t key[KEY_LEN], uint6
 	size_t h;
 
 	if (!b->free) {
-		struct ent *victim = b->banned.head;
+		struct ent *victim = ent_of(b->banned.head);
 		if (!victim || now_ms < victim->banned_until)
-			victim = b->idle.head ? b->idle.head : b->banned.head;
+			victim = ent_of(b->idle.head ? b->idle.head : b->banned.head);
 		if (!victim)
 			return NULL;
 		ent_release(b, victim);
@@ -289,7 +226,7 @@ static struct ent *ent_new(struct ban_list *b, const uint8_t key[KEY_LEN], uint6
 	h = bucket_of(b, key);
 	e->hnext = b->tab[h];
 	b->tab[h] = e;
-	list_append(b, e, L_IDLE);
+	ent_append(b, e, L_IDLE);
 	return e;
 }
 
@@ -380,10 +317,7 @@ int ban_list_alloc(struct ban_list **out, const struct ban_cfg *cfg)
 		err = ENOMEM;
 		goto out;
 	}
-	if (RAND_bytes(b->sipkey, sizeof(b->sipkey)) != 1) {
-		err = EIO;
-		goto out;
-	}
+	b->seed = hash_seed_random();
 	for (size_t i = max; i-- > 0;) {
 		b->ents[i].hnext = b->free;
 		b->free = &b->ents[i];
@@ -451,13 +385,13 @@ bool ban_record_failure(struct ban_list *b, const struct sockaddr *sa, uint64_t 
 	if (e->banned_until)
 		return false;
 
-	list_unlink(b, e);
+	ent_unlink(b, e);
 	if (window_sum(b, e, now_ms) >= b->limit) {
 		e->banned_until = now_ms + b->ban_ms;
-		list_append(b, e, L_BANNED);
+		ent_append(b, e, L_BANNED);
 		return true;
 	}
-	list_append(b, e, L_IDLE); /* most recently failing at the tail */
+	ent_append(b, e, L_IDLE); /* most recently failing at the tail */
 	return false;
 }
 
@@ -493,14 +427,15 @@ int ban_lift(struct ban_list *b, const char *addr)
 	return 0;
 }
 
-static void report(struct ban_list *b, struct elist *l, uint64_t now_ms, bool all,
+static void report(struct ban_list *b, struct list *l, uint64_t now_ms, bool all,
 		   ban_list_h *h, void *arg)
 {
-	for (struct ent *e = l->head, *next; e; e = next) {
+	struct list_node *n, *next;
+	list_foreach_safe(l, n, next) {
+		struct ent *e = ent_of(n);
 		struct ban_entry_info info;
 		bool banned = e->banned_until && now_ms < e->banned_until;
 
-		next = e->next;
 		memset(&info, 0, sizeof(info));
 		info.failures = window_sum(b, e, now_ms);
 		if (!banned && !(all && info.failures))
@@ -528,7 +463,8 @@ size_t ban_count(struct ban_list *b, uint64_t now_ms)
 
 	if (!b)
 		return 0;
-	for (struct ent *e = b->banned.head; e; e = e->next)
-		n += now_ms < e->banned_until;
+	struct list_node *le;
+	list_foreach(&b->banned, le)
+		n += now_ms < ent_of(le)->banned_until;
 	return n;
 }

@@ -3,6 +3,7 @@
 #ifndef HF_SIP_TRANSPORT_INT_H
 #define HF_SIP_TRANSPORT_INT_H
 
+#include "../base/list.h"
 #include "../base/loop.h"
 #include "transport.h"
 
@@ -50,7 +51,7 @@ struct sip_transport {
 	/* receive batch for recvmmsg, allocated once */
 	char *rxbufs;
 
-	struct tp_conn *conns; /* doubly linked list of TCP connections */
+	struct list conns;     /* TCP connections (struct tp_conn), newest first */
 	uint32_t nconns;
 	uint32_t next_conn_id;
 

@@ -24,7 +24,7 @@
 #define WBUF_MAX (4u << 20) /* a peer that stops reading gets cut off */
 
 struct tp_conn {
-	struct tp_conn *prev, *next;
+	struct list_node le; /* in t->conns */
 	struct sip_transport *t;
 	int fd;
 	uint32_t id;
@@ -48,12 +48,7 @@ static void conn_close(struct tp_conn *c, const char *why)
 	loop_timer_cancel(&c->idle);
 	loop_fd_del(t->loop, c->fd);
 	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		t->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_remove(&t->conns, &c->le);
 	t->nconns--;
 	free(c->rbuf);
 	free(c->wbuf);
@@ -207,10 +202,7 @@ static struct tp_conn *conn_new(struct sip_transport *t, int fd,
 		return NULL;
 	}
 	loop_timer_start(t->loop, &c->idle, (uint64_t)t->cfg.tcp_idle_timeout_s * 1000u, on_idle, c);
-	c->next = t->conns;
-	if (t->conns)
-		t->conns->prev = c;
-	t->conns = c;
+	list_push_front(&t->conns, &c->le);
 	t->nconns++;
 	t->stats.tcp_conns++;
 	return c;
@@ -279,7 +271,9 @@ static bool same_addr(const struct sip_peer *a, const struct sip_peer *b)
 static struct tp_conn *find_conn(struct sip_transport *t, const struct sip_peer *to)
 {
 	struct tp_conn *byaddr = NULL;
-	for (struct tp_conn *c = t->conns; c; c = c->next) {
+	struct list_node *n;
+	list_foreach(&t->conns, n) {
+		struct tp_conn *c = container_of(n, struct tp_conn, le);
 		if (c->dead)
 			continue;
 		if (to->conn_id && c->id == to->conn_id)
@@ -347,8 +341,8 @@ int tp_tcp_send(struct sip_transport *t, const struct sip_peer *to,
 
 void tp_tcp_close_all(struct sip_transport *t)
 {
-	while (t->conns)
-		conn_close(t->conns, "shutdown");
+	while (!list_empty(&t->conns))
+		conn_close(container_of(t->conns.head, struct tp_conn, le), "shutdown");
 	for (int i = 0; i < t->nlis; i++) {
 		loop_fd_del(t->loop, t->lis[i].fd);
 		close(t->lis[i].fd);

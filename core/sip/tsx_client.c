@@ -27,9 +27,9 @@ static const struct pl m_invite = { "INVITE", 6 };
 static struct sip_tsx *client_find(const struct sip_tsx_layer *tl, struct pl branch,
 				   struct pl method)
 {
-	uint32_t h = tsx_hash_branch(tl, branch);
-	for (struct sip_tsx *t = tsx_bucket(tl, h); t; t = t->next) {
-		if (!t->server && t->hash == h && pl_eq(t->branch, branch) &&
+	size_t h = tsx_hash_branch(tl, branch);
+	for (struct sip_tsx *t = tsx_first(tl, h); t; t = tsx_next(t)) {
+		if (!t->server && pl_eq(t->branch, branch) &&
 		    pl_eq(t->method, method))
 			return t;
 	}
@@ -283,7 +283,6 @@ int sip_tsx_send_request(struct sip_tsx_layer *tl, const struct sip_peer *to,
 	ct->reliable = sip_tp_reliable(to->tp);
 	ct->invite = pl_eq(m->method, m_invite);
 	ct->state = ct->invite ? TSX_CALLING : TSX_TRYING;
-	ct->hash = tsx_hash_branch(tl, ct->branch);
 	ct->h = h;
 	ct->arg = arg;
 	loop_timer_init(&ct->t_retx);
@@ -299,7 +298,7 @@ int sip_tsx_send_request(struct sip_tsx_layer *tl, const struct sip_peer *to,
 	}
 	sip_msg_free(m);
 	m = NULL;
-	tsx_link(ct);
+	tsx_link(ct, tsx_hash_branch(tl, ct->branch));
 	log_debug(TSX_TAG, "client %.*s %.*s created", tsx_loglen(ct->method), ct->method.p,
 		  tsx_loglen(ct->branch), ct->branch.p);
 

@@ -12,6 +12,7 @@
 #ifndef HF_SIP_TSX_INT_H
 #define HF_SIP_TSX_INT_H
 
+#include "../base/hash.h"
 #include "../base/loop.h"
 #include "../base/pl.h"
 #include "msg.h"
@@ -30,11 +31,8 @@ enum tsx_state {
 };
 
 struct sip_tsx {
-	struct sip_tsx *next;   /* hash chain */
-	struct sip_tsx **pprev;
+	struct hnode hn;        /* in tl->tab while not terminated */
 	struct sip_tsx_layer *tl;
-	uint32_t hash;
-	bool linked;
 	bool server;
 	bool invite;
 	bool rfc2543;    /* server: request had no magic-cookie branch */
@@ -84,18 +82,27 @@ struct sip_tsx_layer {
 	void *req_arg;
 	sip_tsx_stray_h *stray_h;
 	void *stray_arg;
-	uint32_t seed;              /* hash seed: branches come from peers */
-	struct sip_tsx **buckets;
-	size_t nbuckets;            /* power of two */
-	size_t count;
+	struct hash_seed seed;      /* keyed: branches come from peers */
+	struct htab tab;            /* every live transaction, by tsx_hash_* */
 };
 
 /* tsx_layer.c */
 bool tsx_has_cookie(struct pl branch);
-uint32_t tsx_hash_branch(const struct sip_tsx_layer *tl, struct pl branch);
-uint32_t tsx_hash_2543(const struct sip_tsx_layer *tl, struct pl call_id, uint32_t cseq);
-struct sip_tsx *tsx_bucket(const struct sip_tsx_layer *tl, uint32_t hash);
-void tsx_link(struct sip_tsx *t);
+size_t tsx_hash_branch(const struct sip_tsx_layer *tl, struct pl branch);
+size_t tsx_hash_2543(const struct sip_tsx_layer *tl, struct pl call_id, uint32_t cseq);
+/* The first transaction under hash h, then the next under the same h;
+ * callers apply the matching rules. */
+static inline struct sip_tsx *tsx_first(const struct sip_tsx_layer *tl, size_t h)
+{
+	struct hnode *n = htab_first(&tl->tab, h);
+	return n ? container_of(n, struct sip_tsx, hn) : NULL;
+}
+static inline struct sip_tsx *tsx_next(const struct sip_tsx *t)
+{
+	struct hnode *n = htab_next(&t->hn);
+	return n ? container_of(n, struct sip_tsx, hn) : NULL;
+}
+void tsx_link(struct sip_tsx *t, size_t hash);
 int tsx_send(struct sip_tsx *t, const char *data, size_t len);
 int tsx_timer_start(struct sip_tsx *t, struct loop_timer *tm, uint64_t ms, loop_timer_h *h);
 void tsx_hold(struct sip_tsx *t);

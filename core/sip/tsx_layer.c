@@ -6,9 +6,10 @@
  * termination that stays safe while a callback is running, and the random
  * branches and tokens the rest of the stack uses for Via, tags and Call-IDs.
  *
- * Transactions are keyed by a seeded hash of the branch (or, for RFC 2543
- * requests without the magic cookie, of Call-ID and CSeq number); the
- * chain walk then applies the exact rule of 17.1.3 or 17.2.3. The table
+ * Transactions are keyed by a keyed hash (SipHash, base/hash.h) of the
+ * branch (or, for RFC 2543 requests without the magic cookie, of Call-ID
+ * and CSeq number); the chain walk then applies the exact rule of 17.1.3
+ * or 17.2.3. The table (base/hash.h's htab)
  * doubles when it averages two entries per bucket, so tens of thousands of
  * live transactions cost O(1) per message without a fixed-size guess.
  */
@@ -93,84 +94,31 @@ bool tsx_has_cookie(struct pl branch)
 	return branch.p && branch.l > 7 && memcmp(branch.p, "z9hG4bK", 7) == 0;
 }
 
-static uint32_t fnv1a(uint32_t h, const void *data, size_t n)
+size_t tsx_hash_branch(const struct sip_tsx_layer *tl, struct pl branch)
 {
-	const unsigned char *p = data;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (size_t)hash_pl(&tl->seed, branch);
 }
 
-uint32_t tsx_hash_branch(const struct sip_tsx_layer *tl, struct pl branch)
+size_t tsx_hash_2543(const struct sip_tsx_layer *tl, struct pl call_id, uint32_t cseq)
 {
-	return fnv1a(tl->seed, branch.p, branch.l);
+	/* Call-ID, then the CSeq number as 4 fixed bytes: no ambiguity */
+	struct hash_state st;
+	hash_init(&st, &tl->seed);
+	hash_update_pl(&st, call_id);
+	hash_update(&st, &cseq, sizeof(cseq));
+	return (size_t)hash_final(&st);
 }
 
-uint32_t tsx_hash_2543(const struct sip_tsx_layer *tl, struct pl call_id, uint32_t cseq)
+/* The table doubles when it averages two entries per bucket; if memory is
+ * short chains just grow longer: correct, only slower. */
+void tsx_link(struct sip_tsx *t, size_t hash)
 {
-	uint32_t h = fnv1a(tl->seed ^ 0x5bd1e995u, call_id.p, call_id.l);
-	return fnv1a(h, &cseq, sizeof(cseq));
-}
-
-struct sip_tsx *tsx_bucket(const struct sip_tsx_layer *tl, uint32_t hash)
-{
-	return tl->buckets[hash & (tl->nbuckets - 1)];
-}
-
-static void bucket_push(struct sip_tsx **buckets, size_t n, struct sip_tsx *t)
-{
-	struct sip_tsx **head = &buckets[t->hash & (n - 1)];
-	t->next = *head;
-	if (t->next)
-		t->next->pprev = &t->next;
-	*head = t;
-	t->pprev = head;
-}
-
-/* Doubles the table. On allocation failure chains just grow longer:
- * correct, only slower, so it is not an error for the caller. */
-static void grow(struct sip_tsx_layer *tl)
-{
-	size_t n = tl->nbuckets * 2;
-	struct sip_tsx **b = calloc(n, sizeof(*b));
-	if (!b)
-		return;
-	for (size_t i = 0; i < tl->nbuckets; i++) {
-		struct sip_tsx *t = tl->buckets[i];
-		while (t) {
-			struct sip_tsx *next = t->next;
-			bucket_push(b, n, t);
-			t = next;
-		}
-	}
-	free(tl->buckets);
-	tl->buckets = b;
-	tl->nbuckets = n;
-}
-
-void tsx_link(struct sip_tsx *t)
-{
-	struct sip_tsx_layer *tl = t->tl;
-	if (tl->count >= tl->nbuckets * 2)
-		grow(tl);
-	bucket_push(tl->buckets, tl->nbuckets, t);
-	t->linked = true;
-	tl->count++;
+	htab_insert(&t->tl->tab, &t->hn, hash);
 }
 
 static void unlink_tsx(struct sip_tsx *t)
 {
-	if (!t->linked)
-		return;
-	*t->pprev = t->next;
-	if (t->next)
-		t->next->pprev = t->pprev;
-	t->next = NULL;
-	t->pprev = NULL;
-	t->linked = false;
-	t->tl->count--;
+	htab_remove(&t->tl->tab, &t->hn);
 }
 
 /* --- lifetime ------------------------------------------------------------ */
@@ -249,12 +197,10 @@ int sip_tsx_layer_alloc(struct sip_tsx_layer **out, struct loop *loop,
 	struct sip_tsx_layer *tl = calloc(1, sizeof(*tl));
 	if (!tl)
 		return ENOMEM;
-	tl->buckets = calloc(MIN_BUCKETS, sizeof(*tl->buckets));
-	if (!tl->buckets) {
+	if (htab_init(&tl->tab, MIN_BUCKETS, 2)) {
 		free(tl);
 		return ENOMEM;
 	}
-	tl->nbuckets = MIN_BUCKETS;
 	tl->loop = loop;
 	tl->send = send;
 	tl->send_arg = send_arg;
@@ -265,7 +211,7 @@ int sip_tsx_layer_alloc(struct sip_tsx_layer **out, struct loop *loop,
 	tl->tm.t4 = timers && timers->t4 ? timers->t4 : 5000;
 	if (tl->tm.t2 < tl->tm.t1)
 		tl->tm.t2 = tl->tm.t1; /* a cap below the start makes no sense */
-	rand_fill((unsigned char *)&tl->seed, sizeof(tl->seed));
+	tl->seed = hash_seed_random();
 	*out = tl;
 	return 0;
 }
@@ -274,11 +220,10 @@ void sip_tsx_layer_free(struct sip_tsx_layer *tl)
 {
 	if (!tl)
 		return;
-	for (size_t i = 0; i < tl->nbuckets; i++) {
-		while (tl->buckets[i])
-			tsx_free(tl->buckets[i]);
-	}
-	free(tl->buckets);
+	struct hnode *n;
+	while ((n = htab_iter_first(&tl->tab)))
+		tsx_free(container_of(n, struct sip_tsx, hn));
+	htab_fini(&tl->tab);
 	free(tl);
 }
 
@@ -304,7 +249,7 @@ const struct sip_peer *sip_tsx_peer(const struct sip_tsx *t)
 
 size_t sip_tsx_count(const struct sip_tsx_layer *tl)
 {
-	return tl ? tl->count : 0;
+	return tl ? tl->tab.count : 0;
 }
 
 void sip_tsx_layer_set_stray_h(struct sip_tsx_layer *tl, sip_tsx_stray_h *h, void *arg)

@@ -105,11 +105,9 @@ static struct sip_tsx *server_find(const struct sip_tsx_layer *tl, const struct 
 				   struct pl method)
 {
 	bool cookie = tsx_has_cookie(m->via.branch);
-	uint32_t h = cookie ? tsx_hash_branch(tl, m->via.branch)
-			    : tsx_hash_2543(tl, m->call_id, m->cseq.num);
-	for (struct sip_tsx *t = tsx_bucket(tl, h); t; t = t->next) {
-		if (t->hash != h)
-			continue;
+	size_t h = cookie ? tsx_hash_branch(tl, m->via.branch)
+			  : tsx_hash_2543(tl, m->call_id, m->cseq.num);
+	for (struct sip_tsx *t = tsx_first(tl, h); t; t = tsx_next(t)) {
 		if (cookie ? match_3261(t, m, method) : match_2543(t, m, method))
 			return t;
 	}
@@ -360,8 +358,6 @@ void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct s
 	st->reliable = sip_tp_reliable(from->tp);
 	st->invite = pl_eq(m->method, m_invite);
 	st->rfc2543 = !tsx_has_cookie(m->via.branch);
-	st->hash = st->rfc2543 ? tsx_hash_2543(tl, m->call_id, m->cseq.num)
-			       : tsx_hash_branch(tl, m->via.branch);
 	st->branch = st->rfc2543 ? m->call_id : m->via.branch;
 	st->method = m->method;
 	st->via_host = m->via.host;
@@ -379,7 +375,8 @@ void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct s
 		tsx_free(st);
 		return;
 	}
-	tsx_link(st);
+	tsx_link(st, st->rfc2543 ? tsx_hash_2543(tl, m->call_id, m->cseq.num)
+				 : tsx_hash_branch(tl, m->via.branch));
 	log_debug(TSX_TAG, "server %.*s %.*s created", tsx_loglen(st->method), st->method.p,
 		  tsx_loglen(st->branch), st->branch.p);
 	/* The TU may answer, and so end st, inside: touch nothing after. */
