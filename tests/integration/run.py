@@ -32,6 +32,7 @@ import audio  # noqa: E402
 import media  # noqa: E402
 import web  # noqa: E402
 import nego  # noqa: E402
+import apps  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -919,7 +920,7 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + web.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS
 
 
 class TestTimeout(Exception):
