@@ -13,6 +13,8 @@
 #define HF_CALL_INT_H
 
 #include "../../db/db.h"
+#include "../base/hash.h"
+#include "../base/list.h"
 #include "../base/loop.h"
 #include "../base/sbuf.h"
 #include "../dialplan/dest.h"
@@ -52,8 +54,7 @@ struct leg {
 	int idx;             /* 0: A, 1..: B forks */
 	enum leg_state state;
 	struct sip_dialog dlg;
-	struct leg *hnext;   /* dialog hash chain */
-	bool hashed;
+	struct hnode hn;     /* in call_mgr.legs, by Call-ID and our tag */
 
 	/* A: the INVITE server transaction until its final response */
 	struct sip_tsx *inv_st;
@@ -97,7 +98,7 @@ struct leg {
 };
 
 struct call {
-	struct call *next, *prev;
+	struct list_node le;        /* in call_mgr.calls */
 	struct call_mgr *m;
 	uint32_t id;
 	bool answered, ending, on_hold;
@@ -145,19 +146,21 @@ struct call {
 /* Live calls per extension, for the per-extension limit (a counter, not
  * a scan of every call on every INVITE). */
 struct ext_calls {
-	struct ext_calls *next;
+	struct hnode hn;
 	char ext[32];
 	unsigned n;
 };
 
 struct call_mgr {
 	struct call_deps d;
-	struct ext_calls *ext_calls[1024];
-	struct call *calls;
+	/* keyed with a per-process seed: Call-IDs and tags come from phones,
+	 * who must not be able to pile their dialogs into one chain */
+	struct hash_seed seed;
+	struct htab ext_calls;      /* struct ext_calls by number */
+	struct list calls;          /* every call, newest first */
 	size_t ncalls;
 	uint32_t next_id;
-	struct leg **buckets;
-	size_t nbuckets;
+	struct htab legs;           /* struct leg by Call-ID and local tag */
 	struct call_stats stats;
 	void *media_engine;         /* call_media.c's (not a struct media_engine) */
 	unsigned char cid_key[32];  /* signs the Call-IDs of our B legs */

@@ -86,8 +86,8 @@ static void media_free(struct call *c);
 void callm_engine_free(struct call_mgr *m)
 {
 	/* calls still waiting for their final statistics end now, without */
-	while (m->calls) {
-		struct call *c = m->calls;
+	while (!list_empty(&m->calls)) {
+		struct call *c = container_of(m->calls.head, struct call, le);
 		struct call_media *cm = c->media;
 		if (!cm || !cm->done)
 			break;

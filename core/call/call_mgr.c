@@ -59,39 +59,28 @@ int64_t call_wall_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static size_t hash2(const struct call_mgr *m, const char *a, size_t al, const char *b, size_t bl)
+static size_t leg_key(const struct call_mgr *m, const char *cid, size_t cidl, const char *tag,
+		      size_t tagl)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < al; i++)
-		h = (h ^ (unsigned char)a[i]) * 16777619u;
-	for (size_t i = 0; i < bl; i++)
-		h = (h ^ (unsigned char)b[i]) * 16777619u;
-	return h & (m->nbuckets - 1);
+	struct hash_state st;
+	hash_init(&st, &m->seed);
+	hash_update(&st, cid, cidl);
+	hash_update(&st, "\n", 1); /* a Call-ID has no line break: the two never run together */
+	hash_update(&st, tag, tagl);
+	return (size_t)hash_final(&st);
 }
 
 void call_leg_hash(struct call_mgr *m, struct leg *l)
 {
-	if (l->hashed)
+	if (hnode_linked(&l->hn))
 		return;
-	size_t h = hash2(m, l->dlg.call_id, strlen(l->dlg.call_id), l->dlg.local_tag,
-			 strlen(l->dlg.local_tag));
-	l->hnext = m->buckets[h];
-	m->buckets[h] = l;
-	l->hashed = true;
+	htab_insert(&m->legs, &l->hn, leg_key(m, l->dlg.call_id, strlen(l->dlg.call_id),
+						l->dlg.local_tag, strlen(l->dlg.local_tag)));
 }
 
 void call_leg_unhash(struct call_mgr *m, struct leg *l)
 {
-	if (!l->hashed)
-		return;
-	size_t h = hash2(m, l->dlg.call_id, strlen(l->dlg.call_id), l->dlg.local_tag,
-			 strlen(l->dlg.local_tag));
-	struct leg **pp = &m->buckets[h];
-	while (*pp && *pp != l)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = l->hnext;
-	l->hashed = false;
+	htab_remove(&m->legs, &l->hn);
 }
 
 struct leg *call_leg_find(struct call_mgr *m, const char *cid, size_t cidl,
@@ -99,28 +88,31 @@ struct leg *call_leg_find(struct call_mgr *m, const char *cid, size_t cidl,
 {
 	if (!cid || !tag)
 		return NULL;
-	size_t h = hash2(m, cid, cidl, tag, tagl);
-	for (struct leg *l = m->buckets[h]; l; l = l->hnext)
+	size_t h = leg_key(m, cid, cidl, tag, tagl);
+	for (struct hnode *n = htab_first(&m->legs, h); n; n = htab_next(n)) {
+		struct leg *l = container_of(n, struct leg, hn);
 		if (strlen(l->dlg.call_id) == cidl && !memcmp(l->dlg.call_id, cid, cidl) &&
 		    strlen(l->dlg.local_tag) == tagl && !memcmp(l->dlg.local_tag, tag, tagl))
 			return l;
+	}
 	return NULL;
 }
 
-static struct ext_calls **ext_slot(struct call_mgr *m, const char *ext)
+static struct ext_calls *ext_find(struct call_mgr *m, const char *ext, size_t *hash)
 {
-	uint32_t h = 2166136261u;
-	for (const char *p = ext; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	struct ext_calls **pp = &m->ext_calls[h % 1024];
-	while (*pp && strcmp((*pp)->ext, ext))
-		pp = &(*pp)->next;
-	return pp;
+	*hash = (size_t)hash_str(&m->seed, ext);
+	for (struct hnode *n = htab_first(&m->ext_calls, *hash); n; n = htab_next(n)) {
+		struct ext_calls *e = container_of(n, struct ext_calls, hn);
+		if (!strcmp(e->ext, ext))
+			return e;
+	}
+	return NULL;
 }
 
 unsigned call_ext_count(struct call_mgr *m, const char *ext)
 {
-	struct ext_calls *e = *ext_slot(m, ext);
+	size_t h;
+	struct ext_calls *e = ext_find(m, ext, &h);
 	return e ? e->n : 0;
 }
 
@@ -128,20 +120,20 @@ void call_ext_add(struct call_mgr *m, const char *ext, int delta)
 {
 	if (!ext[0])
 		return;
-	struct ext_calls **pp = ext_slot(m, ext);
-	struct ext_calls *e = *pp;
+	size_t h;
+	struct ext_calls *e = ext_find(m, ext, &h);
 	if (!e && delta > 0) {
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return;
 		snprintf(e->ext, sizeof(e->ext), "%s", ext);
-		*pp = e;
+		htab_insert(&m->ext_calls, &e->hn, h);
 	}
 	if (!e)
 		return;
 	e->n = delta < 0 && e->n < (unsigned)-delta ? 0 : e->n + (unsigned)delta;
 	if (!e->n) {
-		*pp = e->next;
+		htab_remove(&m->ext_calls, &e->hn);
 		free(e);
 	}
 }
@@ -285,10 +277,7 @@ struct call *call_new(struct call_mgr *m)
 	loop_timer_init(&c->a.t2xx);
 	c->start_ms = call_wall_ms();
 	c->start_mono = loop_now(m->d.loop);
-	c->next = m->calls;
-	if (m->calls)
-		m->calls->prev = c;
-	m->calls = c;
+	list_push_front(&m->calls, &c->le);
 	m->ncalls++;
 	m->stats.started++;
 	return c;
@@ -334,12 +323,7 @@ static void call_finish(struct call *c)
 {
 	struct call_mgr *m = c->m;
 	call_cdr_post(m, &c->cdr);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		m->calls = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_remove(&m->calls, &c->le);
 	m->ncalls--;
 	free(c);
 }
@@ -453,7 +437,9 @@ void call_dtmf_note(struct call *c, unsigned leg, char digit, const char *src)
 void call_each(struct call_mgr *m, call_each_h *h, void *arg)
 {
 	uint64_t now = loop_now(m->d.loop);
-	for (struct call *c = m->calls; c; c = c->next) {
+	struct list_node *n;
+	list_foreach(&m->calls, n) {
+		struct call *c = container_of(n, struct call, le);
 		if (c->ending)
 			continue;
 		struct call_info ci = {
@@ -476,11 +462,14 @@ size_t call_count(const struct call_mgr *m)
 
 int call_hangup(struct call_mgr *m, uint32_t id)
 {
-	for (struct call *c = m->calls; c; c = c->next)
+	struct list_node *n;
+	list_foreach(&m->calls, n) {
+		struct call *c = container_of(n, struct call, le);
 		if (c->id == id && !c->ending) {
 			call_end(c, 480, "Temporarily Unavailable", "admin", "hung up by administrator");
 			return 0;
 		}
+	}
 	return ENOENT;
 }
 
@@ -504,11 +493,16 @@ int call_mgr_alloc(struct call_mgr **out, const struct call_deps *deps)
 		free(m);
 		return EIO;
 	}
-	m->nbuckets = 16384;
-	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
-	int err = m->buckets ? callm_engine_alloc(m) : ENOMEM;
+	m->seed = hash_seed_random();
+	list_init(&m->calls);
+	int err = htab_init(&m->legs, 1024, 2);
+	if (!err && (err = htab_init(&m->ext_calls, 256, 2)))
+		htab_fini(&m->legs);
+	if (!err && (err = callm_engine_alloc(m))) {
+		htab_fini(&m->legs);
+		htab_fini(&m->ext_calls);
+	}
 	if (err) {
-		free(m->buckets);
 		free(m);
 		return err;
 	}
@@ -523,18 +517,19 @@ void call_mgr_free(struct call_mgr *m)
 	/* End every live call; calls already ending wait for their media
 	 * statistics, which callm_engine_free settles. call_end may free the
 	 * call at once, so the next one is taken first. */
-	for (struct call *c = m->calls, *next; c; c = next) {
-		next = c->next;
+	struct list_node *n, *tmp;
+	list_foreach_safe(&m->calls, n, tmp) {
+		struct call *c = container_of(n, struct call, le);
 		if (!c->ending)
 			call_end(c, 503, "Service Unavailable", "system", "shutdown");
 	}
 	callm_engine_free(m);
-	for (size_t i = 0; i < 1024; i++)
-		while (m->ext_calls[i]) {
-			struct ext_calls *e = m->ext_calls[i];
-			m->ext_calls[i] = e->next;
-			free(e);
-		}
-	free(m->buckets);
+	for (struct hnode *h = htab_iter_first(&m->ext_calls), *next; h; h = next) {
+		next = htab_iter_next(&m->ext_calls, h);
+		htab_remove(&m->ext_calls, h);
+		free(container_of(h, struct ext_calls, hn));
+	}
+	htab_fini(&m->ext_calls);
+	htab_fini(&m->legs);
 	free(m);
 }

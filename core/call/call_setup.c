@@ -437,12 +437,15 @@ void call_on_cancel(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 {
 	(void)from;
 	struct sip_tsx *inv = sip_tsx_cancel_target(m->d.tsx, req);
-	for (struct call *c = m->calls; inv && c; c = c->next)
-		if (c->a.inv_st == inv && !c->ending) {
+	struct list_node *n;
+	list_foreach(&m->calls, n) {
+		struct call *c = container_of(n, struct call, le);
+		if (inv && c->a.inv_st == inv && !c->ending) {
 			sip_tsx_reply(st, 200, "OK", NULL);
 			call_end(c, 487, "Request Terminated", "caller", "caller cancelled");
 			return;
 		}
+	}
 	sip_tsx_reply(st, 481, "Call/Transaction Does Not Exist", NULL);
 }
 
