@@ -19,7 +19,9 @@ SIPP_DIR = os.path.join(HERE, 'sipp')
 
 SAN_DAEMON = os.path.join(ROOT, 'build', 'san', 'bin', 'hookflashd')
 OPT_DAEMON = os.path.join(ROOT, 'build', 'bin', 'hookflashd')
-CLI = os.path.join(ROOT, 'build', 'bin', 'hookflash')
+# the CLI under test is the sanitised build too: a leak or undefined
+# behaviour in the tool fails the test that ran it (see cli())
+CLI = os.path.join(ROOT, 'build', 'san', 'bin', 'hookflash')
 
 LOCAL = '127.0.0.1'
 
@@ -36,9 +38,9 @@ class Failure(AssertionError):
 
 
 class Skip(Exception):
-    """A test that cannot run against this build (a feature it tests is
-    not there yet): the runner prints SKIP with the reason and counts it
-    neither as passed nor as failed."""
+    """A test that cannot run here (the machine lacks what it needs, such
+    as an IPv6 loopback): the runner prints SKIP with the reason and counts
+    it apart, neither as passed nor as failed."""
 
 
 def check(cond, msg):
@@ -108,6 +110,18 @@ def sanitizer_errors(text):
     return [l for l in text.splitlines() if any(p in l for p in SANITIZER_PATTERNS)]
 
 
+def san_env():
+    """The environment for a sanitised binary: leak checking on, UBSan
+    stops at the first report and prints a stack."""
+    env = dict(os.environ)
+    asan = env.get('ASAN_OPTIONS', '')
+    if 'detect_leaks' not in asan:
+        asan = (asan + ':' if asan else '') + 'detect_leaks=1'
+    env['ASAN_OPTIONS'] = asan
+    env.setdefault('UBSAN_OPTIONS', 'print_stacktrace=1:halt_on_error=1')
+    return env
+
+
 class Daemon:
     """One hookflashd process on fresh ports. The data dir is created under a
     temporary directory unless given (to restart on the same data)."""
@@ -155,13 +169,7 @@ class Daemon:
         self.runs += 1
         self.log_path = os.path.join(self.workdir, 'hookflashd.%d.log' % self.runs)
         self.logs.append(self.log_path)
-        env = dict(os.environ)
-        if self.san:
-            asan = env.get('ASAN_OPTIONS', '')
-            if 'detect_leaks' not in asan:
-                asan = (asan + ':' if asan else '') + 'detect_leaks=1'
-            env['ASAN_OPTIONS'] = asan
-            env.setdefault('UBSAN_OPTIONS', 'print_stacktrace=1:halt_on_error=1')
+        env = san_env() if self.san else dict(os.environ)
         self.logf = open(self.log_path, 'wb')
         self.started_at = time.time()
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
@@ -257,11 +265,18 @@ class Daemon:
 # --- CLI --------------------------------------------------------------------
 
 def cli(data_dir, *args, timeout=20, check_rc=True):
+    """Runs the (sanitised) hookflash tool; returns (exit status, stdout,
+    stderr). A sanitizer report on its stderr (a leak at exit, a heap
+    error, undefined behaviour) is a Failure whatever check_rc says."""
     argv = [CLI, '--data-dir', data_dir] + [str(a) for a in args]
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=timeout)
+                       timeout=timeout, env=san_env())
     out = p.stdout.decode('utf-8', 'replace')
     err = p.stderr.decode('utf-8', 'replace')
+    errs = sanitizer_errors(err)
+    if errs:
+        raise Failure('sanitizer report from `%s` (exit %d):\n%s\nstderr:\n%s'
+                      % (' '.join(argv[1:]), p.returncode, '\n'.join(errs), err[-4000:]))
     if check_rc and p.returncode != 0:
         raise Failure('%s -> exit %d\nstdout: %s\nstderr: %s'
                       % (' '.join(argv), p.returncode, out, err))
@@ -312,6 +327,29 @@ def wait_for(fn, timeout=5.0, interval=0.1):
         time.sleep(interval)
 
 
+def wait_until(fn, timeout, what, interval=0.05):
+    """wait_for that fails: fn's first true value, or a Failure saying what
+    did not happen within timeout seconds (what may be a callable, called
+    then, for a message that shows the state at that moment)."""
+    v = wait_for(fn, timeout, interval)
+    if not v:
+        raise Failure('%s (waited %.1fs)' % (what() if callable(what) else what, timeout))
+    return v
+
+
+def never(fn, window, interval=0.05):
+    """A negative check: watches fn for window seconds and returns the
+    first true value it gives (what should not have happened), or None
+    once the whole window passed without it. The window is as long as
+    the thing could take to show; a short one proves less, never more."""
+    deadline = time.time() + window
+    while True:
+        v = fn()
+        if v or time.time() >= deadline:
+            return v or None
+        time.sleep(interval)
+
+
 # --- SQLite -----------------------------------------------------------------
 
 def db_query(data_dir, sql, params=()):
@@ -330,20 +368,12 @@ def db_tables(data_dir):
 
 
 def db_registrations(data_dir, ext=None):
-    """Rows of the registrations table (whatever its exact column set)."""
-    tables = db_tables(data_dir)
-    name = 'registrations' if 'registrations' in tables else next(
-        (t for t in tables if 'reg' in t.lower()), None)
-    if name is None:
-        raise Failure('no registrations table in the database: %s' % tables)
-    rows = db_query(data_dir, 'SELECT * FROM "%s"' % name)
-    if ext is not None:
-        key = next((k for k in ('ext', 'extension', 'number', 'aor', 'user')
-                    if rows and k in rows[0]), None)
-        if rows and key is None:
-            raise Failure('cannot find the extension column in %s' % list(rows[0]))
-        rows = [r for r in rows if str(r[key]) == str(ext)]
-    return rows
+    """Rows of the registrations table (db/migrations.c: ext, contact,
+    source, call_id, cseq, expires_at, user_agent, registered_at), all of
+    them or those of extension ext."""
+    if ext is None:
+        return db_query(data_dir, 'SELECT * FROM registrations')
+    return db_query(data_dir, 'SELECT * FROM registrations WHERE ext = ?', (str(ext),))
 
 
 def db_insert_extensions(data_dir, exts):
