@@ -300,19 +300,18 @@ def registrations(data_dir):
     _, out, _ = cli(data_dir, 'registrations')
     lines = [l for l in out.splitlines() if l.strip()]
     rows = []
-    if not lines:
+    if not lines or lines[0].strip() == 'no live registrations':
         return rows, out
     head = lines[0]
     starts = [m.start() for m in re.finditer(r'(?:^|(?<=  ))\S', head)]
+    labels = [head[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
+    check(labels == ['EXTENSION', 'CONTACT', 'SOURCE', 'EXPIRES IN', 'USER AGENT'],
+          '`hookflash registrations` header is not the one core/cli/cmd_daemon.c prints:\n%s' % out)
     keys = ['ext', 'contact', 'source', 'expires_in', 'user_agent']
     for l in lines[1:]:
         if set(l.strip()) <= set('-=+| '):
             continue  # a rule under the header
-        if len(starts) == len(keys):
-            vals = [l[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
-        else:
-            vals = l.split(None, 4)
-        vals += [''] * (len(keys) - len(vals))
+        vals = [l[a:b].strip() for a, b in zip(starts, starts[1:] + [None])]
         r = dict(zip(keys, vals))
         r['line'] = l
         rows.append(r)
