@@ -339,19 +339,6 @@ def wait_until(fn, timeout, what, interval=0.05):
     return v
 
 
-def never(fn, window, interval=0.05):
-    """A negative check: watches fn for window seconds and returns the
-    first true value it gives (what should not have happened), or None
-    once the whole window passed without it. The window is as long as
-    the thing could take to show; a short one proves less, never more."""
-    deadline = time.time() + window
-    while True:
-        v = fn()
-        if v or time.time() >= deadline:
-            return v or None
-        time.sleep(interval)
-
-
 # --- SQLite -----------------------------------------------------------------
 
 def db_query(data_dir, sql, params=()):
