@@ -12,7 +12,8 @@ DATA_DIR/initial-credentials.txt, runs ui.mjs and plays the SIP phones
     NEED call                         the phone calls 1002, a second phone answers
     NEED hungup                       both phones got BYE (answered 200)
 
-Screenshots go to tests/output/browser/. Ends with "N passed, N failed".
+Screenshots go to tests/output/browser/. A "SKIP name: reason" line from
+ui.mjs is counted apart. Ends with "N passed, N failed, N skipped".
 
     python3 tests/browser/run.py [-v]
 """
@@ -121,17 +122,17 @@ def main():
     for f in os.listdir(OUT):
         if f.endswith('.png'):
             os.remove(os.path.join(OUT, f))
-    passed = failed = 0
+    passed = failed = skipped = 0
     if not os.path.exists(os.path.join(HERE, 'node_modules', 'playwright-core')):
         r = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=HERE,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
             print(r.stdout)
-            print('0 passed, 1 failed')
+            print('0 passed, 1 failed, 0 skipped')
             return 1
     if not os.path.exists(CHROMIUM):
         print('FAIL %s is missing (apt-get install -y chromium)' % CHROMIUM)
-        print('0 passed, 1 failed')
+        print('0 passed, 1 failed, 0 skipped')
         return 1
     started = time.time()
     d = hf.Daemon(san=True)
@@ -153,6 +154,9 @@ def main():
                     print(line, flush=True)
                 elif line.startswith('FAIL '):
                     failed += 1
+                    print(line, flush=True)
+                elif line.startswith('SKIP '):
+                    skipped += 1
                     print(line, flush=True)
                 elif line.startswith('NEED '):
                     parts = line.split()
@@ -187,7 +191,7 @@ def main():
             phones.close()
         d.kill()
     print('# %.1f s, screenshots in %s' % (time.time() - started, os.path.relpath(OUT, ROOT)))
-    print('%d passed, %d failed' % (passed, failed))
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
     return 0 if failed == 0 else 1
 
 

@@ -86,7 +86,7 @@ def test_baresip_two_way_audio(ctx):
         a.command('/hold')
         check(wait_state(e.d, na, nb, 'hold', 4), '/hold: `hookflash calls` never showed the call held '
               '(state %s)\nA:\n%s' % (call_state(e.d, na, nb), a.log()[-1500:]))
-        time.sleep(1.0)
+        time.sleep(1.0)  # on hold for a while (the test's content)
         a.command('/resume')
         check(wait_state(e.d, na, nb, 'answered', 4), '/resume: the call stayed %s' % call_state(e.d, na, nb))
         t_resume = time.time()

@@ -462,6 +462,23 @@ class Phone:
         self.send(data, req.addr)
         return data
 
+    def ping(self, timeout=3.0):
+        """Sends an OPTIONS to Hookflash from this phone's socket and waits
+        for its answer. The signalling loop reads its UDP socket in order,
+        so once the answer is here, everything this phone sent before (an
+        ACK, say) has been handled, and what that handling posted to a
+        media worker runs before the worker reads another packet."""
+        host = '%s:%d' % self.server
+        headers = ['From: <sip:%s@%s>;tag=%s' % (self.user, host, rand_hex(8)),
+                   'To: <sip:%s>' % host, 'Call-ID: %s@hf-it-ping' % rand_hex(16),
+                   'CSeq: 1 OPTIONS']
+        data, branch = self.build_request('OPTIONS', 'sip:%s' % host, headers)
+        self.send(data)
+        r = self.wait(lambda m: m.status is not None and m.status >= 200 and m.branch() == branch, timeout)
+        check(r is not None, '%s: no answer to an OPTIONS within %ss (sent to know that what came '
+              'before was read)\n%s' % (self.name, timeout, self.trace_text()))
+        return r
+
     # calling
     def call(self, number, sdp, extra=(), ruri=None):
         """Starts an INVITE to number; returns an OutCall."""

@@ -130,6 +130,20 @@ def invite_seen(s):
     return got[0]
 
 
+def wait_listed(e, callee, state, timeout=5.0):
+    """Waits until `hookflash calls` lists the trusted caller's call to
+    callee in state (answered, hold, ...); returns the line."""
+    pat = re.compile(r'(?m)^\s*\d+\s+%s\s+%s\s.*\b%s\b.*$' % (e.caller, callee, state))
+    last = {}
+
+    def probe():
+        last['out'] = hf.cli(e.d.data_dir, 'calls', check_rc=False)[1]
+        m = pat.search(last['out'])
+        return m.group(0) if m else None
+    return hf.wait_until(probe, timeout, lambda: '`hookflash calls` never listed the call %s -> %s as %s:\n%s'
+                         % (e.caller, callee, state, last.get('out', '')))
+
+
 def check_anchored(e, sdp_body, what):
     """The SDP points at Hookflash's RTP range on 127.0.0.1."""
     addr, port, _, _ = sdp_audio(sdp_body)
@@ -427,10 +441,26 @@ def test_call_digest_wrong_password(ctx):
         f = oc.wait_final(6)
         check(oc.challenged is not None, 'the first INVITE was not challenged: %s' % show(oc.challenged or f))
         check(f is not None and f.status in (403, 407), 'wrong password: want 403/407, got:\n%s' % show(f))
+        # negative check: the INVITE would have been forked to B at once,
+        # so a 0.5 s window watching B's socket covers it
         check(b.wait_request('INVITE', 0.5) is None, 'the callee rang for a caller with a wrong password')
-        time.sleep(0.3)
-        check(not cdr_rows(e.d, oc.call_id) or cdr_rows(e.d, oc.call_id)[0]['disposition'] != 'ANSWERED',
-              'a call with a wrong password was answered')
+        # no call: not listed, and no CDR. A refused call's CDR is queued to
+        # the store thread before its final response goes out, and the store
+        # thread writes in order, so once a later call's CDR is in the
+        # database, this call's would be too
+        _, out, _ = hf.cli(e.d.data_dir, 'calls')
+        check(not re.search(r'(?m)^\s*\d+\s+%s\s' % caller, out),
+              'a call by a caller with a wrong password is listed:\n%s' % out)
+        marker = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='marker')
+        try:
+            mc = marker.call('9999', make_sdp(rtp.port, ip=TRUSTED_IP))
+            mf = mc.wait_final(5)
+            check(mf is not None and mf.status == 404, 'marker call to 9999: want 404, got %s' % show(mf))
+            wait_cdr(e.d, mc.call_id)
+        finally:
+            marker.close()
+        rows = cdr_rows(e.d, oc.call_id)
+        check(not rows, 'a call refused for a wrong password left a CDR:\n%r' % rows)
     finally:
         a.close()
         b.close()
@@ -462,9 +492,8 @@ def test_call_extension_max_calls_486(ctx):
         check(bd.wait_request('BYE', 3) is not None, 'callee got no BYE')
         row = wait_cdr(e.d, oc.call_id)
         check_cdr(row, disposition='ANSWERED')
-        rows2 = cdr_rows(e.d, oc2.call_id)
-        if rows2:
-            check_cdr(rows2[0], disposition='BUSY', hangup_status=486)
+        check_cdr(wait_cdr(e.d, oc2.call_id), disposition='BUSY', hangup_status=486, hangup_side='system',
+                  callee=callee, billsec=0)
     finally:
         for x in (a, b, ra, rb):
             x.close()
@@ -547,7 +576,7 @@ def test_call_rtp_relay_counts(ctx):
     c = None
     try:
         c = python_call(e)
-        time.sleep(0.1)
+        wait_listed(e, c['callee'], 'answered')
         NA, NB = 300, 200
         ta = threading.Thread(target=c['ra'].send, args=(c['a_dest'], NA, 0x11111111, 'A->B'),
                               kwargs=dict(seq0=100, ts0=1000, interval=0.004))
@@ -702,7 +731,8 @@ def test_call_early_media(ctx):
         a_dest = sdp_audio(p183.body)[:2]
         check_anchored(e, p183.body, '183 to A')
         rb.send(b_dest, 25, 0x77777777, 'EM', seq0=1, ts0=0, interval=0.02)
-        time.sleep(0.2)
+        # the relayed packets arrive within a moment of the last one sent
+        hf.wait_for(lambda: len([p for p in ra.got if p['ssrc'] == 0x77777777]) >= 25, 2.0, 0.02)
         early = len([p for p in ra.got if p['ssrc'] == 0x77777777])
         dlg = b.answer(inv, make_sdp(rb.port), to_tag=to_tag, ring=False)
         f = oc.wait_final(5)
@@ -807,7 +837,7 @@ def test_call_rtp_timeout(ctx):
         tb = threading.Thread(target=c['rb'].stream, args=(c['b_dest'], 0x6666, 'B', stop))
         ta.start()
         tb.start()
-        time.sleep(0.6)
+        time.sleep(0.6)  # RTP flows both ways for a while (the test's content)
         stop.set()
         ta.join()
         tb.join()
@@ -830,7 +860,7 @@ def test_call_rtp_timeout(ctx):
         tb = threading.Thread(target=c['rb'].stream, args=(c['b_dest'], 0x6666, 'B', stop))
         ta.start()
         tb.start()
-        time.sleep(0.6)
+        time.sleep(0.6)  # RTP flows again after the resume (the test's content)
         stop.set()
         ta.join()
         tb.join()
@@ -884,7 +914,10 @@ def test_call_reinvite_without_sdp(ctx):
         check((offer[0], offer[1]) == c['a_dest'], 'the offer moved A\'s media from %r to %r'
               % (c['a_dest'], offer[:2]))
         check_anchored(e, r.body, '200 to the offer-less re-INVITE')
-        check(b.wait_request('INVITE', 0.5) is None, 'B got a re-INVITE')  # also: the ACK is read by now
+        # negative check: a relayed re-INVITE would reach B at once; 0.5 s
+        # of watching B's socket covers it
+        check(b.wait_request('INVITE', 0.5) is None, 'B got a re-INVITE')
+        a.ping()  # A's ACK (with the answer) has been read
         c['rb'].send(c['b_dest'], 10, 0x5151, 'AFTER', interval=0.02)
         deadline = time.time() + 2
         while time.time() < deadline and len([p for p in ra2.got if p['ssrc'] == 0x5151]) < 10:
@@ -932,7 +965,7 @@ def test_call_delayed_offer(ctx):
         a_media = sdp_audio(f.body)
         # A's ACK carried its answer: once Hookflash has read it, it knows
         # where A listens (B sends first: A has sent nothing to latch on)
-        time.sleep(0.3)
+        a.ping()
         rb.send((b_media[0], b_media[1]), 10, 0x6161, 'B2A', interval=0.02)
         ra.send((a_media[0], a_media[1]), 10, 0x7171, 'A2B', interval=0.02)
         deadline = time.time() + 2

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-The media engine end to end (issue #4): real softphones (baresip 1.0,
+The media engine end to end: real softphones (baresip 1.0,
 headless, see tones.py) call each other through Hookflash with codecs that
 force transcoding (opus<->PCMU, G722<->PCMA, opus<->G722, and opus<->PCMA
 forced by the extensions' --codecs) and with the same codec (pass-through);
@@ -551,6 +551,27 @@ def calls_digits(snapshot, call_id):
     return None
 
 
+def wait_digits(e, call_id, keys, timeout=5.0):
+    """A `hookflash calls` snapshot once it lists keys as the digits of
+    call call_id (or the last one taken when the time is up: the caller's
+    check_event_stream then says what was listed)."""
+    last = {}
+
+    def probe():
+        last['snap'] = calls_table(e.d)
+        return calls_digits(last['snap'], call_id) == keys
+    hf.wait_for(probe, timeout, 0.1)
+    return last['snap']
+
+
+def wait_hearing(pc, timeout=5.0):
+    """Until python phone A receives B's audio through Hookflash: the call's
+    media is up at both ends (what a key press needs to reach anyone)."""
+    hf.wait_until(lambda: len(pc.rtp.got) >= 5, timeout,
+                  lambda: 'python A got %d RTP packets from B within %ss of the answer\n%s'
+                  % (len(pc.rtp.got), timeout, pc.describe()))
+
+
 def check_event_stream(e, call_id, snapshot, keys, side, how):
     """Hookflash reported the keys of call call_id: its log has one line
     per digit ("call N: DTMF 'K' from <side> (<how>)") and `hookflash
@@ -704,7 +725,7 @@ def test_media_srtp_callee_rtp_before_answer(ctx):
         check(inv is not None, 'the python callee got no INVITE:\n%s' % a.log_brief())
         addr, port, _, _ = callkit.sdp_audio(inv.body)
         rtp.play((addr, port), TONE_B)
-        time.sleep(0.6)
+        time.sleep(0.6)  # B streams before it answers (the test's content)
         dlg = phone.answer(inv, callkit.make_sdp(rtp.port, pts=(0, 101)))
         check(wait_answered(e.d, na, nb, phone=a), 'the call was not answered:\n%s\nSDP:\n%s'
               % (a.log_brief(), sdp_evidence(e.d)))
@@ -776,12 +797,13 @@ def test_media_dtmf_sip_info(ctx):
     pc = PyCall(e, te=True, tag='info')
     try:
         pc.start()
-        time.sleep(0.8)
+        wait_hearing(pc)
         pc.info('7')
-        time.sleep(0.4)
+        time.sleep(0.4)  # two key presses, apart (the test's content)
         pc.info('9', ctype='application/dtmf')
-        time.sleep(0.5)
-        snap = calls_table(e.d)
+        snap = wait_digits(e, pc.call_id, '79')
+        # B logs each event as it starts; the second one is on its way
+        hf.wait_for(lambda: len(baresip_digits(pc.b)) >= 2, 2.0)
         pc.hangup()
         info = re.findall(r"received DTMF: '(.)'", pc.b.log())
         check(baresip_digits(pc.b) == ['7', '9'], 'B received the DTMF events %r, want [\'7\', \'9\'] (the '
@@ -803,8 +825,11 @@ def test_media_dtmf_inband_to_rfc4733(ctx):
     pc = PyCall(e, te=False, tag='inband')
     try:
         pc.start(digits=[(0.8, '8', 0.2)])
-        time.sleep(1.6)
-        snap = calls_table(e.d)
+        # the tone pair plays from 0.8 s to 1.0 s of A's stream: let it
+        # play out (B may get it in band, in its recording)
+        time.sleep(max(0.0, pc.t0 + 1.2 - time.time()))
+        snap = wait_digits(e, pc.call_id, '8')
+        hf.wait_for(lambda: baresip_digits(pc.b), 1.0)  # as an event, if B gets it so
         pc.hangup()
         events = baresip_digits(pc.b)
         recs = pc.b.recordings()
@@ -834,10 +859,12 @@ def test_media_dtmf_rfc4733_to_inband(ctx):
         pc.start()
         check(101 not in pc.answer_pts, 'Hookflash answered the python phone (no telephone-event offered) '
               'with payload types %r' % pc.answer_pts)
-        time.sleep(0.6)
+        wait_hearing(pc)
         pc.b.key('3')
-        time.sleep(0.9)
-        snap = calls_table(e.d)
+        # A hears the tone pair (at least 60 ms of it) and Hookflash lists
+        # the digit; the key press plays for a while, so look every 0.2 s
+        hf.wait_for(lambda: len(find_dtmf(pc.rtp.heard(), 8000, '3')) >= 3, 4.0, 0.2)
+        snap = wait_digits(e, pc.call_id, '3')
         heard = pc.rtp.heard()
         pc.hangup()
         hits = find_dtmf(heard, 8000, '3')

@@ -342,7 +342,9 @@ static void test_post_from_thread_wakes(void **state)
 	assert_int_equal(atomic_load(&c.ran), 1);
 	assert_true(c.ran_on_loop_thread);
 	assert_true(took >= 40);
-	assert_true(took < 2000);
+	/* woken by the post, not by the end of the 5 s wait (a loaded machine
+	 * may be seconds late; it cannot be 5 s early) */
+	assert_true(took < 4500);
 	loop_free(c.l);
 }
 

@@ -55,6 +55,13 @@ static void test_pcmu_opus(void **state)
 	mt_run(t, 100);
 	mt_rx_drain(&ra, c.ph[0].fd);
 	mt_rx_drain(&rb, c.ph[1].fd);
+	/* 75 packets went each way; a worker late on a loaded machine gets up
+	 * to 2 s more to deliver 60 of them */
+	for (uint64_t end = mt_now_ms() + 2000; (rb.pkts < 60 || ra.pkts < 60) && mt_now_ms() < end;) {
+		mt_run(t, 20);
+		mt_rx_drain(&ra, c.ph[0].fd);
+		mt_rx_drain(&rb, c.ph[1].fd);
+	}
 	assert_true(rb.pkts >= 60 && ra.pkts >= 60);
 	expect_tone(&rb, 1000, -12, 3); /* PCMU phone -> opus phone */
 	expect_tone(&ra, 600, -12, 3);  /* and back */
@@ -111,17 +118,29 @@ static void test_g722_pcma_ptime(void **state)
 	mt_run(t, 100);
 	mt_rx_drain(&ra, c.ph[0].fd);
 	mt_rx_drain(&rb, c.ph[1].fd);
+	/* what was sent, counted by the loop above (na 20 ms packets from the
+	 * G.722 phone, nb 30 ms ones from the PCMA phone), not the wall-clock
+	 * time it took: B must get na*20/30 packets of 30 ms and A nb*30/20
+	 * of 20 ms; a late worker gets up to 2 s more for four fifths of them */
+	unsigned want_rb = na * 20 / 30, want_ra = nb * 30 / 20;
+	for (uint64_t end = mt_now_ms() + 2000;
+	     (rb.pkts < want_rb * 4 / 5 || ra.pkts < want_ra * 4 / 5) && mt_now_ms() < end;) {
+		mt_run(t, 20);
+		mt_rx_drain(&ra, c.ph[0].fd);
+		mt_rx_drain(&rb, c.ph[1].fd);
+	}
 	expect_tone(&rb, 1000, -10, 3);
 	expect_tone(&ra, 700, -10, 3);
 	assert_int_equal(rb.last_len, 240); /* 30 ms of PCMA */
 	assert_int_equal(rb.ts_step, 240);
 	assert_int_equal(ra.last_len, 160); /* 20 ms of G.722 */
 	assert_int_equal(ra.ts_step, 160);  /* its RTP clock is 8000 */
-	/* 1.5 s: about 50 packets of 30 ms and 75 of 20 ms (and a few of
-	 * concealment once the phones stop) */
-	print_message("    packets: %u of 30 ms, %u of 20 ms\n", rb.pkts, ra.pkts);
-	assert_true(rb.pkts >= 40 && rb.pkts <= 56);
-	assert_true(ra.pkts >= 60 && ra.pkts <= 85);
+	/* about 50 packets of 30 ms and 75 of 20 ms (and a few of
+	 * concealment once the phones stop: at most 300 ms of it) */
+	print_message("    packets: %u of 30 ms (%u sent as 20 ms), %u of 20 ms (%u sent as 30 ms)\n",
+		      rb.pkts, na, ra.pkts, nb);
+	assert_true(rb.pkts >= want_rb * 4 / 5 && rb.pkts <= want_rb + 10);
+	assert_true(ra.pkts >= want_ra * 4 / 5 && ra.pkts <= want_ra + 15);
 	mt_destroy(t, c.id);
 	mt_tx_free(&a);
 	mt_tx_free(&b);
@@ -337,7 +356,10 @@ static void test_rtcp_reports(void **state)
 	print_message("    jitter buffer: %u ms (at most %u), %llu concealed\n", st.leg[1].jb_delay_ms,
 		      st.leg[1].jb_max_delay_ms, (unsigned long long)st.leg[1].jb_concealed);
 	assert_true(st.leg[1].decoded);
-	assert_true(st.leg[1].jb_concealed >= 5 && st.leg[1].jb_concealed <= 15);
+	/* a packet late because this thread was held up on a loaded machine
+	 * is concealed too (and counted late): allow one concealment each */
+	print_message("    late %llu\n", (unsigned long long)st.leg[1].jb_late);
+	assert_true(st.leg[1].jb_concealed >= 5 && st.leg[1].jb_concealed <= 15 + st.leg[1].jb_late);
 	assert_true(st.leg[1].jb_max_delay_ms > 0);
 	close(rtcp.fd);
 	mt_tx_free(&a);
