@@ -109,7 +109,7 @@ tsan: $(TSAN_BINS) $(TSAN_UNIT_BINS)
 
 # ThreadSanitizer: every unit test, then a few call and media integration
 # tests against the TSan daemon (tests/check-tsan says which and why).
-check-tsan: tsan
+check-tsan: tsan build/bin/hookflash
 	@tests/check-tsan
 
 # libFuzzer harnesses (clang): the library is compiled once with fuzzer
