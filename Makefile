@@ -1,7 +1,10 @@
 # Hookflash build. `make` builds build/bin/hookflashd and build/bin/hookflash;
 # `make run` and `make test` do all set-up on a fresh Debian 12 (as root).
-# Two flavours share the sources: build/ (optimised) and build/san/
-# (AddressSanitizer + UndefinedBehaviorSanitizer) for the tests.
+# Three flavours share the sources: build/ (optimised), build/san/
+# (AddressSanitizer + UndefinedBehaviorSanitizer) for the tests, and
+# build/tsan/ (ThreadSanitizer, `make check-tsan`). HF_DEBUG, in both
+# sanitizer flavours only, compiles in the thread-ownership checks
+# (loop_assert_owner in core/base/loop.h); the optimised build has none.
 
 -include config.mk
 
@@ -10,7 +13,8 @@ CC ?= cc
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -MMD -MP $(DEP_CFLAGS)
 OPT_CFLAGS := -O2 -g
-SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DHF_DEBUG
+TSAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DHF_DEBUG
 
 LIB_SRC := $(sort $(wildcard apps/*.c apps/*/*.c core/dialplan/*.c core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/media/*/*.c core/ident/*.c core/reg/*.c core/ctl/*.c core/pbx/*.c core/call/*.c db/*.c web/*.c))
 DAEMON_SRC := core/main.c
@@ -22,15 +26,18 @@ obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 LIB_OBJ := $(call obj,build,$(LIB_SRC))
 SAN_LIB_OBJ := $(call obj,build/san,$(LIB_SRC))
+TSAN_LIB_OBJ := $(call obj,build/tsan,$(LIB_SRC))
 
 BINS := build/bin/hookflashd build/bin/hookflash
 SAN_BINS := build/san/bin/hookflashd build/san/bin/hookflash
 UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRC))
+TSAN_BINS := build/tsan/bin/hookflashd build/tsan/bin/hookflash
+TSAN_UNIT_BINS := $(patsubst tests/unit/%.c,build/tsan/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
 DATA_DIR ?= $(CURDIR)/run-data
 
-.PHONY: all run test unit integration bench fuzz fuzz-build install clean deps test-deps check-layers
+.PHONY: all run test unit integration bench fuzz fuzz-build install clean deps test-deps check-layers check-tsan tsan
 all: config.mk $(BINS)
 
 config.mk:
@@ -49,6 +56,10 @@ build/obj/%.o: %.c
 build/san/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(TSAN_CFLAGS) -c $< -o $@
 
 build/libhookflash.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -88,6 +99,32 @@ CALL_HARNESS_TESTS := $(patsubst tests/unit/%.c,build/san/tests/%,$(shell grep -
 $(CALL_HARNESS_TESTS): build/san/tests/%: build/san/obj/tests/unit/%.o build/san/obj/tests/unit/call_fakes.o build/san/libhookflash.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
+$(patsubst build/san/%,build/tsan/%,$(CALL_HARNESS_TESTS)): build/tsan/tests/%: build/tsan/obj/tests/unit/%.o build/tsan/obj/tests/unit/call_fakes.o build/tsan/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
+
+build/tsan/libhookflash.a: $(TSAN_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+build/tsan/bin/hookflashd: $(call obj,build/tsan,$(DAEMON_SRC)) build/tsan/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) -o $@ $^ $(DEP_LIBS)
+
+build/tsan/bin/hookflash: $(call obj,build/tsan,$(CLI_SRC)) build/tsan/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) -o $@ $^ $(DEP_LIBS)
+
+build/tsan/tests/%: build/tsan/obj/tests/unit/%.o build/tsan/libhookflash.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_CFLAGS) -o $@ $^ $(DEP_LIBS) $(TEST_LIBS)
+
+tsan: $(TSAN_BINS) $(TSAN_UNIT_BINS)
+
+# ThreadSanitizer: every unit test, then a few call and media integration
+# tests against the TSan daemon (tests/check-tsan says which and why).
+check-tsan: tsan build/bin/hookflash
+	@tests/check-tsan
 
 # libFuzzer harnesses (clang): the library is compiled once with fuzzer
 # instrumentation, then each harness links against it.
@@ -106,7 +143,7 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libhookflash.a
 
 # web/static.c embeds the admin UI files and the OpenAPI document with
 # .incbin: rebuild it when they change
-build/obj/web/static.o build/san/obj/web/static.o build/fuzz/obj/web/static.o: $(wildcard web/static/*) web/openapi.json
+build/obj/web/static.o build/san/obj/web/static.o build/tsan/obj/web/static.o build/fuzz/obj/web/static.o: $(wildcard web/static/*) web/openapi.json
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -179,7 +179,7 @@ SETTINGS = [
  ("security.auth_fail_window", "integer", "live"), ("security.ban_time", "integer", "live"), ("calls.max_calls", "integer", "live"),
  ("calls.extension_max_calls", "integer", "live"), ("calls.no_answer_timeout", "integer", "live"), ("calls.rtp_timeout", "integer", "restart"),
  ("calls.session_expires", "integer", "live"), ("calls.media_coalesce_us", "integer", "restart"),
- ("calls.codecs", "string", "live"), ("calls.ringback", "boolean", "live"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.opus_low_cpu_above", "integer", "restart"), ("calls.media_workers", "integer", "restart"),
+ ("calls.codecs", "string", "live"), ("calls.sounds_dir", "string", "live"), ("calls.ringback", "boolean", "live"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.opus_low_cpu_above", "integer", "restart"), ("calls.media_workers", "integer", "restart"),
  ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart")]
 def setting_type(t):
     return {"integer": I(), "boolean": {"type": "boolean"}, "level": S(enum=["error", "warn", "info", "debug"])}.get(t, S())

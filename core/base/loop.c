@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "list.h"
+#include "log.h"
 
 struct fd_watch {
 	loop_fd_h *h;
@@ -33,6 +34,9 @@ struct work {
 };
 
 struct loop {
+	/* the owning thread's kernel id (loop_set_owner); claimed: run by it */
+	atomic_int owner;
+	atomic_bool claimed;
 	int epfd;
 	int evfd;
 	atomic_bool stop;
@@ -64,6 +68,45 @@ static __thread struct loop *tls_loop;
 
 static void end_iteration(struct loop *l);
 
+/* gettid() is a system call each time: cache it per thread. */
+static __thread int tls_tid;
+
+static int self_tid(void)
+{
+	if (!tls_tid)
+		tls_tid = (int)gettid();
+	return tls_tid;
+}
+
+void loop_set_owner(struct loop *l)
+{
+	atomic_store_explicit(&l->owner, self_tid(), memory_order_relaxed);
+}
+
+int loop_owner_tid(const struct loop *l)
+{
+	return l ? atomic_load_explicit(&l->owner, memory_order_relaxed) : 0;
+}
+
+void loop_check_owner(const struct loop *l, const char *func)
+{
+	if (!l)
+		return;
+	int owner = atomic_load_explicit(&l->owner, memory_order_relaxed);
+	if (owner == self_tid())
+		return;
+	log_err("loop", "%s called on thread %d, but loop %p belongs to thread %d",
+		func, self_tid(), (const void *)l, owner);
+	abort();
+}
+
+/* Inside loop.c: the same check, only in debug builds. */
+#ifdef HF_DEBUG
+#define OWNER_ONLY(l) loop_check_owner((l), __func__)
+#else
+#define OWNER_ONLY(l) ((void)0)
+#endif
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -85,6 +128,7 @@ int loop_alloc(struct loop **out)
 		err = errno;
 		goto out;
 	}
+	loop_set_owner(l); /* the creator, until a thread runs it */
 	pthread_mutex_init(&l->qlock, NULL);
 	l->now = mono_ms();
 	err = loop_fd_add(l, l->evfd, EPOLLIN, on_eventfd, l);
@@ -129,6 +173,7 @@ int loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_h *h, void *arg
 {
 	if (!l || fd < 0 || !h)
 		return EINVAL;
+	OWNER_ONLY(l);
 	if ((size_t)fd >= l->nfds) {
 		size_t n = l->nfds ? l->nfds : 64;
 		while (n <= (size_t)fd)
@@ -150,6 +195,7 @@ int loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_h *h, void *arg
 
 int loop_fd_mod(struct loop *l, int fd, uint32_t events)
 {
+	OWNER_ONLY(l);
 	struct epoll_event ev = { .events = events, .data.fd = fd };
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
 		return errno;
@@ -158,6 +204,7 @@ int loop_fd_mod(struct loop *l, int fd, uint32_t events)
 
 void loop_fd_del(struct loop *l, int fd)
 {
+	OWNER_ONLY(l);
 	if (fd < 0 || (size_t)fd >= l->nfds)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -222,8 +269,11 @@ int loop_timer_start(struct loop *l, struct loop_timer *t, uint64_t ms,
 {
 	if (!l || !t || !h)
 		return EINVAL;
-	if (t->idx)
+	OWNER_ONLY(l);
+	if (t->idx) {
+		OWNER_ONLY(t->loop);
 		heap_remove(t->loop, t);
+	}
 	if (l->heap_len == l->heap_cap) {
 		size_t n = l->heap_cap ? l->heap_cap * 2 : 256;
 		struct loop_timer **p = realloc(l->heap, n * sizeof(*p));
@@ -244,8 +294,10 @@ int loop_timer_start(struct loop *l, struct loop_timer *t, uint64_t ms,
 
 void loop_timer_cancel(struct loop_timer *t)
 {
-	if (t && t->idx && t->loop)
+	if (t && t->idx && t->loop) {
+		OWNER_ONLY(t->loop);
 		heap_remove(t->loop, t);
+	}
 }
 
 size_t loop_timer_count(const struct loop *l)
@@ -269,6 +321,7 @@ static void run_timers(struct loop *l)
 
 void loop_advance(struct loop *l, uint64_t now_ms)
 {
+	OWNER_ONLY(l);
 	l->fake_clock = true;
 	if (now_ms > l->now)
 		l->now = now_ms;
@@ -290,6 +343,7 @@ static void wake_up(struct loop *l)
 
 int loop_flush_add(struct loop *l, loop_work_h *fn, void *arg)
 {
+	OWNER_ONLY(l);
 	if (l->nflush == (int)(sizeof(l->flush) / sizeof(l->flush[0])))
 		return ENOSPC;
 	l->flush[l->nflush].fn = fn;
@@ -300,6 +354,7 @@ int loop_flush_add(struct loop *l, loop_work_h *fn, void *arg)
 
 void loop_flush_del(struct loop *l, loop_work_h *fn, void *arg)
 {
+	OWNER_ONLY(l);
 	for (int i = 0; i < l->nflush; i++)
 		if (l->flush[i].fn == fn && l->flush[i].arg == arg) {
 			l->flush[i] = l->flush[--l->nflush];
@@ -383,6 +438,7 @@ void loop_stop(struct loop *l)
 int loop_run_once(struct loop *l, int timeout_ms)
 {
 	struct epoll_event evs[64];
+	OWNER_ONLY(l);
 	if (l->heap_len) {
 		uint64_t due = l->heap[0]->deadline;
 		int until = due > l->now ? (int)(due - l->now) : 0;
@@ -423,6 +479,12 @@ void loop_set_pace(struct loop *l, unsigned usec)
 
 int loop_run(struct loop *l)
 {
+	/* The thread that runs a loop owns it from now on (loop.h); a loop
+	 * already run by one thread must not be run by another. */
+	if (atomic_exchange(&l->claimed, true))
+		OWNER_ONLY(l);
+	else
+		loop_set_owner(l);
 	while (!atomic_load(&l->stop)) {
 		int err = loop_run_once(l, -1);
 		if (err)

@@ -90,4 +90,34 @@ int loop_run_once(struct loop *l, int timeout_ms);
  * After the first call the loop stops reading the real clock. */
 void loop_advance(struct loop *l, uint64_t now_ms);
 
+/* --- thread ownership -------------------------------------------------------
+ *
+ * Everything a loop watches belongs to one thread: its owner. A new loop
+ * belongs to the thread that created it (which sets it up); loop_run()
+ * then claims it for the thread that runs it, once: a loop already run by
+ * one thread that another thread runs is a bug. loop_set_owner() hands a
+ * loop over explicitly (a test harness that builds on one thread and
+ * drives it with loop_run_once() from another; a thread that takes over a
+ * joined thread's loop).
+ *
+ * loop_assert_owner(l), at the top of a function that must run on l's
+ * thread, logs the function and both thread ids and aborts when called
+ * from any other thread; NULL l is not checked. It is compiled in where
+ * HF_DEBUG is defined (the sanitizer builds: build/san, used by every
+ * unit and integration test, and build/tsan) and costs nothing in the
+ * optimised build, where it is a no-op. The loop's own functions that
+ * touch owner-only state (fd watchers, timers, flush hooks, iterations)
+ * check it the same way there. loop_post() and loop_stop() stay callable
+ * from any thread.
+ */
+void loop_set_owner(struct loop *l);
+/* The owner's kernel thread id (0 when none yet), for diagnostics. */
+int loop_owner_tid(const struct loop *l);
+void loop_check_owner(const struct loop *l, const char *func);
+#ifdef HF_DEBUG
+#define loop_assert_owner(l) loop_check_owner((l), __func__)
+#else
+#define loop_assert_owner(l) ((void)sizeof(l))
+#endif
+
 #endif

@@ -372,6 +372,7 @@ static void on_ack(struct leg *l, const struct sip_msg *req)
 bool call_on_in_dialog(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
 		       const struct sip_peer *from)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	struct leg *l = call_leg_find(m, req->call_id.p, req->call_id.l, req->to.tag.p, req->to.tag.l);
 	if (!l || l->call->ending || !sip_dialog_match_request(&l->dlg, req))
 		return false;
@@ -427,6 +428,7 @@ static void ignore_resp(const struct sip_msg *msg, int err, void *arg)
 void call_on_stray_response(struct call_mgr *m, const struct sip_msg *resp,
 			    const struct sip_peer *from)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	if (resp->status < 200 || resp->status >= 300 || !pl_eq(resp->cseq.method, PL("INVITE")))
 		return;
 	struct leg *l = call_leg_find(m, resp->call_id.p, resp->call_id.l, resp->from.tag.p,

@@ -436,6 +436,7 @@ void call_dtmf_note(struct call *c, unsigned leg, char digit, const char *src)
 
 void call_each(struct call_mgr *m, call_each_h *h, void *arg)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	uint64_t now = loop_now(m->d.loop);
 	struct list_node *n;
 	list_foreach(&m->calls, n) {
@@ -457,11 +458,13 @@ void call_each(struct call_mgr *m, call_each_h *h, void *arg)
 
 size_t call_count(const struct call_mgr *m)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	return m->ncalls;
 }
 
 int call_hangup(struct call_mgr *m, uint32_t id)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	struct list_node *n;
 	list_foreach(&m->calls, n) {
 		struct call *c = container_of(n, struct call, le);
@@ -475,16 +478,19 @@ int call_hangup(struct call_mgr *m, uint32_t id)
 
 void call_mgr_stats(const struct call_mgr *m, struct call_stats *s)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	*s = m->stats;
 }
 
 void call_mgr_media_totals(const struct call_mgr *m, uint64_t *relayed, uint64_t *lost)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	callm_engine_totals(m, relayed, lost);
 }
 
 int call_mgr_alloc(struct call_mgr **out, const struct call_deps *deps)
 {
+	loop_assert_owner(deps ? deps->loop : NULL);
 	struct call_mgr *m = calloc(1, sizeof(*m));
 	if (!m)
 		return ENOMEM;
@@ -512,6 +518,7 @@ int call_mgr_alloc(struct call_mgr **out, const struct call_deps *deps)
 
 void call_mgr_free(struct call_mgr *m)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	if (!m)
 		return;
 	/* End every live call; calls already ending wait for their media

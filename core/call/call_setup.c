@@ -435,6 +435,7 @@ void call_forks_abandon(struct call *c)
 void call_on_cancel(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
 		    const struct sip_peer *from)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	(void)from;
 	struct sip_tsx *inv = sip_tsx_cancel_target(m->d.tsx, req);
 	struct list_node *n;
@@ -526,6 +527,7 @@ static void reject_call(struct call_mgr *m, struct sip_tsx *st, const struct sip
 void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg *req,
 		    const struct sip_peer *from)
 {
+	loop_assert_owner(m ? m->d.loop : NULL);
 	const struct call_deps *p = &m->d;
 	/* Who calls: a trusted device by its address, else digest (407). */
 	const struct ext *caller = ext_table_find_trusted(*p->exts, (const struct sockaddr *)&from->addr,

@@ -153,6 +153,7 @@ static int parse_bind(struct sockaddr_storage *sa, const char *s)
 int media_engine_alloc(struct media_engine **out, struct loop *sig,
 		       const struct media_cfg *cfg)
 {
+	loop_assert_owner(sig);
 	if (!out || !sig || !cfg)
 		return EINVAL;
 	struct media_engine *me = calloc(1, sizeof(*me));
@@ -236,6 +237,7 @@ out:
 
 void media_engine_free(struct media_engine *me)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	if (!me)
 		return;
 	/* workers first: after the join nothing else pushes events */
@@ -271,11 +273,13 @@ void media_engine_free(struct media_engine *me)
 
 unsigned media_engine_ports_in_use(const struct media_engine *me)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	return me ? me->ports.used : 0;
 }
 
 unsigned media_engine_calls(const struct media_engine *me)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	return me ? (unsigned)me->tab.count : 0;
 }
 
@@ -287,6 +291,7 @@ unsigned media_engine_nworkers(const struct media_engine *me)
 int media_engine_worker_cpu_ns(const struct media_engine *me, unsigned idx,
 			       uint64_t *ns_out)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	if (!me || idx >= me->nworkers || !ns_out || !me->workers[idx].started)
 		return EINVAL;
 	clockid_t cid;
@@ -343,6 +348,7 @@ static struct media_worker *least_loaded(struct media_engine *me)
 int media_call_create(struct media_engine *me, uint32_t *call_out,
 		      media_event_h *h, void *arg)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	if (!me || !call_out)
 		return EINVAL;
 	struct mcall *c = calloc(1, sizeof(*c));
@@ -381,6 +387,7 @@ int media_call_create(struct media_engine *me, uint32_t *call_out,
 int media_leg_alloc(struct media_engine *me, uint32_t call, unsigned leg,
 		    uint16_t *port_out)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
@@ -414,6 +421,7 @@ int media_leg_alloc(struct media_engine *me, uint32_t call, unsigned leg,
 int media_leg_set_remote(struct media_engine *me, uint32_t call, unsigned leg,
 			 const struct media_remote *r)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
@@ -440,6 +448,7 @@ int media_leg_set_remote(struct media_engine *me, uint32_t call, unsigned leg,
 
 int media_call_connect(struct media_engine *me, uint32_t call)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
@@ -463,6 +472,7 @@ int media_leg_start(struct media_engine *me, uint32_t call, unsigned leg)
 int media_leg_set_direction(struct media_engine *me, uint32_t call,
 			    unsigned leg, enum media_dir dir)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
@@ -477,6 +487,7 @@ int media_leg_set_direction(struct media_engine *me, uint32_t call,
 
 int media_call_stats(struct media_engine *me, uint32_t call)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
@@ -485,6 +496,7 @@ int media_call_stats(struct media_engine *me, uint32_t call)
 
 int media_call_destroy(struct media_engine *me, uint32_t call)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;

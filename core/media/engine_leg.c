@@ -37,6 +37,7 @@ static bool ptime_ok(const struct codec_desc *d, unsigned ptime)
 int media_leg_set_format(struct media_engine *me, uint32_t call, unsigned leg,
 			 const struct media_fmt *f)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c;
 	int err = leg_call(me, call, leg, &c);
 	if (err)
@@ -60,6 +61,7 @@ int media_leg_set_format(struct media_engine *me, uint32_t call, unsigned leg,
 int media_leg_set_srtp(struct media_engine *me, uint32_t call, unsigned leg,
 		       const struct sdes_key *local, const struct sdes_key *remote)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c;
 	int err = leg_call(me, call, leg, &c);
 	if (err)
@@ -86,6 +88,7 @@ int media_leg_set_srtp(struct media_engine *me, uint32_t call, unsigned leg,
 
 int media_call_dtmf_relay(struct media_engine *me, uint32_t call, bool on)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
@@ -112,6 +115,7 @@ int media_leg_echo(struct media_engine *me, uint32_t call, unsigned leg, bool on
 int media_leg_send_dtmf(struct media_engine *me, uint32_t call, unsigned leg,
 			char digit, uint32_t duration_ms)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c;
 	int err = leg_call(me, call, leg, &c);
 	if (err)
@@ -152,6 +156,7 @@ static struct mcmd *strings_cmd(enum mcmd_op op, struct mcall *c, unsigned leg,
 int media_leg_play(struct media_engine *me, uint32_t call, unsigned leg,
 		   const char *const *files, size_t nfiles, bool loop, uint32_t tag)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c;
 	int err = leg_call(me, call, leg, &c);
 	if (err)
@@ -172,6 +177,7 @@ int media_leg_play(struct media_engine *me, uint32_t call, unsigned leg,
 int media_leg_tone(struct media_engine *me, uint32_t call, unsigned leg,
 		   const char *tone, uint32_t tag)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c;
 	int err = leg_call(me, call, leg, &c);
 	if (err)
@@ -195,6 +201,7 @@ int media_leg_tone(struct media_engine *me, uint32_t call, unsigned leg,
 
 int media_leg_stop(struct media_engine *me, uint32_t call, unsigned leg)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c;
 	int err = leg_call(me, call, leg, &c);
 	if (err)
@@ -205,6 +212,7 @@ int media_leg_stop(struct media_engine *me, uint32_t call, unsigned leg)
 int media_call_record(struct media_engine *me, uint32_t call, const char *path,
 		      enum media_rec_format fmt, bool stereo, uint32_t tag)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;
@@ -229,6 +237,7 @@ int media_call_record(struct media_engine *me, uint32_t call, const char *path,
 
 int media_call_record_stop(struct media_engine *me, uint32_t call)
 {
+	loop_assert_owner(me ? me->sig : NULL);
 	struct mcall *c = media_live_call(me, call);
 	if (!c)
 		return ENOENT;

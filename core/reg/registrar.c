@@ -276,6 +276,7 @@ void registrar_register(struct registrar *r, struct sip_tsx *st,
 			const struct sip_msg *req, const struct sip_peer *from,
 			const struct ext *e)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	struct contact_req cr[MAX_CONTACTS_PER_REQ];
 	size_t ncr = 0;
 	bool star = false;
@@ -464,6 +465,7 @@ static int peer_parse(const char *s, struct sip_peer *p)
 
 int registrar_restore(struct registrar *r, const struct db_reg *row, int64_t now_wall)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	if (row->expires_at <= now_wall)
 		return ESTALE;
 	struct sip_peer src;
@@ -490,6 +492,7 @@ int registrar_restore(struct registrar *r, const struct db_reg *row, int64_t now
 
 void registrar_remove_ext(struct registrar *r, const char *ext)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	struct aor *a = aor_find(r, ext, false);
 	if (!a)
 		return;
@@ -500,6 +503,7 @@ void registrar_remove_ext(struct registrar *r, const char *ext)
 
 void registrar_retain(struct registrar *r, reg_keep_h *keep, void *arg)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	struct hnode *n, *next;
 	for (n = htab_iter_first(&r->aors); n; n = next) {
 		next = htab_iter_next(&r->aors, n);
@@ -511,6 +515,7 @@ void registrar_retain(struct registrar *r, reg_keep_h *keep, void *arg)
 
 void registrar_each(struct registrar *r, reg_each_h *h, void *arg)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	uint64_t now = loop_now(r->loop);
 	for (struct hnode *hn = htab_iter_first(&r->aors); hn; hn = htab_iter_next(&r->aors, hn)) {
 		struct aor *a = container_of(hn, struct aor, hn);
@@ -531,11 +536,13 @@ void registrar_each(struct registrar *r, reg_each_h *h, void *arg)
 
 size_t registrar_count(const struct registrar *r)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	return r->count;
 }
 
 size_t registrar_lookup(struct registrar *r, const char *ext, reg_contact_h *h, void *arg)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	struct aor *a = aor_find(r, ext, false);
 	size_t n = 0;
 	for (struct binding *b = a ? binding_of(a->bindings.head) : NULL; b;
@@ -548,6 +555,7 @@ size_t registrar_lookup(struct registrar *r, const char *ext, reg_contact_h *h, 
 int registrar_alloc(struct registrar **out, struct loop *loop, struct store *store,
 		    const struct reg_cfg *cfg)
 {
+	loop_assert_owner(loop);
 	struct registrar *r = calloc(1, sizeof(*r));
 	if (!r)
 		return ENOMEM;
@@ -565,6 +573,7 @@ int registrar_alloc(struct registrar **out, struct loop *loop, struct store *sto
 
 void registrar_configure(struct registrar *r, const struct reg_cfg *cfg)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	r->cfg = *cfg;
 	if (!r->cfg.max_bindings)
 		r->cfg.max_bindings = 10;
@@ -572,6 +581,7 @@ void registrar_configure(struct registrar *r, const struct reg_cfg *cfg)
 
 void registrar_free(struct registrar *r)
 {
+	loop_assert_owner(r ? r->loop : NULL);
 	if (!r)
 		return;
 	struct hnode *n;

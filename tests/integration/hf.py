@@ -17,7 +17,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIPP_DIR = os.path.join(HERE, 'sipp')
 
-SAN_DAEMON = os.path.join(ROOT, 'build', 'san', 'bin', 'hookflashd')
+# HF_DAEMON overrides the daemon the tests run (e.g. build/tsan/bin/hookflashd
+# for make check-tsan); relative to the directory the tests start in.
+SAN_DAEMON = os.path.abspath(os.environ.get('HF_DAEMON') or
+                             os.path.join(ROOT, 'build', 'san', 'bin', 'hookflashd'))
 OPT_DAEMON = os.path.join(ROOT, 'build', 'bin', 'hookflashd')
 # the CLI under test is the sanitised build too: a leak or undefined
 # behaviour in the tool fails the test that ran it (see cli()); a

@@ -5,7 +5,9 @@
  * handler, loop_post from another thread waking loop_run_once, and work
  * posted before an event running before that event's handler. Timers
  * are driven with the fake clock (loop_advance); the thread test uses real
- * time because it is about waking epoll_wait.
+ * time because it is about waking epoll_wait. Thread ownership: a loop
+ * belongs to its creator until a thread runs it, loop_set_owner hands it
+ * over, and (debug builds) touching it from another thread aborts.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +17,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -485,6 +490,82 @@ static void test_posted_work_runs_before_later_events(void **state)
 	}
 }
 
+/* --- thread ownership ------------------------------------------------------ */
+
+struct own_ctx {
+	struct loop *l;
+	int runner_tid, owner_seen;
+};
+
+static void own_h(void *arg)
+{
+	struct own_ctx *c = arg;
+	c->owner_seen = loop_owner_tid(c->l);
+	loop_assert_owner(c->l); /* on the runner: passes */
+	loop_stop(c->l);
+}
+
+static void *own_runner(void *arg)
+{
+	struct own_ctx *c = arg;
+	c->runner_tid = (int)gettid();
+	loop_run(c->l);
+	return NULL;
+}
+
+/* The creator owns a new loop; the thread that runs it claims it; a
+ * thread taking over after the runner ended says so with loop_set_owner. */
+static void test_owner_creator_then_runner(void **state)
+{
+	(void)state;
+	struct own_ctx c = { 0 };
+	assert_int_equal(loop_alloc(&c.l), 0);
+	assert_int_equal(loop_owner_tid(c.l), (int)gettid());
+	loop_assert_owner(c.l);
+	assert_int_equal(loop_post(c.l, own_h, &c), 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, own_runner, &c), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(c.owner_seen, c.runner_tid);
+	assert_int_equal(loop_owner_tid(c.l), c.runner_tid);
+	loop_set_owner(c.l);
+	assert_int_equal(loop_owner_tid(c.l), (int)gettid());
+	assert_int_equal(loop_run_once(c.l, 0), 0);
+	loop_free(c.l);
+}
+
+#ifdef HF_DEBUG
+static void *own_intruder(void *arg)
+{
+	struct loop_timer t;
+	loop_timer_init(&t);
+	loop_timer_start(arg, &t, 10, fired_h, NULL); /* aborts */
+	return NULL;
+}
+
+/* Debug builds: a timer started on a loop from a thread that does not
+ * own it aborts the process (in a child, so this test survives it). */
+static void test_owner_violation_aborts(void **state)
+{
+	(void)state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct loop *l;
+		pthread_t th;
+		if (loop_alloc(&l) || pthread_create(&th, NULL, own_intruder, l))
+			_exit(2);
+		pthread_join(th, NULL);
+		_exit(0); /* not reached when the check works */
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGABRT);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +578,10 @@ int main(void)
 		cmocka_unit_test(test_post_many_threads_then_stop),
 		cmocka_unit_test(test_real_timer_wakes),
 		cmocka_unit_test(test_posted_work_runs_before_later_events),
+		cmocka_unit_test(test_owner_creator_then_runner),
+#ifdef HF_DEBUG
+		cmocka_unit_test(test_owner_violation_aborts),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
