@@ -170,7 +170,7 @@ integration: $(BINS) $(SAN_BINS)
 
 test:
 	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
-	@$(MAKE) --no-print-directory all $(SAN_BINS) $(UNIT_BINS) $(FUZZ_BINS) tsan
+	@$(MAKE) -j$$(nproc) --no-print-directory all $(SAN_BINS) $(UNIT_BINS) $(FUZZ_BINS) tsan
 	@tests/run-all
 
 # Media benchmarks linked against the optimised library.

@@ -102,6 +102,7 @@ struct call {
 	struct call_mgr *m;
 	uint32_t id;
 	bool answered, ending, on_hold;
+	bool finished;              /* ended, media gone, CDR written */
 	bool late_offer;     /* A's INVITE had no SDP: our 2xx offers, its ACK answers */
 	struct leg a;
 	struct leg *b[CALL_MAX_FORKS];
@@ -184,6 +185,11 @@ struct call *call_new(struct call_mgr *m);
 void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 	      const char *side, const char *cause);
 void call_free_leg(struct call *c, struct leg *l);
+/* Frees B leg b of c (its INVITE got its final answer, or it is no
+ * longer wanted) and, when c has ended and nothing else holds it, c. */
+void call_forget_fork(struct call *c, struct leg *b);
+/* Frees c once it has ended, its CDR is written and no fork waits. */
+void call_reap(struct call *c);
 /* Hands a finished CDR to the store thread. */
 void call_cdr_post(struct call_mgr *m, const struct db_cdr *cdr);
 int64_t call_wall_ms(void);
@@ -205,6 +211,9 @@ void call_leg_local(struct call_mgr *m, struct leg *l);
 /* Replies on a server transaction with To tag, Contact and optional SDP. */
 int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason,
 	       const char *extra, const char *sdp, size_t sdp_len);
+/* A response with the leg's To tag and nothing else (the 200 to a
+ * CANCEL). */
+int call_reply_plain(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason);
 struct leg *call_other_leg(struct leg *l);
 
 /* call_setup.c */

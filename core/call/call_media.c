@@ -86,11 +86,12 @@ static void media_free(struct call *c);
 void callm_engine_free(struct call_mgr *m)
 {
 	/* calls still waiting for their final statistics end now, without */
-	while (!list_empty(&m->calls)) {
-		struct call *c = container_of(m->calls.head, struct call, le);
+	struct list_node *n, *tmp;
+	list_foreach_safe(&m->calls, n, tmp) {
+		struct call *c = container_of(n, struct call, le);
 		struct call_media *cm = c->media;
 		if (!cm || !cm->done)
-			break;
+			continue;
 		void (*done)(struct call *) = cm->done;
 		cm->done = NULL;
 		media_free(c);

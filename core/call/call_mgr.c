@@ -232,6 +232,23 @@ void call_leg_local(struct call_mgr *m, struct leg *l)
 	snprintf(l->dlg.local_contact, sizeof(l->dlg.local_contact), "%s", l->contact);
 }
 
+int call_reply_plain(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason)
+{
+	const struct sip_msg *req = sip_tsx_request(st);
+	const struct sip_peer *from = sip_tsx_peer(st);
+	char host[64];
+	sip_peer_addr_str(from, host, sizeof(host));
+	struct sbuf b;
+	sbuf_init(&b);
+	sip_msg_build_response(&b, req, status, reason, l->dlg.local_tag, host, sip_peer_port(from));
+	sip_msg_build_end(&b, NULL, NULL, 0);
+	int err = b.err;
+	if (!err)
+		err = sip_tsx_reply_raw(st, status, b.p, b.len);
+	sbuf_free(&b);
+	return err;
+}
+
 int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason,
 	       const char *extra, const char *sdp, size_t sdp_len)
 {
@@ -319,13 +336,40 @@ void call_cdr_post(struct call_mgr *m, const struct db_cdr *src)
 		free(cdr);
 }
 
+static void call_free(struct call *c)
+{
+	for (int i = 0; i < c->nb; i++)
+		call_free_leg(c, c->b[i]);
+	list_remove(&c->m->calls, &c->le);
+	free(c);
+}
+
+/* The media is gone: the CDR is complete. The call itself stays until
+ * its last unanswered fork has its final response (call_reap). */
 static void call_finish(struct call *c)
 {
 	struct call_mgr *m = c->m;
 	call_cdr_post(m, &c->cdr);
-	list_remove(&m->calls, &c->le);
+	c->finished = true;
 	m->ncalls--;
-	free(c);
+	call_reap(c);
+}
+
+void call_reap(struct call *c)
+{
+	if (c->ending && c->finished && !c->nb)
+		call_free(c);
+}
+
+void call_forget_fork(struct call *c, struct leg *b)
+{
+	for (int i = 0; i < c->nb; i++)
+		if (c->b[i] == b) {
+			c->b[i] = c->b[--c->nb];
+			call_free_leg(c, b);
+			break;
+		}
+	call_reap(c);
 }
 
 static const char *disposition(struct call *c, uint16_t status)
@@ -406,10 +450,20 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 		 r->disposition, cause, side);
 
 	/* Legs stop hearing their dialogs now; transactions already sent
-	 * (BYE, CANCEL) finish by themselves. */
-	for (int i = 0; i < c->nb; i++)
-		call_free_leg(c, c->b[i]);
-	c->nb = 0;
+	 * (BYE, CANCEL) finish by themselves. A fork whose INVITE is not
+	 * answered yet stays until it is: it may still need its CANCEL
+	 * (after its first provisional, RFC 3261 9.1) or an ACK and BYE for a
+	 * 2xx that crosses the CANCEL; its final response lets it go
+	 * (call_forget_fork), and the call with it (call_reap). */
+	for (int i = 0; i < c->nb;) {
+		struct leg *b = c->b[i];
+		if (b->inv_ct && b->state != LEG_DONE && b->state != LEG_UP) {
+			i++;
+			continue;
+		}
+		c->b[i] = c->b[--c->nb];
+		call_free_leg(c, b);
+	}
 	c->winner = NULL;
 	call_free_leg(c, &c->a);
 	callm_destroy(c, call_finish);
@@ -531,6 +585,9 @@ void call_mgr_free(struct call_mgr *m)
 			call_end(c, 503, "Service Unavailable", "system", "shutdown");
 	}
 	callm_engine_free(m);
+	/* forks still waiting for a final response are forgotten */
+	list_foreach_safe(&m->calls, n, tmp)
+		call_free(container_of(n, struct call, le));
 	for (struct hnode *h = htab_iter_first(&m->ext_calls), *next; h; h = next) {
 		next = htab_iter_next(&m->ext_calls, h);
 		htab_remove(&m->ext_calls, h);

@@ -99,14 +99,9 @@ static void on_late_bye_resp(struct leg_req *r, const struct sip_msg *resp, int 
 	(void)resp;
 	(void)err;
 	struct leg *b = r->leg;
-	struct call *c = b->call;
-	/* a fork that answered after another won: now it is gone */
-	for (int i = 0; i < c->nb; i++)
-		if (c->b[i] == b) {
-			c->b[i] = c->b[--c->nb];
-			call_free_leg(c, b);
-			return;
-		}
+	/* a fork that answered after another won (or after the call went):
+	 * now it is gone */
+	call_forget_fork(b->call, b);
 }
 
 static void ack_2xx(struct leg *b, const struct sip_msg *resp)
@@ -186,29 +181,19 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 		 b->dlg.remote_target);
 }
 
-/* A fork of a destination the call has left is forgotten once it ends. */
-static void fork_drop(struct call *c, struct leg *b)
-{
-	for (int i = 0; i < c->nb; i++)
-		if (c->b[i] == b) {
-			c->b[i] = c->b[--c->nb];
-			call_free_leg(c, b);
-			return;
-		}
-}
-
 static void fork_failed(struct leg *b, uint16_t status, struct pl reason)
 {
 	struct call *c = b->call;
 	b->state = LEG_DONE;
 	b->final_status = status;
-	if (b->stale) {
-		if (!c->ending)
-			fork_drop(c, b);
+	if (b->stale || c->ending) {
+		/* rang for a destination the call has left, or for a call that
+		 * has ended: nobody waits for its answer any more */
+		call_forget_fork(c, b);
 		return;
 	}
 	note_status(c, status, reason);
-	if (c->ending || c->winner || !all_forks_done(c))
+	if (c->winner || !all_forks_done(c))
 		return;
 	if (c->best_status == 487)
 		return; /* we cancelled: whoever cancelled ends the call */
@@ -351,6 +336,8 @@ static int fork_to(struct call *c, const char *target, const struct sip_peer *pe
 	call_leg_hash(m, b);
 	if (!err)
 		err = call_leg_send(b, s.p, s.len, REQ_INVITE, on_invite_resp);
+	if (!err)
+		b->inv_ct = b->reqs->ct; /* the INVITE's: outstanding until its final answer */
 	sbuf_free(&s);
 	if (err) {
 		b->state = LEG_DONE;
@@ -424,7 +411,7 @@ void call_forks_abandon(struct call *c)
 		struct leg *b = c->b[i];
 		b->stale = true;
 		if (b->state == LEG_DONE) {
-			fork_drop(c, b);
+			call_forget_fork(c, b);
 			continue;
 		}
 		call_fork_cancel(b);
@@ -442,7 +429,8 @@ void call_on_cancel(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	list_foreach(&m->calls, n) {
 		struct call *c = container_of(n, struct call, le);
 		if (inv && c->a.inv_st == inv && !c->ending) {
-			sip_tsx_reply(st, 200, "OK", NULL);
+			/* the same To tag as the INVITE's answers (RFC 3261 9.2) */
+			call_reply_plain(&c->a, st, 200, "OK");
 			call_end(c, 487, "Request Terminated", "caller", "caller cancelled");
 			return;
 		}
