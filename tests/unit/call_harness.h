@@ -175,6 +175,33 @@ static inline void ch_register(const char *ext, const struct ch_phone *p)
 	assert_int_equal(registrar_restore(hx.pbx.reg, &r, now), 0);
 }
 
+/* The apps the call layer knows: the built-in ones, and one a test may
+ * add (ch_test_app, set before the tests run). */
+static const struct app_desc *ch_test_app;
+static const struct app_desc *ch_apps[16];
+
+static inline void ch_apps_fill(void)
+{
+	size_t n = 0;
+	for (; apps_builtin[n] && n + 2 < 16; n++)
+		ch_apps[n] = apps_builtin[n];
+	ch_apps[n++] = ch_test_app;
+	ch_apps[n] = NULL;
+}
+
+/* Where a call to ext goes next when it is busy, rings unanswered or has
+ * no phone ("" for hangup): set on the loaded extension table, as the
+ * extension's settings will be. */
+static inline void ch_ext_next(const char *ext, const char *busy, const char *noanswer,
+			       const char *unavail)
+{
+	struct ext *e = (struct ext *)ext_table_find(hx.pbx.exts, pl_from(ext));
+	assert_non_null(e);
+	snprintf(e->next_busy, sizeof(e->next_busy), "%s", busy);
+	snprintf(e->next_noanswer, sizeof(e->next_noanswer), "%s", noanswer);
+	snprintf(e->next_unavail, sizeof(e->next_unavail), "%s", unavail);
+}
+
 static inline int ch_setup(void **state)
 {
 	(void)state;
@@ -234,10 +261,11 @@ static inline int ch_setup(void **state)
 					     ch_on_request, p), 0);
 	p->tsx = fx.tl;
 	sip_tsx_layer_set_stray_h(fx.tl, ch_on_stray, NULL);
+	ch_apps_fill();
 	struct call_deps cd = {
 		.loop = fx.loop, .store = p->store, .tp = p->tp, .tsx = fx.tl, .reg = p->reg,
 		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts, .plan = &p->plan,
-		.apps = apps_builtin, .sounds_dir = "/sounds",
+		.apps = ch_apps, .sounds_dir = "/sounds",
 	};
 	assert_int_equal(call_mgr_alloc(&p->calls, &cd), 0);
 	ch_register("1002", PH_B1);
