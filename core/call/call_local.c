@@ -84,6 +84,13 @@ static int answer_a(struct call *c, struct sbuf *out, const char *tone)
 	dm->dir = rd == SDP_SENDRECV ? SDP_DIR_UNSET : rd;
 	if (fl->pend_srtp && !sdes_key_crypto(&fl->pend_local, &dm->crypto[0]))
 		dm->ncrypto = 1;
+	if (c->late_offer && cm->late_srtp && !sdes_key_crypto(&cm->late_key, &dm->crypto[0])) {
+		/* a delayed offer: this is our offer to A, with our key (and
+		 * RTP/SAVP when A requires SRTP); its ACK answers it */
+		dm->ncrypto = 1;
+		if (cm->late_savp)
+			dm->proto = PL("RTP/SAVP");
+	}
 	err = callm_anchor(c, 0, &c->a, d, mi, out);
 	free(d);
 	if (!err) {

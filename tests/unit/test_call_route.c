@@ -163,6 +163,34 @@ static void star43_echo(void **state)
 	assert_string_equal(c.path, "app:echo");
 }
 
+/* A phone that sends its INVITE without SDP (a delayed offer) to *43:
+ * our 200 carries the offer, its ACK the answer, which tells the engine
+ * where the phone listens; the app runs meanwhile. */
+static void late_offer_to_app(void **state)
+{
+	(void)state;
+	assert_non_null(phone_invite("1001", "*43", NULL));
+	expect_response(PH_A, 100);
+	const struct sip_msg *ok = expect_response_to(PH_A, 200, "INVITE");
+	assert_true(msg_has_sdp(ok));
+	assert_true(body_has(ok, "c=IN IP4 " CH_HOST));
+	assert_true(body_has(ok, "a=crypto:1 AES_CM_128_HMAC_SHA1_80")); /* SRTP optional: offered */
+	uint32_t id = fmedia_last_call();
+	assert_true(fmedia_call(id)->has_format[0]);
+	phone_ack_sdp(&hx.a, ok, PH_A->sdp);
+	expect_none(PH_A);
+	int r = fmedia_find("leg_set_remote", id, 0, 0), last = r;
+	while (r >= 0) {
+		last = r;
+		r = fmedia_find("leg_set_remote", id, 0, (size_t)r + 1);
+	}
+	assert_true(last >= 0);
+	assert_string_equal(fmedia.cmds[last].arg, "192.0.2.11:10000");
+	hang_up_a();
+	struct db_cdr c = cdr_last();
+	assert_cdr(&c, "ANSWERED", "1001", "*43", 200, "caller");
+}
+
 /* Nobody registered at 1005 -> its unavailable destination at once. */
 static void unavailable_goes_to_next(void **state)
 {
@@ -256,6 +284,7 @@ int main(void)
 		T(busy_goes_to_next),
 		T(no_answer_goes_to_app),
 		T(star43_echo),
+		T(late_offer_to_app),
 		T(unavailable_goes_to_next),
 		T(app_goto_ext),
 		T(forwarding_loop_is_cut),
