@@ -130,7 +130,7 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX api_tokens_user ON api_tokens(username);"
 	  "PRAGMA user_version = 3;" },
 	{ 4,
-	  /* Media policy per extension (#4): the codecs allowed on its leg,
+	  /* Media policy per extension: the codecs allowed on its leg,
 	   * comma-separated SDP names in order of preference (NULL or '':
 	   * the system default, [calls] codecs), and whether its leg must,
 	   * may or must not use SRTP. */

@@ -1,6 +1,6 @@
 /*
- * Who is this request from? Digest authentication of REGISTER (and, with
- * the calls issue, INVITE and other requests) against the extension
+ * Who is this request from? Digest authentication of REGISTER, INVITE
+ * and the other requests that need it against the extension
  * snapshot, with the brute-force ban list in front. One code path for
  * known and unknown users, so a scanner learns nothing from the answers
  * or their timing.

@@ -267,8 +267,9 @@ struct media_fmt {
  * audio goes somewhere in PCM: transcoded to the other leg, recorded,
  * echoed, or searched for in-band digits (no dtmf_pt); a lone app leg
  * with RFC 4733 digits is therefore silent to the VAD until it records
- * or echoes. RTCP is relayed only while
- * both directions are pass-through (we originate none of our own yet). */
+ * or echoes. A phone's RTCP is relayed to the other leg while that leg
+ * hears its stream unchanged; on a leg whose audio we encode the worker
+ * sends its own sender reports (rtp/rtcp_sr.c). */
 int media_leg_set_format(struct media_engine *me, uint32_t call, unsigned leg,
 			 const struct media_fmt *f);
 

@@ -1,8 +1,8 @@
 /*
  * Where each new SIP request goes. Checks every request must pass (RFC
  * 3261 8.2: parse errors, URI scheme, Require/Proxy-Require) come first,
- * then the method picks the handler. Later issues add INVITE and friends
- * as one more line in the method table.
+ * then the method picks the handler: REGISTER to the registrar, INVITE,
+ * CANCEL and in-dialog requests to the call layer, OPTIONS answered here.
  */
 #include <stdio.h>
 #include <string.h>

@@ -157,7 +157,7 @@ static void test_policy_for(void **state)
 
 /* --- offers ------------------------------------------------------------------- */
 
-/* The issue's example: a PCMU-only caller, a callee whose policy is opus
+/* A PCMU-only caller, a callee whose policy is opus
  * only: the callee is offered opus (we transcode) and telephone-event. */
 static void test_offer_transcode_only_codec(void **state)
 {
