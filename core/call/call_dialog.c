@@ -228,10 +228,12 @@ static void relay_offer(struct leg *from, struct sip_tsx *st, const struct sip_m
 		 * hold) is answered here with what the leg already has */
 		struct sbuf ours;
 		sbuf_init(&ours);
+		/* a 2xx ends the INVITE's transaction and frees req with it */
+		bool offerless = !req->body.l;
 		if (!callm_our_sdp(c, from, &ours) &&
 		    (invite ? !call_send_2xx(from, st, ours.p, ours.len, NULL)
 			    : !call_reply(from, st, 200, "OK", NULL, ours.p, ours.len))) {
-			from->answer_in_ack = invite && !req->body.l;
+			from->answer_in_ack = invite && offerless;
 			call_session_timer_start(c);
 		} else {
 			sip_tsx_reply(st, 488, "Not Acceptable Here", NULL);

@@ -452,6 +452,21 @@ static inline void ch_body(struct sbuf *b, const char *sdp)
 		sbuf_adds(b, "Content-Length: 0\r\n\r\n");
 }
 
+/* The phone's SDP with another version, port and direction. */
+static inline const char *sdp_v(const struct ch_phone *p, unsigned version, unsigned port,
+			 const char *dir)
+{
+	static char buf[4][512];
+	static int i;
+	char *s = buf[i++ % 4];
+	snprintf(s, 512,
+		 "v=0\r\no=%s 1 %u IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
+		 "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=%s\r\n",
+		 p->name, version, p->ip, p->ip, port, dir);
+	return s;
+}
+
 /* INVITE from phone p (its extension in From) to `number`, with extra
  * header lines (CRLF-terminated) when not NULL; the caller's dialog is
  * hx.a. Returns the server transaction the call layer got. */

@@ -7,21 +7,6 @@
  */
 #include "call_harness.h"
 
-/* The phone's SDP with another version, port and direction. */
-static const char *sdp_v(const struct ch_phone *p, unsigned version, unsigned port,
-			 const char *dir)
-{
-	static char buf[4][512];
-	static int i;
-	char *s = buf[i++ % 4];
-	snprintf(s, 512,
-		 "v=0\r\no=%s 1 %u IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
-		 "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=%s\r\n",
-		 p->name, version, p->ip, p->ip, port, dir);
-	return s;
-}
-
 /* A calls B1 with extra INVITE headers; up and ACKed. Returns our 200. */
 static const struct sip_msg *call_up_with(const char *extra)
 {

@@ -191,6 +191,26 @@ static void late_offer_to_app(void **state)
 	assert_cdr(&c, "ANSWERED", "1001", "*43", 200, "caller");
 }
 
+/* While an app has the caller, its re-INVITE (a session refresh, or
+ * hold) is answered here with what the leg already has; the app goes on
+ * and nobody else is disturbed. */
+static void reinvite_to_app_answered_here(void **state)
+{
+	(void)state;
+	assert_non_null(phone_invite("1001", "*43", PH_A->sdp));
+	uint32_t id = app_answers();
+	phone_req(&hx.a, "INVITE", sdp_v(PH_A, 2, 10000, "sendrecv"));
+	const struct sip_msg *ok = expect_response_to(PH_A, 200, "INVITE");
+	assert_true(msg_has_sdp(ok));
+	assert_true(body_has(ok, "c=IN IP4 " CH_HOST));
+	phone_ack(&hx.a, ok);
+	expect_none(PH_A);
+	assert_false(fmedia_call(id)->gone);
+	hang_up_a();
+	struct db_cdr c = cdr_last();
+	assert_cdr(&c, "ANSWERED", "1001", "*43", 200, "caller");
+}
+
 /* Nobody registered at 1005 -> its unavailable destination at once. */
 static void unavailable_goes_to_next(void **state)
 {
@@ -285,6 +305,7 @@ int main(void)
 		T(no_answer_goes_to_app),
 		T(star43_echo),
 		T(late_offer_to_app),
+		T(reinvite_to_app_answered_here),
 		T(unavailable_goes_to_next),
 		T(app_goto_ext),
 		T(forwarding_loop_is_cut),
