@@ -117,8 +117,9 @@ static int load_initial(struct pbx *p)
 	struct restore_ctx rc = { .p = p, .now = (int64_t)time(NULL) };
 	db_reg_load(db, rc.now, restore_one, &rc);
 	db_close(db);
-	log_info("pbx", "%zu extensions, %d registrations restored%s", ext_table_count(p->exts),
-		 rc.restored, rc.dropped ? " (some dropped: expired or unknown)" : "");
+	log_info("pbx", "%zu extensions, %zu numbers in the plan, %d registrations restored%s",
+		 ext_table_count(p->exts), numplan_count(p->plan), rc.restored,
+		 rc.dropped ? " (some dropped: expired or unknown)" : "");
 	return 0;
 }
 
