@@ -28,10 +28,10 @@ from wire import say  # noqa: E402
 TALK_S = 2.5
 
 
-def caller(e, tag):
+def caller(e, tag, codecs='pcmu', mediaenc=None):
     number, pw = e.ext('Apps %s' % tag)
-    phone = Softphone(number, pw, e.d.sip_port, TONE_A, e.dir('baresip-' + tag), codecs='pcmu',
-                      rtp_ports=e.ports_a)
+    phone = Softphone(number, pw, e.d.sip_port, TONE_A, e.dir('baresip-' + tag), codecs=codecs,
+                      mediaenc=mediaenc, rtp_ports=e.ports_a)
     phone.start()
     check(hf.wait_for(lambda: number in {r['ext'] for r in hf.registrations(e.d.data_dir)[0]}, 8, 0.05),
           'the phone did not register:\n%s' % phone.log_brief())
@@ -49,8 +49,18 @@ def test_apps_echo_test(ctx):
     """*43 answers; once a key skips the introduction the caller hears its
     own tone back, loud and without dropouts; the CDR is an answered call
     to *43 whose path is app:echo."""
+    echo_test(ctx, 'echo')
+
+
+def test_apps_echo_test_srtp_g722(ctx):
+    """The same for a phone that requires SRTP (RTP/SAVP only) and talks
+    G.722: the echo is decoded and encoded again under our key."""
+    echo_test(ctx, 'echo-srtp', codecs='g722', mediaenc='srtp-mand')
+
+
+def echo_test(ctx, tag, codecs='pcmu', mediaenc=None):
     e = media.env(ctx)
-    number, a = caller(e, 'echo')
+    number, a = caller(e, tag, codecs, mediaenc)
     try:
         a.command('/dial sip:*43@%s:%d' % (LOCAL, e.d.sip_port))
         check(media.wait_answered(e.d, number, '*43', phone=a),
@@ -111,6 +121,7 @@ def test_apps_not_in_service(ctx):
 
 TESTS = [
     test_apps_echo_test,
+    test_apps_echo_test_srtp_g722,
     test_apps_not_in_service,
 ]
 
