@@ -342,14 +342,17 @@ def test_call_forked(ctx):
 
 
 def test_call_unknown_number_404(ctx):
-    """A number that is no extension: 404, and a CDR row FAILED/404."""
+    """A number that is no extension: the announcement as early media
+    (apps.py checks what is heard), then 404, and a CDR row FAILED/404
+    whose path is app:noservice."""
     e = env(ctx)
     uac = caller_sipp(e, 'call_uac_fail.xml', '9999', 'unknown')
     uac.start()
     uac.wait()
     check(uac.finals() == [404], 'want 404, got finals %r\n%s' % (uac.finals(), uac.describe()))
     row = wait_cdr(e.d, like=uac.like, timeout=3)
-    check_cdr(row, caller=e.caller, callee='9999', disposition='FAILED', hangup_status=404, billsec=0)
+    check_cdr(row, caller=e.caller, callee='9999', disposition='FAILED', hangup_status=404, billsec=0,
+              path='app:noservice')
 
 
 def test_call_nobody_registered_480(ctx):
@@ -451,11 +454,13 @@ def test_call_digest_wrong_password(ctx):
         _, out, _ = hf.cli(e.d.data_dir, 'calls')
         check(not re.search(r'(?m)^\s*\d+\s+%s\s' % caller, out),
               'a call by a caller with a wrong password is listed:\n%s' % out)
+        nobody, _ = e.ext()   # registered nowhere: its call ends at once with 480
         marker = Phone(e.d.sip_port, e.caller, ip=TRUSTED_IP, name='marker')
         try:
-            mc = marker.call('9999', make_sdp(rtp.port, ip=TRUSTED_IP))
+            mc = marker.call(nobody, make_sdp(rtp.port, ip=TRUSTED_IP))
             mf = mc.wait_final(5)
-            check(mf is not None and mf.status == 404, 'marker call to 9999: want 404, got %s' % show(mf))
+            check(mf is not None and mf.status == 480, 'marker call to %s (not registered): want 480, got %s'
+                  % (nobody, show(mf)))
             wait_cdr(e.d, mc.call_id)
         finally:
             marker.close()
