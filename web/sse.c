@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/base/list.h"
 #include "../core/base/log.h"
 #include "../core/base/sbuf.h"
 #include "../core/pbx/pbx_web.h"
@@ -44,7 +45,7 @@
 #define STOP_WAIT_MS 2000
 
 struct web_sse_stream {
-	struct web_sse_stream *next, *prev;
+	struct list_node le; /* in hub->streams */
 	struct web_sse *hub;
 	struct MHD_Connection *conn;
 	int fd; /* its socket, only polled, and only while suspended */
@@ -66,9 +67,14 @@ struct web_sse {
 	pthread_cond_t cv; /* the hub's wake-up; also streams going away */
 	pthread_t th;
 	bool started, stopping;
-	struct web_sse_stream *list;
+	struct list streams; /* struct web_sse_stream, newest first */
 	int n;
 };
+
+static struct web_sse_stream *stream_of(struct list_node *n)
+{
+	return container_of(n, struct web_sse_stream, le);
+}
 
 static uint64_t mono_ms(void)
 {
@@ -123,12 +129,7 @@ static void stream_free(void *cls)
 	struct web_sse_stream *s = cls;
 	struct web_sse *hub = s->hub;
 	pthread_mutex_lock(&hub->mu);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		hub->list = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	list_remove(&hub->streams, &s->le);
 	hub->n--;
 	pthread_cond_broadcast(&hub->cv);
 	pthread_mutex_unlock(&hub->mu);
@@ -235,11 +236,16 @@ static bool peer_gone(int fd)
 static int collect_wake(struct web_sse *hub, struct MHD_Connection **wake, int cap)
 {
 	int nw = 0;
-	for (struct web_sse_stream *s = hub->list; s && nw < cap; s = s->next)
+	struct list_node *n;
+	list_foreach(&hub->streams, n) {
+		if (nw == cap)
+			break;
+		struct web_sse_stream *s = stream_of(n);
 		if (s->suspended && (s->out.len > s->sent || s->closing)) {
 			s->suspended = false;
 			wake[nw++] = s->conn;
 		}
+	}
 	return nw;
 }
 
@@ -264,7 +270,9 @@ static void *hub_main(void *arg)
 		struct timespec dl;
 		deadline_in(&dl, TICK_MS);
 		pthread_mutex_lock(&hub->mu);
-		for (struct web_sse_stream *s = hub->list; s; s = s->next) {
+		struct list_node *n;
+		list_foreach(&hub->streams, n) {
+			struct web_sse_stream *s = stream_of(n);
 			if (s->closing)
 				continue;
 			if (s->suspended && peer_gone(s->fd)) {
@@ -337,10 +345,7 @@ void web_api_events(struct web_req *r)
 		web_error(r, 503, stopping ? "shutting down" : "too many event streams open", NULL);
 		return;
 	}
-	s->next = hub->list;
-	if (hub->list)
-		hub->list->prev = s;
-	hub->list = s;
+	list_push_front(&hub->streams, &s->le);
 	hub->n++;
 	pthread_cond_broadcast(&hub->cv); /* the first views go out now */
 	pthread_mutex_unlock(&hub->mu);
@@ -386,8 +391,9 @@ void web_sse_stop(struct web_sse *hub)
 		return;
 	pthread_mutex_lock(&hub->mu);
 	hub->stopping = true;
-	for (struct web_sse_stream *s = hub->list; s; s = s->next)
-		s->closing = true;
+	struct list_node *n;
+	list_foreach(&hub->streams, n)
+		stream_of(n)->closing = true;
 	pthread_cond_broadcast(&hub->cv);
 	pthread_mutex_unlock(&hub->mu);
 	if (hub->started) {
@@ -411,8 +417,8 @@ void web_sse_stop(struct web_sse *hub)
 			break;
 	}
 	bool left_suspended = false;
-	for (struct web_sse_stream *s = hub->list; s; s = s->next)
-		left_suspended |= s->suspended;
+	list_foreach(&hub->streams, n)
+		left_suspended |= stream_of(n)->suspended;
 	pthread_mutex_unlock(&hub->mu);
 	if (left_suspended)
 		log_warn(WEB_TAG, "an event stream is still suspended at shutdown");

@@ -43,7 +43,7 @@ enum leg_state {
 /* An outstanding client transaction of a leg, so the leg can forget it
  * when it goes before the answer does. */
 struct leg_req {
-	struct leg_req *next;
+	struct list_node le; /* in leg->reqs until the final answer */
 	struct leg *leg;
 	struct sip_tsx *ct;
 	int kind;            /* enum req_kind in call_dialog.c / call_setup.c */
@@ -90,7 +90,7 @@ struct leg {
 	 * comes in the ACK (callm_ack_answer) */
 	bool answer_in_ack;
 
-	struct leg_req *reqs;
+	struct list reqs;    /* struct leg_req, newest first */
 	char via[160];       /* "SIP/2.0/UDP host:port" towards this leg */
 	char contact[200];   /* our Contact towards this leg */
 	char sdp_sent[2048]; /* last SDP we sent on this leg (refreshes) */
@@ -198,9 +198,11 @@ int64_t call_wall_ms(void);
 void call_dtmf_note(struct call *c, unsigned leg, char digit, const char *src);
 
 /* Sending on a leg; h gets the final response (or err) with r->leg set
- * or NULL when the leg went away. */
+ * or NULL when the leg went away. On success *ct (when ct is not NULL)
+ * is the request's client transaction. */
 typedef void(leg_resp_h)(struct leg_req *r, const struct sip_msg *resp, int err);
-int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_resp_h *h);
+int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_resp_h *h,
+		  struct sip_tsx **ct);
 void call_leg_forget_reqs(struct leg *l);
 /* Sends an in-dialog request built by the dialog. */
 int call_leg_request(struct leg *l, const char *method, const char *extra,

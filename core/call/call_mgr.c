@@ -156,20 +156,16 @@ static void on_leg_resp(const struct sip_msg *resp, int err, void *arg)
 	struct sent_req *s = arg;
 	bool final = err || !resp || resp->status >= 200;
 	struct leg *l = s->r.leg;
-	if (final && l) { /* unlink before the handler: it may free the leg */
-		struct leg_req **pp = &l->reqs;
-		while (*pp && *pp != &s->r)
-			pp = &(*pp)->next;
-		if (*pp)
-			*pp = s->r.next;
-	}
+	if (final && l) /* unlink before the handler: it may free the leg */
+		list_remove(&l->reqs, &s->r.le);
 	if (l)
 		s->h(&s->r, resp, err);
 	if (final)
 		free(s);
 }
 
-int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_resp_h *h)
+int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_resp_h *h,
+		  struct sip_tsx **ctp)
 {
 	const struct call_deps *p = &l->call->m->d;
 	struct sent_req *s = calloc(1, sizeof(*s));
@@ -178,24 +174,25 @@ int call_leg_send(struct leg *l, const char *data, size_t len, int kind, leg_res
 	s->r.leg = l;
 	s->r.kind = kind;
 	s->h = h;
-	s->r.next = l->reqs;
-	l->reqs = &s->r;
+	list_push_front(&l->reqs, &s->r.le);
 	struct sip_tsx *ct = NULL;
 	int err = sip_tsx_send_request(p->tsx, &l->dlg.peer, data, len, on_leg_resp, s, &ct);
 	if (err) {
-		l->reqs = s->r.next;
+		list_remove(&l->reqs, &s->r.le);
 		free(s);
 		return err;
 	}
 	s->r.ct = ct;
+	if (ctp)
+		*ctp = ct;
 	return 0;
 }
 
 void call_leg_forget_reqs(struct leg *l)
 {
-	while (l->reqs) {
-		struct leg_req *r = l->reqs;
-		l->reqs = r->next;
+	struct list_node *n;
+	while ((n = list_pop_front(&l->reqs))) {
+		struct leg_req *r = container_of(n, struct leg_req, le);
 		if (r->ct)
 			sip_tsx_forget(r->ct);
 		/* the transaction keeps running to its end; its callback
@@ -213,7 +210,7 @@ int call_leg_request(struct leg *l, const char *method, const char *extra,
 	int err = sip_dialog_request(&l->dlg, &b, method, 0, l->via, NULL, extra, ctype, body,
 				     body_len);
 	if (!err)
-		err = call_leg_send(l, b.p, b.len, kind, h);
+		err = call_leg_send(l, b.p, b.len, kind, h, NULL);
 	sbuf_free(&b);
 	return err;
 }

@@ -90,7 +90,7 @@ void call_fork_cancel(struct leg *b)
 		    b->dlg.remote_target, b->via, b->inv_branch, b->dlg.local_hdr,
 		    b->dlg.local_tag, b->dlg.remote_hdr, b->dlg.call_id, b->inv_cseq);
 	if (!s.err)
-		call_leg_send(b, s.p, s.len, REQ_CANCEL, on_cancel_resp);
+		call_leg_send(b, s.p, s.len, REQ_CANCEL, on_cancel_resp, NULL);
 	sbuf_free(&s);
 }
 
@@ -334,10 +334,9 @@ static int fork_to(struct call *c, const char *target, const struct sip_peer *pe
 	c->b[c->nb++] = b;
 	/* hashed now: the callee may send BYE/UPDATE on an early dialog */
 	call_leg_hash(m, b);
+	/* b->inv_ct: the INVITE's, outstanding until its final answer */
 	if (!err)
-		err = call_leg_send(b, s.p, s.len, REQ_INVITE, on_invite_resp);
-	if (!err)
-		b->inv_ct = b->reqs->ct; /* the INVITE's: outstanding until its final answer */
+		err = call_leg_send(b, s.p, s.len, REQ_INVITE, on_invite_resp, &b->inv_ct);
 	sbuf_free(&s);
 	if (err) {
 		b->state = LEG_DONE;

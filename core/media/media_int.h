@@ -181,7 +181,7 @@ struct media_worker {
 	struct sockaddr_storage from[RELAY_BATCH];
 	uint8_t ctl[RELAY_BATCH][RELAY_CTLSZ];
 	/* the decoding path (dpath_tick.c): calls to service every 20 ms */
-	struct dpath *ticking;
+	struct list ticking;  /* struct dpath by tle, newest first */
 	struct loop_timer tick;
 	uint64_t next_tick;   /* loop ms of the next tick (absolute) */
 	uint8_t *obuf;        /* RELAY_BUFSZ: a packet we make */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/list.h"
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../call/call.h"
@@ -27,7 +28,7 @@
 enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF };
 
 struct job {
-	struct job *next, *prev; /* pw->jobs: every job not yet freed */
+	struct list_node le; /* in pw->jobs: every job not yet freed */
 	struct pbx_web *pw;
 	enum job_kind kind;
 	bool done, abandoned;
@@ -45,7 +46,7 @@ struct pbx_web {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* broadcast when any job is done, or on shutdown */
 	bool stopping;
-	struct job *jobs;
+	struct list jobs; /* struct job, newest first */
 };
 
 static void job_free(struct job *j)
@@ -57,22 +58,12 @@ static void job_free(struct job *j)
 /* Under pw->mu. */
 static void job_link(struct pbx_web *pw, struct job *j)
 {
-	j->prev = NULL;
-	j->next = pw->jobs;
-	if (pw->jobs)
-		pw->jobs->prev = j;
-	pw->jobs = j;
+	list_push_front(&pw->jobs, &j->le);
 }
 
 static void job_unlink(struct pbx_web *pw, struct job *j)
 {
-	if (j->prev)
-		j->prev->next = j->next;
-	else
-		pw->jobs = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	j->next = j->prev = NULL;
+	list_remove(&pw->jobs, &j->le);
 }
 
 /* On the loop: grows the result list; ENOMEM is reported to the waiter. */
@@ -408,11 +399,9 @@ void pbx_web_free(struct pbx_web *pw)
 		return;
 	/* What is left was abandoned by its waiter and never run: the loop
 	 * has stopped and drops its queue without looking at the items. */
-	while (pw->jobs) {
-		struct job *j = pw->jobs;
-		job_unlink(pw, j);
-		job_free(j);
-	}
+	struct list_node *n;
+	while ((n = list_pop_front(&pw->jobs)))
+		job_free(container_of(n, struct job, le));
 	pthread_cond_destroy(&pw->cv);
 	pthread_mutex_destroy(&pw->mu);
 	free(pw);

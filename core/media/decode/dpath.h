@@ -114,7 +114,7 @@ struct mp_out {
 
 struct dpath {
 	struct mcall *call;
-	struct dpath *tprev, *tnext;  /* the worker's ticking calls */
+	struct list_node tle;         /* in w->ticking, while ticking */
 	bool ticking;
 	bool replan;                  /* dpath_plan is due (set from inside
 				       * detectors, run after them) */

@@ -34,17 +34,18 @@
 
 static void on_tick(void *arg);
 
+static struct dpath *ticking_of(struct list_node *n)
+{
+	return container_of(n, struct dpath, tle);
+}
+
 void dpath_tick_start(struct dpath *mp)
 {
 	struct media_worker *w = mp->call->w;
 	if (mp->ticking)
 		return;
 	mp->ticking = true;
-	mp->tprev = NULL;
-	mp->tnext = w->ticking;
-	if (w->ticking)
-		w->ticking->tprev = mp;
-	w->ticking = mp;
+	list_push_front(&w->ticking, &mp->tle);
 	if (!loop_timer_active(&w->tick)) {
 		w->next_tick = loop_now(w->loop) + MP_TICK_MS;
 		if (loop_timer_start(w->loop, &w->tick, MP_TICK_MS, on_tick, w))
@@ -57,15 +58,9 @@ void dpath_tick_stop(struct dpath *mp)
 	struct media_worker *w = mp->call->w;
 	if (!mp->ticking)
 		return;
-	if (mp->tprev)
-		mp->tprev->tnext = mp->tnext;
-	else
-		w->ticking = mp->tnext;
-	if (mp->tnext)
-		mp->tnext->tprev = mp->tprev;
-	mp->tprev = mp->tnext = NULL;
+	list_remove(&w->ticking, &mp->tle);
 	mp->ticking = false;
-	if (!w->ticking)
+	if (list_empty(&w->ticking))
 		loop_timer_cancel(&w->tick);
 }
 
@@ -397,10 +392,9 @@ static void watch_load(struct media_worker *w, uint64_t now)
 	w->opus_lean = lean;
 	log_info(MEDIA_TAG, "worker %u: %u%% of a core: opus encoders now code %s", w->idx,
 		 w->load_pct, lean ? "CELT (low CPU)" : "SILK again");
-	for (struct dpath *mp = w->ticking, *next; mp; mp = next) {
-		next = mp->tnext; /* planning may unlink mp */
-		dpath_opus_remake(mp);
-	}
+	struct list_node *n, *next;
+	list_foreach_safe(&w->ticking, n, next) /* planning may unlink n */
+		dpath_opus_remake(ticking_of(n));
 }
 
 static void on_tick(void *arg)
@@ -408,13 +402,10 @@ static void on_tick(void *arg)
 	struct media_worker *w = arg;
 	uint64_t now = loop_now(w->loop), now_us = media_realtime_us();
 	watch_load(w, now);
-	struct dpath *mp = w->ticking;
-	while (mp) {
-		struct dpath *next = mp->tnext; /* planning may unlink mp */
-		tick_call(mp, now, now_us);
-		mp = next;
-	}
-	if (!w->ticking)
+	struct list_node *n, *next;
+	list_foreach_safe(&w->ticking, n, next) /* planning may unlink n */
+		tick_call(ticking_of(n), now, now_us);
+	if (list_empty(&w->ticking))
 		return;
 	/* absolute deadlines: a late tick does not shift the next ones; a
 	 * worker that fell more than a tick behind skips, not bursts */
