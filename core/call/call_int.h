@@ -282,6 +282,9 @@ int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status);
 /* Our own answer to A's offer, for an app: A's format and keys are set
  * and A hears us (nothing of B). */
 int callm_answer_local(struct call *c, struct sbuf *out);
+/* The callee's phone is gone (its destination was left): nothing more
+ * flows to or from leg 1 until another callee answers. */
+void callm_detach_b(struct call *c);
 /* Plays tone to the caller (ringback while a destination rings after an
  * app answered); stops when B answers. */
 int callm_tone_a(struct call *c, const char *tone);

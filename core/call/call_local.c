@@ -113,8 +113,16 @@ int callm_ringback(struct call *c, struct sbuf *out)
 
 int callm_answer_local(struct call *c, struct sbuf *out)
 {
-	int err = answer_a(c, out, NULL);
 	struct call_media *cm = c->media;
+	int err;
+	if (cm && cm->a_fixed && !cm->a_local && c->a.inv_st) {
+		/* A has our answer already, in a 183 (ringback, or a callee's
+		 * early media): the 2xx repeats it, one answer per offer */
+		callm_stop_tone(c);
+		err = cm->sent[0] ? sdp_print(out, cm->sent[0]) : EPROTO;
+	} else {
+		err = answer_a(c, out, NULL);
+	}
 	if (err)
 		return err;
 	cm->a_local = true;
@@ -124,6 +132,13 @@ int callm_answer_local(struct call *c, struct sbuf *out)
 	if (err)
 		log_warn(CALL_TAG, "call %u: cannot start the caller's media: %s", c->id, strerror(err));
 	return 0;
+}
+
+void callm_detach_b(struct call *c)
+{
+	struct call_media *cm = c->media;
+	if (cm && cm->connected)
+		media_leg_set_direction(engine(c->m), cm->mcall, 1, MEDIA_INACTIVE);
 }
 
 int callm_tone_a(struct call *c, const char *tone)

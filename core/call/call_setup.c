@@ -405,6 +405,7 @@ void call_forks_abandon(struct call *c)
 		call_ext_add(c->m, c->callee_ext, -1);
 	c->callee_ext[0] = '\0';
 	c->best_status = 0;
+	callm_detach_b(c); /* a callee's early media stops here */
 	c->best_reason[0] = '\0';
 	for (int i = 0; i < c->nb;) {
 		struct leg *b = c->b[i];

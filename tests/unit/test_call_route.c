@@ -145,6 +145,36 @@ static void no_answer_goes_to_app(void **state)
 	assert_string_equal(c.path, "ext:1002 > app:echo");
 }
 
+/* The same with ringback on: the caller already has our answer in a 183
+ * when the phone rings out, so the app's 200 repeats that answer (RFC
+ * 3264: one answer per offer) and the ringback stops. */
+static void no_answer_after_ringback_goes_to_app(void **state)
+{
+	(void)state;
+	hx.pbx.conf.ringback = true;
+	ch_ext_next("1002", "", "app:echo", "");
+	assert_non_null(phone_invite("1001", "1002", PH_A->sdp));
+	expect_response(PH_A, 100);
+	const struct sip_msg *inv = expect_request(PH_B1, "INVITE");
+	answer(inv, 180, NULL);
+	const struct sip_msg *p183 = expect_response_to(PH_A, 183, "INVITE");
+	uint32_t id = fmedia_last_call();
+	size_t stops = fmedia_count("leg_stop", id, 0);
+	advance(30000);
+	answer(expect_request(PH_B1, "CANCEL"), 200, NULL);
+	answer(inv, 487, NULL);
+	expect_request(PH_B1, "ACK");
+	const struct sip_msg *ok = expect_response_to(PH_A, 200, "INVITE");
+	assert_true(msg_has_sdp(ok));
+	assert_true(pl_eq(ok->body, p183->body));
+	assert_true(fmedia_count("leg_stop", id, 0) > stops);
+	phone_ack(&hx.a, ok);
+	assert_true(fmedia_find("leg_play", id, 0, 0) >= 0);
+	hang_up_a();
+	struct db_cdr c = cdr_last();
+	assert_string_equal(c.path, "ext:1002 > app:echo");
+}
+
 /* *43 is the echo test (the numbering plan's feature code); a prompt
  * that is missing (ENOENT) does not stop it: the echo starts. */
 static void star43_echo(void **state)
@@ -303,6 +333,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, route_setup, ch_teardown)
 		T(busy_goes_to_next),
 		T(no_answer_goes_to_app),
+		T(no_answer_after_ringback_goes_to_app),
 		T(star43_echo),
 		T(late_offer_to_app),
 		T(reinvite_to_app_answered_here),
