@@ -172,6 +172,11 @@ void app_hangup(struct app_call *a, uint16_t status, const char *reason)
 	char cause[64];
 	snprintf(cause, sizeof(cause), "app %s", c->app ? c->app->name : "?");
 	call_app_stop(c);
+	if (c->a.inv_st && status < 300) {
+		/* not answered (an early-media app): a final answer must fail */
+		status = 480;
+		reason = NULL;
+	}
 	call_end(c, status, reason, "system", cause);
 }
 
