@@ -381,11 +381,9 @@ static inline double mt_level_db(const struct mt_rx *r, unsigned ms, size_t *off
 	return 20.0 * log10(rmsv * sqrt(2.0) / 32767.0 + 1e-12);
 }
 
-/* rtcp_ms: media_cfg.rtcp_interval_ms. The plain setup makes it a
- * minute: the phones have no RTCP sockets, and a report sent to RTP port
- * + 1 could land on another phone's socket. opus_above:
- * media_cfg.opus_low_cpu_above (0 in the plain setup: never). */
-static inline int mt_setup_with(void **state, uint32_t rtcp_ms, uint32_t opus_above)
+/* An engine with one worker on 100 random ports of 127.0.0.1, and cfg's
+ * other settings (its range, workers and address are ours). */
+static inline int mt_setup_cfg(void **state, const struct media_cfg *over)
 {
 	struct mt *t = calloc(1, sizeof(*t));
 	if (!t || loop_alloc(&t->sig))
@@ -395,18 +393,25 @@ static inline int mt_setup_with(void **state, uint32_t rtcp_ms, uint32_t opus_ab
 	srand((unsigned)ts.tv_nsec ^ (unsigned)getpid());
 	t->lo = (uint16_t)(40000 + 2 * (rand() % 9900));
 	t->hi = (uint16_t)(t->lo + 99);
-	struct media_cfg cfg = {
-		.nworkers = 1,
-		.rtp_min = t->lo,
-		.rtp_max = t->hi,
-		.bind_addr = "127.0.0.1",
-		.rtcp_interval_ms = rtcp_ms,
-		.opus_low_cpu_above = opus_above,
-	};
+	struct media_cfg cfg = *over;
+	cfg.nworkers = 1;
+	cfg.rtp_min = t->lo;
+	cfg.rtp_max = t->hi;
+	cfg.bind_addr = "127.0.0.1";
 	if (media_engine_alloc(&t->me, t->sig, &cfg))
 		return -1;
 	*state = t;
 	return 0;
+}
+
+/* rtcp_ms: media_cfg.rtcp_interval_ms. The plain setup makes it a
+ * minute: the phones have no RTCP sockets, and a report sent to RTP port
+ * + 1 could land on another phone's socket. opus_above:
+ * media_cfg.opus_low_cpu_above (0 in the plain setup: never). */
+static inline int mt_setup_with(void **state, uint32_t rtcp_ms, uint32_t opus_above)
+{
+	struct media_cfg cfg = { .rtcp_interval_ms = rtcp_ms, .opus_low_cpu_above = opus_above };
+	return mt_setup_cfg(state, &cfg);
 }
 
 static inline int mt_setup(void **state)

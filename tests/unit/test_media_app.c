@@ -708,27 +708,8 @@ static void test_lone_leg_start(void **state)
 /* mt_setup with a short latching window and RTP timeout. */
 static int app_setup(void **state)
 {
-	struct mt *t = calloc(1, sizeof(*t));
-	if (!t || loop_alloc(&t->sig))
-		return -1;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	srand((unsigned)ts.tv_nsec ^ (unsigned)getpid());
-	t->lo = (uint16_t)(40000 + 2 * (rand() % 9900));
-	t->hi = (uint16_t)(t->lo + 99);
-	struct media_cfg cfg = {
-		.nworkers = 1,
-		.rtp_min = t->lo,
-		.rtp_max = t->hi,
-		.bind_addr = "127.0.0.1",
-		.rtcp_interval_ms = 60000,
-		.latch_ms = 300,
-		.rtp_timeout_ms = 600,
-	};
-	if (media_engine_alloc(&t->me, t->sig, &cfg))
-		return -1;
-	*state = t;
-	return 0;
+	struct media_cfg cfg = { .rtcp_interval_ms = 60000, .latch_ms = 300, .rtp_timeout_ms = 600 };
+	return mt_setup_cfg(state, &cfg);
 }
 
 int main(void)
