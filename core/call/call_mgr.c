@@ -229,25 +229,10 @@ void call_leg_local(struct call_mgr *m, struct leg *l)
 	snprintf(l->dlg.local_contact, sizeof(l->dlg.local_contact), "%s", l->contact);
 }
 
-int call_reply_plain(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason)
-{
-	const struct sip_msg *req = sip_tsx_request(st);
-	const struct sip_peer *from = sip_tsx_peer(st);
-	char host[64];
-	sip_peer_addr_str(from, host, sizeof(host));
-	struct sbuf b;
-	sbuf_init(&b);
-	sip_msg_build_response(&b, req, status, reason, l->dlg.local_tag, host, sip_peer_port(from));
-	sip_msg_build_end(&b, NULL, NULL, 0);
-	int err = b.err;
-	if (!err)
-		err = sip_tsx_reply_raw(st, status, b.p, b.len);
-	sbuf_free(&b);
-	return err;
-}
-
-int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason,
-	       const char *extra, const char *sdp, size_t sdp_len)
+/* dialog: a response that makes or confirms a dialog (1xx/2xx to an
+ * INVITE, 2xx to a request in one), with our Contact and what we allow */
+static int reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason,
+		 bool dialog, const char *extra, const char *sdp, size_t sdp_len)
 {
 	const struct sip_msg *req = sip_tsx_request(st);
 	const struct sip_peer *from = sip_tsx_peer(st);
@@ -257,9 +242,9 @@ int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *r
 	sbuf_init(&b);
 	sip_msg_build_response(&b, req, status, reason, status > 100 ? l->dlg.local_tag : NULL,
 			       host, sip_peer_port(from));
-	if (status > 100 && status < 300)
+	if (dialog && status > 100 && status < 300)
 		sbuf_printf(&b, "Contact: <%s>\r\n", l->contact);
-	if (status >= 200 && status < 300)
+	if (dialog && status >= 200 && status < 300)
 		sbuf_adds(&b, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO\r\n"
 			      "Supported: timer\r\n");
 	if (extra)
@@ -270,6 +255,17 @@ int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *r
 		err = sip_tsx_reply_raw(st, status, b.p, b.len);
 	sbuf_free(&b);
 	return err;
+}
+
+int call_reply(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason,
+	       const char *extra, const char *sdp, size_t sdp_len)
+{
+	return reply(l, st, status, reason, true, extra, sdp, sdp_len);
+}
+
+int call_reply_plain(struct leg *l, struct sip_tsx *st, uint16_t status, const char *reason)
+{
+	return reply(l, st, status, reason, false, NULL, NULL, 0);
 }
 
 /* --- lifecycle ------------------------------------------------------------ */
