@@ -10,4 +10,9 @@ struct app_desc;
 /* NULL-terminated. */
 extern const struct app_desc *const apps_builtin[];
 
+/* What the apps do once at start-up, before any call, with the database
+ * (voicemail keeps messages a stop interrupted). Blocking is fine here. */
+struct db;
+void apps_startup(struct db *db, const char *data_dir);
+
 #endif

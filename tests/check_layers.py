@@ -39,8 +39,9 @@ ALLOWED = {
     # the numbering plan is read from db; an extension's number routes
     # to it when the plan does not know it yet
     'dialplan': {'base', 'ident', 'db'},
-    # apps see the call only through core/call/app.h
-    'apps': {'base', 'call'},
+    # apps see the call only through core/call/app.h, and the database
+    # only on the store thread (app_store)
+    'apps': {'base', 'call', 'db'},
     'ctl': {'base', 'sip', 'reg', 'call', 'pbx'},
     'web': {'base', 'db', 'pbx'},
     'pbx': {'base', 'sip', 'sdp', 'media', 'ident', 'reg', 'dialplan', 'call', 'apps', 'db', 'ctl',

@@ -45,7 +45,7 @@ void conf_defaults(struct conf *c)
 	c->ban_time = 600;
 	c->max_calls = 1000;
 	c->ext_max_calls = 4;
-	c->no_answer_timeout = 30;
+	c->no_answer_timeout = 25;
 	c->rtp_timeout = 30;
 	c->session_expires = 1800;
 	c->media_workers = 0;
@@ -104,7 +104,7 @@ static const struct setting settings[] = {
 	{ "security", "ban_time", "--ban-time", "how long a banned source is ignored (s)", K_U32, F(ban_time), 1, 604800, C_LIVE },
 	{ "calls", "max_calls", "--max-calls", "most concurrent calls system-wide (503 past it)", K_U32, F(max_calls), 1, 100000, C_LIVE },
 	{ "calls", "extension_max_calls", "--extension-max-calls", "concurrent calls per extension unless set on it (486 past it)", K_U32, F(ext_max_calls), 1, 1000, C_LIVE },
-	{ "calls", "no_answer_timeout", "--no-answer-timeout", "seconds of ringing before a call gives up", K_U32, F(no_answer_timeout), 1, 3600, C_LIVE },
+	{ "calls", "no_answer_timeout", "--no-answer-timeout", "seconds an extension rings before its no-answer destination takes the call (an extension may set its own)", K_U32, F(no_answer_timeout), 1, 3600, C_LIVE },
 	{ "calls", "rtp_timeout", "--rtp-timeout", "seconds without RTP (not on hold) that end a call", K_U32, F(rtp_timeout), 1, 3600, C_RESTART },
 	{ "calls", "session_expires", "--session-expires", "RFC 4028 session interval asked for (s)", K_U32, F(session_expires), 90, 86400, C_LIVE },
 	{ "calls", "media_coalesce_us", "--media-coalesce-us", "media workers batch packets for up to this long (us; 0: off)", K_U32, F(media_coalesce_us), 0, 10000, C_RESTART },

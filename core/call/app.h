@@ -59,10 +59,18 @@ struct app_desc {
 	void (*stop)(struct app_call *c, void *state);
 };
 
-/* Who called, the number dialled, and the call's id for log lines. */
+/* Who called (number and display name), the number dialled, and the
+ * call's id for log lines. */
 const char *app_caller(const struct app_call *c);
+const char *app_caller_name(const struct app_call *c);
 const char *app_dialled(const struct app_call *c);
 uint32_t app_call_id(const struct app_call *c);
+/* Why the call came to this app: "" (dialled, or sent by another app),
+ * "busy", "noanswer", "unavail" (the extension it rang for failed that
+ * way: voicemail picks its greeting by it), "fail". */
+const char *app_reason(const struct app_call *c);
+/* The data directory (voicemail keeps its files under it). */
+const char *app_data_dir(const struct app_call *c);
 
 /* Media towards the caller. Each returns 0 or an errno (ENOENT when the
  * call's media is gone). Plays replace each other; the end of each comes
@@ -77,6 +85,45 @@ int app_echo(struct app_call *c, bool on);
 /* The path of a prompt by name ("ss-noservice") in the sounds folder;
  * no disk access here: a missing file shows as PLAY_DONE with ENOENT. */
 void app_prompt(const struct app_call *c, const char *name, char *out, size_t cap);
+
+/* Records what the caller says to path (16-bit WAV at the call's rate,
+ * created 0640, its folder must exist): APP_EV_RECORD_DONE with tag,
+ * duration_ms and err when it ends (app_record_stop, or the file failed).
+ * A recording still running when the call ends is closed with what was
+ * written; no event comes then (the app's stop says it was recording). */
+int app_record(struct app_call *c, const char *path, uint32_t tag);
+int app_record_stop(struct app_call *c);
+
+/* Work on the database: work(db, arg) runs on the store thread (it may
+ * block: SQL, file system), then done(c, arg) on the loop. When the call
+ * or this app is gone by then, done gets c == NULL (it only frees arg). */
+struct db;
+typedef void(app_store_h)(struct db *db, void *arg);
+typedef void(app_done_h)(struct app_call *c, void *arg);
+int app_store(struct app_call *c, app_store_h *work, app_done_h *done, void *arg);
+
+/* Services of the PBX around the call, copied by value so that work
+ * that ends after the caller hung up can still use them (each is a no-op,
+ * or ENOSYS, where this daemon has none): the mailbox's lamp changed (MWI
+ * NOTIFY to its phones); the configuration changed in the database
+ * (reload it); an e-mail with an attachment to send (queued, retried,
+ * never blocking; done(err) later on the loop, may be NULL); work for the
+ * store thread with no answer (work frees arg). */
+typedef void(app_mail_done_h)(int err, void *arg);
+struct app_services {
+	void (*mailbox_changed)(const char *mailbox, void *arg);
+	void (*reload)(void *arg);
+	int (*mail)(const char *to, const char *subject, const char *text, const char *attach_path,
+		    app_mail_done_h *done, void *done_arg, void *arg);
+	int (*store)(app_store_h *work, void *work_arg, void *arg);
+	void *arg;
+};
+void app_services(const struct app_call *c, struct app_services *out);
+void app_services_mailbox_changed(const struct app_services *s, const char *mailbox);
+void app_services_reload(const struct app_services *s);
+int app_services_mail(const struct app_services *s, const char *to, const char *subject,
+		      const char *text, const char *attach_path, app_mail_done_h *done, void *arg);
+int app_services_store(const struct app_services *s, app_store_h *work, void *arg);
 
 /* One timer per app: APP_EV_TIMER after ms (re-arming replaces it). */
 int app_timer(struct app_call *c, uint32_t ms);

@@ -23,6 +23,7 @@ struct ext_table;
 struct authn;
 struct numplan;
 struct app_desc;
+struct app_services;
 struct sip_tsx;
 struct sip_msg;
 struct sip_peer;
@@ -46,6 +47,9 @@ struct call_deps {
 	/* the dialplan applications, NULL-terminated (apps/apps.c) */
 	const struct app_desc *const *apps;
 	const char *sounds_dir;       /* prompts by name (app_prompt) */
+	/* what core/pbx offers the apps around a call (app.h; each may be
+	 * NULL) */
+	const struct app_services *services;
 };
 
 int call_mgr_alloc(struct call_mgr **out, const struct call_deps *deps);

@@ -8,8 +8,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../../db/store.h"
+#include "../base/conf.h"
 #include "../base/log.h"
 
 static struct call *of(struct app_call *a)
@@ -86,6 +89,7 @@ void call_app_start(struct call *c, const struct app_desc *app, const char *arg)
 	sbuf_free(&sdp);
 	c->app = app;
 	c->app_state = NULL;
+	c->app_seq++;
 	log_debug(CALL_TAG, "call %u %s -> %s: app %s%s%s", c->id, c->caller, c->callee, app->name,
 		  arg[0] ? " " : "", arg);
 	int err = app->start(as_app(c), arg, &c->app_state);
@@ -120,6 +124,21 @@ void call_app_event(struct call *c, const struct app_event *ev)
 const char *app_caller(const struct app_call *a)
 {
 	return of_c(a)->caller;
+}
+
+const char *app_caller_name(const struct app_call *a)
+{
+	return of_c(a)->caller_name;
+}
+
+const char *app_reason(const struct app_call *a)
+{
+	return of_c(a)->reason;
+}
+
+const char *app_data_dir(const struct app_call *a)
+{
+	return of_c(a)->m->d.conf->data_dir;
 }
 
 const char *app_dialled(const struct app_call *a)
@@ -189,4 +208,99 @@ int app_goto(struct app_call *a, const char *dest)
 	call_app_stop(c);
 	call_goto(c, dest);
 	return 0;
+}
+
+int app_record(struct app_call *a, const char *path, uint32_t tag)
+{
+	return callm_app_record(of(a), path, tag);
+}
+
+int app_record_stop(struct app_call *a)
+{
+	return callm_app_record_stop(of(a));
+}
+
+/* --- the store thread for apps ---------------------------------------------- */
+
+struct app_job {
+	struct call_mgr *m;
+	uint32_t call_id, seq;
+	app_store_h *work;
+	app_done_h *done;
+	void *arg;
+};
+
+static void job_done(void *arg)
+{
+	struct app_job *j = arg;
+	struct call *found = NULL;
+	struct list_node *n;
+	list_foreach(&j->m->calls, n) {
+		struct call *c = container_of(n, struct call, le);
+		if (c->id == j->call_id) {
+			found = c;
+			break;
+		}
+	}
+	if (found && (found->ending || !found->app || found->app_seq != j->seq))
+		found = NULL; /* the app that asked is gone */
+	j->done(found ? as_app(found) : NULL, j->arg);
+	free(j);
+}
+
+static void job_run(struct db *db, void *arg)
+{
+	struct app_job *j = arg;
+	j->work(db, j->arg);
+	if (loop_post(j->m->d.loop, job_done, j)) {
+		j->done(NULL, j->arg);
+		free(j);
+	}
+}
+
+int app_store(struct app_call *a, app_store_h *work, app_done_h *done, void *arg)
+{
+	struct call *c = of(a);
+	struct app_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return ENOMEM;
+	*j = (struct app_job){ .m = c->m, .call_id = c->id, .seq = c->app_seq, .work = work,
+			       .done = done, .arg = arg };
+	if (store_post(c->m->d.store, job_run, j)) {
+		free(j);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+void app_services(const struct app_call *a, struct app_services *out)
+{
+	const struct call_deps *d = &of_c(a)->m->d;
+	if (d->services)
+		*out = *d->services;
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+void app_services_mailbox_changed(const struct app_services *s, const char *mailbox)
+{
+	if (s->mailbox_changed)
+		s->mailbox_changed(mailbox, s->arg);
+}
+
+void app_services_reload(const struct app_services *s)
+{
+	if (s->reload)
+		s->reload(s->arg);
+}
+
+int app_services_mail(const struct app_services *s, const char *to, const char *subject,
+		      const char *text, const char *attach_path, app_mail_done_h *done, void *arg)
+{
+	return s->mail ? s->mail(to, subject, text, attach_path, done, arg, s->arg) : ENOSYS;
+}
+
+int app_services_store(const struct app_services *s, app_store_h *work, void *arg)
+{
+	return s->store ? s->store(work, arg, s->arg) : ENOSYS;
 }

@@ -142,6 +142,10 @@ struct call {
 	const struct app_desc *app;
 	void *app_state;
 	struct loop_timer app_timer;
+	uint32_t app_seq;           /* which app run (app_store's done checks it) */
+	/* why the call came to the current destination (app_reason), and
+	 * why it goes to the next one (call_next sets it, call_goto takes it) */
+	char reason[12], reason_next[12];
 };
 
 /* Live calls per extension, for the per-extension limit (a counter, not
@@ -293,6 +297,8 @@ int callm_app_play(struct call *c, const char *const *files, size_t n, bool loop
 int callm_app_tone(struct call *c, const char *tone, uint32_t tag);
 int callm_app_stop(struct call *c);
 int callm_app_echo(struct call *c, bool on);
+int callm_app_record(struct call *c, const char *path, uint32_t tag);
+int callm_app_record_stop(struct call *c);
 /* An answer from B leg l (183/200) -> the answer for A. */
 int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,
 			struct sbuf *out, uint16_t *status);

@@ -183,6 +183,22 @@ int callm_app_stop(struct call *c)
 	return media_leg_stop(engine(c->m), cm->mcall, 0);
 }
 
+int callm_app_record(struct call *c, const char *path, uint32_t tag)
+{
+	struct call_media *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	return media_call_record(engine(c->m), cm->mcall, path, MEDIA_REC_WAV, false, tag);
+}
+
+int callm_app_record_stop(struct call *c)
+{
+	struct call_media *cm = c->media;
+	if (!cm)
+		return ENOENT;
+	return media_call_record_stop(engine(c->m), cm->mcall);
+}
+
 int callm_app_echo(struct call *c, bool on)
 {
 	struct call_media *cm = c->media;

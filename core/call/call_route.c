@@ -48,6 +48,8 @@ void call_goto(struct call *c, const char *dest)
 	}
 	path_add(c, dest);
 	next_defaults(c);
+	snprintf(c->reason, sizeof(c->reason), "%s", c->reason_next);
+	c->reason_next[0] = '\0';
 	if (!strcmp(d.kind, "hangup")) {
 		uint16_t st = c->fail_status ? c->fail_status : 480;
 		call_end(c, st, c->fail_reason[0] ? c->fail_reason : NULL,
@@ -82,6 +84,13 @@ void call_next(struct call *c, enum call_next why, uint16_t status, const char *
 	};
 	c->fail_status = status;
 	snprintf(c->fail_reason, sizeof(c->fail_reason), "%s", reason ? reason : "");
+	static const char *const reasons[] = {
+		[CALL_NEXT_BUSY] = "busy",
+		[CALL_NEXT_NOANSWER] = "noanswer",
+		[CALL_NEXT_UNAVAIL] = "unavail",
+		[CALL_NEXT_FAIL] = "fail",
+	};
+	snprintf(c->reason_next, sizeof(c->reason_next), "%s", reasons[why]);
 	snprintf(c->fail_side, sizeof(c->fail_side), "%s", side);
 	if (!strcmp(side, "callee"))
 		snprintf(c->fail_cause, sizeof(c->fail_cause), "callee answered %u", status);

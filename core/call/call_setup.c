@@ -598,10 +598,30 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	call_goto(c, dest);
 }
 
-/* A string of the extension's (next_busy...) or "hangup". */
-static void next_of(char *out, size_t cap, const char *v)
+/* Where a call to callee goes when it fails this way: a forwarding
+ * number (routed like a dialled one), else the extension's destination,
+ * else its voicemail when there is a voicemail app, else hangup. */
+static void next_of(struct call *c, const struct ext *callee, char *out, size_t cap,
+		    const char *fwd, const char *dest)
 {
-	snprintf(out, cap, "%s", v[0] ? v : "hangup");
+	const struct call_deps *p = &c->m->d;
+	if (fwd && fwd[0]) {
+		struct dest d;
+		route_dialled(p->plan ? *p->plan : NULL, *p->exts, callee->number, fwd, &d);
+		dest_format(&d, out, cap);
+		return;
+	}
+	if (dest[0]) {
+		snprintf(out, cap, "%s", dest);
+		return;
+	}
+	struct dest vm = { .kind = "vm" };
+	snprintf(vm.id, sizeof(vm.id), "%s", callee->number);
+	const char *arg;
+	if (call_app_find(c->m, &vm, &arg))
+		snprintf(out, cap, "vm:%s", callee->number);
+	else
+		snprintf(out, cap, "hangup");
 }
 
 void call_ring_ext(struct call *c, const char *number)
@@ -614,10 +634,25 @@ void call_ring_ext(struct call *c, const char *number)
 		call_goto(c, ROUTE_UNKNOWN);
 		return;
 	}
-	next_of(c->next_busy, sizeof(c->next_busy), callee->next_busy);
-	next_of(c->next_noanswer, sizeof(c->next_noanswer), callee->next_noanswer);
-	next_of(c->next_unavail, sizeof(c->next_unavail), callee->next_unavail);
+	next_of(c, callee, c->next_busy, sizeof(c->next_busy), callee->fwd_busy, callee->next_busy);
+	next_of(c, callee, c->next_noanswer, sizeof(c->next_noanswer), callee->fwd_noanswer,
+		callee->next_noanswer);
+	next_of(c, callee, c->next_unavail, sizeof(c->next_unavail), NULL, callee->next_unavail);
 	snprintf(c->callee_name, sizeof(c->callee_name), "%s", callee->name);
+	if (callee->fwd_all[0]) {
+		/* forwarded: the number is dialled again for the callee (a
+		 * chain that comes back is cut by the hop limit) */
+		char to[DEST_MAX];
+		next_of(c, callee, to, sizeof(to), callee->fwd_all, "");
+		log_debug(CALL_TAG, "call %u: %s forwards to %s", c->id, callee->number, to);
+		call_goto(c, to);
+		return;
+	}
+	if (callee->dnd) {
+		log_debug(CALL_TAG, "call %u: %s does not want to be disturbed", c->id, callee->number);
+		call_next(c, CALL_NEXT_BUSY, 486, "Busy Here", "system");
+		return;
+	}
 	if (call_ext_count(m, callee->number) >= limit_of(m, callee)) {
 		log_debug(CALL_TAG, "call %u: %s is at its call limit", c->id, callee->number);
 		call_next(c, CALL_NEXT_BUSY, 486, "Busy Here", "system");
@@ -659,6 +694,6 @@ void call_ring_ext(struct call *c, const char *number)
 	c->forking = true;
 	if (c->a.state == LEG_UP)
 		callm_tone_a(c, "ringback"); /* an app answered: we ring for the callee */
-	loop_timer_start(p->loop, &c->noanswer, (uint64_t)p->conf->no_answer_timeout * 1000u,
-			 on_noanswer, c);
+	unsigned ring_s = callee->ring_time ? callee->ring_time : p->conf->no_answer_timeout;
+	loop_timer_start(p->loop, &c->noanswer, (uint64_t)ring_s * 1000u, on_noanswer, c);
 }

@@ -39,6 +39,10 @@ struct ext {
 	 * hangup with the failure's status) when it is busy, rings without
 	 * answer, or has no phone registered */
 	char next_busy[64], next_noanswer[64], next_unavail[64];
+	unsigned ring_time;  /* seconds; 0: the system default */
+	/* call forwarding: numbers to dial ("" off), and do-not-disturb */
+	char fwd_all[32], fwd_busy[32], fwd_noanswer[32];
+	bool dnd;
 };
 
 struct ext_table;

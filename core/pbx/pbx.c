@@ -23,6 +23,7 @@
 #include "../../web/web.h"
 #include "../base/log.h"
 #include "../base/loop.h"
+#include "../call/app.h"
 #include "../call/call.h"
 #include "../ctl/ctl_server.h"
 #include "../dialplan/numplan.h"
@@ -116,6 +117,7 @@ static int load_initial(struct pbx *p)
 	}
 	struct restore_ctx rc = { .p = p, .now = (int64_t)time(NULL) };
 	db_reg_load(db, rc.now, restore_one, &rc);
+	apps_startup(db, p->conf.data_dir); /* before any call: no loop yet */
 	db_close(db);
 	log_info("pbx", "%zu extensions, %zu numbers in the plan, %d registrations restored%s",
 		 ext_table_count(p->exts), numplan_count(p->plan), rc.restored,
@@ -373,6 +375,39 @@ static void ctl_reload(ctl_done_h *done, void *done_arg, void *arg)
 
 /* --- lifecycle ---------------------------------------------------------- */
 
+/* --- what the apps may ask of the PBX (app.h, struct app_services) --------- */
+
+static void svc_mailbox_changed(const char *mailbox, void *arg)
+{
+	struct pbx *p = arg;
+	(void)p;
+	(void)mailbox; /* the lamp: MWI NOTIFY to the mailbox's phones */
+}
+
+static void svc_reload(void *arg)
+{
+	pbx_reload(arg, NULL, NULL);
+}
+
+static int svc_mail(const char *to, const char *subject, const char *text, const char *attach_path,
+		    app_mail_done_h *done, void *done_arg, void *arg)
+{
+	(void)to;
+	(void)subject;
+	(void)text;
+	(void)attach_path;
+	(void)done;
+	(void)done_arg;
+	(void)arg;
+	return ENOSYS; /* no mailer in this build */
+}
+
+static int svc_store(app_store_h *work, void *work_arg, void *arg)
+{
+	struct pbx *p = arg;
+	return store_post(p->store, work, work_arg);
+}
+
 int pbx_alloc(struct pbx **out, const struct conf *conf)
 {
 	struct pbx *p = calloc(1, sizeof(*p));
@@ -440,10 +475,17 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		goto out;
 	}
 	sip_transport_set_external(p->tp, conf->external_addr);
+	p->services = (struct app_services){
+		.mailbox_changed = svc_mailbox_changed,
+		.reload = svc_reload,
+		.mail = svc_mail,
+		.store = svc_store,
+		.arg = p,
+	};
 	struct call_deps cd = {
 		.loop = p->loop, .store = p->store, .tp = p->tp, .tsx = p->tsx, .reg = p->reg,
 		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts, .plan = &p->plan,
-		.apps = apps_builtin, .sounds_dir = p->conf.sounds_dir,
+		.apps = apps_builtin, .sounds_dir = p->conf.sounds_dir, .services = &p->services,
 	};
 	err = call_mgr_alloc(&p->calls, &cd);
 	if (err)

@@ -11,6 +11,7 @@
 
 #include "../base/conf.h"
 #include "../base/loop.h"
+#include "../call/app.h"
 #include "../ident/authn.h"
 #include "pbx_settings.h"
 
@@ -40,7 +41,8 @@ struct pbx {
 	struct authn authn;
 	struct registrar *reg;
 	struct ext_table *exts;
-	struct numplan *plan;       /* read when a call is routed; swapped on reload */
+	struct numplan *plan;
+	struct app_services services; /* what the apps may ask of us */       /* read when a call is routed; swapped on reload */
 	struct domains *domains;
 	struct ctl_server *ctl;
 	struct call_mgr *calls;
