@@ -96,11 +96,14 @@ static bool ext_apply(struct web_req *r, json_t *o, struct db_ext *e, bool *pw_g
 	    web_field_str(r, o, "forward_no_answer", e->fwd_noanswer, sizeof(e->fwd_noanswer),
 			  false) < 0)
 		return false;
-	/* any integer: db_ext_validate says what is allowed, in the CLI's words */
-	if ((g = web_field_int(r, o, "ring_time", -1000000, 1000000, &n)) < 0)
-		return false;
-	if (g)
-		e->ring_time = (int)n;
+	/* Anything but a whole number in range is -1, which db_ext_validate
+	 * refuses: one message, the CLI's, for every wrong ring time. */
+	json_t *rt = json_object_get(o, "ring_time");
+	if (rt && !json_is_null(rt))
+		e->ring_time = json_is_integer(rt) && json_integer_value(rt) >= 0 &&
+				       json_integer_value(rt) <= DB_EXT_RING_TIME_MAX
+				       ? (int)json_integer_value(rt)
+				       : -1;
 	if ((g = web_field_bool(r, o, "dnd", &b)) < 0)
 		return false;
 	if (g)
