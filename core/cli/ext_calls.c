@@ -56,7 +56,7 @@ static int put(char *dst, size_t cap, const char *src, const char *opt)
 
 int ext_calls_apply(struct db_ext *e, const struct ext_calls_args *a, const char *usage)
 {
-	int rc;
+	int rc = CLI_OK;
 	if (a->no_forward && (a->forward || a->forward_busy || a->forward_no_answer))
 		return cli_usage(usage, "--no-forward and --forward... exclude each other");
 	if (a->ring_time) {
