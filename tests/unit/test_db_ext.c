@@ -25,6 +25,7 @@
 #include "../../db/db.h"
 #include "../../db/db_int.h" /* db_migration_count */
 #include "db_test_util.h"
+#include "../../core/ident/ext_table.h"
 
 /* A fresh directory; the database is opened by each test (some build a
  * version-1 file first). */
@@ -585,6 +586,45 @@ static void test_call_handling_roundtrip(void **state)
 			 2);
 }
 
+/* The signalling loop's snapshot carries them; "" stays "" (the call
+ * layer picks the default). */
+static void test_ext_table_carries_call_handling(void **state)
+{
+	struct fx *f = *state;
+	struct db_ext e = mk_ext("1001", "password-1001");
+	e.ring_time = 45;
+	snprintf(e.dest_noanswer, sizeof(e.dest_noanswer), "ext:1002");
+	snprintf(e.dest_busy, sizeof(e.dest_busy), "hangup");
+	snprintf(e.fwd_all, sizeof(e.fwd_all), "1002");
+	snprintf(e.fwd_busy, sizeof(e.fwd_busy), "*97");
+	snprintf(e.fwd_noanswer, sizeof(e.fwd_noanswer), "+4930");
+	e.dnd = true;
+	assert_int_equal(db_ext_add(f->db, &e), 0);
+	struct db_ext plain = mk_ext("1002", "password-1002");
+	assert_int_equal(db_ext_add(f->db, &plain), 0);
+
+	struct ext_table *t;
+	assert_int_equal(ext_table_load(&t, f->db), 0);
+	const struct ext *x = ext_table_find(t, pl_from("1001"));
+	assert_non_null(x);
+	assert_int_equal(x->ring_time, 45);
+	assert_string_equal(x->next_noanswer, "ext:1002");
+	assert_string_equal(x->next_busy, "hangup");
+	assert_string_equal(x->next_unavail, "");
+	assert_string_equal(x->fwd_all, "1002");
+	assert_string_equal(x->fwd_busy, "*97");
+	assert_string_equal(x->fwd_noanswer, "+4930");
+	assert_true(x->dnd);
+	x = ext_table_find(t, pl_from("1002"));
+	assert_non_null(x);
+	assert_int_equal(x->ring_time, 0);
+	assert_string_equal(x->next_noanswer, "");
+	assert_string_equal(x->next_busy, "");
+	assert_string_equal(x->fwd_all, "");
+	assert_false(x->dnd);
+	ext_table_unref(t);
+}
+
 /* The whole message, as the CLI and the web API pass it on. */
 static void expect_why(const struct db_ext *e, const char *want)
 {
@@ -701,6 +741,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_handling_roundtrip, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_call_handling_validation, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_table_carries_call_handling, setup_open,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
