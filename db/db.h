@@ -41,6 +41,11 @@ int db_schema_version(struct db *db);
 #define DB_EXT_MAX_CALLS_LIMIT 1000  /* highest max_calls accepted */
 #define DB_EXT_CODECS_MAX CODEC_LIST_TEXT_MAX
 #define DB_EXT_SRTP_MAX 12
+#define DB_EXT_RING_TIME_DEFAULT 25  /* what ring_time = 0 means */
+#define DB_EXT_RING_TIME_MIN 5
+#define DB_EXT_RING_TIME_MAX 300
+#define DB_EXT_DEST_MAX 64           /* a destination: "kind:id", 63 bytes */
+#define DB_EXT_FWD_MAX 32            /* a forwarding number: 1-31 of 0-9 * # + */
 
 struct db_ext {
 	char number[DB_EXT_NUMBER_MAX];   /* digits, 2-15 of them */
@@ -62,6 +67,22 @@ struct db_ext {
 					   * system default */
 	char srtp[DB_EXT_SRTP_MAX];       /* "off" | "optional" | "required";
 					   * "" is taken as "optional" */
+	/* migration 6: call handling */
+	int ring_time;                    /* seconds of ringing, 0: the system
+					   * default (DB_EXT_RING_TIME_DEFAULT) */
+	/* where a call goes when nobody answers, the extension is busy, or
+	 * no phone of it is registered: a destination (core/base/dest.h,
+	 * "vm:1001", "ext:1002", "hangup"); "": the default, its voicemail */
+	char dest_noanswer[DB_EXT_DEST_MAX];
+	char dest_busy[DB_EXT_DEST_MAX];
+	char dest_unavail[DB_EXT_DEST_MAX];
+	/* call forwarding: a number to dial (digits * # +), "": off; always,
+	 * when busy, when not answered */
+	char fwd_all[DB_EXT_FWD_MAX];
+	char fwd_busy[DB_EXT_FWD_MAX];
+	char fwd_noanswer[DB_EXT_FWD_MAX];
+	bool dnd;                         /* do not disturb: its phones are
+					   * not rung */
 };
 
 /* Validates fields (number digits only, 2-15; password 8+ chars; pin
@@ -70,9 +91,13 @@ struct db_ext {
  * with optional /prefix (1..32 or 1..128, no host bits set), no spaces;
  * max_calls 0..1000; codecs "" or a codec list as codec_list_parse
  * takes it (core/base/codec_names.h); srtp "", off, optional or
- * required). EINVAL with *why set to a message that starts with the
- * field's name ("contact: ...", "max_calls: ..."), static or valid until
- * this thread validates again. */
+ * required; ring_time 0 or 5..300; no_answer, busy, unavailable (the
+ * dest_* fields) "" or a destination as dest_parse takes it; forward_all,
+ * forward_busy, forward_no_answer (the fwd_* fields) "" or 1-31 of
+ * 0-9 * # + and not the extension's own number). EINVAL with *why set to
+ * a message that starts with the field's name as the web API calls it
+ * ("contact: ...", "max_calls: ...", "no_answer: ..."), static or valid
+ * until this thread validates again. */
 int db_ext_validate(const struct db_ext *e, const char **why);
 /* Adds the extension and its row in the numbering plan ("ext:N",
  * "extension N") in one transaction (a savepoint inside the caller's when

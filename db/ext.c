@@ -2,16 +2,19 @@
  * Extensions: the phones' accounts (number, display name, SIP digest
  * password, voicemail PIN, enabled) and, for devices that do not register,
  * a static contact URI, the addresses trusted to be the extension without
- * digest authentication, and a concurrent-call cap; and the media policy
- * of its leg (allowed codecs in order of preference, SRTP off, optional
- * or required). The SIP password is stored as given, not hashed: digest authentication needs it (or HA1, which is as good as
- * the password for this realm), which is why the file is 0600.
- * Validation happens here, at the boundary, so the CLI, the web API and
- * tests all get the same rules and the same messages.
+ * digest authentication, and a concurrent-call cap; the media policy of
+ * its leg (allowed codecs in order of preference, SRTP off, optional or
+ * required); and its call handling (ring time, where unanswered, busy and
+ * unreachable calls go, call forwarding, do-not-disturb). The SIP
+ * password is stored as given, not hashed: digest authentication needs it
+ * (or HA1, which is as good as the password for this realm), which is why
+ * the file is 0600. Validation happens here, at the boundary, so the CLI,
+ * the web API and tests all get the same rules and the same messages.
  */
 #include "db_int.h"
 
 #include "../core/base/codec_names.h"
+#include "../core/base/dest.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -200,6 +203,83 @@ static int codecs_check(const char *c, size_t cap, const char **why)
 	return EINVAL;
 }
 
+/* A destination of the call handling ("" is the default) by the parser
+ * the router uses (core/base/dest.h), so what is saved is what a call
+ * can follow. An extension that sends its own calls back to itself would
+ * only ring again until the call layer's hop limit ends it: refused. */
+static int dest_check(const char *field, const char *d, size_t cap, const char *self,
+		      const char **why)
+{
+	static __thread char msg[200];
+	char rule[160];
+	struct dest parsed;
+	size_t n = strnlen(d, cap);
+	if (n == 0)
+		return 0;
+	if (n == cap) {
+		snprintf(msg, sizeof(msg), "%s: at most %zu characters", field, cap - 1);
+		*why = msg;
+		return EINVAL;
+	}
+	if (dest_parse(d, &parsed, rule, sizeof(rule))) {
+		snprintf(msg, sizeof(msg), "%s: %s", field, rule);
+		*why = msg;
+		return EINVAL;
+	}
+	if (!strcmp(parsed.kind, "ext") && !strcmp(parsed.id, self)) {
+		snprintf(msg, sizeof(msg),
+			 "%s: ext:%s is this extension itself (its voicemail is the default)",
+			 field, self);
+		*why = msg;
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* A forwarding target: a number to dial, as the numbering plan writes
+ * numbers (db_number_add), and not the extension's own. */
+static int fwd_check(const char *field, const char *f, size_t cap, const char *self,
+		     const char **why)
+{
+	static __thread char msg[160];
+	size_t n = strnlen(f, cap);
+	if (n == 0)
+		return 0;
+	bool ok = n < cap;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (f[i] >= '0' && f[i] <= '9') || f[i] == '*' || f[i] == '#' || f[i] == '+';
+	if (!ok) {
+		snprintf(msg, sizeof(msg), "%s: a number to dial, 1 to %zu of 0-9 * # +", field,
+			 cap - 1);
+		*why = msg;
+		return EINVAL;
+	}
+	if (!strcmp(f, self)) {
+		snprintf(msg, sizeof(msg), "%s: cannot forward extension %s to itself", field, self);
+		*why = msg;
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* The call handling fields (migration 6); names as the web API's. */
+static int calls_check(const struct db_ext *e, const char **why)
+{
+	if (e->ring_time != 0 &&
+	    (e->ring_time < DB_EXT_RING_TIME_MIN || e->ring_time > DB_EXT_RING_TIME_MAX)) {
+		*why = "ring_time: 0 (the default, 25 s) or 5 to 300 seconds";
+		return EINVAL;
+	}
+	if (dest_check("no_answer", e->dest_noanswer, sizeof(e->dest_noanswer), e->number, why) ||
+	    dest_check("busy", e->dest_busy, sizeof(e->dest_busy), e->number, why) ||
+	    dest_check("unavailable", e->dest_unavail, sizeof(e->dest_unavail), e->number, why) ||
+	    fwd_check("forward_all", e->fwd_all, sizeof(e->fwd_all), e->number, why) ||
+	    fwd_check("forward_busy", e->fwd_busy, sizeof(e->fwd_busy), e->number, why) ||
+	    fwd_check("forward_no_answer", e->fwd_noanswer, sizeof(e->fwd_noanswer), e->number, why))
+		return EINVAL;
+	return 0;
+}
+
 int db_ext_validate(const struct db_ext *e, const char **why)
 {
 	const char *dummy;
@@ -257,7 +337,7 @@ int db_ext_validate(const struct db_ext *e, const char **why)
 		*why = "srtp: off, optional or required";
 		return EINVAL;
 	}
-	return 0;
+	return calls_check(e, why);
 }
 
 static int bind_fields(sqlite3_stmt *st, const struct db_ext *e)
@@ -279,6 +359,17 @@ static int bind_fields(sqlite3_stmt *st, const struct db_ext *e)
 	else if (!err && sqlite3_bind_null(st, 9) != SQLITE_OK)
 		err = EINVAL;
 	err = err ? err : db_bind_str(st, 10, e->srtp[0] ? e->srtp : "optional", sizeof(e->srtp));
+	/* ?11 is created_at, which only the INSERT has */
+	if (!err && sqlite3_bind_int(st, 12, e->ring_time) != SQLITE_OK)
+		err = EINVAL;
+	err = err ? err : db_bind_str(st, 13, e->dest_noanswer, sizeof(e->dest_noanswer));
+	err = err ? err : db_bind_str(st, 14, e->dest_busy, sizeof(e->dest_busy));
+	err = err ? err : db_bind_str(st, 15, e->dest_unavail, sizeof(e->dest_unavail));
+	err = err ? err : db_bind_str(st, 16, e->fwd_all, sizeof(e->fwd_all));
+	err = err ? err : db_bind_str(st, 17, e->fwd_busy, sizeof(e->fwd_busy));
+	err = err ? err : db_bind_str(st, 18, e->fwd_noanswer, sizeof(e->fwd_noanswer));
+	if (!err && sqlite3_bind_int(st, 19, e->dnd ? 1 : 0) != SQLITE_OK)
+		err = EINVAL;
 	return err;
 }
 
@@ -306,8 +397,11 @@ int db_ext_add(struct db *db, const struct db_ext *e)
 	if (!err)
 		err = db_stmt(db,
 			      "INSERT INTO extensions (number, name, password, vm_pin, enabled,"
-			      " contact, trust, max_calls, codecs, srtp, created_at)"
-			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			      " contact, trust, max_calls, codecs, srtp, created_at,"
+			      " ring_time, dest_noanswer, dest_busy, dest_unavail,"
+			      " fwd_all, fwd_busy, fwd_noanswer, dnd)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+			      " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 			      &st);
 	if (st) {
 		err = bind_fields(st, e);
@@ -333,7 +427,10 @@ int db_ext_update(struct db *db, const struct db_ext *e)
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
 			  "UPDATE extensions SET name = ?2, password = ?3, vm_pin = ?4, enabled = ?5,"
-			  " contact = ?6, trust = ?7, max_calls = ?8, codecs = ?9, srtp = ?10"
+			  " contact = ?6, trust = ?7, max_calls = ?8, codecs = ?9, srtp = ?10,"
+			  " ring_time = ?12, dest_noanswer = ?13, dest_busy = ?14,"
+			  " dest_unavail = ?15, fwd_all = ?16, fwd_busy = ?17,"
+			  " fwd_noanswer = ?18, dnd = ?19"
 			  " WHERE number = ?1",
 			  &st);
 	if (err)
@@ -378,7 +475,22 @@ static void read_row(sqlite3_stmt *st, struct db_ext *e)
 	e->max_calls = sqlite3_column_int(st, 8);
 	db_col_str(st, 9, e->codecs, sizeof(e->codecs));
 	db_col_str(st, 10, e->srtp, sizeof(e->srtp));
+	e->ring_time = sqlite3_column_int(st, 11);
+	db_col_str(st, 12, e->dest_noanswer, sizeof(e->dest_noanswer));
+	db_col_str(st, 13, e->dest_busy, sizeof(e->dest_busy));
+	db_col_str(st, 14, e->dest_unavail, sizeof(e->dest_unavail));
+	db_col_str(st, 15, e->fwd_all, sizeof(e->fwd_all));
+	db_col_str(st, 16, e->fwd_busy, sizeof(e->fwd_busy));
+	db_col_str(st, 17, e->fwd_noanswer, sizeof(e->fwd_noanswer));
+	e->dnd = sqlite3_column_int(st, 18) != 0;
 }
+
+/* The columns read_row reads, in its order. */
+#define EXT_COLUMNS                                                        \
+	"number, name, password, vm_pin, enabled, created_at,"             \
+	" contact, trust, max_calls, codecs, srtp,"                        \
+	" ring_time, dest_noanswer, dest_busy, dest_unavail,"              \
+	" fwd_all, fwd_busy, fwd_noanswer, dnd"
 
 int db_ext_get(struct db *db, const char *number, struct db_ext *out)
 {
@@ -386,9 +498,7 @@ int db_ext_get(struct db *db, const char *number, struct db_ext *out)
 		return EINVAL;
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
-			  "SELECT number, name, password, vm_pin, enabled, created_at,"
-			  " contact, trust, max_calls, codecs, srtp"
-			  " FROM extensions WHERE number = ?1",
+			  "SELECT " EXT_COLUMNS " FROM extensions WHERE number = ?1",
 			  &st);
 	if (err)
 		return err;
@@ -412,9 +522,7 @@ int db_ext_list(struct db *db, db_ext_h *h, void *arg)
 	/* Ordered as numbers people read them (10 before 100), then as text
 	 * so "0100" and "100" keep a stable order. */
 	int err = db_stmt(db,
-			  "SELECT number, name, password, vm_pin, enabled, created_at,"
-			  " contact, trust, max_calls, codecs, srtp"
-			  " FROM extensions ORDER BY length(number), number",
+			  "SELECT " EXT_COLUMNS " FROM extensions ORDER BY length(number), number",
 			  &st);
 	if (err)
 		return -err;

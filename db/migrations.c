@@ -157,6 +157,30 @@ static const struct migration migrations[] = {
 	  /* The path a call took through the plan ("app:ivr > ext:1003"). */
 	  "ALTER TABLE cdr ADD COLUMN path TEXT NOT NULL DEFAULT '';"
 	  "PRAGMA user_version = 5;" },
+	{ 6,
+	  /* Call handling per extension: how long it rings (0: the system
+	   * default), where an unanswered, busy or unreachable call goes
+	   * ('': the default, its voicemail), call forwarding (a number to
+	   * dial, '': off) and do-not-disturb. */
+	  "ALTER TABLE extensions ADD COLUMN ring_time INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE extensions ADD COLUMN dest_noanswer TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN dest_busy TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN dest_unavail TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN fwd_all TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN fwd_busy TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN fwd_noanswer TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE extensions ADD COLUMN dnd INTEGER NOT NULL DEFAULT 0;"
+	  /* The FreePBX feature codes people already know. OR IGNORE: an
+	   * administrator who gave one of these numbers to something else
+	   * keeps it (the plan is theirs; the code can be added elsewhere). */
+	  "INSERT OR IGNORE INTO numbers (number, dest, what) VALUES"
+	  "  ('*72', 'app:fwdon', 'feature code: call forward on'),"
+	  "  ('*73', 'app:fwdoff', 'feature code: call forward off'),"
+	  "  ('*78', 'app:dndon', 'feature code: do not disturb on'),"
+	  "  ('*79', 'app:dndoff', 'feature code: do not disturb off'),"
+	  "  ('*97', 'app:vmmain', 'feature code: own voicemail'),"
+	  "  ('*98', 'app:vmany', 'feature code: any voicemail');"
+	  "PRAGMA user_version = 6;" },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

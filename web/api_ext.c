@@ -19,7 +19,10 @@
 #define GENERATED_PW_LEN 16 /* as db_setup_defaults: about 93 bits */
 
 static const char *const ext_keys[] = { "number", "name", "enabled", "contact", "trust",
-					"max_calls", "vm_pin", "password", "codecs", "srtp", NULL };
+					"max_calls", "vm_pin", "password", "codecs", "srtp",
+					"ring_time", "no_answer", "busy", "unavailable",
+					"forward_all", "forward_busy", "forward_no_answer",
+					"dnd", NULL };
 
 static json_t *ext_json(const struct db_ext *e)
 {
@@ -33,6 +36,16 @@ static json_t *ext_json(const struct db_ext *e)
 	/* "": the system's [calls] codecs */
 	json_object_set_new(o, "codecs", json_string(e->codecs));
 	json_object_set_new(o, "srtp", json_string(e->srtp[0] ? e->srtp : "optional"));
+	/* call handling: 0 and "" are the defaults (the system's ring time,
+	 * the extension's voicemail, no forwarding) */
+	json_object_set_new(o, "ring_time", json_integer(e->ring_time));
+	json_object_set_new(o, "no_answer", json_string(e->dest_noanswer));
+	json_object_set_new(o, "busy", json_string(e->dest_busy));
+	json_object_set_new(o, "unavailable", json_string(e->dest_unavail));
+	json_object_set_new(o, "forward_all", json_string(e->fwd_all));
+	json_object_set_new(o, "forward_busy", json_string(e->fwd_busy));
+	json_object_set_new(o, "forward_no_answer", json_string(e->fwd_noanswer));
+	json_object_set_new(o, "dnd", json_boolean(e->dnd));
 	json_object_set_new(o, "vm_pin_set", json_boolean(e->vm_pin[0] != '\0'));
 	json_object_set_new(o, "created_at", json_integer(e->created_at));
 	return o;
@@ -75,6 +88,26 @@ static bool ext_apply(struct web_req *r, json_t *o, struct db_ext *e, bool *pw_g
 		return false;
 	if (g)
 		e->max_calls = (int)n;
+	if (web_field_str(r, o, "no_answer", e->dest_noanswer, sizeof(e->dest_noanswer), false) < 0 ||
+	    web_field_str(r, o, "busy", e->dest_busy, sizeof(e->dest_busy), false) < 0 ||
+	    web_field_str(r, o, "unavailable", e->dest_unavail, sizeof(e->dest_unavail), false) < 0 ||
+	    web_field_str(r, o, "forward_all", e->fwd_all, sizeof(e->fwd_all), false) < 0 ||
+	    web_field_str(r, o, "forward_busy", e->fwd_busy, sizeof(e->fwd_busy), false) < 0 ||
+	    web_field_str(r, o, "forward_no_answer", e->fwd_noanswer, sizeof(e->fwd_noanswer),
+			  false) < 0)
+		return false;
+	/* Anything but a whole number in range is -1, which db_ext_validate
+	 * refuses: one message, the CLI's, for every wrong ring time. */
+	json_t *rt = json_object_get(o, "ring_time");
+	if (rt && !json_is_null(rt))
+		e->ring_time = json_is_integer(rt) && json_integer_value(rt) >= 0 &&
+				       json_integer_value(rt) <= DB_EXT_RING_TIME_MAX
+				       ? (int)json_integer_value(rt)
+				       : -1;
+	if ((g = web_field_bool(r, o, "dnd", &b)) < 0)
+		return false;
+	if (g)
+		e->dnd = b;
 	if ((g = web_field_str(r, o, "password", e->password, sizeof(e->password), false)) < 0)
 		return false;
 	*pw_given = g > 0;

@@ -164,6 +164,20 @@ ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "en
              "max_calls": I(minimum=0, maximum=1000, description="0: the default"),
              "codecs": S(maxLength=CODEC_LIST_LEN, description="allowed codecs, %s (any case, each once, no blanks); empty: the system's [calls] codecs" % CODEC_LIST_DESC),
              "srtp": {"type": "string", "enum": ["off", "optional", "required"], "description": "SRTP policy of this extension's calls (SDES)"}}
+# Call handling (migration 6): the rules are db_ext_validate's (db/ext.c),
+# destinations are core/base/dest.h's kind:id.
+EXT_DEST = S(maxLength=63, pattern="^(hangup|[a-z]{1,15}:[A-Za-z0-9*#+._-]{1,47})?$")
+EXT_FWD = S(maxLength=31, pattern="^[0-9*#+]{0,31}$")
+ext_props.update({
+    "ring_time": I(minimum=0, maximum=300, description="seconds its phones ring: 0 for the system default (25), else 5 to 300"),
+    "no_answer": dict(EXT_DEST, description="where a call goes when nobody answers: kind:id (ext:1002, vm:1001) or hangup; empty: the default, its voicemail"),
+    "busy": dict(EXT_DEST, description="where a call goes when the extension is busy; empty: its voicemail"),
+    "unavailable": dict(EXT_DEST, description="where a call goes when no phone of it is registered; empty: its voicemail"),
+    "forward_all": dict(EXT_FWD, description="forward every call to this number; empty: off; not the extension itself"),
+    "forward_busy": dict(EXT_FWD, description="forward calls when busy to this number; empty: off"),
+    "forward_no_answer": dict(EXT_FWD, description="forward unanswered calls to this number; empty: off"),
+    "dnd": {"type": "boolean", "description": "do not disturb: its phones are not rung"},
+})
 ext_out = dict(ext_props); ext_out["vm_pin_set"] = {"type": "boolean"}; ext_out["created_at"] = I(description="unix seconds")
 ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="write-only"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
 ext_created = dict(ext_out); ext_created["password"] = S(description="only when generated: shown this once")

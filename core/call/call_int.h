@@ -17,7 +17,7 @@
 #include "../base/list.h"
 #include "../base/loop.h"
 #include "../base/sbuf.h"
-#include "../dialplan/dest.h"
+#include "../base/dest.h"
 #include "../sip/dialog.h"
 #include "app.h"
 #include "call.h"

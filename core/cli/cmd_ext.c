@@ -15,6 +15,7 @@
 #include "../../db/db.h"
 #include "../base/codec_names.h"
 #include "cli.h"
+#include "ext_calls.h"
 #include "table.h"
 
 #define GENERATED_PW_LEN 16
@@ -22,14 +23,15 @@
 #define U_ADD                                                                  \
 	"extension add NUMBER [--name NAME] [--password PW] [--pin PIN] [--disabled]" \
 	" [--contact URI] [--trust CIDR[,CIDR...]] [--max-calls N]"           \
-	" [--codecs C[,C...]] [--srtp off|optional|required]"
+	" [--codecs C[,C...]] [--srtp off|optional|required]" EXT_CALLS_USAGE
 #define U_LIST "extension list"
 #define U_SHOW "extension show NUMBER [--show-password]"
 #define U_SET                                                                        \
 	"extension set NUMBER [--name NAME] [--password PW | --new-password] [--pin PIN]" \
 	" [--enable | --disable] [--contact URI | --no-contact]"                         \
 	" [--trust CIDR[,CIDR...] | --no-trust] [--max-calls N]"                     \
-	" [--codecs C[,C...] | --default-codecs] [--srtp off|optional|required]"
+	" [--codecs C[,C...] | --default-codecs] [--srtp off|optional|required]"        \
+	EXT_CALLS_USAGE
 #define U_REMOVE "extension remove NUMBER"
 #define U_ALL "extension add|list|show|set|remove ..."
 
@@ -58,6 +60,8 @@ static int invalid(const struct db_ext *e, const char *why)
 	for (size_t i = 0; i < n; i++)
 		opt[i] = why[i] == '_' ? '-' : why[i];
 	opt[n] = '\0';
+	if (strcmp(opt, "forward-all") == 0) /* the option is the short one */
+		opt[strlen("forward")] = '\0';
 	if (strcmp(opt, "trust") == 0) {
 		/* Name the entry at fault: validate them one at a time. */
 		struct db_ext one = *e;
@@ -167,7 +171,8 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	const char *contact = NULL, *trust = NULL, *max_calls = NULL;
 	const char *codecs = NULL, *srtp = NULL;
 	bool disabled = false;
-	const struct cli_opt opts[] = {
+	struct ext_calls_args ca = { 0 };
+	struct cli_opt opts[24] = {
 		{ "codecs", true, &codecs, NULL },
 		{ "srtp", true, &srtp, NULL },
 		{ "name", true, &name, NULL },
@@ -179,6 +184,8 @@ static int ext_add(struct cli *c, int argc, char **argv)
 		{ "max-calls", true, &max_calls, NULL },
 		{ 0 },
 	};
+	if (!ext_calls_opts(opts, sizeof(opts) / sizeof(opts[0]), &ca))
+		return cli_fail("internal: too many options");
 	int rc = cli_parse(argc, argv, opts, pos, 1, 1, NULL, U_ADD);
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
@@ -192,6 +199,7 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	    (rc = put(e.name, sizeof(e.name), name, "--name")) ||
 	    (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")) ||
 	    (rc = set_device(&e, contact, trust, max_calls, codecs, srtp)) ||
+	    (rc = ext_calls_apply(&e, &ca, U_ADD)) ||
 	    (rc = set_password(&e, pw, &generated)))
 		return rc;
 	/* A device with a contact or a trust still gets a password: it may
@@ -225,6 +233,7 @@ struct ext_row {
 	char name[DB_EXT_NAME_MAX];
 	bool enabled;
 	char opts[128]; /* "contact, trust, max-calls 8, codecs opus,PCMU, srtp required" */
+	char calls[128]; /* "dnd, fwd 2002" */
 };
 
 struct ext_rows {
@@ -271,6 +280,7 @@ static void collect(const struct db_ext *e, void *arg)
 	memcpy(w->name, e->name, sizeof(w->name));
 	w->enabled = e->enabled;
 	device_marker(w->opts, sizeof(w->opts), e);
+	ext_calls_marker(w->calls, sizeof(w->calls), e);
 }
 
 static int ext_list(struct cli *c, int argc, char **argv)
@@ -289,7 +299,7 @@ static int ext_list(struct cli *c, int argc, char **argv)
 		rc = cli_fail("out of memory");
 	db_close(db);
 
-	enum { NCOLS = 4 };
+	enum { NCOLS = 5 };
 	const char **cells = NULL;
 	if (!rc && r.n) {
 		cells = calloc(r.n * NCOLS, sizeof(*cells));
@@ -305,8 +315,10 @@ static int ext_list(struct cli *c, int argc, char **argv)
 			row[1] = r.row[i].name;
 			row[2] = r.row[i].enabled ? "yes" : "no";
 			row[3] = r.row[i].opts;
+			row[4] = r.row[i].calls;
 		}
-		static const char *const head[NCOLS] = { "NUMBER", "NAME", "ENABLED", "OPTIONS" };
+		static const char *const head[NCOLS] = { "NUMBER", "NAME", "ENABLED", "OPTIONS",
+							 "FWD/DND" };
 		table_print(stdout, NCOLS, head, NULL, cells, r.n);
 	}
 	free(cells);
@@ -356,7 +368,9 @@ static int ext_show(struct cli *c, int argc, char **argv)
 		snprintf(max_calls, sizeof(max_calls), "%d", e.max_calls);
 	else
 		snprintf(max_calls, sizeof(max_calls), "%d (default)", DB_EXT_MAX_CALLS_DEFAULT);
-	const char *cells[] = {
+	struct ext_calls_buf cbuf;
+	enum { ROWS = 11 }; /* before the call handling's: number to SRTP */
+	const char *cells[(ROWS + EXT_CALLS_ROWS + 1) * 2] = {
 		"number:", e.number,
 		"name:", e.name,
 		"enabled:", e.enabled ? "yes" : "no",
@@ -368,8 +382,11 @@ static int ext_show(struct cli *c, int argc, char **argv)
 		"max calls:", max_calls,
 		"codecs:", e.codecs[0] ? e.codecs : "(system default)",
 		"SRTP:", e.srtp[0] ? e.srtp : "optional",
-		"created:", created,
+		/* the call handling rows go here, before "created:" */
 	};
+	ext_calls_cells(&e, &cbuf, cells + ROWS * 2);
+	cells[(ROWS + EXT_CALLS_ROWS) * 2] = "created:";
+	cells[(ROWS + EXT_CALLS_ROWS) * 2 + 1] = created;
 	table_print(stdout, 2, NULL, NULL, cells, sizeof(cells) / sizeof(cells[0]) / 2);
 	return CLI_OK;
 }
@@ -381,7 +398,8 @@ static int ext_set(struct cli *c, int argc, char **argv)
 	const char *codecs = NULL, *srtp = NULL;
 	bool new_pw = false, enable = false, disable = false;
 	bool no_contact = false, no_trust = false, default_codecs = false;
-	const struct cli_opt opts[] = {
+	struct ext_calls_args ca = { 0 };
+	struct cli_opt opts[32] = {
 		{ "codecs", true, &codecs, NULL },
 		{ "default-codecs", false, NULL, &default_codecs },
 		{ "srtp", true, &srtp, NULL },
@@ -398,6 +416,8 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		{ "max-calls", true, &max_calls, NULL },
 		{ 0 },
 	};
+	if (!ext_calls_opts(opts, sizeof(opts) / sizeof(opts[0]), &ca))
+		return cli_fail("internal: too many options");
 	int rc = cli_parse(argc, argv, opts, pos, 1, 1, NULL, U_SET);
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
@@ -412,7 +432,8 @@ static int ext_set(struct cli *c, int argc, char **argv)
 	if (codecs && default_codecs)
 		return cli_usage(U_SET, "--codecs and --default-codecs exclude each other");
 	if (!name && !pw && !new_pw && !pin && !enable && !disable && !contact &&
-	    !no_contact && !trust && !no_trust && !max_calls && !codecs && !default_codecs && !srtp)
+	    !no_contact && !trust && !no_trust && !max_calls && !codecs && !default_codecs && !srtp &&
+	    !ext_calls_given(&ca))
 		return cli_usage(U_SET, "nothing to change");
 	if (default_codecs)
 		codecs = "";
@@ -432,7 +453,8 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		goto out;
 	if (pin && (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")))
 		goto out;
-	if ((rc = set_device(&e, contact, trust, max_calls, codecs, srtp)))
+	if ((rc = set_device(&e, contact, trust, max_calls, codecs, srtp)) ||
+	    (rc = ext_calls_apply(&e, &ca, U_SET)))
 		goto out;
 	if ((pw || new_pw) && (rc = set_password(&e, pw, &generated)))
 		goto out;
@@ -505,7 +527,11 @@ int cli_cmd_extension(struct cli *c, int argc, char **argv)
 		       "       hookflash " U_SHOW "\n"
 		       "       hookflash " U_SET "\n"
 		       "       hookflash " U_REMOVE "\n"
-		       "codecs C: %s\n",
+		       "codecs C: %s\n"
+		       "DEST: where the call goes, kind:id (ext:1002, vm:1001, app:echo) or"
+		       " hangup; empty: the default, the extension's voicemail\n"
+		       "NUMBER (forwarding): a number to dial, 0-9 * # +; --no-forward clears"
+		       " all three\n",
 		       codec_list_help());
 		return CLI_OK;
 	}

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../../db/db.h"
-#include "dest.h"
+#include "../base/dest.h"
 
 struct number {
 	char number[32];

@@ -7,7 +7,7 @@
 #ifndef HF_ROUTE_H
 #define HF_ROUTE_H
 
-#include "dest.h"
+#include "../base/dest.h"
 
 struct numplan;
 struct ext_table;

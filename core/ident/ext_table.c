@@ -54,6 +54,15 @@ static void add_one(const struct db_ext *e, void *arg)
 	x->max_calls = e->max_calls;
 	snprintf(x->codecs, sizeof(x->codecs), "%s", e->codecs);
 	snprintf(x->srtp, sizeof(x->srtp), "%s", e->srtp[0] ? e->srtp : "optional");
+	/* "" stays "": the call layer picks the default */
+	snprintf(x->next_busy, sizeof(x->next_busy), "%s", e->dest_busy);
+	snprintf(x->next_noanswer, sizeof(x->next_noanswer), "%s", e->dest_noanswer);
+	snprintf(x->next_unavail, sizeof(x->next_unavail), "%s", e->dest_unavail);
+	x->ring_time = e->ring_time > 0 ? (unsigned)e->ring_time : 0;
+	snprintf(x->fwd_all, sizeof(x->fwd_all), "%s", e->fwd_all);
+	snprintf(x->fwd_busy, sizeof(x->fwd_busy), "%s", e->fwd_busy);
+	snprintf(x->fwd_noanswer, sizeof(x->fwd_noanswer), "%s", e->fwd_noanswer);
+	x->dnd = e->dnd;
 	x->ntrust = 0;
 	/* db_ext_validate checked the list; an entry that still fails to
 	 * parse is skipped rather than trusted */

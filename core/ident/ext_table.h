@@ -35,14 +35,14 @@ struct ext {
 	int max_calls;       /* 0: the system default */
 	char codecs[64];     /* "opus,PCMU" as stored; "": the system default */
 	char srtp[12];       /* off | optional | required */
-	/* where a call to it goes next (destination strings, dest.h; "":
-	 * hangup with the failure's status) when it is busy, rings without
+	/* where a call to it goes next (destination strings, base/dest.h;
+	 * "": the call layer's default) when it is busy, rings without
 	 * answer, or has no phone registered */
 	char next_busy[64], next_noanswer[64], next_unavail[64];
-	unsigned ring_time;  /* seconds; 0: the system default */
-	/* call forwarding: numbers to dial ("" off), and do-not-disturb */
+	unsigned ring_time;  /* seconds of ringing, 0: the system default */
+	/* call forwarding: a number to dial, "": off */
 	char fwd_all[32], fwd_busy[32], fwd_noanswer[32];
-	bool dnd;
+	bool dnd;            /* do not disturb */
 };
 
 struct ext_table;

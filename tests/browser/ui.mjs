@@ -125,7 +125,7 @@ const steps = [
     await page.fill('#ext-search', '');
     await page.waitForFunction(() => document.querySelectorAll('#ext-rows tr[data-number]').length === 6);
   }],
-  ['edit (name, codecs, SRTP) and delete an extension', async () => {
+  ['edit (name, codecs, SRTP, call handling) and delete an extension', async () => {
     await page.fill('#ext-number', '2199');
     await page.click('#ext-create button[type=submit]');
     await page.locator('#secret-dismiss').click();
@@ -143,12 +143,23 @@ const steps = [
     await page.locator('#edit-2199-codecs-err:not(:empty)').waitFor();
     expect(/unknown codec/.test(await text('#edit-2199-codecs-err')), `error: ${await text('#edit-2199-codecs-err')}`);
     await page.fill('#edit-2199-codecs', 'opus,PCMU');
+    await page.fill('#edit-2199-forward_all', '2199');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#edit-2199-forward_all-err:not(:empty)').waitFor();
+    expect(/to itself/.test(await text('#edit-2199-forward_all-err')), `error: ${await text('#edit-2199-forward_all-err')}`);
+    await page.fill('#edit-2199-forward_all', '');
+    await page.fill('#edit-2199-ring_time', '40');
+    await page.fill('#edit-2199-no_answer', 'hangup');
+    await page.fill('#edit-2199-forward_busy', '*97');
+    await page.check('#edit-2199-dnd');
     await page.selectOption('#edit-2199-srtp', 'required');
     await screenshot('extension-edit');
     await row.getByRole('button', { name: 'Save' }).click();
     await page.locator('#ext-rows tr[data-number="2199"] td', { hasText: 'Renamed by the browser' }).waitFor();
     const saved = await page.evaluate(async () => (await fetch('/api/v1/extensions/2199')).json());
     expect(saved.codecs === 'opus,PCMU' && saved.srtp === 'required', `stored: ${JSON.stringify(saved)}`);
+    expect(saved.ring_time === 40 && saved.no_answer === 'hangup' && saved.busy === '' && saved.forward_all === '' &&
+      saved.forward_busy === '*97' && saved.dnd === true, `call handling stored: ${JSON.stringify(saved)}`);
     await row.getByRole('button', { name: 'Delete 2199' }).click();
     await row.getByRole('button', { name: 'Delete 2199' }).click(); // confirm
     await row.waitFor({ state: 'detached' });

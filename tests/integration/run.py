@@ -35,6 +35,7 @@ import media  # noqa: E402
 import web  # noqa: E402
 import nego  # noqa: E402
 import apps  # noqa: E402
+import ext_calls  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -927,7 +928,8 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS
+# ext_calls shares web's daemon, which web's last test stops
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS
 
 
 class TestTimeout(Exception):

@@ -4,7 +4,10 @@
  * kept; the migration all or nothing), and the device fields it adds
  * (static contact, trusted addresses, concurrent-call cap): round trip
  * through add/get/list/update and every validation rule; and the media
- * policy of migration 4 (codecs, srtp) the same way.
+ * policy of migration 4 (codecs, srtp) the same way; and the call
+ * handling of migration 6 (ring time, no-answer/busy/unavailable
+ * destinations, forwarding, DND): an upgrade from version 5 keeps the
+ * rows and gives them the defaults, round trip, validation messages.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include "../../db/db.h"
 #include "../../db/db_int.h" /* db_migration_count */
 #include "db_test_util.h"
+#include "../../core/ident/ext_table.h"
 
 /* A fresh directory; the database is opened by each test (some build a
  * version-1 file first). */
@@ -452,6 +456,277 @@ static void test_media_policy_validation(void **state)
 	assert_int_equal(db_ext_list(f->db, NULL, NULL), 0);
 }
 
+/* --- call handling (migration 6) --------------------------------------------- */
+
+/* A version-5 file: today's schema with migration 6 taken back out
+ * (its columns dropped, its feature codes deleted), data in it, and *97
+ * given to something else by the administrator, as a v5 system could. */
+static const char to_v5[] =
+	"ALTER TABLE extensions DROP COLUMN ring_time;"
+	"ALTER TABLE extensions DROP COLUMN dest_noanswer;"
+	"ALTER TABLE extensions DROP COLUMN dest_busy;"
+	"ALTER TABLE extensions DROP COLUMN dest_unavail;"
+	"ALTER TABLE extensions DROP COLUMN fwd_all;"
+	"ALTER TABLE extensions DROP COLUMN fwd_busy;"
+	"ALTER TABLE extensions DROP COLUMN fwd_noanswer;"
+	"ALTER TABLE extensions DROP COLUMN dnd;"
+	"DELETE FROM numbers WHERE number IN ('*72', '*73', '*78', '*79', '*97', '*98');"
+	"INSERT INTO numbers VALUES ('*97', 'conf:97', 'conference room *97');"
+	"PRAGMA user_version = 5;";
+
+static void test_upgrade_from_v5(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(db_open(&f->db, f->path), 0);
+	struct db_ext e = mk_ext("1001", "password-1001");
+	snprintf(e.name, sizeof(e.name), "Alice");
+	snprintf(e.codecs, sizeof(e.codecs), "opus");
+	snprintf(e.srtp, sizeof(e.srtp), "required");
+	assert_int_equal(db_ext_add(f->db, &e), 0);
+	e = mk_ext("1002", "password-1002");
+	assert_int_equal(db_ext_add(f->db, &e), 0);
+	db_close(f->db);
+	f->db = NULL;
+	raw_exec(f->path, to_v5);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('extensions')"
+					  " WHERE name = 'ring_time'"),
+			 0);
+
+	assert_int_equal(db_open(&f->db, f->path), 0);
+	assert_true(db_migration_count() >= 6);
+	assert_int_equal(db_schema_version(f->db), db_migration_count());
+	struct db_ext got;
+	assert_int_equal(db_ext_get(f->db, "1001", &got), 0);
+	assert_string_equal(got.name, "Alice");
+	assert_string_equal(got.password, "password-1001");
+	assert_string_equal(got.codecs, "opus");
+	assert_string_equal(got.srtp, "required");
+	assert_int_equal(got.ring_time, 0);
+	assert_string_equal(got.dest_noanswer, "");
+	assert_string_equal(got.dest_busy, "");
+	assert_string_equal(got.dest_unavail, "");
+	assert_string_equal(got.fwd_all, "");
+	assert_string_equal(got.fwd_busy, "");
+	assert_string_equal(got.fwd_noanswer, "");
+	assert_false(got.dnd);
+	assert_int_equal(db_ext_list(f->db, NULL, NULL), 2);
+
+	/* The feature codes are added; a number the administrator gave to
+	 * something else stays theirs. */
+	struct db_number n;
+	assert_int_equal(db_number_get(f->db, "*72", &n), 0);
+	assert_string_equal(n.dest, "app:fwdon");
+	assert_string_equal(n.what, "feature code: call forward on");
+	assert_int_equal(db_number_get(f->db, "*79", &n), 0);
+	assert_string_equal(n.dest, "app:dndoff");
+	assert_int_equal(db_number_get(f->db, "*98", &n), 0);
+	assert_string_equal(n.dest, "app:vmany");
+	assert_int_equal(db_number_get(f->db, "*97", &n), 0);
+	assert_string_equal(n.dest, "conf:97");
+
+	/* and the new fields work on the migrated rows */
+	got.ring_time = 40;
+	got.dnd = true;
+	snprintf(got.fwd_all, sizeof(got.fwd_all), "1002");
+	assert_int_equal(db_ext_update(f->db, &got), 0);
+	reopen(f); /* applies nothing twice */
+	assert_int_equal(db_ext_get(f->db, "1001", &got), 0);
+	assert_int_equal(got.ring_time, 40);
+	assert_true(got.dnd);
+	assert_string_equal(got.fwd_all, "1002");
+}
+
+static void test_call_handling_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct db_ext e = mk_ext("1001", "password-1001");
+	e.ring_time = 300;
+	snprintf(e.dest_noanswer, sizeof(e.dest_noanswer), "ext:1002");
+	snprintf(e.dest_busy, sizeof(e.dest_busy), "vm:1001");
+	snprintf(e.dest_unavail, sizeof(e.dest_unavail), "hangup");
+	snprintf(e.fwd_all, sizeof(e.fwd_all), "+4930123456");
+	snprintf(e.fwd_busy, sizeof(e.fwd_busy), "*97");
+	snprintf(e.fwd_noanswer, sizeof(e.fwd_noanswer), "1002#");
+	e.dnd = true;
+	assert_int_equal(db_ext_add(f->db, &e), 0);
+	struct db_ext plain = mk_ext("1002", "password-1002");
+	assert_int_equal(db_ext_add(f->db, &plain), 0);
+
+	reopen(f);
+	struct db_ext got;
+	assert_int_equal(db_ext_get(f->db, "1001", &got), 0);
+	assert_int_equal(got.ring_time, 300);
+	assert_string_equal(got.dest_noanswer, "ext:1002");
+	assert_string_equal(got.dest_busy, "vm:1001");
+	assert_string_equal(got.dest_unavail, "hangup");
+	assert_string_equal(got.fwd_all, "+4930123456");
+	assert_string_equal(got.fwd_busy, "*97");
+	assert_string_equal(got.fwd_noanswer, "1002#");
+	assert_true(got.dnd);
+	assert_int_equal(db_ext_get(f->db, "1002", &got), 0);
+	assert_int_equal(got.ring_time, 0);
+	assert_string_equal(got.dest_busy, "");
+	assert_false(got.dnd);
+
+	/* Cleared by update, the other row untouched. */
+	assert_int_equal(db_ext_get(f->db, "1001", &got), 0);
+	got.ring_time = 5;
+	got.dest_noanswer[0] = got.dest_busy[0] = got.dest_unavail[0] = '\0';
+	got.fwd_all[0] = got.fwd_busy[0] = got.fwd_noanswer[0] = '\0';
+	got.dnd = false;
+	assert_int_equal(db_ext_update(f->db, &got), 0);
+	struct db_ext again;
+	assert_int_equal(db_ext_get(f->db, "1001", &again), 0);
+	assert_int_equal(again.ring_time, 5);
+	assert_string_equal(again.dest_noanswer, "");
+	assert_string_equal(again.fwd_noanswer, "");
+	assert_false(again.dnd);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extensions WHERE dest_busy = ''"
+					  " AND fwd_all = '' AND dnd = 0"),
+			 2);
+}
+
+/* The signalling loop's snapshot carries them; "" stays "" (the call
+ * layer picks the default). */
+static void test_ext_table_carries_call_handling(void **state)
+{
+	struct fx *f = *state;
+	struct db_ext e = mk_ext("1001", "password-1001");
+	e.ring_time = 45;
+	snprintf(e.dest_noanswer, sizeof(e.dest_noanswer), "ext:1002");
+	snprintf(e.dest_busy, sizeof(e.dest_busy), "hangup");
+	snprintf(e.fwd_all, sizeof(e.fwd_all), "1002");
+	snprintf(e.fwd_busy, sizeof(e.fwd_busy), "*97");
+	snprintf(e.fwd_noanswer, sizeof(e.fwd_noanswer), "+4930");
+	e.dnd = true;
+	assert_int_equal(db_ext_add(f->db, &e), 0);
+	struct db_ext plain = mk_ext("1002", "password-1002");
+	assert_int_equal(db_ext_add(f->db, &plain), 0);
+
+	struct ext_table *t;
+	assert_int_equal(ext_table_load(&t, f->db), 0);
+	const struct ext *x = ext_table_find(t, pl_from("1001"));
+	assert_non_null(x);
+	assert_int_equal(x->ring_time, 45);
+	assert_string_equal(x->next_noanswer, "ext:1002");
+	assert_string_equal(x->next_busy, "hangup");
+	assert_string_equal(x->next_unavail, "");
+	assert_string_equal(x->fwd_all, "1002");
+	assert_string_equal(x->fwd_busy, "*97");
+	assert_string_equal(x->fwd_noanswer, "+4930");
+	assert_true(x->dnd);
+	x = ext_table_find(t, pl_from("1002"));
+	assert_non_null(x);
+	assert_int_equal(x->ring_time, 0);
+	assert_string_equal(x->next_noanswer, "");
+	assert_string_equal(x->next_busy, "");
+	assert_string_equal(x->fwd_all, "");
+	assert_false(x->dnd);
+	ext_table_unref(t);
+}
+
+/* The whole message, as the CLI and the web API pass it on. */
+static void expect_why(const struct db_ext *e, const char *want)
+{
+	const char *why = NULL;
+	assert_int_equal(db_ext_validate(e, &why), EINVAL);
+	assert_non_null(why);
+	assert_string_equal(why, want);
+}
+
+static void test_call_handling_validation(void **state)
+{
+	struct fx *f = *state;
+	struct db_ext e = mk_ext("1001", "password-x");
+
+	static const int rt_good[] = { 0, 5, 25, 300 };
+	for (size_t i = 0; i < 4; i++) {
+		e.ring_time = rt_good[i];
+		expect_valid(&e);
+	}
+	static const int rt_bad[] = { -1, 1, 4, 301, 100000 };
+	for (size_t i = 0; i < 5; i++) {
+		e.ring_time = rt_bad[i];
+		expect_invalid(f->db, &e, "ring_time");
+	}
+	expect_why(&e, "ring_time: 0 (the default, 25 s) or 5 to 300 seconds");
+	e.ring_time = 0;
+
+	/* Destinations, each field by its API name. */
+	static const char *const d_good[] = { "", "hangup", "vm:1001", "ext:1002", "app:echo",
+					      "ext:10011" };
+	static const char *const d_bad[] = { "voicemail", "EXT:1002", "ext:", ":1002",
+					     "ext:10 02", "ext:1001", "ext:1002;x", "hangup x" };
+	struct {
+		char *field;
+		size_t cap;
+		const char *name;
+	} dests[] = {
+		{ e.dest_noanswer, sizeof(e.dest_noanswer), "no_answer" },
+		{ e.dest_busy, sizeof(e.dest_busy), "busy" },
+		{ e.dest_unavail, sizeof(e.dest_unavail), "unavailable" },
+	};
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t i = 0; i < sizeof(d_good) / sizeof(d_good[0]); i++) {
+			snprintf(dests[k].field, dests[k].cap, "%s", d_good[i]);
+			expect_valid(&e);
+		}
+		for (size_t i = 0; i < sizeof(d_bad) / sizeof(d_bad[0]); i++) {
+			snprintf(dests[k].field, dests[k].cap, "%s", d_bad[i]);
+			expect_invalid(f->db, &e, dests[k].name);
+		}
+		memset(dests[k].field, 'x', dests[k].cap); /* no terminator within */
+		expect_invalid(f->db, &e, dests[k].name);
+		dests[k].field[0] = '\0';
+	}
+	snprintf(e.dest_noanswer, sizeof(e.dest_noanswer), "voicemail");
+	expect_why(&e, "no_answer: destination 'voicemail' is not kind:id (e.g. ext:1001, "
+		       "app:echo) or hangup");
+	snprintf(e.dest_noanswer, sizeof(e.dest_noanswer), "ext:1001");
+	expect_why(&e, "no_answer: ext:1001 is this extension itself (its voicemail is the "
+		       "default)");
+	e.dest_noanswer[0] = '\0';
+	snprintf(e.dest_unavail, sizeof(e.dest_unavail), "Vm:1001");
+	expect_why(&e, "unavailable: destination 'Vm:1001': the kind is lower-case letters");
+	e.dest_unavail[0] = '\0';
+
+	/* Forwarding targets. */
+	static const char *const f_good[] = { "", "1002", "*97", "+4930123", "#1", "10010",
+					      "1234567890123456789012345678901" };
+	static const char *const f_bad[] = { "1001", "10a", "sip:1002@x", "1002 ", "ext:1002" };
+	struct {
+		char *field;
+		size_t cap;
+		const char *name;
+	} fwds[] = {
+		{ e.fwd_all, sizeof(e.fwd_all), "forward_all" },
+		{ e.fwd_busy, sizeof(e.fwd_busy), "forward_busy" },
+		{ e.fwd_noanswer, sizeof(e.fwd_noanswer), "forward_no_answer" },
+	};
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t i = 0; i < sizeof(f_good) / sizeof(f_good[0]); i++) {
+			snprintf(fwds[k].field, fwds[k].cap, "%s", f_good[i]);
+			expect_valid(&e);
+		}
+		for (size_t i = 0; i < sizeof(f_bad) / sizeof(f_bad[0]); i++) {
+			snprintf(fwds[k].field, fwds[k].cap, "%s", f_bad[i]);
+			expect_invalid(f->db, &e, fwds[k].name);
+		}
+		memset(fwds[k].field, '1', fwds[k].cap);
+		expect_invalid(f->db, &e, fwds[k].name);
+		fwds[k].field[0] = '\0';
+	}
+	snprintf(e.fwd_all, sizeof(e.fwd_all), "1001");
+	expect_why(&e, "forward_all: cannot forward extension 1001 to itself");
+	e.fwd_all[0] = '\0';
+	snprintf(e.fwd_noanswer, sizeof(e.fwd_noanswer), "10a");
+	expect_why(&e, "forward_no_answer: a number to dial, 1 to 31 of 0-9 * # +");
+	e.fwd_noanswer[0] = '\0';
+	e.dnd = true;
+	expect_valid(&e);
+	assert_int_equal(db_ext_list(f->db, NULL, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +738,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max_calls_validation, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_media_policy_roundtrip, setup_open, teardown),
 		cmocka_unit_test_setup_teardown(test_media_policy_validation, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_handling_roundtrip, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_call_handling_validation, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_ext_table_carries_call_handling, setup_open,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

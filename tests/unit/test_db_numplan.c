@@ -1,7 +1,8 @@
 /*
  * Tests of the numbering plan (db/numplan.c, migration 5) on real SQLite
  * files: the migration fills it from an older database's extensions and
- * seeds *43; numbers are added and removed with exact messages when taken
+ * seeds *43 (migration 6 the call handling and voicemail codes *72 to
+ * *98); numbers are added and removed with exact messages when taken
  * or invalid; extensions claim and release their numbers in the same
  * transaction as the extension, so a number taken by a feature code
  * refuses the extension and a failed add (also one nested in
@@ -76,6 +77,28 @@ static void assert_row(const struct db_number *n, const char *number, const char
 	assert_string_equal(n->what, what);
 }
 
+/* The feature codes a new database has, in the plan's order: *43 and
+ * migration 6's call handling and voicemail codes. */
+static const struct db_number seeded[] = {
+	{ "*43", "app:echo", "feature code: echo test" },
+	{ "*72", "app:fwdon", "feature code: call forward on" },
+	{ "*73", "app:fwdoff", "feature code: call forward off" },
+	{ "*78", "app:dndon", "feature code: do not disturb on" },
+	{ "*79", "app:dndoff", "feature code: do not disturb off" },
+	{ "*97", "app:vmmain", "feature code: own voicemail" },
+	{ "*98", "app:vmany", "feature code: any voicemail" },
+};
+#define NSEEDED ((int)(sizeof(seeded) / sizeof(seeded[0])))
+
+/* The plan starts with the seeded codes; returns the index after them. */
+static int assert_seeded(const struct plan *p)
+{
+	assert_true(p->n >= NSEEDED);
+	for (int i = 0; i < NSEEDED; i++)
+		assert_row(&p->row[i], seeded[i].number, seeded[i].dest, seeded[i].what);
+	return NSEEDED;
+}
+
 /* --- the migration ---------------------------------------------------------- */
 
 /* The extensions table as release 1 made it, with two extensions. */
@@ -123,10 +146,10 @@ static void test_migration_fills_plan(void **state)
 	assert_true(db_migration_count() >= 5);
 
 	struct plan p = plan_of(f);
-	assert_int_equal(p.n, 3);
-	assert_row(&p.row[0], "*43", "app:echo", "feature code: echo test");
-	assert_row(&p.row[1], "100", "ext:100", "extension 100");
-	assert_row(&p.row[2], "2001", "ext:2001", "extension 2001");
+	assert_int_equal(p.n, NSEEDED + 2);
+	int at = assert_seeded(&p);
+	assert_row(&p.row[at], "100", "ext:100", "extension 100");
+	assert_row(&p.row[at + 1], "2001", "ext:2001", "extension 2001");
 
 	/* The migrated rows behave like new ones. */
 	assert_int_equal(db_ext_delete(f->db, "100"), 0);
@@ -136,9 +159,9 @@ static void test_migration_fills_plan(void **state)
 
 	reopen(f); /* applies nothing twice */
 	p = plan_of(f);
-	assert_int_equal(p.n, 2);
-	assert_row(&p.row[0], "*43", "app:echo", "feature code: echo test");
-	assert_row(&p.row[1], "2001", "ext:2001", "extension 2001");
+	assert_int_equal(p.n, NSEEDED + 1);
+	at = assert_seeded(&p);
+	assert_row(&p.row[at], "2001", "ext:2001", "extension 2001");
 	/* and the CDR column of the same migration is there */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('cdr')"
 					  " WHERE name = 'path'"),
@@ -149,17 +172,17 @@ static void test_fresh_plan_and_setup(void **state)
 {
 	struct fx *f = *state;
 	struct plan p = plan_of(f);
-	assert_int_equal(p.n, 1);
-	assert_row(&p.row[0], "*43", "app:echo", "feature code: echo test");
+	assert_int_equal(p.n, NSEEDED);
+	assert_seeded(&p);
 
 	/* First start adds 1001-1005 inside its own transaction: each claims
 	 * its number through a nested savepoint. */
 	assert_int_equal(db_setup_defaults(f->db, NULL, NULL), 0);
 	p = plan_of(f);
-	assert_int_equal(p.n, 6);
-	assert_row(&p.row[0], "*43", "app:echo", "feature code: echo test");
-	assert_row(&p.row[1], "1001", "ext:1001", "extension 1001");
-	assert_row(&p.row[5], "1005", "ext:1005", "extension 1005");
+	assert_int_equal(p.n, NSEEDED + 5);
+	int at = assert_seeded(&p);
+	assert_row(&p.row[at], "1001", "ext:1001", "extension 1001");
+	assert_row(&p.row[at + 4], "1005", "ext:1005", "extension 1005");
 }
 
 /* --- add and remove --------------------------------------------------------- */
@@ -171,7 +194,7 @@ static void test_number_add_remove(void **state)
 	struct db_ext e = mk_ext("1001");
 	assert_int_equal(db_ext_add(f->db, &e), 0);
 
-	assert_int_equal(db_number_add(f->db, "*97", "app:voicemail", "feature code: voicemail",
+	assert_int_equal(db_number_add(f->db, "*99", "app:voicemail", "feature code: voicemail",
 				       why, sizeof(why)),
 			 0);
 	assert_string_equal(why, "");
@@ -182,10 +205,10 @@ static void test_number_add_remove(void **state)
 	assert_int_equal(db_number_get(f->db, "801", &n), ENOENT);
 
 	/* Taken: by a feature code, by the seeded *43, by an extension. */
-	assert_int_equal(db_number_add(f->db, "*97", "app:other", "feature code: other", why,
+	assert_int_equal(db_number_add(f->db, "*99", "app:other", "feature code: other", why,
 				       sizeof(why)),
 			 EEXIST);
-	assert_string_equal(why, "number *97 is taken by feature code: voicemail");
+	assert_string_equal(why, "number *99 is taken by feature code: voicemail");
 	assert_string_equal(db_errmsg(f->db), why);
 	assert_int_equal(db_number_add(f->db, "*43", "app:x", "x", why, sizeof(why)), EEXIST);
 	assert_string_equal(why, "number *43 is taken by feature code: echo test");
@@ -229,23 +252,25 @@ static void test_number_add_remove(void **state)
 	assert_int_equal(db_number_add(NULL, "1", "app:echo", "x", NULL, 0), EINVAL);
 
 	/* Remove: a feature code goes; an extension's number stays with it. */
-	assert_int_equal(db_number_remove(f->db, "*97"), 0);
-	assert_int_equal(db_number_remove(f->db, "*97"), ENOENT);
+	assert_int_equal(db_number_remove(f->db, "*99"), 0);
+	assert_int_equal(db_number_remove(f->db, "*99"), ENOENT);
 	assert_int_equal(db_number_remove(f->db, "1001"), EPERM);
 	assert_string_equal(db_errmsg(f->db),
 			    "number 1001 belongs to extension 1001: remove the extension");
 	assert_int_equal(db_number_get(f->db, "1001", &n), 0);
 	assert_int_equal(db_number_remove(f->db, "*43"), 0); /* seeded, but not sacred */
-	assert_int_equal(db_number_add(f->db, "*97", "app:voicemail", "feature code: voicemail",
+	assert_int_equal(db_number_add(f->db, "*99", "app:voicemail", "feature code: voicemail",
 				       NULL, 0),
 			 0);
 
 	struct plan p = plan_of(f);
-	assert_int_equal(p.n, 4);
-	assert_string_equal(p.row[0].number, "*97");
-	assert_string_equal(p.row[1].number, "800");
-	assert_string_equal(p.row[2].number, "1001");
-	assert_string_equal(p.row[3].number, "+4930123");
+	assert_int_equal(p.n, NSEEDED - 1 + 4); /* *43 went */
+	assert_string_equal(p.row[0].number, "*72");
+	assert_string_equal(p.row[NSEEDED - 2].number, "*98");
+	assert_string_equal(p.row[NSEEDED - 1].number, "*99");
+	assert_string_equal(p.row[NSEEDED].number, "800");
+	assert_string_equal(p.row[NSEEDED + 1].number, "1001");
+	assert_string_equal(p.row[NSEEDED + 2].number, "+4930123");
 	assert_int_equal(db_number_list(NULL, collect, &p), -EINVAL);
 }
 
@@ -309,7 +334,7 @@ static void test_failed_add_leaves_nothing(void **state)
 	assert_int_equal(db_ext_add(f->db, &e), EEXIST);
 	struct db_number n;
 	assert_int_equal(db_number_get(f->db, "3000", &n), ENOENT);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM numbers"), 1); /* *43 */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM numbers"), NSEEDED);
 	/* no transaction is left open: the next write commits on its own */
 	e = mk_ext("3001");
 	assert_int_equal(db_ext_add(f->db, &e), 0);
@@ -327,11 +352,11 @@ static void test_failed_setup_leaves_nothing(void **state)
 	assert_string_equal(db_errmsg(f->db), "number 1003 is taken by IVR menu 1003");
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extensions"), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM users"), 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM numbers"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM numbers"), NSEEDED + 1);
 
 	assert_int_equal(db_number_remove(f->db, "1003"), 0);
 	assert_int_equal(db_setup_defaults(f->db, NULL, NULL), 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM numbers"), 6);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM numbers"), NSEEDED + 5);
 }
 
 int main(void)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../core/dialplan/dest.h"
+#include "../../core/base/dest.h"
 #include "../../core/dialplan/numplan.h"
 #include "../../core/dialplan/route.h"
 

@@ -421,6 +421,15 @@ function extensions() {
     const sr = h('select', { name: 'srtp' },
       ...['optional', 'required', 'off'].map((v) => h('option', { value: v }, v)));
     sr.value = x.srtp || 'optional';
+    // call handling: '' and 0 are the defaults (the server's rules, db_ext_validate)
+    const rt = h('input', { name: 'ring_time', type: 'number', min: 0, max: 300, value: x.ring_time || '', placeholder: '25 (default)' });
+    const dest = (n) => h('input', { name: n, value: x[n] || '', placeholder: 'voicemail (default)', autocomplete: 'off' });
+    const fwd = (n) => h('input', { name: n, value: x[n] || '', placeholder: 'off', inputmode: 'tel', autocomplete: 'off' });
+    const na = dest('no_answer'), bz = dest('busy'), ua = dest('unavailable');
+    const fa = fwd('forward_all'), fb = fwd('forward_busy'), fn = fwd('forward_no_answer');
+    const dnd = h('input', { name: 'dnd', type: 'checkbox', id: `${id}-dnd` });
+    dnd.checked = !!x.dnd;
+    const destHint = h('span', { class: 'hint' }, 'kind:id (ext:1002, vm:1001) or hangup; empty: its voicemail');
     const f = h('form', { class: 'grid', novalidate: true },
       field(`${id}-name`, 'Name', nm),
       h('div', { class: 'field' }, h('label', { for: `${id}-enabled` }, 'Enabled'), en,
@@ -428,6 +437,16 @@ function extensions() {
       field(`${id}-codecs`, 'Codecs', cs, csHint),
       field(`${id}-srtp`, 'SRTP', sr,
         h('span', { class: 'hint' }, 'SDES keys travel in the SIP signalling: private only when the SIP is (TLS is not there yet)')),
+      field(`${id}-ring_time`, 'Ring time (s)', rt, h('span', { class: 'hint' }, '5 to 300 seconds; empty: the default (25)')),
+      field(`${id}-no_answer`, 'No answer goes to', na, destHint),
+      field(`${id}-busy`, 'Busy goes to', bz, destHint.cloneNode(true)),
+      field(`${id}-unavailable`, 'Unavailable goes to', ua,
+        h('span', { class: 'hint' }, 'no phone registered; kind:id or hangup; empty: its voicemail')),
+      field(`${id}-forward_all`, 'Forward all calls to', fa, h('span', { class: 'hint' }, 'a number to dial (0-9 * # +); empty: off')),
+      field(`${id}-forward_busy`, 'Forward when busy to', fb, h('span', { class: 'hint' }, 'empty: off')),
+      field(`${id}-forward_no_answer`, 'Forward when not answered to', fn, h('span', { class: 'hint' }, 'empty: off')),
+      h('div', { class: 'field' }, h('label', { for: `${id}-dnd` }, 'Do not disturb'), dnd,
+        h('span', { class: 'err', 'data-err-for': 'dnd' })),
       h('div', { class: 'field' },
         h('button', { type: 'submit' }, 'Save'),
         h('button', { type: 'button', class: 'secondary', onclick: () => load() }, 'Cancel'),
@@ -436,7 +455,14 @@ function extensions() {
       ev.preventDefault();
       try {
         await api('PATCH', `/extensions/${encodeURIComponent(x.number)}`,
-          { name: nm.value, enabled: en.checked, codecs: cs.value.trim(), srtp: sr.value });
+          {
+            name: nm.value, enabled: en.checked, codecs: cs.value.trim(), srtp: sr.value,
+            // a ring time that is not a whole number goes as typed: the server names the rule
+            ring_time: rt.value.trim() === '' ? 0 : (Number.isInteger(Number(rt.value)) ? Number(rt.value) : rt.value),
+            no_answer: na.value.trim(), busy: bz.value.trim(), unavailable: ua.value.trim(),
+            forward_all: fa.value.trim(), forward_busy: fb.value.trim(), forward_no_answer: fn.value.trim(),
+            dnd: dnd.checked,
+          });
         toast(`Extension ${x.number} saved`);
         await load();
       } catch (e) { showError(f, e); }

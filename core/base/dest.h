@@ -5,7 +5,9 @@
  * stores one of these strings; it is checked for form when saved and
  * resolved when a call gets there, so a destination whose target was
  * removed since fails the call over to its next destination instead of
- * failing the save of something else.
+ * failing the save of something else. It lives in base, not dialplan,
+ * because db/ (which may depend on base only) checks the destinations it
+ * stores with the same parser the router uses.
  */
 #ifndef HF_DEST_H
 #define HF_DEST_H
