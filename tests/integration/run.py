@@ -927,7 +927,7 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS + vmstore.TESTS
 
 
 class TestTimeout(Exception):
