@@ -19,9 +19,6 @@ struct migration {
 	 * `version` (PRAGMA takes no bound parameters, and building the
 	 * statement with printf is what we never do). db_migrate checks it. */
 	const char *sql;
-	/* What SQL cannot do (hashing), run after sql in the same
-	 * transaction; NULL for most. */
-	int (*step)(struct db *db);
 };
 
 static const struct migration migrations[] = {
@@ -208,9 +205,20 @@ static const struct migration migrations[] = {
 	  /* extensions.vm_pin (plain) is hashed into mailboxes and emptied
 	   * by the step below; the column stays (always '') because SQLite
 	   * drops a column only by rebuilding the table. */
-	  "PRAGMA user_version = 7;",
-	  db_vm_migrate_pins },
+	  "PRAGMA user_version = 7;" },
 };
+
+/* What SQL cannot do (hashing), run after a migration's script in the
+ * same transaction. */
+static int migration_step(struct db *db, int version)
+{
+	switch (version) {
+	case 7:
+		return db_vm_migrate_pins(db);
+	default:
+		return 0;
+	}
+}
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -267,7 +275,7 @@ static int apply(struct db *db, const struct migration *m)
 		goto out; /* someone else applied it meanwhile */
 	if ((err = run_script(db, m->sql)))
 		goto out;
-	if (m->step && (err = m->step(db)))
+	if ((err = migration_step(db, m->version)))
 		goto out;
 	if (db_schema_version(db) != m->version) {
 		char msg[96];

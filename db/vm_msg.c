@@ -72,7 +72,8 @@ int db_vm_msg_add(struct db *db, struct db_vm_msg *m)
 		if (!err) {
 			m->id = sqlite3_last_insert_rowid(db->sql);
 			m->received_at = at;
-			memcpy(m->folder, folder, strlen(folder) + 1);
+			if (folder != m->folder) /* "" became "new" */
+				memcpy(m->folder, folder, strlen(folder) + 1);
 		}
 		db_stmt_done(db, st);
 	}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/types.h>
 
 static unsigned clamp_min(unsigned min_len)
 {

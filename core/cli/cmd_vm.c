@@ -140,7 +140,7 @@ static int vm_list(struct cli *c, int argc, char **argv)
 		}
 		static const char *const head[NCOLS] = { "MAILBOX", "NEW", "OLD", "LOCKED UNTIL",
 							 "EMAIL", "ENABLED", "PIN" };
-		table_print(stdout, NCOLS, head, "rrr    ", cells, r.n);
+		table_print(stdout, NCOLS, head, " rr    ", cells, r.n);
 	}
 	free(cells);
 	free(r.row);
