@@ -390,7 +390,7 @@ static void test_migration_from_v6(void **state)
 			  "UPDATE extensions SET vm_pin = '730519' WHERE number = '1002';"
 			  "PRAGMA user_version = 6;");
 	assert_int_equal(db_open(&f->db, f->path), 0);
-	assert_int_equal(db_schema_version(f->db), 7);
+	assert_true(db_schema_version(f->db) >= 7);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM extensions WHERE vm_pin != ''"), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM mailboxes"), 3);
 	char h[256];
