@@ -51,7 +51,11 @@ struct db_ext {
 	char number[DB_EXT_NUMBER_MAX];   /* digits, 2-15 of them */
 	char name[DB_EXT_NAME_MAX];       /* display name, UTF-8 */
 	char password[DB_SECRET_MAX];     /* SIP digest password */
-	char vm_pin[16];                  /* voicemail PIN (digits, may be empty) */
+	char vm_pin[16];                  /* write-only voicemail PIN: "" keeps
+					   * the mailbox's PIN (and is what reads
+					   * give back); digits set a new one
+					   * through the PIN policy, stored hashed
+					   * (db/voicemail.h) */
 	bool enabled;
 	int64_t created_at;               /* unix seconds */
 	/* migration 2: devices that do not register */
@@ -99,6 +103,8 @@ struct db_ext {
  * ("contact: ...", "max_calls: ...", "no_answer: ..."), static or valid
  * until this thread validates again. */
 int db_ext_validate(const struct db_ext *e, const char **why);
+/* db_ext_add and db_ext_update also store vm_pin (when not "") through
+ * the PIN policy (core/base/pin.h): EINVAL with db_errmsg "pin: why". */
 /* Adds the extension and its row in the numbering plan ("ext:N",
  * "extension N") in one transaction (a savepoint inside the caller's when
  * one is open). EEXIST when the number is taken, by an extension or
@@ -108,8 +114,9 @@ int db_ext_add(struct db *db, const struct db_ext *e);
 /* Replaces every field but number and created_at of an existing number;
  * ENOENT. */
 int db_ext_update(struct db *db, const struct db_ext *e);
-/* Removes the extension, its registrations and its number in the plan,
- * in one transaction; ENOENT when absent. */
+/* Removes the extension, its registrations, its voicemail mailbox and
+ * messages' rows (not their files: db/voicemail.h) and its number in the
+ * plan, in one transaction; ENOENT when absent. */
 int db_ext_delete(struct db *db, const char *number);
 int db_ext_get(struct db *db, const char *number, struct db_ext *out);
 typedef void(db_ext_h)(const struct db_ext *e, void *arg);

@@ -15,7 +15,7 @@
 
 /* Enough for every distinct statement in db/; a full cache only means
  * further statements are prepared and finalized per call. */
-#define DB_STMT_CACHE 64
+#define DB_STMT_CACHE 96
 
 struct db_stmt_slot {
 	const char *sql; /* a string literal: cached by its address */
@@ -26,6 +26,8 @@ struct db {
 	sqlite3 *sql;
 	struct db_stmt_slot cache[DB_STMT_CACHE];
 	char err[256]; /* last error, copied when it happened */
+	/* voicemail PIN rules and lockout (voicemail.h); zeros: defaults */
+	unsigned vm_pin_min_len, vm_lock_after, vm_lock_secs;
 };
 
 /* Returns a ready statement for sql (a string literal). Statements are
@@ -84,6 +86,19 @@ void db_col_str(sqlite3_stmt *st, int col, char *dst, size_t cap);
  * C1): names end up in SIP headers and on terminals, where CR/LF or ESC
  * would be an injection. */
 bool db_text_clean(const char *s, size_t n);
+
+/* PBKDF2-HMAC-SHA256 in db_password_hash's format, with iter rounds
+ * (user.c); db_password_verify checks either. */
+int db_pbkdf2_hash(const char *secret, int iter, char *out, size_t cap);
+
+/* Voicemail (voicemail.c), for db_ext_add/db_ext_update inside their
+ * transaction: makes sure number has a mailbox row and, when pin is not
+ * "", checks it against the policy (EINVAL, db_errmsg "pin: ...") and
+ * stores its hash. */
+int db_vm_ext_saved(struct db *db, const char *number, const char *pin);
+/* Migration 7's step in C: hashes the plain extensions.vm_pin into the
+ * mailboxes and clears the column. */
+int db_vm_migrate_pins(struct db *db);
 
 /* Schema (migrations.c): applies pending migrations; ENOTSUP when the file
  * comes from a newer Hookflash. */

@@ -9,7 +9,10 @@
  * password is stored as given, not hashed: digest authentication needs it
  * (or HA1, which is as good as the password for this realm), which is why
  * the file is 0600. Validation happens here, at the boundary, so the CLI,
- * the web API and tests all get the same rules and the same messages.
+ * the web API and tests all get the same rules and the same messages. The
+ * voicemail PIN given in struct db_ext is not stored here: it goes through
+ * the PIN policy into the extension's mailbox, hashed (voicemail.c), in the
+ * same transaction; the old plain column is written '' (migration 7).
  */
 #include "db_int.h"
 
@@ -346,7 +349,7 @@ static int bind_fields(sqlite3_stmt *st, const struct db_ext *e)
 	err = err ? err : db_bind_str(st, 1, e->number, sizeof(e->number));
 	err = err ? err : db_bind_str(st, 2, e->name, sizeof(e->name));
 	err = err ? err : db_bind_str(st, 3, e->password, sizeof(e->password));
-	err = err ? err : db_bind_str(st, 4, e->vm_pin, sizeof(e->vm_pin));
+	err = err ? err : db_bind_str(st, 4, "", 1); /* see the header */
 	if (!err && sqlite3_bind_int(st, 5, e->enabled ? 1 : 0) != SQLITE_OK)
 		err = EINVAL;
 	err = err ? err : db_bind_str(st, 6, e->contact, sizeof(e->contact));
@@ -412,6 +415,8 @@ int db_ext_add(struct db *db, const struct db_ext *e)
 			err = db_rc(db, sqlite3_step(st));
 		db_stmt_done(db, st);
 	}
+	if (!err) /* its mailbox, and the PIN's hash when one is given */
+		err = db_vm_ext_saved(db, e->number, e->vm_pin);
 	return db_tx_end(db, nested, err);
 }
 
@@ -424,27 +429,35 @@ int db_ext_update(struct db *db, const struct db_ext *e)
 		db_set_err(db, why);
 		return EINVAL;
 	}
-	sqlite3_stmt *st;
-	int err = db_stmt(db,
-			  "UPDATE extensions SET name = ?2, password = ?3, vm_pin = ?4, enabled = ?5,"
-			  " contact = ?6, trust = ?7, max_calls = ?8, codecs = ?9, srtp = ?10,"
-			  " ring_time = ?12, dest_noanswer = ?13, dest_busy = ?14,"
-			  " dest_unavail = ?15, fwd_all = ?16, fwd_busy = ?17,"
-			  " fwd_noanswer = ?18, dnd = ?19"
-			  " WHERE number = ?1",
-			  &st);
+	bool nested;
+	int err = db_tx_begin(db, &nested);
 	if (err)
 		return err;
-	err = bind_fields(st, e);
-	return db_finish_change(db, st, err);
+	sqlite3_stmt *st;
+	err = db_stmt(db,
+		      "UPDATE extensions SET name = ?2, password = ?3, vm_pin = ?4, enabled = ?5,"
+		      " contact = ?6, trust = ?7, max_calls = ?8, codecs = ?9, srtp = ?10,"
+		      " ring_time = ?12, dest_noanswer = ?13, dest_busy = ?14,"
+		      " dest_unavail = ?15, fwd_all = ?16, fwd_busy = ?17,"
+		      " fwd_noanswer = ?18, dnd = ?19"
+		      " WHERE number = ?1",
+		      &st);
+	if (!err)
+		err = db_finish_change(db, st, bind_fields(st, e));
+	/* vm_pin "" keeps the PIN; another one replaces it (policy-checked) */
+	if (!err)
+		err = db_vm_ext_saved(db, e->number, e->vm_pin);
+	return db_tx_end(db, nested, err);
 }
 
 int db_ext_delete(struct db *db, const char *number)
 {
 	if (!db || !number)
 		return EINVAL;
-	/* Its registrations go by ON DELETE CASCADE, in the same statement;
-	 * its number in the plan in the same transaction. */
+	/* Its registrations, its mailbox and the mailbox's messages' rows
+	 * go by ON DELETE CASCADE, in the same statement (the message files
+	 * are the caller's: voicemail.h); its number in the plan in the same
+	 * transaction. */
 	bool nested;
 	int err = db_tx_begin(db, &nested);
 	if (err)

@@ -181,7 +181,64 @@ static const struct migration migrations[] = {
 	  "  ('*97', 'app:vmmain', 'feature code: own voicemail'),"
 	  "  ('*98', 'app:vmany', 'feature code: any voicemail');"
 	  "PRAGMA user_version = 6;" },
+	{ 7,
+	  /* Voicemail (voicemail.h, voicemail.c, vm_msg.c). One mailbox per
+	   * extension, going with it (CASCADE), and its messages with the
+	   * mailbox. The PIN is a PBKDF2 hash ('': none); failed_pins and
+	   * locked_until survive hanging up, so a caller cannot reset the
+	   * count by calling again. 0 in max_msgs/max_secs: the defaults. */
+	  "CREATE TABLE mailboxes ("
+	  "  mailbox TEXT PRIMARY KEY NOT NULL"
+	  "    REFERENCES extensions(number) ON DELETE CASCADE,"
+	  "  enabled INTEGER NOT NULL DEFAULT 1,"
+	  "  pin_hash TEXT NOT NULL DEFAULT '',"
+	  "  failed_pins INTEGER NOT NULL DEFAULT 0,"
+	  "  locked_until INTEGER NOT NULL DEFAULT 0,"
+	  "  email TEXT NOT NULL DEFAULT '',"
+	  "  email_delete INTEGER NOT NULL DEFAULT 0,"
+	  "  has_unavail INTEGER NOT NULL DEFAULT 0,"
+	  "  has_busy INTEGER NOT NULL DEFAULT 0,"
+	  "  has_name INTEGER NOT NULL DEFAULT 0,"
+	  "  max_msgs INTEGER NOT NULL DEFAULT 0,"
+	  "  max_secs INTEGER NOT NULL DEFAULT 0"
+	  ");"
+	  /* AUTOINCREMENT: a message id is never reused, so a web page or an
+	   * e-mail job holding an old id can never reach a newer message. */
+	  "CREATE TABLE vm_messages ("
+	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  mailbox TEXT NOT NULL REFERENCES mailboxes(mailbox) ON DELETE CASCADE,"
+	  "  folder TEXT NOT NULL CHECK (folder IN ('new', 'old')),"
+	  "  caller TEXT NOT NULL DEFAULT '',"
+	  "  caller_name TEXT NOT NULL DEFAULT '',"
+	  "  received_at INTEGER NOT NULL,"
+	  "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+	  "  path TEXT NOT NULL,"
+	  "  email_state TEXT NOT NULL DEFAULT ''"
+	  "    CHECK (email_state IN ('', 'queued', 'sent', 'failed'))"
+	  ");"
+	  /* A mailbox's messages in the order they are played (new first,
+	   * oldest first), and the counts for the lamp, from the index. */
+	  "CREATE INDEX vm_messages_box ON vm_messages(mailbox, folder, received_at, id);"
+	  /* The e-mail job's queue: only the few queued rows are indexed. */
+	  "CREATE INDEX vm_messages_queued ON vm_messages(id) WHERE email_state = 'queued';"
+	  "INSERT INTO mailboxes (mailbox) SELECT number FROM extensions;"
+	  /* extensions.vm_pin (plain) is hashed into mailboxes and emptied
+	   * by the step below; the column stays (always '') because SQLite
+	   * drops a column only by rebuilding the table. */
+	  "PRAGMA user_version = 7;" },
 };
+
+/* What SQL cannot do (hashing), run after a migration's script in the
+ * same transaction. */
+static int migration_step(struct db *db, int version)
+{
+	switch (version) {
+	case 7:
+		return db_vm_migrate_pins(db);
+	default:
+		return 0;
+	}
+}
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -237,6 +294,8 @@ static int apply(struct db *db, const struct migration *m)
 	if (v >= m->version)
 		goto out; /* someone else applied it meanwhile */
 	if ((err = run_script(db, m->sql)))
+		goto out;
+	if ((err = migration_step(db, m->version)))
 		goto out;
 	if (db_schema_version(db) != m->version) {
 		char msg[96];

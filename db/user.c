@@ -123,7 +123,12 @@ int db_user_get(struct db *db, const char *username, char *pw_hash, size_t hcap,
 
 int db_password_hash(const char *password, char *out, size_t cap)
 {
-	if (!password || !*password || !out)
+	return db_pbkdf2_hash(password, PW_ITER, out, cap);
+}
+
+int db_pbkdf2_hash(const char *password, int iter, char *out, size_t cap)
+{
+	if (!password || !*password || !out || iter < PW_ITER_MIN || iter > PW_ITER_MAX)
 		return EINVAL;
 	unsigned char salt[PW_SALT_LEN], key[PW_KEY_LEN];
 	/* base64 of n bytes is 4*ceil(n/3) characters plus the NUL. */
@@ -132,12 +137,12 @@ int db_password_hash(const char *password, char *out, size_t cap)
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return EIO;
 	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof(salt),
-			      PW_ITER, EVP_sha256(), sizeof(key), key) != 1)
+			      iter, EVP_sha256(), sizeof(key), key) != 1)
 		return EIO;
 	EVP_EncodeBlock(salt64, salt, sizeof(salt));
 	EVP_EncodeBlock(key64, key, sizeof(key));
 	OPENSSL_cleanse(key, sizeof(key));
-	int n = snprintf(out, cap, PW_PREFIX "%d$%s$%s", PW_ITER, (char *)salt64,
+	int n = snprintf(out, cap, PW_PREFIX "%d$%s$%s", iter, (char *)salt64,
 			 (char *)key64);
 	if (n < 0 || (size_t)n >= cap) {
 		if (cap)

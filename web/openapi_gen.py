@@ -163,7 +163,10 @@ ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "en
              "trust": S(description="comma-separated IPv4/IPv6 addresses or networks trusted as this extension"),
              "max_calls": I(minimum=0, maximum=1000, description="0: the default"),
              "codecs": S(maxLength=CODEC_LIST_LEN, description="allowed codecs, %s (any case, each once, no blanks); empty: the system's [calls] codecs" % CODEC_LIST_DESC),
-             "srtp": {"type": "string", "enum": ["off", "optional", "required"], "description": "SRTP policy of this extension's calls (SDES)"}}
+             "srtp": {"type": "string", "enum": ["off", "optional", "required"], "description": "SRTP policy of this extension's calls (SDES)"},
+             "vm_enabled": {"type": "boolean", "description": "the extension's voicemail box takes messages"},
+             "vm_email": S(maxLength=255, description="address new voicemail is e-mailed to; empty: none"),
+             "vm_email_delete": {"type": "boolean", "description": "delete a message once e-mailed"}}
 # Call handling (migration 6): the rules are db_ext_validate's (db/ext.c),
 # destinations are core/base/dest.h's kind:id.
 EXT_DEST = S(maxLength=63, pattern="^(hangup|[a-z]{1,15}:[A-Za-z0-9*#+._-]{1,47})?$")
@@ -179,8 +182,9 @@ ext_props.update({
     "dnd": {"type": "boolean", "description": "do not disturb: its phones are not rung"},
 })
 ext_out = dict(ext_props); ext_out["vm_pin_set"] = {"type": "boolean"}; ext_out["created_at"] = I(description="unix seconds")
-ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="write-only"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
+ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="voicemail PIN, write-only, stored hashed: at least [voicemail] pin_min_length digits (6), not one digit repeated, a run, a short pattern repeated or the extension's number (400 naming vm_pin says which)"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
 ext_created = dict(ext_out); ext_created["password"] = S(description="only when generated: shown this once")
+ext_created["vm_pin"] = S(description="only when generated (no vm_pin given): shown this once")
 # The settings, as core/base/conf.c's table has them (section.key); the
 # server checks against that table, this is their description.
 SETTINGS = [
@@ -194,6 +198,7 @@ SETTINGS = [
  ("calls.extension_max_calls", "integer", "live"), ("calls.no_answer_timeout", "integer", "live"), ("calls.rtp_timeout", "integer", "restart"),
  ("calls.session_expires", "integer", "live"), ("calls.media_coalesce_us", "integer", "restart"),
  ("calls.codecs", "string", "live"), ("calls.sounds_dir", "string", "live"), ("calls.ringback", "boolean", "live"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.opus_low_cpu_above", "integer", "restart"), ("calls.media_workers", "integer", "restart"),
+ ("voicemail.pin_min_length", "integer", "live"), ("voicemail.pin_lock_after", "integer", "live"), ("voicemail.pin_lock_seconds", "integer", "live"),
  ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart")]
 def setting_type(t):
     return {"integer": I(), "boolean": {"type": "boolean"}, "level": S(enum=["error", "warn", "info", "debug"])}.get(t, S())

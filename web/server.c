@@ -19,6 +19,7 @@
 #include "../core/base/log.h"
 #include "../core/base/sbuf.h"
 #include "../core/pbx/pbx_web.h"
+#include "../db/voicemail.h"
 #include "web_int.h"
 
 /* Only TLS 1.2 and 1.3: nothing an admin's browser lacks. */
@@ -410,6 +411,11 @@ static int open_dbs(struct web_server *w)
 			log_err(WEB_TAG, "cannot open database %s: %s", w->db_path, strerror(err));
 			return err;
 		}
+		/* the PIN rules of this start, as the store thread's */
+		struct db_vm_policy vp = { .pin_min_len = w->conf.vm_pin_min_len,
+					   .lock_after = w->conf.vm_pin_lock_after,
+					   .lock_secs = w->conf.vm_pin_lock_secs };
+		db_vm_policy_set(w->dbs[i], &vp);
 		w->ndbs++;
 	}
 	return 0;

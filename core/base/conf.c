@@ -61,6 +61,9 @@ void conf_defaults(struct conf *c)
 	/* a busy worker sheds load by coding opus with CELT before its
 	 * calls break up (tests/bench/transcode_bench.c) */
 	c->opus_low_cpu_above = 70;
+	c->vm_pin_min_len = 6;      /* PIN_MIN_DEFAULT (pin.h) */
+	c->vm_pin_lock_after = 3;
+	c->vm_pin_lock_secs = 600;
 	c->tcp_idle_timeout = 600;
 	c->tcp_max_conns = 1024;
 }
@@ -114,6 +117,9 @@ static const struct setting settings[] = {
 	{ "calls", "opus_low_cpu", "--opus-low-cpu", "transcode to opus with CELT only, always: about 1.6 times the calls per core, rougher speech (yes/no)", K_BOOL, F(opus_low_cpu), 0, 0, C_RESTART },
 	{ "calls", "opus_low_cpu_above", "--opus-low-cpu-above", "while a media worker is busier than this (% of a core) its opus encoders code CELT, back to SILK below two thirds of it (0: never)", K_U32, F(opus_low_cpu_above), 0, 100, C_RESTART },
 	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64, C_RESTART },
+	{ "voicemail", "pin_min_length", "--vm-pin-min-length", "digits a new voicemail PIN needs (4-12)", K_U32, F(vm_pin_min_len), 4, 12, C_LIVE },
+	{ "voicemail", "pin_lock_after", "--vm-pin-lock-after", "wrong voicemail PINs in a row that lock the mailbox", K_U32, F(vm_pin_lock_after), 1, 100, C_LIVE },
+	{ "voicemail", "pin_lock_seconds", "--vm-pin-lock-seconds", "how long a mailbox stays locked after them (s)", K_U32, F(vm_pin_lock_secs), 1, 86400, C_LIVE },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400, C_RESTART },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000, C_RESTART },
 };

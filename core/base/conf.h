@@ -54,6 +54,10 @@ struct conf {
 	char sounds_dir[256];        /* prompts by name: DIR/NAME.wav */
 	bool opus_low_cpu;           /* transcode to opus with CELT only */
 	uint32_t opus_low_cpu_above; /* ... while a worker is busier (%) */
+	/* voicemail (core/base/pin.h, db/voicemail.h) */
+	uint32_t vm_pin_min_len;     /* digits a new PIN needs, 4..12 */
+	uint32_t vm_pin_lock_after;  /* wrong PINs in a row that lock a mailbox */
+	uint32_t vm_pin_lock_secs;   /* ... for this long */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;

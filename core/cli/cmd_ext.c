@@ -2,8 +2,10 @@
  * `hookflash extension add|list|show|set|remove`: editing extensions in
  * the database directly, so they can be managed with no daemon running
  * (first install, recovery); a running daemon is told to reload after
- * each change. Validation is the database layer's (db_ext_validate), so
- * the tool and the web UI accept and refuse exactly the same things.
+ * each change. Validation is the database layer's (db_ext_validate, and
+ * the PIN policy db_ext_add/db_ext_update apply), so the tool and the web
+ * UI accept and refuse exactly the same things. A voicemail PIN is stored
+ * hashed: generated ones are printed once, like generated passwords.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -13,7 +15,9 @@
 #include <time.h>
 
 #include "../../db/db.h"
+#include "../../db/voicemail.h"
 #include "../base/codec_names.h"
+#include "../base/pin.h"
 #include "cli.h"
 #include "ext_calls.h"
 #include "table.h"
@@ -159,15 +163,38 @@ static int set_password(struct db_ext *e, const char *pw, bool *generated)
 	return put(e->password, sizeof(e->password), pw, "--password");
 }
 
-static void print_generated(const struct db_ext *e)
+static void print_generated(const struct db_ext *e, bool pw, const char *pin)
 {
-	printf("SIP password for %s: %s\n", e->number, e->password);
+	if (pw)
+		printf("SIP password for %s: %s\n", e->number, e->password);
+	if (pin)
+		printf("voicemail PIN for %s: %s\n", e->number, pin);
 	printf("(generated; shown only now, note it down)\n");
+}
+
+/* After db_ext_add/db_ext_update failed: the policy's "pin: ..." and the
+ * other field messages name the option, the rest is said as it is. */
+static int write_failed(struct db *db, const struct db_ext *e, int err, const char *verb)
+{
+	if (err == EINVAL && !strncmp(db_errmsg(db), "pin: ", 5))
+		return cli_fail("--pin: %s", db_errmsg(db) + 5);
+	if (err == ENOENT)
+		return cli_fail("no extension %s", e->number);
+	return cli_fail("cannot %s extension %s: %s", verb, e->number, db_errmsg(db));
+}
+
+/* --pin '' used to remove the PIN; a mailbox without one cannot be
+ * reached from another phone, so the tool says what a PIN needs instead. */
+static int empty_pin(void)
+{
+	const char *why;
+	pin_policy_check("", NULL, 0, &why);
+	return cli_fail("--pin: %s", why + 5);
 }
 
 static int ext_add(struct cli *c, int argc, char **argv)
 {
-	const char *name = "", *pw = NULL, *pin = "", *pos[1];
+	const char *name = "", *pw = NULL, *pin = NULL, *pos[1];
 	const char *contact = NULL, *trust = NULL, *max_calls = NULL;
 	const char *codecs = NULL, *srtp = NULL;
 	bool disabled = false;
@@ -197,7 +224,7 @@ static int ext_add(struct cli *c, int argc, char **argv)
 		return cli_fail("invalid extension number '%s': 2 to 15 digits", pos[0]);
 	if ((rc = put(e.number, sizeof(e.number), pos[0], "NUMBER")) ||
 	    (rc = put(e.name, sizeof(e.name), name, "--name")) ||
-	    (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")) ||
+	    (pin && (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin"))) ||
 	    (rc = set_device(&e, contact, trust, max_calls, codecs, srtp)) ||
 	    (rc = ext_calls_apply(&e, &ca, U_ADD)) ||
 	    (rc = set_password(&e, pw, &generated)))
@@ -206,6 +233,8 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	 * register or authenticate like any phone; the trust is an
 	 * alternative, not a replacement. */
 	e.enabled = !disabled;
+	if (pin && !pin[0])
+		return empty_pin();
 	const char *why;
 	if (db_ext_validate(&e, &why))
 		return invalid(&e, why);
@@ -213,17 +242,24 @@ static int ext_add(struct cli *c, int argc, char **argv)
 	struct db *db;
 	if ((rc = cli_db_open(c, &db, false)))
 		return rc;
+	/* No --pin: one of the length the rules ask for, shown once. */
+	struct db_vm_policy pol;
+	db_vm_policy_get(db, &pol);
+	if (!pin && pin_generate_for(e.vm_pin, sizeof(e.vm_pin), pol.pin_min_len, e.number)) {
+		db_close(db);
+		return cli_fail("cannot generate a PIN");
+	}
+	/* EEXIST: "number 1001 is taken by extension 1001" */
 	int err = db_ext_add(db, &e);
-	if (err == EEXIST) /* "number 1001 is taken by extension 1001" */
-		rc = cli_fail("cannot add extension %s: %s", e.number, db_errmsg(db));
-	else if (err)
-		rc = cli_fail("cannot add extension %s: %s", e.number, db_errmsg(db));
+	if (err)
+		rc = write_failed(db, &e, err, "add");
 	db_close(db);
 	if (rc)
 		return rc;
 	printf("extension %s added%s\n", e.number, e.enabled ? "" : " (disabled)");
-	if (generated)
-		print_generated(&e);
+	if (generated || !pin)
+		print_generated(&e, generated, pin ? NULL : e.vm_pin);
+	OPENSSL_cleanse(&e, sizeof(e));
 	cli_notify_reload(c);
 	return CLI_OK;
 }
@@ -351,7 +387,10 @@ static int ext_show(struct cli *c, int argc, char **argv)
 	if ((rc = cli_db_open(c, &db, false)))
 		return rc;
 	struct db_ext e;
+	struct db_mailbox mb = { .has_pin = false };
 	rc = load(db, pos[0], &e);
+	if (!rc && db_vm_mailbox_get(db, pos[0], &mb))
+		cli_warn("cannot read the mailbox of %s: %s", pos[0], db_errmsg(db));
 	db_close(db);
 	if (rc)
 		return rc;
@@ -361,7 +400,8 @@ static int ext_show(struct cli *c, int argc, char **argv)
 	struct tm tm;
 	if (localtime_r(&t, &tm))
 		strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S %Z", &tm);
-	const char *pin = !e.vm_pin[0] ? "(none)" : show_pw ? e.vm_pin : "(set)";
+	/* stored hashed: whether there is one is all anyone can know */
+	const char *pin = mb.has_pin ? "(set)" : "(none)";
 	const char *pw = show_pw ? e.password : "(hidden; --show-password shows it)";
 	char max_calls[32];
 	if (e.max_calls)
@@ -451,6 +491,10 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		goto out;
 	if (name && (rc = put(e.name, sizeof(e.name), name, "--name")))
 		goto out;
+	if (pin && !pin[0]) {
+		rc = empty_pin();
+		goto out;
+	}
 	if (pin && (rc = put(e.vm_pin, sizeof(e.vm_pin), pin, "--pin")))
 		goto out;
 	if ((rc = set_device(&e, contact, trust, max_calls, codecs, srtp)) ||
@@ -466,17 +510,16 @@ static int ext_set(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	int err = db_ext_update(db, &e);
-	if (err == ENOENT)
-		rc = cli_fail("no extension %s", e.number);
-	else if (err)
-		rc = cli_fail("cannot change extension %s: %s", e.number, db_errmsg(db));
+	if (err)
+		rc = write_failed(db, &e, err, "change");
 out:
 	db_close(db);
 	if (rc)
 		return rc;
 	printf("extension %s updated\n", e.number);
 	if (generated)
-		print_generated(&e);
+		print_generated(&e, true, NULL);
+	OPENSSL_cleanse(&e, sizeof(e));
 	cli_notify_reload(c);
 	return CLI_OK;
 }

@@ -120,8 +120,10 @@ int cli_db_open(struct cli *c, struct db **out, bool create)
 				c->db_path);
 	char why[512];
 	int err = db_open_err(out, c->db_path, why, sizeof(why));
-	if (!err)
+	if (!err) {
+		cli_vm_policy(c, *out);
 		return CLI_OK;
+	}
 	if (err == EACCES || err == EPERM || err == EROFS)
 		return cli_fail("cannot open database %s: %s (run as root or as the user "
 				"hookflashd runs as)",

@@ -20,6 +20,7 @@
 #include "../../apps/apps.h"
 #include "../../db/db.h"
 #include "../../db/store.h"
+#include "../../db/voicemail.h"
 #include "../../web/web.h"
 #include "../base/log.h"
 #include "../base/loop.h"
@@ -273,12 +274,30 @@ static void reconf_apply(void *arg)
 	free(j);
 }
 
+/* The voicemail PIN rules for the store thread's connection, which
+ * checks PINs and stores new ones (db/voicemail.h). */
+static void vm_policy_apply(struct db *db, const struct conf *c)
+{
+	struct db_vm_policy vp = { .pin_min_len = c->vm_pin_min_len,
+				   .lock_after = c->vm_pin_lock_after,
+				   .lock_secs = c->vm_pin_lock_secs };
+	db_vm_policy_set(db, &vp);
+}
+
+static void vm_policy_job(struct db *db, void *arg)
+{
+	vm_policy_apply(db, arg);
+	free(arg);
+}
+
 /* On the store thread: the saved settings go over the file's. */
 static void reconf_read(struct db *db, void *arg)
 {
 	struct reconf_job *j = arg;
 	if (j->ok && pbx_conf_apply_saved(&j->c, db))
 		j->ok = false;
+	if (j->ok)
+		vm_policy_apply(db, &j->c);
 	if (loop_post(j->p->loop, reconf_apply, j)) {
 		/* the loop is going away: nobody waits for done any more */
 		free(j);
@@ -427,6 +446,14 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = store_alloc(&p->store, p->db_path);
 	if (err) {
 		log_err("pbx", "cannot start the store thread: %s", strerror(err));
+		goto out;
+	}
+	struct conf *vc = malloc(sizeof(*vc));
+	if (vc)
+		*vc = *conf;
+	if (!vc || store_post(p->store, vm_policy_job, vc)) {
+		free(vc);
+		err = ENOMEM;
 		goto out;
 	}
 	struct ban_cfg bc;

@@ -929,7 +929,7 @@ TESTS = [
     test_brute_force_ban,
 ]
 # ext_calls shares web's daemon, which web's last test stops
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS
 
 
 class TestTimeout(Exception):
