@@ -241,7 +241,7 @@ struct db_cdr {
 	int64_t start_ms;          /* unix ms: INVITE received */
 	int64_t answer_ms;         /* 0 when never answered */
 	int64_t end_ms;
-	char disposition[16];      /* ANSWERED, NO ANSWER, BUSY, FAILED, CANCELLED */
+	char disposition[16];      /* ANSWERED, VOICEMAIL, NO ANSWER, BUSY, FAILED, CANCELLED */
 	int duration_s;            /* end - start */
 	int billsec;               /* end - answer, 0 when unanswered */
 	int hangup_status;         /* SIP status that ended it (e.g. 200 for BYE, 486) */

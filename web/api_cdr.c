@@ -78,7 +78,7 @@ static bool parse_count(const char *s, long lo, long hi, int *out)
 
 static const char *disposition_of(const char *s)
 {
-	static const char *const names[] = { "ANSWERED", "NO ANSWER", "BUSY", "FAILED",
+	static const char *const names[] = { "ANSWERED", "VOICEMAIL", "NO ANSWER", "BUSY", "FAILED",
 					     "CANCELLED" };
 	char norm[16];
 	size_t n = strlen(s);
@@ -248,7 +248,7 @@ static bool read_filter(struct web_req *r, struct db_cdr_filter *f, bool *csv, c
 	}
 	if ((v = web_query(r, "disposition")) &&
 	    !(f->disposition = disposition_of(v))) {
-		web_error(r, 400, "disposition: ANSWERED, NO ANSWER, BUSY, FAILED or CANCELLED",
+		web_error(r, 400, "disposition: ANSWERED, VOICEMAIL, NO ANSWER, BUSY, FAILED or CANCELLED",
 			  "disposition");
 		return false;
 	}

@@ -110,7 +110,7 @@ paths = {
    "parameters": [q("from", "Start at or after: unix ms, or UTC 2024-05-01 / 2024-05-01T08:00:00Z"),
                   q("to", "Start before (same forms as from)"),
                   q("number", "Caller or callee equals"),
-                  q("disposition", "ANSWERED, NO ANSWER, BUSY, FAILED or CANCELLED", {"type": "string", "enum": ["ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CANCELLED"]}),
+                  q("disposition", "ANSWERED, VOICEMAIL, NO ANSWER, BUSY, FAILED or CANCELLED", {"type": "string", "enum": ["ANSWERED", "VOICEMAIL", "NO ANSWER", "BUSY", "FAILED", "CANCELLED"]}),
                   q("limit", "1-1000 (JSON, default 100) or 1-10000 (CSV, default 10000)", {"type": "integer"}),
                   q("offset", "Records to skip", {"type": "integer", "minimum": 0}),
                   q("format", "json (default) or csv (RFC 4180; cells that look like formulas get a leading ')", {"type": "string", "enum": ["json", "csv"]})],

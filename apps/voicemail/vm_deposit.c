@@ -40,7 +40,7 @@ struct deposit {
 /* what the store thread finds out about the mailbox */
 struct load_job {
 	struct deposit *d;        /* valid only while the app lives (done's c) */
-	char mailbox[32], dir[512], greeting[512];
+	char mailbox[32], dir[400], greeting[512];
 	struct db_mailbox mb;
 	int err, new_msgs, old_msgs;
 	bool has_greeting;

@@ -42,14 +42,14 @@ struct vmmain {
 	struct db_vm_msg *msgs;
 	size_t nmsgs, cur;
 	int new_msgs, old_msgs;
-	char newpin[16];
+	char newpin[32];
 	char greet_kind[12], greet_tmp[512], greet_path[512];
 	struct vm_say say;
 };
 
 struct job {
 	struct vmmain *v;       /* valid only when done's c is not NULL */
-	char mailbox[32], pin[16], folder[8], path[512], dst[512];
+	char mailbox[32], pin[32], folder[8], path[512], dst[512];
 	int64_t id, locked_until;
 	int err, new_msgs, old_msgs;
 	struct db_vm_msg *msgs;

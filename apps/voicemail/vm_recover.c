@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../core/base/log.h"
+#include "../../db/db.h"
 #include "../../db/voicemail.h"
 
 struct known {
@@ -101,7 +102,7 @@ static void recover_mailbox(struct db *db, const char *dir, const char *mailbox)
 			continue;
 		struct db_vm_msg m;
 		memset(&m, 0, sizeof(m));
-		snprintf(m.path, sizeof(m.path), "%s/%s", dir, e->d_name);
+		snprintf(m.path, sizeof(m.path), "%.440s/%.64s", dir, e->d_name);
 		if (known_path(&k, m.path))
 			continue;
 		m.duration_ms = mend_wav(m.path);
@@ -110,7 +111,7 @@ static void recover_mailbox(struct db *db, const char *dir, const char *mailbox)
 			continue;
 		}
 		struct stat st;
-		snprintf(m.mailbox, sizeof(m.mailbox), "%s", mailbox);
+		snprintf(m.mailbox, sizeof(m.mailbox), "%.31s", mailbox);
 		snprintf(m.folder, sizeof(m.folder), "%s", DB_VM_FOLDER_NEW);
 		m.received_at = stat(m.path, &st) ? 0 : (int64_t)st.st_mtime - m.duration_ms / 1000;
 		if (db_vm_msg_add(db, &m))
@@ -127,15 +128,15 @@ static void recover_mailbox(struct db *db, const char *dir, const char *mailbox)
 
 void vm_recover(struct db *db, const char *data_dir)
 {
-	char top[512];
+	char top[400];
 	snprintf(top, sizeof(top), "%s/voicemail", data_dir);
 	DIR *d = opendir(top);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= 32)
 			continue;
-		char dir[600];
-		snprintf(dir, sizeof(dir), "%s/%s", top, e->d_name);
+		char dir[440];
+		snprintf(dir, sizeof(dir), "%s/%.31s", top, e->d_name);
 		recover_mailbox(db, dir, e->d_name);
 	}
 	if (d)

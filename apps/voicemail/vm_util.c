@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../core/base/log.h"
+#include "../../db/db.h"
 #include "../../db/voicemail.h"
 
 void vm_say_init(struct vm_say *s)

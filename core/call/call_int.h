@@ -131,6 +131,7 @@ struct call {
 	 * it fails. fail_status is what the caller gets if the chain ends in
 	 * hangup. */
 	char path[256];
+	char kind[DEST_KIND_MAX];   /* of the current destination */
 	unsigned hops;
 	char next_busy[DEST_MAX], next_noanswer[DEST_MAX], next_unavail[DEST_MAX],
 		next_fail[DEST_MAX];

@@ -367,6 +367,8 @@ void call_forget_fork(struct call *c, struct leg *b)
 
 static const char *disposition(struct call *c, uint16_t status)
 {
+	if (c->answered && !strcmp(c->kind, "vm"))
+		return "VOICEMAIL"; /* answered by the mailbox, not a person */
 	if (c->answered)
 		return "ANSWERED";
 	if (status == 487)

@@ -47,6 +47,7 @@ void call_goto(struct call *c, const char *dest)
 		return;
 	}
 	path_add(c, dest);
+	snprintf(c->kind, sizeof(c->kind), "%s", d.kind);
 	next_defaults(c);
 	snprintf(c->reason, sizeof(c->reason), "%s", c->reason_next);
 	c->reason_next[0] = '\0';

@@ -94,7 +94,7 @@ static int parse_when(const char *s, bool end, int64_t *ms)
  * space ("no-answer") and the American "canceled". */
 static const char *parse_disposition(const char *s)
 {
-	static const char *const known[] = { "ANSWERED", "NO ANSWER", "BUSY", "FAILED",
+	static const char *const known[] = { "ANSWERED", "VOICEMAIL", "NO ANSWER", "BUSY", "FAILED",
 					     "CANCELLED" };
 	char up[16];
 	size_t n = strlen(s);
@@ -297,7 +297,7 @@ static int parse_filter(const char *from, const char *to, const char *number,
 		f->number = number;
 	}
 	if (disp && !(f->disposition = parse_disposition(disp)))
-		return cli_usage(U_CDR, "--disposition: answered, no-answer, busy, failed or "
+		return cli_usage(U_CDR, "--disposition: answered, voicemail, no-answer, busy, failed or "
 					"cancelled, not '%s'",
 				 disp);
 	f->limit = LIMIT_DEFAULT;

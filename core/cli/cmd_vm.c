@@ -221,7 +221,7 @@ static int vm_show(struct cli *c, int argc, char **argv)
 		const struct db_vm_msg *m = &r.m[i];
 		snprintf(txt[i][0], sizeof(txt[i][0]), "%lld", (long long)m->id);
 		if (m->caller_name[0])
-			snprintf(txt[i][1], sizeof(txt[i][1]), "%s <%s>", m->caller_name, m->caller);
+			snprintf(txt[i][1], sizeof(txt[i][1]), "%.60s <%.40s>", m->caller_name, m->caller);
 		else
 			snprintf(txt[i][1], sizeof(txt[i][1]), "%s", m->caller[0] ? m->caller : "unknown");
 		fmt_time(txt[i][2], sizeof(txt[i][2]), m->received_at);

@@ -133,7 +133,7 @@ static const char help_fmt[] =
 	"                    why, codec, path (the destinations the call went\n"
 	"                    through: app:ivr > ext:1003). Times are local; --from\n"
 	"                    and --to include their whole day or minute. --number\n"
-	"                    matches caller or callee; D is answered, no-answer,\n"
+	"                    matches caller or callee; D is answered, voicemail, no-answer,\n"
 	"                    busy, failed or cancelled; --limit defaults to 100;\n"
 	"                    --csv prints every column (media statistics too) as\n"
 	"                    RFC 4180 CSV\n"

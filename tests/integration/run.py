@@ -35,6 +35,8 @@ import media  # noqa: E402
 import web  # noqa: E402
 import nego  # noqa: E402
 import apps  # noqa: E402
+import vmstore  # noqa: E402
+import voicemail  # noqa: E402
 import ext_calls  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
@@ -929,7 +931,7 @@ TESTS = [
     test_brute_force_ban,
 ]
 # ext_calls shares web's daemon, which web's last test stops
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS + voicemail.TESTS
 
 
 class TestTimeout(Exception):

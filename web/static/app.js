@@ -574,7 +574,7 @@ function history() {
   const number = h('input', { name: 'number', inputmode: 'numeric', autocomplete: 'off' });
   const disp = h('select', { name: 'disposition' },
     h('option', { value: '' }, 'any'),
-    ['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED', 'CANCELLED'].map((d) => h('option', { value: d }, d)));
+    ['ANSWERED', 'VOICEMAIL', 'NO ANSWER', 'BUSY', 'FAILED', 'CANCELLED'].map((d) => h('option', { value: d }, d)));
   const csv = h('a', { id: 'cdr-csv', download: 'cdrs.csv' }, 'Download CSV');
   const form = h('form', { class: 'grid card', id: 'cdr-filter', novalidate: true },
     field('cdr-from', 'From (UTC date)', from), field('cdr-to', 'Before (UTC date)', to),
