@@ -335,7 +335,7 @@ static void test_messages(void **state)
 
 struct mb_seen {
 	int n;
-	char line[4][64];
+	char line[4][320];
 };
 
 static void collect_mb(const struct db_mailbox *m, int nn, int no, void *arg)
