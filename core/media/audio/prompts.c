@@ -274,26 +274,33 @@ static int cmp_ent(const void *a, const void *b)
 	return strcmp(((const struct pent *)a)->name, ((const struct pent *)b)->name);
 }
 
-/* The one line naming every missing prompt. */
+/* The one line naming every missing prompt (broken ones have had their
+ * own line, with the reason). */
 static void report_missing(const struct prompts *p, const char *sounds_dir,
 			   const char *const *names, const bool *absent)
 {
 	struct sbuf b;
 	size_t k = 0;
 
-	if (!p->missing)
+	for (size_t i = 0; names[i]; i++)
+		k += absent[i];
+	if (!k)
 		return;
 	sbuf_init(&b);
-	if (p->missing == p->n) {
-		sbuf_printf(&b, "all %zu", p->n);
+	if (k == p->n && k > 1) {
+		sbuf_printf(&b, "all %zu", k);
 	} else {
-		for (size_t i = 0; names[i]; i++) {
+		/* a log line holds 1 KiB: the rest is counted, not cut off */
+		size_t total = k, shown = 0;
+		for (size_t i = 0; names[i] && b.len < 700; i++) {
 			if (absent[i])
-				sbuf_printf(&b, "%s%s", k++ ? ", " : "", names[i]);
+				sbuf_printf(&b, "%s%s", shown++ ? ", " : "", names[i]);
 		}
+		if (shown < total)
+			sbuf_printf(&b, " and %zu more", total - shown);
 	}
 	log_warn("prompts", "prompts missing: %s in %s (install asterisk-core-sounds-en-wav)",
-		 b.p ? b.p : "?", sounds_dir);
+		 b.p, sounds_dir);
 	sbuf_free(&b);
 }
 
