@@ -106,7 +106,8 @@ int say_number(struct say_buf *b, unsigned long num)
 		return EINVAL;
 	if (num > 999999999ul)
 		return EINVAL;
-	return done(b, b->n, number(b, num));
+	size_t mark = b->n; /* before number() moves it */
+	return done(b, mark, number(b, num));
 }
 
 int say_count(struct say_buf *b, unsigned long num, const char *adjective,
@@ -137,7 +138,8 @@ int say_ordinal_day(struct say_buf *b, unsigned day)
 {
 	if (!b || day < 1 || day > 31)
 		return EINVAL;
-	return done(b, b->n, ordinal_day(b, day));
+	size_t mark = b->n;
+	return done(b, mark, ordinal_day(b, day));
 }
 
 static bool same_day(const struct tm *a, const struct tm *c)

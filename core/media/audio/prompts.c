@@ -203,8 +203,8 @@ static int convert_file(const char *src, const struct stat *sst, const char *dst
 	in = sf_open_fd(fd, SFM_READ, &in_info, SF_TRUE);
 	if (!in)
 		return EBADMSG;
-	if (in_info.channels < 1 || in_info.channels > 8 || in_info.samplerate < 1000 ||
-	    in_info.samplerate > 192000) {
+	if (in_info.frames <= 0 || in_info.channels < 1 || in_info.channels > 8 ||
+	    in_info.samplerate < 1000 || in_info.samplerate > 192000) {
 		sf_close(in);
 		return EBADMSG;
 	}
