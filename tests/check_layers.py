@@ -4,7 +4,8 @@ Fails on an #include that points the wrong way between modules.
 
 A module is a folder: core/base, core/sip, core/sdp, core/media (with its
 sub-folders), core/ident, core/reg, core/call, core/ctl, core/pbx,
-core/cli, db, web, apps (every app folder), and "main" for core/main.c.
+core/cli, db, web, apps (every app folder), common (apps/common, the code
+apps share) and "main" for core/main.c.
 Every quoted #include is resolved against the including file's folder;
 an include inside the same module is always fine. An edge between two
 modules must be listed in ALLOWED below, and where NARROW names headers
@@ -39,13 +40,16 @@ ALLOWED = {
     # the numbering plan is read from db; an extension's number routes
     # to it when the plan does not know it yet
     'dialplan': {'base', 'ident', 'db'},
-    # apps see the call only through core/call/app.h, and the database
-    # only on the store thread (app_store)
-    'apps': {'base', 'call', 'db'},
+    # apps see the call only through core/call/app.h, share apps/common,
+    # and use the database only on the store thread (app_store)
+    'apps': {'base', 'call', 'common', 'db'},
+    # code the apps share (saying numbers, the prompt list): pure, so
+    # any layer above base may use it
+    'common': {'base'},
     'ctl': {'base', 'sip', 'reg', 'call', 'pbx'},
     'web': {'base', 'db', 'pbx'},
-    'pbx': {'base', 'sip', 'sdp', 'media', 'ident', 'reg', 'dialplan', 'call', 'apps', 'db', 'ctl',
-            'web'},
+    'pbx': {'base', 'sip', 'sdp', 'media', 'ident', 'reg', 'dialplan', 'call', 'apps', 'common',
+            'db', 'ctl', 'web'},
     'cli': {'base', 'db', 'ctl'},
     'main': {'base', 'db', 'pbx'},
 }
@@ -59,6 +63,8 @@ NARROW = {
     ('cli', 'ctl'): {'core/ctl/ctl_proto.h'},
     ('apps', 'call'): {'core/call/app.h'},
     ('pbx', 'apps'): {'apps/apps.h'},
+    # the prompts to prepare at start
+    ('pbx', 'common'): {'apps/common/manifest.h'},
     ('main', 'pbx'): {'core/pbx/pbx.h'},
 }
 
@@ -76,6 +82,8 @@ def module_of(rel):
         if len(parts) == 2:
             return 'main' if parts[1] == 'main.c' else None
         return parts[1]
+    if parts[0] == 'apps' and len(parts) > 2 and parts[1] == 'common':
+        return 'common'
     if parts[0] in ('db', 'web', 'apps'):
         return parts[0]
     return None

@@ -37,6 +37,8 @@ static json_t *who_json(const struct web_auth *a)
 	json_object_set_new(j, "auth", json_string(a->session ? "session" : "token"));
 	if (a->session)
 		json_object_set_new(j, "csrf_token", json_string(a->csrf));
+	/* for the UI's About page, which every role sees */
+	json_object_set_new(j, "version", json_string(HF_VERSION));
 	return j;
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../apps/apps.h"
+#include "../../apps/common/manifest.h"
 #include "../../db/db.h"
 #include "../../db/store.h"
 #include "../../db/voicemail.h"
@@ -28,6 +29,7 @@
 #include "../call/call.h"
 #include "../ctl/ctl_server.h"
 #include "../dialplan/numplan.h"
+#include "../media/audio/prompts.h"
 #include "../reg/registrar.h"
 #include "../sip/auth.h"
 #include "../sip/ban.h"
@@ -502,6 +504,13 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		goto out;
 	}
 	sip_transport_set_external(p->tp, conf->external_addr);
+	/* blocking file work, fine before the loop runs: every prompt the
+	 * apps play, checked and converted for 8 and 16 kHz calls once */
+	char cache[sizeof(conf->data_dir) + 16];
+	snprintf(cache, sizeof(cache), "%s/sounds", conf->data_dir);
+	err = prompts_prepare(&p->prompts, conf->sounds_dir, cache, apps_prompts);
+	if (err)
+		goto out;
 	p->services = (struct app_services){
 		.mailbox_changed = svc_mailbox_changed,
 		.reload = svc_reload,
@@ -557,6 +566,7 @@ void pbx_free(struct pbx *p)
 	ctl_server_free(p->ctl);
 	/* calls end first: their BYEs and CANCELs still need the transport */
 	call_mgr_free(p->calls);
+	prompts_free(p->prompts); /* the calls that asked it are gone */
 	sip_transport_free(p->tp);
 	sip_tsx_layer_free(p->tsx);
 	registrar_free(p->reg); /* frees bindings only: the database keeps them */

@@ -27,6 +27,7 @@ struct auth_nonces;
 struct domains;
 struct ctl_server;
 struct call_mgr;
+struct prompts;
 struct web_server;
 
 struct pbx {
@@ -46,6 +47,7 @@ struct pbx {
 	struct domains *domains;
 	struct ctl_server *ctl;
 	struct call_mgr *calls;
+	struct prompts *prompts;    /* the apps' prompts at 8 and 16 kHz; immutable */
 	struct web_server *web;
 	struct pbx_web *pw;
 	uint64_t started_ms;

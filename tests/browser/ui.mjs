@@ -261,6 +261,16 @@ const steps = [
     await page.locator(`#number-rows tr[data-number="${EXT}"]`).waitFor();
     await screenshot('numbers');
   }],
+  ['About shows the version, the licence and the sound credits', async () => {
+    await page.click('a[data-page=about]');
+    await page.locator('#about-sounds').waitFor();
+    expect(/^Version \d+\.\d+\.\d+\.$/.test(await text('#about-version')), `version: ${await text('#about-version')}`);
+    const body = await text('main');
+    for (const want of ['GPL-2.0-or-later', 'Allison Smith', 'asterisk-moh-opsound-wav', 'Attribution-ShareAlike 3.0']) {
+      expect(body.includes(want), `About does not say ${want}`);
+    }
+    await screenshot('about');
+  }],
   ['every input has a label', async () => {
     for (const where of ['settings', 'extensions', 'history']) {
       await page.click(`a[data-page=${where}]`);

@@ -38,6 +38,7 @@ import apps  # noqa: E402
 import vmstore  # noqa: E402
 import voicemail  # noqa: E402
 import ext_calls  # noqa: E402
+import prompts  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -932,6 +933,7 @@ TESTS = [
 ]
 # ext_calls shares web's daemon, which web's last test stops
 TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS + voicemail.TESTS
+TESTS += prompts.TESTS
 
 
 class TestTimeout(Exception):

@@ -110,7 +110,7 @@ function clearErrors(form) {
 
 // --- routing -----------------------------------------------------------------
 
-const pages = { login, dashboard, extensions, numbers, calls, history, registrations, settings };
+const pages = { login, dashboard, extensions, numbers, calls, history, registrations, settings, about };
 
 function go(page) {
   if (location.hash !== '#/' + page) location.hash = '#/' + page;
@@ -715,6 +715,28 @@ function settings() {
   }
 
   api('GET', '/settings').then(render).catch((e) => { slot.textContent = e.message; });
+}
+
+// The program, its licence, and the people whose recordings it plays
+// (CC-BY-SA 3.0 asks for the credit wherever they are used).
+function about() {
+  const link = (href, text) => h('a', { href, rel: 'noopener' }, text);
+  main.append(title('About'),
+    h('section', { class: 'card', 'aria-labelledby': 'about-h' },
+      h('h2', { id: 'about-h' }, 'Hookflash PBX'),
+      h('p', { id: 'about-version' }, `Version ${state.session.version || 'unknown'}.`),
+      h('p', {}, 'Free software under the GNU General Public License, version 2 or (at your option) any later version (',
+        link('https://spdx.org/licenses/GPL-2.0-or-later.html', 'GPL-2.0-or-later'), ').')),
+    h('section', { class: 'card', 'aria-labelledby': 'sounds-h', id: 'about-sounds' },
+      h('h2', { id: 'sounds-h' }, 'Sounds'),
+      h('p', {}, 'The voice prompts are the Asterisk project\'s English core sounds, recorded by Allison Smith (',
+        link('http://www.theivrvoice.com', 'theivrvoice.com'), '), with financial contributions by Digium, Inc., from Debian\'s asterisk-core-sounds-en-wav package.'),
+      h('p', {}, 'The music on hold is from opsound.org, in Debian\'s asterisk-moh-opsound-wav package: ',
+        '“Cold Day”, “Robot Dity” and “The Simplicity” by Paul Shuler (Macroform), ',
+        '“Morning Coffee” by Manolo Camp, and “System” by Reno Project.'),
+      h('p', {}, 'Both are licensed under the ',
+        link('https://creativecommons.org/licenses/by-sa/3.0/', 'Creative Commons Attribution-ShareAlike 3.0'),
+        ' licence. They are not part of Hookflash\'s source; Debian installs them and Hookflash converts the prompts it uses for 8 and 16 kHz calls.')));
 }
 
 // --- start -------------------------------------------------------------------
