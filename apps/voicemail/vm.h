@@ -31,6 +31,8 @@ void vm_say_add(struct vm_say *s, const struct app_call *c, const char *name);
 /* The digits of a number, one prompt each ("digits/1", ...). */
 void vm_say_digits(struct vm_say *s, const struct app_call *c, const char *number);
 void vm_say_number(struct vm_say *s, const struct app_call *c, unsigned n);
+/* When something happened ("today at three fifteen p-m", ...). */
+void vm_say_when(struct vm_say *s, const struct app_call *c, int64_t when);
 int vm_say_play(struct vm_say *s, struct app_call *c, uint32_t tag);
 
 /* DATA_DIR/voicemail/<mailbox> */

@@ -194,25 +194,6 @@ static void main_menu(struct app_call *c, struct vmmain *v, bool counts)
 	say_and_wait(c, v, P_MENU, T_PROMPT);
 }
 
-static void say_when(struct vm_say *s, const struct app_call *c, int64_t t)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-	localtime_r(&tt, &tm);
-	char name[24];
-	snprintf(name, sizeof(name), "digits/day-%d", tm.tm_wday);
-	vm_say_add(s, c, name);
-	vm_say_add(s, c, "digits/at");
-	int h = tm.tm_hour % 12 ? tm.tm_hour % 12 : 12;
-	vm_say_number(s, c, (unsigned)h);
-	if (tm.tm_min) {
-		if (tm.tm_min < 10)
-			vm_say_add(s, c, "digits/oh");
-		vm_say_number(s, c, (unsigned)tm.tm_min);
-	}
-	vm_say_add(s, c, tm.tm_hour < 12 ? "digits/a-m" : "digits/p-m");
-}
-
 static void play_msg(struct app_call *c, struct vmmain *v)
 {
 	const struct db_vm_msg *m = &v->msgs[v->cur];
@@ -220,7 +201,7 @@ static void play_msg(struct app_call *c, struct vmmain *v)
 	vm_say_add(&v->say, c, v->cur == 0 ? "vm-first" : v->cur + 1 == v->nmsgs ? "vm-last" : "vm-next");
 	vm_say_add(&v->say, c, "vm-message");
 	vm_say_add(&v->say, c, "vm-received");
-	say_when(&v->say, c, m->received_at);
+	vm_say_when(&v->say, c, m->received_at);
 	if (m->caller[0]) {
 		vm_say_add(&v->say, c, "vm-from-phonenumber");
 		vm_say_digits(&v->say, c, m->caller);
@@ -281,6 +262,15 @@ static void after_login(struct app_call *c, struct vmmain *v, struct job *j)
 		bye(c, v);
 		return;
 	}
+	if (j->err == EPERM) {
+		log_warn(VM_TAG, "call %u: mailbox %s has no PIN yet (hookflash extension set %s --pin)",
+			 app_call_id(c), v->mailbox, v->mailbox);
+		bye(c, v);
+		return;
+	}
+	if (j->err == EACCES && j->locked_until)
+		log_warn(VM_TAG, "call %u from %s: mailbox %s locked after wrong PINs", app_call_id(c),
+			 app_caller(c), v->mailbox);
 	if (j->err == EACCES || j->err == ENOENT) {
 		v->wrong_pins++;
 		log_warn(VM_TAG, "call %u from %s: wrong PIN for mailbox %s (%d)", app_call_id(c),

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../core/base/log.h"
+#include "../common/say.h"
 #include "../../db/db.h"
 #include "../../db/voicemail.h"
 
@@ -43,20 +45,22 @@ void vm_say_digits(struct vm_say *s, const struct app_call *c, const char *numbe
 
 void vm_say_number(struct vm_say *s, const struct app_call *c, unsigned n)
 {
-	char name[24];
-	if (n <= 20 || (n < 100 && n % 10 == 0)) {
-		snprintf(name, sizeof(name), "digits/%u", n);
-		vm_say_add(s, c, name);
-	} else if (n < 100) {
-		snprintf(name, sizeof(name), "digits/%u", n - n % 10);
-		vm_say_add(s, c, name);
-		snprintf(name, sizeof(name), "digits/%u", n % 10);
-		vm_say_add(s, c, name);
-	} else {
-		char num[16];
-		snprintf(num, sizeof(num), "%u", n);
-		vm_say_digits(s, c, num);
-	}
+	const char *names[SAY_NUMBER_MAX];
+	struct say_buf b;
+	say_init(&b, names, SAY_NUMBER_MAX);
+	if (!say_number(&b, n))
+		for (size_t i = 0; i < b.n; i++)
+			vm_say_add(s, c, names[i]);
+}
+
+void vm_say_when(struct vm_say *s, const struct app_call *c, int64_t when)
+{
+	const char *names[SAY_DATETIME_MAX];
+	struct say_buf b;
+	say_init(&b, names, SAY_DATETIME_MAX);
+	if (!say_datetime(&b, (time_t)when, time(NULL)))
+		for (size_t i = 0; i < b.n; i++)
+			vm_say_add(s, c, names[i]);
 }
 
 int vm_say_play(struct vm_say *s, struct app_call *c, uint32_t tag)

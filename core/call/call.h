@@ -24,6 +24,7 @@ struct authn;
 struct numplan;
 struct app_desc;
 struct app_services;
+struct prompts;
 struct sip_tsx;
 struct sip_msg;
 struct sip_peer;
@@ -47,6 +48,9 @@ struct call_deps {
 	/* the dialplan applications, NULL-terminated (apps/apps.c) */
 	const struct app_desc *const *apps;
 	const char *sounds_dir;       /* prompts by name (app_prompt) */
+	/* the prompts converted at start to the calls' rates; NULL: the
+	 * files in sounds_dir as they are */
+	const struct prompts *prompts;
 	/* what core/pbx offers the apps around a call (app.h; each may be
 	 * NULL) */
 	const struct app_services *services;

@@ -14,6 +14,7 @@
 #include "../../db/store.h"
 #include "../base/conf.h"
 #include "../base/log.h"
+#include "../media/audio/prompts.h"
 
 static struct call *of(struct app_call *a)
 {
@@ -174,6 +175,8 @@ int app_echo(struct app_call *a, bool on)
 void app_prompt(const struct app_call *a, const char *name, char *out, size_t cap)
 {
 	const struct call *c = of_c(a);
+	if (c->m->d.prompts && !prompts_path(c->m->d.prompts, name, callm_app_rate(c), out, cap))
+		return;
 	const char *dir = c->m->d.sounds_dir ? c->m->d.sounds_dir : ".";
 	snprintf(out, cap, "%s/%s.wav", dir, name);
 }

@@ -299,6 +299,9 @@ int callm_app_tone(struct call *c, const char *tone, uint32_t tag);
 int callm_app_stop(struct call *c);
 int callm_app_echo(struct call *c, bool on);
 int callm_app_record(struct call *c, const char *path, uint32_t tag);
+/* The PCM rate the caller's audio runs at (8000, or 16000 for a wideband
+ * codec): prompts are played from files made for it. */
+unsigned callm_app_rate(const struct call *c);
 int callm_app_record_stop(struct call *c);
 /* An answer from B leg l (183/200) -> the answer for A. */
 int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,

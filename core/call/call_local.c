@@ -13,6 +13,7 @@
 
 #include "../base/conf.h"
 #include "../base/log.h"
+#include "../media/codecs/codec.h"
 #include "../media/media.h"
 #include "../sdp/sdes.h"
 #include "../sdp/sdp.h"
@@ -181,6 +182,13 @@ int callm_app_stop(struct call *c)
 		return ENOENT;
 	cm->tone = false;
 	return media_leg_stop(engine(c->m), cm->mcall, 0);
+}
+
+unsigned callm_app_rate(const struct call *c)
+{
+	const struct call_media *cm = c->media;
+	const struct codec_desc *d = cm ? cm->leg[0].cur.codec : NULL;
+	return d && d->pcm_rate >= 16000 ? 16000 : 8000;
 }
 
 int callm_app_record(struct call *c, const char *path, uint32_t tag)

@@ -522,6 +522,7 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		.loop = p->loop, .store = p->store, .tp = p->tp, .tsx = p->tsx, .reg = p->reg,
 		.authn = &p->authn, .conf = &p->conf, .exts = &p->exts, .plan = &p->plan,
 		.apps = apps_builtin, .sounds_dir = p->conf.sounds_dir, .services = &p->services,
+		.prompts = p->prompts,
 	};
 	err = call_mgr_alloc(&p->calls, &cd);
 	if (err)

@@ -189,6 +189,11 @@ static inline void ch_apps_fill(void)
 	ch_apps[n] = NULL;
 }
 
+/* ch_setup, with every extension's failures ending the call (hangup) as
+ * they did before extensions had voicemail: for the tests of how the
+ * B2BUA itself answers a caller when the callee fails. */
+static inline int ch_setup_no_voicemail(void **state);
+
 /* Where a call to ext goes next when it is busy, rings unanswered or has
  * no phone ("" for hangup): set on the loaded extension table, as the
  * extension's settings will be. */
@@ -230,6 +235,7 @@ static inline int ch_setup(void **state)
 
 	struct pbx *p = &hx.pbx;
 	conf_defaults(&p->conf);
+	snprintf(p->conf.data_dir, sizeof(p->conf.data_dir), "%s", hx.dir);
 	p->conf.nbinds = 1;
 	snprintf(p->conf.binds[0], sizeof(p->conf.binds[0]), CH_HOST);
 	p->conf.sip_udp_port = 5060;
@@ -302,6 +308,12 @@ static inline int ch_teardown(void **state)
 		snprintf(f, sizeof(f), "%s%s", hx.db_path, sfx[i]);
 		unlink(f);
 	}
+	/* what voicemail made: DATA_DIR/voicemail/<mailbox>/ */
+	char vm[160], cmd[200];
+	snprintf(vm, sizeof(vm), "%s/voicemail", hx.dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vm);
+	if (access(vm, F_OK) == 0 && system(cmd) != 0)
+		fail_msg("cannot remove %s", vm);
 	rmdir(hx.dir);
 	return 0;
 }
@@ -816,6 +828,15 @@ static inline const struct sip_msg *ch_call_up(void)
 	expect_none(PH_A);
 	expect_none(PH_B1);
 	return inv;
+}
+
+static inline int ch_setup_no_voicemail(void **state)
+{
+	int err = ch_setup(state);
+	static const char *const exts[] = { "1001", "1002", "1003", "1004", "1005" };
+	for (size_t i = 0; !err && i < sizeof(exts) / sizeof(exts[0]); i++)
+		ch_ext_next(exts[i], "hangup", "hangup", "hangup");
+	return err;
 }
 
 #endif

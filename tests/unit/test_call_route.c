@@ -9,6 +9,9 @@
 #include "call_harness.h"
 
 #include "../../core/call/app.h"
+#include "../../db/voicemail.h"
+
+#include <semaphore.h>
 
 /* A test app: plays a prompt, and on '5' sends the caller to ext:1003
  * (app_goto), on '9' to a malformed destination (refused, it goes on). */
@@ -121,7 +124,7 @@ static void no_answer_goes_to_app(void **state)
 	const struct sip_msg *inv = expect_request(PH_B1, "INVITE");
 	answer(inv, 180, NULL);
 	expect_response(PH_A, 180);
-	advance(30000);
+	advance(hx.pbx.conf.no_answer_timeout * 1000u);
 	const struct sip_msg *cancel = expect_request(PH_B1, "CANCEL");
 	answer(cancel, 200, NULL);
 	answer(inv, 487, NULL);
@@ -160,7 +163,7 @@ static void no_answer_after_ringback_goes_to_app(void **state)
 	const struct sip_msg *p183 = expect_response_to(PH_A, 183, "INVITE");
 	uint32_t id = fmedia_last_call();
 	size_t stops = fmedia_count("leg_stop", id, 0);
-	advance(30000);
+	advance(hx.pbx.conf.no_answer_timeout * 1000u);
 	answer(expect_request(PH_B1, "CANCEL"), 200, NULL);
 	answer(inv, 487, NULL);
 	expect_request(PH_B1, "ACK");
@@ -239,6 +242,68 @@ static void reinvite_to_app_answered_here(void **state)
 	hang_up_a();
 	struct db_cdr c = cdr_last();
 	assert_cdr(&c, "ANSWERED", "1001", "*43", 200, "caller");
+}
+
+/* Work an app gave the store thread is done, and its answer handled on
+ * the loop. */
+static void store_sync(void)
+{
+	cdr_rows(NULL);
+	loop_run_once(fx.loop, 0);
+}
+
+static void vm_count(struct db *db, void *arg)
+{
+	int *n = arg, o = 0;
+	db_vm_counts(db, "1002", &n[0], &o);
+	n[1] = o;
+	sem_post((sem_t *)(void *)&n[2]);
+}
+
+/* An extension with no destinations set sends a busy call to its own
+ * voicemail with the busy greeting: the app answers, plays the greeting
+ * ("the person at extension ... is on the phone"), records after the
+ * beep until '#', stores the message (a new one in the mailbox) and says
+ * goodbye; the CDR says VOICEMAIL with the path. */
+static void busy_goes_to_voicemail_by_default(void **state)
+{
+	(void)state;
+	assert_non_null(phone_invite("1001", "1002", PH_A->sdp));
+	expect_response(PH_A, 100);
+	answer(expect_request(PH_B1, "INVITE"), 486, NULL);
+	expect_request(PH_B1, "ACK");
+	const struct sip_msg *ok = expect_response_to(PH_A, 200, "INVITE");
+	phone_ack(&hx.a, ok);
+	uint32_t id = fmedia_last_call();
+	store_sync(); /* the mailbox is looked up */
+	const char *arg;
+	uint32_t tag = ch_last_tag("leg_play", id, &arg);
+	assert_non_null(strstr(arg, "vm-theperson"));
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_PLAY_DONE, .call = id, .leg = 0, .tag = tag });
+	int rec = fmedia_find("call_record", id, -1, 0);
+	assert_true(rec >= 0);
+	assert_non_null(strstr(fmedia.cmds[rec].arg, "/voicemail/1002/msg-"));
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_TALK, .call = id, .leg = 0 });
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_DTMF, .call = id, .leg = 0, .digit = '#' });
+	assert_true(fmedia_find("call_record_stop", id, -1, 0) >= 0);
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_RECORD_DONE, .call = id, .leg = 0,
+					    .tag = 3 /* RECORDING */, .duration_ms = 4200 });
+	store_sync(); /* the message is stored */
+	struct { int n[2]; sem_t done; } cnt;
+	memset(&cnt, 0, sizeof(cnt));
+	sem_init(&cnt.done, 0, 0);
+	assert_int_equal(store_post(hx.pbx.store, vm_count, &cnt), 0);
+	while (sem_wait(&cnt.done) && errno == EINTR)
+		;
+	sem_destroy(&cnt.done);
+	assert_int_equal(cnt.n[0], 1);
+	tag = ch_last_tag("leg_play", id, &arg);
+	assert_non_null(strstr(arg, "vm-msgsaved"));
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_PLAY_DONE, .call = id, .leg = 0, .tag = tag });
+	answer(expect_request(PH_A, "BYE"), 200, NULL);
+	struct db_cdr c = cdr_last();
+	assert_cdr(&c, "VOICEMAIL", "1001", "1002", 200, "system");
+	assert_string_equal(c.path, "ext:1002 > vm:1002");
 }
 
 /* Nobody registered at 1005 -> its unavailable destination at once. */
@@ -332,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, route_setup, ch_teardown)
 		T(busy_goes_to_next),
+		T(busy_goes_to_voicemail_by_default),
 		T(no_answer_goes_to_app),
 		T(no_answer_after_ringback_goes_to_app),
 		T(star43_echo),

@@ -508,7 +508,7 @@ static void cdr_waits_for_media_destroyed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, ch_setup, ch_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ch_setup_no_voicemail, ch_teardown)
 		T(basic_answer_and_bye),
 		T(fork_first_2xx_wins_loser_gets_cancel),
 		T(busy_callee),
