@@ -52,11 +52,16 @@ class CallEnv:
         self.next = 4000
         self.caller, _ = self.ext(trust='%s/32' % TRUSTED_IP, name='Trusted caller')
 
-    def ext(self, contact=None, trust=None, max_calls=None, name=None, password=None):
+    def ext(self, contact=None, trust=None, max_calls=None, name=None, password=None, voicemail=False):
+        """An extension; unless voicemail is wanted, a busy, unanswered or
+        unreachable one ends the call (these tests are about what the
+        B2BUA itself answers; voicemail.py tests the default)."""
         number = str(self.next)
         self.next += 1
         pw = password or ('pw-' + rand_hex(12))
         args = ['extension', 'add', number, '--password', pw, '--name', name or 'Call test %s' % number]
+        if not voicemail:
+            args += ['--busy', 'hangup', '--no-answer', 'hangup', '--unavailable', 'hangup']
         if contact:
             args += ['--contact', contact]
         if trust:
