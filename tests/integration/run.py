@@ -35,6 +35,7 @@ import media  # noqa: E402
 import web  # noqa: E402
 import nego  # noqa: E402
 import apps  # noqa: E402
+import mail  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -927,7 +928,7 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS + mail.TESTS
 
 
 class TestTimeout(Exception):
