@@ -26,6 +26,11 @@ void web_api_email_test(struct web_req *r)
 	json_decref(body);
 	if (got < 0)
 		return;
+	for (const char *p = to; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			web_error(r, 400, "to: an e-mail address such as admin@example.com", "to");
+			return;
+		}
 	char why[300];
 	log_info(WEB_TAG, "%s asked for a test e-mail to %s", r->auth.username, to);
 	int err = pbx_web_email_test(r->w->pw, to, why, sizeof(why));

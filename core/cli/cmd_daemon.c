@@ -362,15 +362,15 @@ int cli_cmd_email(struct cli *c, int argc, char **argv)
 		return cli_usage(usage, "email: only 'test' is known, not '%s'", pos[0]);
 	if (!one_word(pos[1]) || !strchr(pos[1], '@'))
 		return cli_usage(usage, "ADDRESS: an e-mail address such as admin@example.com");
-	char arg[CTL_LINE_MAX], abs[4096];
+	char arg[CTL_LINE_MAX], full[4096];
 	if (attach) {
-		if (!realpath(attach, abs))
+		if (!realpath(attach, full))
 			return cli_fail("--attach %s: %s", attach, strerror(errno));
-		for (const char *p = abs; *p; p++)
+		for (const char *p = full; *p; p++)
 			if ((unsigned char)*p <= ' ' || *p == 0x7f)
-				return cli_fail("--attach: the path may not contain blanks: %s", abs);
+				return cli_fail("--attach: the path may not contain blanks: %s", full);
 	}
-	int n = snprintf(arg, sizeof(arg), "test %s%s%s", pos[1], attach ? " " : "", attach ? abs : "");
+	int n = snprintf(arg, sizeof(arg), "test %s%s%s", pos[1], attach ? " " : "", attach ? full : "");
 	if (n < 0 || (size_t)n >= sizeof(arg) - 16)
 		return cli_fail("--attach: path too long");
 	struct ctl_reply r;

@@ -414,8 +414,10 @@ int pbx_email_test(struct pbx *p, const char *to, const char *attach, pbx_mail_d
 		m.attach_name = slash ? slash + 1 : attach;
 		m.attach_type = dot && !strcasecmp(dot, ".wav") ? "audio/wav" : "application/octet-stream";
 	}
-	log_info("pbx", "sending a test e-mail to %s", to);
-	return mailer_send_once(p->mailer, &m, done, arg);
+	int err = mailer_send_once(p->mailer, &m, done, arg);
+	if (!err)
+		log_info("pbx", "sending a test e-mail to %s", to);
+	return err;
 }
 
 static int ctl_email_test(const char *to, const char *attach, ctl_mail_done_h *done,
