@@ -164,6 +164,22 @@ def test_mail_dead_server_fails_fast(ctx):
         e.put({'email.smtp_url': e.sink.url}, 'restore the server')
 
 
+def test_mail_tls_require_refuses_plain_server(ctx):
+    """email.tls = require against a server without STARTTLS: nothing is
+    sent in the clear (no AUTH, no MAIL reaches the sink) and the tool says
+    the server offers no STARTTLS."""
+    e = env(ctx)
+    n, auths = len(e.sink.messages), len(e.sink.auth_attempts)
+    e.put({'email.tls': 'require'}, 'require STARTTLS')
+    try:
+        rc, out, err, _ = e.email_test('admin@example.com')
+        check(rc == 1 and 'STARTTLS' in err, 'tls=require on a plain server: exit %d %r %r' % (rc, out, err))
+        check(len(e.sink.messages) == n and len(e.sink.auth_attempts) == auths,
+              'credentials or mail went to a server without TLS')
+    finally:
+        e.put({'email.tls': 'off'}, 'back to plain SMTP')
+
+
 def test_mail_web_test(ctx):
     """POST /api/v1/email/test: 200 once delivered; 400 naming "to" for a
     bad address; 502 with the reason for a dead server; admin only."""
@@ -280,6 +296,7 @@ TESTS = [
     test_mail_attachment_byte_identical,
     test_mail_wrong_password_refused,
     test_mail_dead_server_fails_fast,
+    test_mail_tls_require_refuses_plain_server,
     test_mail_web_test,
     test_mail_password_never_shown,
     test_mail_hung_server_does_not_block,
