@@ -33,6 +33,7 @@ ALLOWED = {
     'sdp': {'base'},
     'media': {'base', 'sdp'},          # srtp.h takes SDES keys from sdp/sdes.h
     'db': {'base'},
+    'mail': {'base'},                  # SMTP with libcurl, on a jobs thread
     'ident': {'base', 'sip', 'db'},    # extensions are read from db
     'reg': {'base', 'sip', 'ident', 'db'},  # bindings are saved through db/store
     # the call layer asks the routing seam where a call goes
@@ -49,7 +50,7 @@ ALLOWED = {
     'ctl': {'base', 'sip', 'reg', 'call', 'pbx'},
     'web': {'base', 'db', 'pbx'},
     'pbx': {'base', 'sip', 'sdp', 'media', 'ident', 'reg', 'dialplan', 'call', 'apps', 'common',
-            'db', 'ctl', 'web'},
+            'db', 'ctl', 'web', 'mail'},
     'cli': {'base', 'db', 'ctl'},
     'main': {'base', 'db', 'pbx'},
 }

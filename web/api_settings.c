@@ -6,7 +6,8 @@
  * saved), saves them in the database's settings table in one transaction
  * (PBX_SETTING_PREFIX + name; they win over the file), then asks the
  * signalling loop to reload, so the live ones take effect before the
- * answer. Which settings exist, their types and ranges come from
+ * answer. Secrets (email.password) are never sent back: GET gives "" and
+ * whether one is set; PUT with "" keeps the one saved. Which settings exist, their types and ranges come from
  * core/base/conf.c's table, never from a list kept here.
  */
 #include <errno.h>
@@ -31,6 +32,8 @@ static const char *type_name(enum conf_type t)
 		return "boolean";
 	case CONF_LEVEL:
 		return "level";
+	case CONF_CHOICE:
+		return "choice";
 	case CONF_STRING:
 		break;
 	}
@@ -81,8 +84,14 @@ static void answer(struct web_req *r, const struct conf *running, const struct c
 		full_name(ci, name, sizeof(name));
 		if (conf_get(running, name, run, sizeof(run)) || conf_get(saved, name, sv, sizeof(sv)))
 			continue;
-		json_object_set_new(vals, name, typed(ci, sv));
+		/* a secret is never sent back: only whether one is set (the
+		 * page leaves its input empty; an empty value keeps it) */
+		json_object_set_new(vals, name, ci->secret ? json_string("") : typed(ci, sv));
 		json_t *d = json_object();
+		if (ci->secret) {
+			json_object_set_new(d, "secret", json_true());
+			json_object_set_new(d, "is_set", json_boolean(sv[0] != '\0'));
+		}
 		json_object_set_new(d, "type", json_string(type_name(ci->type)));
 		json_object_set_new(d, "apply", json_string(ci->live ? "live" : "restart"));
 		json_object_set_new(d, "description", json_string(ci->help));
@@ -92,7 +101,13 @@ static void answer(struct web_req *r, const struct conf *running, const struct c
 		}
 		if (ci->type == CONF_LEVEL)
 			json_object_set_new(d, "choices", json_pack("[ssss]", "error", "warn", "info", "debug"));
-		if (!ci->live) {
+		if (ci->type == CONF_CHOICE && ci->choices) {
+			json_t *ch = json_array();
+			for (const char *const *c = ci->choices; *c; c++)
+				json_array_append_new(ch, json_string(*c));
+			json_object_set_new(d, "choices", ch);
+		}
+		if (!ci->live && !ci->secret) {
 			json_object_set_new(d, "running", typed(ci, run));
 			if (strcmp(run, sv))
 				json_array_append_new(pending, json_string(name));
@@ -139,6 +154,7 @@ static int field_text(struct web_req *r, const char *name, const struct conf_inf
 		snprintf(out, cap, "%s", json_is_true(v) ? "yes" : "no");
 		return 0;
 	case CONF_LEVEL:
+	case CONF_CHOICE:
 	case CONF_STRING:
 		break;
 	}
@@ -157,7 +173,7 @@ static int field_text(struct web_req *r, const char *name, const struct conf_inf
 	return 0;
 }
 
-#define PUT_MAX 40 /* more than conf.c has */
+#define PUT_MAX 48 /* more than conf.c has */
 
 void web_api_settings_put(struct web_req *r)
 {
@@ -200,6 +216,10 @@ void web_api_settings_put(struct web_req *r)
 			json_decref(body);
 			return;
 		}
+		/* "" for a secret is what GET showed: keep the saved one
+		 * (a login is turned off by emptying its username) */
+		if (ci->secret && json_is_string(v) && json_string_length(v) == 0)
+			continue;
 		snprintf(names[n], sizeof(names[n]), "%s", key);
 		if (field_text(r, names[n], ci, v, values[n], sizeof(values[n]))) {
 			json_decref(body);

@@ -139,6 +139,11 @@ paths = {
            "responses": std({"200": resp("Saved", ref("SettingsSaved")), "503": ERR}, body=True)},
    "patch": {"summary": "Same as PUT", "tags": ["settings"], "requestBody": jbody(ref("SettingsInput")),
            "responses": std({"200": resp("Saved", ref("SettingsSaved")), "503": ERR}, body=True)}},
+ "/api/v1/email": {"get": {"summary": "E-mail (voicemail to e-mail): whether an SMTP server is set, messages waiting to be sent or retried, the last failure", "tags": ["settings"],
+   "responses": std({"200": resp("Mail status", ref("MailStatus")), "503": ERR}, admin=True)}},
+ "/api/v1/email/test": {"post": {"summary": "Send one test e-mail through the email settings (no retries) and answer with what the SMTP server said: 200 accepted, 502 refused or unreachable (the error says why; never the password), 409 no server set", "tags": ["settings"],
+   "requestBody": jbody({"type": "object", "required": ["to"], "additionalProperties": False, "properties": {"to": S(maxLength=255, description="an e-mail address")}}),
+   "responses": std({"200": resp("Accepted by the SMTP server", {"type": "object", "properties": {"sent": {"type": "boolean"}, "to": S()}}), "409": ERR, "502": ERR, "503": ERR}, admin=True, body=True)}},
  "/api/v1/tokens": {
    "get": {"summary": "API tokens (never the tokens themselves)", "tags": ["tokens"], "responses": std({"200": resp("Tokens", lst("tokens", "Token"))}, admin=True)},
    "post": {"summary": "Create an API token for the caller; the token is returned once", "tags": ["tokens"],
@@ -199,13 +204,19 @@ SETTINGS = [
  ("calls.session_expires", "integer", "live"), ("calls.media_coalesce_us", "integer", "restart"),
  ("calls.codecs", "string", "live"), ("calls.sounds_dir", "string", "live"), ("calls.ringback", "boolean", "live"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.opus_low_cpu_above", "integer", "restart"), ("calls.media_workers", "integer", "restart"),
  ("voicemail.pin_min_length", "integer", "live"), ("voicemail.pin_lock_after", "integer", "live"), ("voicemail.pin_lock_seconds", "integer", "live"),
- ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart")]
+ ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart"),
+ ("email.smtp_url", "string", "live"), ("email.from", "string", "live"), ("email.username", "string", "live"),
+ ("email.password", "secret", "live"), ("email.tls", "tls", "live")]
 def setting_type(t):
-    return {"integer": I(), "boolean": {"type": "boolean"}, "level": S(enum=["error", "warn", "info", "debug"])}.get(t, S())
-SETTING_DESC = {"calls.codecs": "a codec list, %s (any case, each once, no blanks); " % CODEC_LIST_DESC}
+    return {"integer": I(), "boolean": {"type": "boolean"}, "level": S(enum=["error", "warn", "info", "debug"]),
+            "tls": S(enum=["off", "try", "require"]), "secret": S(format="password")}.get(t, S())
+SETTING_DESC = {"email.password": "write-only: GET shows \"\" (schema is_set says whether one is saved); \"\" in PUT keeps the saved one; ",
+                "email.smtp_url": "smtp://host[:port] or smtps://host[:port], no credentials in it; empty: no e-mail; ",
+                "calls.codecs": "a codec list, %s (any case, each once, no blanks); " % CODEC_LIST_DESC}
 settings_values = {"type": "object", "properties": {n: dict(setting_type(t), description=SETTING_DESC.get(n, "") + "applies " + ("live" if a == "live" else "at the next start")) for n, t, a in SETTINGS}}
 settings_input = {"type": "object", "additionalProperties": False, "minProperties": 0, "properties": settings_values["properties"]}
-setting_desc = {"type": "object", "properties": {"type": S(enum=["integer", "boolean", "level", "string"]), "apply": S(enum=["live", "restart"]),
+setting_desc = {"type": "object", "properties": {"type": S(enum=["integer", "boolean", "level", "choice", "string"]), "apply": S(enum=["live", "restart"]),
+                "secret": {"type": "boolean", "description": "a password: its value is never returned"}, "is_set": {"type": "boolean", "description": "secrets: whether one is saved"},
                 "description": S(), "min": I(), "max": I(), "choices": {"type": "array", "items": S()},
                 "running": {"description": "restart settings: the value in use until the restart"}}}
 settings_schema = {"type": "object", "properties": {
@@ -249,6 +260,8 @@ schemas = {
      "max_length": I(description="bytes a codec list may hold", enum=[CODEC_LIST_LEN]),
      "syntax": S(description="what a codec list is, for help texts")}},
  "Settings": settings_schema,
+ "MailStatus": {"type": "object", "properties": {"configured": {"type": "boolean"}, "pending": I(description="messages queued, being sent or waiting for a retry"),
+                "last_error": S(description="why the last attempt failed; empty after a success"), "last_error_at": {"type": "integer", "nullable": True, "description": "unix seconds"}}},
  "SettingsSaved": settings_saved,
  "SettingsInput": settings_input,
  "Token": {"type": "object", "properties": {"id": I(), "name": S(), "username": S(), "created_at": I(), "last_used_at": {"type": "integer", "nullable": True}}},

@@ -42,6 +42,8 @@ const struct web_route web_routes[] = {
 	{ WM_GET, "/api/v1/stats/calls-per-hour", 0, web_api_calls_per_hour },
 	{ WM_GET, "/api/v1/settings", WR_ADMIN, web_api_settings_get },
 	{ WM_PUT | WM_PATCH, "/api/v1/settings", WR_ADMIN | WR_JSON, web_api_settings_put },
+	{ WM_GET, "/api/v1/email", WR_ADMIN, web_api_email_status },
+	{ WM_POST, "/api/v1/email/test", WR_ADMIN | WR_JSON, web_api_email_test },
 	{ WM_GET, "/api/v1/status", WR_ADMIN, web_api_status },
 	{ WM_GET, "/api/v1/metrics", WR_ADMIN, web_api_metrics },
 	{ WM_GET, "/metrics", WR_ADMIN, web_api_metrics }, /* where Prometheus looks */

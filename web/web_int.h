@@ -260,6 +260,8 @@ void web_api_metrics(struct web_req *r);
 void web_api_events(struct web_req *r);
 void web_api_settings_get(struct web_req *r);
 void web_api_settings_put(struct web_req *r);
+void web_api_email_test(struct web_req *r);
+void web_api_email_status(struct web_req *r);
 void web_api_calls_per_hour(struct web_req *r);
 struct pbx_web_call;
 struct pbx_web_reg;

@@ -66,9 +66,13 @@ void conf_defaults(struct conf *c)
 	c->vm_pin_lock_secs = 600;
 	c->tcp_idle_timeout = 600;
 	c->tcp_max_conns = 1024;
+	/* STARTTLS when offered: a relay on the LAN may have none, and a
+	 * provider's port 587 always has it */
+	c->smtp_tls = CONF_TLS_TRY;
 }
 
-enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL, K_ALGS, K_CODECS };
+enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL, K_ALGS, K_CODECS,
+	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS };
 
 /* When a changed value takes effect: C_LIVE at a reload (SIGHUP, or the
  * web's settings page), C_RESTART at the next start; C_FIXED is never
@@ -122,7 +126,14 @@ static const struct setting settings[] = {
 	{ "voicemail", "pin_lock_seconds", "--vm-pin-lock-seconds", "how long a mailbox stays locked after them (s)", K_U32, F(vm_pin_lock_secs), 1, 86400, C_LIVE },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400, C_RESTART },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000, C_RESTART },
+	{ "email", "smtp_url", "--smtp-url", "SMTP server for voicemail e-mail: smtp://host:587 (STARTTLS per tls) or smtps://host:465; empty: no e-mail", K_SMTP_URL, F(smtp_url), 0, 0, C_LIVE },
+	{ "email", "from", "--mail-from", "sender of the e-mail: pbx@example.com or Name <pbx@example.com>", K_MAIL_FROM, F(mail_from), 0, 0, C_LIVE },
+	{ "email", "username", "--smtp-username", "SMTP login (empty: none)", K_STR, F(smtp_user), 0, 0, C_LIVE },
+	{ "email", "password", "--smtp-password", "SMTP password (never shown; prefer hookflash.conf or the web to this flag)", K_SECRET, F(smtp_password), 0, 0, C_LIVE },
+	{ "email", "tls", "--smtp-tls", "STARTTLS on smtp:// URLs: off, try (when offered) or require", K_TLS, F(smtp_tls), 0, 0, C_LIVE },
 };
+
+static const char *const tls_names[] = { "off", "try", "require", NULL };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -155,6 +166,45 @@ static const char *help_of(const struct setting *s)
 		return s->help;
 	pthread_once(&once, codecs_help_init);
 	return codecs_help;
+}
+
+/* smtp:// or smtps://, a host, no credentials (they have settings of
+ * their own, kept out of logs; a URL is printed in messages), no blanks. */
+static bool smtp_url_ok(const char *v, size_t cap)
+{
+	size_t n = strlen(v);
+	const char *host = !strncasecmp(v, "smtp://", 7) ? v + 7 : !strncasecmp(v, "smtps://", 8) ? v + 8 : NULL;
+	if (!host || !*host || *host == '/' || *host == ':' || n >= cap || strchr(v, '@'))
+		return false;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* "a@b.c" or "Name <a@b.c>": the address part has one local@domain and
+ * no blanks. The full check of what SMTP accepts is core/mail's. */
+static bool mail_from_ok(const char *v, size_t cap)
+{
+	if (strlen(v) >= cap)
+		return false;
+	const char *a = v, *end = v + strlen(v);
+	const char *lt = strrchr(v, '<');
+	if (lt) {
+		const char *gt = strchr(lt, '>');
+		if (!gt || gt[1])
+			return false;
+		a = lt + 1;
+		end = gt;
+	}
+	const char *at = NULL;
+	for (const char *p = a; p < end; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("<>()[],;:\\\"", *p))
+			return false;
+		if (*p == '@')
+			at = p;
+	}
+	return at && at > a && at + 1 < end && memchr(at + 1, '.', (size_t)(end - at - 1));
 }
 
 static int apply(struct conf *c, const struct setting *s, const char *v,
@@ -243,6 +293,32 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 		snprintf(err, cap, "invalid value '%s' for %s.%s: %s", v, s->section, s->key, why);
 		return EINVAL;
 	}
+	case K_SECRET:
+		if (strlen(v) >= s->size) {
+			/* the value is a password: not repeated in the message */
+			snprintf(err, cap, "invalid value for %s.%s: longer than %zu characters",
+				 s->section, s->key, s->size - 1);
+			return EINVAL;
+		}
+		snprintf(base, s->size, "%s", v);
+		return 0;
+	case K_SMTP_URL:
+		if (*v && !smtp_url_ok(v, s->size))
+			goto bad;
+		snprintf(base, s->size, "%s", v);
+		return 0;
+	case K_MAIL_FROM:
+		if (*v && !mail_from_ok(v, s->size))
+			goto bad;
+		snprintf(base, s->size, "%s", v);
+		return 0;
+	case K_TLS:
+		for (int i = 0; tls_names[i]; i++)
+			if (!strcasecmp(v, tls_names[i])) {
+				*(int *)(void *)base = i;
+				return 0;
+			}
+		goto bad;
 	case K_BINDS: {
 		char tmp[256];
 		snprintf(tmp, sizeof(tmp), "%s", v);
@@ -281,6 +357,8 @@ static void infos_init(void)
 		[K_STR] = CONF_STRING, [K_U16] = CONF_INT,   [K_U32] = CONF_INT,
 		[K_BINDS] = CONF_STRING, [K_RANGE] = CONF_STRING, [K_LEVEL] = CONF_LEVEL,
 		[K_BOOL] = CONF_BOOL,  [K_ALGS] = CONF_STRING, [K_CODECS] = CONF_STRING,
+		[K_SMTP_URL] = CONF_STRING, [K_MAIL_FROM] = CONF_STRING, [K_SECRET] = CONF_STRING,
+		[K_TLS] = CONF_CHOICE,
 	};
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const struct setting *s = &settings[i];
@@ -288,7 +366,9 @@ static void infos_init(void)
 		infos[i] = (struct conf_info){ .section = s->section, .key = s->key, .help = help_of(s),
 					       .type = types[s->kind], .min = num ? s->min : 0,
 					       .max = num ? s->max : 0, .live = s->when == C_LIVE,
-					       .editable = s->when != C_FIXED };
+					       .editable = s->when != C_FIXED,
+					       .secret = s->kind == K_SECRET,
+					       .choices = s->kind == K_TLS ? tls_names : NULL };
 	}
 }
 
@@ -339,8 +419,16 @@ int conf_get(const struct conf *c, const char *name, char *out, size_t cap)
 	case K_STR:
 	case K_ALGS:
 	case K_CODECS:
+	case K_SMTP_URL:
+	case K_MAIL_FROM:
+	case K_SECRET:
 		n = snprintf(out, cap, "%s", base);
 		break;
+	case K_TLS: {
+		int t = *(const int *)(const void *)base;
+		n = snprintf(out, cap, "%s", t >= 0 && t <= 2 ? tls_names[t] : "try");
+		break;
+	}
 	case K_U16:
 		n = snprintf(out, cap, "%u", (unsigned)*(const uint16_t *)(const void *)base);
 		break;

@@ -61,7 +61,15 @@ struct conf {
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;
+	/* e-mail (core/mail): voicemail to e-mail, the test message */
+	char smtp_url[256];      /* smtp://host:587, smtps://host:465; "" = off */
+	char mail_from[256];     /* "pbx@example.com" or "Name <pbx@example.com>" */
+	char smtp_user[128];     /* "" = no login */
+	char smtp_password[128]; /* a secret: conf_info.secret */
+	int smtp_tls;            /* CONF_TLS_OFF, _TRY, _REQUIRE */
 };
+
+enum { CONF_TLS_OFF = 0, CONF_TLS_TRY, CONF_TLS_REQUIRE };
 
 void conf_defaults(struct conf *c);
 
@@ -82,7 +90,7 @@ int conf_from_args(struct conf *c, int argc, char **argv, char *err, size_t cap)
 
 /* --- the settings as data (for the web API) ---------------------------- */
 
-enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LEVEL };
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LEVEL, CONF_CHOICE };
 
 struct conf_info {
 	const char *section, *key, *help;
@@ -90,6 +98,8 @@ struct conf_info {
 	uint32_t min, max; /* CONF_INT: the accepted range */
 	bool live;         /* a reload applies it; otherwise the next start */
 	bool editable;     /* false for where the data lives (data_dir) */
+	bool secret;       /* a password: never logged, never shown back */
+	const char *const *choices; /* CONF_CHOICE: the words, NULL-ended */
 };
 
 /* The i-th setting (i < conf_info_count()), in the order of --help. */

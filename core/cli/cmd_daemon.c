@@ -1,7 +1,7 @@
 /*
  * The commands that ask the running hookflashd over its control socket:
  * status, registrations, bans, unban, reload, trace, log-level, calls
- * (also "show calls"), hangup. Live state (who is registered now, who is
+ * (also "show calls"), hangup, email test. Live state (who is registered now, who is
  * banned, which calls are up) only exists in the daemon, so these never
  * read the database.
  */
@@ -18,9 +18,10 @@
 
 /* Sends one request; when it cannot be made or answered, prints why and
  * returns CLI_ERR. An answer, OK or ERR, is CLI_OK with *r filled. */
-static int exchange(struct cli *c, const char *cmd, const char *arg, struct ctl_reply *r)
+static int exchange_wait(struct cli *c, const char *cmd, const char *arg, int timeout_ms,
+			 struct ctl_reply *r)
 {
-	int err = ctl_call(c->ctl_path, cmd, arg, CTL_CLIENT_TIMEOUT_MS, r);
+	int err = ctl_call(c->ctl_path, cmd, arg, timeout_ms, r);
 	switch (err) {
 	case 0:
 		break;
@@ -34,7 +35,7 @@ static int exchange(struct cli *c, const char *cmd, const char *arg, struct ctl_
 				c->ctl_path);
 	case ETIMEDOUT:
 		return cli_fail("hookflashd did not answer within %d s (control socket %s)",
-				CTL_CLIENT_TIMEOUT_MS / 1000, c->ctl_path);
+				timeout_ms / 1000, c->ctl_path);
 	case ECONNABORTED:
 		return cli_fail("hookflashd closed the connection without answering "
 				"(see its log)");
@@ -47,6 +48,11 @@ static int exchange(struct cli *c, const char *cmd, const char *arg, struct ctl_
 		return cli_fail("cannot talk to hookflashd at %s: %s", c->ctl_path, strerror(err));
 	}
 	return CLI_OK;
+}
+
+static int exchange(struct cli *c, const char *cmd, const char *arg, struct ctl_reply *r)
+{
+	return exchange_wait(c, cmd, arg, CTL_CLIENT_TIMEOUT_MS, r);
 }
 
 /* Sends one request; on any failure, ERR included, prints why and returns
@@ -331,6 +337,47 @@ int cli_cmd_hangup(struct cli *c, int argc, char **argv)
 		printf("call %s hung up\n", pos[0]);
 	else if (no_such_call(r.msg))
 		rc = cli_fail("no call %s in progress (see 'hookflash calls')", pos[0]);
+	else
+		rc = cli_fail("hookflashd: %s", r.msg[0] ? r.msg : "request refused");
+	ctl_reply_free(&r);
+	return rc;
+}
+
+/* "email test ADDRESS [--attach FILE]": the daemon sends one message
+ * through its [email] settings and we print what the SMTP server said.
+ * The file is read by the daemon, so it travels as an absolute path. */
+int cli_cmd_email(struct cli *c, int argc, char **argv)
+{
+	const char *usage = "email test ADDRESS [--attach FILE]";
+	const char *attach = NULL;
+	const struct cli_opt opts[] = {
+		{ .name = "attach", .has_value = true, .value = &attach },
+		{ 0 },
+	};
+	const char *pos[2];
+	int rc = cli_parse(argc, argv, opts, pos, 2, 2, NULL, usage);
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	if (strcmp(pos[0], "test") != 0)
+		return cli_usage(usage, "email: only 'test' is known, not '%s'", pos[0]);
+	if (!one_word(pos[1]) || !strchr(pos[1], '@'))
+		return cli_usage(usage, "ADDRESS: an e-mail address such as admin@example.com");
+	char arg[CTL_LINE_MAX], full[4096];
+	if (attach) {
+		if (!realpath(attach, full))
+			return cli_fail("--attach %s: %s", attach, strerror(errno));
+		for (const char *p = full; *p; p++)
+			if ((unsigned char)*p <= ' ' || *p == 0x7f)
+				return cli_fail("--attach: the path may not contain blanks: %s", full);
+	}
+	int n = snprintf(arg, sizeof(arg), "test %s%s%s", pos[1], attach ? " " : "", attach ? full : "");
+	if (n < 0 || (size_t)n >= sizeof(arg) - 16)
+		return cli_fail("--attach: path too long");
+	struct ctl_reply r;
+	if ((rc = exchange_wait(c, CTL_CMD_EMAIL, arg, CTL_EMAIL_TIMEOUT_MS, &r)))
+		return rc;
+	if (r.ok)
+		printf("test e-mail to %s accepted by the SMTP server\n", pos[1]);
 	else
 		rc = cli_fail("hookflashd: %s", r.msg[0] ? r.msg : "request refused");
 	ctl_reply_free(&r);

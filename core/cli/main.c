@@ -150,6 +150,10 @@ static const char help_fmt[] =
 	"  calls, show calls calls in progress: id, caller, callee, state (ringing,\n"
 	"                    answered, hold), duration, codec, DTMF digits seen\n"
 	"  hangup CALL_ID    end a call in progress (CALL_ID from 'calls')\n"
+	"  email test ADDRESS [--attach FILE]\n"
+	"                    send a test e-mail through the [email] settings\n"
+	"                    (once, no retries) and print what the SMTP server\n"
+	"                    said; FILE (read by hookflashd) is attached\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
 
@@ -177,6 +181,7 @@ static const struct {
 	{ "calls", cli_cmd_calls },
 	{ "show", cli_cmd_show },
 	{ "hangup", cli_cmd_hangup },
+	{ "email", cli_cmd_email },
 	{ "cdr", cli_cmd_cdr },
 	{ "number", cli_cmd_number },
 	{ "numbers", cli_cmd_numbers },

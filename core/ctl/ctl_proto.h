@@ -29,6 +29,13 @@
  *   hangup ID       no rows; ends call ID (both legs, hangup side "admin");
  *                   "ERR no such call" (optionally followed by a space and
  *                   the id) when no call in progress has that id
+ *   email test ADDRESS [FILE]
+ *                   no rows; sends one test e-mail (no retries) through the
+ *                   [email] settings, FILE (an absolute path the daemon
+ *                   reads) attached, and answers once the SMTP server took
+ *                   it ("OK") or refused it / could not be reached ("ERR
+ *                   e-mail not sent: WHY"). Can take up to the mail
+ *                   timeouts: clients wait CTL_EMAIL_TIMEOUT_MS.
  */
 #ifndef HF_CTL_PROTO_H
 #define HF_CTL_PROTO_H
@@ -44,6 +51,7 @@
 #define CTL_CMD_LOGLEVEL "loglevel"
 #define CTL_CMD_CALLS "calls"
 #define CTL_CMD_HANGUP "hangup"
+#define CTL_CMD_EMAIL "email"
 
 /* The message of "ERR no such call" (hangup); clients also accept it
  * followed by " ID". */
@@ -60,5 +68,8 @@
 #define CTL_LINE_MAX 512
 /* How long the client waits for the whole exchange. */
 #define CTL_CLIENT_TIMEOUT_MS 5000
+/* ... for "email test": the mail's connect (10 s) and total (60 s)
+ * timeouts, and some margin. */
+#define CTL_EMAIL_TIMEOUT_MS 90000
 
 #endif

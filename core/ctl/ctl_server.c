@@ -40,7 +40,7 @@ struct ctl_client {
 	struct sbuf out;
 	size_t sent;
 	bool replying;
-	bool reloading; /* the reload callback still holds this client */
+	bool waiting; /* a reload or a mail callback still holds this client */
 	struct loop_timer timeout;
 };
 
@@ -106,10 +106,53 @@ static void row_call(const struct call_info *ci, void *arg)
 		    ci->dtmf && ci->dtmf[0] ? ci->dtmf : "-");
 }
 
+static void on_mailed(int err, const char *why, void *arg)
+{
+	struct ctl_client *c = arg;
+	c->waiting = false;
+	if (err)
+		sbuf_printf(&c->out, "ERR e-mail not sent: %s\n", why && *why ? why : strerror(err));
+	else
+		sbuf_adds(&c->out, "OK\n");
+	reply_rows_done(c);
+}
+
+/* "email test ADDRESS [FILE]": false when answered at once. */
+static bool email_command(struct ctl_client *c, char *arg)
+{
+	const struct ctl_deps *d = &c->s->d;
+	struct sbuf *o = &c->out;
+	char *save = NULL;
+	char *verb = arg ? strtok_r(arg, " ", &save) : NULL;
+	char *to = verb ? strtok_r(NULL, " ", &save) : NULL;
+	char *file = to ? strtok_r(NULL, " ", &save) : NULL;
+	if (!verb || strcmp(verb, "test") || !to || strtok_r(NULL, " ", &save) ||
+	    (file && file[0] != '/')) {
+		sbuf_adds(o, "ERR usage: email test ADDRESS [/ABSOLUTE/FILE]\n");
+		return false;
+	}
+	if (!d->email_test) {
+		sbuf_adds(o, "ERR e-mail is not available\n");
+		return false;
+	}
+	c->waiting = true;
+	int err = d->email_test(to, file, on_mailed, c, d->arg);
+	if (!err)
+		return true;
+	c->waiting = false;
+	if (err == EINVAL)
+		sbuf_printf(o, "ERR not an e-mail address: %.100s\n", to);
+	else if (err == ENOTCONN)
+		sbuf_adds(o, "ERR no SMTP server set (email.smtp_url)\n");
+	else
+		sbuf_printf(o, "ERR e-mail not sent: %s\n", strerror(err));
+	return false;
+}
+
 static void on_reloaded(int err, void *arg)
 {
 	struct ctl_client *c = arg;
-	c->reloading = false;
+	c->waiting = false;
 	if (err)
 		sbuf_printf(&c->out, "ERR reload failed: %s\n", strerror(err));
 	else
@@ -194,9 +237,12 @@ static void run_command(struct ctl_client *c, char *line)
 			sbuf_adds(o, "OK\n");
 		}
 	} else if (!strcmp(line, CTL_CMD_RELOAD)) {
-		c->reloading = true;
+		c->waiting = true;
 		d->reload(on_reloaded, c, d->arg);
 		return;
+	} else if (!strcmp(line, CTL_CMD_EMAIL)) {
+		if (email_command(c, arg))
+			return; /* answered by on_mailed */
 	} else if (!strcmp(line, CTL_CMD_TRACE)) {
 		if (arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
 			log_set_sip_trace(!strcmp(arg, "on"));
@@ -223,7 +269,7 @@ static void on_client(int fd, uint32_t events, void *arg)
 {
 	struct ctl_client *c = arg;
 	if (c->replying) {
-		if (c->reloading) /* the reload callback owns c: just stop listening */
+		if (c->waiting) /* a callback owns c: just stop listening */
 			loop_fd_del(c->s->d.loop, c->fd);
 		else if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			client_flush(c);
@@ -256,7 +302,7 @@ static void on_client(int fd, uint32_t events, void *arg)
 static void on_client_timeout(void *arg)
 {
 	struct ctl_client *c = arg;
-	if (c->reloading) /* the store thread answers soon; wait for it */
+	if (c->waiting) /* the store thread or the mailer answers; wait */
 		loop_timer_start(c->s->d.loop, &c->timeout, 1000, on_client_timeout, c);
 	else
 		client_free(c);

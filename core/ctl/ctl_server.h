@@ -15,6 +15,8 @@ struct pbx_status;
 struct ctl_server;
 
 typedef void(ctl_done_h)(int err, void *arg);
+/* err 0: the message was accepted by the SMTP server; else why not. */
+typedef void(ctl_mail_done_h)(int err, const char *why, void *arg);
 
 /* What the control socket uses, and nothing more: the parts it lists and
  * acts on, and two services of whoever wires the signalling side
@@ -29,7 +31,12 @@ struct ctl_deps {
 	void (*status)(struct pbx_status *out, void *arg);
 	/* "reload": re-reads the extensions; done runs once they are live */
 	void (*reload)(ctl_done_h *done, void *done_arg, void *arg);
-	void *arg;                   /* for status and reload */
+	/* "email test": one attempt to send a test message to to (with the
+	 * file attach when not NULL); done runs with the outcome unless this
+	 * returns an error (EINVAL: not an address, ENOTCONN: no server) */
+	int (*email_test)(const char *to, const char *attach, ctl_mail_done_h *done,
+			  void *done_arg, void *arg);
+	void *arg;                   /* for status, reload and email_test */
 };
 
 int ctl_server_alloc(struct ctl_server **out, const struct ctl_deps *deps);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 #include "../../db/store.h"
 #include "../../db/voicemail.h"
 #include "../../web/web.h"
+#include "../base/jobs.h"
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../call/app.h"
@@ -30,6 +32,7 @@
 #include "../ctl/ctl_server.h"
 #include "../dialplan/numplan.h"
 #include "../media/audio/prompts.h"
+#include "../mail/mail.h"
 #include "../reg/registrar.h"
 #include "../sip/auth.h"
 #include "../sip/ban.h"
@@ -81,6 +84,18 @@ static void ban_cfg_from(const struct conf *c, struct ban_cfg *bc)
 	bc->fail_limit = c->auth_fail_limit;
 	bc->window_s = c->auth_fail_window;
 	bc->ban_s = c->ban_time;
+}
+
+static void mail_cfg_from(const struct conf *c, struct mail_cfg *mc)
+{
+	mail_cfg_defaults(mc);
+	snprintf(mc->smtp_url, sizeof(mc->smtp_url), "%s", c->smtp_url);
+	snprintf(mc->from, sizeof(mc->from), "%s", c->mail_from);
+	snprintf(mc->username, sizeof(mc->username), "%s", c->smtp_user);
+	snprintf(mc->password, sizeof(mc->password), "%s", c->smtp_password);
+	mc->tls = c->smtp_tls == CONF_TLS_OFF	  ? MAIL_TLS_OFF
+		  : c->smtp_tls == CONF_TLS_REQUIRE ? MAIL_TLS_REQUIRE
+						    : MAIL_TLS_TRY;
 }
 
 struct restore_ctx {
@@ -255,6 +270,10 @@ static void apply_live(struct pbx *p, const struct conf *c)
 	ban_cfg_from(&p->conf, &bc);
 	ban_list_configure(p->bans, &bc);
 	authn_set_algs(&p->authn, p->conf.digest_algs);
+	struct mail_cfg mc;
+	mail_cfg_from(&p->conf, &mc);
+	mailer_configure(p->mailer, &mc);
+	memset(&mc, 0, sizeof(mc)); /* no copy of the password left on the stack */
 }
 
 struct reconf_job {
@@ -394,6 +413,42 @@ static void ctl_reload(ctl_done_h *done, void *done_arg, void *arg)
 	pbx_reload(arg, done, done_arg);
 }
 
+/* --- e-mail -------------------------------------------------------------- */
+
+int pbx_email_test(struct pbx *p, const char *to, const char *attach, pbx_mail_done_h *done,
+		   void *arg)
+{
+	struct mail_msg m = { 0 };
+	if (!to || strlen(to) >= sizeof(m.to))
+		return EINVAL;
+	snprintf(m.to, sizeof(m.to), "%s", to);
+	snprintf(m.subject, sizeof(m.subject), "Hookflash test e-mail");
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "This is a test message from the Hookflash PBX%s%s.\r\n"
+		 "If you can read it, its e-mail settings work: voicemail can be sent\r\n"
+		 "to this address.\r\n",
+		 p->conf.domain[0] ? " at " : "", p->conf.domain);
+	m.text = text;
+	if (attach) {
+		const char *slash = strrchr(attach, '/');
+		const char *dot = strrchr(attach, '.');
+		m.attach_path = attach;
+		m.attach_name = slash ? slash + 1 : attach;
+		m.attach_type = dot && !strcasecmp(dot, ".wav") ? "audio/wav" : "application/octet-stream";
+	}
+	int err = mailer_send_once(p->mailer, &m, done, arg);
+	if (!err)
+		log_info("pbx", "sending a test e-mail to %s", to);
+	return err;
+}
+
+static int ctl_email_test(const char *to, const char *attach, ctl_mail_done_h *done,
+			  void *done_arg, void *arg)
+{
+	return pbx_email_test(arg, to, attach, done, done_arg);
+}
+
 /* --- lifecycle ---------------------------------------------------------- */
 
 /* --- what the apps may ask of the PBX (app.h, struct app_services) --------- */
@@ -458,6 +513,15 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		err = ENOMEM;
 		goto out;
 	}
+	err = jobs_alloc(&p->jobs, 1, p->loop);
+	if (err)
+		goto out;
+	struct mail_cfg mc;
+	mail_cfg_from(conf, &mc);
+	err = mailer_alloc(&p->mailer, p->jobs, p->loop, &mc);
+	memset(&mc, 0, sizeof(mc));
+	if (err)
+		goto out;
 	struct ban_cfg bc;
 	ban_cfg_from(conf, &bc);
 	err = auth_nonces_alloc(&p->nonces, conf->nonce_ttl);
@@ -540,7 +604,8 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	 * the tests) that every listener is up */
 	struct ctl_deps ctd = {
 		.loop = p->loop, .data_dir = conf->data_dir, .reg = p->reg, .calls = p->calls,
-		.bans = p->bans, .status = ctl_status, .reload = ctl_reload, .arg = p,
+		.bans = p->bans, .status = ctl_status, .reload = ctl_reload,
+		.email_test = ctl_email_test, .arg = p,
 	};
 	err = ctl_server_alloc(&p->ctl, &ctd);
 	if (err)
@@ -571,6 +636,11 @@ void pbx_free(struct pbx *p)
 	sip_transport_free(p->tp);
 	sip_tsx_layer_free(p->tsx);
 	registrar_free(p->reg); /* frees bindings only: the database keeps them */
+	/* mail in flight is cancelled (curl stops at its next progress
+	 * call), then the worker is joined: shutdown never waits for a
+	 * dead SMTP server's timeout */
+	mailer_free(p->mailer);
+	jobs_free(p->jobs);
 	store_free(p->store);   /* drains pending writes first */
 	ext_table_unref(p->exts);
 	numplan_free(p->plan);

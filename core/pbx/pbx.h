@@ -29,6 +29,8 @@ struct ctl_server;
 struct call_mgr;
 struct prompts;
 struct web_server;
+struct jobs;
+struct mailer;
 
 struct pbx {
 	struct conf conf;
@@ -50,6 +52,8 @@ struct pbx {
 	struct prompts *prompts;    /* the apps' prompts at 8 and 16 kHz; immutable */
 	struct web_server *web;
 	struct pbx_web *pw;
+	struct jobs *jobs;     /* blocking work off the loop: SMTP */
+	struct mailer *mailer; /* e-mail queue with retries ([email]) */
 	uint64_t started_ms;
 	time_t started_wall;
 	uint64_t reloads;
@@ -76,6 +80,15 @@ void pbx_reload(struct pbx *p, pbx_reload_done_h *done, void *arg);
  * progress keep what they were set up with. */
 void pbx_reconfigure(struct pbx *p, pbx_reload_done_h *done, void *arg);
 
+
+/* The administrator's "send a test e-mail" (control socket and web):
+ * one attempt, no retries, to address to, with the file attach (NULL:
+ * none) attached. done(err, why, arg) runs on the loop with the outcome,
+ * unless this returns an error: EINVAL (not an address), ENOTCONN (no
+ * SMTP server set), ENOMEM. */
+typedef void(pbx_mail_done_h)(int err, const char *why, void *arg);
+int pbx_email_test(struct pbx *p, const char *to, const char *attach, pbx_mail_done_h *done,
+		   void *arg);
 
 /* The one live-state snapshot (pbx_status.h), on the loop: what the
  * control socket's "status" and the web's /api/v1/status and /metrics

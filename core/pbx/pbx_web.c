@@ -21,11 +21,13 @@
 #include "../base/log.h"
 #include "../base/loop.h"
 #include "../call/call.h"
+#include "../mail/mail.h"
 #include "../reg/registrar.h"
 #include "../sip/ban.h"
 #include "pbx.h"
 
-enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF };
+enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF,
+		J_MAIL_TEST, J_MAIL_STATUS };
 
 struct job {
 	struct list_node le; /* in pw->jobs: every job not yet freed */
@@ -33,7 +35,9 @@ struct job {
 	enum job_kind kind;
 	bool done, abandoned;
 	int err;
-	char key[64]; /* extension filter or ban address; "" for none */
+	char key[256]; /* extension filter, ban address or e-mail address */
+	char why[300]; /* J_MAIL_TEST: why it failed */
+	struct pbx_web_mail mail;
 	uint32_t id;
 	struct pbx_status status;
 	struct conf conf;
@@ -151,6 +155,14 @@ static void on_reloaded(int err, void *arg)
 	job_complete(j);
 }
 
+static void on_mailed(int err, const char *why, void *arg)
+{
+	struct job *j = arg;
+	j->err = err;
+	snprintf(j->why, sizeof(j->why), "%s", why ? why : "");
+	job_complete(j);
+}
+
 static void job_run(void *arg)
 {
 	struct job *j = arg;
@@ -193,6 +205,18 @@ static void job_run(void *arg)
 		case J_RECONF:
 			pbx_reconfigure(p, on_reloaded, j);
 			return;
+		case J_MAIL_TEST:
+			/* answers from on_mailed with the SMTP outcome */
+			j->err = pbx_email_test(p, j->key, NULL, on_mailed, j);
+			if (!j->err)
+				return;
+			break;
+		case J_MAIL_STATUS:
+			j->mail.configured = p->conf.smtp_url[0] != '\0';
+			j->mail.pending = mailer_pending(p->mailer);
+			snprintf(j->mail.last_error, sizeof(j->mail.last_error), "%s",
+				 mailer_last_error(p->mailer, &j->mail.last_error_at));
+			break;
 		}
 	}
 	job_complete(j);
@@ -357,6 +381,36 @@ int pbx_web_conf(struct pbx_web *pw, struct conf *out)
 int pbx_web_reconfigure(struct pbx_web *pw)
 {
 	return run_simple(pw, job_new(pw, J_RECONF, 0), PBX_WEB_RELOAD_WAIT_MS);
+}
+
+int pbx_web_email_test(struct pbx_web *pw, const char *to, char *why, size_t cap)
+{
+	if (why && cap)
+		why[0] = '\0';
+	struct job *j = job_new(pw, J_MAIL_TEST, 0);
+	if (j && snprintf(j->key, sizeof(j->key), "%s", to) >= (int)sizeof(j->key)) {
+		job_free(j);
+		return EINVAL;
+	}
+	int err;
+	j = job_submit(pw, j, PBX_WEB_MAIL_WAIT_MS, &err);
+	if (!j)
+		return err;
+	if (why && cap)
+		snprintf(why, cap, "%s", j->why);
+	job_free(j);
+	return err;
+}
+
+int pbx_web_email_status(struct pbx_web *pw, struct pbx_web_mail *out)
+{
+	int err;
+	struct job *j = job_submit(pw, job_new(pw, J_MAIL_STATUS, 0), PBX_WEB_WAIT_MS, &err);
+	if (!j)
+		return err;
+	*out = j->mail;
+	job_free(j);
+	return err;
 }
 
 /* --- lifecycle ----------------------------------------------------------- */

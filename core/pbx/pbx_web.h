@@ -10,6 +10,7 @@
 #ifndef HF_PBX_WEB_H
 #define HF_PBX_WEB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -73,5 +74,21 @@ int pbx_web_conf(struct pbx_web *pw, struct conf *out);
  * applies the live ones (pbx_reconfigure); returns once they are in
  * effect. */
 int pbx_web_reconfigure(struct pbx_web *pw);
+
+/* Sending a test e-mail waits for the SMTP exchange: its connect and
+ * total timeouts (core/mail), and a margin. */
+#define PBX_WEB_MAIL_WAIT_MS 80000
+/* Sends one test e-mail to to (pbx_email_test) and returns once the SMTP
+ * server took it (0) or not: EINVAL (not an address), ENOTCONN (no
+ * server set), EIO and the like with why filled (never the password). */
+int pbx_web_email_test(struct pbx_web *pw, const char *to, char *why, size_t cap);
+
+struct pbx_web_mail {
+	bool configured;      /* email.smtp_url is set */
+	unsigned pending;     /* queued, being sent, waiting to be retried */
+	char last_error[300]; /* the last failure ("" after a success) */
+	int64_t last_error_at; /* unix s; 0: none */
+};
+int pbx_web_email_status(struct pbx_web *pw, struct pbx_web_mail *out);
 
 #endif

@@ -254,6 +254,24 @@ const steps = [
     expect(await page.inputValue('#set-registrar-max-expires') === '3000', 'not saved');
     await screenshot('settings-saved');
   }],
+  ['settings: the e-mail password is never shown back; the test e-mail says why it cannot go', async () => {
+    await page.fill('#set-email-password', 'browser-secret-1');
+    await page.selectOption('#set-email-tls', 'require');
+    await page.click('#settings-form button[type=submit]');
+    await page.locator('#settings-status', { hasText: 'email.password' }).waitFor();
+    await page.click('a[data-page=dashboard]');
+    await page.click('a[data-page=settings]');
+    await page.locator('#settings-form').waitFor();
+    expect(await page.getAttribute('#set-email-password', 'type') === 'password', 'the password input is not type=password');
+    expect(await page.inputValue('#set-email-password') === '', 'the saved password was put back in its input');
+    expect(/saved/.test(await page.getAttribute('#set-email-password', 'placeholder')), 'no hint that a password is saved');
+    expect(await page.inputValue('#set-email-tls') === 'require', 'tls not saved');
+    expect(!(await page.content()).includes('browser-secret-1'), 'the password is in the page');
+    await page.fill('#mail-test-to', 'admin@example.com');
+    await page.click('#mail-test-send');
+    await page.locator('#mail-test-result', { hasText: 'no SMTP server set' }).waitFor();
+    await screenshot('settings-email');
+  }],
   ['the numbering plan lists *43 and the extensions', async () => {
     await page.click('a[data-page=numbers]');
     await page.locator('#number-rows tr[data-number="*43"]').waitFor();

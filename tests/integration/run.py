@@ -39,6 +39,7 @@ import vmstore  # noqa: E402
 import voicemail  # noqa: E402
 import ext_calls  # noqa: E402
 import prompts  # noqa: E402
+import mail  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -932,7 +933,7 @@ TESTS = [
     test_brute_force_ban,
 ]
 # ext_calls shares web's daemon, which web's last test stops
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS + voicemail.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS + voicemail.TESTS + mail.TESTS
 TESTS += prompts.TESTS
 
 

@@ -224,6 +224,52 @@ static void test_domains(void **state)
 	domains_free(d);
 }
 
+/* [email]: the URL, the sender and tls are checked when set; the
+ * password is a secret, live, and a refused one is not repeated in the
+ * message. */
+static void test_email(void **state)
+{
+	(void)state;
+	struct conf c;
+	conf_defaults(&c);
+	char err[256], v[256];
+	assert_int_equal(c.smtp_tls, CONF_TLS_TRY);
+	const struct conf_info *pw = conf_info_find("email.password");
+	assert_non_null(pw);
+	assert_true(pw->secret && pw->live && pw->editable);
+	assert_false(conf_info_find("email.username")->secret);
+	const struct conf_info *tls = conf_info_find("email.tls");
+	assert_int_equal(tls->type, CONF_CHOICE);
+	assert_string_equal(tls->choices[2], "require");
+	assert_null(tls->choices[3]);
+	assert_int_equal(conf_set_name(&c, "email.smtp_url", "smtp://mail.example.com:587", err, sizeof(err)), 0);
+	assert_int_equal(conf_set_name(&c, "email.smtp_url", "SMTPS://mail.example.com", err, sizeof(err)), 0);
+	assert_int_equal(conf_set_name(&c, "email.smtp_url", "", err, sizeof(err)), 0);
+	const char *bad_urls[] = { "http://mail.example.com", "smtp://", "smtp://u:p@mail.example.com",
+				   "smtp://mail example.com", "mail.example.com" };
+	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++)
+		assert_int_equal(conf_set_name(&c, "email.smtp_url", bad_urls[i], err, sizeof(err)), EINVAL);
+	assert_int_equal(conf_set_name(&c, "email.from", "Hookflash <pbx@example.com>", err, sizeof(err)), 0);
+	assert_int_equal(conf_set_name(&c, "email.from", "pbx@example.com", err, sizeof(err)), 0);
+	assert_int_equal(conf_set_name(&c, "email.from", "pbx", err, sizeof(err)), EINVAL);
+	assert_int_equal(conf_set_name(&c, "email.from", "PBX <pbx@example.com", err, sizeof(err)), EINVAL);
+	assert_int_equal(conf_set_name(&c, "email.tls", "require", err, sizeof(err)), 0);
+	assert_int_equal(c.smtp_tls, CONF_TLS_REQUIRE);
+	assert_int_equal(conf_get(&c, "email.tls", v, sizeof(v)), 0);
+	assert_string_equal(v, "require");
+	assert_int_equal(conf_set_name(&c, "email.tls", "maybe", err, sizeof(err)), EINVAL);
+	char longpw[300];
+	memset(longpw, 'k', sizeof(longpw) - 1);
+	longpw[sizeof(longpw) - 1] = '\0';
+	assert_int_equal(conf_set_name(&c, "email.password", longpw, err, sizeof(err)), EINVAL);
+	assert_null(strstr(err, "kkkk"));
+	assert_int_equal(conf_set_name(&c, "email.password", "s3cret", err, sizeof(err)), 0);
+	struct conf d;
+	conf_defaults(&d);
+	conf_copy_live(&d, &c);
+	assert_string_equal(d.smtp_password, "s3cret");
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf-conf-XXXXXX");
@@ -236,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_file_then_flags),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_info_get_copy),
+		cmocka_unit_test(test_email),
 		cmocka_unit_test(test_domains),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -652,8 +652,13 @@ function settings() {
       el.checked = !!v;
       return el;
     }
-    if (d.type === 'level') {
+    if (d.type === 'level' || d.type === 'choice') {
       return h('select', { name }, d.choices.map((c) => h('option', { value: c, selected: c === v }, c)));
+    }
+    if (d.secret) {
+      // never filled in: the server does not send secrets back; empty keeps the saved one
+      return h('input', { type: 'password', name, value: '', autocomplete: 'new-password',
+        placeholder: d.is_set ? '(saved; type to replace)' : '(none)' });
     }
     if (d.type === 'integer') {
       return h('input', { type: 'number', name, value: v, min: d.min, max: d.max, step: 1, inputmode: 'numeric' });
@@ -686,6 +691,7 @@ function settings() {
       f.dataset.setting = name;
       sections[sec].append(f);
     }
+    if (sections.email) sections.email.append(mailTest());
     form.append(...Object.values(sections),
       h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, 'Save settings'),
         h('span', { class: 'err', 'data-err-for': '_form', role: 'alert' })));
@@ -712,6 +718,28 @@ function settings() {
       }
     });
     slot.replaceChildren(form);
+  }
+
+  // "Send a test e-mail" with the saved email settings: the answer is what
+  // the SMTP server said (can take a while when it does not answer).
+  function mailTest() {
+    const to = h('input', { type: 'email', name: 'mail-test-to', autocomplete: 'email', placeholder: 'admin@example.com' });
+    const out = h('span', { class: 'hint', id: 'mail-test-result', role: 'status', 'aria-live': 'polite' });
+    const btn = h('button', { type: 'button', id: 'mail-test-send' }, 'Send test e-mail');
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      out.textContent = 'Sending…';
+      try {
+        await api('POST', '/email/test', { to: to.value.trim() });
+        out.textContent = `Accepted by the SMTP server for ${to.value.trim()}.`;
+      } catch (e) {
+        out.textContent = e.message;
+      } finally {
+        btn.disabled = false;
+      }
+    });
+    return h('div', { class: 'field' }, h('label', { for: 'mail-test-to' }, 'test address'),
+      Object.assign(to, { id: 'mail-test-to' }), h('div', { class: 'toolbar' }, btn), out);
   }
 
   api('GET', '/settings').then(render).catch((e) => { slot.textContent = e.message; });
