@@ -32,6 +32,8 @@ struct deposit {
 	enum phase phase;
 	bool busy;                /* the busy greeting, not the unavailable one */
 	bool voice;               /* the caller spoke while recording */
+	char email[256];          /* the owner's, for the message: "" none */
+	bool email_delete;
 	int64_t rec_start_ms;
 	char msg_path[512];
 	struct vm_say say;
@@ -112,6 +114,8 @@ static void load_done(struct app_call *c, void *arg)
 		return;
 	}
 	d->phase = GREETED;
+	snprintf(d->email, sizeof(d->email), "%s", j->mb.email);
+	d->email_delete = j->mb.email_delete;
 	vm_say_init(&d->say);
 	if (j->has_greeting) {
 		vm_say_add(&d->say, c, j->greeting);
@@ -175,6 +179,8 @@ static bool keep_or_drop(struct app_call *c, struct deposit *d, uint32_t duratio
 	s.received_at = d->rec_start_ms / 1000;
 	s.duration_ms = duration_ms;
 	snprintf(s.path, sizeof(s.path), "%s", d->msg_path);
+	snprintf(s.email, sizeof(s.email), "%s", d->email);
+	s.email_delete = d->email_delete;
 	vm_store_message(c, &s);
 	return true;
 }

@@ -465,17 +465,43 @@ static void svc_reload(void *arg)
 	pbx_reload(arg, NULL, NULL);
 }
 
+struct svc_mail_job {
+	app_mail_done_h *done;
+	void *arg;
+};
+
+static void svc_mail_done(int err, const char *why, void *arg)
+{
+	struct svc_mail_job *j = arg;
+	(void)why; /* the mailer logged it and keeps the last error for the web */
+	if (j->done)
+		j->done(err, j->arg);
+	free(j);
+}
+
 static int svc_mail(const char *to, const char *subject, const char *text, const char *attach_path,
 		    app_mail_done_h *done, void *done_arg, void *arg)
 {
-	(void)to;
-	(void)subject;
-	(void)text;
-	(void)attach_path;
-	(void)done;
-	(void)done_arg;
-	(void)arg;
-	return ENOSYS; /* no mailer in this build */
+	struct pbx *p = arg;
+	if (!p->mailer)
+		return ENOSYS;
+	struct svc_mail_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return ENOMEM;
+	j->done = done;
+	j->arg = done_arg;
+	struct mail_msg m;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.to, sizeof(m.to), "%s", to);
+	snprintf(m.subject, sizeof(m.subject), "%s", subject);
+	m.text = (char *)text; /* copied by mailer_send */
+	m.attach_path = attach_path;
+	m.attach_name = attach_path ? "message.wav" : NULL;
+	m.attach_type = attach_path ? "audio/wav" : NULL;
+	int err = mailer_send(p->mailer, &m, svc_mail_done, j);
+	if (err)
+		free(j);
+	return err;
 }
 
 static int svc_store(app_store_h *work, void *work_arg, void *arg)

@@ -14,6 +14,7 @@ forwarding switched by feature code change where the next call goes.
 import glob
 import os
 import re
+import signal
 import sys
 import time
 
@@ -25,6 +26,7 @@ import media  # noqa: E402
 import tones  # noqa: E402
 from hf import check, LOCAL  # noqa: E402
 from tones import Softphone, TONE_A, TONE_B  # noqa: E402
+from smtpsink import SmtpSink  # noqa: E402
 
 PIN = '258036'
 
@@ -72,21 +74,46 @@ def check_tone_in(path, freq, what):
     check(tones.rms(s) > 1000, '%s: too quiet' % what)
 
 
+def mail_to_sink(e):
+    """Points the daemon's [email] at a new local SMTP sink (hookflash.conf,
+    then SIGHUP) and returns the sink."""
+    sink = SmtpSink().start()
+    with open(os.path.join(e.d.data_dir, 'hookflash.conf'), 'a') as f:
+        f.write('\n[email]\nsmtp_url = %s\nfrom = Hookflash <pbx@example.com>\ntls = off\n' % sink.url)
+    n = e.d.log().count('settings reloaded')
+    e.d.proc.send_signal(signal.SIGHUP)
+    check(hf.wait_for(lambda: e.d.log().count('settings reloaded') > n, 5, 0.05), 'SIGHUP not applied')
+    return sink
+
+
 def test_vm_no_answer_leaves_message(ctx):
     """B's phone rings and nobody answers: after its ring time the caller
     hears the greeting and the beep, talks, hangs up; the message holds
-    the caller's tone, the mailbox lists it, the CDR says VOICEMAIL."""
+    the caller's tone, the mailbox lists it, the CDR says VOICEMAIL, and
+    the owner gets it by e-mail (the same WAV attached)."""
     e = media.env(ctx)
     na, pa = e.ext('VM caller')
     nb, pb = e.ext('VM owner')
     hf.cli(e.d.data_dir, 'extension', 'set', nb, '--ring-time', '5')
+    hf.cli(e.d.data_dir, 'voicemail', 'set', nb, '--email', 'owner-%s@example.com' % nb)
+    sink = mail_to_sink(e)
     a = phone(e, na, pa, 'vm-a', TONE_A)
     b = phone(e, nb, pb, 'vm-b', TONE_B, answer='manual', ports=e.ports_b)
     try:
         row = leave_message(e, a, nb)
+        m = sink.wait_message(20)
     finally:
         a.stop()
         b.stop()
+        sink.stop()
+    check(m is not None, 'no e-mail reached the sink:\n%s' % e.d.log_tail(20))
+    check(m.rcpts == ['owner-%s@example.com' % nb], 'e-mail to %r' % m.rcpts)
+    att = m.attachments()
+    check(len(att) == 1 and att[1 - 1][1] == 'audio/wav', 'attachments %r' % [(x[0], x[1]) for x in att])
+    with open(row['path'], 'rb') as f:
+        stored = f.read()
+    check(att[0][2] == stored, 'the attachment (%d bytes) is not the stored message (%d bytes)'
+          % (len(att[0][2]), len(stored)))
     check(row['caller'] == na and row['folder'] == 'new' and row['duration_ms'] >= 1500, 'message row %r' % row)
     check_tone_in(row['path'], TONE_A, 'the stored message')
     cdr = hf.wait_for(lambda: [r for r in callkit.cdr_rows(e.d, like='%') if r['caller'] == na
