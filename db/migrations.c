@@ -157,6 +157,36 @@ static const struct migration migrations[] = {
 	  /* The path a call took through the plan ("app:ivr > ext:1003"). */
 	  "ALTER TABLE cdr ADD COLUMN path TEXT NOT NULL DEFAULT '';"
 	  "PRAGMA user_version = 5;" },
+	/* STAND-IN: replaced by the callhandling branch's migration 6. */
+	{ 6, "PRAGMA user_version = 6;" },
+	/* STAND-IN: replaced by the vmstore branch's migration 7 (voicemail
+	 * storage); only what the web branch's stand-in db/voicemail.c uses. */
+	{ 7,
+	  "CREATE TABLE vm_mailboxes ("
+	  "  mailbox TEXT PRIMARY KEY NOT NULL REFERENCES extensions(number) ON DELETE CASCADE,"
+	  "  enabled INTEGER NOT NULL DEFAULT 1,"
+	  "  email TEXT NOT NULL DEFAULT '',"
+	  "  email_delete INTEGER NOT NULL DEFAULT 0,"
+	  "  has_unavail INTEGER NOT NULL DEFAULT 0,"
+	  "  has_busy INTEGER NOT NULL DEFAULT 0,"
+	  "  has_name INTEGER NOT NULL DEFAULT 0,"
+	  "  failed_pins INTEGER NOT NULL DEFAULT 0,"
+	  "  locked_until INTEGER NOT NULL DEFAULT 0,"
+	  "  max_msgs INTEGER NOT NULL DEFAULT 0,"
+	  "  max_secs INTEGER NOT NULL DEFAULT 0"
+	  ");"
+	  "CREATE TABLE vm_messages ("
+	  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  "  mailbox TEXT NOT NULL,"
+	  "  folder TEXT NOT NULL DEFAULT 'new',"
+	  "  caller TEXT NOT NULL DEFAULT '',"
+	  "  caller_name TEXT NOT NULL DEFAULT '',"
+	  "  received_at INTEGER NOT NULL,"
+	  "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+	  "  path TEXT NOT NULL,"
+	  "  email_state TEXT NOT NULL DEFAULT ''"
+	  ");"
+	  "PRAGMA user_version = 7;" },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
