@@ -359,6 +359,40 @@ int pbx_web_reconfigure(struct pbx_web *pw)
 	return run_simple(pw, job_new(pw, J_RECONF, 0), PBX_WEB_RELOAD_WAIT_MS);
 }
 
+/* Fire and forget: nobody waits for the lamp, so the job is a copy of
+ * the mailbox that the loop frees. */
+struct mwi_note {
+	struct pbx *p;
+	char mailbox[32];
+};
+
+static void mwi_run(void *arg)
+{
+	struct mwi_note *n = arg;
+	if (n->p->mwi_changed)
+		n->p->mwi_changed(n->p, n->mailbox);
+	free(n);
+}
+
+int pbx_web_mwi_changed(struct pbx_web *pw, const char *mailbox)
+{
+	pthread_mutex_lock(&pw->mu);
+	bool stopping = pw->stopping;
+	pthread_mutex_unlock(&pw->mu);
+	if (stopping)
+		return ESHUTDOWN;
+	struct mwi_note *n = calloc(1, sizeof(*n));
+	if (!n)
+		return ENOMEM;
+	n->p = pw->p;
+	snprintf(n->mailbox, sizeof(n->mailbox), "%s", mailbox);
+	if (loop_post(pw->p->loop, mwi_run, n)) {
+		free(n);
+		return ENOMEM;
+	}
+	return 0;
+}
+
 /* --- lifecycle ----------------------------------------------------------- */
 
 int pbx_web_alloc(struct pbx_web **out, struct pbx *p)

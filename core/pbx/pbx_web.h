@@ -74,4 +74,9 @@ int pbx_web_conf(struct pbx_web *pw, struct conf *out);
  * effect. */
 int pbx_web_reconfigure(struct pbx_web *pw);
 
+/* A mailbox's messages changed (a web thread marked one listened to or
+ * deleted one): tells the signalling loop, whose MWI module updates the
+ * phones' lamps. Does not wait; 0, ESHUTDOWN or ENOMEM. */
+int pbx_web_mwi_changed(struct pbx_web *pw, const char *mailbox);
+
 #endif

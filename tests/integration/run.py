@@ -33,6 +33,7 @@ import calls  # noqa: E402
 import audio  # noqa: E402
 import media  # noqa: E402
 import web  # noqa: E402
+import webvm  # noqa: E402
 import nego  # noqa: E402
 import apps  # noqa: E402
 from hf import check, Failure  # noqa: E402
@@ -927,7 +928,7 @@ TESTS = [
     test_restart_keeps_registrations,
     test_brute_force_ban,
 ]
-TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS
+TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS + webvm.TESTS
 
 
 class TestTimeout(Exception):
