@@ -217,7 +217,7 @@ void web_api_vm_greeting_put(struct web_req *r)
 		return;
 	}
 	struct conv c = { 0 };
-	char dir[400], tmp[480], dst[480];
+	char dir[400], tmp[600], dst[600];
 	int tfd = -1;
 	bool ok = open_input(r, &c) && web_vm_dir(r, mb, true, dir, sizeof(dir));
 	if (ok) {
@@ -236,13 +236,13 @@ void web_api_vm_greeting_put(struct web_req *r)
 		web_error(r, 500, "cannot write the greeting", NULL);
 		ok = false;
 	}
+	if (c.out) /* before its descriptor is closed (and maybe reused) */
+		sf_close(c.out);
 	if (tfd >= 0) {
 		if (!ok)
 			unlink(tmp);
 		close(tfd);
 	}
-	if (c.out)
-		sf_close(c.out);
 	if (c.in)
 		sf_close(c.in);
 	if (c.rs)

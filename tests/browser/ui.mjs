@@ -14,6 +14,7 @@ const USER = process.env.HF_USER || 'admin';
 const PASSWORD = process.env.HF_PASSWORD;
 const OUT = process.env.HF_OUT || 'output';
 const EXT = '2101';
+const VM_PASSWORD = 'vm-browser-pw-1';
 const T = 10000; // the longest any single wait may take
 
 mkdirSync(OUT, { recursive: true });
@@ -30,7 +31,8 @@ const profile = mkdtempSync(join(tmpdir(), 'hf-chromium-'));
 // a fresh profile each run (user-data-dir), deleted at the end
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.HF_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  // the voicemail step plays a message from a script (no click on the player)
+  args: ['--headless', '--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   ignoreHTTPSErrors: true,
   viewport: { width: 1200, height: 800 },
@@ -251,7 +253,7 @@ const steps = [
     await screenshot('numbers');
   }],
   ['every input has a label', async () => {
-    for (const where of ['settings', 'extensions', 'history']) {
+    for (const where of ['settings', 'extensions', 'history', 'voicemail']) {
       await page.click(`a[data-page=${where}]`);
       await page.locator('main input, main select').first().waitFor();
       const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
@@ -274,6 +276,47 @@ const steps = [
     await page.locator('#login-form').waitFor();
     const r = await context.request.get(new globalThis.URL('/api/v1/session', URL).href);
     expect(r.status() === 401, `session after logout: ${r.status()}`);
+  }],
+  ['voicemail: the extension\'s user sees its message', async () => {
+    await need('voicemail', '1001', 'vmbrowser', VM_PASSWORD);
+    await page.fill('#login-username', 'vmbrowser');
+    await page.fill('#login-password', VM_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('a[data-page=voicemail]').click();
+    const row = page.locator('#vm-rows tr[data-id]');
+    await row.waitFor();
+    expect(await row.count() === 1, `${await row.count()} messages`);
+    expect((await row.textContent()).includes('Browser softphone'), `row: ${await row.textContent()}`);
+    expect(await page.locator('#vm-mailbox').count() === 0, 'a user is offered other mailboxes');
+    await page.locator('#vm-counts', { hasText: '1 new, 0 old' }).waitFor();
+    await screenshot('voicemail');
+  }],
+  ['voicemail: the message plays in the page', async () => {
+    const audio = page.locator('#vm-rows tr[data-id] audio');
+    await page.waitForFunction(() => document.querySelector('#vm-rows audio').readyState >= 1);
+    const dur = await audio.evaluate((a) => a.duration);
+    expect(Math.abs(dur - 2.0) < 0.05, `duration ${dur} s, the file has 2 s`);
+    await audio.evaluate((a) => a.play());
+    await page.waitForFunction(() => document.querySelector('#vm-rows audio').currentTime > 0.3);
+    await audio.evaluate((a) => a.pause());
+  }],
+  ['voicemail: mark listened, then delete; the counts follow', async () => {
+    const row = page.locator('#vm-rows tr[data-id]');
+    await row.getByRole('button', { name: /^Mark listened/ }).click();
+    await page.locator('#vm-counts', { hasText: '0 new, 1 old' }).waitFor();
+    await page.locator('#vm-rows tr[data-folder="old"]').waitFor();
+    const del = page.locator('#vm-rows tr[data-id]').getByRole('button', { name: /^Delete message/ });
+    await del.click();
+    await del.click(); // confirm
+    await page.locator('#vm-counts', { hasText: '0 new, 0 old' }).waitFor();
+    await page.locator('#vm-rows tr[data-id]').waitFor({ state: 'detached' });
+    const left = await page.evaluate(async () => (await fetch('/api/v1/voicemail')).json());
+    expect(left.mailboxes.length === 1 && left.mailboxes[0].new === 0 && left.mailboxes[0].old === 0,
+      `API after delete: ${JSON.stringify(left)}`);
+    await screenshot('voicemail-deleted');
+  }],
+  ['no script or CSP errors on the voicemail page', async () => {
+    expect(problems.length === 0, problems.join('; '));
   }],
 ];
 
