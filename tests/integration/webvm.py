@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hf  # noqa: E402
 from hf import check, LOCAL  # noqa: E402
 from webkit import COOKIE, Api, env, expect, expect_error  # noqa: E402
+from web import Events  # noqa: E402
 
 VM = '/api/v1/voicemail'
 
@@ -100,14 +101,30 @@ def make_user(e, ext, name):
     return u
 
 
+def vm_event(mb, want):
+    """A "voicemail" event in which mailbox mb has counts want."""
+    return lambda name, data: name == 'voicemail' and any(
+        (b['mailbox'], b['new'], b['old']) == (mb,) + want for b in data['mailboxes'])
+
+
 def test_web_vm_messages_and_audio(ctx):
     e = env(ctx)
     a = e.admin
     mb = e.ext()['number']
     check(counts(a, mb) == (0, 0), 'a new mailbox is not empty')
-    mid, path, data = add_message(e.d, mb, seconds=1.0)
+    ev = Events(a)
+    try:
+        ev.wait(vm_event(mb, (0, 0)), 5, 'first voicemail event')
+        mid, path, data = add_message(e.d, mb, seconds=1.0)
+        ev.wait(vm_event(mb, (1, 0)), 5, 'voicemail event after a message was left')
+        check(counts(a, mb) == (1, 0), 'counts after a message: %r' % (counts(a, mb),))
+        _messages_and_audio(e, a, mb, mid, path, data, ev)
+    finally:
+        ev.close()
+
+
+def _messages_and_audio(e, a, mb, mid, path, data, ev):
     size = len(data)
-    check(counts(a, mb) == (1, 0), 'counts after a message: %r' % (counts(a, mb),))
 
     j = expect(a.req('GET', '%s/%s/messages' % (VM, mb)), 200, 'messages').json()
     check(j['new'] == 1 and j['old'] == 0 and len(j['messages']) == 1, 'messages: %r' % j)
@@ -145,11 +162,13 @@ def test_web_vm_messages_and_audio(ctx):
                'mark listened')
     check(r.json()['folder'] == 'old', 'after PATCH: %r' % r.json())
     check(counts(a, mb) == (0, 1), 'counts after listening: %r' % (counts(a, mb),))
+    ev.wait(vm_event(mb, (0, 1)), 5, 'voicemail event after listening')
     expect(a.req('GET', '%s/%s/messages/%d/audio' % (VM, mb, mid + 1000)), 404, 'unknown message')
 
     expect(a.req('DELETE', '%s/%s/messages/%d' % (VM, mb, mid)), 204, 'delete')
     check(not os.path.exists(path), 'the file is still there after DELETE')
     check(counts(a, mb) == (0, 0), 'counts after delete: %r' % (counts(a, mb),))
+    ev.wait(vm_event(mb, (0, 0)), 5, 'voicemail event after delete')
     expect(a.req('GET', url), 404, 'audio of a deleted message')
     expect(a.req('DELETE', '%s/%s/messages/%d' % (VM, mb, mid)), 404, 'delete twice')
     expect(a.req('GET', '%s/99999/messages' % VM), 404, 'no such mailbox')

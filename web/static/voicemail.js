@@ -4,8 +4,9 @@
 // session cookie authenticates it, and the server answers byte ranges,
 // so the player can seek), a button to mark it listened and one to
 // delete it; greetings are uploaded from a file input. The list is
-// polled, and re-drawn only when it changed, so a message being played
-// is not interrupted.
+// re-read when the event stream says the counts changed (a message left,
+// listened to, deleted; polled instead when there is no stream) and
+// re-drawn only when it changed, so a message being played is not cut.
 
 const KINDS = [['unavail', 'Unavailable'], ['busy', 'Busy'], ['name', 'Name']];
 const UPLOAD_MAX = 10 * 1024 * 1024; // the server's limit, checked here first
@@ -134,12 +135,26 @@ export function voicemailPage(ui) {
       h('thead', {}, h('tr', {}, ['', 'From', 'Received', 'Length', 'Listen', ''].map((t) => h('th', { scope: 'col' }, t)))),
       tbody)),
     h('h2', {}, 'Greetings'), greetings);
+  const reload = () => load().catch((e) => { if (e.status !== 401) console.warn(e); });
   (async () => {
     try {
       await boxes();
-      poll(load);
     } catch (e) {
       if (e.status !== 401) toast(e.message);
+      return;
     }
+    if (!window.EventSource) { poll(load); return; }
+    const es = new EventSource(`${API}/events`);
+    let polling = false;
+    es.addEventListener('voicemail', () => { main.dataset.live = 'sse'; reload(); });
+    es.addEventListener('error', () => {
+      if (es.readyState === EventSource.CLOSED && !polling) {
+        polling = true;
+        main.dataset.live = 'poll';
+        poll(load);
+      }
+    });
+    state.stop.push(() => es.close());
+    reload();
   })();
 }
