@@ -364,7 +364,8 @@ void web_api_vm_msg_update(struct web_req *r)
 	}
 	if (strcmp(folder, m.folder))
 		pbx_web_mwi_changed(r->w->pw, m.mailbox);
-	snprintf(m.folder, sizeof(m.folder), "%s", folder);
+	/* one of the two names, checked above */
+	strcpy(m.folder, strcmp(folder, DB_VM_FOLDER_NEW) ? DB_VM_FOLDER_OLD : DB_VM_FOLDER_NEW);
 	web_json(r, 200, msg_json(&m));
 }
 

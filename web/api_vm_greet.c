@@ -279,7 +279,7 @@ void web_api_vm_greeting_delete(struct web_req *r)
 	struct db *db = web_db(r);
 	if (!db)
 		return;
-	char dir[400], path[480];
+	char dir[400], path[600];
 	if (!web_vm_dir(r, mb, false, dir, sizeof(dir)))
 		return;
 	snprintf(path, sizeof(path), "%s/greet-%s.wav", dir, kind);

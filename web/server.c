@@ -283,12 +283,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (r->queued)
 		return MHD_YES; /* queued on the first call */
-	if (r->resp.status)
-		; /* refused on the headers; the body was drained */
-	else if (r->too_big)
-		web_error(r, 413, too_big_msg(r), NULL);
-	else
-		web_dispatch(r);
+	/* with a status already, refused on the headers: the body was drained */
+	if (!r->resp.status) {
+		if (r->too_big)
+			web_error(r, 413, too_big_msg(r), NULL);
+		else
+			web_dispatch(r);
+	}
 	web_db_release(r); /* back to the pool before the bytes go out */
 	return queue_answer(r);
 }
