@@ -282,6 +282,7 @@ const steps = [
     await page.fill('#login-username', 'vmbrowser');
     await page.fill('#login-password', VM_PASSWORD);
     await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() => /^\d+$/.test(document.getElementById('stat-registrations')?.textContent || ''));
     await page.locator('a[data-page=voicemail]').click();
     const row = page.locator('#vm-rows tr[data-id]');
     await row.waitFor();
@@ -314,6 +315,22 @@ const steps = [
     expect(left.mailboxes.length === 1 && left.mailboxes[0].new === 0 && left.mailboxes[0].old === 0,
       `API after delete: ${JSON.stringify(left)}`);
     await screenshot('voicemail-deleted');
+  }],
+  ['voicemail: a greeting uploaded from the page', async () => {
+    // 0.5 s of 16 kHz 16-bit mono silence: the server makes it 8 kHz
+    const n = 8000, wav = Buffer.alloc(44 + 2 * n);
+    wav.write('RIFF', 0); wav.writeUInt32LE(36 + 2 * n, 4); wav.write('WAVEfmt ', 8);
+    wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20); wav.writeUInt16LE(1, 22);
+    wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28); wav.writeUInt16LE(2, 32);
+    wav.writeUInt16LE(16, 34); wav.write('data', 36); wav.writeUInt32LE(2 * n, 40);
+    await page.setInputFiles('#vm-greet-busy-file', { name: 'busy.wav', mimeType: 'audio/wav', buffer: wav });
+    await page.locator('#vm-greet-busy button[type=submit]').click();
+    await page.locator('#vm-greet-busy-state', { hasText: /^ ?recorded/ }).waitFor();
+    await page.setInputFiles('#vm-greet-name-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not audio\n'.repeat(50)) });
+    await page.locator('#vm-greet-name button[type=submit]').click();
+    await page.locator('#vm-greet-name .err:not(:empty)').waitFor();
+    expect(/WAV/.test(await text('#vm-greet-name .err:not(:empty)')), `error: ${await text('#vm-greet-name .err:not(:empty)')}`);
+    await screenshot('voicemail-greeting');
   }],
   ['no script or CSP errors on the voicemail page', async () => {
     expect(problems.length === 0, problems.join('; '));

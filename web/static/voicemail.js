@@ -128,13 +128,13 @@ export function voicemailPage(ui) {
   }
 
   pick.addEventListener('change', () => { mailbox = pick.value; drawn = drawnGreet = null; load(); });
-  main.append(title('Voicemail'),
+  main.append(...[title('Voicemail'),
     admin ? h('div', { class: 'card' }, field('vm-mailbox', 'Mailbox', pick)) : null,
     counts,
     h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, ['', 'From', 'Received', 'Length', 'Listen', ''].map((t) => h('th', { scope: 'col' }, t)))),
       tbody)),
-    h('h2', {}, 'Greetings'), greetings);
+    h('h2', {}, 'Greetings'), greetings].filter(Boolean));
   const reload = () => load().catch((e) => { if (e.status !== 401) console.warn(e); });
   (async () => {
     try {
