@@ -25,7 +25,8 @@
 #include "../sip/ban.h"
 #include "pbx.h"
 
-enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF };
+enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF,
+		J_MWI };
 
 struct job {
 	struct list_node le; /* in pw->jobs: every job not yet freed */
@@ -157,7 +158,8 @@ static void job_run(void *arg)
 	struct pbx_web *pw = j->pw;
 	struct pbx *p = pw->p;
 	pthread_mutex_lock(&pw->mu);
-	bool skip = j->abandoned; /* nobody waits: do not bother */
+	/* nobody waits: do not bother (a lamp's news is never waited for) */
+	bool skip = j->abandoned && j->kind != J_MWI;
 	pthread_mutex_unlock(&pw->mu);
 	if (!skip) {
 		switch (j->kind) {
@@ -193,6 +195,12 @@ static void job_run(void *arg)
 		case J_RECONF:
 			pbx_reconfigure(p, on_reloaded, j);
 			return;
+		case J_MWI:
+			log_debug("web", "mailbox %s changed from the web%s", j->key,
+				  p->mwi_changed ? "" : " (no MWI hook)");
+			if (p->mwi_changed)
+				p->mwi_changed(p, j->key);
+			break;
 		}
 	}
 	job_complete(j);
@@ -359,35 +367,29 @@ int pbx_web_reconfigure(struct pbx_web *pw)
 	return run_simple(pw, job_new(pw, J_RECONF, 0), PBX_WEB_RELOAD_WAIT_MS);
 }
 
-/* Fire and forget: nobody waits for the lamp, so the job is a copy of
- * the mailbox that the loop frees. */
-struct mwi_note {
-	struct pbx *p;
-	char mailbox[32];
-};
-
-static void mwi_run(void *arg)
-{
-	struct mwi_note *n = arg;
-	if (n->p->mwi_changed)
-		n->p->mwi_changed(n->p, n->mailbox);
-	free(n);
-}
-
+/* Fire and forget: a job nobody waits for (abandoned from the start, so
+ * the loop frees it once run; one the loop never runs, stopping, is
+ * freed by pbx_web_free with the rest). */
 int pbx_web_mwi_changed(struct pbx_web *pw, const char *mailbox)
 {
-	pthread_mutex_lock(&pw->mu);
-	bool stopping = pw->stopping;
-	pthread_mutex_unlock(&pw->mu);
-	if (stopping)
-		return ESHUTDOWN;
-	struct mwi_note *n = calloc(1, sizeof(*n));
-	if (!n)
+	struct job *j = job_new(pw, J_MWI, 0);
+	if (!j)
 		return ENOMEM;
-	n->p = pw->p;
-	snprintf(n->mailbox, sizeof(n->mailbox), "%s", mailbox);
-	if (loop_post(pw->p->loop, mwi_run, n)) {
-		free(n);
+	snprintf(j->key, sizeof(j->key), "%s", mailbox);
+	j->abandoned = true;
+	pthread_mutex_lock(&pw->mu);
+	if (pw->stopping) {
+		pthread_mutex_unlock(&pw->mu);
+		job_free(j);
+		return ESHUTDOWN;
+	}
+	job_link(pw, j);
+	pthread_mutex_unlock(&pw->mu);
+	if (loop_post(pw->p->loop, job_run, j)) {
+		pthread_mutex_lock(&pw->mu);
+		job_unlink(pw, j);
+		pthread_mutex_unlock(&pw->mu);
+		job_free(j);
 		return ENOMEM;
 	}
 	return 0;

@@ -163,6 +163,9 @@ def _messages_and_audio(e, a, mb, mid, path, data, ev):
     check(r.json()['folder'] == 'old', 'after PATCH: %r' % r.json())
     check(counts(a, mb) == (0, 1), 'counts after listening: %r' % (counts(a, mb),))
     ev.wait(vm_event(mb, (0, 1)), 5, 'voicemail event after listening')
+    # the signalling loop was told (its MWI hook updates the lamp)
+    hf.wait_until(lambda: 'mailbox %s changed from the web' % mb in e.d.log(), 5,
+                  'the loop told of mailbox %s' % mb)
     expect(a.req('GET', '%s/%s/messages/%d/audio' % (VM, mb, mid + 1000)), 404, 'unknown message')
 
     expect(a.req('DELETE', '%s/%s/messages/%d' % (VM, mb, mid)), 204, 'delete')
