@@ -193,24 +193,31 @@ static bool write_greeting(struct web_req *r, struct conv *c, int tfd)
 	return true;
 }
 
-void web_api_vm_greeting_put(struct web_req *r)
+/* Whose mailbox, which greeting: false having answered. Checked on the
+ * headers (r->early), so a refused upload is not read, and again with
+ * the body. */
+static bool greeting_check(struct web_req *r)
 {
 	const char *mb = r->arg[0], *kind = r->arg[1];
 	if (!web_vm_may(r, mb))
-		return;
+		return false;
 	if (!kind_ok(kind)) {
 		web_error(r, 404, "greetings are unavail, busy or name", NULL);
-		return;
+		return false;
 	}
 	struct db *db = web_db(r);
 	struct db_mailbox box;
 	int err = db ? db_vm_mailbox_get(db, mb, &box) : 0;
-	if (!db)
-		return;
-	if (err) {
+	if (err)
 		web_db_error(r, err, "mailbox");
+	return db && !err;
+}
+
+void web_api_vm_greeting_put(struct web_req *r)
+{
+	const char *mb = r->arg[0], *kind = r->arg[1];
+	if (!greeting_check(r) || r->early)
 		return;
-	}
 	web_db_release(r); /* converting takes a while */
 	if (r->upload_len == 0) {
 		web_error(r, 400, "no file in the request body", NULL);
@@ -252,9 +259,11 @@ void web_api_vm_greeting_put(struct web_req *r)
 	free(c.res);
 	if (!ok)
 		return;
-	if (!(db = web_db(r)))
+	struct db *db = web_db(r);
+	if (!db)
 		return;
-	if ((err = set_flag(db, mb, kind, true))) {
+	int err = set_flag(db, mb, kind, true);
+	if (err) {
 		web_db_error(r, err, "mailbox");
 		return;
 	}

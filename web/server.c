@@ -221,10 +221,14 @@ static bool upload_start(struct web_req *r, unsigned long long announced)
 		web_error(r, 413, "upload larger than 10 MiB", NULL);
 		return true;
 	}
-	bool ok = web_route_admit(r, rt);
+	if (web_route_admit(r, rt)) {
+		r->early = true;
+		rt->h(r);
+		r->early = false;
+	}
 	/* the pool's connections are few; an upload may take a while */
 	web_db_release(r);
-	if (!ok) /* 401/403: the body is drained, then that is answered */
+	if (r->resp.status) /* refused: the body is drained, then that answered */
 		return announced > WEB_DRAIN_MAX;
 	int err = spool_open(r);
 	if (err) {

@@ -86,6 +86,10 @@ struct web_req {
 	/* a WR_UPLOAD route's body: an unlinked temporary file, -1 otherwise */
 	int upload_fd;
 	uint64_t upload_len;
+	/* a WR_UPLOAD handler called on the headers, before the body: it
+	 * makes its per-object checks (whose mailbox) and answers only to
+	 * refuse, so a refused upload is never read */
+	bool early;
 	char arg[2][128];     /* the {parameters} of the matched route */
 	struct web_auth auth;
 	char src[64];         /* client address key: IPv4, or IPv6 /64 */
@@ -101,8 +105,8 @@ enum {
 	WR_ADMIN = 2,  /* role admin only */
 	WR_JSON = 4,   /* takes a JSON object body */
 	/* takes a body of up to WEB_UPLOAD_MAX bytes, spooled to r->upload_fd;
-	 * authentication and role are checked on the headers, before the
-	 * body is read */
+	 * authentication, role and the handler's own checks (r->early) run
+	 * on the headers, before the body is read */
 	WR_UPLOAD = 8,
 };
 

@@ -200,6 +200,9 @@ def test_web_vm_user_sees_own_mailbox(ctx):
     expect(u.req('GET', '%s/%s/messages/%d/audio' % (VM, mine, oid)), 404, 'message of another mailbox')
     r = u.req('POST', '%s/%s/greetings/busy' % (VM, other), raw=wav_bytes(0.5), ctype='audio/wav')
     expect(r, 403, 'user uploads to another mailbox')
+    # refused on the headers: told before sending a byte of the body
+    status = post_oversized(u, '%s/%s/greetings/busy' % (VM, other), 2 * 1024 * 1024)
+    check(status.startswith('HTTP/1.1 403'), 'a foreign upload answered %r' % status[:200])
     check(os.path.exists(opath), 'the other mailbox\'s message went')
     check(counts(e.admin, other) == (1, 0), 'the admin sees the other mailbox')
     expect(u.req('DELETE', '%s/%s/messages/%d' % (VM, mine, mid)), 204, 'user deletes own')
@@ -209,7 +212,7 @@ def test_web_vm_user_sees_own_mailbox(ctx):
 def post_oversized(api, path, length):
     """Announces a body of length bytes with Expect: 100-continue and
     returns the status line and headers the server answers before any of
-    it is sent."""
+    it is sent (a "100 Continue" would mean it wants the body)."""
     raw = socket.create_connection((LOCAL, api.port), timeout=10)
     s = ssl._create_unverified_context().wrap_socket(raw, server_hostname=LOCAL)
     try:
@@ -259,6 +262,8 @@ def test_web_vm_greetings(ctx):
     check(open(stored, 'rb').read() == before, 'an oversized upload changed the greeting')
     expect(a.req('POST', url, raw=b''), 400, 'empty upload')
     expect(a.req('POST', '%s/%s/greetings/hello' % (VM, mb), raw=wav_bytes(0.2)), 404, 'bad kind')
+    status = post_oversized(a, '%s/99999/greetings/busy' % VM, 2 * 1024 * 1024)
+    check(status.startswith('HTTP/1.1 404'), 'an upload to no mailbox answered %r' % status[:200])
 
     # MP3 and the rest go through libsndfile; an 8 kHz mono WAV as is
     expect(a.req('POST', '%s/%s/greetings/name' % (VM, mb), raw=wav_bytes(0.5), ctype='audio/wav'),
