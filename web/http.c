@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/base/log.h"
 #include "web_int.h"
@@ -26,10 +27,31 @@
 void web_body(struct web_req *r, unsigned status, const char *ctype, char *body, size_t len)
 {
 	free(r->resp.body);
+	if (r->resp.file) { /* an error replaces a file answer */
+		close(r->resp.fd);
+		r->resp.file = false;
+	}
 	r->resp.status = status;
 	r->resp.ctype = ctype;
 	r->resp.body = body;
 	r->resp.len = body ? len : 0;
+}
+
+void web_file(struct web_req *r, unsigned status, const char *ctype, int fd, uint64_t off,
+	      uint64_t len)
+{
+	struct web_resp *rs = &r->resp;
+	free(rs->body);
+	rs->body = NULL;
+	rs->len = 0;
+	if (rs->file)
+		close(rs->fd);
+	rs->status = status;
+	rs->ctype = ctype;
+	rs->file = true;
+	rs->fd = fd;
+	rs->fd_off = off;
+	rs->fd_len = len;
 }
 
 void web_json(struct web_req *r, unsigned status, json_t *j)

@@ -124,7 +124,7 @@ paths = {
  "/metrics": {"get": {"summary": "Prometheus metrics: hookflash_calls_active, hookflash_calls_total{disposition}, hookflash_registrations, hookflash_sip_messages_total{direction}, hookflash_rtp_packets_relayed_total, hookflash_rtp_packets_lost_total, hookflash_auth_failures_total, hookflash_bans, process_*", "tags": ["live"],
    "responses": std({"200": resp("Prometheus text format 0.0.4", {"type": "string"}, "text/plain"), "503": ERR}, admin=True)}},
  "/api/v1/events": {"get": {"summary": "Live updates as Server-Sent Events (role user: its extension's)", "tags": ["live"],
-   "description": "A text/event-stream that stays open. Event \"calls\" carries {\"calls\": [Call]} and event \"registrations\" carries {\"registrations\": [Registration]}: both at once on connect, then each whenever its set changes (a call's state, a contact coming or going; the counting fields duration_s and expires_in alone are not a change). A comment line every 15 s keeps the connection open. A stream opened with a session ends with the session (logout, expiry). At most 32 streams are open at once (503 and Retry-After past that). Use EventSource in a browser (it sends the session cookie) or curl -N with a token.",
+   "description": "A text/event-stream that stays open. Event \"calls\" carries {\"calls\": [Call]} and event \"registrations\" carries {\"registrations\": [Registration]}, event \"voicemail\" {\"mailboxes\": [{mailbox, new, old}]} (the mailboxes the caller may see): all at once on connect, then each whenever its set changes (a call's state, a contact coming or going; the counting fields duration_s and expires_in alone are not a change). A comment line every 15 s keeps the connection open. A stream opened with a session ends with the session (logout, expiry). At most 32 streams are open at once (503 and Retry-After past that). Use EventSource in a browser (it sends the session cookie) or curl -N with a token.",
    "responses": std({"200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "503": ERR})}},
  "/api/v1/stats/calls-per-hour": {"get": {"summary": "Calls started per hour, from the call detail records, the current hour last (role user: its extension's)", "tags": ["cdrs"],
    "parameters": [q("hours", "How many hours back, 1-168 (default 24)", {"type": "integer", "minimum": 1, "maximum": 168, "default": 24})],
@@ -161,6 +161,35 @@ paths = {
            "responses": std({"200": resp("Changed", ref("User")), "404": ERR, "409": ERR}, body=True)},
    "delete": {"summary": "Delete a web account and its tokens", "tags": ["users"], "responses": std({"204": resp("Deleted"), "404": ERR, "409": ERR}, admin=True)}},
 }
+# Voicemail (web/api_vm.c, api_vm_greet.c): role user only its own mailbox.
+mbp = {"name": "mailbox", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{2,15}$"}}
+kindp = {"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": ["unavail", "busy", "name"]}}
+VM = "/api/v1/voicemail/{mailbox}"
+greeting_upload = {"summary": "Upload a greeting: WAV, Ogg (Vorbis or Opus), FLAC or MP3 as the raw request body (any Content-Type), at most 10 MiB and 5 minutes; stored as 8 kHz 16-bit mono WAV (DATA_DIR/voicemail/<mailbox>/greet-<kind>.wav). The old greeting is replaced only when the new one converted; an announced body over 10 MiB is refused before it is read (send Expect: 100-continue to be told without sending it)", "tags": ["voicemail"],
+   "requestBody": {"required": True, "content": {"audio/*": {"schema": {"type": "string", "format": "binary"}}, "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+   "responses": std({"201": resp("Stored", ref("Greeting")), "400": resp("Empty, silent or longer than 5 minutes", ref("Error")), "404": ERR,
+                     "413": resp("Larger than 10 MiB", ref("Error")), "415": resp("Not an audio file libsndfile reads", ref("Error"))})}
+paths.update({
+ "/api/v1/voicemail": {"get": {"summary": "Mailboxes the caller may see (admin: every extension's; role user: its own) with their message counts", "tags": ["voicemail"],
+   "responses": std({"200": resp("Mailboxes", lst("mailboxes", "Mailbox"))})}},
+ VM + "/messages": {"parameters": [mbp], "get": {"summary": "A mailbox's messages, new first, oldest first within a folder, and which greetings are recorded", "tags": ["voicemail"],
+   "responses": std({"200": resp("Messages", ref("VoicemailMessages")), "403": ERR, "404": ERR})}},
+ VM + "/messages/{id}": {"parameters": [mbp, idp],
+   "patch": {"summary": "Move a message: folder \"old\" marks it listened (the phone's lamp follows), \"new\" unlistened", "tags": ["voicemail"],
+             "requestBody": jbody({"type": "object", "required": ["folder"], "additionalProperties": False, "properties": {"folder": S(enum=["new", "old"])}}),
+             "responses": std({"200": resp("Moved", ref("VoicemailMessage")), "404": ERR}, body=True)},
+   "put": {"summary": "Same as PATCH", "tags": ["voicemail"],
+             "requestBody": jbody({"type": "object", "required": ["folder"], "additionalProperties": False, "properties": {"folder": S(enum=["new", "old"])}}),
+             "responses": std({"200": resp("Moved", ref("VoicemailMessage")), "404": ERR}, body=True)},
+   "delete": {"summary": "Delete a message and its audio file", "tags": ["voicemail"], "responses": std({"204": resp("Deleted"), "404": ERR})}},
+ VM + "/messages/{id}/audio": {"parameters": [mbp, idp], "get": {"summary": "The message's audio (WAV), streamed; honours one Range: bytes=a-b, a-, -n", "tags": ["voicemail"],
+   "parameters": [{"name": "Range", "in": "header", "required": False, "schema": {"type": "string", "example": "bytes=0-1023"}}],
+   "responses": std({"200": resp("The whole file", {"type": "string", "format": "binary"}, "audio/wav"),
+                     "206": resp("The range asked for (Content-Range: bytes a-b/size)", {"type": "string", "format": "binary"}, "audio/wav"),
+                     "404": ERR, "416": resp("Range not satisfiable (Content-Range: bytes */size)", ref("Error"))})}},
+ VM + "/greetings/{kind}": {"parameters": [mbp, kindp], "post": greeting_upload, "put": dict(greeting_upload, summary="Same as POST"),
+   "delete": {"summary": "Remove a greeting (callers then hear the default)", "tags": ["voicemail"], "responses": std({"204": resp("Removed"), "404": ERR})}},
+})
 legs = {"type": "object", "properties": {k: I() for k in ["packets_received", "packets_sent", "bytes_received", "bytes_sent", "lost"]}}
 legs["properties"]["jitter_ms"] = {"type": "number"}
 ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "enabled": {"type": "boolean"},
@@ -272,10 +301,19 @@ schemas = {
  "UserChange": {"type": "object", "additionalProperties": False, "properties": {"password": S(minLength=8, maxLength=128),
                "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True}}},
 }
+schemas.update({
+ "Mailbox": {"type": "object", "properties": {"mailbox": S(), "name": S(), "new": I(), "old": I()}},
+ "VoicemailMessage": {"type": "object", "properties": {"id": I(), "folder": S(enum=["new", "old"]), "caller": S(), "caller_name": S(),
+   "received_at": I(description="unix seconds"), "duration_ms": I(), "audio_url": S(description="GET it for the audio (the session cookie or a bearer token authenticates)")}},
+ "VoicemailMessages": {"type": "object", "properties": {"mailbox": S(), "new": I(), "old": I(),
+   "greetings": {"type": "object", "properties": {k: {"type": "boolean"} for k in ("unavail", "busy", "name")}},
+   "messages": {"type": "array", "items": ref("VoicemailMessage")}}},
+ "Greeting": {"type": "object", "properties": {"mailbox": S(), "kind": S(enum=["unavail", "busy", "name"]), "duration_ms": I(), "sample_rate": I()}},
+})
 doc = {
  "openapi": "3.0.3",
  "info": {"title": "Hookflash administration API", "version": "1",
-          "description": "JSON over HTTPS. Authenticate with a session cookie from POST /api/v1/login (then send X-CSRF-Token on every POST, PUT, PATCH and DELETE) or with Authorization: Bearer and a token from POST /api/v1/tokens. Errors are {\"error\": ..., \"field\": ...}. Request bodies are at most 64 KiB. Role user sees only its own extension, registrations, calls and records. Error statuses: 400 invalid input (field names the input), 401 not authenticated, 403 role or CSRF token, 404 unknown, 405 wrong method, 409 conflict, 413 body over 64 KiB, 415 body not application/json, 429 too many failed logins, 503 the PBX core did not answer in time."},
+          "description": "JSON over HTTPS. Authenticate with a session cookie from POST /api/v1/login (then send X-CSRF-Token on every POST, PUT, PATCH and DELETE) or with Authorization: Bearer and a token from POST /api/v1/tokens. Errors are {\"error\": ..., \"field\": ...}. Request bodies are at most 64 KiB (greeting uploads 10 MiB). Role user sees only its own extension, registrations, calls and records. Error statuses: 400 invalid input (field names the input), 401 not authenticated, 403 role or CSRF token, 404 unknown, 405 wrong method, 409 conflict, 413 body over 64 KiB (uploads 10 MiB), 415 body not application/json (uploads: not audio), 416 byte range not satisfiable, 429 too many failed logins, 503 the PBX core did not answer in time."},
  "servers": [{"url": "/"}],
  "security": [{"session": [], "csrf": []}, {"bearer": []}],
  "paths": paths,

@@ -13,12 +13,14 @@
 #include "web_int.h"
 
 #define EXT "/api/v1/extensions"
+#define VM "/api/v1/voicemail"
 
 const struct web_route web_routes[] = {
 	{ WM_GET, "/", WR_PUBLIC, web_static_index },
 	{ WM_GET, "/index.html", WR_PUBLIC, web_static_index },
 	{ WM_GET, "/style.css", WR_PUBLIC, web_static_css },
 	{ WM_GET, "/app.js", WR_PUBLIC, web_static_js },
+	{ WM_GET, "/voicemail.js", WR_PUBLIC, web_static_vm_js },
 	{ WM_POST, "/api/v1/login", WR_PUBLIC | WR_JSON, web_api_login },
 	{ WM_POST, "/api/v1/logout", 0, web_api_logout },
 	{ WM_GET, "/api/v1/session", 0, web_api_session },
@@ -38,6 +40,14 @@ const struct web_route web_routes[] = {
 	{ WM_GET, "/api/v1/bans", WR_ADMIN, web_api_bans },
 	{ WM_DELETE, "/api/v1/bans/{}", WR_ADMIN, web_api_ban_lift },
 	{ WM_GET, "/api/v1/cdrs", 0, web_api_cdrs },
+	/* voicemail: a role "user" only its own mailbox (web_vm_may) */
+	{ WM_GET, VM, 0, web_api_vm_list },
+	{ WM_GET, VM "/{}/messages", 0, web_api_vm_messages },
+	{ WM_GET, VM "/{}/messages/{}/audio", 0, web_api_vm_audio },
+	{ WM_PATCH | WM_PUT, VM "/{}/messages/{}", WR_JSON, web_api_vm_msg_update },
+	{ WM_DELETE, VM "/{}/messages/{}", 0, web_api_vm_msg_delete },
+	{ WM_POST | WM_PUT, VM "/{}/greetings/{}", WR_UPLOAD, web_api_vm_greeting_put },
+	{ WM_DELETE, VM "/{}/greetings/{}", 0, web_api_vm_greeting_delete },
 	{ WM_GET, "/api/v1/events", 0, web_api_events },
 	{ WM_GET, "/api/v1/stats/calls-per-hour", 0, web_api_calls_per_hour },
 	{ WM_GET, "/api/v1/settings", WR_ADMIN, web_api_settings_get },
@@ -108,6 +118,38 @@ static bool csrf_ok(struct web_req *r)
 	       CRYPTO_memcmp(t, r->auth.csrf, strlen(t)) == 0;
 }
 
+const struct web_route *web_route_find(struct web_req *r)
+{
+	int m = r->method == WM_HEAD ? WM_GET : r->method; /* MHD drops HEAD bodies */
+	for (size_t i = 0; i < web_nroutes; i++)
+		if ((web_routes[i].methods & m) && match(web_routes[i].pattern, r->url, r))
+			return &web_routes[i];
+	return NULL;
+}
+
+bool web_route_admit(struct web_req *r, const struct web_route *rt)
+{
+	int m = r->method == WM_HEAD ? WM_GET : r->method;
+	if (rt->flags & WR_PUBLIC)
+		return true;
+	if (!web_authenticate(r)) {
+		if (!r->resp.status) {
+			web_header(r, "WWW-Authenticate", "Bearer realm=\"hookflash\"");
+			web_error(r, 401, "authentication required", NULL);
+		}
+		return false;
+	}
+	if (r->auth.session && changes_state(m) && !csrf_ok(r)) {
+		web_error(r, 403, "missing or wrong X-CSRF-Token header", NULL);
+		return false;
+	}
+	if ((rt->flags & WR_ADMIN) && !web_is_admin(r)) {
+		web_error(r, 403, "this needs the admin role", NULL);
+		return false;
+	}
+	return true;
+}
+
 void web_dispatch(struct web_req *r)
 {
 	int m = r->method == WM_HEAD ? WM_GET : r->method; /* MHD drops HEAD bodies */
@@ -133,22 +175,6 @@ void web_dispatch(struct web_req *r)
 	}
 	/* the captures of the routes tried before belong to this one now */
 	match(rt->pattern, r->url, r);
-	if (!(rt->flags & WR_PUBLIC)) {
-		if (!web_authenticate(r)) {
-			if (!r->resp.status) {
-				web_header(r, "WWW-Authenticate", "Bearer realm=\"hookflash\"");
-				web_error(r, 401, "authentication required", NULL);
-			}
-			return;
-		}
-		if (r->auth.session && changes_state(m) && !csrf_ok(r)) {
-			web_error(r, 403, "missing or wrong X-CSRF-Token header", NULL);
-			return;
-		}
-		if ((rt->flags & WR_ADMIN) && !web_is_admin(r)) {
-			web_error(r, 403, "this needs the admin role", NULL);
-			return;
-		}
-	}
-	rt->h(r);
+	if (web_route_admit(r, rt))
+		rt->h(r);
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../core/base/log.h"
 #include "../core/base/sbuf.h"
@@ -42,6 +43,10 @@ static enum MHD_Result queue_answer(struct web_req *r)
 	if (r->sse) { /* an event stream (sse.c) */
 		m = web_sse_response(r->sse);
 		r->sse = NULL;
+	} else if (rs->file) { /* streamed from the file as MHD sends */
+		m = MHD_create_response_from_fd_at_offset64(rs->fd_len, rs->fd, rs->fd_off);
+		if (m)
+			rs->file = false; /* MHD closes it */
 	} else {
 		m = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (char *)"",
 						    rs->body ? MHD_RESPMEM_MUST_FREE
@@ -124,6 +129,7 @@ static struct web_req *req_new(struct web_server *w, struct MHD_Connection *c, c
 	r->url = url;
 	r->method_s = method;
 	r->method = method_of(method);
+	r->upload_fd = -1;
 	source_key(c, r->src, sizeof(r->src));
 	return r;
 }
@@ -131,6 +137,10 @@ static struct web_req *req_new(struct web_server *w, struct MHD_Connection *c, c
 static void req_free(struct web_req *r)
 {
 	web_db_release(r);
+	if (r->upload_fd >= 0)
+		close(r->upload_fd);
+	if (r->resp.file)
+		close(r->resp.fd);
 	free(r->body);
 	free(r->resp.body);
 	explicit_bzero(&r->auth, sizeof(r->auth));
@@ -153,6 +163,84 @@ static bool body_add(struct web_req *r, const char *data, size_t n)
 	return true;
 }
 
+/* A WR_UPLOAD route's body goes to an unlinked file in the data
+ * directory: up to WEB_UPLOAD_MAX, which is too much to hold in memory
+ * for every connection that may be uploading. */
+static int spool_open(struct web_req *r)
+{
+	char path[400];
+	int n = snprintf(path, sizeof(path), "%s/.upload-XXXXXX", r->w->conf.data_dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ENAMETOOLONG;
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return errno;
+	unlink(path);
+	r->upload_fd = fd;
+	return 0;
+}
+
+static bool spool_add(struct web_req *r, const char *data, size_t n)
+{
+	if (r->too_big || r->upload_len + n > WEB_UPLOAD_MAX) {
+		r->too_big = true;
+		/* an unannounced (chunked) body: dropped up to a bound */
+		r->upload_len += n;
+		return r->upload_len <= (uint64_t)WEB_UPLOAD_MAX + WEB_DRAIN_MAX;
+	}
+	for (size_t off = 0; off < n;) {
+		ssize_t k = write(r->upload_fd, data + off, n - off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err(WEB_TAG, "cannot spool an upload: %s", strerror(errno));
+			web_error(r, 507, "cannot store the upload", NULL);
+			return true;
+		}
+		off += (size_t)k;
+	}
+	r->upload_len += n;
+	return true;
+}
+
+static const char *too_big_msg(const struct web_req *r)
+{
+	return r->upload_fd >= 0 ? "upload larger than 10 MiB" : "request body larger than 64 KiB";
+}
+
+/* The first call of an upload route: whoever asks is checked on the
+ * headers, so a stranger's body never reaches the disk; 413 for an
+ * announced length beyond the limit, before reading any of it (a client
+ * sending "Expect: 100-continue" is told without sending it). Returns
+ * true when answered now. */
+static bool upload_start(struct web_req *r, unsigned long long announced)
+{
+	const struct web_route *rt = web_route_find(r);
+	if (!rt || !(rt->flags & WR_UPLOAD))
+		return false;
+	if (announced > WEB_UPLOAD_MAX) {
+		web_error(r, 413, "upload larger than 10 MiB", NULL);
+		return true;
+	}
+	if (web_route_admit(r, rt)) {
+		r->early = true;
+		rt->h(r);
+		r->early = false;
+	}
+	/* the pool's connections are few; an upload may take a while */
+	web_db_release(r);
+	if (r->resp.status) /* refused: the body is drained, then that answered */
+		return announced > WEB_DRAIN_MAX;
+	int err = spool_open(r);
+	if (err) {
+		log_err(WEB_TAG, "cannot spool an upload in %s: %s", r->w->conf.data_dir,
+			strerror(err));
+		web_error(r, 507, "cannot store the upload", NULL);
+		return true;
+	}
+	return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -172,7 +260,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		if (upload_start(r, announced)) {
+			r->queued = true;
+			return queue_answer(r);
+		}
+		if (r->upload_fd >= 0 || r->resp.status)
+			return MHD_YES;
 		if (announced > WEB_DRAIN_MAX) {
+			r->queued = true;
 			web_error(r, 413, "request body larger than 64 KiB", NULL);
 			return queue_answer(r);
 		}
@@ -184,17 +279,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
-		if (!body_add(r, upload_data, *upload_data_size))
+		bool ok = r->upload_fd >= 0 ? spool_add(r, upload_data, *upload_data_size)
+					    : body_add(r, upload_data, *upload_data_size);
+		if (!ok)
 			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (r->resp.status)
+	if (r->queued)
 		return MHD_YES; /* queued on the first call */
-	if (r->too_big)
-		web_error(r, 413, "request body larger than 64 KiB", NULL);
-	else
-		web_dispatch(r);
+	/* with a status already, refused on the headers: the body was drained */
+	if (!r->resp.status) {
+		if (r->too_big)
+			web_error(r, 413, too_big_msg(r), NULL);
+		else
+			web_dispatch(r);
+	}
 	web_db_release(r); /* back to the pool before the bytes go out */
 	return queue_answer(r);
 }

@@ -22,6 +22,10 @@
  * fields duration_s and expires_in alone do not count as a change, the
  * page counts them itself). A comment line every 15 s keeps proxies and
  * the connection timeout happy. A role "user" sees only its extension's.
+ * Event "voicemail" {"mailboxes": [{"mailbox", "new", "old"}]}: the
+ * message counts of the mailboxes the stream may see, on connect and when
+ * they change (a message left, listened to, deleted), read from the
+ * database on the hub's own connection once a tick.
  * A stream opened with a session cookie ends when the session does
  * (logout, expiry); at most WEB_SSE_MAX streams are open at once (503);
  * a client that went away is noticed within a tick (peer_gone).
@@ -37,6 +41,7 @@
 #include "../core/base/log.h"
 #include "../core/base/sbuf.h"
 #include "../core/pbx/pbx_web.h"
+#include "../db/voicemail.h"
 #include "web_int.h"
 
 #define TICK_MS 1000
@@ -57,7 +62,7 @@ struct web_sse_stream {
 	struct sbuf out;
 	size_t sent;
 	bool suspended, closing;
-	char *last_calls, *last_regs; /* change keys of what was sent */
+	char *last_calls, *last_regs, *last_vm; /* change keys of what was sent */
 	uint64_t last_write;
 };
 
@@ -69,6 +74,12 @@ struct web_sse {
 	bool started, stopping;
 	struct list streams; /* struct web_sse_stream, newest first */
 	int n;
+	struct db *db; /* the hub thread's, for the voicemail counts */
+};
+
+struct vm_count {
+	char mailbox[DB_EXT_NUMBER_MAX];
+	int nw, old;
 };
 
 static struct web_sse_stream *stream_of(struct list_node *n)
@@ -136,6 +147,7 @@ static void stream_free(void *cls)
 	sbuf_free(&s->out);
 	free(s->last_calls);
 	free(s->last_regs);
+	free(s->last_vm);
 	explicit_bzero(s->sid, sizeof(s->sid));
 	free(s);
 }
@@ -218,6 +230,76 @@ static void send_regs(struct web_sse_stream *s, const struct pbx_web_reg *v, siz
 	sbuf_free(&key);
 }
 
+struct vm_list {
+	struct vm_count *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void on_vm_ext(const struct db_ext *e, void *arg)
+{
+	struct vm_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct vm_count *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->oom = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	struct vm_count *c = &l->v[l->n++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->mailbox, sizeof(c->mailbox), "%s", e->number);
+}
+
+/* Every mailbox's counts (malloc'd); false when the database cannot be
+ * read now (the streams then wait for the next tick). */
+static bool vm_counts(struct web_sse *hub, struct vm_count **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!hub->db && db_open(&hub->db, hub->w->db_path))
+		return false;
+	struct vm_list l = { 0 };
+	bool ok = db_ext_list(hub->db, on_vm_ext, &l) >= 0 && !l.oom;
+	for (size_t i = 0; ok && i < l.n; i++)
+		ok = !db_vm_counts(hub->db, l.v[i].mailbox, &l.v[i].nw, &l.v[i].old);
+	if (!ok) {
+		free(l.v);
+		return false;
+	}
+	*out = l.v;
+	*n = l.n;
+	return true;
+}
+
+static void send_vm(struct web_sse_stream *s, const struct vm_count *v, size_t n, uint64_t now)
+{
+	struct sbuf key;
+	sbuf_init(&key);
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (!s->admin && (!s->ext[0] || strcmp(v[i].mailbox, s->ext)))
+			continue;
+		sbuf_printf(&key, "%s %d %d|", v[i].mailbox, v[i].nw, v[i].old);
+		json_t *o = json_object();
+		json_object_set_new(o, "mailbox", json_string(v[i].mailbox));
+		json_object_set_new(o, "new", json_integer(v[i].nw));
+		json_object_set_new(o, "old", json_integer(v[i].old));
+		json_array_append_new(a, o);
+	}
+	if (changed(&s->last_vm, &key)) {
+		json_t *o = json_object();
+		json_object_set_new(o, "mailboxes", json_incref(a));
+		event(s, "voicemail", o, now);
+		json_decref(o);
+	}
+	json_decref(a);
+	sbuf_free(&key);
+}
+
 /* An event stream's client never sends after its request, so anything
  * readable (a TLS close_notify, the FIN, a reset) means it has gone. MHD
  * would only notice at its next write, up to 15 s later; meanwhile the
@@ -266,6 +348,9 @@ static void *hub_main(void *arg)
 		size_t nc = 0, nr = 0;
 		int e1 = pbx_web_calls(w->pw, NULL, &calls, &nc);
 		int e2 = e1 ? e1 : pbx_web_registrations(w->pw, NULL, &regs, &nr);
+		struct vm_count *vm = NULL;
+		size_t nv = 0;
+		bool vm_ok = vm_counts(hub, &vm, &nv);
 		uint64_t now = mono_ms();
 		struct timespec dl;
 		deadline_in(&dl, TICK_MS);
@@ -288,6 +373,8 @@ static void *hub_main(void *arg)
 				send_calls(s, calls, nc, now);
 				send_regs(s, regs, nr, now);
 			}
+			if (vm_ok)
+				send_vm(s, vm, nv, now);
 			if (now - s->last_write >= KEEPALIVE_MS) {
 				sbuf_adds(&s->out, ": keep-alive\n\n");
 				s->last_write = now;
@@ -297,6 +384,7 @@ static void *hub_main(void *arg)
 		}
 		free(calls);
 		free(regs);
+		free(vm);
 		struct MHD_Connection *wake[WEB_SSE_MAX];
 		int nw = collect_wake(hub, wake, WEB_SSE_MAX);
 		pthread_mutex_unlock(&hub->mu);
@@ -429,6 +517,7 @@ void web_sse_free(struct web_sse *hub)
 	if (!hub)
 		return;
 	web_sse_stop(hub);
+	db_close(hub->db); /* its thread has ended */
 	pthread_cond_destroy(&hub->cv);
 	pthread_mutex_destroy(&hub->mu);
 	free(hub);

@@ -25,6 +25,8 @@
 #define WEB_BODY_MAX (64 * 1024) /* larger request bodies get 413 */
 /* ... read and dropped first up to this size, refused unread beyond */
 #define WEB_DRAIN_MAX (1024 * 1024)
+/* a file uploaded (WR_UPLOAD routes: voicemail greetings), spooled to disk */
+#define WEB_UPLOAD_MAX (10 * 1024 * 1024)
 #define WEB_POOL_THREADS 4       /* MHD worker threads of the HTTPS server */
 #define WEB_MAX_DAEMONS 4        /* one per bind address */
 #define WEB_SSE_MAX 32           /* event streams open at once */
@@ -58,6 +60,10 @@ struct web_resp {
 	char *body;        /* malloc'd */
 	size_t len;
 	const char *ctype;
+	/* or a file streamed from fd (web_file), which MHD closes */
+	bool file;
+	int fd;
+	uint64_t fd_off, fd_len;
 	int nhdr;
 	struct {
 		const char *name;
@@ -76,6 +82,14 @@ struct web_req {
 	char *body;           /* the request body, NUL-terminated */
 	size_t len;
 	bool too_big;
+	bool queued;          /* answered before the body was read */
+	/* a WR_UPLOAD route's body: an unlinked temporary file, -1 otherwise */
+	int upload_fd;
+	uint64_t upload_len;
+	/* a WR_UPLOAD handler called on the headers, before the body: it
+	 * makes its per-object checks (whose mailbox) and answers only to
+	 * refuse, so a refused upload is never read */
+	bool early;
 	char arg[2][128];     /* the {parameters} of the matched route */
 	struct web_auth auth;
 	char src[64];         /* client address key: IPv4, or IPv6 /64 */
@@ -90,6 +104,10 @@ enum {
 	WR_PUBLIC = 1, /* no authentication (login, the static UI) */
 	WR_ADMIN = 2,  /* role admin only */
 	WR_JSON = 4,   /* takes a JSON object body */
+	/* takes a body of up to WEB_UPLOAD_MAX bytes, spooled to r->upload_fd;
+	 * authentication, role and the handler's own checks (r->early) run
+	 * on the headers, before the body is read */
+	WR_UPLOAD = 8,
 };
 
 struct web_sse;
@@ -133,6 +151,11 @@ struct web_server {
 
 /* Routes r, checks authentication, CSRF and role, runs the handler. */
 void web_dispatch(struct web_req *r);
+/* The route r's method and path match, or NULL (answers nothing). */
+const struct web_route *web_route_find(struct web_req *r);
+/* The checks of web_dispatch for a found route: false having answered
+ * 401 or 403. */
+bool web_route_admit(struct web_req *r, const struct web_route *rt);
 extern const struct web_route web_routes[];
 extern const size_t web_nroutes;
 
@@ -145,6 +168,10 @@ void web_error(struct web_req *r, unsigned status, const char *msg, const char *
 /* A body of any type; takes body (malloc'd). */
 void web_body(struct web_req *r, unsigned status, const char *ctype, char *body, size_t len);
 void web_no_content(struct web_req *r);
+/* Streams len bytes of fd from off (the file is not read into memory);
+ * takes fd, which is closed once answered. */
+void web_file(struct web_req *r, unsigned status, const char *ctype, int fd, uint64_t off,
+	      uint64_t len);
 void web_header(struct web_req *r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* 503 for a loop that did not answer, 500 otherwise. */
@@ -271,10 +298,24 @@ json_t *web_call_json(const struct pbx_web_call *c);
 json_t *web_reg_json(const struct pbx_web_reg *g);
 
 void web_api_cdrs(struct web_req *r);
+/* api_vm.c, api_vm_greet.c: voicemail */
+void web_api_vm_list(struct web_req *r);
+void web_api_vm_messages(struct web_req *r);
+void web_api_vm_audio(struct web_req *r);
+void web_api_vm_msg_update(struct web_req *r);
+void web_api_vm_msg_delete(struct web_req *r);
+void web_api_vm_greeting_put(struct web_req *r);
+void web_api_vm_greeting_delete(struct web_req *r);
+/* The caller may see mailbox's voicemail: an admin, or the user of that
+ * extension; false having answered 403. */
+bool web_vm_may(struct web_req *r, const char *mailbox);
+/* DATA_DIR/voicemail/<mailbox> (created when mk), false having answered. */
+bool web_vm_dir(struct web_req *r, const char *mailbox, bool mk, char *out, size_t cap);
 void web_api_numbers(struct web_req *r);
 void web_api_openapi(struct web_req *r);
 void web_static_index(struct web_req *r);
 void web_static_css(struct web_req *r);
 void web_static_js(struct web_req *r);
+void web_static_vm_js(struct web_req *r);
 
 #endif

@@ -59,6 +59,10 @@ struct pbx {
 	uint64_t reloads;
 	int sigfd;
 	struct loop_timer housekeeping;
+	/* On the loop: a mailbox's messages changed from the web (listened
+	 * to, deleted), so its lamp may have to change (pbx_web_mwi_changed).
+	 * NULL until the MWI module is connected. */
+	void (*mwi_changed)(struct pbx *p, const char *mailbox);
 };
 
 /* Builds the whole signalling side from conf: opens sockets, loads the

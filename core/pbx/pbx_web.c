@@ -27,7 +27,7 @@
 #include "pbx.h"
 
 enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF,
-		J_MAIL_TEST, J_MAIL_STATUS };
+		J_MAIL_TEST, J_MAIL_STATUS, J_MWI };
 
 struct job {
 	struct list_node le; /* in pw->jobs: every job not yet freed */
@@ -169,7 +169,8 @@ static void job_run(void *arg)
 	struct pbx_web *pw = j->pw;
 	struct pbx *p = pw->p;
 	pthread_mutex_lock(&pw->mu);
-	bool skip = j->abandoned; /* nobody waits: do not bother */
+	/* nobody waits: do not bother (a lamp's news is never waited for) */
+	bool skip = j->abandoned && j->kind != J_MWI;
 	pthread_mutex_unlock(&pw->mu);
 	if (!skip) {
 		switch (j->kind) {
@@ -216,6 +217,11 @@ static void job_run(void *arg)
 			j->mail.pending = mailer_pending(p->mailer);
 			snprintf(j->mail.last_error, sizeof(j->mail.last_error), "%s",
 				 mailer_last_error(p->mailer, &j->mail.last_error_at));
+		case J_MWI:
+			log_debug("web", "mailbox %s changed from the web%s", j->key,
+				  p->mwi_changed ? "" : " (no MWI hook)");
+			if (p->mwi_changed)
+				p->mwi_changed(p, j->key);
 			break;
 		}
 	}
@@ -411,6 +417,32 @@ int pbx_web_email_status(struct pbx_web *pw, struct pbx_web_mail *out)
 	*out = j->mail;
 	job_free(j);
 	return err;
+/* Fire and forget: a job nobody waits for (abandoned from the start, so
+ * the loop frees it once run; one the loop never runs, stopping, is
+ * freed by pbx_web_free with the rest). */
+int pbx_web_mwi_changed(struct pbx_web *pw, const char *mailbox)
+{
+	struct job *j = job_new(pw, J_MWI, 0);
+	if (!j)
+		return ENOMEM;
+	snprintf(j->key, sizeof(j->key), "%s", mailbox);
+	j->abandoned = true;
+	pthread_mutex_lock(&pw->mu);
+	if (pw->stopping) {
+		pthread_mutex_unlock(&pw->mu);
+		job_free(j);
+		return ESHUTDOWN;
+	}
+	job_link(pw, j);
+	pthread_mutex_unlock(&pw->mu);
+	if (loop_post(pw->p->loop, job_run, j)) {
+		pthread_mutex_lock(&pw->mu);
+		job_unlink(pw, j);
+		pthread_mutex_unlock(&pw->mu);
+		job_free(j);
+		return ENOMEM;
+	}
+	return 0;
 }
 
 /* --- lifecycle ----------------------------------------------------------- */

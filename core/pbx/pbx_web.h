@@ -91,4 +91,9 @@ struct pbx_web_mail {
 };
 int pbx_web_email_status(struct pbx_web *pw, struct pbx_web_mail *out);
 
+/* A mailbox's messages changed (a web thread marked one listened to or
+ * deleted one): tells the signalling loop, whose MWI module updates the
+ * phones' lamps. Does not wait; 0, ESHUTDOWN or ENOMEM. */
+int pbx_web_mwi_changed(struct pbx_web *pw, const char *mailbox);
+
 #endif

@@ -11,6 +11,9 @@ DATA_DIR/initial-credentials.txt, runs ui.mjs and plays the SIP phones
     NEED register <number> <password> registers a phone as that extension
     NEED call                         the phone calls 1002, a second phone answers
     NEED hungup                       both phones got BYE (answered 200)
+    NEED voicemail <mailbox> <user> <password>
+                                      a 2 s message in the mailbox (file and
+                                      row) and a web user of that extension
 
 Screenshots go to tests/output/browser/. A "SKIP name: reason" line from
 ui.mjs is counted apart. Ends with "N passed, N failed, N skipped".
@@ -33,6 +36,8 @@ import sipclient  # noqa: E402
 from audio import Softphone  # noqa: E402
 from callkit import Phone, RtpPeer, make_sdp  # noqa: E402
 from sipclient import rand_hex  # noqa: E402
+from webkit import Api  # noqa: E402
+from webvm import add_message  # noqa: E402
 
 OUT = os.path.join(ROOT, 'tests', 'output', 'browser')
 CHROMIUM = '/usr/bin/chromium'
@@ -106,6 +111,13 @@ class Phones:
             self.b.respond(bye, 200)
             hf.check(hf.wait_for(lambda: re.search(r'(?i)terminated|closed', self.soft.log()), 8, 0.1),
                      'baresip did not see its call end:\n%s' % self.soft.log()[-1500:])
+        elif what == 'voicemail':
+            mailbox, user, password = args
+            admin = Api(self.d)
+            hf.check(admin.login('admin', self.creds['admin']).status == 200, 'admin login for the voicemail step')
+            r = admin.req('POST', '/api/v1/users', {'username': user, 'password': password, 'extension': mailbox})
+            hf.check(r.status == 201, 'create web user %s: %r' % (user, r))
+            add_message(self.d, mailbox, seconds=2.0, caller='2101', caller_name='Browser softphone')
         else:
             raise hf.Failure('unknown request from the script: %s' % what)
 

@@ -14,6 +14,7 @@ const USER = process.env.HF_USER || 'admin';
 const PASSWORD = process.env.HF_PASSWORD;
 const OUT = process.env.HF_OUT || 'output';
 const EXT = '2101';
+const VM_PASSWORD = 'vm-browser-pw-1';
 const T = 10000; // the longest any single wait may take
 
 mkdirSync(OUT, { recursive: true });
@@ -30,7 +31,8 @@ const profile = mkdtempSync(join(tmpdir(), 'hf-chromium-'));
 // a fresh profile each run (user-data-dir), deleted at the end
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.HF_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  // the voicemail step plays a message from a script (no click on the player)
+  args: ['--headless', '--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   ignoreHTTPSErrors: true,
   viewport: { width: 1200, height: 800 },
@@ -290,7 +292,7 @@ const steps = [
     await screenshot('about');
   }],
   ['every input has a label', async () => {
-    for (const where of ['settings', 'extensions', 'history']) {
+    for (const where of ['settings', 'extensions', 'history', 'voicemail']) {
       await page.click(`a[data-page=${where}]`);
       await page.locator('main input, main select').first().waitFor();
       const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
@@ -313,6 +315,64 @@ const steps = [
     await page.locator('#login-form').waitFor();
     const r = await context.request.get(new globalThis.URL('/api/v1/session', URL).href);
     expect(r.status() === 401, `session after logout: ${r.status()}`);
+  }],
+  ['voicemail: the extension\'s user sees its message', async () => {
+    await need('voicemail', '1001', 'vmbrowser', VM_PASSWORD);
+    await page.fill('#login-username', 'vmbrowser');
+    await page.fill('#login-password', VM_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() => /^\d+$/.test(document.getElementById('stat-registrations')?.textContent || ''));
+    await page.locator('a[data-page=voicemail]').click();
+    const row = page.locator('#vm-rows tr[data-id]');
+    await row.waitFor();
+    expect(await row.count() === 1, `${await row.count()} messages`);
+    expect((await row.textContent()).includes('Browser softphone'), `row: ${await row.textContent()}`);
+    expect(await page.locator('#vm-mailbox').count() === 0, 'a user is offered other mailboxes');
+    await page.locator('#vm-counts', { hasText: '1 new, 0 old' }).waitFor();
+    await screenshot('voicemail');
+  }],
+  ['voicemail: the message plays in the page', async () => {
+    const audio = page.locator('#vm-rows tr[data-id] audio');
+    await page.waitForFunction(() => document.querySelector('#vm-rows audio').readyState >= 1);
+    const dur = await audio.evaluate((a) => a.duration);
+    expect(Math.abs(dur - 2.0) < 0.05, `duration ${dur} s, the file has 2 s`);
+    await audio.evaluate((a) => a.play());
+    await page.waitForFunction(() => document.querySelector('#vm-rows audio').currentTime > 0.3);
+    await audio.evaluate((a) => a.pause());
+  }],
+  ['voicemail: mark listened, then delete; the counts follow', async () => {
+    const row = page.locator('#vm-rows tr[data-id]');
+    await row.getByRole('button', { name: /^Mark listened/ }).click();
+    await page.locator('#vm-counts', { hasText: '0 new, 1 old' }).waitFor();
+    await page.locator('#vm-rows tr[data-folder="old"]').waitFor();
+    const del = page.locator('#vm-rows tr[data-id]').getByRole('button', { name: /^Delete message/ });
+    await del.click();
+    await del.click(); // confirm
+    await page.locator('#vm-counts', { hasText: '0 new, 0 old' }).waitFor();
+    await page.locator('#vm-rows tr[data-id]').waitFor({ state: 'detached' });
+    const left = await page.evaluate(async () => (await fetch('/api/v1/voicemail')).json());
+    expect(left.mailboxes.length === 1 && left.mailboxes[0].new === 0 && left.mailboxes[0].old === 0,
+      `API after delete: ${JSON.stringify(left)}`);
+    await screenshot('voicemail-deleted');
+  }],
+  ['voicemail: a greeting uploaded from the page', async () => {
+    // 0.5 s of 16 kHz 16-bit mono silence: the server makes it 8 kHz
+    const n = 8000, wav = Buffer.alloc(44 + 2 * n);
+    wav.write('RIFF', 0); wav.writeUInt32LE(36 + 2 * n, 4); wav.write('WAVEfmt ', 8);
+    wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20); wav.writeUInt16LE(1, 22);
+    wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28); wav.writeUInt16LE(2, 32);
+    wav.writeUInt16LE(16, 34); wav.write('data', 36); wav.writeUInt32LE(2 * n, 40);
+    await page.setInputFiles('#vm-greet-busy-file', { name: 'busy.wav', mimeType: 'audio/wav', buffer: wav });
+    await page.locator('#vm-greet-busy button[type=submit]').click();
+    await page.locator('#vm-greet-busy-state', { hasText: /^ ?recorded/ }).waitFor();
+    await page.setInputFiles('#vm-greet-name-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not audio\n'.repeat(50)) });
+    await page.locator('#vm-greet-name button[type=submit]').click();
+    await page.locator('#vm-greet-name .err:not(:empty)').waitFor();
+    expect(/WAV/.test(await text('#vm-greet-name .err:not(:empty)')), `error: ${await text('#vm-greet-name .err:not(:empty)')}`);
+    await screenshot('voicemail-greeting');
+  }],
+  ['no script or CSP errors on the voicemail page', async () => {
+    expect(problems.length === 0, problems.join('; '));
   }],
 ];
 

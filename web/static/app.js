@@ -4,6 +4,8 @@
 // (GET /api/v1/events, Server-Sent Events) and fall back to polling the
 // API every 2 s when the stream cannot be had.
 
+import { voicemailPage } from './voicemail.js';
+
 const API = '/api/v1';
 const POLL_MS = 2000;
 const PAGE_SIZE = 25;
@@ -110,7 +112,7 @@ function clearErrors(form) {
 
 // --- routing -----------------------------------------------------------------
 
-const pages = { login, dashboard, extensions, numbers, calls, history, registrations, settings, about };
+const pages = { login, dashboard, extensions, numbers, calls, history, registrations, voicemail, settings, about };
 
 function go(page) {
   if (location.hash !== '#/' + page) location.hash = '#/' + page;
@@ -630,6 +632,10 @@ function history() {
       tbody)),
     h('div', { class: 'pager' }, prev, where, next));
   load();
+}
+
+function voicemail() {
+  voicemailPage({ h, api, field, toast, fmtTime, fmtDur, title, main, state, poll, API, showError, clearErrors });
 }
 
 // The daemon's settings (admin): one labelled input per setting, grouped
