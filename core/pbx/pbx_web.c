@@ -217,6 +217,7 @@ static void job_run(void *arg)
 			j->mail.pending = mailer_pending(p->mailer);
 			snprintf(j->mail.last_error, sizeof(j->mail.last_error), "%s",
 				 mailer_last_error(p->mailer, &j->mail.last_error_at));
+			break;
 		case J_MWI:
 			log_debug("web", "mailbox %s changed from the web%s", j->key,
 				  p->mwi_changed ? "" : " (no MWI hook)");
@@ -417,6 +418,8 @@ int pbx_web_email_status(struct pbx_web *pw, struct pbx_web_mail *out)
 	*out = j->mail;
 	job_free(j);
 	return err;
+}
+
 /* Fire and forget: a job nobody waits for (abandoned from the start, so
  * the loop frees it once run; one the loop never runs, stopping, is
  * freed by pbx_web_free with the rest). */
