@@ -157,6 +157,34 @@ static const struct migration migrations[] = {
 	  /* The path a call took through the plan ("app:ivr > ext:1003"). */
 	  "ALTER TABLE cdr ADD COLUMN path TEXT NOT NULL DEFAULT '';"
 	  "PRAGMA user_version = 5;" },
+	/* 6 (per-extension call handling) and 7 (voicemail storage) belong
+	 * to other branches: these two placeholders only keep the numbering
+	 * whole in branch mwi; the merge takes the real ones. */
+	{ 6, "PRAGMA user_version = 6;" },
+	{ 7, "PRAGMA user_version = 7;" },
+	{ 8,
+	  /* Message-waiting subscriptions (core/mwi): the dialog state a
+	   * NOTIFY needs, so a restart re-sends the lamp state to phones that
+	   * subscribed before it. A subscription goes with its mailbox's
+	   * extension. */
+	  "CREATE TABLE mwi_subscriptions ("
+	  "  call_id TEXT NOT NULL,"
+	  "  local_tag TEXT NOT NULL,"
+	  "  remote_tag TEXT NOT NULL,"
+	  "  mailbox TEXT NOT NULL REFERENCES extensions(number) ON DELETE CASCADE,"
+	  "  local_hdr TEXT NOT NULL,"
+	  "  remote_hdr TEXT NOT NULL,"
+	  "  remote_target TEXT NOT NULL,"
+	  "  routes TEXT NOT NULL DEFAULT '',"
+	  "  local_contact TEXT NOT NULL,"
+	  "  peer TEXT NOT NULL,"
+	  "  local_cseq INTEGER NOT NULL,"
+	  "  remote_cseq INTEGER NOT NULL,"
+	  "  expires_at INTEGER NOT NULL,"
+	  "  PRIMARY KEY (call_id, local_tag)"
+	  ");"
+	  "CREATE INDEX mwi_subscriptions_mailbox ON mwi_subscriptions(mailbox);"
+	  "PRAGMA user_version = 8;" },
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

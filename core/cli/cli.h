@@ -76,6 +76,7 @@ int cli_cmd_log_level(struct cli *c, int argc, char **argv);
 int cli_cmd_calls(struct cli *c, int argc, char **argv);
 int cli_cmd_show(struct cli *c, int argc, char **argv);
 int cli_cmd_hangup(struct cli *c, int argc, char **argv);
+int cli_cmd_mwi(struct cli *c, int argc, char **argv);
 int cli_cmd_cdr(struct cli *c, int argc, char **argv);
 int cli_cmd_number(struct cli *c, int argc, char **argv);
 int cli_cmd_numbers(struct cli *c, int argc, char **argv);

@@ -116,6 +116,8 @@ static const char help_fmt[] =
 	"  calls, show calls calls in progress: id, caller, callee, state (ringing,\n"
 	"                    answered, hold), duration, codec, DTMF digits seen\n"
 	"  hangup CALL_ID    end a call in progress (CALL_ID from 'calls')\n"
+	"  mwi notify N      re-send the message-waiting lamp state of mailbox N\n"
+	"                    to the phones subscribed to it\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
 
@@ -143,6 +145,7 @@ static const struct {
 	{ "calls", cli_cmd_calls },
 	{ "show", cli_cmd_show },
 	{ "hangup", cli_cmd_hangup },
+	{ "mwi", cli_cmd_mwi },
 	{ "cdr", cli_cmd_cdr },
 	{ "number", cli_cmd_number },
 	{ "numbers", cli_cmd_numbers },

@@ -29,6 +29,9 @@
  *   hangup ID       no rows; ends call ID (both legs, hangup side "admin");
  *                   "ERR no such call" (optionally followed by a space and
  *                   the id) when no call in progress has that id
+ *   mwi notify N    no rows; sends mailbox N's subscribers a NOTIFY with
+ *                   its current message counts (re-sends the lamp state);
+ *                   "ERR no such mailbox N" when N is no enabled extension
  */
 #ifndef HF_CTL_PROTO_H
 #define HF_CTL_PROTO_H
@@ -44,6 +47,7 @@
 #define CTL_CMD_LOGLEVEL "loglevel"
 #define CTL_CMD_CALLS "calls"
 #define CTL_CMD_HANGUP "hangup"
+#define CTL_CMD_MWI "mwi"
 
 /* The message of "ERR no such call" (hangup); clients also accept it
  * followed by " ID". */

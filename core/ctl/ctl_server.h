@@ -29,7 +29,10 @@ struct ctl_deps {
 	void (*status)(struct pbx_status *out, void *arg);
 	/* "reload": re-reads the extensions; done runs once they are live */
 	void (*reload)(ctl_done_h *done, void *done_arg, void *arg);
-	void *arg;                   /* for status and reload */
+	/* "mwi notify N": re-sends mailbox N's lamp state to its
+	 * subscribers; ENOENT when N is no enabled extension */
+	int (*mwi_notify)(const char *mailbox, void *arg);
+	void *arg;                   /* for status, reload and mwi_notify */
 };
 
 int ctl_server_alloc(struct ctl_server **out, const struct ctl_deps *deps);

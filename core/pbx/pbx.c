@@ -26,6 +26,7 @@
 #include "../call/call.h"
 #include "../ctl/ctl_server.h"
 #include "../dialplan/numplan.h"
+#include "../mwi/mwi.h"
 #include "../reg/registrar.h"
 #include "../sip/auth.h"
 #include "../sip/ban.h"
@@ -371,6 +372,11 @@ static void ctl_reload(ctl_done_h *done, void *done_arg, void *arg)
 	pbx_reload(arg, done, done_arg);
 }
 
+static int ctl_mwi_notify(const char *mailbox, void *arg)
+{
+	return pbx_mwi_notify(arg, mailbox);
+}
+
 /* --- lifecycle ---------------------------------------------------------- */
 
 int pbx_alloc(struct pbx **out, const struct conf *conf)
@@ -448,6 +454,16 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = call_mgr_alloc(&p->calls, &cd);
 	if (err)
 		goto out;
+	struct mwi_deps md = {
+		.loop = p->loop, .store = p->store, .tp = p->tp, .tsx = p->tsx,
+		.authn = &p->authn, .exts = &p->exts, .conf = &p->conf,
+		.counts = pbx_mwi_counts, .deps_arg = p,
+	};
+	err = mwi_alloc(&p->mwi, &md);
+	if (!err)
+		err = pbx_mwi_load(p);
+	if (err)
+		goto out;
 	err = pbx_web_alloc(&p->pw, p);
 	if (err)
 		goto out;
@@ -461,7 +477,8 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	 * the tests) that every listener is up */
 	struct ctl_deps ctd = {
 		.loop = p->loop, .data_dir = conf->data_dir, .reg = p->reg, .calls = p->calls,
-		.bans = p->bans, .status = ctl_status, .reload = ctl_reload, .arg = p,
+		.bans = p->bans, .status = ctl_status, .reload = ctl_reload,
+		.mwi_notify = ctl_mwi_notify, .arg = p,
 	};
 	err = ctl_server_alloc(&p->ctl, &ctd);
 	if (err)
@@ -488,6 +505,7 @@ void pbx_free(struct pbx *p)
 	ctl_server_free(p->ctl);
 	/* calls end first: their BYEs and CANCELs still need the transport */
 	call_mgr_free(p->calls);
+	mwi_free(p->mwi); /* saved subscriptions stay in the database */
 	sip_transport_free(p->tp);
 	sip_tsx_layer_free(p->tsx);
 	registrar_free(p->reg); /* frees bindings only: the database keeps them */
