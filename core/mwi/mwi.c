@@ -216,7 +216,7 @@ static void on_notify_resp(const struct sip_msg *msg, int err, void *arg)
 static int send_notify(struct sub *s, const char *reason)
 {
 	struct mwi *m = s->m;
-	char account[160];
+	char account[200];
 	const char *host = m->d.conf && m->d.conf->domain[0] ? m->d.conf->domain : s->host;
 	bool v6 = strchr(host, ':') != NULL;
 	snprintf(account, sizeof(account), "sip:%s@%s%s%s", s->mailbox, v6 ? "[" : "", host,
@@ -397,7 +397,7 @@ static bool expires_of(struct sip_tsx *st, const struct sip_msg *req, uint32_t *
 	int64_t e = req->expires < 0 ? MWI_DEFAULT_EXPIRES : req->expires;
 	if (e > 0 && e < MWI_MIN_EXPIRES) {
 		char hdr[48];
-		snprintf(hdr, sizeof(hdr), "Min-Expires: %u\r\n", MWI_MIN_EXPIRES);
+		snprintf(hdr, sizeof(hdr), "Min-Expires: %d\r\n", MWI_MIN_EXPIRES);
 		reply(st, 423, "Interval Too Brief", hdr);
 		return false;
 	}
@@ -565,6 +565,19 @@ int mwi_restore(struct mwi *m, const struct db_mwi_sub *row, int64_t now_wall)
 	sub_arm(s, (uint32_t)(row->expires_at - now_wall));
 	ask_counts(m, s->mailbox, s->id);
 	return 0;
+}
+
+void mwi_retain(struct mwi *m, mwi_keep_h *keep, void *arg)
+{
+	loop_assert_owner(m ? m->d.loop : NULL);
+	if (!m)
+		return;
+	struct list_node *n, *tmp;
+	list_foreach_safe(&m->subs, n, tmp)
+		if (!keep(sub_of(n)->mailbox, arg)) {
+			log_info(TAG, "mailbox %s is gone: ending its subscription", sub_of(n)->mailbox);
+			sub_end(sub_of(n), "noresource");
+		}
 }
 
 size_t mwi_count(const struct mwi *m)

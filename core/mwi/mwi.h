@@ -14,6 +14,7 @@
 #ifndef HF_MWI_H
 #define HF_MWI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,11 @@ void mwi_changed(struct mwi *m, const char *mailbox);
 /* A subscription read back at start (no store write); its NOTIFY with
  * the current counts goes out at once. ESTALE when it has expired. */
 int mwi_restore(struct mwi *m, const struct db_mwi_sub *row, int64_t now_wall);
+
+/* Ends (terminated;reason=noresource) the subscriptions of every mailbox
+ * for which keep() says false: its extension was removed or disabled. */
+typedef bool(mwi_keep_h)(const char *mailbox, void *arg);
+void mwi_retain(struct mwi *m, mwi_keep_h *keep, void *arg);
 
 size_t mwi_count(const struct mwi *m);
 

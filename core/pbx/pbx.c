@@ -153,6 +153,7 @@ static void reload_apply(void *arg)
 		/* Extensions removed (or disabled) lose their registrations:
 		 * a deleted user's phone must stop ringing at once. */
 		registrar_retain(p->reg, ext_still_active, p->exts);
+		mwi_retain(p->mwi, ext_still_active, p->exts);
 		ext_table_unref(old);
 		p->reloads++;
 		log_info("pbx", "configuration reloaded: %zu extensions, %zu numbers",

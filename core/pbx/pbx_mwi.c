@@ -5,6 +5,7 @@
  * and each gets a NOTIFY as soon as the loop runs.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

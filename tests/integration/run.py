@@ -35,6 +35,7 @@ import media  # noqa: E402
 import web  # noqa: E402
 import nego  # noqa: E402
 import apps  # noqa: E402
+import mwi  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -928,6 +929,7 @@ TESTS = [
     test_brute_force_ban,
 ]
 TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + web.TESTS
+TESTS += mwi.TESTS
 
 
 class TestTimeout(Exception):

@@ -291,6 +291,24 @@ static void test_one_in_flight(void **state)
 	expect_none(PH_A);
 }
 
+static bool keep_none(const char *mailbox, void *arg)
+{
+	(void)mailbox;
+	(void)arg;
+	return false;
+}
+
+/* The extension was removed: its subscription ends. */
+static void test_retain(void **state)
+{
+	(void)state;
+	struct ch_dlg d;
+	a_subscribed(&d);
+	mwi_retain(hx.pbx.mwi, keep_none, NULL);
+	expect_notify(PH_A, &d, "terminated;reason=noresource", 0, 0, 200);
+	assert_int_equal(mwi_count(hx.pbx.mwi), 0);
+}
+
 /* --- restart ------------------------------------------------------------------- */
 
 struct load_job {
@@ -392,7 +410,6 @@ static void test_pbx_counts(void **state)
 
 int main(void)
 {
-	log_set_level(LOG_ERR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_body),
 		cmocka_unit_test_setup_teardown(test_subscribe_change_unsubscribe, setup_mwi, teardown_mwi),
@@ -401,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_notify_481_ends, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_one_in_flight, setup_mwi, teardown_mwi),
+		cmocka_unit_test_setup_teardown(test_retain, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_restore, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_pbx_counts, setup_mwi, teardown_mwi),
 	};
