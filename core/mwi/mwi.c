@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../db/db.h"
 #include "../../db/mwi.h"
 #include "../../db/store.h"
 #include "../base/conf.h"
