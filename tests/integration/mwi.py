@@ -145,8 +145,9 @@ def expect_notify(s, state, new_old, what, d):
     return n
 
 
-def test_mwi_subscribe_notify_restart():
+def test_mwi_subscribe_notify_restart(ctx):
     d = hf.Daemon()
+    ctx.daemons.append(d)
     d.start()
     try:
         ext, pw = '3101', 'mwi-secret-3101'
@@ -192,8 +193,9 @@ def test_mwi_subscribe_notify_restart():
         d.stop_clean()
 
 
-def test_mwi_refusals():
+def test_mwi_refusals(ctx):
     d = hf.Daemon()
+    ctx.daemons.append(d)
     d.start()
     try:
         hf.add_extension(d.data_dir, '3201', 'mwi-secret-3201')
@@ -229,7 +231,7 @@ class MwiBaresip(hf.Baresip):
                     % (user, hf.LOCAL, server_port, password))
 
 
-def test_mwi_baresip():
+def test_mwi_baresip(ctx):
     """A real softphone's MWI (baresip's mwi module) subscribes with its
     credentials and shows the counts, then the new ones after a change.
 
@@ -240,6 +242,7 @@ def test_mwi_baresip():
     never answering our 401). That start is detected and the phone
     started again, three times at most, then the test is skipped."""
     d = hf.Daemon()
+    ctx.daemons.append(d)
     d.start()
     b = None
     try:
@@ -268,15 +271,7 @@ def test_mwi_baresip():
         d.stop_clean()
 
 
-def adapt(t):
-    def run_one(ctx):
-        t()
-    run_one.__name__ = t.__name__
-    return run_one
-
-
-TESTS = [adapt(test_mwi_subscribe_notify_restart), adapt(test_mwi_refusals),
-         adapt(test_mwi_baresip)]
+TESTS = [test_mwi_subscribe_notify_restart, test_mwi_refusals, test_mwi_baresip]
 
 
 if __name__ == '__main__':
