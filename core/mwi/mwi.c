@@ -9,7 +9,7 @@
  * asked through mwi_deps.counts; an answer names the subscription by id,
  * not by pointer, since it may have ended meanwhile.
  */
-#include "mwi.h"
+#include "mwi_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,7 +31,7 @@
 #include "../sip/msg.h"
 #include "../sip/tsx.h"
 
-#define TAG "mwi"
+#define TAG MWI_TAG
 #define EVENT "message-summary"
 #define CTYPE "application/simple-message-summary"
 
@@ -58,14 +58,6 @@ struct ask {
 	struct mwi *m;             /* NULL once mwi_free ran: done only frees */
 	uint64_t sub_id;           /* 0: every subscription of mailbox */
 	char mailbox[32];
-};
-
-struct mwi {
-	struct mwi_deps d;
-	struct list subs;
-	size_t n;
-	uint64_t next_id;
-	struct list asks;          /* counts requests not answered yet */
 };
 
 static struct sub *sub_of(struct list_node *n)
@@ -160,16 +152,32 @@ static struct sub *sub_by_id(struct mwi *m, uint64_t id)
 }
 
 /* Our Via, Contact and address towards the phone, from where it is. */
-static void sub_local(struct sub *s)
+void mwi_local_for(struct mwi *m, const struct sip_peer *peer, char *via, size_t via_cap,
+		   char *contact, size_t contact_cap, char *host, size_t host_cap)
 {
 	uint16_t port;
-	sip_transport_local_for(s->m->d.tp, &s->dlg.peer, s->host, sizeof(s->host), &port);
-	bool v6 = strchr(s->host, ':') != NULL;
-	bool tcp = s->dlg.peer.tp == SIP_TP_TCP;
-	snprintf(s->via, sizeof(s->via), "SIP/2.0/%s %s%s%s:%u", tcp ? "TCP" : "UDP",
-		 v6 ? "[" : "", s->host, v6 ? "]" : "", port);
-	snprintf(s->dlg.local_contact, sizeof(s->dlg.local_contact), "sip:hookflash@%s%s%s:%u%s",
-		 v6 ? "[" : "", s->host, v6 ? "]" : "", port, tcp ? ";transport=tcp" : "");
+	sip_transport_local_for(m->d.tp, peer, host, host_cap, &port);
+	bool v6 = strchr(host, ':') != NULL;
+	bool tcp = peer->tp == SIP_TP_TCP;
+	snprintf(via, via_cap, "SIP/2.0/%s %s%s%s:%u", tcp ? "TCP" : "UDP", v6 ? "[" : "", host,
+		 v6 ? "]" : "", port);
+	snprintf(contact, contact_cap, "sip:hookflash@%s%s%s:%u%s", v6 ? "[" : "", host,
+		 v6 ? "]" : "", port, tcp ? ";transport=tcp" : "");
+}
+
+void mwi_account(const struct mwi *m, const char *mailbox, const char *host, char *out,
+		 size_t cap)
+{
+	if (m->d.conf && m->d.conf->domain[0])
+		host = m->d.conf->domain;
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(out, cap, "sip:%s@%s%s%s", mailbox, v6 ? "[" : "", host, v6 ? "]" : "");
+}
+
+static void sub_local(struct sub *s)
+{
+	mwi_local_for(s->m, &s->dlg.peer, s->via, sizeof(s->via), s->dlg.local_contact,
+		      sizeof(s->dlg.local_contact), s->host, sizeof(s->host));
 }
 
 static uint32_t sub_left(const struct sub *s)
@@ -218,10 +226,7 @@ static int send_notify(struct sub *s, const char *reason)
 {
 	struct mwi *m = s->m;
 	char account[200];
-	const char *host = m->d.conf && m->d.conf->domain[0] ? m->d.conf->domain : s->host;
-	bool v6 = strchr(host, ':') != NULL;
-	snprintf(account, sizeof(account), "sip:%s@%s%s%s", s->mailbox, v6 ? "[" : "", host,
-		 v6 ? "]" : "");
+	mwi_account(m, s->mailbox, s->host, account, sizeof(account));
 	struct sbuf body, hdrs, req;
 	sbuf_init(&body);
 	sbuf_init(&hdrs);
@@ -597,6 +602,7 @@ int mwi_alloc(struct mwi **out, const struct mwi_deps *d)
 	m->d = *d;
 	list_init(&m->subs);
 	list_init(&m->asks);
+	list_init(&m->unsol);
 	*out = m;
 	return 0;
 }
@@ -612,5 +618,6 @@ void mwi_free(struct mwi *m)
 	/* answers still on their way find the ask orphaned and free it */
 	while ((n = list_pop_front(&m->asks)))
 		container_of(n, struct ask, le)->m = NULL;
+	mwi_unsol_orphan_all(m);
 	free(m);
 }

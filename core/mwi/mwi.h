@@ -89,6 +89,19 @@ void mwi_retain(struct mwi *m, mwi_keep_h *keep, void *arg);
 
 size_t mwi_count(const struct mwi *m);
 
+/* Unsolicited NOTIFY, for phones that light their lamp without
+ * subscribing (RFC 3842 5.1.1 allows a notifier to send them): asks the
+ * counts of mailbox, then sends each contact (at most MWI_UNSOL_MAX) an
+ * out-of-dialog NOTIFY. The contacts are the registrar's bindings, which
+ * whoever calls (pbx) looks up; they are copied. EINVAL, E2BIG, ENOMEM. */
+#define MWI_UNSOL_MAX 16
+struct mwi_contact {
+	const char *uri;         /* the registered Contact: the Request-URI */
+	struct sip_peer peer;    /* where it registered from: where to send */
+};
+int mwi_notify_unsolicited(struct mwi *m, const char *mailbox, const struct mwi_contact *to,
+			   size_t n);
+
 /* The application/simple-message-summary body (RFC 3842 5.2) into b:
  * "Messages-Waiting: yes|no", "Message-Account: ACCOUNT" (left out when
  * account is NULL or ""), "Voice-Message: NEW/OLD" (with " (0/0)" urgent

@@ -100,6 +100,10 @@ int pbx_mwi_notify(struct pbx *p, const char *mailbox);
 void pbx_mwi_counts(const char *mailbox, void (*done)(int new_msgs, int old_msgs, void *arg),
 		    void *arg, void *deps_arg);
 int pbx_mwi_load(struct pbx *p);
+/* Unsolicited NOTIFYs (no subscription) with mailbox's counts to every
+ * phone registered for that extension, for phones configured to expect
+ * them; nothing calls it yet (an extension setting will). */
+int pbx_mwi_unsolicited(struct pbx *p, const char *mailbox);
 
 /* The SIP request entry point (dispatch.c). */
 struct sip_tsx;

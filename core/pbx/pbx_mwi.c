@@ -2,7 +2,8 @@
  * Message waiting wired into the PBX (core/mwi): the counts the lamp
  * shows are read on the store thread (db_vm_counts) and handed back on
  * the loop; the subscriptions saved before a restart are read at start
- * and each gets a NOTIFY as soon as the loop runs.
+ * and each gets a NOTIFY as soon as the loop runs; unsolicited NOTIFYs go
+ * to an extension's registered phones.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "../base/loop.h"
 #include "../ident/ext_table.h"
 #include "../mwi/mwi.h"
+#include "../reg/registrar.h"
 #include "pbx.h"
 
 struct counts_job {
@@ -74,6 +76,26 @@ int pbx_mwi_notify(struct pbx *p, const char *mailbox)
 		return ENOENT;
 	mwi_changed(p->mwi, e->number);
 	return 0;
+}
+
+struct unsol_ctx {
+	struct mwi_contact to[MWI_UNSOL_MAX];
+	size_t n;
+};
+
+static void unsol_contact(const char *contact, const struct sip_peer *source, void *arg)
+{
+	struct unsol_ctx *u = arg;
+	if (u->n < MWI_UNSOL_MAX)
+		u->to[u->n++] = (struct mwi_contact){ .uri = contact, .peer = *source };
+}
+
+int pbx_mwi_unsolicited(struct pbx *p, const char *mailbox)
+{
+	struct unsol_ctx u = { .n = 0 };
+	registrar_lookup(p->reg, mailbox, unsol_contact, &u);
+	/* the contacts are copied before the registrar can change */
+	return mwi_notify_unsolicited(p->mwi, mailbox, u.to, u.n);
 }
 
 struct restore_ctx {

@@ -4,8 +4,8 @@
  * call harness's fake clock (tests/unit/call_harness.h): subscribe, the
  * immediate NOTIFY, a change, refresh, unsubscribe, expiry, a NOTIFY
  * refused with 481, the checks (401, 403, 423, 489, 481), one NOTIFY in
- * flight at a time, and a subscription saved and restored as after a
- * restart. The counts come from a fake the test sets (t_new, t_old),
+ * flight at a time, a subscription saved and restored as after a
+ * restart, and unsolicited NOTIFYs to registered phones. The counts come from a fake the test sets (t_new, t_old),
  * except in the last test, which goes through the PBX's own reader on
  * the real store thread.
  */
@@ -309,6 +309,38 @@ static void test_retain(void **state)
 	assert_int_equal(mwi_count(hx.pbx.mwi), 0);
 }
 
+/* Unsolicited: no subscription, an out-of-dialog NOTIFY to each phone
+ * registered for the extension (1002: B1, and B2 once registered). */
+static void test_unsolicited(void **state)
+{
+	(void)state;
+	t_new = 1;
+	t_old = 4;
+	ch_register("1002", PH_B2);
+	assert_int_equal(pbx_mwi_unsolicited(&hx.pbx, "1002"), 0);
+	struct ch_phone *phones[] = { PH_B1, PH_B2 };
+	for (int i = 0; i < 2; i++) {
+		const struct sip_msg *n = expect_request(phones[i], "NOTIFY");
+		char want[64];
+		snprintf(want, sizeof(want), "sip:1002@%s:5060", phones[i]->ip);
+		assert_true(pl_eq(n->ruri_raw, pl_from(want)));
+		assert_int_equal(n->to.tag.l, 0);
+		assert_string_equal(msg_hdr(n, "Event"), "message-summary");
+		assert_true(body_has(n, "Messages-Waiting: yes\r\n"));
+		assert_true(body_has(n, "Message-Account: sip:1002@" CH_HOST "\r\n"));
+		assert_true(body_has(n, "Voice-Message: 1/4 (0/0)\r\n"));
+		answer(n, 200, NULL);
+		expect_none(phones[i]);
+	}
+	assert_int_equal(mwi_count(hx.pbx.mwi), 0);
+	/* nobody registered: nothing sent, no error */
+	assert_int_equal(pbx_mwi_unsolicited(&hx.pbx, "1005"), 0);
+	expect_none(PH_E);
+	struct mwi_contact many[MWI_UNSOL_MAX + 1];
+	memset(many, 0, sizeof(many));
+	assert_int_equal(mwi_notify_unsolicited(hx.pbx.mwi, "1002", many, MWI_UNSOL_MAX + 1), E2BIG);
+}
+
 /* --- restart ------------------------------------------------------------------- */
 
 struct load_job {
@@ -419,6 +451,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_481_ends, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_one_in_flight, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_retain, setup_mwi, teardown_mwi),
+		cmocka_unit_test_setup_teardown(test_unsolicited, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_restore, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_pbx_counts, setup_mwi, teardown_mwi),
 	};
