@@ -271,6 +271,21 @@ static void test_notify_481_ends(void **state)
 	expect_none(PH_A);
 }
 
+/* A phone that never answers a NOTIFY (the transaction times out, RFC
+ * 3261 Timer F, like a 408) loses its subscription. */
+static void test_notify_timeout_ends(void **state)
+{
+	(void)state;
+	struct ch_dlg d;
+	subscribe(PH_A, &d, "1001", "1001", -1, "message-summary");
+	expect_sub_ok(PH_A, &d, 3600);
+	expect_notify(PH_A, &d, "active;expires=3600", 0, 0, 0);
+	advance(31000);
+	assert_int_equal(mwi_count(hx.pbx.mwi), 1);
+	advance(1000);
+	assert_int_equal(mwi_count(hx.pbx.mwi), 0);
+}
+
 /* Changes while a NOTIFY is unanswered wait for its answer, then one
  * NOTIFY carries the latest counts. */
 static void test_one_in_flight(void **state)
@@ -449,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fetch, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_refusals, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_notify_481_ends, setup_mwi, teardown_mwi),
+		cmocka_unit_test_setup_teardown(test_notify_timeout_ends, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_one_in_flight, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_retain, setup_mwi, teardown_mwi),
 		cmocka_unit_test_setup_teardown(test_unsolicited, setup_mwi, teardown_mwi),
