@@ -16,7 +16,7 @@ OPT_CFLAGS := -O2 -g
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DHF_DEBUG
 TSAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DHF_DEBUG
 
-LIB_SRC := $(sort $(wildcard apps/*.c apps/*/*.c core/dialplan/*.c core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/media/*/*.c core/ident/*.c core/reg/*.c core/ctl/*.c core/mail/*.c core/pbx/*.c core/call/*.c db/*.c web/*.c))
+LIB_SRC := $(sort $(wildcard apps/*.c apps/*/*.c core/dialplan/*.c core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/media/*/*.c core/ident/*.c core/reg/*.c core/ctl/*.c core/mail/*.c core/pbx/*.c core/call/*.c core/mwi/*.c db/*.c web/*.c))
 DAEMON_SRC := core/main.c
 CLI_SRC := $(sort $(wildcard core/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

@@ -226,6 +226,29 @@ static const struct migration migrations[] = {
 	   * by the step below; the column stays (always '') because SQLite
 	   * drops a column only by rebuilding the table. */
 	  "PRAGMA user_version = 7;" },
+	{ 8,
+	  /* Message-waiting subscriptions (core/mwi): the dialog state a
+	   * NOTIFY needs, so a restart re-sends the lamp state to phones that
+	   * subscribed before it. A subscription goes with its mailbox's
+	   * extension. */
+	  "CREATE TABLE mwi_subscriptions ("
+	  "  call_id TEXT NOT NULL,"
+	  "  local_tag TEXT NOT NULL,"
+	  "  remote_tag TEXT NOT NULL,"
+	  "  mailbox TEXT NOT NULL REFERENCES extensions(number) ON DELETE CASCADE,"
+	  "  local_hdr TEXT NOT NULL,"
+	  "  remote_hdr TEXT NOT NULL,"
+	  "  remote_target TEXT NOT NULL,"
+	  "  routes TEXT NOT NULL DEFAULT '',"
+	  "  local_contact TEXT NOT NULL,"
+	  "  peer TEXT NOT NULL,"
+	  "  local_cseq INTEGER NOT NULL,"
+	  "  remote_cseq INTEGER NOT NULL,"
+	  "  expires_at INTEGER NOT NULL,"
+	  "  PRIMARY KEY (call_id, local_tag)"
+	  ");"
+	  "CREATE INDEX mwi_subscriptions_mailbox ON mwi_subscriptions(mailbox);"
+	  "PRAGMA user_version = 8;" },
 };
 
 /* What SQL cannot do (hashing), run after a migration's script in the

@@ -77,6 +77,7 @@ int cli_cmd_calls(struct cli *c, int argc, char **argv);
 int cli_cmd_show(struct cli *c, int argc, char **argv);
 int cli_cmd_hangup(struct cli *c, int argc, char **argv);
 int cli_cmd_email(struct cli *c, int argc, char **argv);
+int cli_cmd_mwi(struct cli *c, int argc, char **argv);
 int cli_cmd_cdr(struct cli *c, int argc, char **argv);
 int cli_cmd_number(struct cli *c, int argc, char **argv);
 int cli_cmd_numbers(struct cli *c, int argc, char **argv);

@@ -1,7 +1,7 @@
 /*
  * The commands that ask the running hookflashd over its control socket:
  * status, registrations, bans, unban, reload, trace, log-level, calls
- * (also "show calls"), hangup, email test. Live state (who is registered now, who is
+ * (also "show calls"), hangup, email test, mwi notify. Live state (who is registered now, who is
  * banned, which calls are up) only exists in the daemon, so these never
  * read the database.
  */
@@ -382,4 +382,20 @@ int cli_cmd_email(struct cli *c, int argc, char **argv)
 		rc = cli_fail("hookflashd: %s", r.msg[0] ? r.msg : "request refused");
 	ctl_reply_free(&r);
 	return rc;
+
+int cli_cmd_mwi(struct cli *c, int argc, char **argv)
+{
+	const char *pos[2];
+	const char *usage = "mwi notify MAILBOX";
+	int rc = cli_parse(argc, argv, NULL, pos, 2, 2, NULL, usage);
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	if (strcmp(pos[0], "notify") || !one_word(pos[1]) || strlen(pos[1]) > 31)
+		return cli_usage(usage, "MAILBOX: an extension's number");
+	char arg[48];
+	snprintf(arg, sizeof(arg), "notify %s", pos[1]);
+	char done[96];
+	snprintf(done, sizeof(done), "lamp state of mailbox %s sent to its subscribed phones",
+		 pos[1]);
+	return simple(c, CTL_CMD_MWI, arg, done);
 }

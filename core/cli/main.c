@@ -154,6 +154,8 @@ static const char help_fmt[] =
 	"                    send a test e-mail through the [email] settings\n"
 	"                    (once, no retries) and print what the SMTP server\n"
 	"                    said; FILE (read by hookflashd) is attached\n"
+	"  mwi notify N      re-send the message-waiting lamp state of mailbox N\n"
+	"                    to the phones subscribed to it\n"
 	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
 
@@ -182,6 +184,7 @@ static const struct {
 	{ "show", cli_cmd_show },
 	{ "hangup", cli_cmd_hangup },
 	{ "email", cli_cmd_email },
+	{ "mwi", cli_cmd_mwi },
 	{ "cdr", cli_cmd_cdr },
 	{ "number", cli_cmd_number },
 	{ "numbers", cli_cmd_numbers },

@@ -36,6 +36,9 @@
  *                   it ("OK") or refused it / could not be reached ("ERR
  *                   e-mail not sent: WHY"). Can take up to the mail
  *                   timeouts: clients wait CTL_EMAIL_TIMEOUT_MS.
+ *   mwi notify N    no rows; sends mailbox N's subscribers a NOTIFY with
+ *                   its current message counts (re-sends the lamp state);
+ *                   "ERR no such mailbox N" when N is no enabled extension
  */
 #ifndef HF_CTL_PROTO_H
 #define HF_CTL_PROTO_H
@@ -52,6 +55,7 @@
 #define CTL_CMD_CALLS "calls"
 #define CTL_CMD_HANGUP "hangup"
 #define CTL_CMD_EMAIL "email"
+#define CTL_CMD_MWI "mwi"
 
 /* The message of "ERR no such call" (hangup); clients also accept it
  * followed by " ID". */

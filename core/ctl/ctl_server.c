@@ -224,6 +224,14 @@ static void run_command(struct ctl_client *c, char *line)
 			sbuf_printf(o, "ERR no such call %lu\n", id);
 		else
 			sbuf_adds(o, "OK\n");
+	} else if (!strcmp(line, CTL_CMD_MWI)) {
+		const char *n = arg && !strncmp(arg, "notify ", 7) ? arg + 7 : NULL;
+		if (!n || !*n || strchr(n, ' ') || strlen(n) > 31)
+			sbuf_adds(o, "ERR usage: mwi notify MAILBOX\n");
+		else if (!d->mwi_notify || d->mwi_notify(n, d->arg))
+			sbuf_printf(o, "ERR no such mailbox %s\n", n);
+		else
+			sbuf_adds(o, "OK\n");
 	} else if (!strcmp(line, CTL_CMD_BANS)) {
 		sbuf_adds(o, "OK\n");
 		ban_list_each(d->bans, now, false, row_ban, o);

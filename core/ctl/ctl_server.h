@@ -36,7 +36,10 @@ struct ctl_deps {
 	 * returns an error (EINVAL: not an address, ENOTCONN: no server) */
 	int (*email_test)(const char *to, const char *attach, ctl_mail_done_h *done,
 			  void *done_arg, void *arg);
-	void *arg;                   /* for status, reload and email_test */
+	/* "mwi notify N": re-sends mailbox N's lamp state to its
+	 * subscribers; ENOENT when N is no enabled extension */
+	int (*mwi_notify)(const char *mailbox, void *arg);
+	void *arg;                   /* for status, reload, email_test and mwi_notify */
 };
 
 int ctl_server_alloc(struct ctl_server **out, const struct ctl_deps *deps);

@@ -2,7 +2,8 @@
  * Where each new SIP request goes. Checks every request must pass (RFC
  * 3261 8.2: parse errors, URI scheme, Require/Proxy-Require) come first,
  * then the method picks the handler: REGISTER to the registrar, INVITE,
- * CANCEL and in-dialog requests to the call layer, OPTIONS answered here.
+ * CANCEL and in-dialog requests to the call layer, SUBSCRIBE (new or in
+ * its dialog) to message waiting, OPTIONS answered here.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "../base/loop.h"
 #include "../sip/ban.h"
 #include "../call/call.h"
+#include "../mwi/mwi.h"
 #include "../reg/registrar.h"
 #include "../sip/msg.h"
 #include "../sip/tsx.h"
@@ -18,7 +20,7 @@
 #include "../ident/ext_table.h"
 #include "pbx.h"
 
-#define ALLOW_HDR "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO\r\n"
+#define ALLOW_HDR "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, SUBSCRIBE\r\n"
 
 static void reply(struct sip_tsx *st, uint16_t status, const char *reason, const char *hdrs)
 {
@@ -75,6 +77,15 @@ static void on_no_dialog(struct pbx *p, struct sip_tsx *st, const struct sip_msg
 	reply(st, 481, "Call/Transaction Does Not Exist", NULL);
 }
 
+static void on_subscribe(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
+			 const struct sip_peer *from)
+{
+	if (p->mwi)
+		mwi_on_subscribe(p->mwi, st, m, from);
+	else
+		reply(st, 489, "Bad Event", NULL);
+}
+
 static void on_invite(struct pbx *p, struct sip_tsx *st, const struct sip_msg *m,
 		      const struct sip_peer *from)
 {
@@ -99,6 +110,7 @@ static const struct method methods[] = {
 	{ "INVITE", on_invite },
 	{ "CANCEL", on_cancel },
 	{ "BYE", on_no_dialog },
+	{ "SUBSCRIBE", on_subscribe },
 };
 
 /* Require/Proxy-Require name extensions we must understand; we
@@ -144,6 +156,11 @@ void pbx_on_request(struct sip_tsx *st, const struct sip_msg *m,
 	/* Inside a dialog (To tag): the call it belongs to, or 481. CANCEL
 	 * carries the INVITE's To and goes by transaction instead. */
 	if (m->to.tag.p && !pl_eq(m->method, PL("CANCEL")) && !pl_eq(m->method, PL("REGISTER"))) {
+		if (pl_eq(m->method, PL("SUBSCRIBE"))) {
+			if (!mwi_on_in_dialog(p->mwi, st, m, from))
+				reply(st, 481, "Call/Transaction Does Not Exist", NULL);
+			return;
+		}
 		if (!call_on_in_dialog(p->calls, st, m, from))
 			reply(st, 481, "Call/Transaction Does Not Exist", NULL);
 		return;

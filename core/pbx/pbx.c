@@ -33,6 +33,7 @@
 #include "../dialplan/numplan.h"
 #include "../media/audio/prompts.h"
 #include "../mail/mail.h"
+#include "../mwi/mwi.h"
 #include "../reg/registrar.h"
 #include "../sip/auth.h"
 #include "../sip/ban.h"
@@ -172,6 +173,7 @@ static void reload_apply(void *arg)
 		/* Extensions removed (or disabled) lose their registrations:
 		 * a deleted user's phone must stop ringing at once. */
 		registrar_retain(p->reg, ext_still_active, p->exts);
+		mwi_retain(p->mwi, ext_still_active, p->exts);
 		ext_table_unref(old);
 		p->reloads++;
 		log_info("pbx", "configuration reloaded: %zu extensions, %zu numbers",
@@ -447,6 +449,9 @@ static int ctl_email_test(const char *to, const char *attach, ctl_mail_done_h *d
 			  void *done_arg, void *arg)
 {
 	return pbx_email_test(arg, to, attach, done, done_arg);
+static int ctl_mwi_notify(const char *mailbox, void *arg)
+{
+	return pbx_mwi_notify(arg, mailbox);
 }
 
 /* --- lifecycle ---------------------------------------------------------- */
@@ -617,6 +622,16 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = call_mgr_alloc(&p->calls, &cd);
 	if (err)
 		goto out;
+	struct mwi_deps md = {
+		.loop = p->loop, .store = p->store, .tp = p->tp, .tsx = p->tsx,
+		.authn = &p->authn, .exts = &p->exts, .conf = &p->conf,
+		.counts = pbx_mwi_counts, .deps_arg = p,
+	};
+	err = mwi_alloc(&p->mwi, &md);
+	if (!err)
+		err = pbx_mwi_load(p);
+	if (err)
+		goto out;
 	err = pbx_web_alloc(&p->pw, p);
 	if (err)
 		goto out;
@@ -631,7 +646,7 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	struct ctl_deps ctd = {
 		.loop = p->loop, .data_dir = conf->data_dir, .reg = p->reg, .calls = p->calls,
 		.bans = p->bans, .status = ctl_status, .reload = ctl_reload,
-		.email_test = ctl_email_test, .arg = p,
+		.email_test = ctl_email_test, .mwi_notify = ctl_mwi_notify, .arg = p,
 	};
 	err = ctl_server_alloc(&p->ctl, &ctd);
 	if (err)
@@ -659,6 +674,7 @@ void pbx_free(struct pbx *p)
 	/* calls end first: their BYEs and CANCELs still need the transport */
 	call_mgr_free(p->calls);
 	prompts_free(p->prompts); /* the calls that asked it are gone */
+	mwi_free(p->mwi); /* saved subscriptions stay in the database */
 	sip_transport_free(p->tp);
 	sip_tsx_layer_free(p->tsx);
 	registrar_free(p->reg); /* frees bindings only: the database keeps them */

@@ -31,6 +31,7 @@ struct prompts;
 struct web_server;
 struct jobs;
 struct mailer;
+struct mwi;
 
 struct pbx {
 	struct conf conf;
@@ -50,6 +51,7 @@ struct pbx {
 	struct ctl_server *ctl;
 	struct call_mgr *calls;
 	struct prompts *prompts;    /* the apps' prompts at 8 and 16 kHz; immutable */
+	struct mwi *mwi;            /* message waiting (core/mwi) */
 	struct web_server *web;
 	struct pbx_web *pw;
 	struct jobs *jobs;     /* blocking work off the loop: SMTP */
@@ -107,6 +109,22 @@ void pbx_status_fill(const struct pbx *p, struct pbx_status *out);
 struct pbx_web;
 int pbx_web_alloc(struct pbx_web **out, struct pbx *p);
 void pbx_web_free(struct pbx_web *pw);
+
+/* Message waiting (pbx_mwi.c), on the loop. pbx_mwi_changed: the
+ * messages of mailbox changed (voicemail, the web): its subscribers get
+ * NOTIFYs with fresh counts. pbx_mwi_notify: the same for the control
+ * socket's "mwi notify N", ENOENT when N is no enabled extension.
+ * pbx_mwi_counts is struct mwi_deps.counts (deps_arg: the pbx);
+ * pbx_mwi_load restores the saved subscriptions at start. */
+void pbx_mwi_changed(struct pbx *p, const char *mailbox);
+int pbx_mwi_notify(struct pbx *p, const char *mailbox);
+void pbx_mwi_counts(const char *mailbox, void (*done)(int new_msgs, int old_msgs, void *arg),
+		    void *arg, void *deps_arg);
+int pbx_mwi_load(struct pbx *p);
+/* Unsolicited NOTIFYs (no subscription) with mailbox's counts to every
+ * phone registered for that extension, for phones configured to expect
+ * them; nothing calls it yet (an extension setting will). */
+int pbx_mwi_unsolicited(struct pbx *p, const char *mailbox);
 
 /* The SIP request entry point (dispatch.c). */
 struct sip_tsx;

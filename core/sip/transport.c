@@ -46,6 +46,58 @@ uint16_t sip_peer_port(const struct sip_peer *p)
 	return ntohs(((const struct sockaddr_in *)&p->addr)->sin_port);
 }
 
+int sip_peer_parse(const char *s, struct sip_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->local_fd = -1;
+	if (!strncmp(s, "udp:", 4))
+		p->tp = SIP_TP_UDP;
+	else if (!strncmp(s, "tcp:", 4))
+		p->tp = SIP_TP_TCP;
+	else if (!strncmp(s, "tls:", 4))
+		p->tp = SIP_TP_TLS;
+	else
+		return EINVAL;
+	char host[80];
+	const char *h = s + 4, *colon;
+	if (*h == '[') {
+		const char *end = strchr(h, ']');
+		if (!end || end[1] != ':' || (size_t)(end - h - 1) >= sizeof(host))
+			return EINVAL;
+		memcpy(host, h + 1, (size_t)(end - h - 1));
+		host[end - h - 1] = '\0';
+		colon = end + 1;
+	} else {
+		colon = strrchr(h, ':');
+		if (!colon || (size_t)(colon - h) >= sizeof(host))
+			return EINVAL;
+		memcpy(host, h, (size_t)(colon - h));
+		host[colon - h] = '\0';
+	}
+	uint64_t port;
+	if (pl_u64(pl_from(colon + 1), 65535, &port))
+		return EINVAL;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*in6);
+	} else {
+		return EINVAL;
+	}
+	p->addr = ss;
+	p->alen = len;
+	return 0;
+}
+
 void sip_peer_str(const struct sip_peer *p, char *out, size_t cap)
 {
 	char a[INET6_ADDRSTRLEN];

@@ -38,6 +38,10 @@ const char *sip_tp_name(enum sip_tp tp);
 
 /* "udp:1.2.3.4:5060", "tcp:[::1]:5062" */
 void sip_peer_str(const struct sip_peer *p, char *out, size_t cap);
+/* The reverse of sip_peer_str (a peer saved in the database): EINVAL
+ * when s is not "udp|tcp|tls:ADDRESS:PORT" with a numeric address.
+ * conn_id 0 and local_fd -1: any connection, any socket. */
+int sip_peer_parse(const char *s, struct sip_peer *p);
 /* Address only, no transport or port ("1.2.3.4", "::1"). */
 void sip_peer_addr_str(const struct sip_peer *p, char *out, size_t cap);
 uint16_t sip_peer_port(const struct sip_peer *p);

@@ -41,6 +41,7 @@ import voicemail  # noqa: E402
 import ext_calls  # noqa: E402
 import prompts  # noqa: E402
 import mail  # noqa: E402
+import mwi  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -936,6 +937,7 @@ TESTS = [
 # ext_calls shares web's daemon, which web's last test stops
 TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS + voicemail.TESTS + mail.TESTS + webvm.TESTS
 TESTS += prompts.TESTS
+TESTS += mwi.TESTS
 
 
 class TestTimeout(Exception):
