@@ -382,6 +382,7 @@ int cli_cmd_email(struct cli *c, int argc, char **argv)
 		rc = cli_fail("hookflashd: %s", r.msg[0] ? r.msg : "request refused");
 	ctl_reply_free(&r);
 	return rc;
+}
 
 int cli_cmd_mwi(struct cli *c, int argc, char **argv)
 {

@@ -449,6 +449,8 @@ static int ctl_email_test(const char *to, const char *attach, ctl_mail_done_h *d
 			  void *done_arg, void *arg)
 {
 	return pbx_email_test(arg, to, attach, done, done_arg);
+}
+
 static int ctl_mwi_notify(const char *mailbox, void *arg)
 {
 	return pbx_mwi_notify(arg, mailbox);
@@ -460,9 +462,7 @@ static int ctl_mwi_notify(const char *mailbox, void *arg)
 
 static void svc_mailbox_changed(const char *mailbox, void *arg)
 {
-	struct pbx *p = arg;
-	(void)p;
-	(void)mailbox; /* the lamp: MWI NOTIFY to the mailbox's phones */
+	pbx_mwi_changed(arg, mailbox); /* the lamp: NOTIFY the mailbox's phones */
 }
 
 static void svc_reload(void *arg)
@@ -606,6 +606,7 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	err = prompts_prepare(&p->prompts, conf->sounds_dir, cache, apps_prompts);
 	if (err)
 		goto out;
+	p->mwi_changed = pbx_mwi_changed; /* the web's changes light the lamp too */
 	p->services = (struct app_services){
 		.mailbox_changed = svc_mailbox_changed,
 		.reload = svc_reload,

@@ -463,6 +463,9 @@ static void test_media_policy_validation(void **state)
  * (its columns dropped, its feature codes deleted), data in it, and *97
  * given to something else by the administrator, as a v5 system could. */
 static const char to_v5[] =
+	"DROP TABLE IF EXISTS mwi_subscriptions;"   /* migration 8 */
+	"DROP TABLE IF EXISTS vm_messages;"         /* migration 7 */
+	"DROP TABLE IF EXISTS mailboxes;"
 	"ALTER TABLE extensions DROP COLUMN ring_time;"
 	"ALTER TABLE extensions DROP COLUMN dest_noanswer;"
 	"ALTER TABLE extensions DROP COLUMN dest_busy;"
