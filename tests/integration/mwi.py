@@ -8,10 +8,9 @@ with the new counts; unsubscribing gets a terminated NOTIFY; a restart
 of the daemon sends the lamp state again without a new SUBSCRIBE; another
 extension's mailbox is 403 and another event 489.
 
-The message rows are written with sqlite3 into vm_messages(mailbox,
-folder), the table the test-only db_vm_counts stand-in
-(tests/stubs/db_vm_counts_stub.c) counts; once db/voicemail.c (migration
-7) is merged, vm_add must write that schema's message row instead.
+The message rows are written with sqlite3 into vm_messages (the counts
+db_vm_counts reads); voicemail.py shows the lamp following a message
+left by a caller.
 
     python3 tests/integration/mwi.py [-v] [-k SUBSTRING]
 """
@@ -32,9 +31,8 @@ def vm_add(data_dir, mailbox, folder='new'):
     """A message row in mailbox (see the module's docstring)."""
     con = sqlite3.connect(os.path.join(data_dir, 'hookflash.db'), timeout=10)
     try:
-        con.execute('CREATE TABLE IF NOT EXISTS vm_messages (mailbox TEXT NOT NULL,'
-                    ' folder TEXT NOT NULL)')
-        con.execute('INSERT INTO vm_messages (mailbox, folder) VALUES (?, ?)', (mailbox, folder))
+        con.execute('INSERT INTO vm_messages (mailbox, folder, received_at, path) VALUES (?, ?, ?, ?)',
+                    (mailbox, folder, int(time.time()), '/nonexistent/msg.wav'))
         con.commit()
     finally:
         con.close()

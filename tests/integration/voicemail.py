@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import callkit  # noqa: E402
 import hf  # noqa: E402
 import media  # noqa: E402
+import mwi  # noqa: E402
 import tones  # noqa: E402
 from hf import check, LOCAL  # noqa: E402
 from tones import Softphone, TONE_A, TONE_B  # noqa: E402
@@ -125,16 +126,27 @@ def test_vm_no_answer_leaves_message(ctx):
 
 
 def test_vm_unregistered_then_owner_listens(ctx):
-    """Nobody registered for B: voicemail at once. Then B's owner dials
-    *97, keys the PIN and '#', then 1: the phone hears the message (the
-    caller's tone), and the message is old afterwards."""
+    """Nobody registered for B: voicemail at once, and B's lamp (a
+    message-summary subscription) goes from 0/0 to 1/0. Then B's owner
+    dials *97, keys the PIN and '#', then 1: the phone hears the message
+    (the caller's tone), the message is old afterwards and the lamp says
+    0/1."""
     e = media.env(ctx)
     na, pa = e.ext('VM caller 2')
     nb, pb = e.ext('VM owner 2')
     hf.cli(e.d.data_dir, 'extension', 'set', nb, '--pin', PIN)
+    # the owner's lamp: a subscription to the mailbox (RFC 3842)
+    lamp = mwi.Subscriber(e.d, nb, pb)
+    r = lamp.subscribe()
+    check(r is not None and r.status == 200, 'SUBSCRIBE: %s' % (r and r.status))
+    n = lamp.notify()
+    check(n is not None and mwi.counts(n) == (0, 0), 'first NOTIFY: %r' % (n and n.body))
     a = phone(e, na, pa, 'vm2-a', TONE_A)
     try:
         row = leave_message(e, a, nb)
+        n = lamp.notify(10)
+        check(n is not None and mwi.counts(n) == (1, 0) and 'Messages-Waiting: yes' in n.body,
+              'the lamp after the message: %r' % (n and n.body))
     finally:
         a.stop()
     check_tone_in(row['path'], TONE_A, 'the stored message')
@@ -152,8 +164,12 @@ def test_vm_unregistered_then_owner_listens(ctx):
         check(hf.wait_for(lambda: (messages(e, nb) or [{}])[0].get('folder') == 'old', 30, 0.2),
               'the message was never heard to its end:\n%s' % media.call_log(e.d, 25))
         b.command('/hangup')
+        n = lamp.notify(10)
+        check(n is not None and mwi.counts(n) == (0, 1) and 'Messages-Waiting: no' in n.body,
+              'the lamp after listening: %r' % (n and n.body))
     finally:
         b.stop()
+        lamp.close()
     recs = b.recordings('dec')
     check(recs, 'the owner recorded nothing')
     rate, s = tones.read_wav(recs[0])
