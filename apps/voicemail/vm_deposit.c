@@ -217,8 +217,14 @@ static void on_event(struct app_call *c, void *state, const struct app_event *ev
 	case APP_EV_PLAY_DONE:
 		if (ev->err == ECANCELED)
 			break; /* replaced: its successor reports */
-		if ((ev->tag == GREETING || ev->tag == BEEP) && d->phase == GREETED)
+		if (ev->tag == GREETING && d->phase == GREETED && ev->err) {
+			/* a prompt is missing (ENOENT): the caller still gets a
+			 * beep to speak after, generated, not a file */
+			if (app_tone(c, "beep", BEEP))
+				start_recording(c, d);
+		} else if ((ev->tag == GREETING || ev->tag == BEEP) && d->phase == GREETED) {
 			start_recording(c, d);
+		}
 		else if (ev->tag == GOODBYE)
 			app_hangup(c, 200, NULL);
 		break;

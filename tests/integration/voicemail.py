@@ -240,11 +240,53 @@ def test_vm_dnd_and_forward_by_feature_code(ctx):
         a.stop()
 
 
+def test_vm_sigkill_keeps_partial_message(ctx):
+    """hookflashd is killed (SIGKILL) while a caller is recording: after a
+    restart the message is in the mailbox with what was recorded (the
+    caller's tone, its header mended), and the lamp's count has it."""
+    d = hf.Daemon()
+    ctx.daemons.append(d)
+    d.start()
+    lo, hi = d.rtp_base, d.rtp_base + 999
+    ports = next(pair[0] for pair in media.PHONE_PORTS if all(r[1] + 1 < lo or r[0] > hi for r in pair))
+    na, nb = '7101', '7102'
+    pw = 'pw-' + hf_secret()
+    for n in (na, nb):
+        hf.cli(d.data_dir, 'extension', 'add', n, '--password', pw, '--name', 'Kill %s' % n)
+    a = Softphone(na, pw, d.sip_port, TONE_A, os.path.join(d.workdir, 'baresip-kill'), codecs='pcmu',
+                  rtp_ports=ports)
+    a.start()
+    try:
+        check(hf.wait_for(lambda: na in {r['ext'] for r in hf.registrations(d.data_dir)[0]}, 8, 0.05),
+              'the phone did not register')
+        a.command('/dial sip:%s@%s:%d' % (nb, LOCAL, d.sip_port))
+        folder = os.path.join(d.data_dir, 'voicemail', nb)
+        check(hf.wait_for(lambda: glob.glob(os.path.join(folder, 'msg-*.wav')), 45, 0.1),
+              'no recording started:\n%s' % d.log_tail(20))
+        time.sleep(2.5)  # the caller talks: the test's content
+        d.kill()         # SIGKILL: no chance to close the file or store the row
+    finally:
+        a.stop()
+    d.start(new_ports=False)
+    rows = hf.wait_for(lambda: hf.db_query(d.data_dir, 'SELECT * FROM vm_messages WHERE mailbox = ?', (nb,))
+                       or None, 10, 0.1)
+    check(rows, 'the interrupted message was not kept:\n%s' % d.log_tail(20))
+    check(rows[0]['duration_ms'] >= 1500, 'kept only %d ms' % rows[0]['duration_ms'])
+    check_tone_in(rows[0]['path'], TONE_A, 'the interrupted message')
+    check('kept a message interrupted by a stop' in d.log(), 'not logged:\n%s' % d.log_tail(20))
+    d.stop_clean()
+
+
+def hf_secret():
+    return os.urandom(8).hex()
+
+
 TESTS = [
     test_vm_no_answer_leaves_message,
     test_vm_unregistered_then_owner_listens,
     test_vm_three_wrong_pins,
     test_vm_dnd_and_forward_by_feature_code,
+    test_vm_sigkill_keeps_partial_message,
 ]
 
 

@@ -306,6 +306,38 @@ static void busy_goes_to_voicemail_by_default(void **state)
 	assert_string_equal(c.path, "ext:1002 > vm:1002");
 }
 
+/* Do-not-disturb: the phone is not rung, the caller goes to the busy
+ * destination (here hangup: 486). Forward-all: the forwarding number is
+ * dialled for the callee (1002 -> 1003 rings). */
+static void dnd_and_forward_all(void **state)
+{
+	(void)state;
+	struct ext *b = (struct ext *)ext_table_find(hx.pbx.exts, pl_from("1002"));
+	snprintf(b->next_busy, sizeof(b->next_busy), "hangup");
+	b->dnd = true;
+	assert_non_null(phone_invite("1001", "1002", PH_A->sdp));
+	expect_response(PH_A, 100);
+	phone_ack(&hx.a, expect_response_to(PH_A, 486, "INVITE"));
+	expect_none(PH_B1);
+	struct db_cdr c = cdr_last();
+	assert_string_equal(c.path, "ext:1002 > hangup");
+
+	b->dnd = false;
+	snprintf(b->fwd_all, sizeof(b->fwd_all), "1003");
+	hx.a.cseq = 0;
+	assert_non_null(phone_invite("1001", "1002", PH_A->sdp));
+	expect_response(PH_A, 100);
+	expect_none(PH_B1);
+	const struct sip_msg *inv = expect_request(PH_C, "INVITE");
+	answer(inv, 200, PH_C->sdp);
+	expect_request(PH_C, "ACK");
+	phone_ack(&hx.a, expect_response_to(PH_A, 200, "INVITE"));
+	hang_up_a();
+	answer(expect_request(PH_C, "BYE"), 200, NULL);
+	c = cdr_last();
+	assert_string_equal(c.path, "ext:1002 > ext:1003");
+}
+
 /* Nobody registered at 1005 -> its unavailable destination at once. */
 static void unavailable_goes_to_next(void **state)
 {
@@ -398,6 +430,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, route_setup, ch_teardown)
 		T(busy_goes_to_next),
 		T(busy_goes_to_voicemail_by_default),
+		T(dnd_and_forward_all),
 		T(no_answer_goes_to_app),
 		T(no_answer_after_ringback_goes_to_app),
 		T(star43_echo),
