@@ -6,7 +6,8 @@
  * keeps them and locks the mailbox for a while), because voicemail PINs
  * are how toll fraud starts. Then: 1 play (new first, then old, each
  * with when and from whom), during or after a message 4 previous,
- * 5 repeat, 6 next, 7 delete, 9 save, # back; 0 options (1 unavailable
+ * 5 repeat, 6 next, 7 delete, 8 forward to another mailbox (its number
+ * and '#'), 9 save, # back; 0 options (1 unavailable
  * greeting, 2 busy greeting, 3 name, 5 new PIN); * help. Any key cuts a
  * prompt short. Every change lights or clears the lamp.
  */
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,7 +32,7 @@
 enum tag { T_PROMPT = 1, T_MSG, T_GREET, T_BYE };
 enum phase {
 	P_MAILBOX, P_PIN, P_CHECKING, P_MENU, P_MSG, P_AFTER_MSG, P_OPTIONS, P_GREET_REC,
-	P_NEWPIN1, P_NEWPIN2, P_BUSY, P_BYE,
+	P_NEWPIN1, P_NEWPIN2, P_FWD, P_BUSY, P_BYE,
 };
 
 struct vmmain {
@@ -50,6 +52,7 @@ struct vmmain {
 struct job {
 	struct vmmain *v;       /* valid only when done's c is not NULL */
 	char mailbox[32], pin[32], folder[8], path[512], dst[512];
+	char folder_box[32];     /* forwarding: the mailbox it goes to */
 	int64_t id, locked_until;
 	int err, new_msgs, old_msgs;
 	struct db_vm_msg *msgs;
@@ -144,6 +147,44 @@ static void w_delete(struct db *db, void *arg)
 		unlink(j->path);
 }
 
+/* Forwarding a message: a copy of its file in the other mailbox's folder
+ * and a new message there (from the same caller). */
+static void w_forward(struct db *db, void *arg)
+{
+	struct job *j = arg;
+	struct db_vm_msg src, m;
+	struct db_mailbox mb;
+	j->err = db_vm_msg_get(db, j->id, &src);
+	if (!j->err)
+		j->err = db_vm_mailbox_get(db, j->folder_box, &mb);
+	if (!j->err && !mb.enabled)
+		j->err = ENOENT;
+	if (j->err)
+		return;
+	m = src;
+	snprintf(m.mailbox, sizeof(m.mailbox), "%s", j->folder_box);
+	snprintf(m.folder, sizeof(m.folder), "%s", DB_VM_FOLDER_NEW);
+	m.email_state[0] = '\0';
+	mkdir(j->dst, 0750);
+	snprintf(m.path, sizeof(m.path), "%.400s/msg-fwd-%lld.wav", j->dst, (long long)src.id);
+	FILE *in = fopen(src.path, "rb"), *out = in ? fopen(m.path, "wb") : NULL;
+	char buf[8192];
+	size_t n;
+	while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			j->err = EIO;
+	if (!in || !out)
+		j->err = errno ? errno : EIO;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		j->err = EIO;
+	if (!j->err)
+		j->err = db_vm_msg_add(db, &m);
+	if (j->err)
+		unlink(m.path);
+}
+
 static void w_pin(struct db *db, void *arg)
 {
 	struct job *j = arg;
@@ -214,11 +255,12 @@ static void after_msg_help(struct app_call *c, struct vmmain *v)
 {
 	static const char *const keys[][2] = {
 		{ "digits/4", "vm-prev" }, { "digits/5", "vm-repeat" }, { "digits/6", "vm-next" },
-		{ "digits/7", "vm-delete" }, { "digits/9", "vm-savemessage" },
+		{ "digits/7", "vm-delete" }, { "digits/8", "vm-toforward" },
+		{ "digits/9", "vm-savemessage" },
 	};
 	vm_say_init(&v->say);
+	vm_say_add(&v->say, c, "vm-press"); /* "press 4 previous, 5 repeat, ..." */
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		vm_say_add(&v->say, c, "vm-press");
 		vm_say_add(&v->say, c, keys[i][0]);
 		vm_say_add(&v->say, c, keys[i][1]);
 	}
@@ -340,6 +382,18 @@ static void after_delete(struct app_call *c, struct vmmain *v, struct job *j)
 	}
 }
 
+static void after_forward(struct app_call *c, struct vmmain *v, struct job *j)
+{
+	if (!j->err) {
+		struct app_services svc;
+		app_services(c, &svc);
+		app_services_mailbox_changed(&svc, j->folder_box);
+	}
+	vm_say_init(&v->say);
+	vm_say_add(&v->say, c, j->err ? "vm-incorrect-mailbox" : "vm-msgforwarded");
+	say_and_wait(c, v, P_AFTER_MSG, T_PROMPT);
+}
+
 static void after_pin(struct app_call *c, struct vmmain *v, struct job *j)
 {
 	vm_say_init(&v->say);
@@ -387,6 +441,23 @@ static void submitted(struct app_call *c, struct vmmain *v)
 		snprintf(j.pin, sizeof(j.pin), "%s", v->in.buf);
 		v->phase = P_CHECKING;
 		if (run(c, v, w_login, after_login, &j))
+			bye(c, v);
+		return;
+	}
+	case P_FWD: {
+		if (!v->in.n || !strcmp(v->in.buf, v->mailbox)) {
+			ask(c, v, "vm-incorrect-mailbox", P_AFTER_MSG);
+			return;
+		}
+		struct job j;
+		memset(&j, 0, sizeof(j));
+		j.id = v->msgs[v->cur].id;
+		snprintf(j.folder_box, sizeof(j.folder_box), "%s", v->in.buf);
+		char dir[400];
+		vm_dir(c, v->in.buf, dir, sizeof(dir));
+		snprintf(j.dst, sizeof(j.dst), "%s", dir);
+		v->phase = P_BUSY;
+		if (run(c, v, w_forward, after_forward, &j))
 			bye(c, v);
 		return;
 	}
@@ -438,6 +509,7 @@ static void key(struct app_call *c, struct vmmain *v, char k)
 	switch (v->phase) {
 	case P_MAILBOX:
 	case P_PIN:
+	case P_FWD:
 	case P_NEWPIN1:
 	case P_NEWPIN2:
 		app_stop_play(c);
@@ -486,6 +558,8 @@ static void key(struct app_call *c, struct vmmain *v, char k)
 			v->phase = P_BUSY;
 			if (run(c, v, w_delete, after_delete, &j))
 				bye(c, v);
+		} else if (k == '8') {
+			ask(c, v, "vm-forward", P_FWD); /* the mailbox, then '#' */
 		} else if (k == '9') {
 			ask(c, v, "vm-msgsaved", P_AFTER_MSG);
 		} else if (k == '*') {
@@ -588,7 +662,7 @@ static void on_event(struct app_call *c, void *state, const struct app_event *ev
 		} else if (++v->tries >= VM_TRIES) {
 			bye(c, v); /* a caller who never presses anything */
 		} else if (v->phase == P_MAILBOX || v->phase == P_PIN || v->phase == P_NEWPIN1 ||
-			   v->phase == P_NEWPIN2) {
+			   v->phase == P_NEWPIN2 || v->phase == P_FWD) {
 			submitted(c, v);
 		} else if (v->phase == P_MENU) {
 			main_menu(c, v, false);

@@ -130,7 +130,7 @@ def test_vm_unregistered_then_owner_listens(ctx):
     message-summary subscription) goes from 0/0 to 1/0. Then B's owner
     dials *97, keys the PIN and '#', then 1: the phone hears the message
     (the caller's tone), the message is old afterwards and the lamp says
-    0/1."""
+    0/1; 8 and a mailbox number forward a copy there."""
     e = media.env(ctx)
     na, pa = e.ext('VM caller 2')
     nb, pb = e.ext('VM owner 2')
@@ -163,6 +163,16 @@ def test_vm_unregistered_then_owner_listens(ctx):
         b.key('1')
         check(hf.wait_for(lambda: (messages(e, nb) or [{}])[0].get('folder') == 'old', 30, 0.2),
               'the message was never heard to its end:\n%s' % media.call_log(e.d, 25))
+        # 8: forward it to the caller's own mailbox (its number, then #)
+        b.key('8')
+        time.sleep(0.5)
+        for k in na + '#':
+            b.key(k)
+            time.sleep(0.2)
+        fwd = hf.wait_for(lambda: messages(e, na) or None, 10, 0.2)
+        check(fwd and fwd[0]['caller'] == na and fwd[0]['folder'] == 'new',
+              'the message was not forwarded to %s: %r\n%s' % (na, fwd, media.call_log(e.d, 20)))
+        check_tone_in(fwd[0]['path'], TONE_A, 'the forwarded copy')
         b.command('/hangup')
         n = lamp.notify(10)
         check(n is not None and mwi.counts(n) == (0, 1) and 'Messages-Waiting: no' in n.body,
