@@ -232,7 +232,7 @@ SETTINGS = [
  ("calls.extension_max_calls", "integer", "live"), ("calls.no_answer_timeout", "integer", "live"), ("calls.rtp_timeout", "integer", "restart"),
  ("calls.session_expires", "integer", "live"), ("calls.media_coalesce_us", "integer", "restart"),
  ("calls.codecs", "string", "live"), ("calls.sounds_dir", "string", "live"), ("calls.ringback", "boolean", "live"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.opus_low_cpu_above", "integer", "restart"), ("calls.media_workers", "integer", "restart"),
- ("voicemail.pin_min_length", "integer", "live"), ("voicemail.pin_lock_after", "integer", "live"), ("voicemail.pin_lock_seconds", "integer", "live"),
+ ("voicemail.pin_min_length", "integer", "live"), ("voicemail.pin_lock_after", "integer", "live"), ("voicemail.operator", "string", "live"), ("voicemail.pin_lock_seconds", "integer", "live"),
  ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart"),
  ("email.smtp_url", "string", "live"), ("email.from", "string", "live"), ("email.username", "string", "live"),
  ("email.password", "secret", "live"), ("email.tls", "tls", "live")]

@@ -3,7 +3,8 @@
  * no-answer and unavailable calls go by default). The greeting is the
  * one the owner recorded for why the call came (busy or unavailable),
  * else "the person at extension 1001 is unavailable / on the phone",
- * then the instructions and the beep; '#' during it skips to the beep.
+ * then the instructions and the beep; '#' during it skips to the beep,
+ * '0' goes to the operator destination when one is set.
  * The caller's words are recorded by the media worker into
  * DATA_DIR/voicemail/<mailbox>/ until '#', hang-up or the maximum length;
  * a message shorter than a second, or in which nobody spoke (the worker's
@@ -229,6 +230,15 @@ static void on_event(struct app_call *c, void *state, const struct app_event *ev
 			app_hangup(c, 200, NULL);
 		break;
 	case APP_EV_DTMF:
+		if (d->phase == GREETED && ev->digit == '0' && app_operator(c)[0]) {
+			/* the caller wants a person, not a mailbox */
+			log_info(VM_TAG, "call %u: 0 in %s's greeting: to %s", app_call_id(c), d->mailbox,
+				 app_operator(c));
+			char to[64];
+			snprintf(to, sizeof(to), "%s", app_operator(c));
+			app_goto(c, to);
+			return;
+		}
 		if (d->phase == GREETED && ev->digit == '#') {
 			/* skip the greeting: the beep, then record */
 			vm_say_init(&d->say);

@@ -5,6 +5,8 @@
  */
 #include "conf.h"
 
+#include "dest.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ void conf_defaults(struct conf *c)
 }
 
 enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL, K_ALGS, K_CODECS,
-	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS };
+	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS, K_DEST };
 
 /* When a changed value takes effect: C_LIVE at a reload (SIGHUP, or the
  * web's settings page), C_RESTART at the next start; C_FIXED is never
@@ -123,6 +125,7 @@ static const struct setting settings[] = {
 	{ "calls", "media_workers", "--media-workers", "media threads (0: one per core)", K_U32, F(media_workers), 0, 64, C_RESTART },
 	{ "voicemail", "pin_min_length", "--vm-pin-min-length", "digits a new voicemail PIN needs (4-12)", K_U32, F(vm_pin_min_len), 4, 12, C_LIVE },
 	{ "voicemail", "pin_lock_after", "--vm-pin-lock-after", "wrong voicemail PINs in a row that lock the mailbox", K_U32, F(vm_pin_lock_after), 1, 100, C_LIVE },
+	{ "voicemail", "operator", "--vm-operator", "where a caller pressing 0 during a voicemail greeting goes (a destination, e.g. ext:1001; empty: 0 does nothing)", K_DEST, F(vm_operator), 0, 0, C_LIVE },
 	{ "voicemail", "pin_lock_seconds", "--vm-pin-lock-seconds", "how long a mailbox stays locked after them (s)", K_U32, F(vm_pin_lock_secs), 1, 86400, C_LIVE },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400, C_RESTART },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000, C_RESTART },
@@ -312,6 +315,13 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 			goto bad;
 		snprintf(base, s->size, "%s", v);
 		return 0;
+	case K_DEST: {
+		struct dest d;
+		if (*v && (strlen(v) >= s->size || dest_parse(v, &d, NULL, 0)))
+			goto bad;
+		snprintf(base, s->size, "%s", v);
+		return 0;
+	}
 	case K_TLS:
 		for (int i = 0; tls_names[i]; i++)
 			if (!strcasecmp(v, tls_names[i])) {
@@ -357,7 +367,7 @@ static void infos_init(void)
 		[K_STR] = CONF_STRING, [K_U16] = CONF_INT,   [K_U32] = CONF_INT,
 		[K_BINDS] = CONF_STRING, [K_RANGE] = CONF_STRING, [K_LEVEL] = CONF_LEVEL,
 		[K_BOOL] = CONF_BOOL,  [K_ALGS] = CONF_STRING, [K_CODECS] = CONF_STRING,
-		[K_SMTP_URL] = CONF_STRING, [K_MAIL_FROM] = CONF_STRING, [K_SECRET] = CONF_STRING,
+		[K_SMTP_URL] = CONF_STRING, [K_MAIL_FROM] = CONF_STRING, [K_DEST] = CONF_STRING, [K_SECRET] = CONF_STRING,
 		[K_TLS] = CONF_CHOICE,
 	};
 	for (size_t i = 0; i < NSETTINGS; i++) {
@@ -422,6 +432,7 @@ int conf_get(const struct conf *c, const char *name, char *out, size_t cap)
 	case K_SMTP_URL:
 	case K_MAIL_FROM:
 	case K_SECRET:
+	case K_DEST:
 		n = snprintf(out, cap, "%s", base);
 		break;
 	case K_TLS: {

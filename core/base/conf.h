@@ -58,6 +58,7 @@ struct conf {
 	uint32_t vm_pin_min_len;     /* digits a new PIN needs, 4..12 */
 	uint32_t vm_pin_lock_after;  /* wrong PINs in a row that lock a mailbox */
 	uint32_t vm_pin_lock_secs;   /* ... for this long */
+	char vm_operator[64];        /* '0' during a greeting goes here; "": nowhere */
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;

@@ -71,6 +71,9 @@ uint32_t app_call_id(const struct app_call *c);
 const char *app_reason(const struct app_call *c);
 /* The data directory (voicemail keeps its files under it). */
 const char *app_data_dir(const struct app_call *c);
+/* Where a caller who asks for a person (0 in voicemail) goes: a
+ * destination, or "" for nowhere ([voicemail] operator). */
+const char *app_operator(const struct app_call *c);
 
 /* Media towards the caller. Each returns 0 or an errno (ENOENT when the
  * call's media is gone). Plays replace each other; the end of each comes

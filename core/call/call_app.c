@@ -142,6 +142,11 @@ const char *app_data_dir(const struct app_call *a)
 	return of_c(a)->m->d.conf->data_dir;
 }
 
+const char *app_operator(const struct app_call *a)
+{
+	return of_c(a)->m->d.conf->vm_operator;
+}
+
 const char *app_dialled(const struct app_call *a)
 {
 	return of_c(a)->callee;

@@ -306,6 +306,32 @@ static void busy_goes_to_voicemail_by_default(void **state)
 	assert_string_equal(c.path, "ext:1002 > vm:1002");
 }
 
+/* '0' during a voicemail greeting, with [voicemail] operator set, sends
+ * the caller to the operator: the caller is already answered by the
+ * mailbox, so the operator's phone rings and is bridged in. */
+static void zero_in_greeting_goes_to_operator(void **state)
+{
+	(void)state;
+	snprintf(hx.pbx.conf.vm_operator, sizeof(hx.pbx.conf.vm_operator), "ext:1003");
+	assert_non_null(phone_invite("1001", "1002", PH_A->sdp));
+	expect_response(PH_A, 100);
+	answer(expect_request(PH_B1, "INVITE"), 486, NULL);
+	expect_request(PH_B1, "ACK");
+	phone_ack(&hx.a, expect_response_to(PH_A, 200, "INVITE"));
+	uint32_t id = fmedia_last_call();
+	store_sync();
+	assert_true(fmedia_find("leg_play", id, 0, 0) >= 0); /* the greeting */
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_DTMF, .call = id, .leg = 0, .digit = '0' });
+	const struct sip_msg *inv = expect_request(PH_C, "INVITE");
+	answer(inv, 200, PH_C->sdp);
+	expect_request(PH_C, "ACK");
+	expect_none(PH_A);
+	hang_up_a();
+	answer(expect_request(PH_C, "BYE"), 200, NULL);
+	struct db_cdr c = cdr_last();
+	assert_string_equal(c.path, "ext:1002 > vm:1002 > ext:1003");
+}
+
 /* Do-not-disturb: the phone is not rung, the caller goes to the busy
  * destination (here hangup: 486). Forward-all: the forwarding number is
  * dialled for the callee (1002 -> 1003 rings). */
@@ -431,6 +457,7 @@ int main(void)
 		T(busy_goes_to_next),
 		T(busy_goes_to_voicemail_by_default),
 		T(dnd_and_forward_all),
+		T(zero_in_greeting_goes_to_operator),
 		T(no_answer_goes_to_app),
 		T(no_answer_after_ringback_goes_to_app),
 		T(star43_echo),
