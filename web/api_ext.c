@@ -28,7 +28,8 @@ static const char *const ext_keys[] = { "number", "name", "enabled", "contact", 
 					"max_calls", "vm_pin", "password", "codecs", "srtp",
 					"ring_time", "no_answer", "busy", "unavailable",
 					"forward_all", "forward_busy", "forward_no_answer",
-					"dnd", "vm_enabled", "vm_email", "vm_email_delete", NULL };
+					"dnd", "vm_enabled", "vm_email", "vm_email_delete",
+					"vm_max_messages", "vm_max_seconds", NULL };
 
 static json_t *ext_json(const struct db_ext *e, const struct db_mailbox *mb)
 {
@@ -56,6 +57,8 @@ static json_t *ext_json(const struct db_ext *e, const struct db_mailbox *mb)
 	json_object_set_new(o, "vm_enabled", json_boolean(mb->enabled));
 	json_object_set_new(o, "vm_email", json_string(mb->email));
 	json_object_set_new(o, "vm_email_delete", json_boolean(mb->email_delete));
+	json_object_set_new(o, "vm_max_messages", json_integer(mb->max_msgs));
+	json_object_set_new(o, "vm_max_seconds", json_integer(mb->max_secs));
 	json_object_set_new(o, "created_at", json_integer(e->created_at));
 	return o;
 }
@@ -101,6 +104,19 @@ static bool vm_apply(struct web_req *r, json_t *o, struct db_mailbox *m, bool *g
 		return false;
 	if (g)
 		*given = true;
+	long long n;
+	if ((g = web_field_int(r, o, "vm_max_messages", 0, DB_VM_MAX_MSGS_LIMIT, &n)) < 0)
+		return false;
+	if (g) {
+		m->max_msgs = (int)n;
+		*given = true;
+	}
+	if ((g = web_field_int(r, o, "vm_max_seconds", 0, DB_VM_MAX_SECS_LIMIT, &n)) < 0)
+		return false;
+	if (g) {
+		m->max_secs = (int)n;
+		*given = true;
+	}
 	const char *why;
 	if (db_vm_mailbox_validate(m, &why)) {
 		ext_invalid(r, why);

@@ -200,7 +200,9 @@ ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "en
              "srtp": {"type": "string", "enum": ["off", "optional", "required"], "description": "SRTP policy of this extension's calls (SDES)"},
              "vm_enabled": {"type": "boolean", "description": "the extension's voicemail box takes messages"},
              "vm_email": S(maxLength=255, description="address new voicemail is e-mailed to; empty: none"),
-             "vm_email_delete": {"type": "boolean", "description": "delete a message once e-mailed"}}
+             "vm_email_delete": {"type": "boolean", "description": "delete a message once e-mailed"},
+             "vm_max_messages": I(minimum=0, maximum=10000, description="messages the mailbox keeps before it says it is full; 0: the default (100)"),
+             "vm_max_seconds": I(minimum=0, maximum=360000, description="recorded seconds the mailbox keeps; 0: the default (3600)")}
 # Call handling (migration 6): the rules are db_ext_validate's (db/ext.c),
 # destinations are core/base/dest.h's kind:id.
 EXT_DEST = S(maxLength=63, pattern="^(hangup|[a-z]{1,15}:[A-Za-z0-9*#+._-]{1,47})?$")

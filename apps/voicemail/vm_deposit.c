@@ -34,6 +34,7 @@ struct deposit {
 	bool busy;                /* the busy greeting, not the unavailable one */
 	bool voice;               /* the caller spoke while recording */
 	char email[256];          /* the owner's, for the message: "" none */
+	uint32_t max_ms;          /* this message's longest length */
 	bool email_delete;
 	int64_t rec_start_ms;
 	char msg_path[512];
@@ -46,8 +47,14 @@ struct load_job {
 	char mailbox[32], dir[400], greeting[512];
 	struct db_mailbox mb;
 	int err, new_msgs, old_msgs;
+	uint64_t total_ms;        /* recorded in the mailbox already */
 	bool has_greeting;
 };
+
+static void add_ms(const struct db_vm_msg *m, void *arg)
+{
+	*(uint64_t *)arg += m->duration_ms;
+}
 
 static int64_t now_ms(void)
 {
@@ -64,6 +71,8 @@ static void load_work(struct db *db, void *arg)
 		j->err = ENOENT;
 	if (!j->err)
 		j->err = db_vm_counts(db, j->mailbox, &j->new_msgs, &j->old_msgs);
+	if (!j->err && db_vm_msg_list(db, j->mailbox, add_ms, &j->total_ms) < 0)
+		j->err = EIO;
 	if (j->err)
 		return;
 	/* the folder (DATA_DIR/voicemail exists or is made here too) */
@@ -99,7 +108,8 @@ static void load_done(struct app_call *c, void *arg)
 		return;
 	}
 	struct deposit *d = j->d;
-	int limit = j->mb.max_msgs > 0 ? j->mb.max_msgs : 100;
+	int limit = j->mb.max_msgs > 0 ? j->mb.max_msgs : DB_VM_MAX_MSGS_DEFAULT;
+	uint64_t secs = (uint64_t)(j->mb.max_secs > 0 ? j->mb.max_secs : DB_VM_MAX_SECS_DEFAULT);
 	if (j->err) {
 		log_info(VM_TAG, "call %u: no mailbox %s: %s", app_call_id(c), j->mailbox,
 			 strerror(j->err));
@@ -107,14 +117,17 @@ static void load_done(struct app_call *c, void *arg)
 		app_hangup(c, 404, "Not Found");
 		return;
 	}
-	if (j->new_msgs + j->old_msgs >= limit) {
-		log_info(VM_TAG, "call %u: mailbox %s is full (%d messages)", app_call_id(c), d->mailbox,
-			 j->new_msgs + j->old_msgs);
+	if (j->new_msgs + j->old_msgs >= limit || j->total_ms + VM_MSG_MIN_MS >= secs * 1000u) {
+		log_info(VM_TAG, "call %u: mailbox %s is full (%d messages, %llu s)", app_call_id(c),
+			 d->mailbox, j->new_msgs + j->old_msgs, (unsigned long long)(j->total_ms / 1000));
 		free(j);
 		hang_up(c, d, "vm-mailboxfull");
 		return;
 	}
 	d->phase = GREETED;
+	/* this message may fill what is left of the mailbox's time */
+	uint64_t left = secs * 1000u - j->total_ms;
+	d->max_ms = left < VM_MSG_MAX_MS ? (uint32_t)left : VM_MSG_MAX_MS;
 	snprintf(d->email, sizeof(d->email), "%s", j->mb.email);
 	d->email_delete = j->mb.email_delete;
 	vm_say_init(&d->say);
@@ -148,7 +161,7 @@ static void start_recording(struct app_call *c, struct deposit *d)
 		app_hangup(c, 500, NULL);
 		return;
 	}
-	app_timer(c, VM_MSG_MAX_MS);
+	app_timer(c, d->max_ms ? d->max_ms : VM_MSG_MAX_MS);
 }
 
 static void unlink_work(struct db *db, void *arg)
