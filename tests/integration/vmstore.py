@@ -196,6 +196,14 @@ def test_vm_api_pin_and_mailbox(ctx):
     r = vm_rows(out)[n]
     check((r['EMAIL'], r['ENABLED'], r['PIN']) == ('carol@example.com', 'no', 'set'),
           'the tool after the API change: %r' % r)
+    # the quotas the tool sets (voicemail set --max-messages/--max-seconds)
+    u = expect(a.req('PUT', '/api/v1/extensions/' + n, {'vm_max_messages': 7, 'vm_max_seconds': 600}),
+               200, 'quotas').json()
+    check((u['vm_max_messages'], u['vm_max_seconds']) == (7, 600), 'quotas: %r' % u)
+    rows = hf.db_query(e.d.data_dir, 'SELECT max_msgs, max_secs FROM mailboxes WHERE mailbox = ?', (n,))
+    check(rows and (rows[0]['max_msgs'], rows[0]['max_secs']) == (7, 600), 'stored quotas: %r' % rows)
+    expect_error(a.req('PUT', '/api/v1/extensions/' + n, {'vm_max_messages': -1}), 400, 'vm_max_messages',
+                 'negative quota')
     expect(a.req('DELETE', '/api/v1/extensions/' + n), 204, 'delete')
 
 
