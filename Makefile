@@ -178,7 +178,7 @@ build/bench/%: tests/bench/%.c build/libhookflash.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $< build/libhookflash.a $(DEP_LIBS)
 
-bench: all build/bench/transcode_bench build/bench/codec_bench
+bench: all build/bench/transcode_bench build/bench/codec_bench build/bench/vm_bench
 	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
 	-@tests/bench/run
 	@tests/bench/calls
@@ -192,6 +192,8 @@ bench: all build/bench/transcode_bench build/bench/codec_bench
 	@HF_OPUS_LOW_CPU=1 build/bench/transcode_bench 10 100 300
 	@echo "== transcoding, default settings, the opus phone ignoring maxplaybackrate=8000 (sends fullband)"
 	@HF_PHONE_FULLBAND=1 build/bench/transcode_bench 10 100 300
+	@echo "== voicemail: simultaneous deposits (PCMU recorded to WAV) on one media worker (tests/bench/vm_bench.c)"
+	@build/bench/vm_bench 10 100 250 500
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash

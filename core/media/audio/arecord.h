@@ -5,8 +5,9 @@
  * with no audio that tick is passed as NULL and recorded as silence, so
  * both channels stay aligned with the wall clock.
  *
- * Belongs to the worker thread that records. Writes go through
- * libsndfile's buffered I/O (a few KiB per second of audio).
+ * Belongs to the worker thread that records. Frames are kept in the
+ * object and written in batches (at most half a second of 8 kHz mono,
+ * less at higher rates or in stereo), and at close.
  */
 #ifndef HF_ARECORD_H
 #define HF_ARECORD_H
@@ -32,11 +33,11 @@ int arecord_open(struct arecord **out, const char *path, enum arecord_format fmt
 
 /* One frame of n samples per direction: a is what leg 0's phone said,
  * b what leg 1's said (either may be NULL: silence). Mono sums them with
- * saturation. 0, or EIO (the file is then closed for writing; later
- * calls return EIO too). */
+ * saturation. 0, or EIO when a batch could not be written (the file is
+ * then closed for writing; later calls return EIO too). */
 int arecord_write(struct arecord *r, const int16_t *a, const int16_t *b, size_t n);
 
-/* Milliseconds of audio written so far. */
+/* Milliseconds of audio taken so far (the file has them once closed). */
 uint64_t arecord_duration_ms(const struct arecord *r);
 
 /* Finishes the file (WAV header sizes, Ogg end of stream) and frees r.
