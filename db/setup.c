@@ -5,6 +5,7 @@
  * here from OpenSSL's CSPRNG and shown once to whoever ran the setup.
  */
 #include "db_int.h"
+#include "../core/base/pin.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -76,6 +77,10 @@ static int generate(struct defaults *d)
 		snprintf(e->name, sizeof(e->name), "Extension %d", DEFAULT_FIRST_EXT + i);
 		e->enabled = true;
 		int err = db_secret_generate(e->password, sizeof(e->password), GENERATED_LEN);
+		/* a voicemail PIN too, so the owner can listen from the phone at
+		 * once (stored hashed by db_ext_add, shown once like the rest) */
+		if (!err)
+			err = pin_generate_for(e->vm_pin, sizeof(e->vm_pin), PIN_MIN_DEFAULT, e->number);
 		if (err)
 			return err;
 	}
@@ -131,6 +136,8 @@ int db_setup_defaults(struct db *db, db_cred_h *h, void *arg)
 	if (!err && h) {
 		for (int i = 0; i < DEFAULT_EXT_COUNT; i++)
 			h("extension", d.ext[i].number, d.ext[i].password, arg);
+		for (int i = 0; i < DEFAULT_EXT_COUNT; i++)
+			h("voicemail", d.ext[i].number, d.ext[i].vm_pin, arg);
 		h("web", "admin", d.admin_pw, arg);
 	}
 	OPENSSL_cleanse(&d, sizeof(d));

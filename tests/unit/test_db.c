@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../core/base/pin.h"
 #include "../../db/db.h"
+#include "../../db/voicemail.h"
 #include "../../db/db_int.h"
 #include "../../db/store.h"
 #include "db_test_util.h"
@@ -579,15 +581,15 @@ static void test_secret_generate(void **state)
 
 struct creds {
 	int n;
-	char what[8][16];
-	char user[8][16];
-	char secret[8][DB_SECRET_MAX];
+	char what[16][16];
+	char user[16][16];
+	char secret[16][DB_SECRET_MAX];
 };
 
 static void collect_cred(const char *what, const char *user, const char *secret, void *arg)
 {
 	struct creds *c = arg;
-	assert_true(c->n < 8);
+	assert_true(c->n < 16);
 	snprintf(c->what[c->n], sizeof(c->what[0]), "%s", what);
 	snprintf(c->user[c->n], sizeof(c->user[0]), "%s", user);
 	snprintf(c->secret[c->n], sizeof(c->secret[0]), "%s", secret);
@@ -599,7 +601,7 @@ static void test_setup_defaults(void **state)
 	struct fx *f = *state;
 	struct creds c = { 0 };
 	assert_int_equal(db_setup_defaults(f->db, collect_cred, &c), 0);
-	assert_int_equal(c.n, 6);
+	assert_int_equal(c.n, 11); /* 5 SIP passwords, 5 voicemail PINs, the admin */
 	for (int i = 0; i < 5; i++) {
 		char num[16];
 		snprintf(num, sizeof(num), "%d", 1001 + i);
@@ -613,14 +615,23 @@ static void test_setup_defaults(void **state)
 		assert_string_equal(e.password, c.secret[i]);
 		assert_true(e.enabled);
 	}
-	assert_string_equal(c.what[5], "web");
-	assert_string_equal(c.user[5], "admin");
-	assert_true(strlen(c.secret[5]) >= 16);
+	for (int i = 5; i < 10; i++) {
+		/* each mailbox's PIN: shown once, good by the policy, and the
+		 * mailbox opens with it */
+		assert_string_equal(c.what[i], "voicemail");
+		assert_int_equal(strlen(c.secret[i]), 6);
+		assert_int_equal(pin_policy_check(c.secret[i], c.user[i], 6, NULL), 0);
+		int64_t locked = 0;
+		assert_int_equal(db_vm_pin_check(f->db, c.user[i], c.secret[i], 0, &locked), 0);
+	}
+	assert_string_equal(c.what[10], "web");
+	assert_string_equal(c.user[10], "admin");
+	assert_true(strlen(c.secret[10]) >= 16);
 	char h[DB_PW_HASH_MAX], role[16];
 	assert_int_equal(db_user_get(f->db, "admin", h, sizeof(h), role, sizeof(role)), 0);
 	assert_string_equal(role, "admin");
-	assert_true(db_password_verify(c.secret[5], h));
-	assert_null(strstr(h, c.secret[5])); /* never stored in clear */
+	assert_true(db_password_verify(c.secret[10], h));
+	assert_null(strstr(h, c.secret[10])); /* never stored in clear */
 
 	/* Idempotent: nothing reported, nothing changed. */
 	struct creds c2 = { 0 };
