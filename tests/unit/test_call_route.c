@@ -332,6 +332,26 @@ static void zero_in_greeting_goes_to_operator(void **state)
 	assert_string_equal(c.path, "ext:1002 > vm:1002 > ext:1003");
 }
 
+/* A DTMF flood at the PIN prompt of *97 (a stuck key, an attacker): the
+ * digits beyond the PIN's buffer are dropped, '#' submits what fits, the
+ * wrong PIN is refused like any other, and the call goes on normally. */
+static void dtmf_flood_at_pin_prompt(void **state)
+{
+	(void)state;
+	assert_non_null(phone_invite("1001", "*97", PH_A->sdp));
+	uint32_t id = app_answers();
+	for (int i = 0; i < 500; i++)
+		fmedia_event(&(struct media_event){ .type = MEDIA_EV_DTMF, .call = id, .leg = 0,
+						    .digit = (char)('0' + i % 10) });
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_DTMF, .call = id, .leg = 0, .digit = '#' });
+	store_sync(); /* the PIN check: 1001's mailbox has no PIN here, so goodbye */
+	uint32_t tag = ch_last_tag("leg_play", id, NULL);
+	fmedia_event(&(struct media_event){ .type = MEDIA_EV_PLAY_DONE, .call = id, .leg = 0, .tag = tag });
+	answer(expect_request(PH_A, "BYE"), 200, NULL);
+	struct db_cdr c = cdr_last();
+	assert_cdr(&c, "ANSWERED", "1001", "*97", 200, "system");
+}
+
 /* Do-not-disturb: the phone is not rung, the caller goes to the busy
  * destination (here hangup: 486). Forward-all: the forwarding number is
  * dialled for the callee (1002 -> 1003 rings). */
@@ -457,6 +477,7 @@ int main(void)
 		T(busy_goes_to_next),
 		T(busy_goes_to_voicemail_by_default),
 		T(dnd_and_forward_all),
+		T(dtmf_flood_at_pin_prompt),
 		T(zero_in_greeting_goes_to_operator),
 		T(no_answer_goes_to_app),
 		T(no_answer_after_ringback_goes_to_app),
