@@ -52,6 +52,7 @@ static void show_credentials(const char *data_dir, const struct creds *cr)
 	for (int i = 0; i < cr->n; i++)
 		fprintf(out, "%s\n", cr->lines[i]);
 	fprintf(out, "\nSIP phones: user = extension number, password as above.\n"
+		     "Voicemail: dial *97 from the extension's phone and key its PIN above, then #.\n"
 		     "Manage with: hookflash --data-dir %s extension ...\n\n", data_dir);
 	if (out != stdout)
 		fclose(out);
