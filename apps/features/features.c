@@ -101,10 +101,10 @@ static void done(struct app_call *c, void *arg)
 	struct app_services svc;
 	app_services(c, &svc);
 	app_services_reload(&svc);
-	log_info(FEAT_TAG, "call %u: %s set %s%s%s", app_call_id(c), j->ext,
+	log_info(FEAT_TAG, "call %u: %s set %s%s", app_call_id(c), j->ext,
 		 j->what == FWD_ON ? "call forwarding to " : j->what == FWD_OFF ? "call forwarding off"
 		 : j->what == DND_ON ? "do-not-disturb on" : "do-not-disturb off",
-		 j->what == FWD_ON ? j->number : "", "");
+		 j->what == FWD_ON ? j->number : "");
 	const char *names[6];
 	size_t n = 0;
 	if (j->what == FWD_ON || j->what == FWD_OFF) {

@@ -50,6 +50,18 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **po
  * database. Prints the reason and returns CLI_ERR on failure. */
 int cli_db_open(struct cli *c, struct db **out, bool create);
 
+/* A command made of actions ("extension add", "voicemail set"): runs the
+ * action argv[0] names with the rest of argv; -h or --help runs help
+ * (which prints the actions' usage); no action, or an unknown one, is a
+ * usage error saying so (unknown_fmt gets the word given). */
+struct cli_sub {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+};
+int cli_subcommand(struct cli *c, int argc, char **argv, const struct cli_sub *subs, size_t n,
+		   const char *usage, const char *missing, const char *unknown_fmt,
+		   void (*help)(void));
+
 /* After a change to the database: if a daemon is running, asks it to
  * reload so the change applies now. Silent when none runs; a warning (not
  * an error: the change is saved) when it does not answer. */

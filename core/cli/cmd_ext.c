@@ -546,10 +546,7 @@ static int ext_remove(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(struct cli *c, int argc, char **argv);
-} subs[] = {
+static const struct cli_sub subs[] = {
 	{ "add", ext_add },
 	{ "list", ext_list },
 	{ "show", ext_show },
@@ -557,26 +554,23 @@ static const struct {
 	{ "remove", ext_remove },
 };
 
+static void ext_help(void)
+{
+	printf("usage: hookflash " U_ADD "\n"
+	       "       hookflash " U_LIST "\n"
+	       "       hookflash " U_SHOW "\n"
+	       "       hookflash " U_SET "\n"
+	       "       hookflash " U_REMOVE "\n"
+	       "codecs C: %s\n"
+	       "DEST: where the call goes, kind:id (ext:1002, vm:1001, app:echo) or"
+	       " hangup; empty: the default, the extension's voicemail\n"
+	       "NUMBER (forwarding): a number to dial, 0-9 * # +; --no-forward clears"
+	       " all three\n",
+	       codec_list_help());
+}
+
 int cli_cmd_extension(struct cli *c, int argc, char **argv)
 {
-	if (argc < 1)
-		return cli_usage(U_ALL, "extension: which action?");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[0], subs[i].name) == 0)
-			return subs[i].run(c, argc - 1, argv + 1);
-	if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
-		printf("usage: hookflash " U_ADD "\n"
-		       "       hookflash " U_LIST "\n"
-		       "       hookflash " U_SHOW "\n"
-		       "       hookflash " U_SET "\n"
-		       "       hookflash " U_REMOVE "\n"
-		       "codecs C: %s\n"
-		       "DEST: where the call goes, kind:id (ext:1002, vm:1001, app:echo) or"
-		       " hangup; empty: the default, the extension's voicemail\n"
-		       "NUMBER (forwarding): a number to dial, 0-9 * # +; --no-forward clears"
-		       " all three\n",
-		       codec_list_help());
-		return CLI_OK;
-	}
-	return cli_usage(U_ALL, "unknown extension action '%s'", argv[0]);
+	return cli_subcommand(c, argc, argv, subs, sizeof(subs) / sizeof(subs[0]), U_ALL,
+			      "extension: which action?", "unknown extension action '%s'", ext_help);
 }

@@ -77,17 +77,19 @@ static int number_list(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
+static const struct cli_sub subs[] = {
+	{ "list", number_list },
+};
+
+static void number_help(void)
+{
+	printf("usage: hookflash " U_LIST "\n");
+}
+
 int cli_cmd_number(struct cli *c, int argc, char **argv)
 {
-	if (argc < 1)
-		return cli_usage(U_ALL, "number: which action?");
-	if (strcmp(argv[0], "list") == 0)
-		return number_list(c, argc - 1, argv + 1);
-	if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
-		printf("usage: hookflash " U_LIST "\n");
-		return CLI_OK;
-	}
-	return cli_usage(U_ALL, "number: unknown action '%s'", argv[0]);
+	return cli_subcommand(c, argc, argv, subs, sizeof(subs) / sizeof(subs[0]), U_ALL,
+			      "number: which action?", "number: unknown action '%s'", number_help);
 }
 
 int cli_cmd_numbers(struct cli *c, int argc, char **argv)

@@ -337,29 +337,23 @@ static int vm_set(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(struct cli *c, int argc, char **argv);
-} subs[] = {
+static const struct cli_sub subs[] = {
 	{ "list", vm_list },
 	{ "show", vm_show },
 	{ "unlock", vm_unlock },
 	{ "set", vm_set },
 };
 
+static void vm_help(void)
+{
+	printf("usage: hookflash " U_VLIST "\n"
+	       "       hookflash " U_VSHOW "\n"
+	       "       hookflash " U_VUNLOCK "\n"
+	       "       hookflash " U_VSET "\n");
+}
+
 int cli_cmd_voicemail(struct cli *c, int argc, char **argv)
 {
-	if (argc < 1)
-		return cli_usage(U_VALL, "voicemail: which action?");
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[0], subs[i].name) == 0)
-			return subs[i].run(c, argc - 1, argv + 1);
-	if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
-		printf("usage: hookflash " U_VLIST "\n"
-		       "       hookflash " U_VSHOW "\n"
-		       "       hookflash " U_VUNLOCK "\n"
-		       "       hookflash " U_VSET "\n");
-		return CLI_OK;
-	}
-	return cli_usage(U_VALL, "unknown voicemail action '%s'", argv[0]);
+	return cli_subcommand(c, argc, argv, subs, sizeof(subs) / sizeof(subs[0]), U_VALL,
+			      "voicemail: which action?", "unknown voicemail action '%s'", vm_help);
 }

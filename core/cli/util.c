@@ -131,6 +131,25 @@ int cli_db_open(struct cli *c, struct db **out, bool create)
 	return cli_fail("cannot open database %s", why);
 }
 
+int cli_subcommand(struct cli *c, int argc, char **argv, const struct cli_sub *subs, size_t n,
+		   const char *usage, const char *missing, const char *unknown_fmt,
+		   void (*help)(void))
+{
+	if (argc < 1)
+		return cli_usage(usage, "%s", missing);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[0], subs[i].name) == 0)
+			return subs[i].run(c, argc - 1, argv + 1);
+	if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
+		help();
+		return CLI_OK;
+	}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	return cli_usage(usage, unknown_fmt, argv[0]);
+#pragma GCC diagnostic pop
+}
+
 void cli_notify_reload(struct cli *c)
 {
 	struct stat st;
