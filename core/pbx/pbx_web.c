@@ -242,6 +242,27 @@ static struct job *job_new(struct pbx_web *pw, enum job_kind kind, size_t item_s
 	return j;
 }
 
+/* Hands j to the loop (job_run). 0, or ESHUTDOWN / ENOMEM with j freed. */
+static int job_post(struct pbx_web *pw, struct job *j)
+{
+	pthread_mutex_lock(&pw->mu);
+	if (pw->stopping) {
+		pthread_mutex_unlock(&pw->mu);
+		job_free(j);
+		return ESHUTDOWN;
+	}
+	job_link(pw, j);
+	pthread_mutex_unlock(&pw->mu);
+	if (loop_post(pw->p->loop, job_run, j)) {
+		pthread_mutex_lock(&pw->mu);
+		job_unlink(pw, j);
+		pthread_mutex_unlock(&pw->mu);
+		job_free(j);
+		return ENOMEM;
+	}
+	return 0;
+}
+
 /* Posts j and waits up to wait_ms. Returns j, done, for the caller to read
  * and free; or NULL with *err set, j then belonging to the loop (or freed
  * already). */
@@ -251,23 +272,8 @@ static struct job *job_submit(struct pbx_web *pw, struct job *j, unsigned wait_m
 		*err = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&pw->mu);
-	if (pw->stopping) {
-		pthread_mutex_unlock(&pw->mu);
-		job_free(j);
-		*err = ESHUTDOWN;
+	if ((*err = job_post(pw, j)))
 		return NULL;
-	}
-	job_link(pw, j);
-	pthread_mutex_unlock(&pw->mu);
-	if (loop_post(pw->p->loop, job_run, j)) {
-		pthread_mutex_lock(&pw->mu);
-		job_unlink(pw, j);
-		pthread_mutex_unlock(&pw->mu);
-		job_free(j);
-		*err = ENOMEM;
-		return NULL;
-	}
 	struct timespec dl;
 	clock_gettime(CLOCK_MONOTONIC, &dl);
 	dl.tv_sec += wait_ms / 1000;
@@ -430,22 +436,7 @@ int pbx_web_mwi_changed(struct pbx_web *pw, const char *mailbox)
 		return ENOMEM;
 	snprintf(j->key, sizeof(j->key), "%s", mailbox);
 	j->abandoned = true;
-	pthread_mutex_lock(&pw->mu);
-	if (pw->stopping) {
-		pthread_mutex_unlock(&pw->mu);
-		job_free(j);
-		return ESHUTDOWN;
-	}
-	job_link(pw, j);
-	pthread_mutex_unlock(&pw->mu);
-	if (loop_post(pw->p->loop, job_run, j)) {
-		pthread_mutex_lock(&pw->mu);
-		job_unlink(pw, j);
-		pthread_mutex_unlock(&pw->mu);
-		job_free(j);
-		return ENOMEM;
-	}
-	return 0;
+	return job_post(pw, j);
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
