@@ -6,7 +6,10 @@
  * saved), saves them in the database's settings table in one transaction
  * (PBX_SETTING_PREFIX + name; they win over the file), then asks the
  * signalling loop to reload, so the live ones take effect before the
- * answer. Secrets (email.password) are never sent back: GET gives "" and
+ * answer. Each setting says its group on the page ("basic" or
+ * "advanced"), its label in plain words and where its value comes from
+ * ("web": saved here; "file": hookflash.conf or the command line, told
+ * apart from "default" by comparing with the built-in value). Secrets (email.password) are never sent back: GET gives "" and
  * whether one is set; PUT with "" keeps the one saved. Which settings exist, their types and ranges come from
  * core/base/conf.c's table, never from a list kept here.
  */
@@ -14,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../core/base/conf.h"
 #include "../core/base/log.h"
@@ -72,9 +77,29 @@ static int load(struct web_req *r, struct conf *running, struct conf *saved)
 	return 0;
 }
 
+/* "web", "file" or "default" (see the header). */
+static const char *source_of(struct web_req *r, const char *name, const struct conf *defaults)
+{
+	char key[128], v[VALUE_MAX], start[VALUE_MAX], def[VALUE_MAX];
+	struct db *db = web_db(r);
+	snprintf(key, sizeof(key), "%s%.95s", PBX_SETTING_PREFIX, name);
+	bool saved = db && db_setting_get(db, key, v, sizeof(v)) == 0;
+	explicit_bzero(v, sizeof(v)); /* may be a secret */
+	if (saved)
+		return "web";
+	if (conf_get(&r->w->conf, name, start, sizeof(start)) ||
+	    conf_get(defaults, name, def, sizeof(def)))
+		return "default";
+	bool same = !strcmp(start, def);
+	explicit_bzero(start, sizeof(start));
+	return same ? "default" : "file";
+}
+
 static void answer(struct web_req *r, const struct conf *running, const struct conf *saved,
 		   json_t *extra)
 {
+	struct conf defaults;
+	conf_defaults(&defaults);
 	json_t *vals = json_object(), *schema = json_object(), *pending = json_array();
 	for (size_t i = 0; i < conf_info_count(); i++) {
 		const struct conf_info *ci = conf_info_at(i);
@@ -95,6 +120,9 @@ static void answer(struct web_req *r, const struct conf *running, const struct c
 		json_object_set_new(d, "type", json_string(type_name(ci->type)));
 		json_object_set_new(d, "apply", json_string(ci->live ? "live" : "restart"));
 		json_object_set_new(d, "description", json_string(ci->help));
+		json_object_set_new(d, "group", json_string(ci->group));
+		json_object_set_new(d, "label", json_string(ci->label));
+		json_object_set_new(d, "source", json_string(source_of(r, name, &defaults)));
 		if (ci->type == CONF_INT) {
 			json_object_set_new(d, "min", json_integer(ci->min));
 			json_object_set_new(d, "max", json_integer(ci->max));
@@ -279,4 +307,51 @@ void web_api_settings_put(struct web_req *r)
 		return;
 	}
 	answer(r, &running, &saved, o);
+}
+
+/* The zone the daemon's and the CLI's clocks use: TZ, else the name
+ * /etc/localtime links to (".../zoneinfo/Europe/Berlin"), else
+ * /etc/timezone, else UTC. The web page shows times in it, not in the
+ * browser's, so every page and the CLI agree. */
+static void zone_name(char *out, size_t cap)
+{
+	const char *tz = getenv("TZ");
+	if (tz && *tz) {
+		snprintf(out, cap, "%s", tz[0] == ':' ? tz + 1 : tz);
+		return;
+	}
+	char link[512];
+	ssize_t n = readlink("/etc/localtime", link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		const char *z = strstr(link, "zoneinfo/");
+		if (z && z[9]) {
+			snprintf(out, cap, "%s", z + 9);
+			return;
+		}
+	}
+	FILE *f = fopen("/etc/timezone", "r");
+	if (f) {
+		bool ok = fgets(out, (int)cap, f) != NULL;
+		fclose(f);
+		out[strcspn(out, "\r\n")] = '\0';
+		if (ok && out[0])
+			return;
+	}
+	snprintf(out, cap, "UTC");
+}
+
+void web_api_timezone(struct web_req *r)
+{
+	char zone[128];
+	zone_name(zone, sizeof(zone));
+	time_t now = time(NULL);
+	struct tm tm;
+	json_t *o = json_object();
+	json_object_set_new(o, "timezone", web_jstr(zone));
+	if (localtime_r(&now, &tm)) {
+		json_object_set_new(o, "utc_offset_s", json_integer(tm.tm_gmtoff));
+		json_object_set_new(o, "abbreviation", web_jstr(tm.tm_zone ? tm.tm_zone : ""));
+	}
+	web_json(r, 200, o);
 }

@@ -275,6 +275,15 @@ void web_api_ext_get(struct web_req *r);
 void web_api_ext_update(struct web_req *r);
 void web_api_ext_delete(struct web_req *r);
 void web_api_ext_password(struct web_req *r);
+/* api_ext.c: the current SIP password, as `extension show --show-password` */
+void web_api_ext_secret(struct web_req *r);
+/* api_qr.c: the phone setup card and its QR code */
+void web_api_ext_phone(struct web_req *r);
+void web_api_ext_qr(struct web_req *r);
+/* text as a QR code in SVG (libqrencode, level M); *out malloc'd. 0 or an errno. */
+int web_qr_svg(const char *text, char **out, size_t *len);
+/* api_settings.c: the system's time zone, for every logged-in user */
+void web_api_timezone(struct web_req *r);
 
 void web_api_codecs(struct web_req *r);
 void web_api_registrations(struct web_req *r);

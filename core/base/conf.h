@@ -101,6 +101,8 @@ struct conf_info {
 	bool editable;     /* false for where the data lives (data_dir) */
 	bool secret;       /* a password: never logged, never shown back */
 	const char *const *choices; /* CONF_CHOICE: the words, NULL-ended */
+	const char *group;          /* "basic" or "advanced" (the settings page) */
+	const char *label;          /* in plain words, e.g. "Public address (behind NAT)" */
 };
 
 /* The i-th setting (i < conf_info_count()), in the order of --help. */

@@ -4,8 +4,10 @@
  * (first install, recovery); a running daemon is told to reload after
  * each change. Validation is the database layer's (db_ext_validate, and
  * the PIN policy db_ext_add/db_ext_update apply), so the tool and the web
- * UI accept and refuse exactly the same things. A voicemail PIN is stored
- * hashed: generated ones are printed once, like generated passwords.
+ * UI accept and refuse exactly the same things. A SIP password can be
+ * shown again at any time (`extension show --show-password`, the web's
+ * Reveal); a voicemail PIN is stored hashed, so a generated PIN is
+ * printed once and only its existence is known after.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -169,7 +171,14 @@ static void print_generated(const struct db_ext *e, bool pw, const char *pin)
 		printf("SIP password for %s: %s\n", e->number, e->password);
 	if (pin)
 		printf("voicemail PIN for %s: %s\n", e->number, pin);
-	printf("(generated; shown only now, note it down)\n");
+	/* the same words as the web's: a password can be shown again, a PIN
+	 * (stored hashed) cannot */
+	if (pw)
+		printf("(generated; 'hookflash extension show %s --show-password' shows the "
+		       "password again)\n",
+		       e->number);
+	if (pin)
+		printf("(the PIN is stored hashed: shown only now, note it down)\n");
 }
 
 /* After db_ext_add/db_ext_update failed: the policy's "pin: ..." and the

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
+#include "../base/duration.h"
 #include "../ctl/ctl_proto.h"
 #include "ctl_client.h"
 
@@ -207,12 +208,5 @@ int cli_read_password(char *out, size_t cap)
 
 void cli_duration(char *out, size_t cap, unsigned long long s)
 {
-	if (s < 60)
-		snprintf(out, cap, "%llus", s);
-	else if (s < 3600)
-		snprintf(out, cap, "%llum %02llus", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(out, cap, "%lluh %02llum", s / 3600, s % 3600 / 60);
-	else
-		snprintf(out, cap, "%llud %02lluh", s / 86400, s % 86400 / 3600);
+	duration_format(out, cap, s); /* the web's fmtDur writes the same */
 }
