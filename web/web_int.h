@@ -326,5 +326,8 @@ void web_static_index(struct web_req *r);
 void web_static_css(struct web_req *r);
 void web_static_js(struct web_req *r);
 void web_static_vm_js(struct web_req *r);
+void web_static_phone_js(struct web_req *r);
+void web_static_users_js(struct web_req *r);
+void web_static_ext_js(struct web_req *r);
 
 #endif

@@ -8,7 +8,9 @@ DATA_DIR/initial-credentials.txt, runs ui.mjs and plays the SIP phones
 (tests/integration/callkit.py) when the script asks for them:
 
     node prints                       python does, then answers "GO" (or "ERR msg")
-    NEED register <number> <password> registers a phone as that extension
+    NEED register <number> <password> [<server> <port>]
+                                      registers a phone (baresip) as that extension,
+                                      at the server and port given (the phone card's)
     NEED call                         the phone calls 1002, a second phone answers
     NEED hungup                       both phones got BYE (answered 200)
     NEED voicemail <mailbox> <user> <password>
@@ -93,8 +95,12 @@ class Phones:
 
     def need(self, what, args):
         if what == 'register':
-            number, password = args
-            self.soft = Softphone(number, password, self.d.sip_port, 440)
+            number, password = args[:2]
+            if len(args) == 4:  # the phone card's server and port: the phone uses them
+                hf.check(args[2] == hf.LOCAL and int(args[3]) == self.d.sip_port,
+                         'the card says %s:%s, the daemon is at %s:%d' % (args[2], args[3], hf.LOCAL, self.d.sip_port))
+            port = int(args[3]) if len(args) == 4 else self.d.sip_port
+            self.soft = Softphone(number, password, port, 440)
             self.soft.start()
             self.b = Phone(self.d.sip_port, '1002', self.creds['1002'], name='callee')
             register(self.b, '1002', self.creds['1002'])

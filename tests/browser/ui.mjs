@@ -72,6 +72,7 @@ function expect(cond, msg) {
 }
 
 let password = null;
+let card = null;
 
 const steps = [
   ['login page loads (module script, stylesheet, no CSP errors)', async () => {
@@ -81,6 +82,11 @@ const steps = [
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(bg === 'rgb(244, 245, 247)', `style.css not applied (body background ${bg})`);
     await screenshot('login');
+  }],
+  ['the login page shows no menu and no Log out', async () => {
+    expect(!(await page.locator('#top').isVisible()), 'the menu bar is visible before login');
+    expect(!(await page.locator('#logout').isVisible()), 'a Log out button is visible before login');
+    expect(!(await page.locator('a[data-page=extensions]').isVisible()), 'the Extensions link is visible before login');
   }],
   ['a wrong password shows the API error on the form', async () => {
     await page.fill('#login-username', USER);
@@ -95,6 +101,17 @@ const steps = [
     await page.waitForFunction(() => /^\d+$/.test(document.getElementById('stat-registrations')?.textContent || ''));
     expect(await text('#stat-calls') === '0', `calls now: ${await text('#stat-calls')}`);
     expect(await text('#stat-extensions') === '5', `extensions: ${await text('#stat-extensions')}`);
+    expect(await page.locator('#top').isVisible() && await page.locator('#logout').isVisible(), 'no menu after login');
+    // the system's time zone is named in the header
+    await page.locator('#tz', { hasText: /^times in \S+/ }).waitFor();
+    // no tile wraps: every figure is one line, as high as "calls now"
+    await page.locator('#stat-answered', { hasText: 'answered' }).waitFor();
+    const heights = await page.evaluate(() => [...document.querySelectorAll('.stat .n')].map((e) => e.getBoundingClientRect().height));
+    expect(heights.every((x) => x === heights[0]), `tile heights ${heights.join(', ')}`);
+    await page.setViewportSize({ width: 700, height: 800 });
+    const narrow = await page.evaluate(() => [...document.querySelectorAll('.stat .n')].map((e) => e.getBoundingClientRect().height));
+    await page.setViewportSize({ width: 1200, height: 800 });
+    expect(narrow.every((x) => x === narrow[0]), `tile heights at 700 px ${narrow.join(', ')}`);
     await screenshot('dashboard');
   }],
   ['a bad extension number is reported next to the number field', async () => {
@@ -107,15 +124,22 @@ const steps = [
     expect(await page.getAttribute('#ext-number', 'aria-invalid') === 'true', 'field not marked invalid');
     await screenshot('extension-error');
   }],
-  ['create an extension, its SIP password is shown once', async () => {
+  ['create an extension: the phone card shows server, port, user, password and a QR code', async () => {
     await page.fill('#ext-number', EXT);
     await page.fill('#ext-name', 'Browser softphone');
     await page.click('#ext-create button[type=submit]');
-    await page.locator('#new-password').waitFor();
-    password = await text('#new-password');
+    await page.locator('#phone-card').waitFor();
+    password = await text('#phone-password');
+    card = { server: await text('#phone-server'), port: await text('#phone-port'), user: await text('#phone-user'),
+      transport: await text('#phone-transport') };
     expect(/^\S{8,}$/.test(password), `password shown: ${password}`);
+    expect(card.server === new globalThis.URL(URL).hostname && /^\d+$/.test(card.port) && card.user === EXT && card.transport === 'UDP',
+      `card: ${JSON.stringify(card)}`);
+    await page.waitForFunction(() => document.getElementById('phone-qr').complete && document.getElementById('phone-qr').naturalWidth > 100);
+    expect(/QR code/.test(await page.getAttribute('#phone-qr', 'alt')), 'the QR image has no text alternative');
     await page.locator(`#ext-rows tr[data-number="${EXT}"]`).waitFor();
     expect(await text('#ext-number-err') === '', 'the old error is still shown');
+    expect(!(await page.content()).includes('shown only this once'), 'the false "shown only once" wording is back');
     await screenshot('extension-created');
     await page.click('#secret-dismiss');
     await page.locator('#secret').waitFor({ state: 'detached' });
@@ -171,12 +195,21 @@ const steps = [
     await page.locator('#reg-rows').waitFor();
     await page.waitForFunction(() => document.getElementById('main').dataset.live === 'sse');
     await page.evaluate(() => { window.hfNoReload = 1; });
-    await need('register', EXT, password);
+    // the softphone gets exactly what the card said
+    await need('register', card.user, password, card.server, card.port);
     const row = page.locator(`#reg-rows tr[data-extension="${EXT}"]`);
     await row.waitFor();
     expect(/baresip/i.test(await row.locator('td').nth(4).textContent()), `user agent: ${await row.locator('td').nth(4).textContent()}`);
     expect(await page.evaluate(() => window.hfNoReload) === 1, 'the page was reloaded');
     await screenshot('registrations');
+  }],
+  ['the extensions page shows the registered softphone online', async () => {
+    await page.click('a[data-page=extensions]');
+    const cell = page.locator(`#ext-rows tr[data-number="${EXT}"] td.online[data-online=yes]`);
+    await cell.waitFor();
+    expect(/baresip/i.test(await cell.textContent()), `online cell: ${await cell.textContent()}`);
+    expect(await page.locator('#ext-rows tr[data-number="1003"] td.online[data-online=no]').count() === 1, '1003 is not offline');
+    await screenshot('extensions-online');
   }],
   ['a call appears on the live calls page', async () => {
     await page.click('a[data-page=calls]');
@@ -218,6 +251,25 @@ const steps = [
     expect(csv.status() === 200 && body.includes(EXT) && body.includes('ANSWERED'), `CSV ${csv.status()}: ${body.slice(0, 200)}`);
     await screenshot('history');
   }],
+  ['history: times in the system zone, durations as the CLI writes them, date filters in that zone', async () => {
+    const cells = await page.locator('#cdr-rows tr[data-id] td').allTextContents();
+    expect(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(cells[0]), `start: ${cells[0]}`);
+    expect(/^(\d+s|\d+m \d{2}s)$/.test(cells[4]) && /^(\d+s|\d+m \d{2}s)$/.test(cells[5]), `durations: ${cells[4]} / ${cells[5]}`);
+    // the row's own date, in the zone it is shown in, as From and To: still there
+    const day = cells[0].slice(0, 10);
+    await page.fill('#cdr-from', day);
+    await page.fill('#cdr-to', day);
+    await page.click('#cdr-filter button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#cdr-rows tr[data-id]').length === 1);
+    // the day after it: gone
+    const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+    await page.fill('#cdr-from', next);
+    await page.fill('#cdr-to', next);
+    await page.click('#cdr-filter button[type=submit]');
+    await page.locator('#cdr-rows td.empty').waitFor();
+    await page.fill('#cdr-from', '');
+    await page.fill('#cdr-to', '');
+  }],
   ['the dashboard chart shows the call in the current hour', async () => {
     await page.click('a[data-page=dashboard]');
     await page.locator('#calls-chart').waitFor();
@@ -236,6 +288,7 @@ const steps = [
   ['settings: a bad value is shown next to its field, nothing saved', async () => {
     await page.click('a[data-page=settings]');
     await page.locator('#settings-form').waitFor();
+    await page.click('#settings-tab-advanced');
     await page.fill('#set-registrar-min-expires', '0');
     await page.click('#settings-form button[type=submit]');
     await page.locator('#set-registrar-min-expires-err:not(:empty)').waitFor();
@@ -253,8 +306,32 @@ const steps = [
     await page.click('a[data-page=dashboard]');
     await page.click('a[data-page=settings]');
     await page.locator('#settings-form').waitFor();
+    await page.click('#settings-tab-advanced');
     expect(await page.inputValue('#set-registrar-max-expires') === '3000', 'not saved');
+    expect(await text('#set-registrar-max-expires-source') === 'saved here', `source: ${await text('#set-registrar-max-expires-source')}`);
+    expect(await text('#set-registrar-default-expires-source') === 'default', `source: ${await text('#set-registrar-default-expires-source')}`);
     await screenshot('settings-saved');
+  }],
+  ['settings: Basic and Advanced tabs, plain labels, sources; a lock-out change asks first', async () => {
+    await page.click('#settings-tab-basic');
+    expect(await page.locator('#set-sip-udp-port').isVisible(), 'the SIP port is not on the Basic tab');
+    expect(!(await page.locator('#set-registrar-max-expires').isVisible()), 'a tuning key is on the Basic tab');
+    expect(await page.locator('label[for=set-sip-external-address]').textContent() === 'Public address (behind NAT)', 'label of sip.external_address');
+    // the test daemon gets its ports as flags
+    expect(await text('#set-sip-udp-port-source') === 'hookflash.conf or command line', `source: ${await text('#set-sip-udp-port-source')}`);
+    await page.locator('#set-timezone', { hasText: /\S/ }).waitFor();
+    const was = await page.inputValue('#set-http-https-port');
+    await page.fill('#set-http-https-port', '8999');
+    await page.click('#settings-form button[type=submit]');
+    await page.locator('#lockout-dialog').waitFor();
+    expect(/lock you out/.test(await text('#lockout-dialog-title')) && /8999/.test(await text('#lockout-dialog-text')),
+      `dialog: ${await text('#lockout-dialog')}`);
+    await screenshot('settings-lockout');
+    await page.click('#lockout-dialog-no');
+    await page.locator('#settings-status', { hasText: 'Not saved' }).waitFor();
+    const saved = await page.evaluate(async () => (await fetch('/api/v1/settings')).json());
+    expect(String(saved.settings['http.https_port']) === was, `saved anyway: ${saved.settings['http.https_port']}`);
+    await page.fill('#set-http-https-port', was);
   }],
   ['settings: the e-mail password is never shown back; the test e-mail says why it cannot go', async () => {
     await page.fill('#set-email-password', 'browser-secret-1');
@@ -264,6 +341,7 @@ const steps = [
     await page.click('a[data-page=dashboard]');
     await page.click('a[data-page=settings]');
     await page.locator('#settings-form').waitFor();
+    await page.click('#settings-tab-basic');
     expect(await page.getAttribute('#set-email-password', 'type') === 'password', 'the password input is not type=password');
     expect(await page.inputValue('#set-email-password') === '', 'the saved password was put back in its input');
     expect(/saved/.test(await page.getAttribute('#set-email-password', 'placeholder')), 'no hint that a password is saved');
@@ -291,8 +369,71 @@ const steps = [
     }
     await screenshot('about');
   }],
+  ['extensions: Reveal shows the password; New password asks first and Cancel keeps it', async () => {
+    await page.click('a[data-page=extensions]');
+    const row = page.locator(`#ext-rows tr[data-number="${EXT}"]`);
+    await row.getByRole('button', { name: `Reveal password of ${EXT}` }).click();
+    await page.locator(`#pw-${EXT}`).waitFor();
+    expect(await text(`#pw-${EXT}`) === password, 'Reveal shows another password');
+    await row.getByRole('button', { name: `New password for ${EXT}` }).click();
+    await page.locator('#newpw-dialog').waitFor();
+    expect(/stops registering/.test(await text('#newpw-dialog-text')), `dialog: ${await text('#newpw-dialog-text')}`);
+    expect(/1 phone is registered/.test(await text('#newpw-dialog-text')), `dialog does not say a phone uses it: ${await text('#newpw-dialog-text')}`);
+    await screenshot('new-password-confirm');
+    await page.click('#newpw-dialog-no');
+    await page.locator('#newpw-dialog').waitFor({ state: 'detached' });
+    let now = await page.evaluate(async (n) => (await fetch(`/api/v1/extensions/${n}/secret`)).json(), EXT);
+    expect(now.password === password, 'Cancel replaced the password');
+    await row.getByRole('button', { name: `New password for ${EXT}` }).click();
+    await page.click('#newpw-dialog-yes');
+    await page.locator('#phone-card').waitFor();
+    const fresh = await text('#phone-password');
+    now = await page.evaluate(async (n) => (await fetch(`/api/v1/extensions/${n}/secret`)).json(), EXT);
+    expect(fresh !== password && now.password === fresh, 'the card does not show the new password');
+    await page.click('#secret-dismiss');
+  }],
+  ['users: create, change role, delete (with a confirmation)', async () => {
+    await page.click('a[data-page=users]');
+    await page.locator('#user-rows tr[data-username=admin]').waitFor();
+    await page.fill('#user-name', 'browserclerk');
+    await page.fill('#user-password', 'browser-clerk-pw-1');
+    await page.fill('#user-extension', '1003');
+    await page.click('#user-create button[type=submit]');
+    const row = page.locator('#user-rows tr[data-username=browserclerk]');
+    await row.waitFor();
+    expect((await row.textContent()).includes('1003'), `row: ${await row.textContent()}`);
+    await row.getByRole('combobox', { name: 'Role of browserclerk' }).selectOption('admin');
+    await page.waitForFunction(async () => (await (await fetch('/api/v1/users')).json()).users
+      .some((u) => u.username === 'browserclerk' && u.role === 'admin'));
+    await screenshot('users');
+    await page.locator('#user-rows tr[data-username=browserclerk]').getByRole('button', { name: 'Delete user browserclerk' }).click();
+    await page.click('#user-delete-dialog-yes');
+    await page.locator('#user-rows tr[data-username=browserclerk]').waitFor({ state: 'detached' });
+    expect(await page.locator('#user-rows tr[data-username=admin] button[disabled]').count() === 1, 'admin may delete itself');
+  }],
+  ['API tokens: the secret is shown once with a copy button, it works, delete revokes it', async () => {
+    await page.click('a[data-page=tokens]');
+    await page.locator('#token-rows').waitFor();
+    await page.fill('#token-name', 'browser-script');
+    await page.click('#token-create button[type=submit]');
+    await page.locator('#new-token').waitFor();
+    const tok = await text('#new-token');
+    expect(/^\S{20,}$/.test(tok) && await page.locator('#token-copy').isVisible(), `token shown: ${tok}`);
+    const row = page.locator('#token-rows tr[data-name=browser-script]');
+    await row.waitFor();
+    expect(!(await row.textContent()).includes(tok), 'the token is in the list');
+    const use = () => context.request.get(new globalThis.URL('/api/v1/extensions', URL).href,
+      { headers: { Authorization: `Bearer ${tok}`, Cookie: '' } });
+    expect((await use()).status() === 200, 'the new token is refused');
+    await screenshot('tokens');
+    await page.click('#token-dismiss');
+    await row.getByRole('button', { name: 'Delete token browser-script' }).click();
+    await page.click('#token-delete-dialog-yes');
+    await row.waitFor({ state: 'detached' });
+    expect((await use()).status() === 401, 'the deleted token still works');
+  }],
   ['every input has a label', async () => {
-    for (const where of ['settings', 'extensions', 'history', 'voicemail']) {
+    for (const where of ['settings', 'extensions', 'history', 'voicemail', 'users', 'tokens']) {
       await page.click(`a[data-page=${where}]`);
       await page.locator('main input, main select').first().waitFor();
       const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
@@ -313,6 +454,7 @@ const steps = [
   ['log out', async () => {
     await page.click('#logout');
     await page.locator('#login-form').waitFor();
+    expect(!(await page.locator('#top').isVisible()), 'the menu is shown on the login page after logging out');
     const r = await context.request.get(new globalThis.URL('/api/v1/session', URL).href);
     expect(r.status() === 401, `session after logout: ${r.status()}`);
   }],

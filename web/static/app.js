@@ -5,12 +5,15 @@
 // API every 2 s when the stream cannot be had.
 
 import { voicemailPage } from './voicemail.js';
+import { confirmDialog } from './phone.js';
+import { extensionsPage } from './extensions.js';
+import { usersPage, tokensPage } from './users.js';
 
 const API = '/api/v1';
 const POLL_MS = 2000;
 const PAGE_SIZE = 25;
 
-const state = { session: null, csrf: null, stop: [] };
+const state = { session: null, csrf: null, stop: [], tz: null };
 const main = document.getElementById('main');
 
 // --- DOM helpers -------------------------------------------------------------
@@ -46,16 +49,46 @@ function toast(msg) {
   toast.timer = setTimeout(() => { t.textContent = ''; }, 4000);
 }
 
-function fmtTime(ms) {
-  if (!ms) return '';
-  const d = new Date(ms);
-  return d.toLocaleString();
+// Times are shown in the system's time zone (GET /timezone, named in the
+// header), not the browser's, as "2025-03-01 14:05:09" like the CLI.
+function zoneFmt(opts) {
+  try {
+    return new Intl.DateTimeFormat('sv-SE', { ...opts, timeZone: state.tz || undefined });
+  } catch {
+    return new Intl.DateTimeFormat('sv-SE', opts); // a zone this browser does not know
+  }
 }
 
+function fmtTime(ms) {
+  if (!ms) return '';
+  return zoneFmt({ year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    second: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+}
+
+// The system zone's offset from UTC at ms, in ms.
+function zoneOffset(ms) {
+  const p = Object.fromEntries(zoneFmt({ year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
+    minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+// Midnight starting "YYYY-MM-DD" (plus days) in the system's zone, as unix ms.
+function zoneMidnight(date, days = 0) {
+  const [y, m, d] = date.split('-').map(Number);
+  const guess = Date.UTC(y, m - 1, d + days);
+  const first = guess - zoneOffset(guess);
+  return guess - zoneOffset(first); // again at the instant itself: a DST change that day
+}
+
+// One duration format everywhere, the CLI's (core/base/duration.c):
+// "45s", "4m 58s", "1h 02m", "2d 03h".
 function fmtDur(s) {
-  s = s | 0;
-  const m = Math.floor(s / 60), ss = String(s % 60).padStart(2, '0');
-  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+  s = Math.max(0, Math.floor(Number(s) || 0));
+  const p = (n) => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${p(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${p(Math.floor(s % 3600 / 60))}m`;
+  return `${Math.floor(s / 86400)}d ${p(Math.floor(s % 86400 / 3600))}h`;
 }
 
 // --- API ---------------------------------------------------------------------
@@ -112,7 +145,8 @@ function clearErrors(form) {
 
 // --- routing -----------------------------------------------------------------
 
-const pages = { login, dashboard, extensions, numbers, calls, history, registrations, voicemail, settings, about };
+const pages = { login, dashboard, extensions, numbers, calls, history, registrations, voicemail, settings, users, tokens, about };
+const ADMIN_PAGES = ['settings', 'users', 'tokens'];
 
 function go(page) {
   if (location.hash !== '#/' + page) location.hash = '#/' + page;
@@ -186,7 +220,13 @@ async function route() {
     }
   }
   const admin = state.session && state.session.role === 'admin';
-  if (name === 'settings' && !admin) name = 'dashboard';
+  if (ADMIN_PAGES.includes(name) && !admin) name = 'dashboard';
+  if (name !== 'login' && !state.tz) {
+    try {
+      state.tz = (await api('GET', '/timezone')).timezone;
+      document.getElementById('tz').textContent = `times in ${state.tz}`;
+    } catch { /* the browser's zone then */ }
+  }
   const top = document.getElementById('top');
   top.hidden = name === 'login';
   document.querySelectorAll('.top [data-admin]').forEach((el) => { el.hidden = !admin; });
@@ -241,6 +281,7 @@ function dashboard() {
   const regs = h('span', { class: 'n', id: 'stat-registrations' }, '–');
   const exts = h('span', { class: 'n', id: 'stat-extensions' }, '–');
   const total = h('span', { class: 'n', id: 'stat-total' }, '–');
+  const answered = h('span', { id: 'stat-answered' });
   const info = h('p', { class: 'muted' });
   const chart = h('div', { id: 'chart-slot' });
   const admin = state.session.role === 'admin';
@@ -249,7 +290,7 @@ function dashboard() {
       h('div', { class: 'stat' }, calls, h('span', { class: 'l' }, 'calls now')),
       h('div', { class: 'stat' }, regs, h('span', { class: 'l' }, 'registrations now')),
       admin ? h('div', { class: 'stat' }, exts, h('span', { class: 'l' }, 'extensions')) : null,
-      admin ? h('div', { class: 'stat' }, total, h('span', { class: 'l' }, 'calls since start')) : null),
+      admin ? h('div', { class: 'stat' }, total, h('span', { class: 'l' }, 'calls since start ', answered)) : null),
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('h2', { id: 'chart-h' }, 'Calls per hour, last 24 hours'), chart),
     info);
@@ -262,7 +303,8 @@ function dashboard() {
     if (!admin) return;
     const s = await api('GET', '/status');
     exts.textContent = s.extensions;
-    total.textContent = `${s.calls_total} (${s.calls_answered} answered)`;
+    total.textContent = s.calls_total; // the number alone: the tile never wraps
+    answered.textContent = `(${s.calls_answered} answered)`;
     info.textContent = `Version ${s.version}, up ${fmtDur(s.uptime_s)}.`;
   }
   live({
@@ -335,165 +377,7 @@ function callsChart(data) {
 }
 
 function extensions() {
-  const secret = h('div', { id: 'secret-slot' });
-  const search = h('input', { type: 'search', name: 'q', placeholder: 'number or name' });
-  const tbody = h('tbody', { id: 'ext-rows' });
-  let all = [];
-  // what a codec list is, from the server's codec table (GET /codecs)
-  const codecSyntax = api('GET', '/codecs').then((c) => c.syntax).catch(() => '');
-
-  const number = h('input', { name: 'number', inputmode: 'numeric', required: true, autocomplete: 'off' });
-  const name = h('input', { name: 'name', autocomplete: 'off' });
-  const form = h('form', { class: 'grid', id: 'ext-create', novalidate: true },
-    field('ext-number', 'Number', number),
-    field('ext-name', 'Name', name),
-    h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Create extension'),
-      h('span', { class: 'err', 'data-err-for': '_form', role: 'alert' })));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors(form);
-    const body = { number: number.value.trim() };
-    if (name.value.trim()) body.name = name.value.trim();
-    try {
-      const x = await api('POST', '/extensions', body);
-      showSecret(x.number, x.password);
-      form.reset();
-      await load();
-    } catch (e) {
-      showError(form, e);
-    }
-  });
-
-  function showSecret(num, pw) {
-    if (!pw) return;
-    const close = h('button', { type: 'button', class: 'secondary', id: 'secret-dismiss' }, 'Done, hide it');
-    const panel = h('div', { class: 'secret', role: 'region', 'aria-labelledby': 'secret-title', id: 'secret' },
-      h('h2', { id: 'secret-title' }, `SIP password of extension ${num}`),
-      h('p', {}, 'Copy it now: it is shown only this once. ',
-        h('code', { id: 'new-password', 'data-number': num }, pw)),
-      close);
-    close.addEventListener('click', () => panel.remove());
-    secret.replaceChildren(panel);
-    close.focus();
-  }
-
-  function row(x) {
-    const tr = h('tr', { 'data-number': x.number },
-      h('td', {}, x.number), h('td', {}, x.name), h('td', {}, x.enabled ? 'yes' : 'no'),
-      h('td', {}, x.contact || h('span', { class: 'muted' }, 'by REGISTER')),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'small secondary', onclick: () => edit(tr, x), 'aria-label': `Edit ${x.number}` }, 'Edit'),
-        h('button', { type: 'button', class: 'small secondary', onclick: () => newPassword(x), 'aria-label': `New password for ${x.number}` }, 'New password'),
-        delButton(x)));
-    return tr;
-  }
-
-  function delButton(x) {
-    const b = h('button', { type: 'button', class: 'small danger', 'aria-label': `Delete ${x.number}` }, 'Delete');
-    b.addEventListener('click', async () => {
-      if (!b.dataset.armed) { // two clicks: no blocking confirm() dialog
-        b.dataset.armed = '1';
-        b.textContent = 'Really delete?';
-        return;
-      }
-      try {
-        await api('DELETE', `/extensions/${encodeURIComponent(x.number)}`);
-        toast(`Extension ${x.number} deleted`);
-        await load();
-      } catch (e) { toast(e.message); }
-    });
-    return b;
-  }
-
-  async function newPassword(x) {
-    try {
-      const r = await api('POST', `/extensions/${encodeURIComponent(x.number)}/password`);
-      showSecret(x.number, r.password);
-    } catch (e) { toast(e.message); }
-  }
-
-  function edit(tr, x) {
-    const id = `edit-${x.number}`;
-    const nm = h('input', { name: 'name', value: x.name || '' });
-    const en = h('input', { name: 'enabled', type: 'checkbox', id: `${id}-enabled` });
-    en.checked = !!x.enabled;
-    const cs = h('input', { name: 'codecs', value: x.codecs || '', placeholder: 'system default' });
-    const csHint = h('span', { class: 'hint', id: `${id}-codecs-hint` }, 'empty: the system default');
-    codecSyntax.then((sx) => { if (sx) csHint.textContent = `${sx}; empty: the system default`; });
-    const sr = h('select', { name: 'srtp' },
-      ...['optional', 'required', 'off'].map((v) => h('option', { value: v }, v)));
-    sr.value = x.srtp || 'optional';
-    // call handling: '' and 0 are the defaults (the server's rules, db_ext_validate)
-    const rt = h('input', { name: 'ring_time', type: 'number', min: 0, max: 300, value: x.ring_time || '', placeholder: '25 (default)' });
-    const dest = (n) => h('input', { name: n, value: x[n] || '', placeholder: 'voicemail (default)', autocomplete: 'off' });
-    const fwd = (n) => h('input', { name: n, value: x[n] || '', placeholder: 'off', inputmode: 'tel', autocomplete: 'off' });
-    const na = dest('no_answer'), bz = dest('busy'), ua = dest('unavailable');
-    const fa = fwd('forward_all'), fb = fwd('forward_busy'), fn = fwd('forward_no_answer');
-    const dnd = h('input', { name: 'dnd', type: 'checkbox', id: `${id}-dnd` });
-    dnd.checked = !!x.dnd;
-    const destHint = h('span', { class: 'hint' }, 'kind:id (ext:1002, vm:1001) or hangup; empty: its voicemail');
-    const f = h('form', { class: 'grid', novalidate: true },
-      field(`${id}-name`, 'Name', nm),
-      h('div', { class: 'field' }, h('label', { for: `${id}-enabled` }, 'Enabled'), en,
-        h('span', { class: 'err', 'data-err-for': 'enabled' })),
-      field(`${id}-codecs`, 'Codecs', cs, csHint),
-      field(`${id}-srtp`, 'SRTP', sr,
-        h('span', { class: 'hint' }, 'SDES keys travel in the SIP signalling: private only when the SIP is (TLS is not there yet)')),
-      field(`${id}-ring_time`, 'Ring time (s)', rt, h('span', { class: 'hint' }, '5 to 300 seconds; empty: the default (25)')),
-      field(`${id}-no_answer`, 'No answer goes to', na, destHint),
-      field(`${id}-busy`, 'Busy goes to', bz, destHint.cloneNode(true)),
-      field(`${id}-unavailable`, 'Unavailable goes to', ua,
-        h('span', { class: 'hint' }, 'no phone registered; kind:id or hangup; empty: its voicemail')),
-      field(`${id}-forward_all`, 'Forward all calls to', fa, h('span', { class: 'hint' }, 'a number to dial (0-9 * # +); empty: off')),
-      field(`${id}-forward_busy`, 'Forward when busy to', fb, h('span', { class: 'hint' }, 'empty: off')),
-      field(`${id}-forward_no_answer`, 'Forward when not answered to', fn, h('span', { class: 'hint' }, 'empty: off')),
-      h('div', { class: 'field' }, h('label', { for: `${id}-dnd` }, 'Do not disturb'), dnd,
-        h('span', { class: 'err', 'data-err-for': 'dnd' })),
-      h('div', { class: 'field' },
-        h('button', { type: 'submit' }, 'Save'),
-        h('button', { type: 'button', class: 'secondary', onclick: () => load() }, 'Cancel'),
-        h('span', { class: 'err', 'data-err-for': '_form', role: 'alert' })));
-    f.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      try {
-        await api('PATCH', `/extensions/${encodeURIComponent(x.number)}`,
-          {
-            name: nm.value, enabled: en.checked, codecs: cs.value.trim(), srtp: sr.value,
-            // a ring time that is not a whole number goes as typed: the server names the rule
-            ring_time: rt.value.trim() === '' ? 0 : (Number.isInteger(Number(rt.value)) ? Number(rt.value) : rt.value),
-            no_answer: na.value.trim(), busy: bz.value.trim(), unavailable: ua.value.trim(),
-            forward_all: fa.value.trim(), forward_busy: fb.value.trim(), forward_no_answer: fn.value.trim(),
-            dnd: dnd.checked,
-          });
-        toast(`Extension ${x.number} saved`);
-        await load();
-      } catch (e) { showError(f, e); }
-    });
-    tr.replaceChildren(h('td', {}, x.number), h('td', { colspan: 4 }, f));
-    nm.focus();
-  }
-
-  function render() {
-    const q = search.value.trim().toLowerCase();
-    const rows = all.filter((x) => !q || x.number.includes(q) || (x.name || '').toLowerCase().includes(q));
-    tbody.replaceChildren(...(rows.length ? rows.map(row)
-      : [h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No extensions'))]));
-  }
-
-  async function load() {
-    all = (await api('GET', '/extensions')).extensions;
-    render();
-  }
-
-  search.addEventListener('input', render);
-  const admin = state.session.role === 'admin';
-  main.append(title('Extensions'), secret,
-    admin ? h('section', { class: 'card', 'aria-labelledby': 'create-h' }, h('h2', { id: 'create-h' }, 'New extension'), form) : null,
-    h('div', { class: 'toolbar' }, field('ext-search', 'Search', search)),
-    h('div', { class: 'table-wrap' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Number', 'Name', 'Enabled', 'Contact', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-      tbody)));
-  load().catch((e) => toast(e.message));
+  extensionsPage({ h, api, field, toast, title, main, showError, clearErrors, fmtDur, state, live });
 }
 
 // The numbering plan, read-only: every dialable number and where it goes.
@@ -560,13 +444,13 @@ function registrations() {
       since = Date.now();
       tbody.replaceChildren(...(list.length ? list.map((r) => h('tr', { 'data-extension': r.extension },
         h('td', {}, r.extension), h('td', {}, r.contact), h('td', {}, r.source),
-        h('td', { class: 'exp', 'data-s': r.expires_in }, `${r.expires_in} s`), h('td', {}, r.user_agent || '')))
+        h('td', { class: 'exp', 'data-s': r.expires_in }, fmtDur(r.expires_in)), h('td', {}, r.user_agent || '')))
         : [h('tr', {}, h('td', { colspan: 5, class: 'empty' }, 'No phone is registered'))]));
     },
   });
   every(() => {
     const gone = Math.floor((Date.now() - since) / 1000);
-    tbody.querySelectorAll('td.exp').forEach((td) => { td.textContent = `${Math.max(0, Number(td.dataset.s) - gone)} s`; });
+    tbody.querySelectorAll('td.exp').forEach((td) => { td.textContent = fmtDur(Number(td.dataset.s) - gone); });
   });
 }
 
@@ -579,7 +463,7 @@ function history() {
     ['ANSWERED', 'VOICEMAIL', 'NO ANSWER', 'BUSY', 'FAILED', 'CANCELLED'].map((d) => h('option', { value: d }, d)));
   const csv = h('a', { id: 'cdr-csv', download: 'cdrs.csv' }, 'Download CSV');
   const form = h('form', { class: 'grid card', id: 'cdr-filter', novalidate: true },
-    field('cdr-from', 'From (UTC date)', from), field('cdr-to', 'Before (UTC date)', to),
+    field('cdr-from', 'From (date)', from), field('cdr-to', 'To (date, included)', to),
     field('cdr-number', 'Number', number), field('cdr-disposition', 'Disposition', disp),
     h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Filter'),
       h('span', { class: 'err', 'data-err-for': '_form', role: 'alert' })));
@@ -591,8 +475,9 @@ function history() {
 
   function query(extra) {
     const p = new URLSearchParams();
-    if (from.value) p.set('from', from.value);
-    if (to.value) p.set('to', to.value);
+    // whole days in the system's zone, as the CLI's --from/--to
+    if (from.value) p.set('from', zoneMidnight(from.value));
+    if (to.value) p.set('to', zoneMidnight(to.value, 1));
     if (number.value.trim()) p.set('number', number.value.trim());
     if (disp.value) p.set('disposition', disp.value);
     for (const [k, v] of Object.entries(extra)) p.set(k, v);
@@ -634,13 +519,28 @@ function history() {
   load();
 }
 
+function users() {
+  usersPage({ h, api, field, toast, title, main, showError, clearErrors, fmtTime, state });
+}
+
+function tokens() {
+  tokensPage({ h, api, field, toast, title, main, showError, clearErrors, fmtTime, state });
+}
+
 function voicemail() {
   voicemailPage({ h, api, field, toast, fmtTime, fmtDur, title, main, state, poll, API, showError, clearErrors });
 }
 
-// The daemon's settings (admin): one labelled input per setting, grouped
-// by section; only changed values are sent; an error shows next to its
-// input; the answer says what applied now and what waits for a restart.
+// The daemon's settings (admin), on two tabs: Basic (what an office sets
+// up: network, public address, SIP port, codecs, e-mail, the time zone
+// shown) and Advanced (tuning), each setting with a plain label, its
+// section.key, where its value comes from (hookflash.conf or a flag, this
+// page, the built-in default) and when it applies. Only changed values are
+// sent; an error shows next to its input; a change that can cut the admin
+// off (web ports, listen addresses) asks first.
+const LOCKOUT = ['http.port', 'http.https_port', 'sip.bind'];
+const SOURCE = { web: 'saved here', file: 'hookflash.conf or command line', default: 'default' };
+
 function settings() {
   const slot = h('div', { id: 'settings-slot' }, h('p', { class: 'muted' }, 'Loading…'));
   const status = h('p', { id: 'settings-status', role: 'status', 'aria-live': 'polite' });
@@ -649,6 +549,7 @@ function settings() {
       'Those marked “live” apply at once, without disturbing calls in progress; the others at the next start.'),
     status, slot);
   let current = {};
+  let tab = 'basic';
 
   const idOf = (name) => `set-${name.replace(/[^a-z0-9]+/g, '-')}`;
 
@@ -681,26 +582,51 @@ function settings() {
   function render(doc) {
     current = doc.settings;
     const form = h('form', { id: 'settings-form', novalidate: true });
-    const sections = {};
+    const groups = { basic: {}, advanced: {} };
     for (const [name, d] of Object.entries(doc.schema)) {
       const sec = name.split('.')[0];
-      if (!sections[sec]) sections[sec] = h('fieldset', { class: 'grid card' }, h('legend', {}, sec));
+      const g = groups[d.group === 'basic' ? 'basic' : 'advanced'];
+      if (!g[sec]) g[sec] = h('fieldset', { class: 'grid card' }, h('legend', {}, sec));
       const id = idOf(name);
       const el = input(name, d, doc.settings[name]);
       const pend = (doc.pending_restart || []).includes(name);
       const hint = h('span', { class: 'hint', id: `${id}-hint` },
-        d.description, d.type === 'integer' ? ` (${d.min}–${d.max})` : '',
+        d.description, d.type === 'integer' ? ` (${d.min}–${d.max})` : '', ' · ', h('code', {}, name),
         ' · ', h('span', { class: d.apply === 'live' ? 'tag live' : 'tag restart' }, d.apply === 'live' ? 'live' : 'at restart'),
+        ' ', h('span', { class: `tag source ${d.source}`, 'data-source': d.source, id: `${id}-source` }, SOURCE[d.source] || d.source),
         pend ? h('span', { class: 'tag pending' }, ` running: ${String(d.running)}`) : null);
-      const f = field(id, name.split('.')[1].replace(/_/g, ' '), el, hint);
+      const f = field(id, d.label || name, el, hint);
       el.setAttribute('aria-describedby', `${id}-err ${id}-hint`);
       f.dataset.setting = name;
-      sections[sec].append(f);
+      g[sec].append(f);
     }
-    if (sections.email) sections.email.append(mailTest());
-    form.append(...Object.values(sections),
+    if (groups.basic.email) groups.basic.email.append(mailTest());
+    const zone = h('fieldset', { class: 'grid card', id: 'settings-zone' }, h('legend', {}, 'time'),
+      h('div', { class: 'field' }, h('span', { class: 'label' }, 'Time zone'),
+        h('span', { id: 'set-timezone' }, state.tz || 'unknown'),
+        h('span', { class: 'hint' }, 'the system\'s: every page, the CLI and the logs use it. Change it on the server (timedatectl set-timezone) and restart.')));
+    const panes = {
+      basic: h('div', { id: 'settings-basic', role: 'tabpanel', 'aria-labelledby': 'settings-tab-basic' }, ...Object.values(groups.basic), zone),
+      advanced: h('div', { id: 'settings-advanced', role: 'tabpanel', 'aria-labelledby': 'settings-tab-advanced' }, ...Object.values(groups.advanced)),
+    };
+    const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Settings groups' });
+    const show = (which) => {
+      tab = which;
+      for (const [k, pane] of Object.entries(panes)) {
+        pane.hidden = k !== which;
+        const b = tabs.querySelector(`#settings-tab-${k}`);
+        b.setAttribute('aria-selected', String(k === which));
+        b.tabIndex = k === which ? 0 : -1;
+      }
+    };
+    for (const [k, label] of [['basic', 'Basic'], ['advanced', 'Advanced']]) {
+      tabs.append(h('button', { type: 'button', role: 'tab', id: `settings-tab-${k}`, 'aria-controls': `settings-${k}`,
+        onclick: () => show(k) }, label));
+    }
+    form.append(tabs, panes.basic, panes.advanced,
       h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, 'Save settings'),
         h('span', { class: 'err', 'data-err-for': '_form', role: 'alert' })));
+    show(tab);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearErrors(form);
@@ -711,6 +637,16 @@ function settings() {
         if (v !== current[name]) body[name] = v;
       }
       if (!Object.keys(body).length) { status.textContent = 'Nothing changed.'; return; }
+      const risky = Object.keys(body).filter((k) => LOCKOUT.includes(k));
+      if (risky.length) {
+        const ok = await confirmDialog(h, {
+          id: 'lockout-dialog', title: 'This change can lock you out', confirm: 'Save anyway', danger: true,
+          text: `${risky.map((k) => `${doc.schema[k].label} (${k}) → ${body[k] === '' ? 'default' : body[k]}`).join('; ')}. `
+            + 'After the next start the web UI and the phones are reached there: check the firewall and the address '
+            + 'you use, or only hookflash.conf and the command line (hookflash) can undo it.',
+        });
+        if (!ok) { status.textContent = 'Not saved.'; return; }
+      }
       try {
         const r = await api('PUT', '/settings', body);
         const parts = [`Saved ${r.saved.join(', ')}.`];
@@ -720,6 +656,8 @@ function settings() {
         status.textContent = parts.join(' ');
       } catch (e) {
         status.textContent = '';
+        const pane = e.field && doc.schema[e.field] ? (doc.schema[e.field].group === 'basic' ? 'basic' : 'advanced') : null;
+        if (pane) show(pane); // the field in error must be visible to get focus
         showError(form, e);
       }
     });
