@@ -79,7 +79,7 @@ paths = {
  "/api/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "responses": std({"200": resp("OpenAPI 3 document", {"type": "object"})})}},
  "/api/v1/extensions": {
    "get": {"summary": "List extensions (role user: its own)", "tags": ["extensions"], "responses": std({"200": resp("Extensions", lst("extensions", "Extension"))})},
-   "post": {"summary": "Create an extension; without a password one is generated and returned once", "tags": ["extensions"],
+   "post": {"summary": "Create an extension; without a password one is generated and returned (GET .../secret shows it again)", "tags": ["extensions"],
             "requestBody": jbody(ref("ExtensionInput")),
             "responses": std({"201": resp("Created", ref("ExtensionCreated")),
                               "409": resp("The number is taken in the numbering plan; error says by what (\"number 1001 is taken by extension 1001\")", ref("Error"))}, body=True)}},
@@ -92,8 +92,20 @@ paths = {
            "responses": std({"200": resp("Changed", ref("Extension")), "404": ERR}, body=True)},
    "delete": {"summary": "Delete an extension and its registrations", "tags": ["extensions"], "responses": std({"204": resp("Deleted"), "404": ERR}, admin=True)}},
  "/api/v1/extensions/{number}/password": {"parameters": [num],
-   "post": {"summary": "Generate a new SIP password (returned once)", "tags": ["extensions"],
+   "post": {"summary": "Generate a new SIP password (returned; GET .../secret shows it again); phones with the old one stop registering", "tags": ["extensions"],
             "responses": std({"200": resp("The new password", {"type": "object", "properties": {"number": {"type": "string"}, "password": {"type": "string"}}}), "404": ERR}, admin=True)}},
+ "/api/v1/extensions/{number}/secret": {"parameters": [num],
+   "get": {"summary": "The current SIP password (as `hookflash extension show --show-password`); each reveal is logged, never the password", "tags": ["extensions"],
+           "responses": std({"200": resp("The password", {"type": "object", "properties": {"number": {"type": "string"}, "password": {"type": "string"}}}), "404": ERR}, admin=True)}},
+ "/api/v1/extensions/{number}/phone": {"parameters": [num],
+   "get": {"summary": "What a softphone needs: server (sip.external_address when set, else the host of this request), SIP port, transport, user, password, the SIP URI the QR code holds", "tags": ["extensions"],
+           "responses": std({"200": resp("Phone setup", ref("PhoneSetup")), "400": ERR, "404": ERR, "503": ERR}, admin=True)}},
+ "/api/v1/extensions/{number}/qr.svg": {"parameters": [num],
+   "get": {"summary": "The phone setup as a QR code (SVG, libqrencode, level M) holding the RFC 3261 URI sip:USER:PASSWORD@SERVER:PORT;transport=udp", "tags": ["extensions"],
+           "responses": std({"200": resp("QR code", S(), ctype="image/svg+xml"), "400": ERR, "404": ERR, "503": ERR}, admin=True)}},
+ "/api/v1/timezone": {"get": {"summary": "The system's time zone, the one the daemon, the CLI and the web pages show times in", "tags": ["meta"],
+   "responses": std({"200": resp("Time zone", {"type": "object", "properties": {"timezone": S(description="IANA name, e.g. Europe/Berlin"),
+                     "utc_offset_s": I(description="offset from UTC now"), "abbreviation": S(description="e.g. CET")}})})}},
  "/api/v1/registrations": {"get": {"summary": "Live registrations (role user: its extension's)", "tags": ["live"],
    "responses": std({"200": resp("Registrations", lst("registrations", "Registration")), "503": ERR})}},
  "/api/v1/calls": {"get": {"summary": "Calls in progress (role user: its extension's)", "tags": ["live"],
@@ -219,7 +231,7 @@ ext_props.update({
 })
 ext_out = dict(ext_props); ext_out["vm_pin_set"] = {"type": "boolean"}; ext_out["created_at"] = I(description="unix seconds")
 ext_in = dict(ext_props); ext_in["vm_pin"] = S(pattern="^[0-9]{0,15}$", description="voicemail PIN, write-only, stored hashed: at least [voicemail] pin_min_length digits (6), not one digit repeated, a run, a short pattern repeated or the extension's number (400 naming vm_pin says which)"); ext_in["password"] = S(minLength=8, maxLength=127, description="SIP password, write-only")
-ext_created = dict(ext_out); ext_created["password"] = S(description="only when generated: shown this once")
+ext_created = dict(ext_out); ext_created["password"] = S(description="only when generated (GET .../secret shows it again)")
 ext_created["vm_pin"] = S(description="only when generated (no vm_pin given): shown this once")
 # The settings, as core/base/conf.c's table has them (section.key); the
 # server checks against that table, this is their description.
@@ -249,6 +261,8 @@ settings_input = {"type": "object", "additionalProperties": False, "minPropertie
 setting_desc = {"type": "object", "properties": {"type": S(enum=["integer", "boolean", "level", "choice", "string"]), "apply": S(enum=["live", "restart"]),
                 "secret": {"type": "boolean", "description": "a password: its value is never returned"}, "is_set": {"type": "boolean", "description": "secrets: whether one is saved"},
                 "description": S(), "min": I(), "max": I(), "choices": {"type": "array", "items": S()},
+                "group": S(enum=["basic", "advanced"], description="the settings page's tab"), "label": S(description="in plain words"),
+                "source": S(enum=["web", "file", "default"], description="where the value comes from: saved by the web, hookflash.conf or a command-line flag, built in"),
                 "running": {"description": "restart settings: the value in use until the restart"}}}
 settings_schema = {"type": "object", "properties": {
     "settings": dict(settings_values, description="values: saved ones (used from the next start for restart settings), else those in effect"),
@@ -266,6 +280,8 @@ schemas = {
  "Extension": {"type": "object", "properties": ext_out},
  "ExtensionCreated": {"type": "object", "properties": ext_created},
  "ExtensionInput": {"type": "object", "additionalProperties": False, "properties": ext_in},
+ "PhoneSetup": {"type": "object", "properties": {"server": S(), "port": I(), "transport": S(enum=["udp"]), "user": S(), "password": S(),
+                "uri": S(description="sip:USER:PASSWORD@SERVER:PORT;transport=udp (the QR code's text)"), "qr": S(description="the QR code's URL")}},
  "Registration": {"type": "object", "properties": {"extension": S(), "contact": S(), "source": S(), "expires_in": I(), "user_agent": S()}},
  "Call": {"type": "object", "properties": {"id": I(), "caller": S(), "callee": S(), "state": S(enum=["ringing", "answered", "hold"]), "duration_s": I(), "codec": S()}},
  "Ban": {"type": "object", "properties": {"address": S(), "failures": I(), "banned_for_s": I()}},
