@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../core/base/conf.h"
 #include "../core/base/log.h"
+#include "../core/base/tzname.h"
 #include "../core/pbx/pbx_settings.h"
 #include "../core/pbx/pbx_web.h"
 #include "web_int.h"
@@ -309,42 +309,10 @@ void web_api_settings_put(struct web_req *r)
 	answer(r, &running, &saved, o);
 }
 
-/* The zone the daemon's and the CLI's clocks use: TZ, else the name
- * /etc/localtime links to (".../zoneinfo/Europe/Berlin"), else
- * /etc/timezone, else UTC. The web page shows times in it, not in the
- * browser's, so every page and the CLI agree. */
-static void zone_name(char *out, size_t cap)
-{
-	const char *tz = getenv("TZ");
-	if (tz && *tz) {
-		snprintf(out, cap, "%s", tz[0] == ':' ? tz + 1 : tz);
-		return;
-	}
-	char link[512];
-	ssize_t n = readlink("/etc/localtime", link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		const char *z = strstr(link, "zoneinfo/");
-		if (z && z[9]) {
-			snprintf(out, cap, "%s", z + 9);
-			return;
-		}
-	}
-	FILE *f = fopen("/etc/timezone", "r");
-	if (f) {
-		bool ok = fgets(out, (int)cap, f) != NULL;
-		fclose(f);
-		out[strcspn(out, "\r\n")] = '\0';
-		if (ok && out[0])
-			return;
-	}
-	snprintf(out, cap, "UTC");
-}
-
 void web_api_timezone(struct web_req *r)
 {
 	char zone[128];
-	zone_name(zone, sizeof(zone));
+	tz_name(zone, sizeof(zone)); /* the zone the daemon's and the CLI's clocks use */
 	time_t now = time(NULL);
 	struct tm tm;
 	json_t *o = json_object();

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../../db/db.h"
+#include "../base/tzname.h"
 #include "cli.h"
 #include "table.h"
 
@@ -353,8 +354,11 @@ int cli_cmd_cdr(struct cli *c, int argc, char **argv)
 		bool filtered = from || to || number || disp;
 		if (!t.n)
 			printf("no call records%s\n", filtered ? " match" : " yet");
-		else
-			rc = print_table(&t);
+		else if (!(rc = print_table(&t))) {
+			char zone[128]; /* the web's history names the same zone */
+			tz_name(zone, sizeof(zone));
+			printf("(times in %s)\n", zone);
+		}
 	}
 	free(t.l);
 	if (!rc && fflush(stdout) != 0)

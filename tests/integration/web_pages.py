@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import hf  # noqa: E402
 from hf import check, LOCAL  # noqa: E402
-from webkit import Api, env, expect, expect_error, register  # noqa: E402
+from webkit import Api, env, expect, expect_error, insert_cdrs, register  # noqa: E402
 
 SVG_NS = '{http://www.w3.org/2000/svg}'
 
@@ -145,12 +145,30 @@ def test_web_timezone(ctx):
     check(tz['utc_offset_s'] == time.localtime().tm_gmtoff or 'TZ' in os.environ, 'offset: %r' % tz)
 
 
+def test_cli_times_and_durations(ctx):
+    """`hookflash cdr` writes durations in the one format the web uses
+    (298 s: "4m 58s", 3720 s: "1h 02m") and names the zone of its times,
+    the same the web's GET /timezone names."""
+    e = env(ctx)
+    a = e.ext(name='Durations')['number']
+    now = int(time.time() * 1000)
+    base = {'answer_ms': now - 298000, 'hangup_status': 200, 'codec': 'PCMU/8000', 'callee': '1001',
+            'disposition': 'ANSWERED', 'end_ms': now}
+    insert_cdrs(e.d, [dict(base, caller=a, start_ms=now - 300000, duration_s=300, billsec=298),
+                      dict(base, caller=a, start_ms=now - 3725000, duration_s=3725, billsec=3720)])
+    _, out, _ = hf.cli(e.d.data_dir, 'cdr', '--number', a)
+    check('4m 58s' in out and '5m 00s' in out and '1h 02m' in out, '`hookflash cdr`:\n%s' % out)
+    zone = expect(e.admin.req('GET', '/api/v1/timezone'), 200, 'timezone').json()['timezone']
+    check(out.rstrip('\n').endswith('(times in %s)' % zone), 'the CLI does not name the zone %s:\n%s' % (zone, out))
+
+
 TESTS = [
     test_web_phone_card_and_qr,
     test_web_phone_card_external_address,
     test_web_password_reveal,
     test_web_settings_groups_sources,
     test_web_timezone,
+    test_cli_times_and_durations,
 ]
 
 
