@@ -151,7 +151,7 @@ const steps = [
     await page.fill('#ext-search', '');
     await page.waitForFunction(() => document.querySelectorAll('#ext-rows tr[data-number]').length === 6);
   }],
-  ['edit (name, codecs, SRTP, call handling) and delete an extension', async () => {
+  ['edit (name, codecs, SRTP, call handling, trust, contact, max calls, voicemail) and delete an extension', async () => {
     await page.fill('#ext-number', '2199');
     await page.click('#ext-create button[type=submit]');
     await page.locator('#secret-dismiss').click();
@@ -179,6 +179,15 @@ const steps = [
     await page.fill('#edit-2199-forward_busy', '*97');
     await page.check('#edit-2199-dnd');
     await page.selectOption('#edit-2199-srtp', 'required');
+    // the CLI's other fields, through the same validation (an error next to its field)
+    await page.fill('#edit-2199-trust', 'not-an-address');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#edit-2199-trust-err:not(:empty)').waitFor();
+    await page.fill('#edit-2199-trust', '192.0.2.0/24');
+    await page.fill('#edit-2199-max_calls', '3');
+    await page.fill('#edit-2199-contact', 'sip:192.0.2.10:5060');
+    await page.fill('#edit-2199-vm_email', 'frontdesk@example.com');
+    await page.fill('#edit-2199-vm_max_messages', '50');
     await screenshot('extension-edit');
     await row.getByRole('button', { name: 'Save' }).click();
     await page.locator('#ext-rows tr[data-number="2199"] td', { hasText: 'Renamed by the browser' }).waitFor();
@@ -186,6 +195,8 @@ const steps = [
     expect(saved.codecs === 'opus,PCMU' && saved.srtp === 'required', `stored: ${JSON.stringify(saved)}`);
     expect(saved.ring_time === 40 && saved.no_answer === 'hangup' && saved.busy === '' && saved.forward_all === '' &&
       saved.forward_busy === '*97' && saved.dnd === true, `call handling stored: ${JSON.stringify(saved)}`);
+    expect(saved.trust === '192.0.2.0/24' && saved.max_calls === 3 && saved.contact === 'sip:192.0.2.10:5060' &&
+      saved.vm_email === 'frontdesk@example.com' && saved.vm_max_messages === 50, `other fields stored: ${JSON.stringify(saved)}`);
     await row.getByRole('button', { name: 'Delete 2199' }).click();
     await row.getByRole('button', { name: 'Delete 2199' }).click(); // confirm
     await row.waitFor({ state: 'detached' });
