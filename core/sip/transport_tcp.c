@@ -299,12 +299,14 @@ static void shed_one(struct sip_transport *t, int lfd)
 	if (t->spare_fd < 0)
 		return;
 	close(t->spare_fd);
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
+	struct sockaddr_storage sa;
+	socklen_t alen = sizeof(sa);
+	int fd = accept4(lfd, (struct sockaddr *)&sa, &alen, SOCK_CLOEXEC);
+	if (fd >= 0) {
 		close(fd);
+		note_refused(t, &sa, alen, "out of file descriptors");
+	}
 	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	t->stats.tcp_refused++;
-	log_warn("tp", "out of file descriptors: refused a tcp connection");
 }
 
 static void on_accept(int lfd, uint32_t events, void *arg)

@@ -13,6 +13,8 @@ The SIP transport's limits (issue #16), from the network side:
 - Past the header-count limit, and with a header line over 8 KiB, a
   request gets a clean 400 naming the limit, over UDP and over TCP (it
   used to get silence, and a 200).
+- Out of file descriptors, the daemon sheds connections instead of
+  spinning on a listener that stays readable.
 
     python3 tests/integration/transport_limits.py [-v] [-k SUBSTRING]
 """
@@ -172,6 +174,56 @@ def test_tcp_idle_not_reset_by_bytes(ctx):
         d.stop_clean()
 
 
+def test_tcp_out_of_fds_no_spin(ctx):
+    """A daemon started with 160 file descriptors, flooded by 320 connections
+    from ten addresses: it refuses what it cannot take without spinning on
+    the listener (it used to: accept failed, the listener stayed readable),
+    and registers a phone once the flood is gone."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    d = hf.Daemon(log_level='info')
+    ctx.daemons.append(d)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (160, hard))
+    try:
+        d.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    socks = []
+    try:
+        ext, pw = '2902', 'nofile-secret-2902'
+        hf.add_extension(d.data_dir, ext, pw)
+        for x in range(2, 12):
+            for _ in range(32):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setblocking(False)
+                s.bind(('127.0.0.%d' % x, 0))
+                s.connect_ex(('127.0.0.1', d.sip_port))
+                socks.append(s)
+        hf.wait_until(lambda: len(os.listdir('/proc/%d/fd' % d.pid)) >= 155, 10,
+                      lambda: 'the daemon never ran out of descriptors:\n%s' % d.log_tail())
+        t0 = d.cpu_ticks()
+        time.sleep(2.0)  # measuring CPU over a span: nothing to wait for
+        ticks = d.cpu_ticks() - t0
+        hz = os.sysconf('SC_CLK_TCK')
+        check(ticks < hz // 5, 'the daemon used %.2f s of CPU in 2 s while out of descriptors '
+              '(spinning on the listener?)' % (ticks / hz))
+        check('out of file descriptors' in d.log(), 'no log line says why connections are '
+              'refused:\n%s' % d.log_tail())
+        for s in socks:
+            s.close()
+        socks = []
+        c = Client(d.sip_port, transport='tcp', local_ip='127.0.0.20')
+        try:
+            res = hf.wait_for(lambda: (lambda r: r if r['final'] is not None and r['final'].status == 200
+                                       else None)(c.register(ext, pw, expires=120)), 10)
+        finally:
+            c.close()
+        check(res, 'no 200 to a REGISTER once the flood was gone\n%s' % d.log_tail())
+    finally:
+        for s in socks:
+            s.close()
+        d.stop_clean()
+
+
 def options(c, port, extra_lines):
     data, branch = c.build('OPTIONS', 'sip:127.0.0.1:%d' % port,
                            ['From: <sip:lim@127.0.0.1>;tag=7', 'To: <sip:127.0.0.1>',
@@ -207,7 +259,8 @@ def test_parse_limits_answered(ctx):
 
 
 TESTS = [test_parse_limits_answered, test_tcp_idle_not_reset_by_bytes,
-         test_tcp_trickle_closed_at_first_deadline, test_tcp_flood_does_not_lock_out]
+         test_tcp_trickle_closed_at_first_deadline, test_tcp_flood_does_not_lock_out,
+         test_tcp_out_of_fds_no_spin]
 
 
 if __name__ == '__main__':
