@@ -248,6 +248,7 @@ SETTINGS = [
  ("calls.codecs", "string", "live"), ("calls.sounds_dir", "string", "live"), ("calls.ringback", "boolean", "live"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.opus_low_cpu_above", "integer", "restart"), ("calls.media_workers", "integer", "restart"),
  ("voicemail.pin_min_length", "integer", "live"), ("voicemail.pin_lock_after", "integer", "live"), ("voicemail.operator", "string", "live"), ("voicemail.pin_lock_seconds", "integer", "live"),
  ("tcp.idle_timeout", "integer", "restart"), ("tcp.max_connections", "integer", "restart"),
+ ("tcp.max_connections_per_address", "integer", "restart"), ("tcp.first_message_timeout", "integer", "restart"),
  ("email.smtp_url", "string", "live"), ("email.from", "string", "live"), ("email.username", "string", "live"),
  ("email.password", "secret", "live"), ("email.tls", "tls", "live")]
 def setting_type(t):

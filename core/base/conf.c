@@ -68,6 +68,12 @@ void conf_defaults(struct conf *c)
 	c->vm_pin_lock_secs = 600;
 	c->tcp_idle_timeout = 600;
 	c->tcp_max_conns = 1024;
+	/* a PBX's phones behind one NAT rarely pass a few dozen; a flood
+	 * from one host must leave the other 992 slots to everyone else */
+	c->tcp_max_conns_per_addr = 32;
+	/* a phone sends its REGISTER right after connecting; 10 s covers a
+	 * slow link, and a peer holding a slot silently is cut off then */
+	c->tcp_first_msg_timeout = 10;
 	/* STARTTLS when offered: a relay on the LAN may have none, and a
 	 * provider's port 587 always has it */
 	c->smtp_tls = CONF_TLS_TRY;
@@ -132,6 +138,8 @@ static const struct setting settings[] = {
 	{ "voicemail", "pin_lock_seconds", "--vm-pin-lock-seconds", "how long a mailbox stays locked after them (s)", K_U32, F(vm_pin_lock_secs), 1, 86400, C_LIVE, "advanced", "Mailbox lock time" },
 	{ "tcp", "idle_timeout", "--tcp-idle-timeout", "close idle SIP TCP connections after (s)", K_U32, F(tcp_idle_timeout), 1, 86400, C_RESTART, "advanced", "Close idle TCP connections after" },
 	{ "tcp", "max_connections", "--tcp-max-connections", "most concurrent SIP TCP connections", K_U32, F(tcp_max_conns), 1, 100000, C_RESTART, "advanced", "Most TCP connections" },
+	{ "tcp", "max_connections_per_address", "--tcp-max-connections-per-address", "most concurrent SIP TCP connections from one address (IPv6: one /64; 0: no limit)", K_U32, F(tcp_max_conns_per_addr), 0, 100000, C_RESTART, "advanced", "Most TCP connections per address" },
+	{ "tcp", "first_message_timeout", "--tcp-first-message-timeout", "close a SIP TCP connection that has not sent a whole message this long after connecting (s; 0: only the idle timeout)", K_U32, F(tcp_first_msg_timeout), 0, 3600, C_RESTART, "advanced", "First message deadline (TCP)" },
 	{ "email", "smtp_url", "--smtp-url", "SMTP server for voicemail e-mail: smtp://host:587 (STARTTLS per tls) or smtps://host:465; empty: no e-mail", K_SMTP_URL, F(smtp_url), 0, 0, C_LIVE, "basic", "Mail server (SMTP)" },
 	{ "email", "from", "--mail-from", "sender of the e-mail: pbx@example.com or Name <pbx@example.com>", K_MAIL_FROM, F(mail_from), 0, 0, C_LIVE, "basic", "Mail sender" },
 	{ "email", "username", "--smtp-username", "SMTP login (empty: none)", K_STR, F(smtp_user), 0, 0, C_LIVE, "basic", "Mail login" },

@@ -62,6 +62,8 @@ struct conf {
 	/* TCP */
 	uint32_t tcp_idle_timeout;
 	uint32_t tcp_max_conns;
+	uint32_t tcp_max_conns_per_addr; /* per address (IPv6: per /64); 0: none */
+	uint32_t tcp_first_msg_timeout;  /* s to the first whole message; 0: none */
 	/* e-mail (core/mail): voicemail to e-mail, the test message */
 	char smtp_url[256];      /* smtp://host:587, smtps://host:465; "" = off */
 	char mail_from[256];     /* "pbx@example.com" or "Name <pbx@example.com>" */

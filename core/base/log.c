@@ -2,6 +2,9 @@
  * Logging (see log.h). The level and trace switches are atomics because any
  * thread may log; each line is formatted into a local buffer and written
  * with one write(2) so lines from different threads never interleave.
+ * What a peer sent (a User-Agent, a display name) ends up in log lines, so
+ * control bytes are written as \xNN: a CR/LF cannot forge a line and an
+ * ESC cannot drive the terminal of whoever reads the log.
  */
 #include "log.h"
 
@@ -65,6 +68,38 @@ static size_t stamp(char *buf, size_t cap)
 	return n + (m > 0 ? (size_t)m : 0);
 }
 
+/* Copies in to out with every byte below 0x20 and 0x7f as \xNN (in a
+ * SIP trace, CR LF and LF stay: they are the message's structure). Stops
+ * before a byte that would not fit whole; returns the bytes written and
+ * sets *used to the input consumed. */
+static size_t escape_ctl(char *out, size_t cap, const char *in, size_t n, bool trace,
+			 size_t *used)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i = 0;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		bool keep = c >= 0x20 && c != 0x7f;
+		if (trace && (c == '\n' || (c == '\r' && i + 1 < n && in[i + 1] == '\n')))
+			keep = true;
+		if (keep) {
+			if (o + 1 > cap)
+				break;
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 > cap)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	if (used)
+		*used = i;
+	return o;
+}
+
 static void write_all(const char *p, size_t n)
 {
 	while (n) {
@@ -86,20 +121,31 @@ void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
 			 log_level_name(lvl), tag);
 	if (m > 0)
 		n += (size_t)m;
-	va_list ap;
-	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	va_end(ap);
-	if (m > 0)
-		n += (size_t)m;
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
-	/* Keep one event on one line even if a peer sent us CR/LF. */
-	for (size_t i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
+	char msg[sizeof(line)];
+	va_list ap;
+	va_start(ap, fmt);
+	m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (m > 0)
+		n += escape_ctl(line + n, sizeof(line) - 1 - n, msg,
+				(size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1, false, NULL);
 	line[n++] = '\n';
 	write_all(line, n);
+}
+
+/* A piece of a SIP trace, escaped (see escape_ctl). */
+static void write_escaped(const char *p, size_t n)
+{
+	char out[1024];
+	while (n) {
+		size_t used;
+		size_t o = escape_ctl(out, sizeof(out), p, n, true, &used);
+		write_all(out, o);
+		p += used;
+		n -= used;
+	}
 }
 
 /* The first "inline:" in [p, end), in any case; NULL when none. */
@@ -131,11 +177,11 @@ void log_sip_msg(bool incoming, const char *peer, const char *data, unsigned len
 	while (p < end) {
 		const char *k = find_inline(p, end);
 		if (!k) {
-			write_all(p, (size_t)(end - p));
+			write_escaped(p, (size_t)(end - p));
 			break;
 		}
 		k += 7;
-		write_all(p, (size_t)(k - p));
+		write_escaped(p, (size_t)(k - p));
 		const char *e = k;
 		while (e < end && *e != '|' && *e != ';' && *e != ' ' && *e != '\r' && *e != '\n')
 			e++;

@@ -592,6 +592,8 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		.tcp_port = conf->sip_tcp_port,
 		.tcp_idle_timeout_s = conf->tcp_idle_timeout,
 		.tcp_max_conns = conf->tcp_max_conns,
+		.tcp_max_conns_per_addr = conf->tcp_max_conns_per_addr,
+		.tcp_first_msg_timeout_s = conf->tcp_first_msg_timeout,
 	};
 	err = sip_transport_alloc(&p->tp, p->loop, &tc, on_sip_msg, p);
 	if (err) {

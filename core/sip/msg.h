@@ -18,7 +18,8 @@
 #include "../base/sbuf.h"
 
 #define SIP_MAX_MSG 65535 /* larger messages are refused */
-#define SIP_MAX_HDRS 128  /* header field values after splitting lists; more is refused */
+#define SIP_MAX_HDRS 128  /* header field values after splitting lists; more is answered 400 */
+#define SIP_MAX_HDR_LINE 8192 /* one logical header line (unfolded); longer is answered 400 */
 
 enum sip_hdr_id {
 	SIP_HDR_OTHER = 0,
@@ -178,6 +179,20 @@ void sip_msg_free(struct sip_msg *m);
  * (RFC 5626) are reported as a message of only those bytes; callers skip
  * messages that are all CR/LF. */
 int sip_msg_frame(const char *data, size_t len, size_t *msg_len);
+
+/* The same, resumable: a stream keeps one of these per connection
+ * (zeroed for each new message; sip_msg_frame_next zeroes it again when
+ * it returns a message) so that a read of a few bytes costs a few bytes
+ * of scanning, not a re-scan of everything buffered: a peer trickling
+ * one byte at a time behind 60 KB of unfinished headers must not cost the
+ * signalling thread 60 KB of work per byte. data must start where the
+ * message starts, and hold at least what it held on the previous call. */
+struct sip_frame_state {
+	size_t scanned;  /* the header end is not before this offset */
+	size_t msg_len;  /* the whole message's length once known, else 0 */
+};
+int sip_msg_frame_next(struct sip_frame_state *st, const char *data, size_t len,
+		       size_t *msg_len);
 
 /* Header access. */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m, enum sip_hdr_id id);

@@ -9,7 +9,10 @@
  *
  * A message is refused (EBADMSG) only when no response could be routed or
  * matched; otherwise its first defect is recorded in sip_msg.error so the
- * transaction layer can answer 400 (or 505) as RFC 4475 expects.
+ * transaction layer can answer 400 (or 505) as RFC 4475 expects. That
+ * includes a header line over SIP_MAX_HDR_LINE and more than SIP_MAX_HDRS
+ * header values: a sender hitting a limit learns which one, where silence
+ * would only make it retransmit.
  */
 #include "msg_int.h"
 
@@ -120,7 +123,16 @@ struct parse_ctx {
 	bool bad_line;    /* header line without a colon or a token name */
 	bool empty_elem;  /* ",," or a trailing ',' in a Via list */
 	bool too_many;
+	bool too_long;    /* a header line over SIP_MAX_HDR_LINE */
+	bool essentials;  /* keep only what a response needs (too many) */
 };
+
+/* What an answer to a request must copy (RFC 3261 8.2.6.2). */
+static bool essential(enum sip_hdr_id id)
+{
+	return id == SIP_HDR_VIA || id == SIP_HDR_FROM || id == SIP_HDR_TO ||
+	       id == SIP_HDR_CALL_ID || id == SIP_HDR_CSEQ;
+}
 
 static void set_error(struct sip_msg *m, uint16_t status, const char *why)
 {
@@ -133,6 +145,8 @@ static void set_error(struct sip_msg *m, uint16_t status, const char *why)
 static void add_hdr(struct parse_ctx *c, enum sip_hdr_id id, struct pl name, struct pl value)
 {
 	struct sip_msg *m = c->m;
+	if (c->essentials && !essential(id))
+		return;
 	if (m->nhdrs == m->hdrs_cap || m->nhdrs == SIP_MAX_HDRS) {
 		c->too_many = true;
 		return;
@@ -227,6 +241,10 @@ static char *split_headers(struct parse_ctx *c, char *p, char *end)
 			e = nl;
 			break;
 		}
+		/* the logical line without its final CR, before unfolding
+		 * turns that CR into a space */
+		if ((size_t)(e - s) - (e > s && e[-1] == '\r') > SIP_MAX_HDR_LINE)
+			c->too_long = true;
 		/* Unfold in place so values never contain CR or LF. Most lines
 		 * are not folded and only end in CR, which trimming drops; a
 		 * stray CR inside is rare, so memchr finds it cheaply. */
@@ -512,9 +530,19 @@ int sip_msg_parse(struct sip_msg **out, const char *data, size_t len)
 		goto out;
 	char *body = split_headers(&c, eol + 1, end);
 	if (c.too_many) {
-		err = EBADMSG; /* answering would drop Vias past the limit */
-		goto out;
+		/* Split again keeping only what the 400 needs; the lines were
+		 * unfolded in place, which splitting again leaves as it is. */
+		m->nhdrs = 0;
+		c = (struct parse_ctx){ .m = m, .essentials = true };
+		body = split_headers(&c, eol + 1, end);
+		if (c.too_many) {
+			err = EBADMSG; /* answering would drop Vias past the limit */
+			goto out;
+		}
+		set_error(m, 400, "Too Many Headers");
 	}
+	if (c.too_long)
+		set_error(m, 400, "Header Too Long");
 	err = parse_fields(&c, body, end);
 	if (!err && !m->is_request && m->error)
 		err = EBADMSG; /* nobody answers a response: drop it */

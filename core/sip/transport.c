@@ -183,6 +183,7 @@ int sip_transport_alloc(struct sip_transport **out, struct loop *loop,
 	t->recv_h = h;
 	t->arg = arg;
 	t->next_conn_id = 1;
+	t->spare_fd = -1;
 
 	static const char *const wildcard[] = { "0.0.0.0", "::" };
 	const char *const *binds = cfg->binds;

@@ -58,6 +58,12 @@ struct sip_transport_cfg {
 	uint16_t tcp_port;
 	uint32_t tcp_idle_timeout_s;
 	uint32_t tcp_max_conns;
+	/* Connections one address (an IPv6 /64) may hold; 0: no limit. */
+	uint32_t tcp_max_conns_per_addr;
+	/* A connection we accepted is closed when no whole message has come
+	 * in this long (slow or silent peers holding slots); 0: the idle
+	 * timeout only. */
+	uint32_t tcp_first_msg_timeout_s;
 };
 
 int sip_transport_alloc(struct sip_transport **out, struct loop *loop,
@@ -81,6 +87,8 @@ void sip_transport_set_external(struct sip_transport *t, const char *addr);
 
 struct sip_transport_stats {
 	uint64_t rx_msgs, tx_msgs, rx_bad, rx_too_big, tcp_conns, tcp_idle_closed;
+	uint64_t tcp_refused;    /* over the total or the per-address limit */
+	uint64_t tcp_slow_closed; /* no whole message by the first-message deadline */
 };
 void sip_transport_stats(const struct sip_transport *t, struct sip_transport_stats *s);
 

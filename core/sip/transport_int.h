@@ -54,6 +54,9 @@ struct sip_transport {
 	struct list conns;     /* TCP connections (struct tp_conn), newest first */
 	uint32_t nconns;
 	uint32_t next_conn_id;
+	int spare_fd;          /* given up to accept-and-close when out of fds */
+	uint64_t refused_logged_at; /* refusals are logged once per 10 s */
+	uint64_t refused_unlogged;
 
 	struct sip_transport_stats stats;
 	char external[64];

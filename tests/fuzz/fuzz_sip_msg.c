@@ -1,9 +1,11 @@
 /* libFuzzer harness for the SIP message code: frames and parses the input
  * as a message, runs every value parser on every header value, builds a
  * response, and checks one property on the way: a response built for a
- * valid request must itself parse as a valid response. The value parsers
+ * valid request must itself parse as a valid response, and stream framing
+ * resumed read by read must agree with framing from scratch. The value parsers
  * also get the raw input, so their own edge cases are reached directly.
  * Seeds: tests/fuzz/seeds/sip_msg (the RFC 4475/5118 torture messages). */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 	if (sip_msg_frame(p, size, &n) == 0 && (n == 0 || n > size))
 		abort();
+	/* Framing resumed read by read (as a TCP connection does) agrees with
+	 * framing from scratch at every length it is given; byte by byte for
+	 * short inputs, in steps for long ones. */
+	struct sip_frame_state st = { 0 };
+	size_t step = size <= 1024 ? 1 : size / 97 + 1;
+	for (size_t l = 1; l <= size; l = l == size ? size + 1 : (l + step > size ? size : l + step)) {
+		size_t n1 = 0, n2 = 0;
+		int e1 = sip_msg_frame(p, l, &n1), e2 = sip_msg_frame_next(&st, p, l, &n2);
+		if (e1 != e2 || (!e1 && n1 != n2))
+			abort();
+		if (e1 != EAGAIN)
+			break;
+	}
 
 	struct pl raw = { p, size < 4096 ? size : 4096 };
 	values(raw, NULL);

@@ -49,15 +49,76 @@ static void test_refused(void **state)
 	assert_int_equal(sip_msg_parse(NULL, http, 4), EINVAL);
 	assert_null(m);
 
-	/* More than SIP_MAX_HDRS values cannot be answered faithfully. */
+	/* More Vias than SIP_MAX_HDRS cannot be answered faithfully. */
 	char *many = malloc(SIP_MAX_MSG);
 	assert_non_null(many);
 	int n = snprintf(many, SIP_MAX_MSG, "OPTIONS sip:b@example.com SIP/2.0\r\n" REQ_HEAD);
 	for (int i = 0; i < SIP_MAX_HDRS; i++)
-		n += snprintf(many + n, (size_t)(SIP_MAX_MSG - n), "X-H%d: %d\r\n", i, i);
+		n += snprintf(many + n, (size_t)(SIP_MAX_MSG - n), "Via: SIP/2.0/UDP h%d;branch=z9hG4bK%d\r\n", i, i);
 	n += snprintf(many + n, (size_t)(SIP_MAX_MSG - n), "\r\n");
 	assert_int_equal(sip_msg_parse(&m, many, (size_t)n), EBADMSG);
 	free(many);
+}
+
+/* Past the header-count limit and the header-line limit, a request is
+ * answered 400 naming the limit (it used to be dropped in silence, or
+ * for a long line taken as valid); a response is dropped. */
+static void test_limits_answered(void **state)
+{
+	(void)state;
+	struct sip_msg *m = NULL;
+	char *buf = malloc(SIP_MAX_MSG);
+	assert_non_null(buf);
+	int n = snprintf(buf, SIP_MAX_MSG, "OPTIONS sip:b@example.com SIP/2.0\r\n" REQ_HEAD);
+	for (int i = 0; i < SIP_MAX_HDRS; i++)
+		n += snprintf(buf + n, (size_t)(SIP_MAX_MSG - n), "X-H%d: %d\r\n", i, i);
+	n += snprintf(buf + n, (size_t)(SIP_MAX_MSG - n), "\r\n");
+	assert_int_equal(sip_msg_parse(&m, buf, (size_t)n), 0);
+	assert_string_equal(m->error, "Too Many Headers");
+	assert_int_equal(m->error_status, 400);
+	/* what the 400 copies is there */
+	assert_true(pl_eq(m->call_id, PL("c1@example.com")));
+	assert_int_equal(m->cseq.num, 1);
+	assert_int_equal(sip_msg_hdr_count(m, SIP_HDR_VIA), 1);
+	assert_true(m->nhdrs <= SIP_MAX_HDRS);
+	sip_msg_free(m);
+	m = NULL;
+	/* the same as a response: nobody answers it, so it is dropped */
+	n = snprintf(buf, SIP_MAX_MSG, "SIP/2.0 200 OK\r\n" REQ_HEAD);
+	for (int i = 0; i < SIP_MAX_HDRS; i++)
+		n += snprintf(buf + n, (size_t)(SIP_MAX_MSG - n), "X-H%d: %d\r\n", i, i);
+	n += snprintf(buf + n, (size_t)(SIP_MAX_MSG - n), "\r\n");
+	assert_int_equal(sip_msg_parse(&m, buf, (size_t)n), EBADMSG);
+
+	/* One header line of 60,000 bytes. */
+	n = snprintf(buf, SIP_MAX_MSG, "OPTIONS sip:b@example.com SIP/2.0\r\n" REQ_HEAD "X-Long: ");
+	memset(buf + n, 'a', 60000);
+	n += 60000;
+	n += snprintf(buf + n, (size_t)(SIP_MAX_MSG - n), "\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(sip_msg_parse(&m, buf, (size_t)n), 0);
+	assert_string_equal(m->error, "Header Too Long");
+	assert_int_equal(m->error_status, 400);
+	sip_msg_free(m);
+	m = NULL;
+	/* The limit is on the logical (unfolded) line: the name, the colon
+	 * and the value up to SIP_MAX_HDR_LINE bytes pass, one more does not. */
+	for (int extra = 0; extra <= 1; extra++) {
+		int h = snprintf(buf, SIP_MAX_MSG, "OPTIONS sip:b@example.com SIP/2.0\r\n" REQ_HEAD);
+		int v = snprintf(buf + h, (size_t)(SIP_MAX_MSG - h), "X-Fold: ");
+		int fill = SIP_MAX_HDR_LINE - v + extra;
+		memset(buf + h + v, 'b', (size_t)fill);
+		memcpy(buf + h + v + fill / 2, "\r\n ", 3); /* folded in the middle */
+		n = h + v + fill;
+		n += snprintf(buf + n, (size_t)(SIP_MAX_MSG - n), "\r\n\r\n");
+		assert_int_equal(sip_msg_parse(&m, buf, (size_t)n), 0);
+		if (extra)
+			assert_string_equal(m->error, "Header Too Long");
+		else if (m->error)
+			fail_msg("a line of exactly the limit: %s", m->error);
+		sip_msg_free(m);
+		m = NULL;
+	}
+	free(buf);
 }
 
 static void test_forms(void **state)
@@ -224,6 +285,57 @@ static void test_frame(void **state)
 
 /* --- building ----------------------------------------------------------- */
 
+/* The resumable framer, fed one byte more at a time as a trickling peer
+ * would, agrees with a fresh scan at every length, including when the
+ * empty line or its CR/LF pairs are split between reads. */
+static void test_frame_resume(void **state)
+{
+	(void)state;
+	static const char *const msgs[] = {
+		"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\nContent-Length: 3\r\n\r\nabcNEXT",
+		"OPTIONS x SIP/2.0\nl:0\n\nZ",
+		"OPTIONS x SIP/2.0\r\nl: 0\n\r\n",
+		"OPTIONS x SIP/2.0\r\nX: 1\r\n\tfolded\r\nl:2\r\n\r\nxy",
+		"\r\n\r\nOPTIONS x SIP/2.0\r\nl:0\r\n\r\n",
+		"OPTIONS x SIP/2.0\r\nX: 1\r\n\r\n", /* no Content-Length */
+		"OPTIONS x SIP/2.0\r\nl: 99999999\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		const char *m = msgs[i];
+		size_t len = strlen(m);
+		struct sip_frame_state st = { 0 };
+		for (size_t l = 1; l <= len; l++) {
+			size_t want_n = 0, got_n = 0;
+			int want = sip_msg_frame(m, l, &want_n);
+			int got = sip_msg_frame_next(&st, m, l, &got_n);
+			if (got != want || (!got && got_n != want_n))
+				fail_msg("message %zu, %zu bytes: resumed %d/%zu, fresh %d/%zu", i, l, got,
+					 got_n, want, want_n);
+			if (got != EAGAIN)
+				break;
+		}
+	}
+	/* 60 KB of unfinished headers, then byte by byte: each call looks
+	 * only at the new bytes (the state says how far the search got). */
+	static char big[SIP_MAX_MSG];
+	size_t n = (size_t)snprintf(big, sizeof(big), "OPTIONS x SIP/2.0\r\n");
+	while (n + 6 < 60000)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "a:b\r\n");
+	struct sip_frame_state st = { 0 };
+	size_t out;
+	assert_int_equal(sip_msg_frame_next(&st, big, n, &out), EAGAIN);
+	assert_true(st.scanned >= n - 2);
+	memcpy(big + n, "l:0\r\n\r\n", 7);
+	for (size_t k = 1; k < 7; k++) {
+		assert_int_equal(sip_msg_frame_next(&st, big, n + k, &out), EAGAIN);
+		assert_true(st.scanned >= n + k - 2);
+	}
+	assert_int_equal(sip_msg_frame_next(&st, big, n + 7, &out), 0);
+	assert_int_equal(out, n + 7);
+	assert_int_equal(st.scanned, 0); /* ready for the next message */
+	assert_int_equal(sip_msg_frame_next(NULL, big, 1, &out), EINVAL);
+}
+
 static void test_build_response(void **state)
 {
 	(void)state;
@@ -348,9 +460,11 @@ int main(void)
 	torture_dir_from_env();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_limits_answered),
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_answerable_errors),
 		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_frame_resume),
 		cmocka_unit_test(test_build_response),
 		cmocka_unit_test(test_reason_phrase),
 	};
