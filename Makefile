@@ -29,7 +29,7 @@ SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 TSAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DHF_DEBUG
 
 LIB_SRC := $(sort $(wildcard apps/*.c apps/*/*.c core/dialplan/*.c core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/media/*/*.c core/ident/*.c core/reg/*.c core/ctl/*.c core/mail/*.c core/pbx/*.c core/call/*.c core/mwi/*.c db/*.c web/*.c))
-DAEMON_SRC := core/main.c
+DAEMON_SRC := core/main.c core/main_priv.c
 CLI_SRC := $(sort $(wildcard core/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

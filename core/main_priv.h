@@ -48,4 +48,9 @@ int priv_begin(const struct priv_user *u, const struct conf *c);
  * any check fails: the daemon must then exit. */
 int priv_finish(const struct priv_user *u);
 
+/* Start-up failed between the two steps: the process exits as the user
+ * (root is not taken back), and dumpable again so that LeakSanitizer in
+ * the test build can still look at it on the way out. */
+void priv_fail(const struct priv_user *u);
+
 #endif

@@ -555,7 +555,7 @@ static void usage(void)
 	printf("Usage: hookflashd [options]\n\n"
 	       "Hookflash IP-PBX daemon. Settings come from defaults, then the\n"
 	       "config file (default DATA_DIR/hookflash.conf), then these flags.\n\n"
-	       "  --config FILE        read settings from FILE\n");
+	       "  %-28s read settings from FILE\n", "--config FILE");
 	/* the flag with what it takes, as man pages write it */
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		char flag[64];
