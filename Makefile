@@ -173,11 +173,24 @@ fuzz: fuzz-build
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build/fuzz/corpus-$$n tests/fuzz/seeds/$${n#fuzz_} || exit 1; done
 
+# `make run` as root runs the daemon as the service user, as installed:
+# the user is created when missing and given the data directory. When
+# that user cannot reach DATA_DIR (a checkout under /root, mode 0700) the
+# daemon stays root for this development run and says so. HOOKFLASHD_ARGS
+# adds flags, e.g. HOOKFLASHD_ARGS="--sip-port 5070 --https-port 9443".
+SERVICE_USER := hookflash
+HOOKFLASHD_ARGS ?=
 run:
 	@./configure --install-deps >/dev/null || ./configure --install-deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(DATA_DIR)
-	build/bin/hookflashd --data-dir $(DATA_DIR)
+	@user=; if [ "$$(id -u)" = 0 ]; then \
+	  id -u $(SERVICE_USER) >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin $(SERVICE_USER) || exit 1; \
+	  if runuser -u $(SERVICE_USER) -- test -x "$$(dirname '$(DATA_DIR)')"; then chown -R $(SERVICE_USER): '$(DATA_DIR)'; \
+	  else user="--user root"; echo "make run: user $(SERVICE_USER) cannot reach $(DATA_DIR) (a directory above it is private), so hookflashd stays root for this run; make install runs it as $(SERVICE_USER)"; fi; \
+	fi; \
+	echo "build/bin/hookflashd --data-dir $(DATA_DIR) $$user $(HOOKFLASHD_ARGS)"; \
+	exec build/bin/hookflashd --data-dir '$(DATA_DIR)' $$user $(HOOKFLASHD_ARGS)
 
 unit: $(UNIT_BINS)
 
@@ -214,6 +227,9 @@ bench: all build/bench/transcode_bench build/bench/codec_bench build/bench/vm_be
 	@echo "== voicemail: simultaneous deposits (PCMU recorded to WAV) on one media worker (tests/bench/vm_bench.c)"
 	@build/bench/vm_bench 10 100 250 500
 
+# Installs the binaries, the settings file and the systemd unit; on the
+# machine itself (no DESTDIR) also creates the service user and its data
+# directory, and gives it the files an older, root-run version left.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash
 	install -m 0755 build/bin/hookflashd $(DESTDIR)$(PREFIX)/sbin/hookflashd
@@ -221,6 +237,12 @@ install: all
 	test -e $(DESTDIR)/etc/hookflash/hookflash.conf || install -m 0640 hookflash.conf.example $(DESTDIR)/etc/hookflash/hookflash.conf
 	install -d $(DESTDIR)/etc/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' hookflashd.service.in > $(DESTDIR)/etc/systemd/system/hookflashd.service
+	@if [ -z "$(DESTDIR)" ]; then \
+	  id -u $(SERVICE_USER) >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /var/lib/hookflash --shell /usr/sbin/nologin $(SERVICE_USER) || exit 1; \
+	  echo "chown -R $(SERVICE_USER): /var/lib/hookflash; chgrp $(SERVICE_USER) /etc/hookflash/hookflash.conf"; \
+	  chown -R $(SERVICE_USER): /var/lib/hookflash && chmod 0750 /var/lib/hookflash && chgrp $(SERVICE_USER) /etc/hookflash/hookflash.conf || exit 1; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
 
 clean:
 	rm -rf build
