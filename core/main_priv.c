@@ -174,6 +174,9 @@ int priv_begin(const struct priv_user *u, const struct conf *c)
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (!(low && cap == CAP_NET_BIND_SERVICE))
 			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	/* nothing we exec (we exec nothing) could gain privileges either;
+	 * per thread, like the bounding set, so set before any starts */
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (setresgid(u->gid, u->gid, u->gid) != 0) {
 		log_err("main", "cannot take gid %u: %s", (unsigned)u->gid, strerror(errno));
 		return errno;
@@ -219,8 +222,6 @@ int priv_finish(const struct priv_user *u)
 		log_err("main", "cannot become user %s: %s", u->name, strerror(errno));
 		return EPERM;
 	}
-	/* nothing we exec (we exec nothing) could gain privileges either */
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
 	struct __user_cap_data_struct d[2];
