@@ -43,6 +43,7 @@ import prompts  # noqa: E402
 import mail  # noqa: E402
 import mwi  # noqa: E402
 import startup  # noqa: E402
+import walkthrough  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -940,6 +941,7 @@ TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext
 TESTS += prompts.TESTS
 TESTS += mwi.TESTS
 TESTS += startup.TESTS
+TESTS += walkthrough.TESTS
 
 
 class TestTimeout(Exception):
