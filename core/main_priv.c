@@ -126,7 +126,10 @@ static int give_one(const char *path, const struct stat *st, int flag, struct FT
 
 /* A data directory used by an older, root-running hookflashd (or by the
  * CLI as root before the first start) holds root's files: the user gets
- * them. Symbolic links are not followed, other mounts not entered. */
+ * them. Symbolic links are not followed (lchown), other mounts not
+ * entered; a hard link the user made to a root file elsewhere is refused
+ * by the kernel's protected_hardlinks (on by default), so the walk cannot
+ * be turned against the system. */
 static void give_data_dir(const struct priv_user *u, const char *dir)
 {
 	tree_uid = u->uid;
