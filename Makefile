@@ -13,11 +13,23 @@ CC ?= cc
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DHF_VERSION='"$(VERSION)"' -MMD -MP $(DEP_CFLAGS)
 OPT_CFLAGS := -O2 -g
+# The optimised build (what `make install` ships) is hardened: stack
+# protector, FORTIFY (needs -O2), stack-clash probes, CET landing pads, a
+# position-independent executable with full RELRO (the GOT read-only after
+# start-up). configure writes the ones this compiler accepts into config.mk;
+# these are the defaults for a config.mk written before it did. Not in the
+# sanitizer or fuzz flavours: FORTIFY's checked functions hide accesses from
+# ASan, and those builds are never installed. tests/check-hardening proves
+# the flags reached the binaries.
+HARDEN_CFLAGS ?= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fstack-clash-protection -fcf-protection -fPIE
+HARDEN_LDFLAGS ?= -pie -Wl,-z,relro,-z,now
+OPT_CFLAGS += $(HARDEN_CFLAGS)
+OPT_LDFLAGS := $(OPT_CFLAGS) $(HARDEN_LDFLAGS)
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DHF_DEBUG
 TSAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DHF_DEBUG
 
 LIB_SRC := $(sort $(wildcard apps/*.c apps/*/*.c core/dialplan/*.c core/base/*.c core/sip/*.c core/sdp/*.c core/media/*.c core/media/*/*.c core/ident/*.c core/reg/*.c core/ctl/*.c core/mail/*.c core/pbx/*.c core/call/*.c core/mwi/*.c db/*.c web/*.c))
-DAEMON_SRC := core/main.c
+DAEMON_SRC := core/main.c core/main_priv.c
 CLI_SRC := $(sort $(wildcard core/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -37,7 +49,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
 DATA_DIR ?= $(CURDIR)/run-data
 
-.PHONY: all run test unit integration bench fuzz fuzz-build install clean deps test-deps check-layers check-tsan tsan
+.PHONY: FORCE all run test unit integration bench fuzz fuzz-build install clean deps test-deps check-layers check-tsan tsan
 all: config.mk $(BINS)
 
 config.mk:
@@ -49,7 +61,14 @@ deps:
 test-deps:
 	./configure --install-deps --tests
 
-build/obj/%.o: %.c
+# Objects are rebuilt when the optimised flags change (make tracks files,
+# not flags): a binary half built without the hardening would pass for one.
+build/.opt-flags: FORCE
+	@mkdir -p build
+	@echo '$(BASE_CFLAGS) $(OPT_CFLAGS) $(OPT_LDFLAGS)' | cmp -s - $@ || echo '$(BASE_CFLAGS) $(OPT_CFLAGS) $(OPT_LDFLAGS)' >$@
+FORCE:
+
+build/obj/%.o: %.c build/.opt-flags
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -c $< -o $@
 
@@ -71,11 +90,11 @@ build/san/libhookflash.a: $(SAN_LIB_OBJ)
 
 build/bin/hookflashd: $(call obj,build,$(DAEMON_SRC)) build/libhookflash.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(CC) $(OPT_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 build/bin/hookflash: $(call obj,build,$(CLI_SRC)) build/libhookflash.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(CC) $(OPT_LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 build/san/bin/hookflashd: $(call obj,build/san,$(DAEMON_SRC)) build/san/libhookflash.a
 	@mkdir -p $(dir $@)
@@ -154,11 +173,24 @@ fuzz: fuzz-build
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build/fuzz/corpus-$$n tests/fuzz/seeds/$${n#fuzz_} || exit 1; done
 
+# `make run` as root runs the daemon as the service user, as installed:
+# the user is created when missing and given the data directory. When
+# that user cannot reach DATA_DIR (a checkout under /root, mode 0700) the
+# daemon stays root for this development run and says so. HOOKFLASHD_ARGS
+# adds flags, e.g. HOOKFLASHD_ARGS="--sip-port 5070 --https-port 9443".
+SERVICE_USER := hookflash
+HOOKFLASHD_ARGS ?=
 run:
 	@./configure --install-deps >/dev/null || ./configure --install-deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(DATA_DIR)
-	build/bin/hookflashd --data-dir $(DATA_DIR)
+	@user=; if [ "$$(id -u)" = 0 ]; then \
+	  id -u $(SERVICE_USER) >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin $(SERVICE_USER) || exit 1; \
+	  if runuser -u $(SERVICE_USER) -- test -x "$$(dirname '$(DATA_DIR)')"; then chown -R $(SERVICE_USER): '$(DATA_DIR)'; \
+	  else user="--user root"; echo "make run: user $(SERVICE_USER) cannot reach $(DATA_DIR) (a directory above it is private), so hookflashd stays root for this run; make install runs it as $(SERVICE_USER)"; fi; \
+	fi; \
+	echo "build/bin/hookflashd --data-dir $(DATA_DIR) $$user $(HOOKFLASHD_ARGS)"; \
+	exec build/bin/hookflashd --data-dir '$(DATA_DIR)' $$user $(HOOKFLASHD_ARGS)
 
 unit: $(UNIT_BINS)
 
@@ -176,7 +208,7 @@ test:
 # Media benchmarks linked against the optimised library.
 build/bench/%: tests/bench/%.c build/libhookflash.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $< build/libhookflash.a $(DEP_LIBS)
+	$(CC) $(BASE_CFLAGS) $(OPT_LDFLAGS) -o $@ $< build/libhookflash.a $(DEP_LIBS)
 
 bench: all build/bench/transcode_bench build/bench/codec_bench build/bench/vm_bench
 	@./configure --install-deps --tests >/dev/null || ./configure --install-deps --tests
@@ -195,6 +227,9 @@ bench: all build/bench/transcode_bench build/bench/codec_bench build/bench/vm_be
 	@echo "== voicemail: simultaneous deposits (PCMU recorded to WAV) on one media worker (tests/bench/vm_bench.c)"
 	@build/bench/vm_bench 10 100 250 500
 
+# Installs the binaries, the settings file and the systemd unit; on the
+# machine itself (no DESTDIR) also creates the service user and its data
+# directory, and gives it the files an older, root-run version left.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/hookflash $(DESTDIR)/var/lib/hookflash
 	install -m 0755 build/bin/hookflashd $(DESTDIR)$(PREFIX)/sbin/hookflashd
@@ -202,6 +237,12 @@ install: all
 	test -e $(DESTDIR)/etc/hookflash/hookflash.conf || install -m 0640 hookflash.conf.example $(DESTDIR)/etc/hookflash/hookflash.conf
 	install -d $(DESTDIR)/etc/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' hookflashd.service.in > $(DESTDIR)/etc/systemd/system/hookflashd.service
+	@if [ -z "$(DESTDIR)" ]; then \
+	  id -u $(SERVICE_USER) >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /var/lib/hookflash --shell /usr/sbin/nologin $(SERVICE_USER) || exit 1; \
+	  echo "chown -R $(SERVICE_USER): /var/lib/hookflash; chgrp $(SERVICE_USER) /etc/hookflash/hookflash.conf"; \
+	  chown -R $(SERVICE_USER): /var/lib/hookflash && chmod 0750 /var/lib/hookflash && chgrp $(SERVICE_USER) /etc/hookflash/hookflash.conf || exit 1; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
 
 clean:
 	rm -rf build

@@ -5,7 +5,7 @@ Fails on an #include that points the wrong way between modules.
 A module is a folder: core/base, core/sip, core/sdp, core/media (with its
 sub-folders), core/ident, core/reg, core/mwi, core/call, core/ctl, core/pbx,
 core/cli, db, web, apps (every app folder), common (apps/common, the code
-apps share) and "main" for core/main.c.
+apps share) and "main" for core/main*.c.
 Every quoted #include is resolved against the including file's folder;
 an include inside the same module is always fine. An edge between two
 modules must be listed in ALLOWED below, and where NARROW names headers
@@ -84,7 +84,7 @@ def module_of(rel):
     parts = rel.split('/')
     if parts[0] == 'core':
         if len(parts) == 2:
-            return 'main' if parts[1] == 'main.c' else None
+            return 'main' if parts[1].startswith('main') else None
         return parts[1]
     if parts[0] == 'apps' and len(parts) > 2 and parts[1] == 'common':
         return 'common'

@@ -103,6 +103,7 @@ struct setting {
 static const struct setting settings[] = {
 	{ "general", "data_dir", "--data-dir", "data directory (database, keys, control socket)", K_STR, F(data_dir), 0, 0, C_FIXED, "advanced", "Data folder" },
 	{ "general", "log_level", "--log-level", "error|warn|info|debug", K_LEVEL, F(log_level), 0, 0, C_LIVE, "advanced", "Log detail" },
+	{ "general", "user", "--user", "user to run as when started as root, after taking the lock and opening the sockets (default hookflash; root stays root, not recommended)", K_STR, F(run_user), 0, 0, C_FIXED, "advanced", "Run as user" },
 	{ "sip", "bind", "--bind", "listen address(es), comma-separated IPv4/IPv6 (default: all)", K_BINDS, F(binds), 0, 0, C_RESTART, "basic", "Listen on addresses" },
 	{ "sip", "udp_port", "--sip-port", "SIP port for UDP and TCP", K_U16, F(sip_udp_port), 1, 65535, C_RESTART, "basic", "SIP port" },
 	{ "sip", "tcp_port", "--sip-tcp-port", "SIP TCP port if different from --sip-port", K_U16, F(sip_tcp_port), 1, 65535, C_RESTART, "advanced", "SIP TCP port" },
@@ -567,11 +568,14 @@ static void usage(void)
 	printf("Usage: hookflashd [options]\n\n"
 	       "Hookflash IP-PBX daemon. Settings come from defaults, then the\n"
 	       "config file (default DATA_DIR/hookflash.conf), then these flags.\n\n"
-	       "  --config FILE        read settings from FILE\n");
-	for (size_t i = 0; i < NSETTINGS; i++)
-		printf("  %-20s %s  [%s] %s\n", settings[i].flag,
-		       settings[i].kind == K_BOOL ? "" : "V", settings[i].section,
-		       help_of(&settings[i]));
+	       "  %-28s read settings from FILE\n", "--config FILE");
+	/* the flag with what it takes, as man pages write it */
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		char flag[64];
+		snprintf(flag, sizeof(flag), "%s %s", settings[i].flag,
+			 settings[i].kind == K_BOOL ? "[yes|no]" : "VALUE");
+		printf("  %-28s [%s] %s\n", flag, settings[i].section, help_of(&settings[i]));
+	}
 	printf("  --help, --version\n");
 }
 

@@ -19,6 +19,7 @@
 struct conf {
 	char data_dir[256];
 	char config_file[256];
+	char run_user[64]; /* the user a root-started daemon drops to; "": hookflash */
 	char binds[CONF_MAX_BINDS][64]; /* IPv4 / IPv6 literals */
 	int nbinds;
 	uint16_t sip_udp_port;

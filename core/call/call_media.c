@@ -67,8 +67,9 @@ int callm_engine_alloc(struct call_mgr *m)
 		return err;
 	}
 	m->media_engine = e;
-	log_info(CALL_TAG, "media: %u worker(s), RTP ports %u-%u, codecs %s%s",
-		 media_engine_nworkers(e->me), cf->rtp_min, cf->rtp_max, cf->codecs,
+	/* the workers and the RTP ports are the engine's line (the ports it
+	 * really uses: whole pairs); this one adds only the codec policy */
+	log_info(CALL_TAG, "media: codecs %s%s", cf->codecs,
 		 cf->opus_low_cpu ? ", opus low-CPU" : "");
 	return 0;
 }

@@ -27,7 +27,8 @@ static int exchange_wait(struct cli *c, const char *cmd, const char *arg, int ti
 		break;
 	case ENOENT:
 	case ECONNREFUSED:
-		return cli_fail("hookflashd is not running (no control socket at %s)", c->ctl_path);
+		return cli_fail("no daemon at %s (running with another --data-dir? set "
+				"HOOKFLASH_DATA_DIR)", c->ctl_path);
 	case EACCES:
 	case EPERM:
 		return cli_fail("permission denied on the control socket %s (run as root or "

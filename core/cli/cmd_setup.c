@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../db/db.h"
 #include "cli.h"
@@ -56,6 +57,21 @@ static void on_cred(const char *what, const char *user, const char *secret, void
 	c->n++;
 }
 
+/* `hookflash init` as root in a data directory that belongs to the
+ * service user (make install's /var/lib/hookflash): the new database is
+ * the user's too, or hookflashd, which runs as that user, could not
+ * write it. */
+static void give_db_to_dir_owner(const struct cli *c)
+{
+	struct stat dir, db;
+	if (geteuid() != 0 || stat(c->data_dir, &dir) != 0 || dir.st_uid == 0 ||
+	    stat(c->db_path, &db) != 0 || db.st_uid != 0)
+		return;
+	if (chown(c->db_path, dir.st_uid, dir.st_gid) != 0)
+		cli_warn("cannot give %s to the owner of %s: %s", c->db_path, c->data_dir,
+			 strerror(errno));
+}
+
 int cli_cmd_init(struct cli *c, int argc, char **argv)
 {
 	int rc = cli_parse(argc, argv, NULL, NULL, 0, 0, NULL, "init");
@@ -73,6 +89,7 @@ int cli_cmd_init(struct cli *c, int argc, char **argv)
 	if (err && err != EALREADY)
 		rc = cli_fail("cannot set up %s: %s", c->db_path, db_errmsg(db));
 	db_close(db);
+	give_db_to_dir_owner(c);
 	if (rc)
 		return rc;
 	if (err == EALREADY) {

@@ -7,7 +7,10 @@
  * 1 error, 2 usage error.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../db/db.h"
 #include "../base/codec_names.h"
@@ -19,6 +22,8 @@
 #endif
 
 #define DEFAULT_DATA_DIR "/var/lib/hookflash"
+#define RUN_DATA_DIR "run-data" /* what `make run` uses, in the checkout */
+#define DATA_DIR_ENV "HOOKFLASH_DATA_DIR"
 
 /* printf format: %s is the codec names (core/base/codec_names.h) */
 static const char help_fmt[] =
@@ -30,7 +35,9 @@ static const char help_fmt[] =
 	"\n"
 	"Global options (before COMMAND):\n"
 	"  --data-dir DIR    data directory holding hookflash.db and hookflash.ctl\n"
-	"                    (default " DEFAULT_DATA_DIR ")\n"
+	"                    (default: $" DATA_DIR_ENV " if set, else ./" RUN_DATA_DIR "\n"
+	"                    when a daemon started by `make run` there has its\n"
+	"                    socket in it, else " DEFAULT_DATA_DIR ")\n"
 	"  -h, --help        show this help\n"
 	"  --version         show the version\n"
 	"\n"
@@ -210,11 +217,30 @@ static int set_data_dir(struct cli *c, const char *dir)
 	return CLI_OK;
 }
 
+/* Without --data-dir: the environment's, else the daemon `make run`
+ * started from this directory (its socket in ./run-data), else the
+ * installed one's, so `hookflash status` finds the daemon the
+ * administrator just started either way. */
+static int default_data_dir(struct cli *c)
+{
+	const char *env = getenv(DATA_DIR_ENV);
+	if (env && *env)
+		return set_data_dir(c, env);
+	struct stat st;
+	char cwd[200], dir[256];
+	if (stat(RUN_DATA_DIR "/" CTL_SOCKET_NAME, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    getcwd(cwd, sizeof(cwd))) {
+		snprintf(dir, sizeof(dir), "%s/%s", strcmp(cwd, "/") ? cwd : "", RUN_DATA_DIR);
+		return set_data_dir(c, dir);
+	}
+	return set_data_dir(c, DEFAULT_DATA_DIR);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
 	memset(&c, 0, sizeof(c));
-	set_data_dir(&c, DEFAULT_DATA_DIR);
+	bool dir_given = false;
 
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -231,15 +257,20 @@ int main(int argc, char **argv)
 				return cli_usage(NULL, "--data-dir needs a directory");
 			if ((rc = set_data_dir(&c, argv[++i])))
 				return rc;
+			dir_given = true;
 		} else if (strncmp(a, "--data-dir=", 11) == 0) {
 			if ((rc = set_data_dir(&c, a + 11)))
 				return rc;
+			dir_given = true;
 		} else {
 			return cli_usage(NULL, "unknown option '%s' (global options go before "
 					       "the command)",
 					 a);
 		}
 	}
+	int rc;
+	if (!dir_given && (rc = default_data_dir(&c)))
+		return rc;
 	if (i == argc)
 		return cli_usage(NULL, "no command given");
 	if (strcmp(argv[i], "help") == 0) {

@@ -164,6 +164,11 @@ class Daemon:
             a += ['--log-level', self.log_level]
         if self.sip_trace:
             a += ['--sip-trace']
+        # The tests run as root and keep their data under private temporary
+        # directories the service user cannot enter: the daemon stays root
+        # unless a test asks for --user (tests/integration/daemon.py does).
+        if os.geteuid() == 0 and '--user' not in self.extra:
+            a += ['--user', 'root']
         return a + self.extra
 
     def start(self, timeout=20.0, new_ports=True):

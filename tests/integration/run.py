@@ -44,6 +44,8 @@ import mail  # noqa: E402
 import mwi  # noqa: E402
 import web_pages  # noqa: E402
 import transport_limits  # noqa: E402
+import startup  # noqa: E402
+import walkthrough  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -942,6 +944,8 @@ TESTS += prompts.TESTS
 TESTS += mwi.TESTS
 TESTS += web_pages.TESTS
 TESTS += transport_limits.TESTS
+TESTS += startup.TESTS
+TESTS += walkthrough.TESTS
 
 
 class TestTimeout(Exception):
