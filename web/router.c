@@ -55,6 +55,8 @@ const struct web_route web_routes[] = {
 	{ WM_GET, "/api/v1/email", WR_ADMIN, web_api_email_status },
 	{ WM_POST, "/api/v1/email/test", WR_ADMIN | WR_JSON, web_api_email_test },
 	{ WM_GET, "/api/v1/status", WR_ADMIN, web_api_status },
+	{ WM_GET, "/api/v1/logs", WR_ADMIN, web_api_logs },
+	{ WM_GET, "/api/v1/logs/stream", WR_ADMIN, web_api_logs_stream },
 	{ WM_GET, "/api/v1/metrics", WR_ADMIN, web_api_metrics },
 	{ WM_GET, "/metrics", WR_ADMIN, web_api_metrics }, /* where Prometheus looks */
 	{ WM_GET, "/api/v1/tokens", WR_ADMIN, web_api_tokens_list },

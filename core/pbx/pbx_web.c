@@ -486,3 +486,13 @@ void pbx_web_free(struct pbx_web *pw)
 	pthread_mutex_destroy(&pw->mu);
 	free(pw);
 }
+
+size_t pbx_web_logs(uint64_t since, int max_level, struct log_line *out, size_t cap,
+		    uint64_t *next)
+{
+	if (max_level < LOG_ERROR)
+		max_level = LOG_ERROR;
+	if (max_level > LOG_DEBUG)
+		max_level = LOG_DEBUG;
+	return log_ring_read(since, (enum log_level)max_level, out, cap, next);
+}
