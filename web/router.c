@@ -57,6 +57,9 @@ const struct web_route web_routes[] = {
 	{ WM_GET, "/api/v1/status", WR_ADMIN, web_api_status },
 	{ WM_GET, "/api/v1/logs", WR_ADMIN, web_api_logs },
 	{ WM_GET, "/api/v1/logs/stream", WR_ADMIN, web_api_logs_stream },
+	{ WM_GET, "/api/v1/backup", WR_ADMIN, web_api_backup },
+	{ WM_GET, "/api/v1/backups", WR_ADMIN, web_api_backups_list },
+	{ WM_POST, "/api/v1/restore", WR_ADMIN | WR_UPLOAD, web_api_restore },
 	{ WM_GET, "/api/v1/metrics", WR_ADMIN, web_api_metrics },
 	{ WM_GET, "/metrics", WR_ADMIN, web_api_metrics }, /* where Prometheus looks */
 	{ WM_GET, "/api/v1/tokens", WR_ADMIN, web_api_tokens_list },
