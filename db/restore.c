@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -280,33 +281,23 @@ static int check_manifest(struct reader *r, bool *vm, bool *prompts)
 	return fail(r, EINVAL, "%s", "the archive holds no database (hookflash.db)");
 }
 
-/* Removes what unpacking made in dir, and dir (best effort). */
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Removes dir, a folder of our own making (regular files and folders
+ * only: links are never unpacked), with whatever is in it; best effort. */
 static void remove_unpacked(const char *dir, const struct reader *r)
 {
-	char path[700];
-	for (size_t i = 0; i < r->n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, r->v[i].name);
-		unlink(path);
-	}
-	static const char *const subs[] = { "web", "voicemail", "sounds" };
-	for (size_t i = 0; i < r->n; i++) { /* the two-level folders */
-		const char *s = strrchr(r->v[i].name, '/');
-		if (s && strchr(r->v[i].name, '/') != s) {
-			snprintf(path, sizeof(path), "%s/%.*s", dir, (int)(s - r->v[i].name),
-				 r->v[i].name);
-			rmdir(path);
-		}
-	}
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, subs[i]);
-		rmdir(path);
-	}
-	static const char *const dbx[] = { "hookflash.db-wal", "hookflash.db-shm" };
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, dbx[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	(void)r;
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Unpacks and checks archive into dir (which must not exist). On
