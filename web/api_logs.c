@@ -1,8 +1,9 @@
 /*
  * The status page's data beyond the loop's counters, and the daemon's
  * recent log. GET /api/v1/logs?level=info&since=SEQ&limit=N answers the
- * kept lines (core/base/log.c keeps the last LOG_RING_LINES) at or above
- * a level; GET /api/v1/logs/stream is the same as Server-Sent Events
+ * newest N (default all) of the kept lines after SEQ (core/base/log.c
+ * keeps the last LOG_RING_LINES) at or above a level, and "next", the
+ * SEQ to ask after; GET /api/v1/logs/stream is the same as Server-Sent Events
  * (event "log", fed by the hub of sse.c once a tick), so the page shows
  * new lines as they are written without polling. web_status_more adds to
  * /api/v1/status what an admin looks at when something is wrong: the
@@ -29,15 +30,19 @@
 #define FAILED_REGS_MAX 20
 #define FAILED_CALLS_MAX 20
 
-static json_t *lines_json(uint64_t since, int level, size_t limit, uint64_t *next)
+/* The lines after since at or above level: the oldest limit of them
+ * (tail false: a stream going on from where it was), or the newest limit
+ * (tail true: what a page shows first). */
+static json_t *lines_json(uint64_t since, int level, size_t limit, bool tail, uint64_t *next)
 {
-	struct log_line *v = malloc(limit * sizeof(*v));
+	size_t cap = tail ? LOG_RING_LINES : limit;
+	struct log_line *v = malloc(cap * sizeof(*v));
 	if (!v)
 		return NULL;
 	uint64_t nx = since;
-	size_t n = pbx_web_logs(since, level, v, limit, &nx);
+	size_t n = pbx_web_logs(since, level, v, cap, &nx);
 	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = n > limit ? n - limit : 0; i < n; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "seq", json_integer((json_int_t)v[i].seq));
 		json_object_set_new(o, "time", json_integer(v[i].time_ms));
@@ -57,7 +62,7 @@ static json_t *lines_json(uint64_t since, int level, size_t limit, uint64_t *nex
 
 json_t *web_log_lines_json(uint64_t since, int level, uint64_t *next)
 {
-	return lines_json(since, level, STREAM_BATCH, next);
+	return lines_json(since, level, STREAM_BATCH, false, next);
 }
 
 /* level= and since= of both routes; false having answered 400. */
@@ -101,7 +106,7 @@ void web_api_logs(struct web_req *r)
 			return;
 		}
 	}
-	json_t *o = lines_json(since, level, (size_t)limit, NULL);
+	json_t *o = lines_json(since, level, (size_t)limit, true, NULL);
 	if (!o) {
 		web_error(r, 500, "out of memory", NULL);
 		return;

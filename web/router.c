@@ -21,6 +21,7 @@ const struct web_route web_routes[] = {
 	{ WM_GET, "/style.css", WR_PUBLIC, web_static_css },
 	{ WM_GET, "/app.js", WR_PUBLIC, web_static_js },
 	{ WM_GET, "/voicemail.js", WR_PUBLIC, web_static_vm_js },
+	{ WM_GET, "/ops.js", WR_PUBLIC, web_static_ops_js },
 	{ WM_POST, "/api/v1/login", WR_PUBLIC | WR_JSON, web_api_login },
 	{ WM_POST, "/api/v1/logout", 0, web_api_logout },
 	{ WM_GET, "/api/v1/session", 0, web_api_session },

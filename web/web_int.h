@@ -336,5 +336,6 @@ void web_static_index(struct web_req *r);
 void web_static_css(struct web_req *r);
 void web_static_js(struct web_req *r);
 void web_static_vm_js(struct web_req *r);
+void web_static_ops_js(struct web_req *r);
 
 #endif

@@ -324,7 +324,7 @@ def sse_events(r, until, timeout):
     got, name, deadline = [], None, time.time() + timeout
     while time.time() < deadline:
         try:
-            line = r.fp.readline()
+            line = r.readline()
         except (TimeoutError, OSError):
             continue
         if not line:
