@@ -37,7 +37,7 @@ export function statusPage(ui) {
   const [callsNow, callsBox] = stat('st-calls', 'calls now');
   const [regsNow, regsBox] = stat('st-regs', 'registrations now');
   const [bans, bansBox] = stat('st-bans', 'banned addresses');
-  bansBox.append(h('a', { href: '#/security', id: 'st-bans-link' }, 'Security page'));
+  bansBox.append(h('span', { class: 'l' }, h('a', { href: '#/security', id: 'st-bans-link' }, 'see the Security page')));
   const threads = h('tbody', { id: 'st-threads' });
   const services = h('ul', { id: 'st-services' });
   const failedRegs = h('ul', { id: 'st-failed-regs' });
