@@ -103,7 +103,10 @@ static void log_ring_add(enum log_level lvl, const char *tag, const char *line, 
 		l->seq = ring_seq;
 		l->time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 		l->level = lvl;
-		snprintf(l->tag, sizeof(l->tag), "%s", tag);
+		size_t k = 0;
+		for (; tag[k] && k < sizeof(l->tag) - 1; k++)
+			l->tag[k] = tag[k];
+		l->tag[k] = '\0';
 		memcpy(l->text, t, tn);
 		l->text[tn] = '\0';
 	}
