@@ -346,6 +346,32 @@ int db_backup_verify(const char *archive, const char *data_dir, char *why, size_
 	return err;
 }
 
+/* Run as root (sudo hookflash restore), what was put in place belongs to
+ * the data directory's owner, or the daemon (its service user) could not
+ * open it; the same rule as db.c's new database file. */
+static void give_to_owner(const char *data_dir, const char *name)
+{
+	struct stat st;
+	if (geteuid() != 0 || stat(data_dir, &st) || st.st_uid == 0)
+		return;
+	char path[700];
+	snprintf(path, sizeof(path), "%s/%s", data_dir, name);
+	for (char *s = path + strlen(data_dir) + 1;; s++) {
+		bool end = !*s;
+		if (*s == '/' || end) {
+			char c = *s;
+			*s = '\0';
+			if (lchown(path, st.st_uid, st.st_gid)) {
+				/* not fatal: root can still use it, and the message
+				 * of the daemon that cannot would name the file */
+			}
+			*s = c;
+		}
+		if (end)
+			break;
+	}
+}
+
 /* Moves data_dir/name into kept/name when it exists. */
 static int move_aside(const char *data_dir, const char *kept, const char *name)
 {
@@ -386,6 +412,7 @@ int db_backup_restore(const char *archive, const char *data_dir, char *kept, siz
 		}
 		snprintf(kept, kcap, "%s/pre-restore-%s-%d", data_dir, stamp, i);
 	}
+	give_to_owner(data_dir, kept + strlen(data_dir) + 1);
 	/* the old database's WAL would be applied to the new one: it goes
 	 * with it; the first start's credentials no longer hold either */
 	static const char *const aside[] = { "hookflash.db",   "hookflash.db-wal",
@@ -412,6 +439,8 @@ int db_backup_restore(const char *archive, const char *data_dir, char *kept, siz
 			err = errno ? errno : EIO;
 			snprintf(why, cap, "cannot move %s into place: %s (the previous data is in %s)",
 				 r.v[i].name, strerror(err), kept);
+		} else {
+			give_to_owner(data_dir, r.v[i].name);
 		}
 	}
 out:

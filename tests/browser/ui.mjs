@@ -315,6 +315,9 @@ const steps = [
     expect(/%/.test(await text('#st-cpu')), `CPU: ${await text('#st-cpu')}`);
     expect(/iB/.test(await text('#st-mem')) && /of/.test(await text('#st-disk')), 'memory or disk missing');
     expect(await page.getAttribute('#st-bans-link', 'href') === '#/security', 'no link to the Security page');
+    const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.name || el.id));
+    expect(bare.length === 0, `inputs without a label: ${bare.join(', ')}`);
     await page.locator('#log-lines li').first().waitFor();
   }],
   ['status and logs: a new log line appears live after an action', async () => {
@@ -341,6 +344,9 @@ const steps = [
   ['backup: the download is a backup archive; a bad upload is refused with why', async () => {
     await page.click('a[data-page=backup]');
     await page.locator('#bk-sched').waitFor();
+    const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.name || el.id));
+    expect(bare.length === 0, `inputs without a label: ${bare.join(', ')}`);
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#bk-download')]);
     expect(/^hookflash-backup-\d{8}-\d{6}\.tar$/.test(dl.suggestedFilename()), `file name ${dl.suggestedFilename()}`);
     const path = await dl.path();
