@@ -307,7 +307,7 @@ static void send_vm(struct web_sse_stream *s, const struct vm_count *v, size_t n
 }
 
 /* Under hub->mu: a log stream's new lines (api_logs.c makes the JSON). */
-static void web_sse_send_logs(struct web_sse_stream *s, uint64_t now)
+static void send_logs(struct web_sse_stream *s, uint64_t now)
 {
 	json_t *o = web_log_lines_json(s->log_seq, s->log_level, &s->log_seq);
 	if (o && json_array_size(json_object_get(o, "lines")))
@@ -385,7 +385,7 @@ static void *hub_main(void *arg)
 				continue;
 			}
 			if (s->log_level >= 0) {
-				web_sse_send_logs(s, now);
+				send_logs(s, now);
 			} else if (!e1 && !e2) {
 				send_calls(s, calls, nc, now);
 				send_regs(s, regs, nr, now);
