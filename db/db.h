@@ -356,4 +356,45 @@ int db_token_list(struct db *db, db_token_h *h, void *arg);
 /* ENOENT when there is no such token. */
 int db_token_delete(struct db *db, int64_t id);
 
+/* --- backup.c, restore.c: backups of a data directory ------------------
+ * One POSIX tar file: MANIFEST (written last: what is included, each
+ * file's size and SHA-256), hookflash.db, hookflash.conf, web/cert.pem,
+ * web/key.pem, and optionally voicemail/<mailbox>/<file> and
+ * sounds/<rate>/<file>. Every function blocks on disk: never call them
+ * on the signalling loop. Errors are errno values with why filled. */
+#define DB_BACKUP_MANIFEST "MANIFEST"
+#define DB_BACKUP_NAME_MAX 100
+struct db_backup_opts {
+	bool voicemail; /* DATA_DIR/voicemail: messages and greetings */
+	bool prompts;   /* DATA_DIR/sounds: the prompts as played */
+};
+/* A name a backup may hold (the fixed names, or voicemail/ or sounds/
+ * with two plain segments: no "..", no absolute path, no hidden file). */
+bool db_backup_name_ok(const char *name);
+/* Copies the database at src_path into dst_path with SQLite's online
+ * backup API in one step: one consistent snapshot while others write. */
+int db_backup_snapshot(const char *src_path, const char *dst_path, char *why, size_t cap);
+/* 0 when the database at path passes integrity_check and is ours. */
+int db_backup_check(const char *path, char *why, size_t cap);
+/* Writes the archive of data_dir to fd. */
+int db_backup_write(const char *data_dir, const struct db_backup_opts *o, int fd, char *why,
+		    size_t cap);
+/* Checks an archive completely (names, links, sizes and hashes against
+ * the manifest, integrity_check) by unpacking it into a temporary folder
+ * of data_dir, removed after; EINVAL for a bad archive. */
+int db_backup_verify(const char *archive, const char *data_dir, char *why, size_t cap);
+/* Restores archive onto data_dir, whose daemon must be stopped (the
+ * caller makes sure): checks it as db_backup_verify, moves what it
+ * replaces into DATA_DIR/pre-restore-<time>/ (named in kept), then the
+ * archive's files into place. A bad archive changes nothing. */
+int db_backup_restore(const char *archive, const char *data_dir, char *kept, size_t kcap,
+		      char *why, size_t cap);
+/* Writes dir/hookflash-backup-YYYYmmdd-HHMMSS.tar (named in path; made
+ * under a temporary name, then renamed), then deletes the oldest of
+ * them past keep (0: keeps all). */
+int db_backup_to_dir(const char *data_dir, const char *dir, const struct db_backup_opts *o,
+		     unsigned keep, char *path, size_t pcap, char *why, size_t cap);
+/* The time (unix s) of the newest backup in dir; 0 when none. */
+int64_t db_backup_newest(const char *dir);
+
 #endif

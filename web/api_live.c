@@ -235,6 +235,7 @@ void web_api_status(struct web_req *r)
 	json_object_set_new(pr, "rss_bytes", json_integer((json_int_t)ps.rss_bytes));
 	json_object_set_new(pr, "threads", json_integer(ps.threads));
 	json_object_set_new(o, "process", pr);
+	web_status_more(r, o, ps.cpu_s, s.uptime_s);
 	web_json(r, 200, o);
 }
 

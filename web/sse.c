@@ -29,6 +29,10 @@
  * A stream opened with a session cookie ends when the session does
  * (logout, expiry); at most WEB_SSE_MAX streams are open at once (503);
  * a client that went away is noticed within a tick (peer_gone).
+ *
+ * GET /api/v1/logs/stream (api_logs.c, admin only) is a stream of the
+ * same hub that carries only event "log" {"lines": [...], "next": SEQ}:
+ * the daemon's log lines at or above its level since the last tick.
  */
 #include <errno.h>
 #include <poll.h>
@@ -64,6 +68,8 @@ struct web_sse_stream {
 	bool suspended, closing;
 	char *last_calls, *last_regs, *last_vm; /* change keys of what was sent */
 	uint64_t last_write;
+	int log_level;    /* a log stream (api_logs.c): its level; -1 otherwise */
+	uint64_t log_seq; /* ... the last line looked at */
 };
 
 struct web_sse {
@@ -300,6 +306,15 @@ static void send_vm(struct web_sse_stream *s, const struct vm_count *v, size_t n
 	sbuf_free(&key);
 }
 
+/* Under hub->mu: a log stream's new lines (api_logs.c makes the JSON). */
+static void send_logs(struct web_sse_stream *s, uint64_t now)
+{
+	json_t *o = web_log_lines_json(s->log_seq, s->log_level, &s->log_seq);
+	if (o && json_array_size(json_object_get(o, "lines")))
+		event(s, "log", o, now);
+	json_decref(o);
+}
+
 /* An event stream's client never sends after its request, so anything
  * readable (a TLS close_notify, the FIN, a reset) means it has gone. MHD
  * would only notice at its next write, up to 15 s later; meanwhile the
@@ -369,11 +384,13 @@ static void *hub_main(void *arg)
 				s->closing = true; /* logged out or expired */
 				continue;
 			}
-			if (!e1 && !e2) {
+			if (s->log_level >= 0) {
+				send_logs(s, now);
+			} else if (!e1 && !e2) {
 				send_calls(s, calls, nc, now);
 				send_regs(s, regs, nr, now);
 			}
-			if (vm_ok)
+			if (vm_ok && s->log_level < 0)
 				send_vm(s, vm, nv, now);
 			if (now - s->last_write >= KEEPALIVE_MS) {
 				sbuf_adds(&s->out, ": keep-alive\n\n");
@@ -404,6 +421,11 @@ static void *hub_main(void *arg)
 
 void web_api_events(struct web_req *r)
 {
+	web_sse_open(r, -1, 0);
+}
+
+void web_sse_open(struct web_req *r, int log_level, uint64_t log_since)
+{
 	struct web_sse *hub = r->w->sse;
 	struct web_sse_stream *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -412,6 +434,8 @@ void web_api_events(struct web_req *r)
 	}
 	s->hub = hub;
 	s->conn = r->conn;
+	s->log_level = log_level;
+	s->log_seq = log_since;
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->fd = ci ? ci->connect_fd : -1;

@@ -245,6 +245,11 @@ void web_sse_free(struct web_sse *hub);
  * stream when it cannot be made). */
 struct MHD_Response *web_sse_response(struct web_sse_stream *s);
 
+/* Opens an event stream for r: the calls/registrations/voicemail events
+ * (log_level -1), or a log stream of the lines at or above log_level
+ * after seq log_since (api_logs.c). */
+void web_sse_open(struct web_req *r, int log_level, uint64_t log_since);
+
 /* --- cert.c -------------------------------------------------------------- */
 
 /* Loads DATA_DIR/web/cert.pem and key.pem, creating a self-signed pair
@@ -299,6 +304,20 @@ void web_api_settings_put(struct web_req *r);
 void web_api_email_test(struct web_req *r);
 void web_api_email_status(struct web_req *r);
 void web_api_calls_per_hour(struct web_req *r);
+/* api_logs.c: the daemon's recent log, the status page's extra figures */
+void web_api_logs(struct web_req *r);
+void web_api_logs_stream(struct web_req *r);
+/* {"lines": [{"seq","time","level","tag","text"}], "next": SEQ}: the kept
+ * lines after since at or above level (enum log_level); *next advances. */
+json_t *web_log_lines_json(uint64_t since, int level, uint64_t *next);
+/* Adds to GET /api/v1/status's object what the status page shows beyond
+ * the loop's counters: threads, CPU over the last interval, disk, recent
+ * failed registrations and calls. */
+void web_status_more(struct web_req *r, json_t *o, double cpu_s, uint64_t uptime_s);
+/* api_backup.c */
+void web_api_backup(struct web_req *r);
+void web_api_restore(struct web_req *r);
+void web_api_backups_list(struct web_req *r);
 struct pbx_web_call;
 struct pbx_web_reg;
 /* One call / registration as GET /api/v1/calls and /registrations (and
@@ -329,5 +348,6 @@ void web_static_vm_js(struct web_req *r);
 void web_static_phone_js(struct web_req *r);
 void web_static_users_js(struct web_req *r);
 void web_static_ext_js(struct web_req *r);
+void web_static_ops_js(struct web_req *r);
 
 #endif

@@ -77,10 +77,29 @@ void conf_defaults(struct conf *c)
 	/* STARTTLS when offered: a relay on the LAN may have none, and a
 	 * provider's port 587 always has it */
 	c->smtp_tls = CONF_TLS_TRY;
+	snprintf(c->backup_schedule, sizeof(c->backup_schedule), "off");
+	c->backup_keep = 7;
+	c->backup_voicemail = true;
+}
+
+long conf_backup_interval(const char *s)
+{
+	static const struct {
+		const char *name;
+		long secs;
+	} t[] = { { "off", 0 }, { "hourly", 3600 }, { "daily", 86400 }, { "weekly", 604800 } };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcasecmp(s, t[i].name))
+			return t[i].secs;
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (end == s || *s == '-' || *s == '+' || strcmp(end, "s") || n < 1 || n > 604800)
+		return -1;
+	return n;
 }
 
 enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL, K_ALGS, K_CODECS,
-	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS, K_DEST };
+	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS, K_DEST, K_SCHED };
 
 /* When a changed value takes effect: C_LIVE at a reload (SIGHUP, or the
  * web's settings page), C_RESTART at the next start; C_FIXED is never
@@ -146,6 +165,10 @@ static const struct setting settings[] = {
 	{ "email", "username", "--smtp-username", "SMTP login (empty: none)", K_STR, F(smtp_user), 0, 0, C_LIVE, "basic", "Mail login" },
 	{ "email", "password", "--smtp-password", "SMTP password (never shown; prefer hookflash.conf or the web to this flag)", K_SECRET, F(smtp_password), 0, 0, C_LIVE, "basic", "Mail password" },
 	{ "email", "tls", "--smtp-tls", "STARTTLS on smtp:// URLs: off, try (when offered) or require", K_TLS, F(smtp_tls), 0, 0, C_LIVE, "basic", "Mail encryption (STARTTLS)" },
+	{ "backup", "schedule", "--backup-schedule", "take a backup by itself: off, hourly, daily or weekly", K_SCHED, F(backup_schedule), 0, 0, C_LIVE, "basic", "Scheduled backup" },
+	{ "backup", "keep", "--backup-keep", "scheduled backups kept (the oldest beyond are deleted)", K_U32, F(backup_keep), 1, 1000, C_LIVE, "basic", "Backups kept" },
+	{ "backup", "dir", "--backup-dir", "folder of the scheduled backups (empty: DATA_DIR/backups)", K_STR, F(backup_dir), 0, 0, C_LIVE, "advanced", "Backup folder" },
+	{ "backup", "voicemail", "--backup-voicemail", "scheduled backups include voicemail (yes/no)", K_BOOL, F(backup_voicemail), 0, 0, C_LIVE, "basic", "Back up voicemail" },
 };
 
 static const char *const tls_names[] = { "off", "try", "require", NULL };
@@ -334,6 +357,11 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 		snprintf(base, s->size, "%s", v);
 		return 0;
 	}
+	case K_SCHED:
+		if (strlen(v) >= s->size || conf_backup_interval(v) < 0)
+			goto bad;
+		snprintf(base, s->size, "%s", v);
+		return 0;
 	case K_TLS:
 		for (int i = 0; tls_names[i]; i++)
 			if (!strcasecmp(v, tls_names[i])) {
@@ -380,7 +408,7 @@ static void infos_init(void)
 		[K_BINDS] = CONF_STRING, [K_RANGE] = CONF_STRING, [K_LEVEL] = CONF_LEVEL,
 		[K_BOOL] = CONF_BOOL,  [K_ALGS] = CONF_STRING, [K_CODECS] = CONF_STRING,
 		[K_SMTP_URL] = CONF_STRING, [K_MAIL_FROM] = CONF_STRING, [K_DEST] = CONF_STRING, [K_SECRET] = CONF_STRING,
-		[K_TLS] = CONF_CHOICE,
+		[K_TLS] = CONF_CHOICE, [K_SCHED] = CONF_STRING,
 	};
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const struct setting *s = &settings[i];
@@ -447,6 +475,7 @@ int conf_get(const struct conf *c, const char *name, char *out, size_t cap)
 	case K_MAIL_FROM:
 	case K_SECRET:
 	case K_DEST:
+	case K_SCHED:
 		n = snprintf(out, cap, "%s", base);
 		break;
 	case K_TLS: {

@@ -71,7 +71,18 @@ struct conf {
 	char smtp_user[128];     /* "" = no login */
 	char smtp_password[128]; /* a secret: conf_info.secret */
 	int smtp_tls;            /* CONF_TLS_OFF, _TRY, _REQUIRE */
+	/* scheduled backups (db/backup.c, core/pbx/backup_sched.c) */
+	char backup_schedule[16]; /* off, hourly, daily, weekly, or Ns */
+	uint32_t backup_keep;     /* the newest N stay */
+	char backup_dir[256];     /* "": DATA_DIR/backups */
+	bool backup_voicemail;    /* scheduled backups include voicemail */
 };
+
+/* Seconds between scheduled backups for a backup.schedule value: 0 for
+ * "off", -1 when it is not one (off, hourly, daily, weekly, or a number
+ * of seconds from 1 to 604800 followed by "s", for tests and the
+ * unusual). */
+long conf_backup_interval(const char *schedule);
 
 enum { CONF_TLS_OFF = 0, CONF_TLS_TRY, CONF_TLS_REQUIRE };
 

@@ -5,12 +5,17 @@
  * What a peer sent (a User-Agent, a display name) ends up in log lines, so
  * control bytes are written as \xNN: a CR/LF cannot forge a line and an
  * ESC cannot drive the terminal of whoever reads the log.
+ * The last lines are also kept in a ring (log_ring_add, below) for the
+ * web's log page; it takes the line log_write formatted, so how a line is
+ * formatted stays in one place.
  */
 #include "log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -100,6 +105,69 @@ static size_t escape_ctl(char *out, size_t cap, const char *in, size_t n, bool t
 	return o;
 }
 
+/* --- the ring -------------------------------------------------------------
+ * A mutex, not a lock-free ring: a line costs one uncontended lock and a
+ * copy of under a kilobyte, small beside its write(2), and readers (the
+ * web, once a second at most per viewer) need a consistent copy. The
+ * storage is allocated at the first line, so a process that never logs
+ * (the CLI) pays nothing. */
+static pthread_mutex_t ring_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct log_line *ring; /* LOG_RING_LINES, ring[seq % LOG_RING_LINES] */
+static uint64_t ring_seq;     /* the last seq written */
+static bool ring_failed;
+
+static void log_ring_add(enum log_level lvl, const char *tag, const char *line, size_t n)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	/* the message follows the first "] " (the end of the tag) */
+	const char *t = memmem(line, n, "] ", 2);
+	t = t ? t + 2 : line;
+	size_t tn = (size_t)(line + n - t);
+	while (tn && (t[tn - 1] == '\n' || t[tn - 1] == '\r'))
+		tn--;
+	if (tn >= LOG_RING_TEXT)
+		tn = LOG_RING_TEXT - 1;
+	pthread_mutex_lock(&ring_mu);
+	if (!ring && !ring_failed) {
+		ring = calloc(LOG_RING_LINES, sizeof(*ring));
+		ring_failed = !ring;
+	}
+	if (ring) {
+		struct log_line *l = &ring[++ring_seq % LOG_RING_LINES];
+		l->seq = ring_seq;
+		l->time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+		l->level = lvl;
+		size_t k = 0;
+		for (; tag[k] && k < sizeof(l->tag) - 1; k++)
+			l->tag[k] = tag[k];
+		l->tag[k] = '\0';
+		memcpy(l->text, t, tn);
+		l->text[tn] = '\0';
+	}
+	pthread_mutex_unlock(&ring_mu);
+}
+
+size_t log_ring_read(uint64_t since, enum log_level max_level, struct log_line *out, size_t cap,
+		     uint64_t *next)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&ring_mu);
+	uint64_t first = ring_seq > LOG_RING_LINES ? ring_seq - LOG_RING_LINES + 1 : 1;
+	if (since + 1 > first)
+		first = since + 1;
+	uint64_t seq = first;
+	for (; ring && seq <= ring_seq && n < cap; seq++) {
+		const struct log_line *l = &ring[seq % LOG_RING_LINES];
+		if (l->level <= max_level)
+			out[n++] = *l;
+	}
+	if (next)
+		*next = seq > first ? seq - 1 : (since > ring_seq ? ring_seq : since);
+	pthread_mutex_unlock(&ring_mu);
+	return n;
+}
+
 static void write_all(const char *p, size_t n)
 {
 	while (n) {
@@ -132,6 +200,7 @@ void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
 		n += escape_ctl(line + n, sizeof(line) - 1 - n, msg,
 				(size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1, false, NULL);
 	line[n++] = '\n';
+	log_ring_add(lvl, tag, line, n);
 	write_all(line, n);
 }
 

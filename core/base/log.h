@@ -8,6 +8,8 @@
 #define HF_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -25,6 +27,28 @@ void log_write(enum log_level lvl, const char *tag, const char *fmt, ...)
 
 /* Writes a whole SIP message framed by a header line, when tracing is on. */
 void log_sip_msg(bool incoming, const char *peer, const char *data, unsigned len);
+
+/* --- the recent lines, for the web's log page ----------------------------
+ * The last LOG_RING_LINES lines written (as log_write formatted them, after
+ * its level check) are kept in memory; readers copy them out under a
+ * mutex, so any thread may read while others log. */
+#define LOG_RING_LINES 2000
+#define LOG_RING_TEXT 600
+
+struct log_line {
+	uint64_t seq;      /* 1, 2, 3 ... since the process started */
+	int64_t time_ms;   /* unix ms */
+	enum log_level level;
+	char tag[16];
+	char text[LOG_RING_TEXT]; /* the message, after "[tag] " */
+};
+
+/* Copies into out (oldest first, at most cap) the kept lines with seq >
+ * since and level <= max_level; returns how many. *next (when not NULL)
+ * becomes the seq to pass as since next time: the newest seq looked at,
+ * so lines filtered out are not looked at again. */
+size_t log_ring_read(uint64_t since, enum log_level max_level, struct log_line *out, size_t cap,
+		     uint64_t *next);
 
 #define log_err(tag, ...) log_write(LOG_ERROR, tag, __VA_ARGS__)
 #define log_warn(tag, ...) log_write(LOG_WARN, tag, __VA_ARGS__)

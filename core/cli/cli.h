@@ -94,6 +94,8 @@ int cli_cmd_cdr(struct cli *c, int argc, char **argv);
 int cli_cmd_number(struct cli *c, int argc, char **argv);
 int cli_cmd_numbers(struct cli *c, int argc, char **argv);
 int cli_cmd_voicemail(struct cli *c, int argc, char **argv);
+int cli_cmd_backup(struct cli *c, int argc, char **argv);
+int cli_cmd_restore(struct cli *c, int argc, char **argv);
 
 /* Sets db's voicemail PIN rules from the settings (cmd_vm.c): [voicemail]
  * of DATA_DIR/hookflash.conf, then the values the web saved. cli_db_open

@@ -166,6 +166,17 @@ static const char help_fmt[] =
 	"  mwi notify N      re-send the message-waiting lamp state of mailbox N\n"
 	"                    to the phones subscribed to it\n"
 	"\n"
+	"Backup:\n"
+	"  backup [--output FILE] [--with-voicemail] [--with-prompts]\n"
+	"                    write one file (tar) with the database (copied\n"
+	"                    consistently while hookflashd runs), hookflash.conf,\n"
+	"                    the web certificate and key, optionally voicemail\n"
+	"                    and prompts\n"
+	"  restore FILE [--check]\n"
+	"                    with hookflashd stopped: check FILE and put it in\n"
+	"                    place; the previous data goes to DATA_DIR/pre-restore-TIME/\n"
+	"                    (--check: only check it)\n"
+	"\n"
 	"Exit status: 0 success, 1 error, 2 usage error.\n";
 
 static void print_help(void)
@@ -198,6 +209,7 @@ static const struct {
 	{ "number", cli_cmd_number },
 	{ "numbers", cli_cmd_numbers },
 	{ "voicemail", cli_cmd_voicemail },
+	{ "backup", cli_cmd_backup }, { "restore", cli_cmd_restore },
 };
 
 static int set_data_dir(struct cli *c, const char *dir)

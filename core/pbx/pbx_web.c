@@ -24,6 +24,7 @@
 #include "../mail/mail.h"
 #include "../reg/registrar.h"
 #include "../sip/ban.h"
+#include "backup_sched.h"
 #include "pbx.h"
 
 enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF,
@@ -51,6 +52,7 @@ struct pbx_web {
 	pthread_cond_t cv; /* broadcast when any job is done, or on shutdown */
 	bool stopping;
 	struct list jobs; /* struct job, newest first */
+	struct backup_sched *sched; /* scheduled backups, a client of ours */
 };
 
 static void job_free(struct job *j)
@@ -459,6 +461,13 @@ int pbx_web_alloc(struct pbx_web **out, struct pbx *p)
 		return err;
 	}
 	pthread_mutex_init(&pw->mu, NULL);
+	err = backup_sched_start(&pw->sched, pw, p->conf.data_dir);
+	if (err) {
+		pthread_cond_destroy(&pw->cv);
+		pthread_mutex_destroy(&pw->mu);
+		free(pw);
+		return err;
+	}
 	*out = pw;
 	return 0;
 }
@@ -477,6 +486,9 @@ void pbx_web_free(struct pbx_web *pw)
 {
 	if (!pw)
 		return;
+	/* the backup thread waits on us: wake it (ESHUTDOWN) and join it */
+	pbx_web_shutdown(pw);
+	backup_sched_stop(pw->sched);
 	/* What is left was abandoned by its waiter and never run: the loop
 	 * has stopped and drops its queue without looking at the items. */
 	struct list_node *n;
@@ -485,4 +497,14 @@ void pbx_web_free(struct pbx_web *pw)
 	pthread_cond_destroy(&pw->cv);
 	pthread_mutex_destroy(&pw->mu);
 	free(pw);
+}
+
+size_t pbx_web_logs(uint64_t since, int max_level, struct log_line *out, size_t cap,
+		    uint64_t *next)
+{
+	if (max_level < LOG_ERROR)
+		max_level = LOG_ERROR;
+	if (max_level > LOG_DEBUG)
+		max_level = LOG_DEBUG;
+	return log_ring_read(since, (enum log_level)max_level, out, cap, next);
 }

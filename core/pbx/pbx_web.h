@@ -96,4 +96,11 @@ int pbx_web_email_status(struct pbx_web *pw, struct pbx_web_mail *out);
  * phones' lamps. Does not wait; 0, ESHUTDOWN or ENOMEM. */
 int pbx_web_mwi_changed(struct pbx_web *pw, const char *mailbox);
 
+/* --- the daemon's log (any thread: no wait on the loop) --------------- */
+#include "../base/log.h"
+/* The recent log lines after seq since at or above max_level, oldest
+ * first (log_ring_read); *next is the seq to ask after next time. */
+size_t pbx_web_logs(uint64_t since, int max_level, struct log_line *out, size_t cap,
+		    uint64_t *next);
+
 #endif

@@ -459,6 +459,59 @@ const steps = [
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
     expect(outline !== 'none', `focused ${await page.evaluate(() => document.activeElement.id)} has no outline`);
   }],
+  ['status and logs: figures, threads, the bans link', async () => {
+    await page.click('a[data-page=status]');
+    await page.waitForFunction(() => /\d/.test(document.getElementById('st-uptime')?.textContent || ''));
+    await page.locator('#st-threads tr', { hasText: 'signalling loop' }).waitFor();
+    await page.locator('#st-threads tr', { hasText: 'media worker' }).first().waitFor();
+    expect(/%/.test(await text('#st-cpu')), `CPU: ${await text('#st-cpu')}`);
+    expect(/iB/.test(await text('#st-mem')) && /of/.test(await text('#st-disk')), 'memory or disk missing');
+    expect(await page.getAttribute('#st-bans-link', 'href') === '#/security', 'no link to the Security page');
+    const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.name || el.id));
+    expect(bare.length === 0, `inputs without a label: ${bare.join(', ')}`);
+    await page.locator('#log-lines li').first().waitFor();
+  }],
+  ['status and logs: a new log line appears live after an action', async () => {
+    await page.locator('#log-live', { hasText: 'live' }).waitFor();
+    const st = await page.evaluate(async () => {
+      const s = await (await fetch('/api/v1/session')).json();
+      const r = await fetch('/api/v1/extensions', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf_token },
+        body: JSON.stringify({ number: '2177', name: 'Log test' }) });
+      return r.status;
+    });
+    expect(st === 201, `create extension 2177: ${st}`);
+    await page.locator('#log-lines li', { hasText: 'extension 2177 created by' }).waitFor();
+    await screenshot('status-logs');
+  }],
+  ['status and logs: the level filter hides debug lines', async () => {
+    await page.selectOption('#log-level', 'debug');
+    await page.locator('#log-lines li[data-level=debug]').first().waitFor();
+    await page.selectOption('#log-level', 'info');
+    await page.locator('#log-lines li').first().waitFor();
+    await page.locator('#log-lines li', { hasText: 'extension 2177 created by' }).waitFor();
+    const debug = await page.locator('#log-lines li[data-level=debug]').count();
+    expect(debug === 0, `${debug} debug lines shown at level info`);
+  }],
+  ['backup: the download is a backup archive; a bad upload is refused with why', async () => {
+    await page.click('a[data-page=backup]');
+    await page.locator('#bk-sched').waitFor();
+    const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.name || el.id));
+    expect(bare.length === 0, `inputs without a label: ${bare.join(', ')}`);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#bk-download')]);
+    expect(/^hookflash-backup-\d{8}-\d{6}\.tar$/.test(dl.suggestedFilename()), `file name ${dl.suggestedFilename()}`);
+    const path = await dl.path();
+    const { readFileSync } = await import('node:fs');
+    const b = readFileSync(path);
+    expect(b.length > 10000 && b.subarray(257, 262).toString() === 'ustar', `not a tar (${b.length} bytes)`);
+    expect(b.includes(Buffer.from('hookflash-backup 1\n')), 'no MANIFEST in the download');
+    await page.setInputFiles('#bk-file', { name: 'notes.tar', mimeType: 'application/x-tar', buffer: Buffer.from('not a backup\n'.repeat(100)) });
+    await page.click('#bk-upload');
+    await page.locator('#bk-restore-error').waitFor();
+    expect(/Refused: .*(tar|backup)/.test(await text('#bk-restore-error')), `error: ${await text('#bk-restore-error')}`);
+    await screenshot('backup');
+  }],
   ['no script or CSP errors', async () => {
     expect(problems.length === 0, problems.join('; '));
   }],

@@ -46,6 +46,7 @@ import web_pages  # noqa: E402
 import transport_limits  # noqa: E402
 import startup  # noqa: E402
 import walkthrough  # noqa: E402
+import backup  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -946,6 +947,7 @@ TESTS += web_pages.TESTS
 TESTS += transport_limits.TESTS
 TESTS += startup.TESTS
 TESTS += walkthrough.TESTS
+TESTS += backup.TESTS
 
 
 class TestTimeout(Exception):

@@ -8,6 +8,7 @@ import { voicemailPage } from './voicemail.js';
 import { confirmDialog } from './phone.js';
 import { extensionsPage } from './extensions.js';
 import { usersPage, tokensPage } from './users.js';
+import { statusPage, backupPage } from './ops.js';
 
 const API = '/api/v1';
 const POLL_MS = 2000;
@@ -710,6 +711,10 @@ function about() {
         link('https://creativecommons.org/licenses/by-sa/3.0/', 'Creative Commons Attribution-ShareAlike 3.0'),
         ' licence. They are not part of Hookflash\'s source; Debian installs them and Hookflash converts the prompts it uses for 8 and 16 kHz calls.')));
 }
+
+// Status and logs, Backup and restore (admin): web/static/ops.js
+const opsUi = () => ({ h, api, field, toast, fmtTime, fmtDur, title, main, state, every, go, API, ApiError, showError, clearErrors });
+Object.assign(pages, { status: () => statusPage(opsUi()), backup: () => backupPage(opsUi()) });
 
 // --- start -------------------------------------------------------------------
 
