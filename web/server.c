@@ -7,9 +7,10 @@
  * "http://pbx/" still lands on the encrypted UI. Every answer leaves
  * through queue_answer(), which adds the security headers (HSTS on
  * HTTPS). Connections are limited per address and given deadlines by
- * guard.c; a request body is counted as it arrives, and one that will
- * not end (chunked, announcing no length) is answered 413 once past the
- * bound instead of being read to its end.
+ * guard.c; a request body is counted as it arrives: past the limit it is
+ * read and dropped up to WEB_DRAIN_MAX more and answered 413, and one
+ * that goes on past that (chunked, announcing no length) is not read to
+ * its end: the connection is closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -268,27 +269,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		if (r->queued)
 			return MHD_YES;
-		if (r->too_big) {
+		if (r->too_big || r->resp.status) /* refused: drained */
 			r->dropped += n;
-		} else if (r->resp.status) { /* refused on the headers: drained */
-			r->dropped += n;
-			if (r->dropped <= WEB_DRAIN_MAX)
-				return MHD_YES;
-			r->queued = true; /* beyond the drain: the refusal now */
-			return queue_answer(r);
-		} else {
-			bool ok = r->upload_fd >= 0 ? spool_add(r, upload_data, n)
-						    : body_add(r, upload_data, n);
-			if (!ok)
-				return MHD_NO;
-		}
-		if (r->too_big && r->dropped > WEB_DRAIN_MAX) {
-			/* A body that will not end (chunked, no length announced):
-			 * answered now, and the rest is never read. */
-			r->queued = true;
-			web_error(r, 413, too_big_msg(r), NULL);
-			web_db_release(r);
-			return queue_answer(r);
+		else if (!(r->upload_fd >= 0 ? spool_add(r, upload_data, n)
+					     : body_add(r, upload_data, n)))
+			return MHD_NO;
+		if (r->dropped > WEB_DRAIN_MAX) {
+			/* A body that does not end (chunked: no length announced)
+			 * is not read past the drain. MHD (0.9) can only queue an
+			 * answer on the headers or after the whole body, so the
+			 * connection is closed instead of answered 413. */
+			log_info(WEB_TAG,
+				 "closed a connection from %s: %s %s kept sending its body"
+				 " %d bytes past the limit",
+				 r->src, r->method_s, r->url, WEB_DRAIN_MAX);
+			return MHD_NO;
 		}
 		return MHD_YES;
 	}
