@@ -459,8 +459,9 @@ static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, u
 					MHD_OPTION_END);
 	/* the logger first: MHD logs through whatever it has at each option */
 	/* suspend/resume: event streams wait off the poll set (sse.c) */
-	/* the guard's accept policy counts IPv6 /64s as one address; MHD's
-	 * own per-address limit (exact addresses) stays as a backstop */
+	/* the guard's accept policy counts IPv6 /64s as one address (and
+	 * logs refusals); MHD's own per-address limit, which is checked
+	 * first, stays above it as a backstop */
 	return MHD_start_daemon(flags | MHD_USE_TLS | MHD_ALLOW_SUSPEND_RESUME, port,
 				web_guard_accept, w->guard, on_request, w,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
@@ -473,7 +474,7 @@ static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, u
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
 				MHD_OPTION_NOTIFY_CONNECTION, web_guard_notify, w->guard,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_CONN_PER_SRC,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(2 * WEB_CONN_PER_SRC),
 				MHD_OPTION_END);
 }
 
