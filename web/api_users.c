@@ -75,6 +75,9 @@ struct user_in {
 	char role[DB_ROLE_MAX];
 	char extension[DB_EXT_NUMBER_MAX];
 	bool has_pw, has_role, has_ext;
+	/* the account must choose its own password at its next login (an
+	 * admin handing out a temporary one) */
+	bool must_change, has_must_change;
 };
 
 /* Reads and checks the fields that are present; false having answered. */
@@ -107,6 +110,9 @@ static bool read_user(struct web_req *r, json_t *o, struct user_in *in, bool cre
 	} else {
 		in->has_ext = g > 0;
 	}
+	if ((g = web_field_bool(r, o, "must_change_password", &in->must_change)) < 0)
+		return false;
+	in->has_must_change = g > 0;
 	return true;
 }
 
@@ -117,7 +123,8 @@ static void ext_missing(struct web_req *r)
 
 void web_api_users_create(struct web_req *r)
 {
-	static const char *const keys[] = { "username", "password", "role", "extension", NULL };
+	static const char *const keys[] = { "username", "password", "role",
+					    "extension", "must_change_password", NULL };
 	json_t *o = web_body_object(r, keys);
 	if (!o)
 		return;
@@ -134,6 +141,8 @@ void web_api_users_create(struct web_req *r)
 	if (!db)
 		return;
 	int err = db_user_create(db, in.username, hash, in.role, in.extension);
+	if (!err && in.must_change)
+		err = db_user_set_must_change(db, in.username, true);
 	if (err == ESRCH) {
 		ext_missing(r);
 	} else if (err == EINVAL) {
@@ -159,7 +168,8 @@ void web_api_users_create(struct web_req *r)
 
 void web_api_users_update(struct web_req *r)
 {
-	static const char *const keys[] = { "password", "role", "extension", NULL };
+	static const char *const keys[] = { "password", "role", "extension", "must_change_password",
+					    NULL };
 	const char *name = r->arg[0];
 	json_t *o = web_body_object(r, keys);
 	if (!o)
@@ -205,6 +215,8 @@ void web_api_users_update(struct web_req *r)
 		err = db_user_set_role(db, name, in.role);
 	if (!err && in.has_ext)
 		err = db_user_set_extension(db, name, in.extension);
+	if (!err && in.has_must_change)
+		err = db_user_set_must_change(db, name, in.must_change);
 	/* Whatever got written, sessions holding the old state must go. */
 	web_session_end_user(r->w->sessions, name);
 	if (err == ESRCH) {
@@ -215,9 +227,9 @@ void web_api_users_update(struct web_req *r)
 		web_db_error(r, err, "user");
 		return;
 	}
-	log_info(WEB_TAG, "web user \"%s\" changed by %s%s%s%s", name, r->auth.username,
+	log_info(WEB_TAG, "web user \"%s\" changed by %s%s%s%s%s", name, r->auth.username,
 		 in.has_pw ? " (password)" : "", in.has_role ? " (role)" : "",
-		 in.has_ext ? " (extension)" : "");
+		 in.has_ext ? " (extension)" : "", in.has_must_change ? " (must change password)" : "");
 	if ((err = db_user_info(db, name, &u))) {
 		web_db_error(r, err, "user");
 		return;

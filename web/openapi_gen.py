@@ -306,9 +306,11 @@ schemas = {
  "User": {"type": "object", "properties": {"username": S(), "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True}, "created_at": I(),
           "must_change_password": {"type": "boolean"}}},
  "UserInput": {"type": "object", "required": ["username", "password"], "additionalProperties": False, "properties": {"username": S(maxLength=63), "password": S(minLength=8, maxLength=128),
-               "role": S(enum=["admin", "user"], default="user"), "extension": {"type": "string", "nullable": True}}},
+               "role": S(enum=["admin", "user"], default="user"), "extension": {"type": "string", "nullable": True},
+               "must_change_password": {"type": "boolean", "default": False, "description": "the account must choose its own password at its first login"}}},
  "UserChange": {"type": "object", "additionalProperties": False, "properties": {"password": S(minLength=8, maxLength=128),
-               "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True}}},
+               "role": S(enum=["admin", "user"]), "extension": {"type": "string", "nullable": True},
+               "must_change_password": {"type": "boolean", "description": "the account must choose its own password at its next login"}}},
 }
 schemas.update({
  "Mailbox": {"type": "object", "properties": {"mailbox": S(), "name": S(), "new": I(), "old": I()}},

@@ -356,6 +356,16 @@ def test_web_first_login_forces_change(ctx):
         users = expect(b.req('GET', '/api/v1/users'), 200, 'users').json()['users']
         check([u for u in users if u['username'] == 'admin'][0]['must_change_password'] is False, 'users: %r' % users)
         check(new not in d.log(), 'the new password in the log')
+        # an admin may hand out a temporary password the same way
+        expect(b.req('POST', '/api/v1/users', {'username': 'temp', 'password': 'temp-pw-1234',
+                                               'must_change_password': True}), 201, 'user with a temporary password')
+        t = Api(d)
+        check(expect(t.login('temp', 'temp-pw-1234'), 200, 'temp login').json()['must_change_password'] is True,
+              'temp not flagged')
+        expect_error(t.req('GET', '/api/v1/calls'), 403, None, 'temp before the change')
+        expect(t.req('POST', '/api/v1/password', {'current_password': 'temp-pw-1234', 'new_password': 'temp-pw-5678'}),
+               204, 'temp changes it')
+        expect(Api(d).login('temp', 'temp-pw-5678'), 200, 'temp with its own password')
     finally:
         d.stop_clean()
 
