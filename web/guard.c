@@ -12,7 +12,7 @@
  * the end and closes it; MHD tells us a connection is closed before it
  * closes the descriptor, so we never touch a descriptor reused since).
  * No address (an IPv6 /64 counting as one) may hold more than
- * WEB_CONN_PER_SRC connections, and connections not yet authenticated
+ * WEB_CONN_PER_SRC connections not yet authenticated, and those
  * may fill at most three quarters of the server: past that, a newcomer
  * is let in and the oldest unauthenticated connection still owing its
  * request is closed, so an admin's browser always finds room. A
@@ -222,8 +222,10 @@ enum MHD_Result web_guard_accept(void *cls, const struct sockaddr *addr, socklen
 	web_source_key(addr, src, sizeof(src));
 	int same = 0;
 	pthread_mutex_lock(&g->mu);
+	/* only connections not yet authenticated count: an office behind
+	 * one NAT address may have many logged-in browsers */
 	for (struct list_node *n = g->conns.head; n; n = n->next)
-		if (!strcmp(conn_of(n)->src, src))
+		if (!conn_of(n)->authed && !strcmp(conn_of(n)->src, src))
 			same++;
 	bool ok = same < WEB_CONN_PER_SRC;
 	if (ok)

@@ -474,7 +474,7 @@ static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, u
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
 				MHD_OPTION_NOTIFY_CONNECTION, web_guard_notify, w->guard,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(2 * WEB_CONN_PER_SRC),
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(4 * WEB_CONN_PER_SRC),
 				MHD_OPTION_END);
 }
 

@@ -33,7 +33,7 @@
 #define WEB_SSE_PER_USER 4       /* ... by one account */
 #define WEB_SSE_ADMIN_ROOM 4     /* ... of WEB_SSE_MAX only an admin may take */
 #define WEB_CONN_LIMIT 256       /* HTTPS connections at once, per bind address */
-#define WEB_CONN_PER_SRC 32      /* ... from one address (IPv6: one /64) */
+#define WEB_CONN_PER_SRC 32      /* ... unauthenticated, from one address (IPv6: /64) */
 /* ... not yet authenticated: past this the oldest still owing its
  * request is closed for a newcomer (guard.c) */
 #define WEB_CONN_UNAUTH_MAX (WEB_CONN_LIMIT * 3 / 4)
