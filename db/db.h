@@ -310,6 +310,7 @@ struct db_user {
 	char role[DB_ROLE_MAX];
 	char extension[DB_EXT_NUMBER_MAX];  /* owned extension, "" for none */
 	int64_t created_at;
+	bool must_change_password;          /* migration 9 */
 };
 
 /* One user, with hash, role and extension. ENOENT when absent. */
@@ -331,6 +332,9 @@ int db_user_set_role(struct db *db, const char *username, const char *role);
 int db_user_set_extension(struct db *db, const char *username, const char *ext);
 /* How many users have this role, or a negative errno. */
 int db_user_count_role(struct db *db, const char *role);
+/* Sets or clears "must choose a new password before anything else";
+ * ENOENT when no such user. */
+int db_user_set_must_change(struct db *db, const char *username, bool on);
 
 struct db_token {
 	int64_t id;
@@ -339,16 +343,19 @@ struct db_token {
 	char role[DB_ROLE_MAX];               /* the owner's role now */
 	char extension[DB_EXT_NUMBER_MAX];    /* the owner's extension now */
 	int64_t created_at, last_used_at;     /* unix seconds; 0: never used */
+	int64_t expires_at;                   /* unix seconds; 0: never */
 };
 
 /* Stores a token by its hash (64 lower-case hex digits of SHA-256) for
- * an existing user and sets *id. name: 1-63 bytes of clean text (EINVAL);
+ * an existing user and sets *id; expires_at in unix seconds, 0 for never.
+ * name: 1-63 bytes of clean text (EINVAL);
  * ENOENT when the user does not exist. */
 int db_token_add(struct db *db, const char *name, const char *username,
-		 const char *hash_hex, int64_t *id);
+		 const char *hash_hex, int64_t expires_at, int64_t *id);
 /* Finds the token with this hash and its owner's current role and
  * extension; records the use at now (at most once a minute, so a busy
- * script does not turn every read into a write). ENOENT when unknown. */
+ * script does not turn every read into a write). ENOENT when unknown,
+ * ETIME when it expired (expires_at <= now; out is filled all the same). */
 int db_token_auth(struct db *db, const char *hash_hex, int64_t now, struct db_token *out);
 typedef void(db_token_h)(const struct db_token *t, void *arg);
 /* Every token ordered by id; count or a negative errno. */

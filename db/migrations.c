@@ -249,6 +249,13 @@ static const struct migration migrations[] = {
 	  ");"
 	  "CREATE INDEX mwi_subscriptions_mailbox ON mwi_subscriptions(mailbox);"
 	  "PRAGMA user_version = 8;" },
+	{ 9,
+	  /* API tokens may expire (NULL: never), and an account may have to
+	   * choose a new password before it can do anything else (the admin
+	   * of a first start, whose password was generated and printed). */
+	  "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"
+	  "ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;"
+	  "PRAGMA user_version = 9;" },
 };
 
 /* What SQL cannot do (hashing), run after a migration's script in the

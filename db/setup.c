@@ -106,7 +106,8 @@ static int store(struct db *db, const struct defaults *d)
 	for (int i = 0; i < DEFAULT_EXT_COUNT; i++)
 		if ((err = db_ext_add(db, &d->ext[i])))
 			goto out;
-	if ((err = db_user_add(db, "admin", d->admin_hash, "admin")))
+	if ((err = db_user_add(db, "admin", d->admin_hash, "admin")) ||
+	    (err = db_user_set_must_change(db, "admin", true))) /* a printed password */
 		goto out;
 	return db_commit(db);
 out:

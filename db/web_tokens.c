@@ -6,7 +6,9 @@
  * the token is random, so there is no dictionary to try, and every API
  * request checks one. The token acts as its owner with the owner's role
  * at the time of use, so demoting or deleting a user takes effect on
- * their tokens at once.
+ * their tokens at once. A token may carry an expiry (migration 9); an
+ * expired token is recognised as such, so the client can be told why it
+ * is refused rather than that it is unknown.
  */
 #include "db_int.h"
 
@@ -24,7 +26,7 @@ static bool hash_hex_ok(const char *h)
 }
 
 int db_token_add(struct db *db, const char *name, const char *username,
-		 const char *hash_hex, int64_t *id)
+		 const char *hash_hex, int64_t expires_at, int64_t *id)
 {
 	if (!db || !name || !username)
 		return EINVAL;
@@ -39,14 +41,17 @@ int db_token_add(struct db *db, const char *name, const char *username,
 	}
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
-			  "INSERT INTO api_tokens (name, token_hash, username, created_at)"
-			  " VALUES (?1, ?2, ?3, strftime('%s', 'now'))",
+			  "INSERT INTO api_tokens (name, token_hash, username, created_at, expires_at)"
+			  " VALUES (?1, ?2, ?3, strftime('%s', 'now'), ?4)",
 			  &st);
 	if (err)
 		return err;
 	err = db_bind_str(st, 1, name, DB_TOKEN_NAME_MAX);
 	err = err ? err : db_bind_str(st, 2, hash_hex, DB_TOKEN_HASH_HEX);
 	err = err ? err : db_bind_str(st, 3, username, DB_USER_NAME_MAX);
+	if (!err && (expires_at > 0 ? sqlite3_bind_int64(st, 4, expires_at)
+				    : sqlite3_bind_null(st, 4)) != SQLITE_OK)
+		err = EINVAL;
 	if (!err)
 		err = db_rc(db, sqlite3_step(st)); /* no such user: foreign key -> ENOENT */
 	if (!err && id)
@@ -57,7 +62,8 @@ int db_token_add(struct db *db, const char *name, const char *username,
 
 #define TOKEN_COLS                                                           \
 	"t.id, t.name, t.username, u.role, u.extension, t.created_at,"     \
-	" t.last_used_at FROM api_tokens t JOIN users u ON u.username = t.username"
+	" t.last_used_at, t.expires_at"                                     \
+	" FROM api_tokens t JOIN users u ON u.username = t.username"
 
 static void read_token(sqlite3_stmt *st, struct db_token *t)
 {
@@ -69,6 +75,7 @@ static void read_token(sqlite3_stmt *st, struct db_token *t)
 	db_col_str(st, 4, t->extension, sizeof(t->extension));
 	t->created_at = sqlite3_column_int64(st, 5);
 	t->last_used_at = sqlite3_column_int64(st, 6);
+	t->expires_at = sqlite3_column_int64(st, 7); /* NULL reads as 0: never */
 }
 
 static void touch(struct db *db, int64_t id, int64_t now)
@@ -105,6 +112,8 @@ int db_token_auth(struct db *db, const char *hash_hex, int64_t now, struct db_to
 			err = rc == SQLITE_DONE ? ENOENT : db_rc(db, rc);
 	}
 	db_stmt_done(db, st);
+	if (!err && out->expires_at && out->expires_at <= now)
+		return ETIME; /* not touched: it was not used */
 	if (!err && out->last_used_at < now - 60)
 		touch(db, out->id, now);
 	return err;

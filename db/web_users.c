@@ -24,6 +24,7 @@ static void read_user(sqlite3_stmt *st, struct db_user *u, bool with_hash)
 	db_col_str(st, 2, u->role, sizeof(u->role));
 	db_col_str(st, 3, u->extension, sizeof(u->extension)); /* NULL reads as "" */
 	u->created_at = sqlite3_column_int64(st, 4);
+	u->must_change_password = sqlite3_column_int(st, 5) != 0;
 }
 
 int db_user_info(struct db *db, const char *username, struct db_user *out)
@@ -32,8 +33,8 @@ int db_user_info(struct db *db, const char *username, struct db_user *out)
 		return EINVAL;
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
-			  "SELECT username, pw_hash, role, extension, created_at"
-			  " FROM users WHERE username = ?1",
+			  "SELECT username, pw_hash, role, extension, created_at,"
+			  " must_change_password FROM users WHERE username = ?1",
 			  &st);
 	if (err)
 		return err;
@@ -141,8 +142,8 @@ int db_user_list(struct db *db, db_user_h *h, void *arg)
 		return -EINVAL;
 	sqlite3_stmt *st;
 	int err = db_stmt(db,
-			  "SELECT username, '', role, extension, created_at"
-			  " FROM users ORDER BY username",
+			  "SELECT username, '', role, extension, created_at,"
+			  " must_change_password FROM users ORDER BY username",
 			  &st);
 	if (err)
 		return -err;
@@ -208,4 +209,19 @@ int db_user_count_role(struct db *db, const char *role)
 	}
 	db_stmt_done(db, st);
 	return err ? -err : n;
+}
+
+int db_user_set_must_change(struct db *db, const char *username, bool on)
+{
+	if (!db || !username)
+		return EINVAL;
+	sqlite3_stmt *st;
+	int err = db_stmt(db, "UPDATE users SET must_change_password = ?2 WHERE username = ?1",
+			  &st);
+	if (err)
+		return err;
+	err = db_bind_str(st, 1, username, DB_USER_NAME_MAX);
+	if (!err && sqlite3_bind_int(st, 2, on ? 1 : 0) != SQLITE_OK)
+		err = EINVAL;
+	return db_finish_change(db, st, err);
 }

@@ -6,6 +6,9 @@
  * to an account ends its sessions, so a demoted or deleted user loses
  * access at once, not when a cookie expires. An admin cannot delete or
  * demote their own account: that is how a box ends up with no admin.
+ * Every password set here goes through one policy (web_pw_policy), whose
+ * message the UI shows as it is. Changing one's own password clears
+ * must_change_password (the forced change at the first admin login).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +20,27 @@
 #define WEB_PW_MIN 8
 #define WEB_PW_MAX 128
 
+const char *web_pw_policy(const char *pw, const char *username)
+{
+	if (strlen(pw) < WEB_PW_MIN)
+		return "at least 8 characters (at most 128)";
+	if (username && !strcmp(pw, username))
+		return "must not be the user name";
+	return NULL;
+}
+
+/* Answers 400 naming field when pw breaks the policy. */
+static bool pw_ok(struct web_req *r, const char *field, const char *pw, const char *username)
+{
+	const char *why = web_pw_policy(pw, username);
+	if (!why)
+		return true;
+	char msg[128];
+	snprintf(msg, sizeof(msg), "%s: %s", field, why);
+	web_error(r, 400, msg, field);
+	return false;
+}
+
 static void add_user(const struct db_user *u, void *arg)
 {
 	json_t *o = json_object();
@@ -24,6 +48,7 @@ static void add_user(const struct db_user *u, void *arg)
 	json_object_set_new(o, "role", json_string(u->role));
 	json_object_set_new(o, "extension", u->extension[0] ? json_string(u->extension) : json_null());
 	json_object_set_new(o, "created_at", json_integer(u->created_at));
+	json_object_set_new(o, "must_change_password", json_boolean(u->must_change_password));
 	json_array_append_new(arg, o);
 }
 
@@ -50,6 +75,9 @@ struct user_in {
 	char role[DB_ROLE_MAX];
 	char extension[DB_EXT_NUMBER_MAX];
 	bool has_pw, has_role, has_ext;
+	/* the account must choose its own password at its next login (an
+	 * admin handing out a temporary one) */
+	bool must_change, has_must_change;
 };
 
 /* Reads and checks the fields that are present; false having answered. */
@@ -61,10 +89,8 @@ static bool read_user(struct web_req *r, json_t *o, struct user_in *in, bool cre
 	if ((g = web_field_str(r, o, "password", in->password, sizeof(in->password), create)) < 0)
 		return false;
 	in->has_pw = g > 0;
-	if (in->has_pw && strlen(in->password) < WEB_PW_MIN) {
-		web_error(r, 400, "password: at least 8 characters", "password");
+	if (in->has_pw && !pw_ok(r, "password", in->password, create ? in->username : r->arg[0]))
 		return false;
-	}
 	if ((g = web_field_str(r, o, "role", in->role, sizeof(in->role), false)) < 0)
 		return false;
 	in->has_role = g > 0;
@@ -84,6 +110,9 @@ static bool read_user(struct web_req *r, json_t *o, struct user_in *in, bool cre
 	} else {
 		in->has_ext = g > 0;
 	}
+	if ((g = web_field_bool(r, o, "must_change_password", &in->must_change)) < 0)
+		return false;
+	in->has_must_change = g > 0;
 	return true;
 }
 
@@ -94,7 +123,8 @@ static void ext_missing(struct web_req *r)
 
 void web_api_users_create(struct web_req *r)
 {
-	static const char *const keys[] = { "username", "password", "role", "extension", NULL };
+	static const char *const keys[] = { "username", "password", "role",
+					    "extension", "must_change_password", NULL };
 	json_t *o = web_body_object(r, keys);
 	if (!o)
 		return;
@@ -111,6 +141,8 @@ void web_api_users_create(struct web_req *r)
 	if (!db)
 		return;
 	int err = db_user_create(db, in.username, hash, in.role, in.extension);
+	if (!err && in.must_change)
+		err = db_user_set_must_change(db, in.username, true);
 	if (err == ESRCH) {
 		ext_missing(r);
 	} else if (err == EINVAL) {
@@ -136,7 +168,8 @@ void web_api_users_create(struct web_req *r)
 
 void web_api_users_update(struct web_req *r)
 {
-	static const char *const keys[] = { "password", "role", "extension", NULL };
+	static const char *const keys[] = { "password", "role", "extension", "must_change_password",
+					    NULL };
 	const char *name = r->arg[0];
 	json_t *o = web_body_object(r, keys);
 	if (!o)
@@ -182,6 +215,8 @@ void web_api_users_update(struct web_req *r)
 		err = db_user_set_role(db, name, in.role);
 	if (!err && in.has_ext)
 		err = db_user_set_extension(db, name, in.extension);
+	if (!err && in.has_must_change)
+		err = db_user_set_must_change(db, name, in.must_change);
 	/* Whatever got written, sessions holding the old state must go. */
 	web_session_end_user(r->w->sessions, name);
 	if (err == ESRCH) {
@@ -192,9 +227,9 @@ void web_api_users_update(struct web_req *r)
 		web_db_error(r, err, "user");
 		return;
 	}
-	log_info(WEB_TAG, "web user \"%s\" changed by %s%s%s%s", name, r->auth.username,
+	log_info(WEB_TAG, "web user \"%s\" changed by %s%s%s%s%s", name, r->auth.username,
 		 in.has_pw ? " (password)" : "", in.has_role ? " (role)" : "",
-		 in.has_ext ? " (extension)" : "");
+		 in.has_ext ? " (extension)" : "", in.has_must_change ? " (must change password)" : "");
 	if ((err = db_user_info(db, name, &u))) {
 		web_db_error(r, err, "user");
 		return;
@@ -240,8 +275,11 @@ void web_api_password(struct web_req *r)
 	bool ok = web_field_str(r, o, "current_password", cur, sizeof(cur), true) > 0 &&
 		  web_field_str(r, o, "new_password", pw, sizeof(pw), true) > 0;
 	json_decref(o);
-	if (ok && strlen(pw) < WEB_PW_MIN) {
-		web_error(r, 400, "new_password: at least 8 characters", "new_password");
+	if (ok && !pw_ok(r, "new_password", pw, r->auth.username))
+		ok = false;
+	if (ok && !strcmp(pw, cur)) {
+		web_error(r, 400, "new_password: must differ from the current password",
+			  "new_password");
 		ok = false;
 	}
 	unsigned retry = 0;
@@ -277,7 +315,8 @@ void web_api_password(struct web_req *r)
 	explicit_bzero(&u, sizeof(u));
 	if (!ok || !(db = web_db(r)))
 		return;
-	if ((err = db_user_set_password(db, r->auth.username, hash))) {
+	if ((err = db_user_set_password(db, r->auth.username, hash)) ||
+	    (err = db_user_set_must_change(db, r->auth.username, false))) {
 		web_db_error(r, err, "user");
 		return;
 	}

@@ -26,9 +26,9 @@ const struct web_route web_routes[] = {
 	{ WM_GET, "/extensions.js", WR_PUBLIC, web_static_ext_js },
 	{ WM_GET, "/ops.js", WR_PUBLIC, web_static_ops_js },
 	{ WM_POST, "/api/v1/login", WR_PUBLIC | WR_JSON, web_api_login },
-	{ WM_POST, "/api/v1/logout", 0, web_api_logout },
-	{ WM_GET, "/api/v1/session", 0, web_api_session },
-	{ WM_POST, "/api/v1/password", WR_JSON, web_api_password },
+	{ WM_POST, "/api/v1/logout", WR_PWCHANGE, web_api_logout },
+	{ WM_GET, "/api/v1/session", WR_PWCHANGE, web_api_session },
+	{ WM_POST, "/api/v1/password", WR_JSON | WR_PWCHANGE, web_api_password },
 	{ WM_GET, "/api/v1/openapi.json", 0, web_api_openapi },
 	{ WM_GET, EXT, 0, web_api_ext_list },
 	{ WM_POST, EXT, WR_ADMIN | WR_JSON, web_api_ext_create },
@@ -154,6 +154,10 @@ bool web_route_admit(struct web_req *r, const struct web_route *rt)
 	}
 	if (r->auth.session && changes_state(m) && !csrf_ok(r)) {
 		web_error(r, 403, "missing or wrong X-CSRF-Token header", NULL);
+		return false;
+	}
+	if (r->auth.must_change && !(rt->flags & WR_PWCHANGE)) {
+		web_error(r, 403, "password change required", NULL);
 		return false;
 	}
 	if ((rt->flags & WR_ADMIN) && !web_is_admin(r)) {

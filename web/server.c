@@ -5,7 +5,12 @@
  * wait for the signalling loop), and a plain HTTP daemon per bind address
  * whose only answer is a 308 to the same path on HTTPS, so a typed-in
  * "http://pbx/" still lands on the encrypted UI. Every answer leaves
- * through queue_answer(), which adds the security headers.
+ * through queue_answer(), which adds the security headers (HSTS on
+ * HTTPS). Connections are limited per address and given deadlines by
+ * guard.c; a request body is counted as it arrives: past the limit it is
+ * read and dropped up to WEB_DRAIN_MAX more and answered 413, and one
+ * that goes on past that (chunked, announcing no length) is not read to
+ * its end: the connection is closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,9 +30,9 @@
 
 /* Only TLS 1.2 and 1.3: nothing an admin's browser lacks. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define CONN_TIMEOUT_S 30
-#define CONN_LIMIT 256
-#define CONN_PER_IP 64
+#define CONN_TIMEOUT_S 30 /* idle (MHD's timer: any byte resets it) */
+/* a browser keeps to HTTPS for a year once it has seen us over it */
+#define HSTS "max-age=31536000"
 
 static const char csp[] = "default-src 'self'; frame-ancestors 'none'; object-src 'none'; "
 			  "base-uri 'none'";
@@ -64,6 +69,8 @@ static enum MHD_Result queue_answer(struct web_req *r)
 	MHD_add_response_header(m, "X-Frame-Options", "DENY");
 	MHD_add_response_header(m, "Cross-Origin-Opener-Policy", "same-origin");
 	MHD_add_response_header(m, "Cross-Origin-Resource-Policy", "same-origin");
+	if (!r->plain)
+		MHD_add_response_header(m, "Strict-Transport-Security", HSTS);
 	/* API answers carry sessions, tokens and passwords shown once: no
 	 * cache may keep them. The static UI is revalidated each time. */
 	bool api = r->url && !strncmp(r->url, "/api/", 5);
@@ -90,32 +97,11 @@ static int method_of(const char *m)
 	return WM_OTHER;
 }
 
-/* The key for per-source limits: the IPv4 address, or the IPv6 /64 (a
- * host owns a whole /64 and could otherwise rotate through it). */
 static void source_key(struct MHD_Connection *c, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	snprintf(out, cap, "unknown");
-	if (!ci || !ci->client_addr)
-		return;
-	const struct sockaddr *sa = ci->client_addr;
-	char buf[INET6_ADDRSTRLEN];
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-		if (inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf)))
-			snprintf(out, cap, "%s", buf);
-	} else if (sa->sa_family == AF_INET6) {
-		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&a)) {
-			if (inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof(buf)))
-				snprintf(out, cap, "%s", buf);
-			return;
-		}
-		memset(&a.s6_addr[8], 0, 8);
-		if (inet_ntop(AF_INET6, &a, buf, sizeof(buf)))
-			snprintf(out, cap, "%s/64", buf);
-	}
+	web_source_key(ci ? ci->client_addr : NULL, out, cap);
 }
 
 static struct web_req *req_new(struct web_server *w, struct MHD_Connection *c, const char *url,
@@ -149,8 +135,9 @@ static void req_free(struct web_req *r)
 
 static bool body_add(struct web_req *r, const char *data, size_t n)
 {
-	if (r->too_big || r->len + n > WEB_BODY_MAX) {
-		r->too_big = true; /* keep reading (and dropping) to answer 413 */
+	if (r->len + n > WEB_BODY_MAX) {
+		r->too_big = true; /* read and dropped (to a bound) to answer 413 */
+		r->dropped = n;
 		return true;
 	}
 	char *b = realloc(r->body, r->len + n + 1);
@@ -182,11 +169,10 @@ static int spool_open(struct web_req *r)
 
 static bool spool_add(struct web_req *r, const char *data, size_t n)
 {
-	if (r->too_big || r->upload_len + n > WEB_UPLOAD_MAX) {
-		r->too_big = true;
-		/* an unannounced (chunked) body: dropped up to a bound */
-		r->upload_len += n;
-		return r->upload_len <= (uint64_t)WEB_UPLOAD_MAX + WEB_DRAIN_MAX;
+	if (r->upload_len + n > WEB_UPLOAD_MAX) {
+		r->too_big = true; /* an unannounced (chunked) body */
+		r->dropped = n;
+		return true;
 	}
 	for (size_t off = 0; off < n;) {
 		ssize_t k = write(r->upload_fd, data + off, n - off);
@@ -260,7 +246,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
-		if (upload_start(r, announced)) {
+		bool up = upload_start(r, announced);
+		/* the headers are in: a body is owed now, unless an upload's
+		 * sender proved who it is on them */
+		web_guard_phase(w->guard, c, WEB_GUARD_HEADERS, r->auth.ok && !r->resp.status);
+		if (up) {
 			r->queued = true;
 			return queue_answer(r);
 		}
@@ -275,26 +265,40 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (r->resp.status) { /* answered already: drop the rest */
-			*upload_data_size = 0;
-			return MHD_YES;
-		}
-		bool ok = r->upload_fd >= 0 ? spool_add(r, upload_data, *upload_data_size)
-					    : body_add(r, upload_data, *upload_data_size);
-		if (!ok)
-			return MHD_NO;
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (r->queued)
+			return MHD_YES;
+		if (r->too_big || r->resp.status) /* refused: drained */
+			r->dropped += n;
+		else if (!(r->upload_fd >= 0 ? spool_add(r, upload_data, n)
+					     : body_add(r, upload_data, n)))
+			return MHD_NO;
+		if (r->dropped > WEB_DRAIN_MAX) {
+			/* A body that does not end (chunked: no length announced)
+			 * is not read past the drain. MHD (0.9) can only queue an
+			 * answer on the headers or after the whole body, so the
+			 * connection is closed instead of answered 413. */
+			log_info(WEB_TAG,
+				 "closed a connection from %s: %s %s kept sending its body"
+				 " %d bytes past the limit",
+				 r->src, r->method_s, r->url, WEB_DRAIN_MAX);
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	if (r->queued)
 		return MHD_YES; /* queued on the first call */
 	/* with a status already, refused on the headers: the body was drained */
+	web_guard_phase(w->guard, c, WEB_GUARD_HANDLING, false);
 	if (!r->resp.status) {
 		if (r->too_big)
 			web_error(r, 413, too_big_msg(r), NULL);
 		else
 			web_dispatch(r);
 	}
+	if (r->auth.ok || r->logged_in) /* this connection is a known client's now */
+		web_guard_phase(w->guard, c, WEB_GUARD_HANDLING, true);
 	web_db_release(r); /* back to the pool before the bytes go out */
 	return queue_answer(r);
 }
@@ -302,9 +306,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	struct web_server *w = cls;
 	(void)toe;
+	web_guard_phase(w->guard, c, WEB_GUARD_IDLE, false); /* the next request is owed */
 	if (*con_cls)
 		req_free(*con_cls);
 	*con_cls = NULL;
@@ -385,6 +389,7 @@ static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char 
 	if (!(r = req_new(w, c, url, method)))
 		return MHD_NO;
 	*con_cls = r;
+	r->plain = true;
 	char host[300];
 	if (!host_from(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
 		       host, sizeof(host))) {
@@ -449,10 +454,16 @@ static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, u
 					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 					MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-					MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)8,
+					MHD_OPTION_END);
 	/* the logger first: MHD logs through whatever it has at each option */
 	/* suspend/resume: event streams wait off the poll set (sse.c) */
-	return MHD_start_daemon(flags | MHD_USE_TLS | MHD_ALLOW_SUSPEND_RESUME, port, NULL, NULL, on_request, w,
+	/* the guard's accept policy counts IPv6 /64s as one address (and
+	 * logs refusals); MHD's own per-address limit, which is checked
+	 * first, stays above it as a backstop */
+	return MHD_start_daemon(flags | MHD_USE_TLS | MHD_ALLOW_SUSPEND_RESUME, port,
+				web_guard_accept, w->guard, on_request, w,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, w,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_HTTPS_MEM_KEY, w->key_pem,
@@ -461,8 +472,10 @@ static struct MHD_Daemon *start_daemon(struct web_server *w, const char *bind, u
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_POOL_THREADS,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CONN_PER_IP, MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_CONNECTION, web_guard_notify, w->guard,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(4 * WEB_CONN_PER_SRC),
+				MHD_OPTION_END);
 }
 
 static int start_all(struct web_server *w)
@@ -548,6 +561,8 @@ int web_server_alloc(struct web_server **out, const struct web_deps *deps)
 	if (!err)
 		err = web_limiter_alloc(&w->limiter);
 	if (!err)
+		err = web_guard_alloc(&w->guard);
+	if (!err)
 		err = web_sse_alloc(&w->sse, w);
 	if (!err)
 		err = open_dbs(w);
@@ -576,6 +591,7 @@ void web_server_free(struct web_server *w)
 		MHD_stop_daemon(w->https[i]);
 	}
 	web_sse_free(w->sse);
+	web_guard_free(w->guard); /* after the daemons: no connection left */
 	for (int i = 0; i < w->ndbs; i++)
 		db_close(w->dbs[i]);
 	if (w->db_init) {

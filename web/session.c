@@ -6,7 +6,16 @@
  * ends them all, which for an admin UI is a feature. The limiter allows 5
  * failed logins per source in 5 minutes, then makes it wait 5 minutes;
  * attempts still running count against the limit, so a burst of parallel
- * guesses cannot slip past it while the KDF runs.
+ * guesses cannot slip past it while the KDF runs. Failures are also
+ * counted per account name, whatever the address (guesses spread over
+ * many addresses): after 5 the account is held for 2 s, then twice as
+ * long after each further failure, up to 15 minutes, and the count is
+ * forgotten an hour after the last failure or at the next success. The
+ * hold never outlives its window, so the right password works again, and
+ * an address that logged in to the account before is not held at all
+ * (the owner's office is not locked out by a stranger's guessing; its
+ * own guesses still meet the per-address limit). Unknown names are
+ * counted the same way, so a hold does not tell which names exist.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -26,6 +35,13 @@
 #define LIM_FAILS 5
 #define LIM_WINDOW_MS (5ULL * 60 * 1000)
 #define LIM_BLOCK_MS (5ULL * 60 * 1000)
+
+#define ACCT_MAX 1024
+#define ACCT_FREE 5                      /* failures before a hold */
+#define ACCT_HOLD_MS 2000ULL             /* the first hold, doubled after */
+#define ACCT_HOLD_MAX_MS (15ULL * 60 * 1000)
+#define ACCT_FORGET_MS (60ULL * 60 * 1000)
+#define ACCT_GOOD 4                      /* addresses remembered per account */
 
 static uint64_t now_ms(void)
 {
@@ -72,7 +88,7 @@ static bool expired(const struct sess *e, uint64_t now)
 }
 
 int web_session_create(struct web_sessions *s, const char *user, const char *role,
-		       const char *ext, struct web_auth *a)
+		       const char *ext, bool must_change, struct web_auth *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (web_random_hex(a->sid, 32) || web_random_hex(a->csrf, 32))
@@ -81,6 +97,7 @@ int web_session_create(struct web_sessions *s, const char *user, const char *rol
 	snprintf(a->username, sizeof(a->username), "%s", user);
 	snprintf(a->role, sizeof(a->role), "%s", role);
 	snprintf(a->extension, sizeof(a->extension), "%s", ext ? ext : "");
+	a->must_change = must_change;
 	uint64_t now = now_ms();
 	pthread_mutex_lock(&s->mu);
 	/* a free or expired slot, else the one idle the longest */
@@ -158,9 +175,17 @@ struct lim {
 	uint64_t first_fail, blocked_until, seen;
 };
 
+struct acct {
+	char user[DB_USER_NAME_MAX]; /* "" when free */
+	unsigned fails, inflight;
+	uint64_t last_fail, held_until, seen;
+	char good[ACCT_GOOD][64]; /* sources that logged in to it */
+};
+
 struct web_limiter {
 	pthread_mutex_t mu;
 	struct lim v[LIM_MAX];
+	struct acct a[ACCT_MAX];
 };
 
 int web_limiter_alloc(struct web_limiter **out)
@@ -264,4 +289,104 @@ void web_limiter_end(struct web_limiter *l, const char *src, int result)
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
+}
+
+/* --- per-account backoff ------------------------------------------------- */
+
+/* Under l->mu: the entry of user, or (create) a free one or the one seen
+ * longest ago that is neither held nor busy. */
+static struct acct *acct_find(struct web_limiter *l, const char *user, uint64_t now, bool create)
+{
+	struct acct *empty = NULL, *old = NULL;
+	for (size_t i = 0; i < ACCT_MAX; i++) {
+		struct acct *e = &l->a[i];
+		if (e->user[0] && !strcmp(e->user, user))
+			return e;
+		if (!create)
+			continue;
+		if (!e->user[0]) {
+			if (!empty)
+				empty = e;
+		} else if (!e->inflight && e->held_until <= now && (!old || e->seen < old->seen)) {
+			old = e;
+		}
+	}
+	struct acct *v = empty ? empty : old;
+	if (v) {
+		memset(v, 0, sizeof(*v));
+		snprintf(v->user, sizeof(v->user), "%s", user);
+	}
+	return v;
+}
+
+static bool acct_good(const struct acct *e, const char *src)
+{
+	for (int i = 0; i < ACCT_GOOD; i++)
+		if (e->good[i][0] && !strcmp(e->good[i], src))
+			return true;
+	return false;
+}
+
+bool web_acct_begin(struct web_limiter *l, const char *user, const char *src, unsigned *retry_s)
+{
+	uint64_t now = now_ms();
+	bool ok = true;
+	pthread_mutex_lock(&l->mu);
+	struct acct *e = acct_find(l, user, now, true);
+	if (!e) { /* every entry held or busy: a flood */
+		*retry_s = 1;
+		ok = false;
+	} else {
+		e->seen = now;
+		if (e->fails && now - e->last_fail > ACCT_FORGET_MS)
+			e->fails = 0;
+		if (acct_good(e, src)) {
+			e->inflight++;
+		} else if (e->held_until > now) {
+			*retry_s = (unsigned)((e->held_until - now + 999) / 1000);
+			ok = false;
+		} else if (e->fails + e->inflight >= ACCT_FREE && e->inflight) {
+			*retry_s = 1; /* past the free tries: one at a time */
+			ok = false;
+		} else {
+			e->inflight++;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+unsigned web_acct_end(struct web_limiter *l, const char *user, const char *src, int result,
+		      unsigned *fails)
+{
+	uint64_t now = now_ms();
+	unsigned held = 0;
+	*fails = 0;
+	pthread_mutex_lock(&l->mu);
+	struct acct *e = acct_find(l, user, now, false);
+	if (e) {
+		if (e->inflight)
+			e->inflight--;
+		if (result > 0) {
+			e->fails = 0;
+			e->held_until = 0;
+			if (!acct_good(e, src)) { /* the newest first */
+				memmove(e->good[1], e->good[0], sizeof(e->good[0]) * (ACCT_GOOD - 1));
+				snprintf(e->good[0], sizeof(e->good[0]), "%s", src);
+			}
+		} else if (result == 0) {
+			e->last_fail = now;
+			*fails = ++e->fails;
+			if (e->fails >= ACCT_FREE) {
+				unsigned shift = e->fails - ACCT_FREE;
+				uint64_t ms = shift > 20 ? ACCT_HOLD_MAX_MS : ACCT_HOLD_MS << shift;
+				if (ms > ACCT_HOLD_MAX_MS)
+					ms = ACCT_HOLD_MAX_MS;
+				e->held_until = now + ms;
+				held = (unsigned)(ms / 1000);
+			}
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	return held;
 }

@@ -27,7 +27,10 @@
  * they change (a message left, listened to, deleted), read from the
  * database on the hub's own connection once a tick.
  * A stream opened with a session cookie ends when the session does
- * (logout, expiry); at most WEB_SSE_MAX streams are open at once (503);
+ * (logout, expiry); at most WEB_SSE_MAX streams are open at once (503),
+ * at most WEB_SSE_PER_USER of them by one account (429, so one user's
+ * tabs or script cannot take them all), and the last WEB_SSE_ADMIN_ROOM
+ * only for an admin (an admin can always watch);
  * a client that went away is noticed within a tick (peer_gone).
  *
  * GET /api/v1/logs/stream (api_logs.c, admin only) is a stream of the
@@ -59,6 +62,7 @@ struct web_sse_stream {
 	struct MHD_Connection *conn;
 	int fd; /* its socket, only polled, and only while suspended */
 	bool admin;
+	char user[DB_USER_NAME_MAX]; /* whose: the per-account cap */
 	char ext[DB_EXT_NUMBER_MAX];
 	bool session;
 	char sid[65];
@@ -440,6 +444,7 @@ void web_sse_open(struct web_req *r, int log_level, uint64_t log_since)
 		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->fd = ci ? ci->connect_fd : -1;
 	s->admin = web_is_admin(r);
+	snprintf(s->user, sizeof(s->user), "%s", r->auth.username);
 	snprintf(s->ext, sizeof(s->ext), "%s", r->auth.extension);
 	s->session = r->auth.session;
 	snprintf(s->sid, sizeof(s->sid), "%s", r->auth.sid);
@@ -448,13 +453,28 @@ void web_sse_open(struct web_req *r, int log_level, uint64_t log_since)
 	sbuf_adds(&s->out, "retry: 3000\n\n");
 	s->last_write = mono_ms();
 	pthread_mutex_lock(&hub->mu);
-	if (hub->stopping || hub->n >= WEB_SSE_MAX) {
-		bool stopping = hub->stopping;
+	int mine = 0;
+	for (struct list_node *n = hub->streams.head; n; n = n->next)
+		if (!strcmp(stream_of(n)->user, s->user))
+			mine++;
+	int room = s->admin ? WEB_SSE_MAX : WEB_SSE_MAX - WEB_SSE_ADMIN_ROOM;
+	if (hub->stopping || hub->n >= room || mine >= WEB_SSE_PER_USER) {
+		bool stopping = hub->stopping, full = hub->n >= room;
 		pthread_mutex_unlock(&hub->mu);
 		sbuf_free(&s->out);
 		free(s);
 		web_header(r, "Retry-After", "%d", 10);
-		web_error(r, 503, stopping ? "shutting down" : "too many event streams open", NULL);
+		if (stopping || full) {
+			web_error(r, 503, stopping ? "shutting down" : "too many event streams open",
+				  NULL);
+		} else {
+			char msg[128];
+			snprintf(msg, sizeof(msg),
+				 "too many event streams open for this account (at most %d);"
+				 " close another page first",
+				 WEB_SSE_PER_USER);
+			web_error(r, 429, msg, NULL);
+		}
 		return;
 	}
 	list_push_front(&hub->streams, &s->le);

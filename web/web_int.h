@@ -30,6 +30,13 @@
 #define WEB_POOL_THREADS 4       /* MHD worker threads of the HTTPS server */
 #define WEB_MAX_DAEMONS 4        /* one per bind address */
 #define WEB_SSE_MAX 32           /* event streams open at once */
+#define WEB_SSE_PER_USER 4       /* ... by one account */
+#define WEB_SSE_ADMIN_ROOM 4     /* ... of WEB_SSE_MAX only an admin may take */
+#define WEB_CONN_LIMIT 256       /* HTTPS connections at once, per bind address */
+#define WEB_CONN_PER_SRC 32      /* ... unauthenticated, from one address (IPv6: /64) */
+/* ... not yet authenticated: past this the oldest still owing its
+ * request is closed for a newcomer (guard.c) */
+#define WEB_CONN_UNAUTH_MAX (WEB_CONN_LIMIT * 3 / 4)
 #define WEB_SESSION_COOKIE "__Host-hfsid" /* __Host-: Secure, Path=/, no Domain */
 
 enum web_method {
@@ -51,6 +58,9 @@ struct web_auth {
 	char extension[DB_EXT_NUMBER_MAX];
 	char sid[65];  /* session id, when session */
 	char csrf[65]; /* its CSRF token */
+	/* the account must choose a new password first: every route but
+	 * session, logout and password answers 403 (WR_PWCHANGE) */
+	bool must_change;
 };
 
 #define WEB_MAX_HDRS 6
@@ -86,6 +96,7 @@ struct web_req {
 	/* a WR_UPLOAD route's body: an unlinked temporary file, -1 otherwise */
 	int upload_fd;
 	uint64_t upload_len;
+	uint64_t dropped;     /* body bytes read and dropped (past a limit) */
 	/* a WR_UPLOAD handler called on the headers, before the body: it
 	 * makes its per-object checks (whose mailbox) and answers only to
 	 * refuse, so a refused upload is never read */
@@ -96,6 +107,8 @@ struct web_req {
 	struct web_resp resp;
 	struct db *db;        /* from the pool, released when done */
 	struct web_sse_stream *sse; /* set by web_api_events: the answer streams */
+	bool logged_in;       /* a login succeeded on this request */
+	bool plain;           /* the HTTP redirector's: no HSTS */
 };
 
 typedef void(web_route_h)(struct web_req *r);
@@ -108,6 +121,8 @@ enum {
 	 * authentication, role and the handler's own checks (r->early) run
 	 * on the headers, before the body is read */
 	WR_UPLOAD = 8,
+	/* open to a session that must change its password first */
+	WR_PWCHANGE = 16,
 };
 
 struct web_sse;
@@ -126,8 +141,11 @@ struct pbx_web;
 struct web_sessions;
 struct web_limiter;
 
+struct web_guard;
+
 struct web_server {
 	struct conf conf;   /* the settings of this start (web_deps) */
+	struct web_guard *guard; /* deadlines and limits of connections (guard.c) */
 	char db_path[320];
 	struct pbx_web *pw; /* lent by core/pbx */
 	struct web_sessions *sessions;
@@ -146,6 +164,27 @@ struct web_server {
 	bool db_busy[WEB_POOL_THREADS * WEB_MAX_DAEMONS];
 	int ndbs;
 };
+
+/* --- guard.c: connections ------------------------------------------------- */
+
+int web_guard_alloc(struct web_guard **out);
+/* After the daemons are stopped. */
+void web_guard_free(struct web_guard *g);
+/* The key of per-source limits: the IPv4 address, or the IPv6 /64. */
+void web_source_key(const struct sockaddr *sa, char *out, size_t cap);
+/* MHD's accept policy and connection notification (cls: the guard). */
+enum MHD_Result web_guard_accept(void *cls, const struct sockaddr *addr, socklen_t len);
+void web_guard_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
+		      enum MHD_ConnectionNotificationCode toe);
+enum web_guard_phase {
+	WEB_GUARD_HEADERS,  /* headers read: the body is owed */
+	WEB_GUARD_HANDLING, /* the request is whole: nothing owed */
+	WEB_GUARD_IDLE,     /* answered: the next request's headers are owed */
+};
+/* Where a connection's request is; authed marks it authenticated for
+ * good (a valid cookie or token, a login). */
+void web_guard_phase(struct web_guard *g, struct MHD_Connection *mc, enum web_guard_phase ph,
+		     bool authed);
 
 /* --- router.c ------------------------------------------------------------ */
 
@@ -214,7 +253,7 @@ int web_sessions_alloc(struct web_sessions **out);
 void web_sessions_free(struct web_sessions *s);
 /* Creates a session and fills a (sid, csrf, who). */
 int web_session_create(struct web_sessions *s, const char *user, const char *role,
-		       const char *ext, struct web_auth *a);
+		       const char *ext, bool must_change, struct web_auth *a);
 /* Looks a session up by id, extends its idle time; ENOENT when unknown
  * or expired. */
 int web_session_get(struct web_sessions *s, const char *sid, struct web_auth *a);
@@ -230,6 +269,14 @@ bool web_limiter_begin(struct web_limiter *l, const char *src, unsigned *retry_s
 /* result: 1 the login succeeded (clears the count), 0 it failed, -1
  * neither (the database was unavailable: not the client's fault). */
 void web_limiter_end(struct web_limiter *l, const char *src, int result);
+/* The same per account name (whatever the address): false (and seconds
+ * to wait) while the account is held after repeated failures; src that
+ * logged in to it before is not held. */
+bool web_acct_begin(struct web_limiter *l, const char *user, const char *src, unsigned *retry_s);
+/* result as web_limiter_end; returns the seconds the account is now held
+ * for (0: not held) and sets *fails to the failures counted so far. */
+unsigned web_acct_end(struct web_limiter *l, const char *user, const char *src, int result,
+		      unsigned *fails);
 
 /* --- sse.c: live events ---------------------------------------------------- */
 
@@ -270,6 +317,9 @@ void web_api_users_create(struct web_req *r);
 void web_api_users_update(struct web_req *r);
 void web_api_users_delete(struct web_req *r);
 void web_api_password(struct web_req *r);
+/* The password policy every web password meets: NULL when pw is
+ * acceptable for username, else why not ("at least 8 characters"). */
+const char *web_pw_policy(const char *pw, const char *username);
 /* Authenticates "Authorization: Bearer" or the session cookie into
  * r->auth; false when neither is valid. */
 bool web_authenticate(struct web_req *r);

@@ -38,7 +38,7 @@ import sipclient  # noqa: E402
 from audio import Softphone  # noqa: E402
 from callkit import Phone, RtpPeer, make_sdp  # noqa: E402
 from sipclient import rand_hex  # noqa: E402
-from webkit import Api  # noqa: E402
+from webkit import Api, changed_admin_password  # noqa: E402
 from webvm import add_message  # noqa: E402
 
 OUT = os.path.join(ROOT, 'tests', 'output', 'browser')
@@ -120,7 +120,8 @@ class Phones:
         elif what == 'voicemail':
             mailbox, user, password = args
             admin = Api(self.d)
-            hf.check(admin.login('admin', self.creds['admin']).status == 200, 'admin login for the voicemail step')
+            hf.check(admin.login('admin', changed_admin_password(self.creds['admin'])).status == 200,
+                     'admin login for the voicemail step (after the forced change in the UI)')
             r = admin.req('POST', '/api/v1/users', {'username': user, 'password': password, 'extension': mailbox})
             hf.check(r.status == 201, 'create web user %s: %r' % (user, r))
             add_message(self.d, mailbox, seconds=2.0, caller='2101', caller_name='Browser softphone')
@@ -160,7 +161,8 @@ def main():
         creds = credentials(d.data_dir)
         phones = Phones(d, creds)
         env = dict(os.environ, HF_URL='https://127.0.0.1:%d/' % d.https_port,
-                   HF_USER='admin', HF_PASSWORD=creds['admin'], HF_OUT=OUT,
+                   HF_USER='admin', HF_PASSWORD=creds['admin'],
+                   HF_NEW_PASSWORD=changed_admin_password(creds['admin']), HF_OUT=OUT,
                    HF_CHROMIUM=CHROMIUM)
         node = subprocess.Popen(['node', os.path.join(HERE, 'ui.mjs')], cwd=HERE, env=env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)

@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline';
 
 const URL = process.env.HF_URL;
 const USER = process.env.HF_USER || 'admin';
-const PASSWORD = process.env.HF_PASSWORD;
+const PASSWORD = process.env.HF_PASSWORD; // the generated one: must be changed at once
+const NEW_PASSWORD = process.env.HF_NEW_PASSWORD;
 const OUT = process.env.HF_OUT || 'output';
 const EXT = '2101';
 const VM_PASSWORD = 'vm-browser-pw-1';
@@ -95,9 +96,31 @@ const steps = [
     await page.locator('#login-form [data-err-for=_form]:not(:empty)').waitFor();
     expect(await page.locator('#login-form').isVisible(), 'left the login page');
   }],
-  ['log in, dashboard shows live status', async () => {
+  ['the first login with the generated password shows only the change form', async () => {
     await page.fill('#login-password', PASSWORD);
     await page.click('#login-form button[type=submit]');
+    await page.locator('#password-form').waitFor();
+    expect(await page.locator('#password-forced').isVisible(), 'no word on why');
+    expect(await page.evaluate(() => document.getElementById('top').hidden), 'the menu is shown before the change');
+    await page.goto(URL + '#/extensions');
+    await page.locator('#password-form').waitFor();
+    expect(await page.locator('#ext-rows').count() === 0, 'another page is reachable before the change');
+    await page.fill('#pw-current', PASSWORD);
+    await page.fill('#pw-new', NEW_PASSWORD);
+    await page.fill('#pw-repeat', NEW_PASSWORD + 'x');
+    await page.click('#password-form button[type=submit]');
+    await page.locator('#pw-repeat-err:not(:empty)').waitFor();
+    await page.fill('#pw-new', 'short');
+    await page.fill('#pw-repeat', 'short');
+    await page.click('#password-form button[type=submit]');
+    await page.locator('#pw-new-err:not(:empty)').waitFor();
+    expect(/at least 8/.test(await text('#pw-new-err')), `policy message: ${await text('#pw-new-err')}`);
+    await screenshot('forced-password-change');
+  }],
+  ['after the change the dashboard shows live status', async () => {
+    await page.fill('#pw-new', NEW_PASSWORD);
+    await page.fill('#pw-repeat', NEW_PASSWORD);
+    await page.click('#password-form button[type=submit]');
     await page.waitForFunction(() => /^\d+$/.test(document.getElementById('stat-registrations')?.textContent || ''));
     expect(await text('#stat-calls') === '0', `calls now: ${await text('#stat-calls')}`);
     expect(await text('#stat-extensions') === '5', `extensions: ${await text('#stat-extensions')}`);
@@ -112,6 +135,7 @@ const steps = [
     const narrow = await page.evaluate(() => [...document.querySelectorAll('.stat .n')].map((e) => e.getBoundingClientRect().height));
     await page.setViewportSize({ width: 1200, height: 800 });
     expect(narrow.every((x) => x === narrow[0]), `tile heights at 700 px ${narrow.join(', ')}`);
+    expect(!(await page.evaluate(() => document.getElementById('top').hidden)), 'no menu after the change');
     await screenshot('dashboard');
   }],
   ['a bad extension number is reported next to the number field', async () => {

@@ -33,6 +33,7 @@ import calls  # noqa: E402
 import audio  # noqa: E402
 import media  # noqa: E402
 import web  # noqa: E402
+import web_limits  # noqa: E402
 import webvm  # noqa: E402
 import nego  # noqa: E402
 import apps  # noqa: E402
@@ -941,6 +942,7 @@ TESTS = [
 ]
 # ext_calls shares web's daemon, which web's last test stops
 TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS + voicemail.TESTS + mail.TESTS + webvm.TESTS
+TESTS += web_limits.TESTS
 TESTS += prompts.TESTS
 TESTS += mwi.TESTS
 TESTS += web_pages.TESTS

@@ -632,6 +632,13 @@ static void test_setup_defaults(void **state)
 	assert_string_equal(role, "admin");
 	assert_true(db_password_verify(c.secret[10], h));
 	assert_null(strstr(h, c.secret[10])); /* never stored in clear */
+	struct db_user u;
+	assert_int_equal(db_user_info(f->db, "admin", &u), 0);
+	assert_true(u.must_change_password); /* a printed password: changed at once */
+	assert_int_equal(db_user_set_must_change(f->db, "admin", false), 0);
+	assert_int_equal(db_user_info(f->db, "admin", &u), 0);
+	assert_false(u.must_change_password);
+	assert_int_equal(db_user_set_must_change(f->db, "nobody", true), ENOENT);
 
 	/* Idempotent: nothing reported, nothing changed. */
 	struct creds c2 = { 0 };
@@ -641,6 +648,29 @@ static void test_setup_defaults(void **state)
 	struct db_ext e;
 	assert_int_equal(db_ext_get(f->db, "1001", &e), 0);
 	assert_string_equal(e.password, c.secret[0]);
+}
+
+/* Tokens may expire (migration 9): recognised, but ETIME past expires_at. */
+static void test_token_expiry(void **state)
+{
+	struct fx *f = *state;
+	char h[DB_PW_HASH_MAX];
+	assert_int_equal(db_password_hash("pw-123456", h, sizeof(h)), 0);
+	assert_int_equal(db_user_add(f->db, "ops", h, "admin"), 0);
+	char a[65], b[65];
+	memset(a, 'a', 64);
+	memset(b, 'b', 64);
+	a[64] = b[64] = '\0';
+	int64_t ida = 0, idb = 0;
+	assert_int_equal(db_token_add(f->db, "expiring", "ops", a, 1000, &ida), 0);
+	assert_int_equal(db_token_add(f->db, "forever", "ops", b, 0, &idb), 0);
+	struct db_token t;
+	assert_int_equal(db_token_auth(f->db, a, 999, &t), 0);
+	assert_int_equal(t.expires_at, 1000);
+	assert_int_equal(db_token_auth(f->db, a, 1000, &t), ETIME);
+	assert_int_equal(t.id, ida);
+	assert_int_equal(db_token_auth(f->db, b, 1000000000, &t), 0);
+	assert_int_equal(t.expires_at, 0);
 }
 
 static void test_setup_defaults_not_fresh(void **state)
@@ -734,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_secret_generate),
 		cmocka_unit_test_setup_teardown(test_setup_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_defaults_not_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_order_and_drain, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

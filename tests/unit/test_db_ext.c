@@ -463,6 +463,8 @@ static void test_media_policy_validation(void **state)
  * (its columns dropped, its feature codes deleted), data in it, and *97
  * given to something else by the administrator, as a v5 system could. */
 static const char to_v5[] =
+	"ALTER TABLE api_tokens DROP COLUMN expires_at;"           /* migration 9 */
+	"ALTER TABLE users DROP COLUMN must_change_password;"
 	"DROP TABLE IF EXISTS mwi_subscriptions;"   /* migration 8 */
 	"DROP TABLE IF EXISTS vm_messages;"         /* migration 7 */
 	"DROP TABLE IF EXISTS mailboxes;"

@@ -385,7 +385,9 @@ static void test_migration_from_v6(void **state)
 	add_ext(f->db, "1003", "");
 	db_close(f->db);
 	f->db = NULL;
-	raw_exec(f->path, "DROP TABLE IF EXISTS mwi_subscriptions; DROP TABLE vm_messages; DROP TABLE mailboxes;"
+	raw_exec(f->path, "ALTER TABLE api_tokens DROP COLUMN expires_at;"
+			  "ALTER TABLE users DROP COLUMN must_change_password;" /* migration 9 */
+			  "DROP TABLE IF EXISTS mwi_subscriptions; DROP TABLE vm_messages; DROP TABLE mailboxes;"
 			  "UPDATE extensions SET vm_pin = '1234' WHERE number = '1001';"
 			  "UPDATE extensions SET vm_pin = '730519' WHERE number = '1002';"
 			  "PRAGMA user_version = 6;");

@@ -228,8 +228,12 @@ async function route() {
       document.getElementById('tz').textContent = `times in ${state.tz}`;
     } catch { /* the browser's zone then */ }
   }
+  // a generated password must be replaced before anything else (the
+  // server answers 403 to the rest until then)
+  const forced = !!(state.session && state.session.must_change_password);
+  if (forced && name !== 'login') name = 'password';
   const top = document.getElementById('top');
-  top.hidden = name === 'login';
+  top.hidden = name === 'login' || forced;
   document.querySelectorAll('.top [data-admin]').forEach((el) => { el.hidden = !admin; });
   document.querySelectorAll('.top a[data-page]').forEach((a) => {
     if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
@@ -715,6 +719,51 @@ function about() {
 // Status and logs, Backup and restore (admin): web/static/ops.js
 const opsUi = () => ({ h, api, field, toast, fmtTime, fmtDur, title, main, state, every, go, API, ApiError, showError, clearErrors });
 Object.assign(pages, { status: () => statusPage(opsUi()), backup: () => backupPage(opsUi()) });
+// Changing one's own password (and the forced change at the first login
+// with a generated password). The policy is the server's: its message is
+// shown next to the field it names. The server ends every session of the
+// account on a change, so the page logs in again with the new password.
+function password() {
+  const forced = !!state.session.must_change_password;
+  const cur = h('input', { name: 'current_password', type: 'password', autocomplete: 'current-password', required: true });
+  const pw = h('input', { name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8, maxlength: 128 });
+  const again = h('input', { name: 'repeat', type: 'password', autocomplete: 'new-password', required: true });
+  const form = h('form', { class: 'card login', id: 'password-form', novalidate: true },
+    title(forced ? 'Choose your password' : 'Change password'),
+    forced ? h('p', { id: 'password-forced' }, 'You logged in with the password generated at the first start. Choose your own to continue.') : null,
+    field('pw-current', 'Current password', cur),
+    field('pw-new', 'New password', pw, 'At least 8 characters, not your user name.'),
+    field('pw-repeat', 'New password again', again),
+    h('p', { class: 'err', 'data-err-for': '_form', role: 'alert' }),
+    h('button', { type: 'submit' }, 'Change password'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    if (pw.value !== again.value) {
+      showError(form, { field: 'repeat', message: 'The two new passwords differ.' });
+      return;
+    }
+    const username = state.session.username;
+    try {
+      await api('POST', '/password', { current_password: cur.value, new_password: pw.value });
+    } catch (e) {
+      showError(form, e);
+      return;
+    }
+    state.session = null;
+    state.csrf = null;
+    try {
+      setSession(await api('POST', '/login', { username, password: pw.value }));
+      toast('Password changed.');
+      go('dashboard');
+    } catch {
+      go('login');
+    }
+  });
+  main.append(form);
+  cur.focus();
+}
+pages.password = password;
 
 // --- start -------------------------------------------------------------------
 
