@@ -7,6 +7,7 @@
 
 #include "dest.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@ void conf_defaults(struct conf *c)
 	c->auth_fail_limit = 10;
 	c->auth_fail_window = 60;
 	c->ban_time = 600;
+	c->tsx_max_per_source = 200;
+	c->tsx_max = 20000;
 	c->max_calls = 1000;
 	c->ext_max_calls = 4;
 	c->no_answer_timeout = 25;
@@ -74,7 +77,7 @@ void conf_defaults(struct conf *c)
 }
 
 enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL, K_ALGS, K_CODECS,
-	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS, K_DEST };
+	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS, K_DEST, K_CIDRS };
 
 /* When a changed value takes effect: C_LIVE at a reload (SIGHUP, or the
  * web's settings page), C_RESTART at the next start; C_FIXED is never
@@ -111,6 +114,9 @@ static const struct setting settings[] = {
 	{ "security", "auth_fail_limit", "--auth-fail-limit", "failed authentications before a source is banned", K_U32, F(auth_fail_limit), 1, 100000, C_LIVE },
 	{ "security", "auth_fail_window", "--auth-fail-window", "window in which failures are counted (s)", K_U32, F(auth_fail_window), 1, 86400, C_LIVE },
 	{ "security", "ban_time", "--ban-time", "how long a banned source is ignored (s)", K_U32, F(ban_time), 1, 604800, C_LIVE },
+	{ "security", "trusted_networks", "--trusted-networks", "addresses never banned, e.g. 192.168.1.0/24, 10.0.0.5 (comma-separated; empty: none)", K_CIDRS, F(trusted_networks), 0, 0, C_LIVE },
+	{ "security", "max_transactions_per_source", "--max-transactions-per-source", "SIP requests in progress one address may have before it gets 503 (0: no limit)", K_U32, F(tsx_max_per_source), 0, 1000000, C_LIVE },
+	{ "security", "max_transactions", "--max-transactions", "SIP requests in progress in all before new ones get 503 (0: no limit)", K_U32, F(tsx_max), 0, 10000000, C_LIVE },
 	{ "calls", "max_calls", "--max-calls", "most concurrent calls system-wide (503 past it)", K_U32, F(max_calls), 1, 100000, C_LIVE },
 	{ "calls", "extension_max_calls", "--extension-max-calls", "concurrent calls per extension unless set on it (486 past it)", K_U32, F(ext_max_calls), 1, 1000, C_LIVE },
 	{ "calls", "no_answer_timeout", "--no-answer-timeout", "seconds an extension rings before its no-answer destination takes the call (an extension may set its own)", K_U32, F(no_answer_timeout), 1, 3600, C_LIVE },
@@ -210,6 +216,43 @@ static bool mail_from_ok(const char *v, size_t cap)
 	return at && at > a && at + 1 < end && memchr(at + 1, '.', (size_t)(end - at - 1));
 }
 
+/* "10.0.0.0/8, 192.168.1.5, 2001:db8::/32": addresses with an optional
+ * prefix length, at most 32 of them (AUTHN_TRUSTED_MAX), commas or blanks
+ * between. Empty is fine (none). */
+static bool cidr_list_ok(const char *v, size_t size)
+{
+	int count = 0;
+	if (strlen(v) >= size)
+		return false;
+	for (const char *p = v; *p;) {
+		size_t n = strcspn(p, ", ");
+		if (n) {
+			char buf[64];
+			unsigned char a[16];
+			if (n >= sizeof(buf) || ++count > 32)
+				return false;
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			char *slash = strchr(buf, '/');
+			unsigned max = strchr(buf, ':') ? 128 : 32;
+			if (slash) {
+				char *end;
+				*slash = '\0';
+				errno = 0;
+				unsigned long pl = strtoul(slash + 1, &end, 10);
+				if (!slash[1] || *end || errno || pl > max)
+					return false;
+			}
+			if (inet_pton(max == 128 ? AF_INET6 : AF_INET, buf, a) != 1)
+				return false;
+		}
+		p += n;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return true;
+}
+
 static int apply(struct conf *c, const struct setting *s, const char *v,
 		 char *err, size_t cap)
 {
@@ -305,6 +348,11 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 		}
 		snprintf(base, s->size, "%s", v);
 		return 0;
+	case K_CIDRS:
+		if (!cidr_list_ok(v, s->size))
+			goto bad;
+		snprintf(base, s->size, "%s", v);
+		return 0;
 	case K_SMTP_URL:
 		if (*v && !smtp_url_ok(v, s->size))
 			goto bad;
@@ -368,6 +416,7 @@ static void infos_init(void)
 		[K_BINDS] = CONF_STRING, [K_RANGE] = CONF_STRING, [K_LEVEL] = CONF_LEVEL,
 		[K_BOOL] = CONF_BOOL,  [K_ALGS] = CONF_STRING, [K_CODECS] = CONF_STRING,
 		[K_SMTP_URL] = CONF_STRING, [K_MAIL_FROM] = CONF_STRING, [K_DEST] = CONF_STRING, [K_SECRET] = CONF_STRING,
+		[K_CIDRS] = CONF_STRING,
 		[K_TLS] = CONF_CHOICE,
 	};
 	for (size_t i = 0; i < NSETTINGS; i++) {
@@ -433,6 +482,7 @@ int conf_get(const struct conf *c, const char *name, char *out, size_t cap)
 	case K_MAIL_FROM:
 	case K_SECRET:
 	case K_DEST:
+	case K_CIDRS:
 		n = snprintf(out, cap, "%s", base);
 		break;
 	case K_TLS: {
