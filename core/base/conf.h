@@ -39,7 +39,7 @@ struct conf {
 	uint32_t auth_fail_limit;  /* failures ... */
 	uint32_t auth_fail_window; /* ... within this many seconds ... */
 	uint32_t ban_time;         /* ... ban the source this long */
-	char trusted_networks[512]; /* CIDR list never banned ("": none) */
+	char trusted_networks[256]; /* CIDR list never banned ("": none) */
 	/* server transactions holding a request, per source and in all */
 	uint32_t tsx_max_per_source, tsx_max;
 	/* calls */
