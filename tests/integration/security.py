@@ -14,6 +14,7 @@ daemon of its own on 127.0.0.1:
   registering and still receives calls;
 - an address in security.trusted_networks is never banned;
 - a digest response computed for another Request-URI is not accepted;
+- a banned address's BYE still ends its call;
 - GET /api/v1/security lists the ban with its user, and DELETE
   /api/v1/bans/ADDR lifts it (the browser test clicks the same).
 
@@ -329,9 +330,46 @@ def test_security_api_and_unban(ctx):
     d.stop_clean()
 
 
+def test_banned_address_keeps_its_dialogs(ctx):
+    """A door phone trusted at 127.0.0.5 is in a call when a scanner
+    with the same address gets it banned (--auth-fail-limit 3): new
+    requests from it are ignored, but its BYE still ends the call (200)
+    and reaches the callee: a ban never leaves a call hanging."""
+    d = daemon(ctx, '--auth-fail-limit', '3', '--ban-time', '60')
+    b = Phone(d.sip_port, 'callee', name='B')
+    callee, _ = ctx.ext(d)
+    hf.cli(d.data_dir, 'extension', 'set', callee, '--contact', 'sip:%s:%d' % (LOCAL, b.port))
+    door, _ = ctx.ext(d)
+    hf.cli(d.data_dir, 'extension', 'set', door, '--trust', '127.0.0.5')
+    other, opw = ctx.ext(d)
+    a = Phone(d.sip_port, door, ip='127.0.0.5', name='door')
+    try:
+        oc = a.call(callee, make_sdp(40004, ip='127.0.0.5'))
+        inv = b.wait_request('INVITE', 5)
+        check(inv is not None, 'the callee got no INVITE:\n%s' % d.log_tail())
+        bd = b.answer(inv, make_sdp(40006))
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 200, 'call: %s' % show(f))
+        c = Client(d.sip_port, local_ip='127.0.0.5')
+        try:
+            for _ in range(3):
+                c.register(other, 'wrong-' + opw, expires=60, timeout=1.0)
+            hf.wait_until(lambda: '127.0.0.5' in bans(d), 3, lambda: 'not banned:\n%s' % bans(d))
+            check(c.options(timeout=1.0) is None, 'a banned address still gets OPTIONS answered')
+        finally:
+            c.close()
+        r = oc.dialog.bye()
+        check(r is not None and r.status == 200, 'BYE from the banned address: %s' % show(r))
+        check(bd.wait_request('BYE', 5) is not None, 'the callee got no BYE')
+    finally:
+        a.close()
+        b.close()
+        d.stop_clean()
+
+
 TESTS = [test_one_407_per_invite, test_transaction_cap_503, test_garbage_digest_flood_no_ban,
          test_wrong_password_does_not_cut_off_good_phone, test_trusted_networks_never_banned,
-         test_digest_uri_must_match, test_security_api_and_unban]
+         test_digest_uri_must_match, test_banned_address_keeps_its_dialogs, test_security_api_and_unban]
 
 
 if __name__ == '__main__':
