@@ -196,7 +196,7 @@ legs = {"type": "object", "properties": {k: I() for k in ["packets_received", "p
 legs["properties"]["jitter_ms"] = {"type": "number"}
 ext_props = {"number": S(pattern="^[0-9]{2,15}$"), "name": S(maxLength=127), "enabled": {"type": "boolean"},
              "contact": S(description="static contact sip:/sips: URI, empty for none"),
-             "trust": S(description="comma-separated IPv4/IPv6 addresses or networks trusted as this extension"),
+             "trust": S(description="comma-separated IPv4/IPv6 addresses or networks trusted as this extension without a password, for calls to internal numbers only (extensions, voicemail, apps; never a trunk: UDP sources can be forged) and message waiting; REGISTER always needs the password"),
              "max_calls": I(minimum=0, maximum=1000, description="0: the default"),
              "codecs": S(maxLength=CODEC_LIST_LEN, description="allowed codecs, %s (any case, each once, no blanks); empty: the system's [calls] codecs" % CODEC_LIST_DESC),
              "srtp": {"type": "string", "enum": ["off", "optional", "required"], "description": "SRTP policy of this extension's calls (SDES)"},
