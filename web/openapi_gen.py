@@ -232,7 +232,7 @@ SETTINGS = [
  ("http.https_port", "integer", "restart"), ("registrar.min_expires", "integer", "live"), ("registrar.max_expires", "integer", "live"),
  ("registrar.default_expires", "integer", "live"), ("security.nonce_ttl", "integer", "restart"),
  ("security.digest_algorithms", "string", "live"), ("security.auth_fail_limit", "integer", "live"),
- ("security.auth_fail_window", "integer", "live"), ("security.ban_time", "integer", "live"), ("calls.max_calls", "integer", "live"),
+ ("security.auth_fail_window", "integer", "live"), ("security.ban_time", "integer", "live"), ("security.trusted_networks", "string", "live"), ("security.max_transactions_per_source", "integer", "live"), ("security.max_transactions", "integer", "live"), ("calls.max_calls", "integer", "live"),
  ("calls.extension_max_calls", "integer", "live"), ("calls.no_answer_timeout", "integer", "live"), ("calls.rtp_timeout", "integer", "restart"),
  ("calls.session_expires", "integer", "live"), ("calls.media_coalesce_us", "integer", "restart"),
  ("calls.codecs", "string", "live"), ("calls.sounds_dir", "string", "live"), ("calls.ringback", "boolean", "live"), ("calls.opus_low_cpu", "boolean", "restart"), ("calls.opus_low_cpu_above", "integer", "restart"), ("calls.media_workers", "integer", "restart"),
