@@ -11,7 +11,8 @@
  * them per entry, which bounded memory at 65536 sources cannot afford.
  *
  * Memory: all entries are allocated up front (calloc, so untouched pages
- * cost nothing). When full, a new source takes, in order, an entry whose
+ * cost nothing; entries are handed out in order, so they stay untouched
+ * until needed). When full, a new source takes, in order, an entry whose
  * ban has ended, the least recently failing unbanned entry, or the banned
  * entry closest to release: a flood of fresh addresses can push out
  * counters, which is unavoidable, but bans go last.
@@ -88,7 +89,8 @@ struct ban_list {
 	size_t max;
 	struct ent **tab;
 	size_t mask;
-	struct ent *free;
+	struct ent *free;       /* released entries */
+	size_t fresh;           /* ents[fresh..max) never used yet */
 	struct list idle, banned;
 	struct hash_seed seed;
 };
@@ -234,6 +236,13 @@ static struct ent *ent_new(struct ban_list *b, const uint8_t key[KEY_LEN], uint6
 	struct ent *e;
 	size_t h;
 
+	if (!b->free && b->fresh < b->max) {
+		/* entries are taken in order the first time, so pages of the
+		 * table nobody needed are never touched (calloc'd, they cost no
+		 * memory until then) */
+		b->ents[b->fresh].hnext = NULL;
+		b->free = &b->ents[b->fresh++];
+	}
 	if (!b->free) {
 		struct ent *victim = ent_of(b->banned.head);
 		if (!victim || now_ms < victim->banned_until)
@@ -309,7 +318,7 @@ static void cfg_apply(struct ban_list *b, const struct ban_cfg *cfg)
 	slot_ms = b->window_ms / NSLOT;
 	if (b->slot_ms && slot_ms != b->slot_ms) {
 		/* counters of another slot width mean nothing now: restart them */
-		for (size_t i = 0; i < b->max; i++) {
+		for (size_t i = 0; i < b->fresh; i++) {
 			memset(b->ents[i].cnt, 0, sizeof(b->ents[i].cnt));
 			b->ents[i].slot = 0;
 		}
@@ -342,10 +351,6 @@ int ban_list_alloc(struct ban_list **out, const struct ban_cfg *cfg)
 		goto out;
 	}
 	b->seed = hash_seed_random();
-	for (size_t i = max; i-- > 0;) {
-		b->ents[i].hnext = b->free;
-		b->free = &b->ents[i];
-	}
 	cfg_apply(b, cfg);
 	*out = b;
 	return 0;
