@@ -143,8 +143,11 @@ static const struct sip_hdr *find_cred(const struct sip_msg *req, enum sip_hdr_i
 
 /* RFC 7616 3.4.6 / RFC 3261 22.4: the response covers the digest uri, so
  * a response computed for another Request-URI must not authenticate this
- * one. Byte equality is what phones send; RFC 3261 19.1.4 equality
- * forgives a different spelling of the same URI. */
+ * one. Byte equality is what most phones send; RFC 3261 19.1.4 equality
+ * forgives a different spelling of the same URI; and a uri without a user
+ * part naming the same host and port is accepted, as SIPp (and other
+ * tools built on it) put the server's address there. What is refused is
+ * a uri naming another user, host or port. */
 static bool uri_matches(const struct digest_cred *c, const struct sip_msg *req)
 {
 	char buf[512];
@@ -154,7 +157,12 @@ static bool uri_matches(const struct digest_cred *c, const struct sip_msg *req)
 	if (pl_eq(pl_from(buf), req->ruri_raw))
 		return true;
 	struct sip_uri u;
-	return !sip_uri_parse(&u, pl_from(buf)) && sip_uri_equal(&u, &req->ruri);
+	if (sip_uri_parse(&u, pl_from(buf)))
+		return false;
+	if (sip_uri_equal(&u, &req->ruri))
+		return true;
+	return !u.user.l && pl_caseeq(u.scheme, req->ruri.scheme) &&
+	       pl_caseeq(u.host, req->ruri.host) && u.port == req->ruri.port;
 }
 
 enum authn_result authn_check(struct authn *a, const struct sip_msg *req,
