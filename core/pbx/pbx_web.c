@@ -157,7 +157,8 @@ static void on_ban(const struct ban_entry_info *e, void *arg)
 			 "%u failed logins as %s; only %s is refused (the address has working phones)",
 			 e->failures, e->user, e->user);
 	else if (e->user[0])
-		snprintf(b->reason, sizeof(b->reason), "failed logins (last as %s)", e->user);
+		snprintf(b->reason, sizeof(b->reason), "%u failed logins, the last as %s", e->failures,
+			 e->user);
 	else
 		snprintf(b->reason, sizeof(b->reason), "failed logins");
 }
