@@ -130,6 +130,8 @@ void web_api_bans(struct web_req *r)
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "address", web_jstr(v[i].addr));
+		json_object_set_new(o, "user", web_jstr(v[i].user));
+		json_object_set_new(o, "scope", json_string(v[i].user_only ? "user" : "address"));
 		json_object_set_new(o, "failures", json_integer(v[i].failures));
 		json_object_set_new(o, "banned_for_s", json_integer(v[i].banned_for_s));
 		json_array_append_new(a, o);

@@ -201,7 +201,7 @@ static int field_text(struct web_req *r, const char *name, const struct conf_inf
 	return 0;
 }
 
-#define PUT_MAX 48 /* more than conf.c has */
+#define PUT_MAX 64 /* more than conf.c has */
 
 void web_api_settings_put(struct web_req *r)
 {

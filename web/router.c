@@ -47,6 +47,7 @@ const struct web_route web_routes[] = {
 	{ WM_DELETE, "/api/v1/calls/{}", WR_ADMIN, web_api_call_hangup },
 	{ WM_GET, "/api/v1/bans", WR_ADMIN, web_api_bans },
 	{ WM_DELETE, "/api/v1/bans/{}", WR_ADMIN, web_api_ban_lift },
+	{ WM_GET, "/api/v1/security", WR_ADMIN, web_api_security },
 	{ WM_GET, "/api/v1/cdrs", 0, web_api_cdrs },
 	/* voicemail: a role "user" only its own mailbox (web_vm_may) */
 	{ WM_GET, VM, 0, web_api_vm_list },

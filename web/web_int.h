@@ -346,6 +346,7 @@ void web_api_calls(struct web_req *r);
 void web_api_call_hangup(struct web_req *r);
 void web_api_bans(struct web_req *r);
 void web_api_ban_lift(struct web_req *r);
+void web_api_security(struct web_req *r);
 void web_api_status(struct web_req *r);
 void web_api_metrics(struct web_req *r);
 void web_api_events(struct web_req *r);

@@ -7,6 +7,7 @@
 
 #include "dest.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@ void conf_defaults(struct conf *c)
 	c->auth_fail_limit = 10;
 	c->auth_fail_window = 60;
 	c->ban_time = 600;
+	c->tsx_max_per_source = 200;
+	c->tsx_max = 20000;
 	c->max_calls = 1000;
 	c->ext_max_calls = 4;
 	c->no_answer_timeout = 25;
@@ -99,7 +102,7 @@ long conf_backup_interval(const char *s)
 }
 
 enum kind { K_STR, K_U16, K_U32, K_BINDS, K_RANGE, K_LEVEL, K_BOOL, K_ALGS, K_CODECS,
-	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS, K_DEST, K_SCHED };
+	    K_SMTP_URL, K_MAIL_FROM, K_SECRET, K_TLS, K_DEST, K_SCHED, K_CIDRS };
 
 /* When a changed value takes effect: C_LIVE at a reload (SIGHUP, or the
  * web's settings page), C_RESTART at the next start; C_FIXED is never
@@ -169,6 +172,9 @@ static const struct setting settings[] = {
 	{ "backup", "keep", "--backup-keep", "scheduled backups kept (the oldest beyond are deleted)", K_U32, F(backup_keep), 1, 1000, C_LIVE, "basic", "Backups kept" },
 	{ "backup", "dir", "--backup-dir", "folder of the scheduled backups (empty: DATA_DIR/backups)", K_STR, F(backup_dir), 0, 0, C_LIVE, "advanced", "Backup folder" },
 	{ "backup", "voicemail", "--backup-voicemail", "scheduled backups include voicemail (yes/no)", K_BOOL, F(backup_voicemail), 0, 0, C_LIVE, "basic", "Back up voicemail" },
+	{ "security", "trusted_networks", "--trusted-networks", "addresses never banned, e.g. 192.168.1.0/24, 10.0.0.5 (comma-separated; empty: none)", K_CIDRS, F(trusted_networks), 0, 0, C_LIVE, "basic", "Trusted networks (never banned)" },
+	{ "security", "max_transactions_per_source", "--max-transactions-per-source", "SIP requests in progress one address may have before it gets 503 (0: no limit)", K_U32, F(tsx_max_per_source), 0, 1000000, C_LIVE, "advanced", "SIP requests in progress per address" },
+	{ "security", "max_transactions", "--max-transactions", "SIP requests in progress in all before new ones get 503 (0: no limit)", K_U32, F(tsx_max), 0, 10000000, C_LIVE, "advanced", "SIP requests in progress in all" },
 };
 
 static const char *const tls_names[] = { "off", "try", "require", NULL };
@@ -243,6 +249,43 @@ static bool mail_from_ok(const char *v, size_t cap)
 			at = p;
 	}
 	return at && at > a && at + 1 < end && memchr(at + 1, '.', (size_t)(end - at - 1));
+}
+
+/* "10.0.0.0/8, 192.168.1.5, 2001:db8::/32": addresses with an optional
+ * prefix length, at most 32 of them (AUTHN_TRUSTED_MAX), commas or blanks
+ * between. Empty is fine (none). */
+static bool cidr_list_ok(const char *v, size_t size)
+{
+	int count = 0;
+	if (strlen(v) >= size)
+		return false;
+	for (const char *p = v; *p;) {
+		size_t n = strcspn(p, ", ");
+		if (n) {
+			char buf[64];
+			unsigned char a[16];
+			if (n >= sizeof(buf) || ++count > 32)
+				return false;
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			char *slash = strchr(buf, '/');
+			unsigned max = strchr(buf, ':') ? 128 : 32;
+			if (slash) {
+				char *end;
+				*slash = '\0';
+				errno = 0;
+				unsigned long pl = strtoul(slash + 1, &end, 10);
+				if (!slash[1] || *end || errno || pl > max)
+					return false;
+			}
+			if (inet_pton(max == 128 ? AF_INET6 : AF_INET, buf, a) != 1)
+				return false;
+		}
+		p += n;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return true;
 }
 
 static int apply(struct conf *c, const struct setting *s, const char *v,
@@ -340,6 +383,11 @@ static int apply(struct conf *c, const struct setting *s, const char *v,
 		}
 		snprintf(base, s->size, "%s", v);
 		return 0;
+	case K_CIDRS:
+		if (!cidr_list_ok(v, s->size))
+			goto bad;
+		snprintf(base, s->size, "%s", v);
+		return 0;
 	case K_SMTP_URL:
 		if (*v && !smtp_url_ok(v, s->size))
 			goto bad;
@@ -408,7 +456,7 @@ static void infos_init(void)
 		[K_BINDS] = CONF_STRING, [K_RANGE] = CONF_STRING, [K_LEVEL] = CONF_LEVEL,
 		[K_BOOL] = CONF_BOOL,  [K_ALGS] = CONF_STRING, [K_CODECS] = CONF_STRING,
 		[K_SMTP_URL] = CONF_STRING, [K_MAIL_FROM] = CONF_STRING, [K_DEST] = CONF_STRING, [K_SECRET] = CONF_STRING,
-		[K_TLS] = CONF_CHOICE, [K_SCHED] = CONF_STRING,
+		[K_TLS] = CONF_CHOICE, [K_SCHED] = CONF_STRING, [K_CIDRS] = CONF_STRING,
 	};
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const struct setting *s = &settings[i];
@@ -476,6 +524,7 @@ int conf_get(const struct conf *c, const char *name, char *out, size_t cap)
 	case K_SECRET:
 	case K_DEST:
 	case K_SCHED:
+	case K_CIDRS:
 		n = snprintf(out, cap, "%s", base);
 		break;
 	case K_TLS: {

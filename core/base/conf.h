@@ -40,6 +40,9 @@ struct conf {
 	uint32_t auth_fail_limit;  /* failures ... */
 	uint32_t auth_fail_window; /* ... within this many seconds ... */
 	uint32_t ban_time;         /* ... ban the source this long */
+	char trusted_networks[256]; /* CIDR list never banned ("": none) */
+	/* server transactions holding a request, per source and in all */
+	uint32_t tsx_max_per_source, tsx_max;
 	/* calls */
 	uint32_t max_calls;          /* system-wide concurrent calls */
 	uint32_t ext_max_calls;      /* per extension, unless it sets its own */

@@ -217,12 +217,22 @@ static void write_escaped(const char *p, size_t n)
 	}
 }
 
-/* The first "inline:" in [p, end), in any case; NULL when none. */
-static const char *find_inline(const char *p, const char *end)
+/* The first secret marker in [p, end), in any case: "inline:" (an SDES
+ * key follows) or "response=" (a digest response follows: with the nonce
+ * beside it, it is an offline dictionary attack on the password). *mlen
+ * is the marker's length; NULL when none. */
+static const char *find_secret(const char *p, const char *end, size_t *mlen)
 {
-	for (; end - p >= 7; p++)
-		if ((*p == 'i' || *p == 'I') && strncasecmp(p, "inline:", 7) == 0)
+	for (; end - p >= 7; p++) {
+		if ((*p == 'i' || *p == 'I') && strncasecmp(p, "inline:", 7) == 0) {
+			*mlen = 7;
 			return p;
+		}
+		if ((*p == 'r' || *p == 'R') && end - p >= 9 && strncasecmp(p, "response=", 9) == 0) {
+			*mlen = 9;
+			return p;
+		}
+	}
 	return NULL;
 }
 
@@ -239,21 +249,32 @@ void log_sip_msg(bool incoming, const char *peer, const char *data, unsigned len
 	if (n >= sizeof(head))
 		n = sizeof(head) - 1;
 	write_all(head, n);
-	/* SDES keys (a=crypto ... inline:KEY) are secrets: the trace shows
-	 * everything else of the message, the key material as '*'. The key
-	 * method is matched in any case, as the SDES parser accepts it. */
+	/* SDES keys (a=crypto ... inline:KEY) and digest responses
+	 * (Authorization: ... response="...") are secrets: the trace shows
+	 * everything else of the message, those values as '*'. Markers are
+	 * matched in any case, as the parsers accept them. */
 	const char *p = data, *end = data + len;
 	while (p < end) {
-		const char *k = find_inline(p, end);
+		size_t mlen = 0;
+		const char *k = find_secret(p, end, &mlen);
 		if (!k) {
 			write_escaped(p, (size_t)(end - p));
 			break;
 		}
-		k += 7;
+		k += mlen;
 		write_escaped(p, (size_t)(k - p));
 		const char *e = k;
-		while (e < end && *e != '|' && *e != ';' && *e != ' ' && *e != '\r' && *e != '\n')
+		if (mlen == 9 && e < end && *e == '"') { /* quoted: up to the closing quote */
 			e++;
+			while (e < end && *e != '"' && *e != '\r' && *e != '\n')
+				e++;
+			if (e < end && *e == '"')
+				e++;
+		} else {
+			while (e < end && *e != '|' && *e != ';' && *e != ' ' && *e != ',' &&
+			       *e != '\r' && *e != '\n')
+				e++;
+		}
 		static const char stars[] = "********";
 		write_all(stars, sizeof(stars) - 1);
 		p = e;

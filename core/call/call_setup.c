@@ -520,14 +520,18 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	/* Who calls: a trusted device by its address, else digest (407). */
 	const struct ext *caller = ext_table_find_trusted(*p->exts, (const struct sockaddr *)&from->addr,
 							  req->from.uri.user);
+	bool by_address = caller != NULL;
 	if (!caller) {
 		struct sbuf h;
 		sbuf_init(&h);
 		enum authn_result r = authn_check(p->authn, req, from, *p->exts, true, &caller, &h);
 		if (r == AUTHN_BANNED)
 			sip_tsx_drop(st);
-		else if (r == AUTHN_CHALLENGE)
-			reject(st, 407, "Proxy Authentication Required", h.err ? NULL : h.p);
+		else if (r == AUTHN_CHALLENGE) /* stateless: RFC 3261 26.3.2.4 */
+			sip_tsx_reply_stateless(st, 407, "Proxy Authentication Required",
+						h.err ? NULL : h.p);
+		else if (r == AUTHN_FORBIDDEN)
+			reject(st, 403, "Forbidden", NULL);
 		sbuf_free(&h);
 		if (r != AUTHN_OK)
 			return;
@@ -548,6 +552,14 @@ void call_on_invite(struct call_mgr *m, struct sip_tsx *st, const struct sip_msg
 	route_dialled(p->plan ? *p->plan : NULL, *p->exts, caller->number, dialled, &d);
 	char dest[DEST_MAX];
 	dest_format(&d, dest, sizeof(dest));
+	if (by_address && !route_internal(&d)) {
+		/* trust by address is spoofable over UDP: internal calls only */
+		log_info("call", "%s (trusted by address) may not call %s: internal numbers only",
+			   caller->number, dest);
+		reject_call(m, st, req, caller, NULL, 403, "Forbidden", NULL,
+			    "trusted device: internal calls only");
+		return;
+	}
 
 	struct call *c = call_new(m);
 	if (!c) {

@@ -187,10 +187,13 @@ int cli_cmd_bans(struct cli *c, int argc, char **argv)
 	if (!r.nrows) {
 		printf("no banned sources\n");
 	} else {
-		static const char *const head[] = { "ADDRESS", "FAILURES", "BANNED FOR" };
-		static const size_t cols[] = { 0, 1, 2 };
-		static const bool dur[] = { false, false, true };
-		rc = print_rows(&r, 3, head, cols, dur);
+		/* SCOPE "user": only USER is refused from ADDRESS, whose other
+		 * phones keep working; "address": everything from it is ignored */
+		static const char *const head[] = { "ADDRESS", "USER", "SCOPE", "FAILURES",
+						    "BANNED FOR" };
+		static const size_t cols[] = { 0, 3, 4, 1, 2 };
+		static const bool dur[] = { false, false, false, false, true };
+		rc = print_rows(&r, 5, head, cols, dur);
 	}
 	ctl_reply_free(&r);
 	return rc;

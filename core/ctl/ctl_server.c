@@ -95,7 +95,9 @@ static void row_reg(const struct reg_info *ri, void *arg)
 static void row_ban(const struct ban_entry_info *e, void *arg)
 {
 	struct sbuf *b = arg;
-	sbuf_printf(b, "%s\t%u\t%u\n", e->addr, e->failures, e->banned_for_s);
+	/* user and scope last: older columns keep their places */
+	sbuf_printf(b, "%s\t%u\t%u\t%s\t%s\n", e->addr, e->failures, e->banned_for_s,
+		    e->user[0] ? e->user : "-", e->user_only ? "user" : "address");
 }
 
 static void row_call(const struct call_info *ci, void *arg)

@@ -31,3 +31,13 @@ void route_dialled(const struct numplan *plan, const struct ext_table *exts, con
 	}
 	dest_parse(ROUTE_UNKNOWN, out, NULL, 0);
 }
+
+bool route_internal(const struct dest *d)
+{
+	/* the kinds that leave the PBX; everything else is ours */
+	static const char *const outside[] = { "trunk" };
+	for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++)
+		if (strcmp(d->kind, outside[i]) == 0)
+			return false;
+	return true;
+}

@@ -7,6 +7,8 @@
 #ifndef HF_ROUTE_H
 #define HF_ROUTE_H
 
+#include <stdbool.h>
+
 #include "../base/dest.h"
 
 struct numplan;
@@ -21,5 +23,12 @@ struct ext_table;
  * unknown (and is logged). plan and exts may be NULL. */
 void route_dialled(const struct numplan *plan, const struct ext_table *exts, const char *caller,
 		   const char *dialled, struct dest *out);
+
+/* True when d stays inside the PBX (extensions, voicemail and the other
+ * apps, hangup); false for a destination that leaves it (a trunk: kind
+ * "trunk"). A device trusted by its address (ext trust) may only reach
+ * internal destinations: UDP sources can be forged, so that trust must
+ * never be worth a toll call. */
+bool route_internal(const struct dest *d);
 
 #endif

@@ -433,8 +433,10 @@ void mwi_on_subscribe(struct mwi *m, struct sip_tsx *st, const struct sip_msg *r
 		enum authn_result r = authn_check(m->d.authn, req, from, *m->d.exts, false, &e, &h);
 		if (r == AUTHN_BANNED)
 			sip_tsx_drop(st);
-		else if (r == AUTHN_CHALLENGE)
-			reply(st, 401, "Unauthorized", h.err ? NULL : h.p);
+		else if (r == AUTHN_CHALLENGE) /* stateless: RFC 3261 26.3.2.4 */
+			sip_tsx_reply_stateless(st, 401, "Unauthorized", h.err ? NULL : h.p);
+		else if (r == AUTHN_FORBIDDEN)
+			reply(st, 403, "Forbidden", NULL);
 		sbuf_free(&h);
 		if (r != AUTHN_OK)
 			return;

@@ -43,8 +43,17 @@ static void on_register(struct pbx *p, struct sip_tsx *st, const struct sip_msg 
 	case AUTHN_BANNED:
 		sip_tsx_drop(st); /* silence: a scanner gets nothing to count */
 		break;
-	case AUTHN_CHALLENGE:
-		reply(st, 401, "Unauthorized", hdrs.err ? NULL : hdrs.p);
+	case AUTHN_CHALLENGE: {
+		/* once, without a transaction (RFC 3261 26.3.2.4) */
+		int err = sip_tsx_reply_stateless(st, 401, "Unauthorized", hdrs.err ? NULL : hdrs.p);
+		if (err)
+			log_debug("sip", "cannot send 401: %s", strerror(err));
+		break;
+	}
+	case AUTHN_FORBIDDEN:
+		/* this user failed too often from here; the address's other
+		 * phones keep working */
+		reply(st, 403, "Forbidden", NULL);
 		break;
 	case AUTHN_OK:
 		/* The credentials must belong to the address registered:
@@ -138,8 +147,18 @@ void pbx_on_request(struct sip_tsx *st, const struct sip_msg *m,
 			call_on_in_dialog(p->calls, NULL, m, from);
 		return;
 	}
-	/* A banned source gets nothing at all, whatever it sends. */
-	if (ban_is_banned(p->bans, (const struct sockaddr *)&from->addr, loop_now(p->loop))) {
+	/* A banned source gets nothing at all, except inside a dialog it
+	 * already has: a BYE that ends a call is never dropped (a ban must
+	 * not leave calls and media hanging). Trusted networks are never
+	 * banned. */
+	const struct sockaddr *sa = (const struct sockaddr *)&from->addr;
+	if (!authn_trusted(&p->authn, sa) && ban_is_banned(p->bans, sa, loop_now(p->loop))) {
+		bool in_dialog = !m->error && m->to.tag.p && !pl_eq(m->method, PL("REGISTER")) &&
+				 !pl_eq(m->method, PL("CANCEL"));
+		if (in_dialog && (pl_eq(m->method, PL("SUBSCRIBE"))
+					  ? mwi_on_in_dialog(p->mwi, st, m, from)
+					  : call_on_in_dialog(p->calls, st, m, from)))
+			return;
 		sip_tsx_drop(st);
 		return;
 	}

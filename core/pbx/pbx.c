@@ -79,6 +79,15 @@ static void reg_cfg_from(const struct conf *c, struct reg_cfg *rc)
 		rc->default_expires = rc->max_expires;
 }
 
+/* An address with working phones is never banned as a whole (authn.h):
+ * one phone with a mistyped password must not cut off the office behind
+ * the same NAT. */
+static bool addr_busy(void *arg, const struct sockaddr *sa)
+{
+	struct pbx *p = arg;
+	return registrar_has_source(p->reg, sa);
+}
+
 static void ban_cfg_from(const struct conf *c, struct ban_cfg *bc)
 {
 	memset(bc, 0, sizeof(*bc));
@@ -272,6 +281,8 @@ static void apply_live(struct pbx *p, const struct conf *c)
 	ban_cfg_from(&p->conf, &bc);
 	ban_list_configure(p->bans, &bc);
 	authn_set_algs(&p->authn, p->conf.digest_algs);
+	authn_set_trusted(&p->authn, p->conf.trusted_networks);
+	sip_tsx_layer_set_limits(p->tsx, p->conf.tsx_max_per_source, p->conf.tsx_max);
 	struct mail_cfg mc;
 	mail_cfg_from(&p->conf, &mc);
 	mailer_configure(p->mailer, &mc);
@@ -568,6 +579,10 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 	p->authn.bans = p->bans;
 	p->authn.now_ms = pbx_now;
 	p->authn.now_arg = p;
+	p->authn.addr_busy = addr_busy;
+	p->authn.busy_arg = p;
+	if (authn_set_trusted(&p->authn, conf->trusted_networks))
+		log_warn("pbx", "security.trusted_networks: an entry does not parse and is ignored");
 
 	struct reg_cfg rc;
 	reg_cfg_from(conf, &rc);
@@ -579,6 +594,8 @@ int pbx_alloc(struct pbx **out, const struct conf *conf)
 		goto out;
 
 	err = sip_tsx_layer_alloc(&p->tsx, p->loop, NULL, tsx_send, p, pbx_on_request, p);
+	if (!err)
+		sip_tsx_layer_set_limits(p->tsx, conf->tsx_max_per_source, conf->tsx_max);
 	if (err)
 		goto out;
 	sip_tsx_layer_set_stray_h(p->tsx, on_stray, p);

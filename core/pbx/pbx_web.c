@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../base/list.h"
 #include "../base/log.h"
@@ -27,7 +28,7 @@
 #include "backup_sched.h"
 #include "pbx.h"
 
-enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF,
+enum job_kind { J_STATUS, J_REGS, J_CALLS, J_BANS, J_FAILURES, J_HANGUP, J_UNBAN, J_RELOAD, J_CONF, J_RECONF,
 		J_MAIL_TEST, J_MAIL_STATUS, J_MWI };
 
 struct job {
@@ -146,8 +147,34 @@ static void on_ban(const struct ban_entry_info *e, void *arg)
 	if (!b)
 		return;
 	snprintf(b->addr, sizeof(b->addr), "%s", e->addr);
+	snprintf(b->user, sizeof(b->user), "%s", e->user);
+	b->user_only = e->user_only;
 	b->failures = e->failures;
 	b->banned_for_s = e->banned_for_s;
+	int64_t now = (int64_t)time(NULL);
+	b->since = now - e->banned_since_s;
+	b->until = now + e->banned_for_s;
+	if (e->user_only)
+		snprintf(b->reason, sizeof(b->reason),
+			 "%u failed logins as %s; only %s is refused (the address has working phones)",
+			 e->failures, e->user, e->user);
+	else if (e->user[0])
+		snprintf(b->reason, sizeof(b->reason), "%u failed logins, the last as %s", e->failures,
+			 e->user);
+	else
+		snprintf(b->reason, sizeof(b->reason), "failed logins");
+}
+
+static void on_failure(const struct authn_failure *f, void *arg)
+{
+	struct job *j = arg;
+	struct pbx_web_auth_failure *o = job_item(j);
+	if (!o)
+		return;
+	o->time_ms = f->time_ms;
+	snprintf(o->addr, sizeof(o->addr), "%s", f->addr);
+	snprintf(o->user, sizeof(o->user), "%s", f->user);
+	snprintf(o->reason, sizeof(o->reason), "%s", f->reason);
 }
 
 static void on_reloaded(int err, void *arg)
@@ -187,6 +214,9 @@ static void job_run(void *arg)
 			break;
 		case J_BANS:
 			ban_list_each(p->bans, loop_now(p->loop), false, on_ban, j);
+			break;
+		case J_FAILURES:
+			authn_failures_each(&p->authn, on_failure, j);
 			break;
 		case J_HANGUP:
 			j->err = call_hangup(p->calls, j->id) ? ENOENT : 0;
@@ -349,6 +379,11 @@ int pbx_web_calls(struct pbx_web *pw, const char *ext, struct pbx_web_call **out
 int pbx_web_bans(struct pbx_web *pw, struct pbx_web_ban **out, size_t *n)
 {
 	return run_list(pw, J_BANS, NULL, sizeof(**out), (void **)out, n);
+}
+
+int pbx_web_auth_failures(struct pbx_web *pw, struct pbx_web_auth_failure **out, size_t *n)
+{
+	return run_list(pw, J_FAILURES, NULL, sizeof(**out), (void **)out, n);
 }
 
 /* A job whose only answer is its error. */

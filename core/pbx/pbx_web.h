@@ -47,8 +47,20 @@ struct pbx_web_call {
 
 struct pbx_web_ban {
 	char addr[64];
+	char user[24];      /* whose failures started it; "" unknown */
+	bool user_only;     /* only user is refused from addr (it holds phones) */
 	uint32_t failures;
 	uint32_t banned_for_s;
+	int64_t since, until; /* wall clock, seconds since the epoch */
+	char reason[160];
+};
+
+/* A recent authentication failure (the loop keeps the last 200). */
+struct pbx_web_auth_failure {
+	int64_t time_ms;    /* wall clock */
+	char addr[64];
+	char user[32];
+	char reason[48];
 };
 
 /* Each returns 0, ETIMEDOUT (the loop did not answer in time),
@@ -61,6 +73,8 @@ int pbx_web_registrations(struct pbx_web *pw, const char *ext, struct pbx_web_re
 			  size_t *n);
 int pbx_web_calls(struct pbx_web *pw, const char *ext, struct pbx_web_call **out, size_t *n);
 int pbx_web_bans(struct pbx_web *pw, struct pbx_web_ban **out, size_t *n);
+/* Newest first. */
+int pbx_web_auth_failures(struct pbx_web *pw, struct pbx_web_auth_failure **out, size_t *n);
 /* ENOENT when there is no such call / no such ban. */
 int pbx_web_hangup(struct pbx_web *pw, uint32_t call_id);
 int pbx_web_unban(struct pbx_web *pw, const char *addr);

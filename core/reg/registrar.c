@@ -9,6 +9,7 @@
 #include "registrar.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,4 +537,45 @@ void registrar_free(struct registrar *r)
 		aor_clear(r, container_of(n, struct aor, hn));
 	htab_fini(&r->aors);
 	free(r);
+}
+
+/* The IP of a socket address, IPv4-mapped IPv6 as IPv4: 4 or 16 bytes,
+ * 0 for anything else. */
+static size_t ip_of(const struct sockaddr *sa, unsigned char out[16])
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(out, a->s6_addr + 12, 4);
+			return 4;
+		}
+		memcpy(out, a->s6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+bool registrar_has_source(struct registrar *r, const struct sockaddr *sa)
+{
+	unsigned char want[16], have[16];
+	size_t n = sa ? ip_of(sa, want) : 0;
+	if (!r || !n)
+		return false;
+	/* a walk over every binding: only run for a counted authentication
+	 * failure, which costs a digest anyway */
+	for (struct hnode *h = htab_iter_first(&r->aors); h; h = htab_iter_next(&r->aors, h)) {
+		struct aor *a = container_of(h, struct aor, hn);
+		struct list_node *le;
+		list_foreach(&a->bindings, le) {
+			const struct binding *b = binding_of(le);
+			if (ip_of((const struct sockaddr *)&b->source.addr, have) == n &&
+			    memcmp(have, want, n) == 0)
+				return true;
+		}
+	}
+	return false;
 }

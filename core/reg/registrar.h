@@ -58,6 +58,9 @@ struct reg_info {
 typedef void(reg_each_h)(const struct reg_info *ri, void *arg);
 void registrar_each(struct registrar *r, reg_each_h *h, void *arg);
 size_t registrar_count(const struct registrar *r);
+/* True when a live binding was registered from this IP address (any port):
+ * the address holds working phones, so it is never banned as a whole. */
+bool registrar_has_source(struct registrar *r, const struct sockaddr *sa);
 
 /* Where to reach an extension (for calls): calls h for each binding. */
 typedef void(reg_contact_h)(const char *contact, const struct sip_peer *source, void *arg);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "../base/pl.h"
 #include "../base/sbuf.h"
 
@@ -59,20 +61,26 @@ int auth_nonces_alloc_sized(struct auth_nonces **out, uint32_t ttl_s, size_t max
 /* Nonces currently held in the replay table. */
 size_t auth_nonces_used(const struct auth_nonces *n);
 void auth_nonces_free(struct auth_nonces *n);
-/* New nonce for now_ms (monotonic). out >= 64 bytes. */
-void auth_nonce_make(struct auth_nonces *n, uint64_t now_ms, char *out, size_t cap);
-/* 0 valid and fresh; ESTALE genuine but expired; EINVAL forged/garbage. */
-int auth_nonce_check(struct auth_nonces *n, struct pl nonce, uint64_t now_ms);
+/* New nonce for now_ms (monotonic), bound to the source address src (its
+ * IP, not the port; NULL binds to no address). out >= 64 bytes. */
+void auth_nonce_make(struct auth_nonces *n, const struct sockaddr *src, uint64_t now_ms,
+		     char *out, size_t cap);
+/* 0 valid and fresh; ESTALE genuine but expired; EINVAL forged, garbage,
+ * or issued to another address than src. */
+int auth_nonce_check(struct auth_nonces *n, const struct sockaddr *src, struct pl nonce,
+		     uint64_t now_ms);
 /* Records a use with nonce-count nc after a successful response check.
  * 0 when nc is higher than any seen for this nonce; EALREADY on replay. */
-int auth_nonce_use(struct auth_nonces *n, struct pl nonce, uint32_t nc, uint64_t now_ms);
+int auth_nonce_use(struct auth_nonces *n, const struct sockaddr *src, struct pl nonce,
+		   uint32_t nc, uint64_t now_ms);
 
 /* Appends one WWW-Authenticate (or Proxy-Authenticate when proxy) header
  * line per algorithm in algs, in that order (RFC 8760: the server's
  * preference first; most clients take the topmost they support, many old
  * ones only ever read the first), sharing one fresh nonce, with
  * qop="auth" and stale=true when asked. algs NULL: MD5 then SHA-256. */
-void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
+void auth_challenge(struct sbuf *b, struct auth_nonces *n, const struct sockaddr *src,
+		    uint64_t now_ms,
 		    const char *realm, bool stale, bool proxy,
 		    const enum digest_alg *algs, size_t nalgs);
 /* "MD5" / "SHA-256" (case-insensitive) to the enum; EINVAL otherwise. */
@@ -87,11 +95,14 @@ const char *digest_alg_name(enum digest_alg alg);
  *   ESTALE    right credentials on an expired nonce: challenge with
  *             stale=true, not a failure;
  *   EALREADY  replayed nonce-count: challenge with stale=true;
- *   EINVAL    nonce not ours (forged, or from before a restart):
- *             challenge again; better not counted as a failure, since
- *             every phone sends one after the PBX restarts.
+ *   EINVAL    nonce not ours (forged, issued to another address, or from
+ *             before a restart): challenge again, never counted as a
+ *             failure (every phone sends one after the PBX restarts, and
+ *             a spoofed sender can only ever produce this one).
+ * src is the request's source, which the nonce must have been issued to;
  * password is NULL for an unknown user. */
-int auth_check(struct auth_nonces *n, const struct digest_cred *c, struct pl method,
+int auth_check(struct auth_nonces *n, const struct sockaddr *src, const struct digest_cred *c,
+	       struct pl method,
 	       const char *realm, const char *password, uint64_t now_ms);
 
 #endif

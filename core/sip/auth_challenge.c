@@ -40,7 +40,8 @@ int digest_alg_parse(struct pl name, enum digest_alg *out)
 	return 0;
 }
 
-void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
+void auth_challenge(struct sbuf *b, struct auth_nonces *n, const struct sockaddr *src,
+		    uint64_t now_ms,
 		    const char *realm, bool stale, bool proxy,
 		    const enum digest_alg *algs, size_t nalgs)
 {
@@ -54,7 +55,7 @@ void auth_challenge(struct sbuf *b, struct auth_nonces *n, uint64_t now_ms,
 		nalgs = sizeof(defaults) / sizeof(defaults[0]);
 	}
 	/* one nonce for all lines: the client answers only one of them */
-	auth_nonce_make(n, now_ms, nonce, sizeof(nonce));
+	auth_nonce_make(n, src, now_ms, nonce, sizeof(nonce));
 	for (size_t i = 0; i < nalgs; i++) {
 		sbuf_printf(b, "%s: Digest realm=\"", hdr);
 		add_quoted(b, realm ? realm : "");
@@ -76,7 +77,8 @@ static bool unq_eq(struct pl a, const char *s)
 	return s[j] == '\0';
 }
 
-int auth_check(struct auth_nonces *n, const struct digest_cred *c, struct pl method,
+int auth_check(struct auth_nonces *n, const struct sockaddr *src, const struct digest_cred *c,
+	       struct pl method,
 	       const char *realm, const char *password, uint64_t now_ms)
 {
 	int nerr;
@@ -87,7 +89,7 @@ int auth_check(struct auth_nonces *n, const struct digest_cred *c, struct pl met
 
 	/* A nonce that is not ours says nothing about the user, so returning
 	 * before any hashing leaks nothing. */
-	nerr = auth_nonce_check(n, c->nonce, now_ms);
+	nerr = auth_nonce_check(n, src, c->nonce, now_ms);
 	if (nerr == EINVAL)
 		return EINVAL;
 
@@ -101,5 +103,5 @@ int auth_check(struct auth_nonces *n, const struct digest_cred *c, struct pl met
 	 * so the client retries at once instead of asking its user */
 	if (nerr)
 		return nerr;
-	return auth_nonce_use(n, c->nonce, c->nc_val, now_ms);
+	return auth_nonce_use(n, src, c->nonce, c->nc_val, now_ms);
 }

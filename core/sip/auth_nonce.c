@@ -4,9 +4,13 @@
  *     16 hex digits of its issue time (monotonic ms)
  *   +  8 hex digits of a per-process counter (so two nonces issued in the
  *        same millisecond differ and keep separate nonce-counts)
- *   + '.' + 32 hex digits of HMAC-SHA256(secret, time || counter)
+ *   + '.' + 32 hex digits of HMAC-SHA256(secret, time || counter || source)
  *
- * 57 characters. Anyone may ask for as many challenges as they like without
+ * 57 characters. The source is the address the challenge was sent to (the
+ * IP only, not the port: a phone over TCP may answer on a new connection):
+ * a nonce answered from elsewhere reads as forged, so a wrong response can
+ * only be counted against the address that really asked for the nonce, and
+ * a spoofed sender, who never sees our challenges, cannot produce one. Anyone may ask for as many challenges as they like without
  * costing us memory; the MAC tells our nonces from forged ones and the time
  * tells fresh from stale. The secret is drawn at start, so nonces do not
  * survive a restart (they read as forged; clients get a fresh challenge).
@@ -23,6 +27,7 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,24 +136,56 @@ size_t auth_nonces_used(const struct auth_nonces *n)
 	return n ? n->count : 0;
 }
 
-static int mac_of(const struct auth_nonces *n, uint64_t ts, uint32_t ctr,
-		  unsigned char mac[MAC_BYTES])
+/* The source address as MAC input: a family byte then the IP (an IPv4
+ * address on a dual-stack socket as plain IPv4, so both spellings of one
+ * host agree); NULL or another family binds to nothing (tests, fuzzers). */
+static size_t src_bytes(const struct sockaddr *sa, unsigned char out[17])
 {
-	unsigned char msg[12], md[EVP_MAX_MD_SIZE];
+	out[0] = 0;
+	if (!sa)
+		return 1;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in sin;
+		memcpy(&sin, sa, sizeof(sin));
+		out[0] = 4;
+		memcpy(out + 1, &sin.sin_addr, 4);
+		return 5;
+	}
+	if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+		memcpy(&sin6, sa, sizeof(sin6));
+		if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
+			out[0] = 4;
+			memcpy(out + 1, sin6.sin6_addr.s6_addr + 12, 4);
+			return 5;
+		}
+		out[0] = 6;
+		memcpy(out + 1, sin6.sin6_addr.s6_addr, 16);
+		return 17;
+	}
+	return 1;
+}
+
+static int mac_of(const struct auth_nonces *n, const struct sockaddr *src, uint64_t ts,
+		  uint32_t ctr, unsigned char mac[MAC_BYTES])
+{
+	unsigned char msg[12 + 17], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
 	for (int i = 0; i < 8; i++)
 		msg[i] = (unsigned char)(ts >> (56 - 8 * i));
 	for (int i = 0; i < 4; i++)
 		msg[8 + i] = (unsigned char)(ctr >> (24 - 8 * i));
-	if (!HMAC(EVP_sha256(), n->secret, sizeof(n->secret), msg, sizeof(msg), md, &mdlen) ||
+	size_t len = 12 + src_bytes(src, msg + 12);
+	if (!HMAC(EVP_sha256(), n->secret, sizeof(n->secret), msg, len, md, &mdlen) ||
 	    mdlen < MAC_BYTES)
 		return EIO;
 	memcpy(mac, md, MAC_BYTES);
 	return 0;
 }
 
-void auth_nonce_make(struct auth_nonces *n, uint64_t now_ms, char *out, size_t cap)
+void auth_nonce_make(struct auth_nonces *n, const struct sockaddr *src, uint64_t now_ms,
+		     char *out, size_t cap)
 {
 	unsigned char mac[MAC_BYTES];
 	uint32_t ctr;
@@ -160,7 +197,7 @@ void auth_nonce_make(struct auth_nonces *n, uint64_t now_ms, char *out, size_t c
 	if (!n || cap < NONCE_LEN + 1)
 		return;
 	ctr = n->ctr++;
-	if (mac_of(n, now_ms, ctr, mac))
+	if (mac_of(n, src, now_ms, ctr, mac))
 		return; /* an empty nonce is refused by every check */
 	for (int i = 0; i < TS_HEX; i++)
 		*p++ = hexdig[(now_ms >> (60 - 4 * i)) & 15];
@@ -185,7 +222,8 @@ static int lhex(char c)
 }
 
 /* Parses a nonce and checks its MAC: 0, or EINVAL for anything not ours. */
-static int nonce_decode(const struct auth_nonces *n, struct pl s, struct nonce_id *id)
+static int nonce_decode(const struct auth_nonces *n, const struct sockaddr *src, struct pl s,
+			struct nonce_id *id)
 {
 	unsigned char mac[MAC_BYTES];
 	size_t i = 0;
@@ -214,7 +252,7 @@ static int nonce_decode(const struct auth_nonces *n, struct pl s, struct nonce_i
 			return EINVAL;
 		id->mac[k] = (unsigned char)(hi << 4 | lo);
 	}
-	if (mac_of(n, id->ts, id->ctr, mac))
+	if (mac_of(n, src, id->ts, id->ctr, mac))
 		return EINVAL;
 	if (CRYPTO_memcmp(mac, id->mac, MAC_BYTES) != 0)
 		return EINVAL;
@@ -294,11 +332,12 @@ static void pop_oldest(struct auth_nonces *n, uint64_t now_ms)
 	n->count--;
 }
 
-int auth_nonce_check(struct auth_nonces *n, struct pl nonce, uint64_t now_ms)
+int auth_nonce_check(struct auth_nonces *n, const struct sockaddr *src, struct pl nonce,
+		     uint64_t now_ms)
 {
 	struct nonce_id id;
 
-	if (nonce_decode(n, nonce, &id))
+	if (nonce_decode(n, src, nonce, &id))
 		return EINVAL;
 	if (expired(n, id.ts, now_ms))
 		return ESTALE;
@@ -307,13 +346,14 @@ int auth_nonce_check(struct auth_nonces *n, struct pl nonce, uint64_t now_ms)
 	return 0;
 }
 
-int auth_nonce_use(struct auth_nonces *n, struct pl nonce, uint32_t nc, uint64_t now_ms)
+int auth_nonce_use(struct auth_nonces *n, const struct sockaddr *src, struct pl nonce,
+		   uint32_t nc, uint64_t now_ms)
 {
 	struct nonce_id id;
 	size_t s;
 
 	/* checked again so that a forged nonce can never take a table entry */
-	if (nonce_decode(n, nonce, &id))
+	if (nonce_decode(n, src, nonce, &id))
 		return EINVAL;
 	if (expired(n, id.ts, now_ms))
 		return ESTALE;

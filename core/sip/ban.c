@@ -11,7 +11,8 @@
  * them per entry, which bounded memory at 65536 sources cannot afford.
  *
  * Memory: all entries are allocated up front (calloc, so untouched pages
- * cost nothing). When full, a new source takes, in order, an entry whose
+ * cost nothing; entries are handed out in order, so they stay untouched
+ * until needed). When full, a new source takes, in order, an entry whose
  * ban has ended, the least recently failing unbanned entry, or the banned
  * entry closest to release: a flood of fresh addresses can push out
  * counters, which is unavoidable, but bans go last.
@@ -22,6 +23,14 @@
  * chain pointer for the free list, and at 65536 entries the htab's two
  * extra words each would cost a megabyte for nothing. Zeros in ban_cfg mean defaults: 10
  * failures in 60 s ban for 900 s. Owned by the signalling loop; no locks.
+ *
+ * Users (issue 17: one phone with a mistyped password must not cut off the
+ * office behind the same NAT): each entry also counts the failures of the
+ * last few user names seen from it. An address is banned when one user
+ * passes the limit there, or all users together pass twice the limit (a
+ * scanner walking through extension numbers); but an address the caller
+ * says is in use (live registrations or dialogs) is never banned as a
+ * whole: the offending user alone is refused from it for the ban time.
  */
 #include "ban.h"
 
@@ -47,14 +56,30 @@ enum {
 
 enum list_id { L_FREE = 0, L_IDLE, L_BANNED };
 
+enum { NUSER = 3, USER_LEN = 24 };
+
+/* One user name's failures from the address, and its own ban there. */
+struct ufail {
+	uint64_t first_ms;      /* start of its counting window */
+	uint64_t banned_until;  /* ms; 0 when the user is not refused */
+	uint64_t banned_at;
+	uint16_t cnt;
+	bool used;              /* the slot holds a user */
+	char name[USER_LEN];
+};
+
 struct ent {
 	struct ent *hnext;      /* hash chain; free list */
 	struct list_node le;    /* idle list (LRU) or banned list (by ban start) */
-	uint64_t banned_until;  /* ms; 0 when not banned */
+	uint64_t banned_until;  /* ms: end of the latest ban, address or user; 0 none */
+	uint64_t addr_until;    /* ms: end of the address ban; 0 when not banned */
+	uint64_t banned_at;     /* ms: start of the address ban */
 	uint64_t slot;          /* time slot of the newest counter */
 	uint16_t cnt[NSLOT];
 	uint8_t key[KEY_LEN];
 	uint8_t list;
+	char ban_user[USER_LEN]; /* whose failures started the address ban */
+	struct ufail u[NUSER];
 };
 
 struct ban_list {
@@ -64,7 +89,8 @@ struct ban_list {
 	size_t max;
 	struct ent **tab;
 	size_t mask;
-	struct ent *free;
+	struct ent *free;       /* released entries */
+	size_t fresh;           /* ents[fresh..max) never used yet */
 	struct list idle, banned;
 	struct hash_seed seed;
 };
@@ -210,6 +236,13 @@ static struct ent *ent_new(struct ban_list *b, const uint8_t key[KEY_LEN], uint6
 	struct ent *e;
 	size_t h;
 
+	if (!b->free && b->fresh < b->max) {
+		/* entries are taken in order the first time, so pages of the
+		 * table nobody needed are never touched (calloc'd, they cost no
+		 * memory until then) */
+		b->ents[b->fresh].hnext = NULL;
+		b->free = &b->ents[b->fresh++];
+	}
 	if (!b->free) {
 		struct ent *victim = ent_of(b->banned.head);
 		if (!victim || now_ms < victim->banned_until)
@@ -285,7 +318,7 @@ static void cfg_apply(struct ban_list *b, const struct ban_cfg *cfg)
 	slot_ms = b->window_ms / NSLOT;
 	if (b->slot_ms && slot_ms != b->slot_ms) {
 		/* counters of another slot width mean nothing now: restart them */
-		for (size_t i = 0; i < b->max; i++) {
+		for (size_t i = 0; i < b->fresh; i++) {
 			memset(b->ents[i].cnt, 0, sizeof(b->ents[i].cnt));
 			b->ents[i].slot = 0;
 		}
@@ -318,10 +351,6 @@ int ban_list_alloc(struct ban_list **out, const struct ban_cfg *cfg)
 		goto out;
 	}
 	b->seed = hash_seed_random();
-	for (size_t i = max; i-- > 0;) {
-		b->ents[i].hnext = b->free;
-		b->free = &b->ents[i];
-	}
 	cfg_apply(b, cfg);
 	*out = b;
 	return 0;
@@ -357,45 +386,113 @@ bool ban_is_banned(struct ban_list *b, const struct sockaddr *sa, uint64_t now_m
 	e = find(b, key);
 	if (e)
 		e = refresh(b, e, now_ms);
-	return e && e->banned_until;
+	return e && now_ms < e->addr_until;
 }
 
-bool ban_record_failure(struct ban_list *b, const struct sockaddr *sa, uint64_t now_ms)
+/* The user's slot in e (oldest unbanned one recycled for a new name);
+ * NULL when every slot holds a live user ban. */
+static struct ufail *user_slot(struct ent *e, const char *user, uint64_t now_ms, bool create)
+{
+	struct ufail *victim = NULL;
+	for (int i = 0; i < NUSER; i++) {
+		struct ufail *u = &e->u[i];
+		if (u->used && strncmp(u->name, user, USER_LEN - 1) == 0)
+			return u;
+		bool live = u->banned_until && now_ms < u->banned_until;
+		if (!live && (!victim || !u->used || (victim->used && u->first_ms < victim->first_ms)))
+			victim = u;
+	}
+	if (!create || !victim)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->used = true;
+	snprintf(victim->name, sizeof(victim->name), "%s", user);
+	victim->first_ms = now_ms;
+	return victim;
+}
+
+enum ban_verdict ban_record_user_failure(struct ban_list *b, const struct sockaddr *sa,
+					 const char *user, bool keep_addr, uint64_t now_ms)
 {
 	uint8_t key[KEY_LEN];
 	struct ent *e;
 	uint16_t *c;
 
 	if (!b || !key_of(key, sa))
-		return false;
+		return BAN_NONE;
+	if (!user)
+		user = "";
 	e = find(b, key);
 	if (e)
 		e = refresh(b, e, now_ms);
 	if (!e)
 		e = ent_new(b, key, now_ms);
 	if (!e)
-		return false;
+		return BAN_NONE;
 
 	advance(b, e, now_ms);
 	c = &e->cnt[e->slot % NSLOT];
 	if (*c < UINT16_MAX)
 		(*c)++;
+	struct ufail *u = user_slot(e, user, now_ms, true);
+	if (u) {
+		if (now_ms > u->first_ms && now_ms - u->first_ms > b->window_ms) {
+			u->first_ms = now_ms;
+			u->cnt = 0;
+		}
+		if (u->cnt < UINT16_MAX)
+			u->cnt++;
+	}
 	/* already banned: keep counting for the CLI, do not extend (a phone
 	 * with a stale password would otherwise never get out) */
-	if (e->banned_until)
-		return false;
+	if (now_ms < e->addr_until || (u && u->banned_until && now_ms < u->banned_until))
+		return BAN_NONE;
 
+	bool user_over = u && u->cnt >= b->limit;
+	bool addr_over = user_over || window_sum(b, e, now_ms) >= 2 * b->limit;
+	enum ban_verdict v = BAN_NONE;
 	ent_unlink(b, e);
-	if (window_sum(b, e, now_ms) >= b->limit) {
-		e->banned_until = now_ms + b->ban_ms;
-		ent_append(b, e, L_BANNED);
-		return true;
+	if (addr_over && !keep_addr) {
+		e->addr_until = now_ms + b->ban_ms;
+		e->banned_at = now_ms;
+		snprintf(e->ban_user, sizeof(e->ban_user), "%s", user);
+		v = BAN_ADDR;
+	} else if (user_over) {
+		u->banned_until = now_ms + b->ban_ms;
+		u->banned_at = now_ms;
+		v = BAN_USER;
 	}
-	ent_append(b, e, L_IDLE); /* most recently failing at the tail */
-	return false;
+	if (v != BAN_NONE && e->banned_until < now_ms + b->ban_ms)
+		e->banned_until = now_ms + b->ban_ms;
+	/* banned entries go last when memory runs short; the rest in order of
+	 * their latest failure */
+	ent_append(b, e, e->banned_until && now_ms < e->banned_until ? L_BANNED : L_IDLE);
+	return v;
 }
 
-void ban_record_success(struct ban_list *b, const struct sockaddr *sa)
+bool ban_record_failure(struct ban_list *b, const struct sockaddr *sa, uint64_t now_ms)
+{
+	return ban_record_user_failure(b, sa, "", false, now_ms) == BAN_ADDR;
+}
+
+bool ban_user_is_banned(struct ban_list *b, const struct sockaddr *sa, const char *user,
+			uint64_t now_ms)
+{
+	uint8_t key[KEY_LEN];
+	struct ent *e;
+
+	if (!b || !user || !key_of(key, sa))
+		return false;
+	e = find(b, key);
+	if (e)
+		e = refresh(b, e, now_ms);
+	if (!e)
+		return false;
+	const struct ufail *u = user_slot(e, user, now_ms, false);
+	return u && u->banned_until && now_ms < u->banned_until;
+}
+
+void ban_record_user_success(struct ban_list *b, const struct sockaddr *sa, const char *user)
 {
 	uint8_t key[KEY_LEN];
 	struct ent *e;
@@ -405,10 +502,28 @@ void ban_record_success(struct ban_list *b, const struct sockaddr *sa)
 	e = find(b, key);
 	if (!e)
 		return;
-	if (e->banned_until)
-		memset(e->cnt, 0, sizeof(e->cnt)); /* a ban is lifted only by time or ban_lift */
+	/* the user's own count goes; a ban is lifted only by time or ban_lift */
+	bool bans = e->banned_until != 0;
+	for (int i = 0; i < NUSER; i++) {
+		struct ufail *u = &e->u[i];
+		if (!u->used)
+			continue;
+		if (!user || strncmp(u->name, user, USER_LEN - 1) == 0) {
+			if (u->banned_until)
+				u->cnt = 0;
+			else
+				memset(u, 0, sizeof(*u));
+		}
+	}
+	if (bans)
+		memset(e->cnt, 0, sizeof(e->cnt));
 	else
 		ent_release(b, e);
+}
+
+void ban_record_success(struct ban_list *b, const struct sockaddr *sa)
+{
+	ban_record_user_success(b, sa, NULL);
 }
 
 /* Forgets the source's ban and failures: 0, or ENOENT when nothing was
@@ -427,6 +542,11 @@ int ban_lift(struct ban_list *b, const char *addr)
 	return 0;
 }
 
+static uint32_t secs_until(uint64_t until, uint64_t now_ms)
+{
+	return (uint32_t)((until - now_ms + 999) / 1000);
+}
+
 static void report(struct ban_list *b, struct list *l, uint64_t now_ms, bool all,
 		   ban_list_h *h, void *arg)
 {
@@ -434,16 +554,31 @@ static void report(struct ban_list *b, struct list *l, uint64_t now_ms, bool all
 	list_foreach_safe(l, n, next) {
 		struct ent *e = ent_of(n);
 		struct ban_entry_info info;
-		bool banned = e->banned_until && now_ms < e->banned_until;
+		bool banned = now_ms < e->addr_until;
 
 		memset(&info, 0, sizeof(info));
 		info.failures = window_sum(b, e, now_ms);
-		if (!banned && !(all && info.failures))
-			continue;
 		key_text(e->key, info.addr, sizeof(info.addr));
-		if (banned)
-			info.banned_for_s = (uint32_t)((e->banned_until - now_ms + 999) / 1000);
-		h(&info, arg);
+		if (banned || (all && info.failures)) {
+			if (banned) {
+				info.banned_for_s = secs_until(e->addr_until, now_ms);
+				info.banned_since_s = (uint32_t)((now_ms - e->banned_at) / 1000);
+				snprintf(info.user, sizeof(info.user), "%s", e->ban_user);
+			}
+			h(&info, arg);
+		}
+		/* users refused from an address that is not banned as a whole */
+		for (int i = 0; !banned && i < NUSER; i++) {
+			const struct ufail *u = &e->u[i];
+			if (!u->used || !u->banned_until || now_ms >= u->banned_until)
+				continue;
+			info.user_only = true;
+			info.failures = u->cnt;
+			info.banned_for_s = secs_until(u->banned_until, now_ms);
+			info.banned_since_s = (uint32_t)((now_ms - u->banned_at) / 1000);
+			snprintf(info.user, sizeof(info.user), "%s", u->name);
+			h(&info, arg);
+		}
 	}
 }
 
@@ -464,7 +599,14 @@ size_t ban_count(struct ban_list *b, uint64_t now_ms)
 	if (!b)
 		return 0;
 	struct list_node *le;
-	list_foreach(&b->banned, le)
-		n += now_ms < ent_of(le)->banned_until;
+	list_foreach(&b->banned, le) {
+		const struct ent *e = ent_of(le);
+		if (now_ms < e->addr_until) {
+			n++;
+			continue;
+		}
+		for (int i = 0; i < NUSER; i++)
+			n += e->u[i].banned_until && now_ms < e->u[i].banned_until;
+	}
 	return n;
 }

@@ -113,4 +113,24 @@ void sip_tsx_layer_set_stray_h(struct sip_tsx_layer *tl, sip_tsx_stray_h *h, voi
 
 size_t sip_tsx_count(const struct sip_tsx_layer *tl);
 
+/* Caps on server transactions that hold their request: per source address
+ * (its IP) and in all; 0 lifts a cap. Past either, a new request gets a
+ * stateless 503 with Retry-After. Defaults below. */
+#define SIP_TSX_DEFAULT_PER_SOURCE 200
+#define SIP_TSX_DEFAULT_TOTAL 20000
+void sip_tsx_layer_set_limits(struct sip_tsx_layer *tl, size_t per_source, size_t total);
+/* Server transactions holding their request now; requests refused 503. */
+size_t sip_tsx_held(const struct sip_tsx_layer *tl);
+uint64_t sip_tsx_refused(const struct sip_tsx_layer *tl);
+
+/* Answers st once and ends it at once: no retransmission, no absorbing of
+ * copies, the request freed now (RFC 3261 26.3.2.4: a challenge is sent
+ * statelessly, so an unauthenticated request costs no memory and its
+ * answer is not repeated 11 times at whoever the source claims to be).
+ * A copy of the request is a new request and gets a new answer; the ACK
+ * to a stateless INVITE answer matches nothing and reaches the TU's ACK
+ * path (st == NULL), which ignores it. */
+int sip_tsx_reply_stateless(struct sip_tsx *st, uint16_t status, const char *reason,
+			    const char *extra_hdrs);
+
 #endif

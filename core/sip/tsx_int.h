@@ -62,6 +62,7 @@ struct sip_tsx {
 
 	/* server */
 	struct sip_msg *req;
+	struct tsx_src *src;        /* its source's count while req is held */
 	char to_tag[17];            /* ours, made on the first non-100 reply */
 
 	/* client */
@@ -84,6 +85,19 @@ struct sip_tsx_layer {
 	void *stray_arg;
 	struct hash_seed seed;      /* keyed: branches come from peers */
 	struct htab tab;            /* every live transaction, by tsx_hash_* */
+	/* Server transactions holding their request, per source address and
+	 * in all (tsx_src_*): what a flood of requests costs us, capped */
+	struct htab srcs;
+	size_t held, max_held, max_per_src;
+	uint64_t refused;           /* requests answered 503 past the caps */
+};
+
+/* One source address's count of server transactions holding a request. */
+struct tsx_src {
+	struct hnode hn;
+	uint32_t n;
+	uint8_t klen;
+	uint8_t key[17];
 };
 
 /* tsx_layer.c */
@@ -116,6 +130,12 @@ static inline int tsx_loglen(struct pl p)
 {
 	return p.l > 64 ? 64 : (int)p.l;
 }
+
+/* Counts a new server transaction from from; NULL when a cap is reached
+ * (or no memory), and the request is then to be refused statelessly. */
+struct tsx_src *tsx_src_admit(struct sip_tsx_layer *tl, const struct sip_peer *from, bool *over);
+/* The transaction no longer holds its request (compacted or freed). */
+void tsx_src_release(struct sip_tsx *t);
 
 /* tsx_server.c */
 void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *msg,

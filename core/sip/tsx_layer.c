@@ -12,10 +12,17 @@
  * or 17.2.3. The table (base/hash.h's htab)
  * doubles when it averages two entries per bucket, so tens of thousands of
  * live transactions cost O(1) per message without a fixed-size guess.
+ *
+ * Server transactions that hold their request (everything but a completed
+ * non-INVITE, which keeps only its key and last response) are counted per
+ * source address and in all, and capped (sip_tsx_layer_set_limits): past
+ * a cap a new request is answered 503 with Retry-After without a
+ * transaction, so one address cannot take the memory of everyone.
  */
 #include "tsx_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,10 +128,102 @@ static void unlink_tsx(struct sip_tsx *t)
 	htab_remove(&t->tl->tab, &t->hn);
 }
 
+/* --- per-source caps ----------------------------------------------------- */
+
+/* The source's IP as a key: IPv4 (also when v4-mapped), or the whole IPv6
+ * address; the port is left out, a phone's TCP connections change it. */
+static uint8_t src_key(const struct sip_peer *p, uint8_t key[17])
+{
+	if (p->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->addr;
+		key[0] = 4;
+		memcpy(key + 1, &sin->sin_addr, 4);
+		return 5;
+	}
+	if (p->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&p->addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			key[0] = 4;
+			memcpy(key + 1, sin6->sin6_addr.s6_addr + 12, 4);
+			return 5;
+		}
+		key[0] = 6;
+		memcpy(key + 1, sin6->sin6_addr.s6_addr, 16);
+		return 17;
+	}
+	key[0] = 0;
+	return 1;
+}
+
+struct tsx_src *tsx_src_admit(struct sip_tsx_layer *tl, const struct sip_peer *from, bool *over)
+{
+	uint8_t key[17];
+	uint8_t klen = src_key(from, key);
+	size_t h = (size_t)hash_bytes(&tl->seed, key, klen);
+	struct tsx_src *s = NULL;
+
+	*over = false;
+	for (struct hnode *n = htab_first(&tl->srcs, h); n; n = htab_next(n)) {
+		struct tsx_src *c = container_of(n, struct tsx_src, hn);
+		if (c->klen == klen && memcmp(c->key, key, klen) == 0) {
+			s = c;
+			break;
+		}
+	}
+	if ((tl->max_held && tl->held >= tl->max_held) ||
+	    (s && tl->max_per_src && s->n >= tl->max_per_src)) {
+		*over = true;
+		return NULL;
+	}
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		s->klen = klen;
+		memcpy(s->key, key, klen);
+		htab_insert(&tl->srcs, &s->hn, h);
+	}
+	s->n++;
+	tl->held++;
+	return s;
+}
+
+void tsx_src_release(struct sip_tsx *t)
+{
+	struct tsx_src *s = t->src;
+	if (!s)
+		return;
+	t->src = NULL;
+	t->tl->held--;
+	if (--s->n == 0) {
+		htab_remove(&t->tl->srcs, &s->hn);
+		free(s);
+	}
+}
+
+void sip_tsx_layer_set_limits(struct sip_tsx_layer *tl, size_t per_source, size_t total)
+{
+	if (!tl)
+		return;
+	tl->max_per_src = per_source;
+	tl->max_held = total;
+}
+
+size_t sip_tsx_held(const struct sip_tsx_layer *tl)
+{
+	return tl ? tl->held : 0;
+}
+
+uint64_t sip_tsx_refused(const struct sip_tsx_layer *tl)
+{
+	return tl ? tl->refused : 0;
+}
+
 /* --- lifetime ------------------------------------------------------------ */
 
 void tsx_free(struct sip_tsx *t)
 {
+	tsx_src_release(t);
 	loop_timer_cancel(&t->t_retx);
 	loop_timer_cancel(&t->t_end);
 	unlink_tsx(t);
@@ -201,6 +300,13 @@ int sip_tsx_layer_alloc(struct sip_tsx_layer **out, struct loop *loop,
 		free(tl);
 		return ENOMEM;
 	}
+	if (htab_init(&tl->srcs, MIN_BUCKETS, 2)) {
+		htab_fini(&tl->tab);
+		free(tl);
+		return ENOMEM;
+	}
+	tl->max_per_src = SIP_TSX_DEFAULT_PER_SOURCE;
+	tl->max_held = SIP_TSX_DEFAULT_TOTAL;
 	tl->loop = loop;
 	tl->send = send;
 	tl->send_arg = send_arg;
@@ -224,6 +330,7 @@ void sip_tsx_layer_free(struct sip_tsx_layer *tl)
 	while ((n = htab_iter_first(&tl->tab)))
 		tsx_free(container_of(n, struct sip_tsx, hn));
 	htab_fini(&tl->tab);
+	htab_fini(&tl->srcs); /* every entry went with its transactions */
 	free(tl);
 }
 

@@ -57,6 +57,7 @@ static void compact(struct sip_tsx *st)
 	st->key = k;
 	sip_msg_free(st->req);
 	st->req = NULL;
+	tsx_src_release(st);
 }
 
 static bool match_3261(const struct sip_tsx *t, const struct sip_msg *m, struct pl method)
@@ -247,6 +248,49 @@ static int build_reply(struct sip_tsx *st, uint16_t status, const char *reason,
 	return 0;
 }
 
+int sip_tsx_reply_stateless(struct sip_tsx *st, uint16_t status, const char *reason,
+			    const char *extra_hdrs)
+{
+	struct sbuf b;
+	int err = check_reply(st, status);
+	if (err)
+		return err;
+	err = build_reply(st, status, reason, extra_hdrs, &b);
+	if (err)
+		return err;
+	tsx_hold(st);
+	err = tsx_send(st, b.p, b.len);
+	sbuf_free(&b);
+	tsx_terminate(st);
+	tsx_release(st);
+	return err;
+}
+
+/* A request refused before it has a transaction (a cap is reached): one
+ * 503 built straight from it, then forgotten. */
+static void refuse(struct sip_tsx_layer *tl, const struct sip_msg *m, const struct sip_peer *from)
+{
+	char host[INET6_ADDRSTRLEN], tag[17];
+	uint16_t port;
+	struct sbuf b;
+
+	tl->refused++;
+	peer_host(from, host, sizeof(host), &port);
+	sip_random_token(tag, sizeof(tag), sizeof(tag) - 1);
+	sbuf_init(&b);
+	sip_msg_build_response(&b, m, 503, "Service Unavailable", m->to.tag.l ? NULL : tag,
+			       host, port);
+	sbuf_adds(&b, "Retry-After: 5\r\n");
+	sip_msg_build_end(&b, NULL, NULL, 0);
+	if (!b.err)
+		tl->send(from, b.p, b.len, tl->send_arg);
+	sbuf_free(&b);
+	if (tl->refused == 1 || tl->refused % 1000 == 0)
+		log_warn(TSX_TAG, "transaction cap reached (%zu held, at most %zu per source, %zu in "
+			 "all): %s answered 503 (%llu so far)", tl->held, tl->max_per_src,
+			 tl->max_held, host, (unsigned long long)tl->refused);
+}
+
 int sip_tsx_reply(struct sip_tsx *st, uint16_t status, const char *reason,
 		  const char *extra_hdrs)
 {
@@ -344,13 +388,28 @@ void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct s
 		return;
 	}
 
-	st = calloc(1, sizeof(*st));
-	if (!st) {
-		/* The client retransmits; maybe there is memory then. */
-		log_err(TSX_TAG, "no memory for a server transaction");
+	bool over;
+	struct tsx_src *src = tsx_src_admit(tl, from, &over);
+	if (!src) {
+		if (over)
+			refuse(tl, m, from);
+		else
+			log_err(TSX_TAG, "no memory for a server transaction");
 		sip_msg_free(m);
 		return;
 	}
+	st = calloc(1, sizeof(*st));
+	if (st)
+		st->tl = tl;
+	if (!st) {
+		/* The client retransmits; maybe there is memory then. */
+		log_err(TSX_TAG, "no memory for a server transaction");
+		struct sip_tsx tmp = { .tl = tl, .src = src };
+		tsx_src_release(&tmp);
+		sip_msg_free(m);
+		return;
+	}
+	st->src = src;
 	st->tl = tl;
 	st->server = true;
 	st->req = m;

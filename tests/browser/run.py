@@ -13,6 +13,8 @@ DATA_DIR/initial-credentials.txt, runs ui.mjs and plays the SIP phones
                                       at the server and port given (the phone card's)
     NEED call                         the phone calls 1002, a second phone answers
     NEED hungup                       both phones got BYE (answered 200)
+    NEED ban <address> <number> <n>   n wrong-password REGISTERs for number
+                                      from address (127.0.0.x): it is banned
     NEED voicemail <mailbox> <user> <password>
                                       a 2 s message in the mailbox (file and
                                       row) and a web user of that extension
@@ -117,6 +119,18 @@ class Phones:
             self.b.respond(bye, 200)
             hf.check(hf.wait_for(lambda: re.search(r'(?i)terminated|closed', self.soft.log()), 8, 0.1),
                      'baresip did not see its call end:\n%s' % self.soft.log()[-1500:])
+        elif what == 'ban':
+            # wrong passwords from a loopback address of its own (no phone
+            # registered there), so the ban hits it and not 127.0.0.1
+            addr, number, limit = args
+            c = sipclient.Client(self.d.sip_port, local_ip=addr)
+            try:
+                for _ in range(int(limit)):
+                    c.register(number, 'wrong-password', expires=60, timeout=1.0)
+            finally:
+                c.close()
+            hf.wait_until(lambda: addr in hf.cli(self.d.data_dir, 'bans')[1], 5,
+                          lambda: '%s not banned:\n%s' % (addr, hf.cli(self.d.data_dir, 'bans')[1]))
         elif what == 'voicemail':
             mailbox, user, password = args
             admin = Api(self.d)

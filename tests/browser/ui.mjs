@@ -387,6 +387,19 @@ const steps = [
     await page.locator('#mail-test-result', { hasText: 'no SMTP server set' }).waitFor();
     await screenshot('settings-email');
   }],
+  ['security: a banned address is listed with its user, and Unban lifts it', async () => {
+    await need('ban', '127.0.0.9', '1003', '10');
+    await page.click('a[data-page=security]');
+    const row = page.locator('#ban-rows tr[data-address="127.0.0.9"]');
+    await row.waitFor({ timeout: T });
+    expect((await row.textContent()).includes('1003'), `ban row does not name 1003: ${await row.textContent()}`);
+    await page.locator('#fail-rows td', { hasText: '127.0.0.9' }).first().waitFor({ timeout: T });
+    await screenshot('security-banned');
+    await page.click('[data-unban="127.0.0.9"]');
+    await row.waitFor({ state: 'detached', timeout: T });
+    await page.locator('#security-status', { hasText: 'lifted' }).waitFor({ timeout: T });
+    await screenshot('security-unbanned');
+  }],
   ['the numbering plan lists *43 and the extensions', async () => {
     await page.click('a[data-page=numbers]');
     await page.locator('#number-rows tr[data-number="*43"]').waitFor();
@@ -468,7 +481,7 @@ const steps = [
     expect((await use()).status() === 401, 'the deleted token still works');
   }],
   ['every input has a label', async () => {
-    for (const where of ['settings', 'extensions', 'history', 'voicemail', 'users', 'tokens']) {
+    for (const where of ['settings', 'security', 'extensions', 'history', 'voicemail', 'users', 'tokens']) {
       await page.click(`a[data-page=${where}]`);
       await page.locator('main input, main select').first().waitFor();
       const bare = await page.evaluate(() => [...document.querySelectorAll('main input, main select')]

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* a small table, so eviction and the stale floor get exercised */
 		if (auth_nonces_alloc_sized(&nonces, 60, 16))
 			abort();
-		auth_nonce_make(nonces, 1000, good, sizeof(good));
+		auth_nonce_make(nonces, NULL, 1000, good, sizeof(good));
 	}
 
 	buf = malloc(size ? size : 1);
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * forge, so the response check and its outcomes are reached */
 		if (pl_casestr(c.nonce, "GOOD"))
 			c.nonce = (struct pl){ good, strlen(good) };
-		err = auth_check(nonces, &c, PL("REGISTER"), "hookflash", "password", 2000);
+		err = auth_check(nonces, NULL, &c, PL("REGISTER"), "hookflash", "password", 2000);
 		if (err != 0 && err != EACCES && err != EINVAL && err != ESTALE && err != EALREADY)
 			abort();
 		if (err == 0 && !pl_isset(c.qop))
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* the whole input as a nonce */
-	err = auth_nonce_check(nonces, in, 2000);
+	err = auth_nonce_check(nonces, NULL, in, 2000);
 	if (err != 0 && err != EINVAL && err != ESTALE)
 		abort();
 	if (err == 0 && !(size == strlen(good) && memcmp(buf, good, size) == 0))
@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= 4) {
 		uint32_t nc;
 		memcpy(&nc, buf, 4);
-		err = auth_nonce_use(nonces, (struct pl){ good, strlen(good) }, nc, 2000);
+		err = auth_nonce_use(nonces, NULL, (struct pl){ good, strlen(good) }, nc, 2000);
 		if (err != 0 && err != EALREADY)
 			abort();
 	}

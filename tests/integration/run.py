@@ -48,6 +48,7 @@ import transport_limits  # noqa: E402
 import startup  # noqa: E402
 import walkthrough  # noqa: E402
 import backup  # noqa: E402
+import security  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -950,6 +951,7 @@ TESTS += transport_limits.TESTS
 TESTS += startup.TESTS
 TESTS += walkthrough.TESTS
 TESTS += backup.TESTS
+TESTS += security.TESTS
 
 
 class TestTimeout(Exception):

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "../../core/sip/auth.h"
 
 static int parse(struct digest_cred *c, const char *s)
@@ -430,29 +433,29 @@ static void test_nonce_fresh_and_stale(void **state)
 	const uint64_t t = 1000000;
 
 	assert_int_equal(auth_nonces_alloc(&n, 30), 0);
-	auth_nonce_make(n, t, nonce, sizeof(nonce));
+	auth_nonce_make(n, NULL, t, nonce, sizeof(nonce));
 	assert_int_equal(strlen(nonce), 57);
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), t), 0);
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), t + 30000), 0);
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), t + 30001), ESTALE);
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), t + 86400000), ESTALE);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), t), 0);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), t + 30000), 0);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), t + 30001), ESTALE);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), t + 86400000), ESTALE);
 	/* made "later" than now: genuine, not stale */
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), t - 5), 0);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), t - 5), 0);
 	/* a stale nonce cannot be used either */
-	assert_int_equal(auth_nonce_use(n, pl_from(nonce), 1, t + 30001), ESTALE);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(nonce), 1, t + 30001), ESTALE);
 	assert_int_equal(auth_nonces_used(n), 0);
 
 	/* unique within the same millisecond */
 	char other[64];
-	auth_nonce_make(n, t, other, sizeof(other));
+	auth_nonce_make(n, NULL, t, other, sizeof(other));
 	assert_string_not_equal(nonce, other);
-	assert_int_equal(auth_nonce_check(n, pl_from(other), t), 0);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(other), t), 0);
 
 	/* too small a buffer gives an empty (always refused) nonce */
 	char tiny[32];
-	auth_nonce_make(n, t, tiny, sizeof(tiny));
+	auth_nonce_make(n, NULL, t, tiny, sizeof(tiny));
 	assert_string_equal(tiny, "");
-	assert_int_equal(auth_nonce_check(n, pl_from(tiny), t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(tiny), t), EINVAL);
 	auth_nonces_free(n);
 }
 
@@ -464,15 +467,15 @@ static void test_nonce_forged(void **state)
 
 	assert_int_equal(auth_nonces_alloc(&n, 30), 0);
 	assert_int_equal(auth_nonces_alloc(&m, 30), 0);
-	auth_nonce_make(n, t, nonce, sizeof(nonce));
+	auth_nonce_make(n, NULL, t, nonce, sizeof(nonce));
 
 	/* every single-character change is caught */
 	for (size_t i = 0; i < strlen(nonce); i++) {
 		strcpy(bad, nonce);
 		bad[i] = bad[i] == '0' ? '1' : '0';
-		if (auth_nonce_check(n, pl_from(bad), t) != EINVAL)
+		if (auth_nonce_check(n, NULL, pl_from(bad), t) != EINVAL)
 			fail_msg("altered nonce accepted at %zu: %s", i, bad);
-		assert_int_equal(auth_nonce_use(n, pl_from(bad), 1, t), EINVAL);
+		assert_int_equal(auth_nonce_use(n, NULL, pl_from(bad), 1, t), EINVAL);
 	}
 	/* upper case, truncated, extended, garbage, empty */
 	strcpy(bad, nonce);
@@ -480,18 +483,50 @@ static void test_nonce_forged(void **state)
 		if (*p >= 'a' && *p <= 'f')
 			*p = (char)(*p - 'a' + 'A');
 	if (strcmp(bad, nonce) != 0)
-		assert_int_equal(auth_nonce_check(n, pl_from(bad), t), EINVAL);
-	assert_int_equal(auth_nonce_check(n, (struct pl){ nonce, 56 }, t), EINVAL);
+		assert_int_equal(auth_nonce_check(n, NULL, pl_from(bad), t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, (struct pl){ nonce, 56 }, t), EINVAL);
 	snprintf(bad, sizeof(bad), "%s0", nonce);
-	assert_int_equal(auth_nonce_check(n, pl_from(bad), t), EINVAL);
-	assert_int_equal(auth_nonce_check(n, PL(RFC_NONCE), t), EINVAL);
-	assert_int_equal(auth_nonce_check(n, PL(SIP_NONCE), t), EINVAL);
-	assert_int_equal(auth_nonce_check(n, PL(""), t), EINVAL);
-	assert_int_equal(auth_nonce_check(n, PL_NULL, t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(bad), t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, PL(RFC_NONCE), t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, PL(SIP_NONCE), t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, PL(""), t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, PL_NULL, t), EINVAL);
 	/* another process's (another secret's) nonce, as after a restart */
-	assert_int_equal(auth_nonce_check(m, pl_from(nonce), t), EINVAL);
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), t), 0);
+	assert_int_equal(auth_nonce_check(m, NULL, pl_from(nonce), t), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), t), 0);
 	auth_nonces_free(m);
+	auth_nonces_free(n);
+}
+
+/* A nonce answers only from the address it was sent to (issue 16: a
+ * spoofed sender must not be able to produce a countable failure). */
+static void test_nonce_bound_to_source(void **state)
+{
+	struct auth_nonces *n;
+	char nonce[64];
+	struct sockaddr_in a, b, a2;
+	struct sockaddr_in6 m6;
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+	a.sin_port = htons(5060);
+	b = a;
+	inet_pton(AF_INET, "192.0.2.2", &b.sin_addr);
+	a2 = a;
+	a2.sin_port = htons(40000); /* same host, new connection */
+	memset(&m6, 0, sizeof(m6));
+	m6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:192.0.2.1", &m6.sin6_addr);
+
+	assert_int_equal(auth_nonces_alloc(&n, 30), 0);
+	auth_nonce_make(n, (struct sockaddr *)&a, 1000, nonce, sizeof(nonce));
+	assert_int_equal(auth_nonce_check(n, (struct sockaddr *)&a, pl_from(nonce), 1000), 0);
+	assert_int_equal(auth_nonce_check(n, (struct sockaddr *)&a2, pl_from(nonce), 1000), 0);
+	assert_int_equal(auth_nonce_check(n, (struct sockaddr *)&m6, pl_from(nonce), 1000), 0);
+	assert_int_equal(auth_nonce_check(n, (struct sockaddr *)&b, pl_from(nonce), 1000), EINVAL);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), 1000), EINVAL);
+	assert_int_equal(auth_nonce_use(n, (struct sockaddr *)&b, pl_from(nonce), 1, 1000), EINVAL);
 	auth_nonces_free(n);
 }
 
@@ -502,21 +537,21 @@ static void test_nc_replay(void **state)
 	const uint64_t t = 77;
 
 	assert_int_equal(auth_nonces_alloc(&n, 60), 0);
-	auth_nonce_make(n, t, a, sizeof(a));
-	auth_nonce_make(n, t, b, sizeof(b));
+	auth_nonce_make(n, NULL, t, a, sizeof(a));
+	auth_nonce_make(n, NULL, t, b, sizeof(b));
 	assert_int_equal(auth_nonces_used(n), 0); /* challenges cost no state */
 
-	assert_int_equal(auth_nonce_use(n, pl_from(a), 1, t + 10), 0);
-	assert_int_equal(auth_nonce_use(n, pl_from(a), 1, t + 11), EALREADY);
-	assert_int_equal(auth_nonce_use(n, pl_from(a), 2, t + 12), 0);
-	assert_int_equal(auth_nonce_use(n, pl_from(a), 1, t + 13), EALREADY);
-	assert_int_equal(auth_nonce_use(n, pl_from(a), 2, t + 13), EALREADY);
-	assert_int_equal(auth_nonce_use(n, pl_from(a), 7, t + 14), 0); /* gaps are fine */
-	assert_int_equal(auth_nonce_use(n, pl_from(b), 1, t + 15), 0); /* its own count */
-	assert_int_equal(auth_nonce_use(n, pl_from(b), 0, t + 15), EALREADY);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(a), 1, t + 10), 0);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(a), 1, t + 11), EALREADY);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(a), 2, t + 12), 0);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(a), 1, t + 13), EALREADY);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(a), 2, t + 13), EALREADY);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(a), 7, t + 14), 0); /* gaps are fine */
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(b), 1, t + 15), 0); /* its own count */
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(b), 0, t + 15), EALREADY);
 	assert_int_equal(auth_nonces_used(n), 2);
 	/* a used nonce is still fresh for checking */
-	assert_int_equal(auth_nonce_check(n, pl_from(a), t + 16), 0);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(a), t + 16), 0);
 	auth_nonces_free(n);
 }
 
@@ -528,28 +563,28 @@ static void test_nc_table_bounded(void **state)
 
 	assert_int_equal(auth_nonces_alloc_sized(&n, 300, 8), 0);
 	for (int i = 0; i < 100; i++) {
-		auth_nonce_make(n, 1000 + (uint64_t)i, nonce[i], sizeof(nonce[i]));
-		assert_int_equal(auth_nonce_use(n, pl_from(nonce[i]), 1, 2000), 0);
+		auth_nonce_make(n, NULL, 1000 + (uint64_t)i, nonce[i], sizeof(nonce[i]));
+		assert_int_equal(auth_nonce_use(n, NULL, pl_from(nonce[i]), 1, 2000), 0);
 		assert_true(auth_nonces_used(n) <= 8);
 	}
 	assert_int_equal(auth_nonces_used(n), 8);
 	/* the 8 newest keep their counts */
 	for (int i = 92; i < 100; i++) {
-		assert_int_equal(auth_nonce_check(n, pl_from(nonce[i]), 2001), 0);
-		assert_int_equal(auth_nonce_use(n, pl_from(nonce[i]), 1, 2001), EALREADY);
-		assert_int_equal(auth_nonce_use(n, pl_from(nonce[i]), 2, 2001), 0);
+		assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce[i]), 2001), 0);
+		assert_int_equal(auth_nonce_use(n, NULL, pl_from(nonce[i]), 1, 2001), EALREADY);
+		assert_int_equal(auth_nonce_use(n, NULL, pl_from(nonce[i]), 2, 2001), 0);
 	}
 	/* evicted ones must not become replayable: they are stale now */
 	for (int i = 0; i < 92; i++) {
-		assert_int_equal(auth_nonce_check(n, pl_from(nonce[i]), 2002), ESTALE);
-		assert_int_equal(auth_nonce_use(n, pl_from(nonce[i]), 1, 2002), EALREADY);
+		assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce[i]), 2002), ESTALE);
+		assert_int_equal(auth_nonce_use(n, NULL, pl_from(nonce[i]), 1, 2002), EALREADY);
 	}
 	/* ...and so are unused nonces from that time, but not newer ones */
-	auth_nonce_make(n, 1050, later, sizeof(later));
-	assert_int_equal(auth_nonce_check(n, pl_from(later), 2003), ESTALE);
-	auth_nonce_make(n, 2003, later, sizeof(later));
-	assert_int_equal(auth_nonce_check(n, pl_from(later), 2003), 0);
-	assert_int_equal(auth_nonce_use(n, pl_from(later), 1, 2003), 0);
+	auth_nonce_make(n, NULL, 1050, later, sizeof(later));
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(later), 2003), ESTALE);
+	auth_nonce_make(n, NULL, 2003, later, sizeof(later));
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(later), 2003), 0);
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(later), 1, 2003), 0);
 	assert_int_equal(auth_nonces_used(n), 8);
 	auth_nonces_free(n);
 }
@@ -562,18 +597,18 @@ static void test_nc_table_expiry(void **state)
 
 	assert_int_equal(auth_nonces_alloc_sized(&n, 10, 4), 0);
 	for (int i = 0; i < 4; i++) {
-		auth_nonce_make(n, 0, nonce, sizeof(nonce));
-		assert_int_equal(auth_nonce_use(n, pl_from(nonce), 1, 100), 0);
+		auth_nonce_make(n, NULL, 0, nonce, sizeof(nonce));
+		assert_int_equal(auth_nonce_use(n, NULL, pl_from(nonce), 1, 100), 0);
 	}
 	assert_int_equal(auth_nonces_used(n), 4);
 	/* 10 s later those four have expired */
 	char fresh[64], unused[64];
-	auth_nonce_make(n, 5000, unused, sizeof(unused));
-	auth_nonce_make(n, 10001, fresh, sizeof(fresh));
-	assert_int_equal(auth_nonce_use(n, pl_from(fresh), 1, 10001), 0);
+	auth_nonce_make(n, NULL, 5000, unused, sizeof(unused));
+	auth_nonce_make(n, NULL, 10001, fresh, sizeof(fresh));
+	assert_int_equal(auth_nonce_use(n, NULL, pl_from(fresh), 1, 10001), 0);
 	assert_int_equal(auth_nonces_used(n), 1);
-	assert_int_equal(auth_nonce_check(n, pl_from(unused), 10001), 0);
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), 10001), ESTALE);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(unused), 10001), 0);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), 10001), ESTALE);
 	auth_nonces_free(n);
 }
 
@@ -590,14 +625,14 @@ static void test_challenge(void **state)
 
 	assert_int_equal(auth_nonces_alloc(&n, 30), 0);
 	sbuf_init(&b);
-	auth_challenge(&b, n, 4242, "hookflash", false, false, sha_first, 2);
+	auth_challenge(&b, n, NULL, 4242, "hookflash", false, false, sha_first, 2);
 	assert_int_equal(b.err, 0);
 	p = strstr(b.p, "nonce=\"");
 	assert_non_null(p);
 	p += 7;
 	assert_non_null(strchr(p, '"'));
 	pl_strcpy((struct pl){ p, (size_t)(strchr(p, '"') - p) }, nonce, sizeof(nonce));
-	assert_int_equal(auth_nonce_check(n, pl_from(nonce), 4242), 0);
+	assert_int_equal(auth_nonce_check(n, NULL, pl_from(nonce), 4242), 0);
 	snprintf(want, sizeof(want),
 		 "WWW-Authenticate: Digest realm=\"hookflash\", nonce=\"%s\", algorithm=SHA-256, qop=\"auth\"\r\n"
 		 "WWW-Authenticate: Digest realm=\"hookflash\", nonce=\"%s\", algorithm=MD5, qop=\"auth\"\r\n",
@@ -605,7 +640,7 @@ static void test_challenge(void **state)
 	assert_string_equal(b.p, want);
 
 	sbuf_reset(&b);
-	auth_challenge(&b, n, 4242, "a\"b", true, true, sha_first, 2);
+	auth_challenge(&b, n, NULL, 4242, "a\"b", true, true, sha_first, 2);
 	p = strstr(b.p, "nonce=\"") + 7;
 	pl_strcpy((struct pl){ p, (size_t)(strchr(p, '"') - p) }, nonce, sizeof(nonce));
 	snprintf(want, sizeof(want),
@@ -617,14 +652,14 @@ static void test_challenge(void **state)
 	/* the default order puts MD5 first: SIPp 3.6, baresip 1.0 and many
 	 * desk phones read only the first challenge */
 	sbuf_reset(&b);
-	auth_challenge(&b, n, 4242, "hookflash", false, false, NULL, 0);
+	auth_challenge(&b, n, NULL, 4242, "hookflash", false, false, NULL, 0);
 	p = strstr(b.p, "algorithm=MD5");
 	assert_non_null(p);
 	assert_true(p < strstr(b.p, "algorithm=SHA-256"));
 
 	/* a CR LF in a misconfigured realm cannot start a header */
 	sbuf_reset(&b);
-	auth_challenge(&b, n, 4242, "x\r\nVia: evil", false, false, NULL, 0);
+	auth_challenge(&b, n, NULL, 4242, "x\r\nVia: evil", false, false, NULL, 0);
 	assert_null(strstr(b.p, "\r\nVia"));
 	assert_non_null(strstr(b.p, "realm=\"xVia: evil\""));
 	sbuf_free(&b);
@@ -671,51 +706,51 @@ static void test_auth_check_flow(void **state)
 
 	assert_int_equal(auth_nonces_alloc(&n, 30), 0);
 	assert_int_equal(auth_nonces_alloc(&other, 30), 0);
-	auth_nonce_make(n, 1000, nonce, sizeof(nonce));
+	auth_nonce_make(n, NULL, 1000, nonce, sizeof(nonce));
 
 	for (int alg = 0; alg < 2; alg++) {
 		const char *an = alg ? "SHA-256" : "MD5";
-		auth_nonce_make(n, 1000, nonce, sizeof(nonce));
+		auth_nonce_make(n, NULL, 1000, nonce, sizeof(nonce));
 		assert_int_equal(answer(&cl, &c, nonce, "1001", "hookflash", "s3cr3t!", an, 1), 0);
-		assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1500), 0);
+		assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1500), 0);
 		/* the same request again */
-		assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1600),
+		assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1600),
 				 EALREADY);
 		/* the next one from the same phone */
 		assert_int_equal(answer(&cl, &c, nonce, "1001", "hookflash", "s3cr3t!", an, 2), 0);
-		assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1700), 0);
+		assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1700), 0);
 		/* wrong password, unknown user, wrong realm: the same answer */
 		assert_int_equal(answer(&cl, &c, nonce, "1001", "hookflash", "guess", an, 3), 0);
-		assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1800),
+		assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1800),
 				 EACCES);
 		assert_int_equal(answer(&cl, &c, nonce, "9999", "hookflash", "guess", an, 3), 0);
-		assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", NULL, 1800), EACCES);
+		assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", NULL, 1800), EACCES);
 		assert_int_equal(answer(&cl, &c, nonce, "1001", "elsewhere", "s3cr3t!", an, 3), 0);
-		assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1800),
+		assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1800),
 				 EACCES);
 		/* failures did not consume the nonce-count */
 		assert_int_equal(answer(&cl, &c, nonce, "1001", "hookflash", "s3cr3t!", an, 3), 0);
-		assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1900), 0);
+		assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1900), 0);
 	}
 
 	/* right answer on an expired nonce: stale, and no state taken */
-	auth_nonce_make(n, 1000, old, sizeof(old));
+	auth_nonce_make(n, NULL, 1000, old, sizeof(old));
 	assert_int_equal(answer(&cl, &c, old, "1001", "hookflash", "s3cr3t!", "MD5", 1), 0);
 	size_t used = auth_nonces_used(n);
-	assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 31001), ESTALE);
+	assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 31001), ESTALE);
 	assert_int_equal(auth_nonces_used(n), used);
 	/* wrong answer on an expired nonce is just wrong */
 	assert_int_equal(answer(&cl, &c, old, "1001", "hookflash", "nope", "MD5", 1), 0);
-	assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 31001), EACCES);
-	assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", NULL, 31001), EACCES);
+	assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 31001), EACCES);
+	assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", NULL, 31001), EACCES);
 
 	/* a nonce from another secret (a restart) */
-	auth_nonce_make(other, 1000, old, sizeof(old));
+	auth_nonce_make(other, NULL, 1000, old, sizeof(old));
 	assert_int_equal(answer(&cl, &c, old, "1001", "hookflash", "s3cr3t!", "MD5", 1), 0);
-	assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1000), EINVAL);
+	assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1000), EINVAL);
 
 	/* no qop: refused even with the right RFC 2617 answer */
-	auth_nonce_make(n, 1000, nonce, sizeof(nonce));
+	auth_nonce_make(n, NULL, 1000, nonce, sizeof(nonce));
 	char h[512], resp[65];
 	snprintf(h, sizeof(h), "Digest username=\"1001\", realm=\"hookflash\", nonce=\"%s\", "
 			       "uri=\"sip:pbx\", response=\"00\"", nonce);
@@ -724,7 +759,7 @@ static void test_auth_check_flow(void **state)
 	snprintf(h, sizeof(h), "Digest username=\"1001\", realm=\"hookflash\", nonce=\"%s\", "
 			       "uri=\"sip:pbx\", response=\"%s\"", nonce, resp);
 	assert_int_equal(parse(&c, h), 0);
-	assert_int_equal(auth_check(n, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1000), EACCES);
+	assert_int_equal(auth_check(n, NULL, &c, PL("REGISTER"), "hookflash", "s3cr3t!", 1000), EACCES);
 
 	auth_nonces_free(other);
 	auth_nonces_free(n);
@@ -746,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_verify_unknown_user_timing),
 		cmocka_unit_test(test_nonce_fresh_and_stale),
 		cmocka_unit_test(test_nonce_forged),
+		cmocka_unit_test(test_nonce_bound_to_source),
 		cmocka_unit_test(test_nc_replay),
 		cmocka_unit_test(test_nc_table_bounded),
 		cmocka_unit_test(test_nc_table_expiry),

@@ -329,9 +329,70 @@ static void test_memory_bound(void **state)
 	ban_list_free(b);
 }
 
+/* Issue 17: failures count per (address, user); an address holding
+ * working phones loses only the offending user; a scanner walking through
+ * users from one address is banned at twice the limit. */
+static void test_per_user(void **state)
+{
+	(void)state;
+	struct ban_list *b = mk(3, 60, 300, 0);
+	struct addr a;
+	const uint64_t t = 1000000;
+	const struct sockaddr *sa = sa_of(&a, "192.0.2.50");
+	assert_int_equal(ban_record_user_failure(b, sa, "1002", true, t), BAN_NONE);
+	assert_int_equal(ban_record_user_failure(b, sa, "1002", true, t + 1), BAN_NONE);
+	assert_int_equal(ban_record_user_failure(b, sa, "1002", true, t + 2), BAN_USER);
+	assert_false(ban_is_banned(b, sa, t + 3));
+	assert_true(ban_user_is_banned(b, sa, "1002", t + 3));
+	assert_false(ban_user_is_banned(b, sa, "1001", t + 3));
+	/* the good phone's success does not lift the bad user's ban */
+	ban_record_user_success(b, sa, "1001");
+	assert_true(ban_user_is_banned(b, sa, "1002", t + 4));
+	struct rows r = { 0 };
+	ban_list_each(b, t + 5, false, collect, &r);
+	assert_int_equal(r.n, 1);
+	assert_true(r.e[0].user_only);
+	assert_string_equal(r.e[0].user, "1002");
+	assert_string_equal(r.e[0].addr, "192.0.2.50");
+	assert_int_equal(ban_count(b, t + 5), 1);
+	/* the user ban ends with ban_s */
+	assert_false(ban_user_is_banned(b, sa, "1002", t + 2 + 300000));
+	/* ban_lift clears user bans at the address too */
+	ban_record_user_failure(b, sa, "1003", true, t + 400000);
+	ban_record_user_failure(b, sa, "1003", true, t + 400001);
+	ban_record_user_failure(b, sa, "1003", true, t + 400002);
+	assert_true(ban_user_is_banned(b, sa, "1003", t + 400003));
+	assert_int_equal(ban_lift(b, "192.0.2.50"), 0);
+	assert_false(ban_user_is_banned(b, sa, "1003", t + 400003));
+
+	/* not in use: the address goes, naming the user */
+	const struct sockaddr *sb = sa_of(&a, "192.0.2.51");
+	ban_record_user_failure(b, sb, "1002", false, t);
+	ban_record_user_failure(b, sb, "1002", false, t);
+	assert_int_equal(ban_record_user_failure(b, sb, "1002", false, t), BAN_ADDR);
+	assert_true(ban_is_banned(b, sb, t + 1));
+	r.n = 0;
+	ban_list_each(b, t + 1, false, collect, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.e[0].user, "1002");
+	assert_false(r.e[0].user_only);
+
+	/* a scanner: one failure each for many users */
+	const struct sockaddr *sc = sa_of(&a, "192.0.2.52");
+	char u[16];
+	enum ban_verdict v = BAN_NONE;
+	for (int i = 0; i < 6; i++) {
+		snprintf(u, sizeof(u), "%d", 2000 + i);
+		v = ban_record_user_failure(b, sc, u, false, t + (uint64_t)i);
+	}
+	assert_int_equal(v, BAN_ADDR);
+	ban_list_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_per_user),
 		cmocka_unit_test(test_ban_after_limit),
 		cmocka_unit_test(test_no_ban_when_spread),
 		cmocka_unit_test(test_ban_expiry),

@@ -270,6 +270,30 @@ static void test_email(void **state)
 	assert_string_equal(d.smtp_password, "s3cret");
 }
 
+/* security.trusted_networks: a CIDR list, checked in the one place the
+ * file, the flags and the web go through; the transaction caps' defaults */
+static void test_trusted_networks(void **state)
+{
+	(void)state;
+	struct conf c;
+	char err[256];
+	conf_defaults(&c);
+	assert_string_equal(c.trusted_networks, "");
+	assert_int_equal(c.tsx_max_per_source, 200);
+	assert_int_equal(c.tsx_max, 20000);
+	assert_int_equal(conf_set(&c, "security", "trusted_networks", "192.168.1.0/24, 10.0.0.5,2001:db8::/32",
+				  err, sizeof(err)), 0);
+	assert_string_equal(c.trusted_networks, "192.168.1.0/24, 10.0.0.5,2001:db8::/32");
+	const char *bad[] = { "10.0.0.0/33", "2001:db8::/129", "abc", "10.0.0.1/", "10.0.0.1/x", "1.2.3.4.5" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(conf_set(&c, "security", "trusted_networks", bad[i], err, sizeof(err)), EINVAL);
+		assert_non_null(strstr(err, "trusted_networks"));
+	}
+	assert_string_equal(c.trusted_networks, "192.168.1.0/24, 10.0.0.5,2001:db8::/32");
+	assert_int_equal(conf_set(&c, "security", "trusted_networks", "", err, sizeof(err)), 0);
+	assert_string_equal(c.trusted_networks, "");
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hf-conf-XXXXXX");
@@ -284,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_info_get_copy),
 		cmocka_unit_test(test_email),
 		cmocka_unit_test(test_domains),
+		cmocka_unit_test(test_trusted_networks),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(tmpdir);

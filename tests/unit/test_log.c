@@ -55,6 +55,33 @@ static void test_trace_hides_sdes_keys(void **state)
 	assert_non_null(strstr(buf, "INVITE sip:1@h SIP/2.0"));
 }
 
+static void emit_auth_trace(void)
+{
+	static const char m[] = "REGISTER sip:h SIP/2.0\r\n"
+				"Authorization: Digest username=\"1001\", realm=\"h\", nonce=\"abc\", "
+				"uri=\"sip:h\", response=\"0123456789abcdef0123456789abcdef\", "
+				"algorithm=MD5\r\n"
+				"Proxy-Authorization: Digest username=\"1001\", RESPONSE=feedfacefeedface, "
+				"nc=00000001\r\n\r\n";
+	log_set_sip_trace(true);
+	log_sip_msg(true, "udp:192.0.2.1:5060", m, sizeof(m) - 1);
+	log_set_sip_trace(false);
+}
+
+/* Issue 16: a digest response with its nonce is an offline password
+ * guess away from the password, so traces never show it. */
+static void test_trace_hides_digest_response(void **state)
+{
+	(void)state;
+	char buf[2048];
+	capture(emit_auth_trace, buf, sizeof(buf));
+	assert_null(strstr(buf, "0123456789abcdef"));
+	assert_null(strstr(buf, "feedface"));
+	assert_non_null(strstr(buf, "response=********, algorithm=MD5"));
+	assert_non_null(strstr(buf, "RESPONSE=********, nc=00000001"));
+	assert_non_null(strstr(buf, "username=\"1001\""));
+}
+
 static void emit_lines(void)
 {
 	log_set_level(LOG_INFO);
@@ -151,6 +178,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trace_hides_sdes_keys),
+		cmocka_unit_test(test_trace_hides_digest_response),
 		cmocka_unit_test(test_one_line_per_event),
 		cmocka_unit_test(test_escapes_control_bytes),
 		cmocka_unit_test(test_escape_truncates_whole),

@@ -251,6 +251,7 @@ static void test_many_transactions(void **state)
 	enum { N = 3000 };
 	char br[64];
 	fx.auto_status = 486;
+	sip_tsx_layer_set_limits(fx.tl, 0, 0); /* one source, no caps */
 	for (int i = 0; i < N; i++) {
 		snprintf(br, sizeof(br), "z9hG4bKmany%d", i);
 		feed(&udp_peer, req_in("INVITE", br));
@@ -270,6 +271,63 @@ static void test_many_transactions(void **state)
 	clock_to(5000);
 	assert_int_equal(sip_tsx_count(fx.tl), 0);
 	assert_int_equal(fx.nsent, 2 * N); /* ACKs came before Timer G */
+}
+
+/* Issue 16: an unauthenticated INVITE is challenged once and costs no
+ * transaction; the challenge is not repeated, a copy of the INVITE gets a
+ * new one, and the ACK reaches the TU's ACK path (which ignores it). */
+static void test_stateless_challenge(void **state)
+{
+	(void)state;
+	fx.auto_status = 407;
+	fx.auto_stateless = true;
+	feed(&udp_peer, req_in("INVITE", "z9hG4bKsl1"));
+	assert_int_equal(fx.nreq, 1);
+	assert_int_equal(fx.nsent, 1);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+	assert_int_equal(sip_tsx_held(fx.tl), 0);
+	clock_to(40000); /* no Timer G retransmission of the 407 */
+	assert_int_equal(fx.nsent, 1);
+	feed(&udp_peer, ack_in("z9hG4bKsl1", "t"));
+	assert_int_equal(fx.nack, 1);
+	assert_int_equal(fx.nsent, 1);
+	feed(&udp_peer, req_in("REGISTER", "z9hG4bKsl2"));
+	assert_int_equal(fx.nsent, 2);
+	assert_int_equal(sip_tsx_count(fx.tl), 0);
+}
+
+/* Past the per-source cap a new request gets a stateless 503 with
+ * Retry-After, while another source still gets through; a completed
+ * non-INVITE (only its key kept) no longer counts. */
+static void test_caps(void **state)
+{
+	(void)state;
+	char br[64];
+	sip_tsx_layer_set_limits(fx.tl, 3, 5);
+	for (int i = 0; i < 4; i++) {
+		snprintf(br, sizeof(br), "z9hG4bKcap%d", i);
+		feed(&udp_peer, req_in("INVITE", br));
+	}
+	assert_int_equal(fx.nreq, 3);
+	assert_int_equal(sip_tsx_held(fx.tl), 3);
+	assert_int_equal(sip_tsx_refused(fx.tl), 1);
+	assert_int_equal(fx.nsent, 1);
+	struct sip_msg *r = sent_msg(0);
+	assert_int_equal(r->status, 503);
+	assert_non_null(strstr(fx.sent[0].data, "Retry-After:"));
+	sip_msg_free(r);
+	feed(&udp_peer2, req_in("INVITE", "z9hG4bKcapother"));
+	assert_int_equal(fx.nreq, 4);
+	/* total cap: 4 held, one more fits, then 503 for everyone */
+	feed(&udp_peer2, req_in("INVITE", "z9hG4bKcapother2"));
+	feed(&udp_peer2, req_in("INVITE", "z9hG4bKcapother3"));
+	assert_int_equal(fx.nreq, 5);
+	assert_int_equal(sip_tsx_refused(fx.tl), 2);
+	/* answered non-INVITEs keep no request: they free their place */
+	sip_tsx_layer_set_limits(fx.tl, 0, 0);
+	fx.auto_status = 200;
+	feed(&udp_peer, req_in("OPTIONS", "z9hG4bKcapopt"));
+	assert_int_equal(sip_tsx_held(fx.tl), 5);
 }
 
 /* --- two layers wired back to back --------------------------------------- */
@@ -389,6 +447,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_layer_free_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateless_challenge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_back_to_back, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

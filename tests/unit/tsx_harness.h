@@ -55,6 +55,7 @@ struct fx {
 	uint16_t auto_status; /* reply from inside req_h when set */
 	int auto_rc;
 	bool auto_drop;       /* sip_tsx_drop from inside req_h */
+	bool auto_stateless;  /* auto_status sent with sip_tsx_reply_stateless */
 
 	/* client TU */
 	struct sip_tsx *ct;
@@ -125,7 +126,9 @@ static inline void req_h(struct sip_tsx *st, const struct sip_msg *msg,
 	f->nreq++;
 	f->st = st;
 	if (f->auto_status)
-		f->auto_rc = sip_tsx_reply(st, f->auto_status, NULL, NULL);
+		f->auto_rc = f->auto_stateless
+				     ? sip_tsx_reply_stateless(st, f->auto_status, NULL, NULL)
+				     : sip_tsx_reply(st, f->auto_status, NULL, NULL);
 	if (f->auto_drop)
 		sip_tsx_drop(st);
 }

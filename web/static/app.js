@@ -146,8 +146,8 @@ function clearErrors(form) {
 
 // --- routing -----------------------------------------------------------------
 
-const pages = { login, dashboard, extensions, numbers, calls, history, registrations, voicemail, settings, users, tokens, about };
-const ADMIN_PAGES = ['settings', 'users', 'tokens'];
+const pages = { login, dashboard, extensions, numbers, calls, history, registrations, voicemail, settings, security, users, tokens, about };
+const ADMIN_PAGES = ['settings', 'security', 'users', 'tokens'];
 
 function go(page) {
   if (location.hash !== '#/' + page) location.hash = '#/' + page;
@@ -696,6 +696,77 @@ function settings() {
 
 // The program, its licence, and the people whose recordings it plays
 // (CC-BY-SA 3.0 asks for the credit wherever they are used).
+// Security: who is banned (a whole address, or one user refused from an
+// address that has working phones) with an Unban button, the recent
+// authentication failures, and the trusted networks, which are a setting
+// saved through PUT /settings like every other (one validation path).
+function security() {
+  const bans = h('tbody', { id: 'ban-rows' });
+  const fails = h('tbody', { id: 'fail-rows' });
+  const status = h('p', { id: 'security-status', role: 'status', 'aria-live': 'polite' });
+  const nets = h('input', { type: 'text', name: 'security.trusted_networks', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'e.g. 192.168.1.0/24, 10.0.0.5' });
+  const form = h('form', { id: 'trusted-form', class: 'card', novalidate: true },
+    field('trusted-networks', 'Trusted networks (never banned)', nets,
+      h('span', { class: 'hint', id: 'trusted-networks-hint' },
+        'Addresses and networks, comma-separated, that failed logins never ban: your office LAN or VPN. ',
+        'They still need passwords.')),
+    h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, 'Save trusted networks'),
+      h('span', { class: 'err', 'data-err-for': '_form', role: 'alert' })));
+  nets.setAttribute('aria-describedby', 'trusted-networks-err trusted-networks-hint');
+  main.append(title('Security'), status,
+    h('h2', {}, 'Banned'),
+    h('p', { class: 'muted' }, 'An address is banned after repeated failed logins. An address that has working phones is never cut off: only the user who keeps failing is refused there.'),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'sr-only' }, 'Banned addresses and users'),
+      h('thead', {}, h('tr', {}, ['Address', 'User', 'Reason', 'Since', 'Until', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      bans)),
+    h('h2', {}, 'Trusted networks'), form,
+    h('h2', {}, 'Recent failed logins'),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'sr-only' }, 'Recent authentication failures, newest first'),
+      h('thead', {}, h('tr', {}, ['Time', 'Address', 'User', 'Reason'].map((t) => h('th', { scope: 'col' }, t)))),
+      fails)));
+  let saved = null;
+  const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+
+  async function load() {
+    const d = await api('GET', '/security');
+    bans.replaceChildren(...(d.bans.length ? d.bans.map((b) => {
+      const btn = h('button', { type: 'button', class: 'secondary', 'data-unban': b.address }, 'Unban');
+      btn.addEventListener('click', async () => {
+        btn.disabled = true;
+        try {
+          await api('DELETE', `/bans/${encodeURIComponent(b.address.replace(/\/64$/, ''))}`);
+          status.textContent = `Ban on ${b.address} lifted.`;
+          await load();
+        } catch (e) { btn.disabled = false; status.textContent = e.message; }
+      });
+      return h('tr', { 'data-address': b.address },
+        h('td', {}, b.address), h('td', {}, b.user || ''), h('td', {}, b.reason),
+        h('td', {}, when(b.since)), h('td', {}, when(b.until)), h('td', {}, btn));
+    }) : [h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'Nobody is banned'))]));
+    fails.replaceChildren(...(d.failures.length ? d.failures.map((f) => h('tr', {},
+      h('td', {}, when(f.time)), h('td', {}, f.address), h('td', {}, f.user), h('td', {}, f.reason)))
+      : [h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'No failed login lately'))]));
+    if (saved === null || nets.value === saved) { // never over what is being typed
+      saved = d.trusted_networks;
+      nets.value = saved;
+    }
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    try {
+      await api('PUT', '/settings', { 'security.trusted_networks': nets.value.trim() });
+      saved = null;
+      status.textContent = 'Trusted networks saved; in effect now.';
+      await load();
+    } catch (e) { showError(form, e); }
+  });
+  poll(load);
+}
+
 function about() {
   const link = (href, text) => h('a', { href, rel: 'noopener' }, text);
   main.append(title('About'),
