@@ -20,10 +20,10 @@
 /* --- answers ------------------------------------------------------------------ */
 
 
-/* The answer from leg ti (sdp) to the pending offer of leg fi -> our
- * answer to fi in out. */
-static int take_answer(struct call *c, unsigned fi, struct leg *from, const char *sdp, size_t len,
-		       struct sbuf *out, uint16_t *status)
+/* The answer from leg ti (sdp, sent by the phone of `by`) to the pending
+ * offer of leg fi -> our answer to fi in out. */
+static int take_answer(struct call *c, unsigned fi, struct leg *from, const struct leg *by,
+		       const char *sdp, size_t len, struct sbuf *out, uint16_t *status)
 {
 	struct call_media *cm = c->media;
 	unsigned ti = 1 - fi;
@@ -32,7 +32,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 	int err = callm_parse(sdp, len, &a, &ami, status);
 	if (err)
 		return err;
-	err = callm_apply_remote(c, ti, a, ami);
+	err = callm_apply_remote(c, ti, by, a, ami);
 	if (err) {
 		sdp_free(a);
 		*status = err == EBADMSG ? 488 : 500;
@@ -141,8 +141,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,
 			struct sbuf *out, uint16_t *status)
 {
-	(void)l;
-	int err = take_answer(c, 0, &c->a, sdp, len, out, status);
+	int err = take_answer(c, 0, &c->a, l, sdp, len, out, status);
 	struct call_media *cm = c->media;
 	if (!err && cm && cm->a_local && !c->a.inv_st)
 		cm->a_local = false; /* from now on offers are new exchanges */
@@ -153,7 +152,7 @@ int callm_reanswer(struct call *c, struct leg *from, const char *sdp, size_t len
 		   struct sbuf *out, uint16_t *status)
 {
 	unsigned fi = from == &c->a ? 0 : 1;
-	int err = take_answer(c, fi, from, sdp, len, out, status);
+	int err = take_answer(c, fi, from, call_other_leg(from), sdp, len, out, status);
 	struct call_media *cm = c->media;
 	if (!err && cm->offer && cm->offer_from == fi) {
 		sdp_free(cm->offer); /* answered: the next one is a new exchange */

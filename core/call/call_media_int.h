@@ -80,8 +80,10 @@ void callm_stop_tone(struct call *c);
 /* Parses sdp and finds its audio stream (*mi); 488 in *status when it
  * has none or does not parse. */
 int callm_parse(const char *sdp, size_t len, struct sdp_session **s, int *mi, uint16_t *status);
-/* Tells the worker where leg idx's phone receives and how (hold). */
-int callm_apply_remote(struct call *c, unsigned idx, const struct sdp_session *s, int mi);
+/* Tells the worker where leg idx's phone receives and how (hold); who is
+ * that phone's SIP leg (its address guards the latch; NULL: unknown). */
+int callm_apply_remote(struct call *c, unsigned idx, const struct leg *who,
+		       const struct sdp_session *s, int mi);
 /* Writes `in` anchored on our port of leg idx into out, and keeps it as
  * the last SDP sent there. */
 int callm_anchor(struct call *c, unsigned idx, struct leg *towards, const struct sdp_session *in,

@@ -123,7 +123,7 @@ int callm_take_offer_a(struct call *c, const char *sdp, size_t len, uint16_t *st
 	int err = callm_parse(sdp, len, &s, &mi, status);
 	if (err)
 		return err;
-	err = callm_apply_remote(c, 0, s, mi);
+	err = callm_apply_remote(c, 0, &c->a, s, mi);
 	if (err) {
 		sdp_free(s);
 		*status = err == EBADMSG ? 488 : 500;
@@ -165,7 +165,7 @@ int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
 	int err = callm_parse(sdp, len, &s, &mi, status);
 	if (err)
 		return err;
-	err = callm_apply_remote(c, fi, s, mi);
+	err = callm_apply_remote(c, fi, from, s, mi);
 	if (err) {
 		sdp_free(s);
 		*status = err == EBADMSG ? 488 : 500;
@@ -204,7 +204,7 @@ void callm_ack_answer(struct call *c, struct leg *l, const char *sdp, size_t len
 			 c->id, idx ? "callee" : "caller");
 		return;
 	}
-	int err = mi == cm->audio_idx ? callm_apply_remote(c, idx, s, mi) : EPROTO;
+	int err = mi == cm->audio_idx ? callm_apply_remote(c, idx, l, s, mi) : EPROTO;
 	struct call_media_leg *cl = &cm->leg[idx];
 	struct nego_leg nl;
 	if (!err && !nego_leg_from_answer(&nl, &s->media[mi]) && !nego_leg_same_codec(&nl, &cl->cur))
