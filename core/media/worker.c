@@ -168,7 +168,9 @@ static void call_connect(struct media_worker *w, struct mcall *c)
 		l->last_rx = now;
 		relay_watch(l);
 	}
-	log_info(MEDIA_TAG, "call %u: legs %u <-> %u relaying on worker %u", c->id,
+	/* "connected", not "relaying": whether the audio is relayed or
+	 * transcoded is the call layer's line ("call N: relaying ...") */
+	log_info(MEDIA_TAG, "call %u: legs %u <-> %u connected on worker %u", c->id,
 		 c->leg[0].port, c->leg[1].port, w->idx);
 }
 

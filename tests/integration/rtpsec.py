@@ -161,9 +161,72 @@ def test_rtp_ports_random(ctx):
     check(sum(1 for s in steps if abs(s) <= 4) <= 2, 'ports next to each other: %r' % ports)
 
 
+# --- a shared codec is relayed, and the log says so ----------------------------
+
+def relay_call(ctx, codecs_a, codecs_b, tag, **kw):
+    """Two baresip phones through Hookflash; returns the finished
+    media.Call after checking both heard each other."""
+    import media  # noqa: E402 (the softphone machinery, imported only when used)
+    e = media.env(ctx)
+    c = media.Call(e, codecs_a, codecs_b, tag=tag, **kw).run()
+    return media, e, c
+
+
+def relay_lines(d, call_id):
+    return re.findall(r'call %s: (?:relaying|transcoding)[^\n]*' % call_id, d.log())
+
+
+def check_relayed(media, c, codec):
+    """One codec on both legs in the CDR, no "transcoding" line and a
+    "relaying" line at info for the call."""
+    lines = relay_lines(c.e.d, c.call_id)
+    c.verify(c.check_audio,
+             lambda: check(c.row['codec'] == codec, 'CDR codec %r (want %r: one codec, relayed)'
+                           % (c.row['codec'], codec)),
+             lambda: check(not c.transcoding_lines() and lines and 'relaying' in lines[0],
+                           'hookflashd on relaying/transcoding call %s: %r' % (c.call_id, lines)),
+             lambda: check(re.search(r'info +\[call\] call %s: relaying' % c.call_id, c.e.d.log()),
+                           'no "relaying" line at info for call %s' % c.call_id))
+
+
+def test_relay_shared_codec_pcmu_first_both_opus(ctx):
+    """Two identical phones, PCMU first and opus too (issue #17): the call
+    is relayed on one codec, never PCMU<->opus, and the log says
+    relaying."""
+    media, e, c = relay_call(ctx, 'pcmu,opus', 'pcmu,opus', 'share2', expect_a='pcmu', expect_b='pcmu')
+    check_relayed(media, c, 'PCMU/8000')
+
+
+def test_relay_shared_codec_pcmu_first_caller_opus(ctx):
+    """A offers PCMU then opus, B only PCMU: relayed on PCMU."""
+    media, e, c = relay_call(ctx, 'pcmu,opus', 'pcmu', 'share1', expect_a='pcmu', expect_b='pcmu')
+    check_relayed(media, c, 'PCMU/8000')
+
+
+def test_relay_shared_codec_pcmu_first_callee_opus(ctx):
+    """A offers only PCMU, B PCMU then opus: relayed on PCMU."""
+    media, e, c = relay_call(ctx, 'pcmu', 'pcmu,opus', 'share3', expect_a='pcmu', expect_b='pcmu')
+    check_relayed(media, c, 'PCMU/8000')
+
+
+def test_transcode_logged_with_reason(ctx):
+    """A only opus, B only PCMU: transcoded, and the log says so at info
+    with the reason."""
+    media, e, c = relay_call(ctx, 'opus', 'pcmu', 'why')
+    lines = relay_lines(e.d, c.call_id)
+    c.verify(c.check_audio, lambda: check(
+        any(re.search(r'transcoding opus/48000 ?<-> ?PCMU/8000: callee answered only PCMU', l) for l in lines)
+        and re.search(r'info +\[call\] call %s: transcoding' % c.call_id, e.d.log()),
+        'hookflashd on call %s: %r' % (c.call_id, lines)))
+
+
 TESTS = [
     test_rtp_bleed_stranger_in_latch_window,
     test_rtp_ports_random,
+    test_relay_shared_codec_pcmu_first_both_opus,
+    test_relay_shared_codec_pcmu_first_caller_opus,
+    test_relay_shared_codec_pcmu_first_callee_opus,
+    test_transcode_logged_with_reason,
 ]
 
 
