@@ -240,6 +240,11 @@ enum call_next { CALL_NEXT_BUSY, CALL_NEXT_NOANSWER, CALL_NEXT_UNAVAIL, CALL_NEX
  * chain ends in hangup): on to its next destination. */
 void call_next(struct call *c, enum call_next why, uint16_t status, const char *reason,
 	       const char *side);
+/* The info line of a call that ended unanswered: caller, dialled number,
+ * status and reason (NULL: the status's phrase), how it is counted
+ * (disposition), why and who ended it. */
+void call_log_failed(const struct call *c, uint16_t status, const char *reason,
+		     const char *disposition, const char *cause, const char *side);
 
 /* call_app.c */
 /* Finds the app for a destination (app:NAME or a kind an app serves);

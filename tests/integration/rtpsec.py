@@ -220,6 +220,95 @@ def test_transcode_logged_with_reason(ctx):
         'hookflashd on call %s: %r' % (c.call_id, lines)))
 
 
+# --- failed calls in the daemon log ---------------------------------------------
+
+def failed_line(d, caller, dialled, status):
+    """The info line of a failed call: caller, dialled number, status and
+    reason, e.g. "call 7 failed: 6001 -> 6002: 486 Busy Here (busy)"."""
+    pat = r'info +\[call\] call \d+ failed: %s -> %s: %d [A-Za-z]' % (caller, dialled, status)
+    return [l for l in d.log().splitlines() if re.search(pat, l)]
+
+
+def test_failed_calls_logged(ctx):
+    """404 (unknown number), 480 (not registered), 486 (busy), 487 (the
+    caller cancels) and 603 (declined): each leaves one line at info with
+    the caller, the dialled number, the status and the reason."""
+    e = env(ctx)
+    caller = e.ext(trusted=True)
+    cases = []
+
+    # 486: the phone is busy, and busy means hang up
+    busy = e.ext('--busy', 'hangup')
+    a, b, oc, inv = setup_call(e, caller, busy, sdp(40010, [PCMU], ip=TRUSTED_IP))
+    try:
+        check(inv is not None, 'B got no INVITE')
+        b.respond(inv, 486, to_tag=rand_hex(8))
+        f = oc.wait_final(5)
+        check(f is not None and f.status == 486, 'A: %s' % show(f))
+        cases.append((busy, 486, 'Busy Here'))
+    finally:
+        a.close()
+        b.close()
+
+    # 603: declined
+    dec = e.ext('--busy', 'hangup')
+    a, b, oc, inv = setup_call(e, caller, dec, sdp(40012, [PCMU], ip=TRUSTED_IP))
+    try:
+        check(inv is not None, 'B got no INVITE')
+        b.respond(inv, 603, to_tag=rand_hex(8))
+        f = oc.wait_final(5)
+        check(f is not None and f.status >= 400, 'A: %s' % show(f))
+        cases.append((dec, f.status, f.reason if hasattr(f, 'reason') else ''))
+    finally:
+        a.close()
+        b.close()
+
+    # 487: the caller cancels while it rings
+    ring = e.ext()
+    a, b, oc, inv = setup_call(e, caller, ring, sdp(40014, [PCMU], ip=TRUSTED_IP))
+    try:
+        check(inv is not None, 'B got no INVITE')
+        b.respond(inv, 180, to_tag=rand_hex(8))
+        oc.wait_ringing(5)
+        oc.cancel()
+        cases.append((ring, 487, 'Request Terminated'))
+    finally:
+        a.close()
+        b.close()
+
+    # 480: an extension with no phone, whose unavailable destination is hangup
+    gone = e.ext('--unavailable', 'hangup')
+    a = Phone(e.d.sip_port, caller, ip=TRUSTED_IP, name='A')
+    try:
+        oc = a.call(gone, sdp(40016, [PCMU], ip=TRUSTED_IP))
+        f = oc.wait_final(8)
+        check(f is not None and f.status == 480, 'A (unregistered callee): %s' % show(f))
+        cases.append((gone, 480, 'Temporarily Unavailable'))
+    finally:
+        a.close()
+
+    # 404: a number nobody has (announced, then 404)
+    a = Phone(e.d.sip_port, caller, ip=TRUSTED_IP, name='A')
+    try:
+        oc = a.call('7999', sdp(40018, [PCMU], ip=TRUSTED_IP))
+        f = oc.wait_final(30)
+        check(f is not None and f.status == 404, 'A (unknown number): %s' % show(f))
+        cases.append(('7999', 404, 'Not Found'))
+    finally:
+        a.close()
+
+    missing = []
+    for dialled, status, _ in cases:
+        if not hf.wait_for(lambda: failed_line(e.d, caller, dialled, status), 3, 0.05):
+            missing.append('%s %d' % (dialled, status))
+    ended = [l for l in e.d.log().splitlines() if '[call]' in l and ('ended' in l or 'failed' in l)]
+    check(not missing, 'no "call N failed: %s -> NUMBER: STATUS REASON" line at info for %s; the call lines:\n%s'
+          % (caller, ', '.join(missing), '\n'.join(ended[-12:])))
+    for dialled, status, _ in cases:
+        check(len(failed_line(e.d, caller, dialled, status)) == 1, 'more than one line for %s %d: %r'
+              % (dialled, status, failed_line(e.d, caller, dialled, status)))
+
+
 TESTS = [
     test_rtp_bleed_stranger_in_latch_window,
     test_rtp_ports_random,
@@ -227,6 +316,7 @@ TESTS = [
     test_relay_shared_codec_pcmu_first_caller_opus,
     test_relay_shared_codec_pcmu_first_callee_opus,
     test_transcode_logged_with_reason,
+    test_failed_calls_logged,
 ]
 
 
