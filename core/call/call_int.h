@@ -89,6 +89,8 @@ struct leg {
 	/* our 2xx to its offer-less re-INVITE carried an offer: the answer
 	 * comes in the ACK (callm_ack_answer) */
 	bool answer_in_ack;
+	/* B: sent again with the other RTP profile (callm_retry_offer_to_b) */
+	bool profile_retried;
 
 	struct list reqs;    /* struct leg_req, newest first */
 	char via[160];       /* "SIP/2.0/UDP host:port" towards this leg */
@@ -289,6 +291,12 @@ int callm_take_offer_a(struct call *c, const char *sdp, size_t len, uint16_t *st
 void callm_set_callee(struct call *c, const struct ext *callee);
 /* A's offer -> the offer for the B legs. */
 int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status);
+/* A fork refused that offer with status: for 488, 415 and 606 the same
+ * offer with the other RTP profile (RTP/SAVP for one sent as RTP/AVP, a
+ * phone that requires SRTP; RTP/AVP for one sent as RTP/SAVP) where the
+ * callee's SRTP policy allows it, to send the fork once more. ENOENT:
+ * nothing else to try. */
+int callm_retry_offer_to_b(struct call *c, uint16_t status, struct sbuf *out);
 /* Our own answer to A's offer, for an app: A's format and keys are set
  * and A hears us (nothing of B). */
 int callm_answer_local(struct call *c, struct sbuf *out);

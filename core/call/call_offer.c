@@ -40,9 +40,9 @@ static int take_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 }
 
 /* Our offer to the other leg from the pending offer of leg fi, anchored,
- * into out. */
+ * into out; retry: with the other RTP profile (callm_make_offer_crypto). */
 static int offer_from(struct call *c, unsigned fi, struct leg *towards, struct sbuf *out,
-		      uint16_t *status)
+		      bool retry, uint16_t *status)
 {
 	struct call_media *cm = c->media;
 	unsigned ti = 1 - fi;
@@ -65,7 +65,7 @@ static int offer_from(struct call *c, unsigned fi, struct leg *towards, struct s
 	if (nego_offer(&d->media[mi], &in, &buf))
 		err = callm_refuse(c, status, 488, "no common codec");
 	if (!err)
-		err = callm_make_offer_crypto(c, fi, ti, &d->media[mi], s->media[mi].proto, status);
+		err = callm_make_offer_crypto(c, fi, ti, &d->media[mi], s->media[mi].proto, retry, status);
 	if (!err) {
 		err = callm_anchor(c, ti, towards, d, mi, out);
 		if (err)
@@ -79,7 +79,7 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 		      struct leg *towards, struct sbuf *out, uint16_t *status)
 {
 	int err = take_offer(c, fi, s, mi, status);
-	return err ? err : offer_from(c, fi, towards, out, status);
+	return err ? err : offer_from(c, fi, towards, out, false, status);
 }
 
 int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
@@ -152,7 +152,23 @@ int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status)
 	 * formats and keys (callee's answer, early or final), so nothing the
 	 * callee sends before it answers can reach an SRTP caller in the
 	 * clear, or the caller in a codec it never agreed to. */
-	return offer_from(c, 0, &c->a, out, status);
+	return offer_from(c, 0, &c->a, out, false, status);
+}
+
+int callm_retry_offer_to_b(struct call *c, uint16_t status, struct sbuf *out)
+{
+	struct call_media *cm = c->media;
+	if (status != 488 && status != 415 && status != 606)
+		return ENOENT;
+	if (!cm || !cm->offer || cm->offer_from != 0)
+		return ENOENT;
+	uint16_t st = 500;
+	bool savp = !cm->leg[1].sent_savp;
+	int err = offer_from(c, 0, &c->a, out, true, &st);
+	if (!err)
+		log_info(CALL_TAG, "call %u: the callee refused RTP/%s (%u): offering RTP/%s", c->id,
+			 savp ? "AVP" : "SAVP", status, savp ? "SAVP" : "AVP");
+	return err ? ENOENT : 0;
 }
 
 int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,

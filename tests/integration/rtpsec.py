@@ -163,12 +163,41 @@ def test_rtp_ports_random(ctx):
 
 # --- a shared codec is relayed, and the log says so ----------------------------
 
+# phone RTP ports of our own (media.py's PHONE_PORTS are shared with every
+# media test on this machine, and a capture by port range would mix them)
+OWN_PHONE_PORTS = [((26100, 26198), (27100, 27198)), ((28100, 28198), (29100, 29198))]
+
+
+def media_env(ctx):
+    """A media.MediaEnv of this module's own, its phones on OWN_PHONE_PORTS."""
+    import media  # noqa: E402 (the softphone machinery, imported only when used)
+    e = getattr(ctx, 'rtpsec_media_env', None)
+    if e is None or e.d.proc is None or not e.d.alive():
+        e = ctx.rtpsec_media_env = media.MediaEnv(ctx)
+        lo, hi = e.d.rtp_base, e.d.rtp_base + 999
+        e.ports_a, e.ports_b = next(
+            pair for pair in OWN_PHONE_PORTS if all(r[1] + 1 < lo or r[0] > hi for r in pair))
+    return e
+
+
+def own_streams(c):
+    """c's RTP on the wire (wire.wire_streams) without other daemons'
+    packets: the other end of each packet must be our daemon's RTP range
+    (tests of other checkouts on this machine use these ports too)."""
+    from wire import wire_streams  # noqa: E402
+    lo, hi = c.e.d.rtp_base, c.e.d.rtp_base + 999
+    st = wire_streams(c.cap, c)
+    return {k: [p for p in v if lo <= (p['dst'] if k.startswith('from') else p['src']) <= hi]
+            for k, v in st.items()}
+
+
 def relay_call(ctx, codecs_a, codecs_b, tag, **kw):
     """Two baresip phones through Hookflash; returns the finished
     media.Call after checking both heard each other."""
-    import media  # noqa: E402 (the softphone machinery, imported only when used)
-    e = media.env(ctx)
+    import media  # noqa: E402
+    e = media_env(ctx)
     c = media.Call(e, codecs_a, codecs_b, tag=tag, **kw).run()
+    c._streams = own_streams(c)
     return media, e, c
 
 
@@ -218,6 +247,65 @@ def test_transcode_logged_with_reason(ctx):
         any(re.search(r'transcoding opus/48000 ?<-> ?PCMU/8000: callee answered only PCMU', l) for l in lines)
         and re.search(r'info +\[call\] call %s: transcoding' % c.call_id, e.d.log()),
         'hookflashd on call %s: %r' % (c.call_id, lines)))
+
+
+# --- SRTP-requiring phones under the default policy ------------------------------
+
+def srtp_call(ctx, enc_a, enc_b, tag):
+    """A (baresip mediaenc enc_a) calls B (enc_b), both PCMU, both
+    extensions on the default SRTP policy (optional)."""
+    import media  # noqa: E402
+    e = media_env(ctx)
+    c = media.Call(e, 'pcmu', 'pcmu', enc_a=enc_a, enc_b=enc_b, tag=tag).run()
+    c._streams = own_streams(c)
+    return c
+
+
+def check_both_srtp(c):
+    """Both phones turned SRTP on, and all four streams on the wire are
+    noise (SRTP both ways on both legs)."""
+    from wire import say, stream_facts  # noqa: E402
+    for x, p in (('A', c.a), ('B', c.b)):
+        check('SRTP is Enabled' in p.log(), '%s %r never turned SRTP on' % (x, p))
+    facts = {k: stream_facts(v) for k, v in c.streams().items()}
+    table = '\n'.join('  %-6s %4d packets, payload %3d bytes, entropy %.2f bit/byte' % ((k,) + f[:3])
+                      for k, f in facts.items())
+    say('on the wire:\n' + table)
+    need = int(c.talked / 0.02 * 0.6)
+    for k, f in facts.items():
+        check(f[0] >= need and f[2] > 7.5 and f[1] == 170,
+              'on the wire %s: want >= %d SRTP packets (170 bytes, entropy > 7.5):\n%s' % (k, need, table))
+
+
+def refused_then_retried(c, profile):
+    return re.search(r'call %s: the callee refused RTP/\S+ \(488\): offering RTP/%s' % (c.call_id, profile),
+                     c.e.d.log())
+
+
+def test_srtp_both_phones_require_srtp(ctx):
+    """Two phones that require SRTP (baresip srtp-mand: RTP/SAVP only),
+    default policy: the callee refuses the RTP/AVP offer (488), Hookflash
+    offers it RTP/SAVP, and the call works encrypted on both legs."""
+    c = srtp_call(ctx, 'srtp-mand', 'srtp-mand', 'savp2')
+    c.verify(c.check_codecs, c.check_audio, lambda: check_both_srtp(c),
+             lambda: check(refused_then_retried(c, 'SAVP'), 'no retry with RTP/SAVP in the log'))
+
+
+def test_srtp_plain_caller_to_srtp_required_callee(ctx):
+    """A plain phone calls a phone that requires SRTP, default policy:
+    B's leg is SRTP (after the retry), A's plain."""
+    from wire import check_srtp_wire  # noqa: E402
+    c = srtp_call(ctx, None, 'srtp-mand', 'savpb')
+    c.verify(c.check_codecs, c.check_audio, lambda: check_srtp_wire(c, 'B', 'A'),
+             lambda: check(refused_then_retried(c, 'SAVP'), 'no retry with RTP/SAVP in the log'))
+
+
+def test_srtp_required_caller_to_plain_callee(ctx):
+    """A phone that requires SRTP calls a plain phone: A's leg SRTP, B's
+    plain, and no retry was needed."""
+    from wire import check_srtp_wire  # noqa: E402
+    c = srtp_call(ctx, 'srtp-mand', None, 'savpa')
+    c.verify(c.check_codecs, c.check_audio, lambda: check_srtp_wire(c, 'A', 'B'))
 
 
 # --- failed calls in the daemon log ---------------------------------------------
@@ -317,6 +405,9 @@ TESTS = [
     test_relay_shared_codec_pcmu_first_callee_opus,
     test_transcode_logged_with_reason,
     test_failed_calls_logged,
+    test_srtp_both_phones_require_srtp,
+    test_srtp_plain_caller_to_srtp_required_callee,
+    test_srtp_required_caller_to_plain_callee,
 ]
 
 
