@@ -89,8 +89,9 @@ struct leg {
 	/* our 2xx to its offer-less re-INVITE carried an offer: the answer
 	 * comes in the ACK (callm_ack_answer) */
 	bool answer_in_ack;
-	/* B: sent again with the other RTP profile (callm_retry_offer_to_b) */
-	bool profile_retried;
+	/* B: how many times the INVITE was sent again with another RTP
+	 * profile (callm_retry_offer_to_b) */
+	uint8_t profile_tries;
 
 	struct list reqs;    /* struct leg_req, newest first */
 	char via[160];       /* "SIP/2.0/UDP host:port" towards this leg */
@@ -292,11 +293,12 @@ void callm_set_callee(struct call *c, const struct ext *callee);
 /* A's offer -> the offer for the B legs. */
 int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status);
 /* A fork refused that offer with status: for 488, 415 and 606 the same
- * offer with the other RTP profile (RTP/SAVP for one sent as RTP/AVP, a
- * phone that requires SRTP; RTP/AVP for one sent as RTP/SAVP) where the
- * callee's SRTP policy allows it, to send the fork once more. ENOENT:
- * nothing else to try. */
-int callm_retry_offer_to_b(struct call *c, uint16_t status, struct sbuf *out);
+ * offer with another RTP profile, to send the fork again. attempt 1: the
+ * other profile (RTP/SAVP for one sent as RTP/AVP, a phone that requires
+ * SRTP; RTP/AVP for one sent as RTP/SAVP); attempt 2, after RTP/AVP and
+ * RTP/SAVP were refused: RTP/SAVPF; each where the callee's SRTP policy
+ * allows it. ENOENT: nothing else to try. */
+int callm_retry_offer_to_b(struct call *c, uint16_t status, int attempt, struct sbuf *out);
 /* Our own answer to A's offer, for an app: A's format and keys are set
  * and A hears us (nothing of B). */
 int callm_answer_local(struct call *c, struct sbuf *out);

@@ -109,11 +109,12 @@ int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key 
 /* The offer from leg fi: its crypto, answered with a key of ours. */
 int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
 			    uint16_t *status);
-/* Our crypto in the offer m towards leg ti (offerer fi). retry: the
- * same keys with the other RTP profile than the last offer that was not
- * a retry (ENOENT, nothing refused, when ti's policy forbids it). */
+/* Our crypto in the offer m towards leg ti (offerer fi). retry 1: the
+ * same keys with the other RTP profile than the first offer; retry 2
+ * (the first was RTP/AVP): RTP/SAVPF. ENOENT, nothing refused, when ti's
+ * policy forbids it. */
 int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
-			    struct pl in_proto, bool retry, uint16_t *status);
+			    struct pl in_proto, int retry, uint16_t *status);
 /* Leg ti's crypto answer to our offer: the keys to use (*on). */
 int callm_take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media *m,
 			     bool *on, struct sdes_key *local, struct sdes_key *remote,

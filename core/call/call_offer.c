@@ -40,9 +40,9 @@ static int take_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 }
 
 /* Our offer to the other leg from the pending offer of leg fi, anchored,
- * into out; retry: with the other RTP profile (callm_make_offer_crypto). */
+ * into out; retry: 1, 2 for another RTP profile (callm_make_offer_crypto). */
 static int offer_from(struct call *c, unsigned fi, struct leg *towards, struct sbuf *out,
-		      bool retry, uint16_t *status)
+		      int retry, uint16_t *status)
 {
 	struct call_media *cm = c->media;
 	unsigned ti = 1 - fi;
@@ -79,7 +79,7 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 		      struct leg *towards, struct sbuf *out, uint16_t *status)
 {
 	int err = take_offer(c, fi, s, mi, status);
-	return err ? err : offer_from(c, fi, towards, out, false, status);
+	return err ? err : offer_from(c, fi, towards, out, 0, status);
 }
 
 int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
@@ -152,22 +152,24 @@ int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status)
 	 * formats and keys (callee's answer, early or final), so nothing the
 	 * callee sends before it answers can reach an SRTP caller in the
 	 * clear, or the caller in a codec it never agreed to. */
-	return offer_from(c, 0, &c->a, out, false, status);
+	return offer_from(c, 0, &c->a, out, 0, status);
 }
 
-int callm_retry_offer_to_b(struct call *c, uint16_t status, struct sbuf *out)
+int callm_retry_offer_to_b(struct call *c, uint16_t status, int attempt, struct sbuf *out)
 {
 	struct call_media *cm = c->media;
 	if (status != 488 && status != 415 && status != 606)
 		return ENOENT;
-	if (!cm || !cm->offer || cm->offer_from != 0)
+	if (!cm || !cm->offer || cm->offer_from != 0 || attempt < 1 || attempt > 2)
 		return ENOENT;
 	uint16_t st = 500;
-	bool savp = !cm->leg[1].sent_savp;
-	int err = offer_from(c, 0, &c->a, out, true, &st);
-	if (!err)
-		log_info(CALL_TAG, "call %u: the callee refused RTP/%s (%u): offering RTP/%s", c->id,
-			 savp ? "AVP" : "SAVP", status, savp ? "SAVP" : "AVP");
+	int err = offer_from(c, 0, &c->a, out, attempt, &st);
+	if (!err) {
+		char now[16];
+		pl_strcpy(cm->sent[1]->media[cm->audio_idx].proto, now, sizeof(now));
+		log_info(CALL_TAG, "call %u: the callee refused our offer (%u): offering %s (try %d)",
+			 c->id, status, now, attempt + 1);
+	}
 	return err ? ENOENT : 0;
 }
 

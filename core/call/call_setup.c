@@ -184,19 +184,20 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 }
 
 /* A phone that refused our offer's RTP profile (488, 415, 606: it
- * requires SRTP, or takes only plain RTP) is sent the offer once more
- * with the other profile, as a new fork to the same contact. */
+ * requires SRTP, or takes only plain RTP) is sent the offer again with
+ * another profile (at most twice), as a new fork to the same contact. */
 static bool fork_retry(struct leg *b, uint16_t status)
 {
 	struct call *c = b->call;
-	if (b->stale || c->ending || c->winner || b->profile_retried)
+	if (b->stale || c->ending || c->winner || b->profile_tries >= 2)
 		return false;
+	int attempt = b->profile_tries + 1;
 	struct sbuf offer;
 	sbuf_init(&offer);
-	bool ok = !callm_retry_offer_to_b(c, status, &offer) &&
+	bool ok = !callm_retry_offer_to_b(c, status, attempt, &offer) &&
 		  !fork_to(c, b->dlg.remote_target, &b->dlg.peer, offer.p, offer.len);
 	if (ok)
-		c->b[c->nb - 1]->profile_retried = true;
+		c->b[c->nb - 1]->profile_tries = (uint8_t)attempt;
 	sbuf_free(&offer);
 	return ok;
 }

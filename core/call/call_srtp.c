@@ -19,10 +19,12 @@ void callm_strip_crypto(struct sdp_session *d)
 		d->media[i].ncrypto = 0;
 }
 
-/* "RTP/AVP" or "RTP/AVPF" with or without the S of SRTP. */
-static struct pl rtp_proto(struct pl in, bool secure)
+/* "RTP/AVP" or "RTP/AVPF" with or without the S of SRTP; flip_fb: the
+ * other of AVP/AVPF than in. */
+static struct pl rtp_proto(struct pl in, bool secure, bool flip_fb)
 {
 	bool fb = in.l && (in.p[in.l - 1] == 'F' || in.p[in.l - 1] == 'f');
+	fb = fb != flip_fb;
 	if (secure)
 		return fb ? PL("RTP/SAVPF") : PL("RTP/SAVP");
 	return fb ? PL("RTP/AVPF") : PL("RTP/AVP");
@@ -119,10 +121,12 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
  * an encrypted call stays encrypted where the phone can; else none.
  * A phone that requires SRTP refuses RTP/AVP outright (488: baresip
  * srtp-mand, Yealink "compulsory", Grandstream "enabled and forced"), and
- * a plain one may refuse RTP/SAVP: the retry offers the other profile,
- * with the keys already offered (other forks may still answer them). */
+ * a plain one may refuse RTP/SAVP: retry 1 offers the other profile,
+ * retry 2 (after RTP/SAVP was refused too) RTP/SAVPF (baresip
+ * srtp-mandf takes nothing else), with the keys already offered (other
+ * forks may still answer them). */
 int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
-			     struct pl in_proto, bool retry, uint16_t *status)
+			     struct pl in_proto, int retry, uint16_t *status)
 {
 	struct call_media *cm = c->media;
 	struct call_media_leg *l = &cm->leg[ti];
@@ -133,8 +137,9 @@ int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp
 	if (!retry && l->srtp && l->phone_savp && pol != NEGO_SRTP_OFF)
 		want = savp = true; /* a re-offer to a phone on RTP/SAVP */
 	if (retry) {
-		savp = !l->sent_savp;
-		if ((savp && pol == NEGO_SRTP_OFF) || (!savp && pol == NEGO_SRTP_REQUIRED))
+		savp = retry == 2 || !l->sent_savp;
+		if ((savp && pol == NEGO_SRTP_OFF) || (!savp && pol == NEGO_SRTP_REQUIRED) ||
+		    (retry == 2 && l->sent_savp))
 			return ENOENT;
 		want = want || savp;
 	}
@@ -148,7 +153,7 @@ int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp
 		l->sent_savp = savp;
 	l->offered_savp = false;
 	m->ncrypto = 0;
-	m->proto = rtp_proto(in_proto, savp);
+	m->proto = rtp_proto(in_proto, savp, retry == 2);
 	if (!want)
 		return 0;
 	int err = 0;

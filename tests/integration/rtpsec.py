@@ -278,7 +278,7 @@ def check_both_srtp(c):
 
 
 def refused_then_retried(c, profile):
-    return re.search(r'call %s: the callee refused RTP/\S+ \(488\): offering RTP/%s' % (c.call_id, profile),
+    return re.search(r'call %s: the callee refused our offer \(488\): offering RTP/%s ' % (c.call_id, profile),
                      c.e.d.log())
 
 
@@ -298,6 +298,15 @@ def test_srtp_plain_caller_to_srtp_required_callee(ctx):
     c = srtp_call(ctx, None, 'srtp-mand', 'savpb')
     c.verify(c.check_codecs, c.check_audio, lambda: check_srtp_wire(c, 'B', 'A'),
              lambda: check(refused_then_retried(c, 'SAVP'), 'no retry with RTP/SAVP in the log'))
+
+
+def test_srtp_plain_caller_to_srtp_mandf_callee(ctx):
+    """The same with a callee that requires SRTP with feedback (baresip
+    srtp-mandf: RTP/SAVPF only)."""
+    from wire import check_srtp_wire  # noqa: E402
+    c = srtp_call(ctx, None, 'srtp-mandf', 'savpfb')
+    c.verify(c.check_codecs, c.check_audio, lambda: check_srtp_wire(c, 'B', 'A'),
+             lambda: check(refused_then_retried(c, 'SAVPF'), 'no retry with RTP/SAVPF in the log'))
 
 
 def test_srtp_required_caller_to_plain_callee(ctx):
@@ -407,6 +416,7 @@ TESTS = [
     test_failed_calls_logged,
     test_srtp_both_phones_require_srtp,
     test_srtp_plain_caller_to_srtp_required_callee,
+    test_srtp_plain_caller_to_srtp_mandf_callee,
     test_srtp_required_caller_to_plain_callee,
 ]
 
