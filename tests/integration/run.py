@@ -42,6 +42,7 @@ import ext_calls  # noqa: E402
 import prompts  # noqa: E402
 import mail  # noqa: E402
 import mwi  # noqa: E402
+import rtpsec  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -938,6 +939,7 @@ TESTS = [
 TESTS += calls.TESTS + audio.TESTS + nego.TESTS + media.TESTS + apps.TESTS + ext_calls.TESTS + web.TESTS + vmstore.TESTS + voicemail.TESTS + mail.TESTS + webvm.TESTS
 TESTS += prompts.TESTS
 TESTS += mwi.TESTS
+TESTS += rtpsec.TESTS
 
 
 class TestTimeout(Exception):
