@@ -19,9 +19,12 @@
  *   towards the caller, so DTMF keeps working across the two forms.
  * - Answering the caller before the callee does (ringback in a 183) fixes
  *   the caller's codec for the call (RFC 6337 3.1: the 2xx repeats that
- *   answer), so it is the codec our offer to the callee lists first (that
- *   we decode): a callee that takes the first codec offered (baresip,
- *   most phones) is then relayed.
+ *   answer): the caller's first codec the callee may use, which under the
+ *   system default is the first of our offer to the callee, so a callee
+ *   that takes the first codec offered (baresip, most phones) is relayed.
+ *   Towards an extension with its own list whose order differs from the
+ *   caller's, such a callee is still transcoded (we cannot know which
+ *   codec it will pick; the log says so).
  * - CN (RFC 3389) is dropped: the worker does not decode comfort noise,
  *   and a phone that gets no CN simply sends none.
  */
@@ -424,9 +427,11 @@ int nego_answer(struct sdp_media *m, const struct nego_in *in, const struct sdp_
 			return ENOENT;
 		const struct nego_leg *cur = in->from_cur && in->from_cur->set ? in->from_cur : NULL;
 		/* round 0: the codec in use (a re-offer); round 1, answering
-		 * before the callee does (ringback): the codec nego_offer put
-		 * first towards it, so a callee taking the first codec offered
-		 * is relayed, not transcoded; round 2: the first we decode */
+		 * before the callee does (ringback): the offerer's first codec
+		 * the callee's policy allows, which under the system default
+		 * is the first of our offer to it, so a callee taking the first
+		 * codec offered is relayed, not transcoded; round 2: the first
+		 * we decode */
 		for (int round = cur ? 0 : 1; round < 3 && !chosen; round++) {
 			if (round == 1 && ans)
 				continue;
@@ -437,7 +442,7 @@ int nego_answer(struct sdp_media *m, const struct nego_in *in, const struct sdp_
 				fmt_info(&o->fmts[i], &fi);
 				if (!fi.codec || is_aux(&fi) || o->fmts[i].pt < 0 || !allowed(in->from, &fi))
 					continue;
-				int r = round == 1 ? order(in->to, fi.codec) : 0;
+				int r = round == 1 && rank(in->to, fi.codec) < 0 ? -1 : 0;
 				if ((round == 0 && fi.codec != cur->codec) || r < 0 || (best >= 0 && r >= best))
 					continue;
 				best = r;

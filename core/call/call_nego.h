@@ -107,9 +107,9 @@ int nego_offer(struct sdp_media *m, const struct nego_in *in, struct nego_buf *b
 
 /* Our answer to the offerer: replaces the formats of m (the audio m= line
  * of the answer being built) and its ptime. ans is to's answer to our
- * offer, or NULL to answer before it (ringback: then the offerer's codec
- * that to's policy ranks best, i.e. the one our offer to `to` lists
- * first, else its first allowed codec we decode). When to chose a codec the offerer offered,
+ * offer, or NULL to answer before it (ringback: then the offerer's first
+ * codec we decode that to's policy allows too, else its first allowed
+ * codec we decode). When to chose a codec the offerer offered,
  * that codec (pass-through); else the offerer's codec in use (re-offer)
  * or its most preferred allowed one we decode, which the worker
  * transcodes. telephone-event iff the offerer offered it. *lf (and *lt

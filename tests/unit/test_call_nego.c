@@ -420,7 +420,7 @@ static void test_answer_before_callee(void **state)
  * A PCMU: B taking the first codec offered was transcoded PCMU<->opus.
  * Now the offer keeps A's order and the ringback answer names the codec
  * the offer lists first; a callee's own list still ranks A's codecs, and
- * then the ringback follows it. */
+ * the ringback then names A's first codec that list allows. */
 static void test_answer_before_callee_matches_offer(void **state)
 {
 	(void)state;
@@ -438,11 +438,17 @@ static void test_answer_before_callee_matches_offer(void **state)
 	assert_string_equal(fmts_str(&x.m), "0:PCMU/8000 101:telephone-event/8000");
 	ex_free(&x);
 
-	/* a callee whose own list puts opus first: opus both ways */
+	/* a callee whose own list puts opus first: offered opus first, and
+	 * A is answered its own first codec that list allows */
 	ex_init(&x, a, "", "opus,PCMU", true);
 	assert_int_equal(nego_offer(&x.m, &x.in, &x.buf), 0);
 	assert_string_equal(fmts_str(&x.m), "96:opus/48000/2 0:PCMU/8000 101:telephone-event/8000");
 	x.m = x.offer->media[0];
+	assert_int_equal(nego_answer(&x.m, &x.in, NULL, &x.buf, &lf, &lt), 0);
+	assert_ptr_equal(lf.codec, &codec_pcmu);
+	ex_free(&x);
+	/* ... and only opus allowed there: opus */
+	ex_init(&x, a, "", "opus", true);
 	assert_int_equal(nego_answer(&x.m, &x.in, NULL, &x.buf, &lf, &lt), 0);
 	assert_ptr_equal(lf.codec, &codec_opus);
 	ex_free(&x);
