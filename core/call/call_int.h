@@ -293,11 +293,10 @@ void callm_set_callee(struct call *c, const struct ext *callee);
 /* A's offer -> the offer for the B legs. */
 int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status);
 /* A fork refused that offer with status: for 488, 415 and 606 the same
- * offer with another RTP profile, to send the fork again. attempt 1: the
- * other profile (RTP/SAVP for one sent as RTP/AVP, a phone that requires
- * SRTP; RTP/AVP for one sent as RTP/SAVP); attempt 2, after RTP/AVP and
- * RTP/SAVP were refused: RTP/SAVPF; each where the callee's SRTP policy
- * allows it. ENOENT: nothing else to try. */
+ * offer with another RTP profile, to send the fork again (attempt 1, 2):
+ * the other of RTP/AVP and RTP/SAVP (RTP/SAVP for a phone that requires
+ * SRTP, RTP/AVP for one that refuses it), then RTP/SAVPF, each where the
+ * callee's SRTP policy allows it. ENOENT: nothing else to try. */
 int callm_retry_offer_to_b(struct call *c, uint16_t status, int attempt, struct sbuf *out);
 /* Our own answer to A's offer, for an app: A's format and keys are set
  * and A hears us (nothing of B). */

@@ -109,10 +109,10 @@ int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key 
 /* The offer from leg fi: its crypto, answered with a key of ours. */
 int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
 			    uint16_t *status);
-/* Our crypto in the offer m towards leg ti (offerer fi). retry 1: the
- * same keys with the other RTP profile than the first offer; retry 2
- * (the first was RTP/AVP): RTP/SAVPF. ENOENT, nothing refused, when ti's
- * policy forbids it. */
+/* Our crypto in the offer m towards leg ti (offerer fi). retry 1, 2: the
+ * same keys with the next RTP profile the first offer did not use (the
+ * other of RTP/AVP and RTP/SAVP, then RTP/SAVPF) that ti's policy
+ * allows; ENOENT, nothing refused, when none is left. */
 int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
 			    struct pl in_proto, int retry, uint16_t *status);
 /* Leg ti's crypto answer to our offer: the keys to use (*on). */

@@ -121,10 +121,11 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
  * an encrypted call stays encrypted where the phone can; else none.
  * A phone that requires SRTP refuses RTP/AVP outright (488: baresip
  * srtp-mand, Yealink "compulsory", Grandstream "enabled and forced"), and
- * a plain one may refuse RTP/SAVP: retry 1 offers the other profile,
- * retry 2 (after RTP/SAVP was refused too) RTP/SAVPF (baresip
- * srtp-mandf takes nothing else), with the keys already offered (other
- * forks may still answer them). */
+ * a plain one may refuse RTP/SAVP. The retries go through the profiles
+ * the policy allows that the first offer did not use: the other of
+ * RTP/AVP and RTP/SAVP, then RTP/SAVPF (baresip srtp-mandf takes nothing
+ * else; with RTP/AVPF in the offer, RTP/SAVP), with the keys already
+ * offered (other forks may still answer them). */
 int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
 			     struct pl in_proto, int retry, uint16_t *status)
 {
@@ -136,11 +137,15 @@ int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp
 	bool savp = want && pol == NEGO_SRTP_REQUIRED;
 	if (!retry && l->srtp && l->phone_savp && pol != NEGO_SRTP_OFF)
 		want = savp = true; /* a re-offer to a phone on RTP/SAVP */
+	bool fb_flip = false;
 	if (retry) {
-		savp = retry == 2 || !l->sent_savp;
-		if ((savp && pol == NEGO_SRTP_OFF) || (!savp && pol == NEGO_SRTP_REQUIRED) ||
-		    (retry == 2 && l->sent_savp))
+		/* step 1: the other of AVP/SAVP, where allowed; step 2: SAVPF */
+		bool flip_ok = l->sent_savp ? pol != NEGO_SRTP_REQUIRED : pol != NEGO_SRTP_OFF;
+		int step = flip_ok ? retry : retry + 1;
+		if (step > 2 || (step == 2 && pol == NEGO_SRTP_OFF))
 			return ENOENT;
+		savp = step == 2 || !l->sent_savp;
+		fb_flip = step == 2;
 		want = want || savp;
 	}
 	bool keep = retry && l->noffered;
@@ -153,7 +158,7 @@ int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp
 		l->sent_savp = savp;
 	l->offered_savp = false;
 	m->ncrypto = 0;
-	m->proto = rtp_proto(in_proto, savp, retry == 2);
+	m->proto = rtp_proto(in_proto, savp, fb_flip);
 	if (!want)
 		return 0;
 	int err = 0;
