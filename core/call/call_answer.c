@@ -20,10 +20,39 @@
 /* --- answers ------------------------------------------------------------------ */
 
 
-/* The answer from leg ti (sdp) to the pending offer of leg fi -> our
- * answer to fi in out. */
-static int take_answer(struct call *c, unsigned fi, struct leg *from, const char *sdp, size_t len,
-		       struct sbuf *out, uint16_t *status)
+/* One line at info per answer: whether the call is relayed on one codec
+ * or transcoded, and why (an admin asking "why is this call transcoded"
+ * gets the answer from the log). fi made the offer, ans is the answer. */
+static void log_codecs(struct call *c, unsigned fi, bool fixed, const struct sdp_media *ans)
+{
+	struct call_media *cm = c->media;
+	const struct nego_leg *a = &cm->leg[0].cur, *b = &cm->leg[1].cur;
+	if (!a->set || !b->set)
+		return;
+	if (nego_leg_same_codec(a, b)) {
+		log_info(CALL_TAG, "call %u: relaying %s/%u, no transcoding (both phones use it)", c->id,
+			 a->enc, a->clock);
+		return;
+	}
+	unsigned ti = 1 - fi;
+	const char *names[2] = { "caller", "callee" };
+	struct nego_in in = {
+		.offer = &cm->offer->media[cm->audio_idx],
+		.from = &cm->pol[fi],
+		.to = &cm->pol[ti],
+	};
+	char why[200];
+	nego_why_transcode(why, sizeof(why), &in, ans, names[fi], names[ti],
+			   fixed ? (cm->a_local ? "by an app" : "early (ringback or early media)") : NULL,
+			   &cm->leg[fi].cur, &cm->leg[ti].cur);
+	log_info(CALL_TAG, "call %u: transcoding %s/%u <-> %s/%u: %s", c->id, a->enc, a->clock, b->enc,
+		 b->clock, why);
+}
+
+/* The answer from leg ti (sdp, sent by the phone of `by`) to the pending
+ * offer of leg fi -> our answer to fi in out. */
+static int take_answer(struct call *c, unsigned fi, struct leg *from, const struct leg *by,
+		       const char *sdp, size_t len, struct sbuf *out, uint16_t *status)
 {
 	struct call_media *cm = c->media;
 	unsigned ti = 1 - fi;
@@ -32,7 +61,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 	int err = callm_parse(sdp, len, &a, &ami, status);
 	if (err)
 		return err;
-	err = callm_apply_remote(c, ti, a, ami);
+	err = callm_apply_remote(c, ti, by, a, ami);
 	if (err) {
 		sdp_free(a);
 		*status = err == EBADMSG ? 488 : 500;
@@ -125,10 +154,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 		callm_note_codec(c);
 		if (fi == 0)
 			callm_stop_tone(c);
-		if (!nego_leg_same_codec(&cm->leg[0].cur, &cm->leg[1].cur))
-			log_debug(CALL_TAG, "call %u: transcoding %s/%u <-> %s/%u", c->id,
-				  cm->leg[0].cur.enc, cm->leg[0].cur.clock, cm->leg[1].cur.enc,
-				  cm->leg[1].cur.clock);
+		log_codecs(c, fi, fixed, &a->media[mi]);
 	}
 	sdes_key_wipe(&t_local);
 	sdes_key_wipe(&t_remote);
@@ -141,8 +167,7 @@ static int take_answer(struct call *c, unsigned fi, struct leg *from, const char
 int callm_answer_b_to_a(struct call *c, struct leg *l, const char *sdp, size_t len,
 			struct sbuf *out, uint16_t *status)
 {
-	(void)l;
-	int err = take_answer(c, 0, &c->a, sdp, len, out, status);
+	int err = take_answer(c, 0, &c->a, l, sdp, len, out, status);
 	struct call_media *cm = c->media;
 	if (!err && cm && cm->a_local && !c->a.inv_st)
 		cm->a_local = false; /* from now on offers are new exchanges */
@@ -153,7 +178,7 @@ int callm_reanswer(struct call *c, struct leg *from, const char *sdp, size_t len
 		   struct sbuf *out, uint16_t *status)
 {
 	unsigned fi = from == &c->a ? 0 : 1;
-	int err = take_answer(c, fi, from, sdp, len, out, status);
+	int err = take_answer(c, fi, from, call_other_leg(from), sdp, len, out, status);
 	struct call_media *cm = c->media;
 	if (!err && cm->offer && cm->offer_from == fi) {
 		sdp_free(cm->offer); /* answered: the next one is a new exchange */

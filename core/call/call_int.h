@@ -89,6 +89,9 @@ struct leg {
 	/* our 2xx to its offer-less re-INVITE carried an offer: the answer
 	 * comes in the ACK (callm_ack_answer) */
 	bool answer_in_ack;
+	/* B: how many times the INVITE was sent again with another RTP
+	 * profile (callm_retry_offer_to_b) */
+	uint8_t profile_tries;
 
 	struct list reqs;    /* struct leg_req, newest first */
 	char via[160];       /* "SIP/2.0/UDP host:port" towards this leg */
@@ -240,6 +243,11 @@ enum call_next { CALL_NEXT_BUSY, CALL_NEXT_NOANSWER, CALL_NEXT_UNAVAIL, CALL_NEX
  * chain ends in hangup): on to its next destination. */
 void call_next(struct call *c, enum call_next why, uint16_t status, const char *reason,
 	       const char *side);
+/* The info line of a call that ended unanswered: caller, dialled number,
+ * status and reason (NULL: the status's phrase), how it is counted
+ * (disposition), why and who ended it. */
+void call_log_failed(const struct call *c, uint16_t status, const char *reason,
+		     const char *disposition, const char *cause, const char *side);
 
 /* call_app.c */
 /* Finds the app for a destination (app:NAME or a kind an app serves);
@@ -284,6 +292,12 @@ int callm_take_offer_a(struct call *c, const char *sdp, size_t len, uint16_t *st
 void callm_set_callee(struct call *c, const struct ext *callee);
 /* A's offer -> the offer for the B legs. */
 int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status);
+/* A fork refused that offer with status: for 488, 415 and 606 the same
+ * offer with another RTP profile, to send the fork again (attempt 1, 2):
+ * the other of RTP/AVP and RTP/SAVP (RTP/SAVP for a phone that requires
+ * SRTP, RTP/AVP for one that refuses it), then RTP/SAVPF, each where the
+ * callee's SRTP policy allows it. ENOENT: nothing else to try. */
+int callm_retry_offer_to_b(struct call *c, uint16_t status, int attempt, struct sbuf *out);
 /* Our own answer to A's offer, for an app: A's format and keys are set
  * and A hears us (nothing of B). */
 int callm_answer_local(struct call *c, struct sbuf *out);

@@ -31,6 +31,9 @@ struct call_media_leg {
 	struct sdes_key offered[SDES_NSUITES];
 	size_t noffered;
 	bool offered_savp;             /* ... on RTP/SAVP: the answer must take one */
+	bool sent_savp;                /* the first offer to this leg was RTP/SAVP */
+	bool phone_savp;               /* its phone uses RTP/SAVP (offered or
+					* answered it): re-offers keep it */
 };
 
 struct call_media {
@@ -80,8 +83,10 @@ void callm_stop_tone(struct call *c);
 /* Parses sdp and finds its audio stream (*mi); 488 in *status when it
  * has none or does not parse. */
 int callm_parse(const char *sdp, size_t len, struct sdp_session **s, int *mi, uint16_t *status);
-/* Tells the worker where leg idx's phone receives and how (hold). */
-int callm_apply_remote(struct call *c, unsigned idx, const struct sdp_session *s, int mi);
+/* Tells the worker where leg idx's phone receives and how (hold); who is
+ * that phone's SIP leg (its address guards the latch; NULL: unknown). */
+int callm_apply_remote(struct call *c, unsigned idx, const struct leg *who,
+		       const struct sdp_session *s, int mi);
 /* Writes `in` anchored on our port of leg idx into out, and keeps it as
  * the last SDP sent there. */
 int callm_anchor(struct call *c, unsigned idx, struct leg *towards, const struct sdp_session *in,
@@ -104,9 +109,12 @@ int callm_set_srtp(struct call *c, unsigned idx, bool on, const struct sdes_key 
 /* The offer from leg fi: its crypto, answered with a key of ours. */
 int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media *m,
 			    uint16_t *status);
-/* Our crypto in the offer m towards leg ti (offerer fi). */
+/* Our crypto in the offer m towards leg ti (offerer fi). retry 1, 2: the
+ * same keys with the next RTP profile the first offer did not use (the
+ * other of RTP/AVP and RTP/SAVP, then RTP/SAVPF) that ti's policy
+ * allows; ENOENT, nothing refused, when none is left. */
 int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
-			    struct pl in_proto, uint16_t *status);
+			    struct pl in_proto, int retry, uint16_t *status);
 /* Leg ti's crypto answer to our offer: the keys to use (*on). */
 int callm_take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media *m,
 			     bool *on, struct sdes_key *local, struct sdes_key *remote,

@@ -441,8 +441,11 @@ void call_end(struct call *c, uint16_t status_to_a, const char *reason,
 		m->stats.cancelled++;
 	else
 		m->stats.failed++;
-	log_info(CALL_TAG, "call %u %s -> %s ended: %s (%s, %s)", c->id, c->caller, c->callee,
-		 r->disposition, cause, side);
+	if (c->answered)
+		log_info(CALL_TAG, "call %u %s -> %s ended: %s (%s, %s)", c->id, c->caller, c->callee,
+			 r->disposition, cause, side);
+	else
+		call_log_failed(c, status_to_a, reason, r->disposition, cause, side);
 
 	/* Legs stop hearing their dialogs now; transactions already sent
 	 * (BYE, CANCEL) finish by themselves. A fork whose INVITE is not

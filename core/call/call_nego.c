@@ -5,13 +5,26 @@
  * - The offer to the callee lists what the caller offered before anything
  *   we would have to transcode, so a callee that has one of the caller's
  *   codecs picks it and the worker only relays (cheapest, and no loss).
- *   Only among those does the callee's own preference order apply.
+ *   Among those the caller's order stands, unless the callee's extension
+ *   has its own codec list (an admin's explicit preference for it); the
+ *   system default's order (wideband first) only ranks the codecs added
+ *   for transcoding. It used to rank the caller's codecs too: two phones
+ *   with PCMU first and opus too then got opus offered first, the ringback
+ *   had already answered the caller PCMU, and the call was transcoded.
  * - Codecs added for transcoding come after, in the callee's order; they
  *   are only offered when the caller has a codec we can decode (there is
  *   nothing to transcode from otherwise).
  * - telephone-event is offered even when the caller has none, when we can
  *   transcode: the worker then turns RFC 4733 events into in-band tones
  *   towards the caller, so DTMF keeps working across the two forms.
+ * - Answering the caller before the callee does (ringback in a 183) fixes
+ *   the caller's codec for the call (RFC 6337 3.1: the 2xx repeats that
+ *   answer): the caller's first codec the callee may use, which under the
+ *   system default is the first of our offer to the callee, so a callee
+ *   that takes the first codec offered (baresip, most phones) is relayed.
+ *   Towards an extension with its own list whose order differs from the
+ *   caller's, such a callee is still transcoded (we cannot know which
+ *   codec it will pick; the log says so).
  * - CN (RFC 3389) is dropped: the worker does not decode comfort noise,
  *   and a phone that gets no CN simply sends none.
  */
@@ -87,6 +100,7 @@ void nego_policy_for(struct nego_policy *out, const char *codecs, const char *sr
 			memcpy(out->codecs, own.codecs, sizeof(out->codecs));
 			out->ncodecs = own.ncodecs;
 			out->foreign = false;
+			out->own = true;
 		}
 	}
 	if (nego_srtp_parse(srtp, &out->srtp))
@@ -137,6 +151,17 @@ static int rank(const struct nego_policy *p, const struct codec_desc *d)
 static bool allowed(const struct nego_policy *p, const struct fmt_info *fi)
 {
 	return rank(p, fi->codec) >= 0;
+}
+
+/* Where an offered codec goes in our offer to `to`: its rank in to's own
+ * list, or under the system default the offerer's order, codecs we do
+ * not know after the ones we do; -1 when not allowed. */
+static int order(const struct nego_policy *to, const struct codec_desc *d)
+{
+	int r = rank(to, d);
+	if (r < 0 || to->own)
+		return r;
+	return d ? 0 : 1;
 }
 
 static bool fi_same(const struct fmt_info *fi, const struct nego_leg *l)
@@ -262,7 +287,7 @@ int nego_offer(struct sdp_media *m, const struct nego_in *in, struct nego_buf *b
 			decodable = true;
 			rate = fi.codec->pcm_rate; /* nego_answer's choice */
 		}
-		int r = rank(in->to, fi.codec);
+		int r = order(in->to, fi.codec);
 		if (r < 0)
 			continue;
 		/* insertion keeps the offer's order among equal ranks */
@@ -401,13 +426,31 @@ int nego_answer(struct sdp_media *m, const struct nego_in *in, const struct sdp_
 		if (!in->transcode || (ans && !lt->codec))
 			return ENOENT;
 		const struct nego_leg *cur = in->from_cur && in->from_cur->set ? in->from_cur : NULL;
-		for (int round = cur ? 0 : 1; round < 2 && !chosen; round++) {
-			for (size_t i = 0; i < o->nfmts && !chosen; i++) {
-				fmt_info(&o->fmts[i], &cfi);
-				if (cfi.codec && !is_aux(&cfi) && o->fmts[i].pt >= 0 &&
-				    allowed(in->from, &cfi) && (round == 1 || cfi.codec == cur->codec))
-					chosen = &o->fmts[i];
+		/* round 0: the codec in use (a re-offer); round 1, answering
+		 * before the callee does (ringback): the offerer's first codec
+		 * the callee's policy allows, which under the system default
+		 * is the first of our offer to it, so a callee taking the first
+		 * codec offered is relayed, not transcoded; round 2: the first
+		 * we decode */
+		for (int round = cur ? 0 : 1; round < 3 && !chosen; round++) {
+			if (round == 1 && ans)
+				continue;
+			int best = -1;
+			struct fmt_info bfi;
+			for (size_t i = 0; i < o->nfmts && (round == 1 || !chosen); i++) {
+				struct fmt_info fi;
+				fmt_info(&o->fmts[i], &fi);
+				if (!fi.codec || is_aux(&fi) || o->fmts[i].pt < 0 || !allowed(in->from, &fi))
+					continue;
+				int r = round == 1 && rank(in->to, fi.codec) < 0 ? -1 : 0;
+				if ((round == 0 && fi.codec != cur->codec) || r < 0 || (best >= 0 && r >= best))
+					continue;
+				best = r;
+				bfi = fi;
+				chosen = &o->fmts[i];
 			}
+			if (chosen)
+				cfi = bfi;
 		}
 		if (!chosen)
 			return ENOENT;
@@ -437,6 +480,56 @@ int nego_answer(struct sdp_media *m, const struct nego_in *in, const struct sdp_
 	lf->ptime = o->ptime;
 	lf->dtmf_pt = te ? te->pt : -1;
 	return 0;
+}
+
+/* Appends the answer's codecs ("opus, G722") to out. */
+static void codec_names(char *out, size_t cap, const struct sdp_media *m)
+{
+	size_t at = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < m->nfmts && at < cap; i++) {
+		struct fmt_info fi;
+		fmt_info(&m->fmts[i], &fi);
+		if (is_aux(&fi) || m->fmts[i].pt < 0)
+			continue;
+		struct pl name = fi.known ? fi.enc : m->fmts[i].id;
+		int n = snprintf(out + at, cap - at, "%s%.*s", at ? ", " : "", (int)name.l, name.p);
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+}
+
+void nego_why_transcode(char *out, size_t cap, const struct nego_in *in,
+			const struct sdp_media *ans, const char *offerer,
+			const char *answerer, const char *fixed_by,
+			const struct nego_leg *lf, const struct nego_leg *lt)
+{
+	/* did the answer carry any codec the offerer offered? */
+	bool shared = false;
+	for (size_t i = 0; ans && i < ans->nfmts && !shared; i++) {
+		struct fmt_info a;
+		fmt_info(&ans->fmts[i], &a);
+		if (is_aux(&a) || ans->fmts[i].pt < 0)
+			continue;
+		for (size_t j = 0; j < in->offer->nfmts && !shared; j++) {
+			struct fmt_info o;
+			fmt_info(&in->offer->fmts[j], &o);
+			shared = !is_aux(&o) && allowed(in->from, &o) &&
+				 (a.codec ? a.codec == o.codec
+					  : a.known && o.known && a.clock == o.clock && pl_eq(a.enc, o.enc));
+		}
+	}
+	char names[96] = "";
+	if (ans)
+		codec_names(names, sizeof(names), ans);
+	if (!shared)
+		snprintf(out, cap, "%s answered only %s", answerer, names[0] ? names : lt->enc);
+	else if (fixed_by)
+		snprintf(out, cap, "the %s was answered %s %s, then the %s chose %s", offerer, lf->enc,
+			 fixed_by, answerer, lt->enc);
+	else
+		snprintf(out, cap, "%s put %s before the %s's %s", answerer, lt->enc, offerer, lf->enc);
 }
 
 void nego_leg_media_fmt(const struct nego_leg *l, struct media_fmt *f)

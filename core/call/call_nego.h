@@ -42,6 +42,10 @@ struct nego_policy {
 	const struct codec_desc *codecs[NEGO_MAX_CODECS];
 	size_t ncodecs;
 	bool foreign;
+	/* the extension's own list: its order also ranks the caller's
+	 * codecs offered to it. The system default's order does not: the
+	 * caller's preference stands (see call_nego.c) */
+	bool own;
 	enum nego_srtp srtp;
 };
 
@@ -92,8 +96,9 @@ struct nego_in {
 };
 
 /* Replaces the formats of m (a copy of the offer's m= line) by our offer
- * to `to`: the offered formats both policies allow, in to's order of
- * preference (a codec in use towards `to` first); then, when we can
+ * to `to`: the offered formats both policies allow, in the offerer's
+ * order, or in to's order of preference when to has its own list (a
+ * codec in use towards `to` first); then, when we can
  * transcode and the offerer has a codec we decode, the codecs of to's
  * policy the offer lacks; then telephone-event (the offerer's payload
  * type, else NEGO_PT_DTMF or the next free one). No payload type is used
@@ -103,7 +108,8 @@ int nego_offer(struct sdp_media *m, const struct nego_in *in, struct nego_buf *b
 /* Our answer to the offerer: replaces the formats of m (the audio m= line
  * of the answer being built) and its ptime. ans is to's answer to our
  * offer, or NULL to answer before it (ringback: then the offerer's first
- * allowed codec we decode). When to chose a codec the offerer offered,
+ * codec we decode that to's policy allows too, else its first allowed
+ * codec we decode). When to chose a codec the offerer offered,
  * that codec (pass-through); else the offerer's codec in use (re-offer)
  * or its most preferred allowed one we decode, which the worker
  * transcodes. telephone-event iff the offerer offered it. *lf (and *lt
@@ -119,6 +125,16 @@ int nego_leg_from_answer(struct nego_leg *l, const struct sdp_media *ans);
 
 /* Same codec on both legs (payload type numbers may differ)? */
 bool nego_leg_same_codec(const struct nego_leg *a, const struct nego_leg *b);
+
+/* Why the offerer's leg (lf) and the answerer's (lt) ended up on
+ * different codecs, for the log: "callee answered only opus", "callee
+ * put opus before the caller's PCMU", or, when fixed_by says how the
+ * offerer's codec was fixed before the answer ("early (ringback)"),
+ * that. in is the negotiation the answer answered, ans the answer. */
+void nego_why_transcode(char *out, size_t cap, const struct nego_in *in,
+			const struct sdp_media *ans, const char *offerer,
+			const char *answerer, const char *fixed_by,
+			const struct nego_leg *lf, const struct nego_leg *lt);
 
 /* The media engine's view of a leg (opus fmtp applied). */
 void nego_leg_media_fmt(const struct nego_leg *l, struct media_fmt *f);

@@ -40,9 +40,9 @@ static int take_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 }
 
 /* Our offer to the other leg from the pending offer of leg fi, anchored,
- * into out. */
+ * into out; retry: 1, 2 for another RTP profile (callm_make_offer_crypto). */
 static int offer_from(struct call *c, unsigned fi, struct leg *towards, struct sbuf *out,
-		      uint16_t *status)
+		      int retry, uint16_t *status)
 {
 	struct call_media *cm = c->media;
 	unsigned ti = 1 - fi;
@@ -65,7 +65,7 @@ static int offer_from(struct call *c, unsigned fi, struct leg *towards, struct s
 	if (nego_offer(&d->media[mi], &in, &buf))
 		err = callm_refuse(c, status, 488, "no common codec");
 	if (!err)
-		err = callm_make_offer_crypto(c, fi, ti, &d->media[mi], s->media[mi].proto, status);
+		err = callm_make_offer_crypto(c, fi, ti, &d->media[mi], s->media[mi].proto, retry, status);
 	if (!err) {
 		err = callm_anchor(c, ti, towards, d, mi, out);
 		if (err)
@@ -79,7 +79,7 @@ static int make_offer(struct call *c, unsigned fi, struct sdp_session *s, int mi
 		      struct leg *towards, struct sbuf *out, uint16_t *status)
 {
 	int err = take_offer(c, fi, s, mi, status);
-	return err ? err : offer_from(c, fi, towards, out, status);
+	return err ? err : offer_from(c, fi, towards, out, 0, status);
 }
 
 int callm_late_offer(struct call *c, struct sbuf *out, uint16_t *status)
@@ -123,7 +123,7 @@ int callm_take_offer_a(struct call *c, const char *sdp, size_t len, uint16_t *st
 	int err = callm_parse(sdp, len, &s, &mi, status);
 	if (err)
 		return err;
-	err = callm_apply_remote(c, 0, s, mi);
+	err = callm_apply_remote(c, 0, &c->a, s, mi);
 	if (err) {
 		sdp_free(s);
 		*status = err == EBADMSG ? 488 : 500;
@@ -152,7 +152,25 @@ int callm_offer_to_b(struct call *c, struct sbuf *out, uint16_t *status)
 	 * formats and keys (callee's answer, early or final), so nothing the
 	 * callee sends before it answers can reach an SRTP caller in the
 	 * clear, or the caller in a codec it never agreed to. */
-	return offer_from(c, 0, &c->a, out, status);
+	return offer_from(c, 0, &c->a, out, 0, status);
+}
+
+int callm_retry_offer_to_b(struct call *c, uint16_t status, int attempt, struct sbuf *out)
+{
+	struct call_media *cm = c->media;
+	if (status != 488 && status != 415 && status != 606)
+		return ENOENT;
+	if (!cm || !cm->offer || cm->offer_from != 0 || attempt < 1 || attempt > 2)
+		return ENOENT;
+	uint16_t st = 500;
+	int err = offer_from(c, 0, &c->a, out, attempt, &st);
+	if (!err) {
+		char now[16];
+		pl_strcpy(cm->sent[1]->media[cm->audio_idx].proto, now, sizeof(now));
+		log_info(CALL_TAG, "call %u: the callee refused our offer (%u): offering %s (try %d)",
+			 c->id, status, now, attempt + 1);
+	}
+	return err ? ENOENT : 0;
 }
 
 int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
@@ -165,7 +183,7 @@ int callm_reoffer(struct call *c, struct leg *from, const char *sdp, size_t len,
 	int err = callm_parse(sdp, len, &s, &mi, status);
 	if (err)
 		return err;
-	err = callm_apply_remote(c, fi, s, mi);
+	err = callm_apply_remote(c, fi, from, s, mi);
 	if (err) {
 		sdp_free(s);
 		*status = err == EBADMSG ? 488 : 500;
@@ -204,7 +222,7 @@ void callm_ack_answer(struct call *c, struct leg *l, const char *sdp, size_t len
 			 c->id, idx ? "callee" : "caller");
 		return;
 	}
-	int err = mi == cm->audio_idx ? callm_apply_remote(c, idx, s, mi) : EPROTO;
+	int err = mi == cm->audio_idx ? callm_apply_remote(c, idx, l, s, mi) : EPROTO;
 	struct call_media_leg *cl = &cm->leg[idx];
 	struct nego_leg nl;
 	if (!err && !nego_leg_from_answer(&nl, &s->media[mi]) && !nego_leg_same_codec(&nl, &cl->cur))

@@ -4,7 +4,10 @@
  * dialled number means and calls call_goto; an extension that is busy,
  * does not answer or has no phone, and an app that fails, send the call
  * on to that destination's next one (call_next) instead of ending it.
- * Only "hangup" ends it, with the status of the last failure.
+ * Only "hangup" ends it, with the status of the last failure. A call
+ * that ends unanswered, by whatever path, is logged here at info
+ * (call_log_failed): the admin asking "why did my call fail" finds the
+ * caller, the number dialled, the status and the reason in one line.
  */
 #include "call_int.h"
 
@@ -12,6 +15,17 @@
 #include <string.h>
 
 #include "../base/log.h"
+#include "../sip/msg.h"
+
+void call_log_failed(const struct call *c, uint16_t status, const char *reason,
+		     const char *disposition, const char *cause, const char *side)
+{
+	if (!reason || !*reason)
+		reason = sip_reason_phrase(status);
+	log_info(CALL_TAG, "call %u failed: %s -> %s: %u %s (%s: %s, %s)", c->id,
+		 c->caller[0] ? c->caller : "?", c->callee[0] ? c->callee : "?", status,
+		 reason ? reason : "", disposition, cause, side);
+}
 
 static void path_add(struct call *c, const char *dest)
 {

@@ -55,8 +55,11 @@ static int pick_audio(const struct sdp_session *s)
 }
 
 /* Tells the worker where leg idx's phone receives, and how it wants the
- * stream (hold). The null address keeps the old remote. */
-int callm_apply_remote(struct call *c, unsigned idx, const struct sdp_session *s, int mi)
+ * stream (hold); who is that phone's SIP leg (NULL: unknown), whose
+ * address and payload types guard the latch. The null address keeps the
+ * old remote. */
+int callm_apply_remote(struct call *c, unsigned idx, const struct leg *who,
+		       const struct sdp_session *s, int mi)
 {
 	struct call_media *cm = c->media;
 	const struct sdp_media *m = &s->media[mi];
@@ -86,15 +89,24 @@ int callm_apply_remote(struct call *c, unsigned idx, const struct sdp_session *s
 	} else {
 		return EBADMSG; /* a host name: no DNS on the signalling loop yet */
 	}
+	bool clock_set = false;
 	for (size_t i = 0; i < m->nfmts; i++) {
 		struct pl enc;
 		uint32_t clock;
 		uint8_t ch;
-		if (!sdp_fmt_codec(&m->fmts[i], &enc, &clock, &ch) && !pl_casestr(enc, "telephone-event")) {
+		if (m->fmts[i].pt >= 0 && m->fmts[i].pt < 128)
+			r.pts[m->fmts[i].pt / 32] |= 1u << (m->fmts[i].pt % 32);
+		if (!clock_set && !sdp_fmt_codec(&m->fmts[i], &enc, &clock, &ch) &&
+		    !pl_casestr(enc, "telephone-event")) {
 			r.clock_rate = clock;
-			break;
+			clock_set = true;
 		}
 	}
+	/* comfort noise may come unannounced (RFC 3389 in RFC 3551's list) */
+	if (r.pts[0] | r.pts[1] | r.pts[2] | r.pts[3])
+		r.pts[0] |= 1u << 13;
+	if (who && who->dlg.peer.addr.ss_family)
+		memcpy(&r.peer, &who->dlg.peer.addr, sizeof(r.peer));
 	if (m->has_rtcp && m->rtcp_port) {
 		r.rtcp = r.rtp;
 		if (r.rtp.ss_family == AF_INET)

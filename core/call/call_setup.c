@@ -37,6 +37,8 @@ static unsigned limit_of(struct call_mgr *m, const struct ext *e)
 /* --- forks ---------------------------------------------------------------- */
 
 static void fork_failed(struct leg *b, uint16_t status, struct pl reason);
+static int fork_to(struct call *c, const char *target, const struct sip_peer *peer,
+		   const char *body, size_t body_len);
 
 /* Which failure the caller hears when every fork failed (RFC 3261 16.7
  * step 6, simplified: 6xx and busy first, then the lowest class). */
@@ -181,11 +183,32 @@ static void fork_answered(struct leg *b, const struct sip_msg *resp)
 		 b->dlg.remote_target);
 }
 
+/* A phone that refused our offer's RTP profile (488, 415, 606: it
+ * requires SRTP, or takes only plain RTP) is sent the offer again with
+ * another profile (at most twice), as a new fork to the same contact. */
+static bool fork_retry(struct leg *b, uint16_t status)
+{
+	struct call *c = b->call;
+	if (b->stale || c->ending || c->winner || b->profile_tries >= 2)
+		return false;
+	int attempt = b->profile_tries + 1;
+	struct sbuf offer;
+	sbuf_init(&offer);
+	bool ok = !callm_retry_offer_to_b(c, status, attempt, &offer) &&
+		  !fork_to(c, b->dlg.remote_target, &b->dlg.peer, offer.p, offer.len);
+	if (ok)
+		c->b[c->nb - 1]->profile_tries = (uint8_t)attempt;
+	sbuf_free(&offer);
+	return ok;
+}
+
 static void fork_failed(struct leg *b, uint16_t status, struct pl reason)
 {
 	struct call *c = b->call;
 	b->state = LEG_DONE;
 	b->final_status = status;
+	if (fork_retry(b, status))
+		return;
 	if (b->stale || c->ending) {
 		/* rang for a destination the call has left, or for a call that
 		 * has ended: nobody waits for its answer any more */

@@ -19,10 +19,12 @@ void callm_strip_crypto(struct sdp_session *d)
 		d->media[i].ncrypto = 0;
 }
 
-/* "RTP/AVP" or "RTP/AVPF" with or without the S of SRTP. */
-static struct pl rtp_proto(struct pl in, bool secure)
+/* "RTP/AVP" or "RTP/AVPF" with or without the S of SRTP; flip_fb: the
+ * other of AVP/AVPF than in. */
+static struct pl rtp_proto(struct pl in, bool secure, bool flip_fb)
 {
 	bool fb = in.l && (in.p[in.l - 1] == 'F' || in.p[in.l - 1] == 'f');
+	fb = fb != flip_fb;
 	if (secure)
 		return fb ? PL("RTP/SAVPF") : PL("RTP/SAVP");
 	return fb ? PL("RTP/AVPF") : PL("RTP/AVP");
@@ -100,8 +102,10 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
 			return callm_refuse(c, status, 500, "no random numbers for SRTP keys");
 		}
 	}
-	if (l->pend_srtp)
+	if (l->pend_srtp) {
+		l->phone_savp = secure;
 		return 0;
+	}
 	if (secure && pol == NEGO_SRTP_OFF)
 		return callm_refuse(c, status, 488, "SRTP is off for this extension");
 	if (secure)
@@ -114,25 +118,53 @@ int callm_take_offer_crypto(struct call *c, unsigned fi, const struct sdp_media 
 /* Our crypto towards leg ti: RTP/SAVP with every suite when its policy
  * requires SRTP; best effort (RTP/AVP with a=crypto, RFC 4568 allows the
  * answerer to ignore it) when optional and the offerer's leg is SRTP, so
- * an encrypted call stays encrypted where the phone can; else none. */
+ * an encrypted call stays encrypted where the phone can; else none.
+ * A phone that requires SRTP refuses RTP/AVP outright (488: baresip
+ * srtp-mand, Yealink "compulsory", Grandstream "enabled and forced"), and
+ * a plain one may refuse RTP/SAVP. The retries go through the profiles
+ * the policy allows that the first offer did not use: the other of
+ * RTP/AVP and RTP/SAVP, then RTP/SAVPF (baresip srtp-mandf takes nothing
+ * else; with RTP/AVPF in the offer, RTP/SAVP), with the keys already
+ * offered (other forks may still answer them). */
 int callm_make_offer_crypto(struct call *c, unsigned fi, unsigned ti, struct sdp_media *m,
-			     struct pl in_proto, uint16_t *status)
+			     struct pl in_proto, int retry, uint16_t *status)
 {
 	struct call_media *cm = c->media;
 	struct call_media_leg *l = &cm->leg[ti];
 	enum nego_srtp pol = cm->pol[ti].srtp;
-	for (size_t k = 0; k < l->noffered; k++)
-		sdes_key_wipe(&l->offered[k]);
-	l->noffered = 0;
-	l->offered_savp = false;
-	m->ncrypto = 0;
 	bool want = pol == NEGO_SRTP_REQUIRED ||
 		    (pol == NEGO_SRTP_OPTIONAL && cm->leg[fi].pend_srtp);
-	m->proto = rtp_proto(in_proto, want && pol == NEGO_SRTP_REQUIRED);
+	bool savp = want && pol == NEGO_SRTP_REQUIRED;
+	if (!retry && l->srtp && l->phone_savp && pol != NEGO_SRTP_OFF)
+		want = savp = true; /* a re-offer to a phone on RTP/SAVP */
+	bool fb_flip = false;
+	if (retry) {
+		/* step 1: the other of AVP/SAVP, where allowed; step 2: SAVPF */
+		bool flip_ok = l->sent_savp ? pol != NEGO_SRTP_REQUIRED : pol != NEGO_SRTP_OFF;
+		int step = flip_ok ? retry : retry + 1;
+		if (step > 2 || (step == 2 && pol == NEGO_SRTP_OFF))
+			return ENOENT;
+		savp = step == 2 || !l->sent_savp;
+		fb_flip = step == 2;
+		want = want || savp;
+	}
+	bool keep = retry && l->noffered;
+	if (!keep) {
+		for (size_t k = 0; k < l->noffered; k++)
+			sdes_key_wipe(&l->offered[k]);
+		l->noffered = 0;
+	}
+	if (!retry)
+		l->sent_savp = savp;
+	l->offered_savp = false;
+	m->ncrypto = 0;
+	m->proto = rtp_proto(in_proto, savp, fb_flip);
 	if (!want)
 		return 0;
-	int err;
-	if (l->srtp) {
+	int err = 0;
+	if (keep) {
+		/* the keys of the first offer */
+	} else if (l->srtp) {
 		/* a re-offer on an SRTP leg keeps its key */
 		l->offered[0] = l->local;
 		l->offered[0].tag = 1;
@@ -158,7 +190,7 @@ int callm_take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media
 	struct call_media_leg *l = &((struct call_media *)c->media)->leg[ti];
 	*on = false;
 	if (!m->ncrypto || !l->noffered) {
-		if (l->offered_savp)
+		if (l->offered_savp || sdp_proto_is_secure(m->proto))
 			return callm_refuse(c, status, 488, "the callee answered RTP/SAVP without crypto");
 		return 0;
 	}
@@ -167,6 +199,7 @@ int callm_take_answer_crypto(struct call *c, unsigned ti, const struct sdp_media
 		return callm_refuse(c, status, 488, "the callee's crypto answer does not match our offer");
 	*local = l->offered[idx];
 	*on = true;
+	l->phone_savp = sdp_proto_is_secure(m->proto);
 	return 0;
 }
 

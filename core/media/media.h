@@ -80,6 +80,12 @@ struct media_remote {
 	struct sockaddr_storage rtp;  /* c= address and m= port */
 	struct sockaddr_storage rtcp; /* a=rtcp; ss_family 0: RTP port + 1 */
 	uint32_t clock_rate;          /* rtpmap clock; 0: engine default */
+	/* For latching (RTP bleed): where the phone's SIP comes from (a
+	 * source on that host is preferred; family 0: unknown), and the
+	 * payload types its m= line lists, bit pt of pts[pt / 32] (a new
+	 * source must send these to be learnt; all zero: any). */
+	struct sockaddr_storage peer;
+	uint32_t pts[4];
 };
 
 struct media_leg_stats {

@@ -43,48 +43,87 @@ const char *media_sa_fmt(const struct sockaddr_storage *a, char *buf, size_t cap
 
 /* --- latching (latch.c) --------------------------------------------------- */
 
+/* Packets in a row a new source must send before it is latched: the same
+ * SSRC, consecutive sequence numbers, a payload type the leg negotiated
+ * (Asterisk's strictrtp probation, since CVE-2017-14099). */
+#define LATCH_PROBATION 4u
+/* A candidate silent this long gives its place to another source. */
+#define LATCH_CAND_STALE_MS 100u
+/* The latched source must have been silent this long before another one
+ * may take its place (a NAT rebinding mid-call). */
+#define LATCH_QUIET_MS 500u
+
 /* Where one socket of a leg sends, and from whom it accepts. */
 struct latch {
 	struct sockaddr_storage addr; /* latched source; valid when latched */
 	uint64_t until;               /* window end (loop ms) */
+	uint64_t last;                /* loop ms of the last packet from addr */
 	uint32_t ssrc;                /* of the latched stream */
 	uint32_t left;                /* packets until the window may close */
 	bool latched;
 	bool open;
+	/* the source on probation: its next sequence number, packets in a
+	 * row so far, and whether its host is the SIP peer's */
+	struct sockaddr_storage cand;
+	uint64_t cand_last;
+	uint32_t cand_ssrc;
+	uint16_t cand_seq;
+	uint8_t cand_n;
+	bool cand_pref;
 };
 
 enum latch_res {
-	LATCH_DROP,  /* foreign source: refuse */
+	LATCH_DROP,  /* foreign source, or one still on probation: refuse */
 	LATCH_OK,    /* from the latched source */
 	LATCH_NEW,   /* accepted and (re)latched: addr changed */
+};
+
+/* One parsed packet as the latch sees it. */
+struct latch_pkt {
+	const struct sockaddr_storage *src;
+	uint32_t ssrc;
+	uint16_t seq;   /* RTP only */
+	uint8_t pt;     /* RTP only */
+	bool rtcp;      /* no sequence or payload type: see latch_check */
+};
+
+/* What the signalling said about the leg's phone; any member may be
+ * NULL (or family 0). */
+struct latch_hint {
+	const struct sockaddr_storage *sig;  /* SDP address: latched at once */
+	const struct sockaddr_storage *peer; /* SIP peer: its host is preferred */
+	const uint32_t *pts;                 /* 128-bit mask of the payload
+					      * types the phone may send;
+					      * NULL or all zero: any */
+	const struct sockaddr_storage *rtp;  /* RTCP: the leg's latched RTP
+					      * source, whose host it trusts */
 };
 
 /* Opens the learning window for ms milliseconds / pkts packets. */
 void latch_open(struct latch *l, uint64_t now, uint32_t ms, uint32_t pkts);
 /* Forgets the learnt source (the signalled address changed). */
 void latch_reset(struct latch *l);
-/* Decides about a valid packet with this SSRC from src. sig is the
- * signalled address (NULL if none). */
-enum latch_res latch_check(struct latch *l, const struct sockaddr_storage *src,
-			   uint32_t ssrc, const struct sockaddr_storage *sig,
-			   uint64_t now);
+/* Decides about a well-formed packet. Never allocates. */
+enum latch_res latch_check(struct latch *l, const struct latch_pkt *p,
+			   const struct latch_hint *h, uint64_t now);
+/* true when a and b have the same host (port ignored). */
+bool media_sa_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 /* --- port pairs (port.c) -------------------------------------------------- */
 
 struct port_pool {
 	uint16_t base;    /* first (even) RTP port */
 	uint32_t npairs;
-	uint32_t cursor;  /* next pair to try: next-fit, so a pair just freed
-			   * is the last to be reused (stale packets of the
-			   * previous call die out meanwhile) */
 	uint32_t used;
+	uint64_t rng;     /* fallback PRNG state (port.c: draw) */
 	uint64_t *bits;
 };
 
 int port_pool_init(struct port_pool *pp, uint16_t min, uint16_t max);
 void port_pool_fini(struct port_pool *pp);
-/* Reserves the next free pair and binds it: fds[0] RTP (even port), fds[1]
- * RTCP. Pairs another process holds are skipped. ENOSPC when none. */
+/* Reserves a free pair chosen at random and binds it: fds[0] RTP (even
+ * port), fds[1] RTCP. Pairs another process holds are skipped. ENOSPC
+ * when none. */
 int port_pair_open(struct port_pool *pp, const struct sockaddr_storage *bind_sa,
 		   uint16_t *port_out, int fds[2]);
 /* Releases a pair reserved by port_pair_open (sockets already closed). */
@@ -118,6 +157,10 @@ struct mleg {
 	uint32_t sr_lsr;
 	uint64_t sr_at_ms;
 	uint64_t last_rx;         /* loop ms of the last accepted RTP */
+	/* from the signalling (media_remote), for the latch: where the
+	 * phone's SIP comes from, and the payload types it may send */
+	struct sockaddr_storage peer;
+	uint32_t pts[4];
 	bool timed_out;           /* reported; re-armed by the next packet */
 	bool started;             /* media_leg_start: live without connect */
 	struct loop_timer timeout;

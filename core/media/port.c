@@ -5,9 +5,13 @@
  * signalling thread, because the port goes into SDP at once: a port we
  * only hoped to get would be a lie if another process held it. A pair is
  * reserved from the bind until the worker reports the sockets closed, so
- * it is never handed out twice. Allocation is next-fit from a rotating
- * cursor: a just-released pair is the last to come back, which gives
- * stragglers of the previous call time to stop arriving.
+ * it is never handed out twice. Allocation picks a free pair at random
+ * (getrandom(2), the kernel's CSPRNG): ports handed out in order let a
+ * stranger guess the next call's port and race the phone to it (RTP
+ * bleed; latch.c is the other half). A pair whose bind fails is tried
+ * again with another draw, then by a scan from a random start. With
+ * thousands of pairs a just-released one rarely comes straight back,
+ * which gives stragglers of the previous call time to stop arriving.
  */
 #include "media_int.h"
 
@@ -15,7 +19,12 @@
 #include <netinet/ip.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
+
+/* Random draws before the scan: with the range mostly full or held by
+ * other processes, a draw keeps hitting refused pairs. */
+#define RANDOM_TRIES 8
 
 int port_pool_init(struct port_pool *pp, uint16_t min, uint16_t max)
 {
@@ -83,36 +92,85 @@ static bool port_taken(int err)
 	return err == EADDRINUSE || err == EACCES || err == EADDRNOTAVAIL;
 }
 
+/* A 32-bit random number: the kernel's CSPRNG, or (never seen on Linux
+ * >= 3.17, but a syscall filter could refuse it) a xorshift stream the
+ * pool seeded from whatever getrandom gave it plus the clock. */
+static uint32_t draw(struct port_pool *pp)
+{
+	uint32_t r;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		return r;
+	uint64_t x = pp->rng ? pp->rng : 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)pp;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	pp->rng = x;
+	return (uint32_t)(x >> 32);
+}
+
+/* The index of the k-th free pair (k < free pairs). */
+static uint32_t nth_free(const struct port_pool *pp, uint32_t k)
+{
+	uint32_t words = (pp->npairs + 63) / 64;
+	for (uint32_t w = 0; w < words; w++) {
+		uint64_t freebits = ~pp->bits[w];
+		if (w == words - 1 && pp->npairs % 64)
+			freebits &= ((uint64_t)1 << (pp->npairs % 64)) - 1;
+		uint32_t n = (uint32_t)__builtin_popcountll(freebits);
+		if (k >= n) {
+			k -= n;
+			continue;
+		}
+		while (k--)
+			freebits &= freebits - 1;
+		return w * 64 + (uint32_t)__builtin_ctzll(freebits);
+	}
+	return pp->npairs; /* not reached while k < free pairs */
+}
+
+/* Binds pair i: 0, EAGAIN when another process holds a port of it, or an
+ * errno that will not get better with another pair. */
+static int try_pair(struct port_pool *pp, const struct sockaddr_storage *bind_sa, uint32_t i,
+		    uint16_t *port_out, int fds[2])
+{
+	uint16_t port = (uint16_t)(pp->base + 2 * i);
+	int a = bind_one(bind_sa, port, true);
+	if (a < 0)
+		return port_taken(-a) ? EAGAIN : -a;
+	int b = bind_one(bind_sa, (uint16_t)(port + 1), false);
+	if (b < 0) {
+		close(a);
+		return port_taken(-b) ? EAGAIN : -b;
+	}
+	bit_put(pp, i, true);
+	pp->used++;
+	fds[0] = a;
+	fds[1] = b;
+	*port_out = port;
+	return 0;
+}
+
 int port_pair_open(struct port_pool *pp, const struct sockaddr_storage *bind_sa,
 		   uint16_t *port_out, int fds[2])
 {
-	uint32_t tried = 0;
-	for (uint32_t scan = 0; scan < pp->npairs && tried < pp->npairs; scan++) {
-		uint32_t i = pp->cursor;
-		pp->cursor = (pp->cursor + 1) % pp->npairs;
+	for (int t = 0; t < RANDOM_TRIES && pp->used < pp->npairs; t++) {
+		uint32_t i = nth_free(pp, draw(pp) % (pp->npairs - pp->used));
+		if (i >= pp->npairs)
+			break;
+		int err = try_pair(pp, bind_sa, i, port_out, fds);
+		if (err != EAGAIN)
+			return err;
+	}
+	/* many pairs are held elsewhere: every free one once, from a random
+	 * place */
+	uint32_t start = pp->npairs ? draw(pp) % pp->npairs : 0;
+	for (uint32_t scan = 0; scan < pp->npairs; scan++) {
+		uint32_t i = (start + scan) % pp->npairs;
 		if (bit_get(pp, i))
 			continue;
-		tried++;
-		uint16_t port = (uint16_t)(pp->base + 2 * i);
-		int a = bind_one(bind_sa, port, true);
-		if (a < 0) {
-			if (!port_taken(-a))
-				return -a;
-			continue;
-		}
-		int b = bind_one(bind_sa, (uint16_t)(port + 1), false);
-		if (b < 0) {
-			close(a);
-			if (!port_taken(-b))
-				return -b;
-			continue;
-		}
-		bit_put(pp, i, true);
-		pp->used++;
-		fds[0] = a;
-		fds[1] = b;
-		*port_out = port;
-		return 0;
+		int err = try_pair(pp, bind_sa, i, port_out, fds);
+		if (err != EAGAIN)
+			return err;
 	}
 	return ENOSPC;
 }

@@ -131,6 +131,8 @@ static void leg_set_remote(struct media_worker *w, struct mcall *c, struct mcmd 
 	const struct media_remote *r = &cmd->u.remote;
 	bool rtp_moved = sock_set_sig(&l->rtp, &r->rtp);
 	bool rtcp_moved = sock_set_sig(&l->rtcp, &r->rtcp);
+	memcpy(&l->peer, &r->peer, sizeof(l->peer));
+	memcpy(l->pts, r->pts, sizeof(l->pts));
 	rtp_stats_set_clock(&l->rx, r->clock_rate);
 	char a[64];
 	log_debug(MEDIA_TAG, "call %u leg %u: remote %s%s", c->id, cmd->leg,
@@ -166,7 +168,9 @@ static void call_connect(struct media_worker *w, struct mcall *c)
 		l->last_rx = now;
 		relay_watch(l);
 	}
-	log_info(MEDIA_TAG, "call %u: legs %u <-> %u relaying on worker %u", c->id,
+	/* "connected", not "relaying": whether the audio is relayed or
+	 * transcoded is the call layer's line ("call N: relaying ...") */
+	log_info(MEDIA_TAG, "call %u: legs %u <-> %u connected on worker %u", c->id,
 		 c->leg[0].port, c->leg[1].port, w->idx);
 }
 

@@ -3,8 +3,10 @@
  * (core/media/rtp/rtp.c, rtp_stats.c, latch.c): whatever arrives on an RTP or
  * RTCP port must parse or be refused without reading outside the
  * datagram, the parts the parser reports must add up to the datagram, the
- * RFC 3550 statistics must stay sane over any sequence of packets, and the
- * latch must never accept a source other than the one it latched.
+ * RFC 3550 statistics must stay sane over any sequence of packets, the
+ * latch must never accept a source other than the one it latched, and
+ * never learn a source other than the signalled address before it sent
+ * LATCH_PROBATION packets in a row (RTP bleed).
  *
  * Input: a sequence of records, each
  *   1 byte  selector: bits 0-1 source address, bits 2-3 clock rate,
@@ -37,9 +39,18 @@ static struct sockaddr_storage addr(unsigned i)
 	return ss;
 }
 
+/* Packets in a row (one SSRC, consecutive sequence numbers) each source
+ * sent, counted whatever the others send: an upper bound of what the
+ * latch's probation can have seen. */
+struct runs {
+	uint32_t n[4], ssrc[4];
+	uint16_t next[4];
+};
+
 static void check_rtp(const uint8_t *buf, size_t n, struct rtp_stats *st,
 		      uint64_t now_us, struct latch *l, const struct sockaddr_storage *src,
-		      const struct sockaddr_storage *sig, uint64_t now_ms)
+		      unsigned si, struct runs *runs, const struct sockaddr_storage *sig,
+		      uint64_t now_ms)
 {
 	struct rtp_hdr h;
 	if (rtp_hdr_parse(&h, buf, n))
@@ -56,15 +67,27 @@ static void check_rtp(const uint8_t *buf, size_t n, struct rtp_stats *st,
 	if (rtcp_parse(&ri, buf, n) == 0)
 		abort();
 
+	if (runs->n[si] && h.ssrc == runs->ssrc[si] && h.seq == runs->next[si])
+		runs->n[si]++;
+	else
+		runs->n[si] = 1;
+	runs->ssrc[si] = h.ssrc;
+	runs->next[si] = (uint16_t)(h.seq + 1);
+
 	bool was_latched = l->latched, was_open = l->open;
 	struct sockaddr_storage before = l->addr;
-	enum latch_res r = latch_check(l, src, h.ssrc, sig, now_ms);
+	struct sockaddr_storage peer = addr(2); /* the SIP peer's host: sources 0 and 2 */
+	const struct latch_pkt p = { .src = src, .ssrc = h.ssrc, .seq = h.seq, .pt = h.pt };
+	const struct latch_hint hint = { .sig = sig, .peer = &peer };
+	enum latch_res r = latch_check(l, &p, &hint, now_ms);
 	if (r != LATCH_DROP && (!l->latched || !media_sa_equal(&l->addr, src)))
 		abort();
 	if (r == LATCH_OK && (!was_latched || !media_sa_equal(&before, src)))
 		abort();
-	if (!was_open && r == LATCH_NEW)
-		abort(); /* a closed window never learns */
+	if (!was_open && !was_latched && r == LATCH_NEW)
+		abort(); /* never opened (not connected): never learns */
+	if (r == LATCH_NEW && !media_sa_equal(src, sig) && runs->n[si] < LATCH_PROBATION)
+		abort(); /* learnt without probation */
 	if (r == LATCH_DROP && was_latched && !media_sa_equal(&l->addr, &before))
 		abort();
 	if (r == LATCH_DROP)
@@ -93,6 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now_ms = 1000;
 	latch_open(&l, now_ms, 2000, 10);
 	struct sockaddr_storage sig = addr(0);
+	struct runs runs;
+	memset(&runs, 0, sizeof(runs));
 
 	size_t off = 0;
 	while (size - off >= 5) {
@@ -124,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ri.pt < 192 || ri.pt > 223)
 				abort();
 		}
-		check_rtp(buf, n, &st, now_us, &l, &src, &sig, now_ms);
+		check_rtp(buf, n, &st, now_us, &l, &src, sel & 3, &runs, &sig, now_ms);
 		free(buf);
 	}
 	return 0;

@@ -49,6 +49,7 @@ import startup  # noqa: E402
 import walkthrough  # noqa: E402
 import backup  # noqa: E402
 import security  # noqa: E402
+import rtpsec  # noqa: E402
 from hf import check, Failure  # noqa: E402
 from sipclient import Client  # noqa: E402
 
@@ -952,6 +953,7 @@ TESTS += startup.TESTS
 TESTS += walkthrough.TESTS
 TESTS += backup.TESTS
 TESTS += security.TESTS
+TESTS += rtpsec.TESTS
 
 
 class TestTimeout(Exception):

@@ -54,6 +54,7 @@ static void policy(struct nego_policy *p, const char *list, bool foreign)
 	memset(p, 0, sizeof(*p));
 	assert_int_equal(nego_codecs_parse(p, list, why, sizeof(why)), 0);
 	p->foreign = foreign;
+	p->own = !foreign; /* an extension's own list (nego_policy_for) */
 	p->srtp = NEGO_SRTP_OPTIONAL;
 }
 
@@ -414,6 +415,51 @@ static void test_answer_before_callee(void **state)
 	ex_free(&x);
 }
 
+/* Issue #17: A offers PCMU first and opus too. Our offer to B (default
+ * policy, opus first) used to list opus first while the ringback answered
+ * A PCMU: B taking the first codec offered was transcoded PCMU<->opus.
+ * Now the offer keeps A's order and the ringback answer names the codec
+ * the offer lists first; a callee's own list still ranks A's codecs, and
+ * the ringback then names A's first codec that list allows. */
+static void test_answer_before_callee_matches_offer(void **state)
+{
+	(void)state;
+	struct ex x;
+	struct nego_leg lf, lt;
+	const char *a = "m=audio 4000 RTP/AVP 0 96 101\na=rtpmap:96 opus/48000/2\n"
+			"a=rtpmap:101 telephone-event/8000\n";
+	ex_init(&x, a, "", "", true);
+	assert_int_equal(nego_offer(&x.m, &x.in, &x.buf), 0);
+	assert_string_equal(fmts_str(&x.m), "0:PCMU/8000 96:opus/48000/2 9:G722/8000 8:PCMA/8000 "
+			    "101:telephone-event/8000");
+	x.m = x.offer->media[0];
+	assert_int_equal(nego_answer(&x.m, &x.in, NULL, &x.buf, &lf, &lt), 0);
+	assert_ptr_equal(lf.codec, &codec_pcmu);
+	assert_string_equal(fmts_str(&x.m), "0:PCMU/8000 101:telephone-event/8000");
+	ex_free(&x);
+
+	/* a callee whose own list puts opus first: offered opus first, and
+	 * A is answered its own first codec that list allows */
+	ex_init(&x, a, "", "opus,PCMU", true);
+	assert_int_equal(nego_offer(&x.m, &x.in, &x.buf), 0);
+	assert_string_equal(fmts_str(&x.m), "96:opus/48000/2 0:PCMU/8000 101:telephone-event/8000");
+	x.m = x.offer->media[0];
+	assert_int_equal(nego_answer(&x.m, &x.in, NULL, &x.buf, &lf, &lt), 0);
+	assert_ptr_equal(lf.codec, &codec_pcmu);
+	ex_free(&x);
+	/* ... and only opus allowed there: opus */
+	ex_init(&x, a, "", "opus", true);
+	assert_int_equal(nego_answer(&x.m, &x.in, NULL, &x.buf, &lf, &lt), 0);
+	assert_ptr_equal(lf.codec, &codec_opus);
+	ex_free(&x);
+
+	/* none of A's codecs allowed towards B: A's first we decode */
+	ex_init(&x, a, "", "G722", true);
+	assert_int_equal(nego_answer(&x.m, &x.in, NULL, &x.buf, &lf, &lt), 0);
+	assert_ptr_equal(lf.codec, &codec_pcmu);
+	ex_free(&x);
+}
+
 /* --- the engine's view -------------------------------------------------------- */
 
 static void test_media_fmt(void **state)
@@ -457,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_answer_transcode),
 		cmocka_unit_test(test_answer_keeps_codec_in_use),
 		cmocka_unit_test(test_answer_before_callee),
+		cmocka_unit_test(test_answer_before_callee_matches_offer),
 		cmocka_unit_test(test_media_fmt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

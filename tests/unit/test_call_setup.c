@@ -141,6 +141,37 @@ static void busy_callee(void **state)
 	assert_int_equal(c.billsec, 0);
 }
 
+/* A phone that requires SRTP answers 488 to our RTP/AVP offer: it gets
+ * the offer again as RTP/SAVP with our keys, then as RTP/SAVPF, and only
+ * then does the caller hear the 488 (issue #16: phones with SRTP
+ * "compulsory" could not be called under the default policy). */
+static void srtp_required_phone_gets_savp(void **state)
+{
+	(void)state;
+	assert_non_null(phone_invite("1001", "1003", PH_A->sdp));
+	expect_response(PH_A, 100);
+	const struct sip_msg *inv = expect_request(PH_C, "INVITE");
+	assert_true(body_has(inv, "RTP/AVP "));
+	answer(inv, 488, NULL);
+	expect_request(PH_C, "ACK");
+	expect_none(PH_A);
+	inv = expect_request(PH_C, "INVITE");
+	assert_true(body_has(inv, "m=audio ") && body_has(inv, " RTP/SAVP ") && body_has(inv, "a=crypto:"));
+	answer(inv, 488, NULL);
+	expect_request(PH_C, "ACK");
+	expect_none(PH_A);
+	inv = expect_request(PH_C, "INVITE");
+	assert_true(body_has(inv, " RTP/SAVPF ") && body_has(inv, "a=crypto:"));
+	answer(inv, 488, NULL);
+	expect_request(PH_C, "ACK");
+	const struct sip_msg *r = expect_response_to(PH_A, 488, "INVITE");
+	phone_ack(&hx.a, r);
+	expect_none(PH_A);
+	expect_none(PH_C); /* no fourth INVITE */
+	struct db_cdr c = cdr_last();
+	assert_cdr(&c, "FAILED", "1001", "1003", 488, "callee");
+}
+
 /* Every fork fails: the caller gets the most telling status. */
 static void all_forks_fail(uint16_t s1, uint16_t s2, uint16_t want, const char *disposition)
 {
@@ -512,6 +543,7 @@ int main(void)
 		T(basic_answer_and_bye),
 		T(fork_first_2xx_wins_loser_gets_cancel),
 		T(busy_callee),
+		T(srtp_required_phone_gets_savp),
 		T(forks_fail_busy_beats_unavailable),
 		T(forks_fail_busy_beats_redirect),
 		T(forks_fail_decline_beats_everything),

@@ -1,9 +1,9 @@
 /*
  * Unit tests for the media engine's pure parts: the RTP/RTCP parser
- * (core/media/rtp/rtp.c), RFC 3550 receiver statistics (rtp_stats.c), the
- * latching rules (latch.c) and the port-pair allocator (port.c, which binds
- * real sockets on 127.0.0.1 in a random range of 40000-60000).
- * test_media.c drives the whole engine with real UDP phones.
+ * (core/media/rtp/rtp.c), RFC 3550 receiver statistics (rtp_stats.c) and
+ * the socket-address helpers. The latching rules are in test_latch.c, the
+ * port-pair allocator in test_port.c; test_media.c drives the whole
+ * engine with real UDP phones.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,65 +274,6 @@ static struct sockaddr_storage sa4(const char *ip, uint16_t port)
 	return ss;
 }
 
-static void test_latch(void **state)
-{
-	(void)state;
-	struct latch l;
-	memset(&l, 0, sizeof(l));
-	struct sockaddr_storage sig = sa4("192.168.1.10", 4000);
-	struct sockaddr_storage nat = sa4("203.0.113.5", 31000);
-	struct sockaddr_storage nat2 = sa4("203.0.113.5", 31002);
-	struct sockaddr_storage evil = sa4("198.51.100.66", 5000);
-
-	/* not connected: window never opened */
-	assert_int_equal(latch_check(&l, &nat, 1, &sig, 0), LATCH_DROP);
-
-	latch_open(&l, 1000, 2000, 4);
-	assert_int_equal(latch_check(&l, &nat, 1, &sig, 1000), LATCH_NEW);
-	assert_true(media_sa_equal(&l.addr, &nat));
-	assert_int_equal(latch_check(&l, &nat, 1, &sig, 1020), LATCH_OK);
-	/* a stranger with another stream: refused even inside the window */
-	assert_int_equal(latch_check(&l, &evil, 2, &sig, 1030), LATCH_DROP);
-	/* the same stream from a new NAT port: followed */
-	assert_int_equal(latch_check(&l, &nat2, 1, &sig, 1040), LATCH_NEW);
-	assert_true(media_sa_equal(&l.addr, &nat2));
-	assert_true(l.open);
-	assert_int_equal(latch_check(&l, &nat2, 1, &sig, 1060), LATCH_OK);
-	assert_false(l.open); /* four packets: closed */
-	/* now even the right SSRC from elsewhere is refused */
-	assert_int_equal(latch_check(&l, &nat, 1, &sig, 1080), LATCH_DROP);
-	assert_int_equal(latch_check(&l, &sig, 1, &sig, 1080), LATCH_DROP);
-	assert_int_equal(latch_check(&l, &nat2, 77, &sig, 1100), LATCH_OK);
-
-	/* window by time: one packet, then late packets close it */
-	memset(&l, 0, sizeof(l));
-	latch_open(&l, 0, 2000, 100);
-	assert_int_equal(latch_check(&l, &nat, 1, &sig, 10), LATCH_NEW);
-	assert_int_equal(latch_check(&l, &nat, 1, &sig, 2500), LATCH_OK);
-	assert_false(l.open);
-	assert_int_equal(latch_check(&l, &nat2, 1, &sig, 2600), LATCH_DROP);
-
-	/* nothing heard in the window: it waits for the first packet */
-	memset(&l, 0, sizeof(l));
-	latch_open(&l, 0, 2000, 10);
-	assert_int_equal(latch_check(&l, &nat, 5, NULL, 60000), LATCH_NEW);
-	assert_false(l.open);
-	assert_int_equal(latch_check(&l, &nat2, 5, NULL, 60001), LATCH_DROP);
-
-	/* the signalled address wins over an early intruder */
-	memset(&l, 0, sizeof(l));
-	latch_open(&l, 0, 2000, 10);
-	assert_int_equal(latch_check(&l, &evil, 9, &sig, 1), LATCH_NEW);
-	assert_int_equal(latch_check(&l, &sig, 1, &sig, 2), LATCH_NEW);
-	assert_int_equal(latch_check(&l, &evil, 9, &sig, 3), LATCH_DROP);
-
-	/* a re-INVITE: reset and reopen */
-	latch_reset(&l);
-	assert_false(l.latched);
-	latch_open(&l, 5000, 2000, 10);
-	assert_int_equal(latch_check(&l, &nat, 3, &sig, 5001), LATCH_NEW);
-}
-
 static void test_sa_helpers(void **state)
 {
 	(void)state;
@@ -357,101 +298,6 @@ static void test_sa_helpers(void **state)
 	assert_false(media_sa_equal(&c, &c)); /* no address equals nothing */
 }
 
-/* --- port pairs ------------------------------------------------------------ */
-
-static uint16_t random_base(void)
-{
-	return (uint16_t)(40000 + 2 * (rand() % 9900));
-}
-
-static void test_port_pool(void **state)
-{
-	(void)state;
-	struct port_pool pp;
-	struct sockaddr_storage lo = sa4("127.0.0.1", 0);
-	assert_int_equal(port_pool_init(&pp, 0, 100), EINVAL);
-	assert_int_equal(port_pool_init(&pp, 5000, 5000), EINVAL);
-	assert_int_equal(port_pool_init(&pp, 5001, 5002), EINVAL); /* 5002 needs 5003 */
-	assert_int_equal(port_pool_init(&pp, 5001, 5003), 0);
-	assert_int_equal(pp.base, 5002);
-	assert_int_equal(pp.npairs, 1);
-	port_pool_fini(&pp);
-
-	uint16_t base = random_base();
-	assert_int_equal(port_pool_init(&pp, base, (uint16_t)(base + 15)), 0);
-	assert_int_equal(pp.npairs, 8);
-
-	/* somebody else holds the RTCP port of the third pair */
-	int squat = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_storage sq = sa4("127.0.0.1", (uint16_t)(base + 5));
-	int held = bind(squat, (struct sockaddr *)&sq, sizeof(struct sockaddr_in)) == 0;
-
-	int fds[8][2];
-	uint16_t ports[8];
-	int n = 0;
-	while (n < 8 && port_pair_open(&pp, &lo, &ports[n], fds[n]) == 0) {
-		assert_int_equal(ports[n] % 2, 0);
-		assert_true(ports[n] >= base && ports[n] + 1 <= base + 15);
-		assert_true(port_pair_in_use(&pp, ports[n]));
-		if (held)
-			assert_int_not_equal(ports[n], base + 4);
-		for (int j = 0; j < n; j++)
-			assert_int_not_equal(ports[j], ports[n]);
-		n++;
-	}
-	if (held)
-		assert_true(n <= 7);
-	assert_true(n >= 6); /* another process could hold one by chance */
-	assert_int_equal(pp.used, n);
-	uint16_t p;
-	int f[2];
-	assert_int_equal(port_pair_open(&pp, &lo, &p, f), ENOSPC);
-
-	/* release one: it is the one that comes back */
-	close(fds[1][0]);
-	close(fds[1][1]);
-	port_pair_release(&pp, ports[1]);
-	assert_false(port_pair_in_use(&pp, ports[1]));
-	port_pair_release(&pp, ports[1]); /* twice: harmless */
-	port_pair_release(&pp, 3);        /* foreign: harmless */
-	assert_int_equal(pp.used, n - 1);
-	assert_int_equal(port_pair_open(&pp, &lo, &p, f), 0);
-	assert_int_equal(p, ports[1]);
-	fds[1][0] = f[0];
-	fds[1][1] = f[1];
-
-	for (int i = 0; i < n; i++) {
-		close(fds[i][0]);
-		close(fds[i][1]);
-		port_pair_release(&pp, ports[i]);
-	}
-	assert_int_equal(pp.used, 0);
-	close(squat);
-	port_pool_fini(&pp);
-}
-
-/* next-fit: a freed pair is not the next one handed out */
-static void test_port_next_fit(void **state)
-{
-	(void)state;
-	struct port_pool pp;
-	struct sockaddr_storage lo = sa4("127.0.0.1", 0);
-	uint16_t base = random_base();
-	assert_int_equal(port_pool_init(&pp, base, (uint16_t)(base + 19)), 0);
-	uint16_t a, b;
-	int fa[2], fb[2];
-	assert_int_equal(port_pair_open(&pp, &lo, &a, fa), 0);
-	close(fa[0]);
-	close(fa[1]);
-	port_pair_release(&pp, a);
-	assert_int_equal(port_pair_open(&pp, &lo, &b, fb), 0);
-	assert_int_not_equal(a, b);
-	close(fb[0]);
-	close(fb[1]);
-	port_pair_release(&pp, b);
-	port_pool_fini(&pp);
-}
-
 int main(void)
 {
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -461,10 +307,7 @@ int main(void)
 		cmocka_unit_test(test_rtcp),
 		cmocka_unit_test(test_stats_loss),
 		cmocka_unit_test(test_stats_jitter),
-		cmocka_unit_test(test_latch),
 		cmocka_unit_test(test_sa_helpers),
-		cmocka_unit_test(test_port_pool),
-		cmocka_unit_test(test_port_next_fit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,14 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 	bool fwd = rtcp || (dir_sends(x->dir) && dir_receives(y->dir));
 	unsigned k = 0, accepted = 0;
 
+	/* what the signalling said about this phone, for the latch */
+	const struct latch_hint hint = {
+		.sig = &xs->sig,
+		.peer = &x->peer,
+		.pts = x->pts,
+		.rtp = rtcp && x->rtp.latch.latched ? &x->rtp.latch.addr : NULL,
+	};
+
 	struct dpath *mp = c->proc;
 	/* a started leg, or one with a format, is listened to before the
 	 * call is connected (an app's caller: digits, echo, recording); only
@@ -174,8 +182,9 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 			x->rx_dropped++;
 			continue;
 		}
-		/* only well-formed packets may teach the latch, and only what
-		 * the latch accepts counts in the stats */
+		/* only well-formed packets may teach the latch (after its
+		 * probation), and only what the latch accepts counts in the
+		 * stats or is relayed */
 		uint8_t *p = w->iov[i].iov_base;
 		size_t len = w->rx[i].msg_len;
 		struct rtp_hdr h;
@@ -190,8 +199,14 @@ static void relay_batch(struct media_worker *w, struct mleg *x, int n, bool rtcp
 			x->rx_dropped++;
 			continue;
 		}
-		uint32_t ssrc = rtcp ? ri.ssrc : h.ssrc;
-		enum latch_res lr = latch_check(&xs->latch, &w->from[i], ssrc, &xs->sig, now);
+		const struct latch_pkt lp = {
+			.src = &w->from[i],
+			.ssrc = rtcp ? ri.ssrc : h.ssrc,
+			.seq = rtcp ? 0 : h.seq,
+			.pt = rtcp ? 0 : h.pt,
+			.rtcp = rtcp,
+		};
+		enum latch_res lr = latch_check(&xs->latch, &lp, &hint, now);
 		if (lr == LATCH_DROP) {
 			x->rx_dropped++;
 			continue;
