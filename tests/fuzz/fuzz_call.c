@@ -53,7 +53,14 @@ static void expand(struct sbuf *b, const struct ch_phone *p, const char *s, size
 {
 	struct sip_msg *last = NULL, *req = NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '$' || i + 1 == n || !s[i + 1] || !strchr("VBCFTN", s[i + 1])) {
+		const char *d = memchr(s + i, '$', n - i);
+		size_t run = d ? (size_t)(d - (s + i)) : n - i;
+		if (run) { /* the text up to the next '$' in one go */
+			sbuf_add(b, s + i, run);
+			i += run - 1;
+			continue;
+		}
+		if (i + 1 == n || !s[i + 1] || !strchr("VBCFTN", s[i + 1])) {
 			sbuf_add(b, &s[i], 1);
 			continue;
 		}
@@ -107,10 +114,34 @@ static void layers_alloc(void)
 		abort();
 }
 
+static void store_synced(struct db *db, void *arg)
+{
+	(void)db;
+	sem_post(arg);
+}
+
+/* Waits for the store thread's queue, then runs what it posted back to
+ * the loop (apps' store jobs answer through loop_post and name the call
+ * manager, which must still be there). */
+static void store_sync(void)
+{
+	for (int round = 0; round < 3; round++) {
+		sem_t done;
+		sem_init(&done, 0, 0);
+		if (store_post(hx.pbx.store, store_synced, &done))
+			abort();
+		sem_wait(&done);
+		sem_destroy(&done);
+		loop_run_once(fx.loop, 0);
+		ch_pump();
+	}
+}
+
 /* Back to the state after ch_setup, but for the database and registrar. */
 static void reset(void)
 {
 	struct pbx *p = &hx.pbx;
+	store_sync();
 	call_mgr_free(p->calls);
 	/* the engine goes with the manager: events it still owed to the
 	 * freed calls are dropped, as the real engine's are */
