@@ -176,6 +176,15 @@ fuzz: fuzz-build
 	  grep -E 'stat::(number_of_executed_units|average_exec_per_sec|peak_rss)' build/fuzz/log-$$n.txt; \
 	done
 
+# Not in make test: an hour at 80% of the measured call rate (SOAK_SECONDS)
+soak: all
+	tests/soak/run
+
+# SIGKILL under load, full disk, read-only database, web port taken, a
+# stalled media worker: one PASS/FAIL line each
+faults: all $(SAN_BINS)
+	tests/faults/run
+
 fuzz-merge: fuzz-build
 	@for n in $(FUZZ); do s=tests/fuzz/seeds/$${n#fuzz_}; rm -rf $$s.new; mkdir -p $$s.new; \
 	  nice -n 19 build/fuzz/$$n -merge=1 $$s.new $$s build/fuzz/corpus-$$n >/dev/null 2>&1 \
