@@ -16,9 +16,10 @@
 
 static int copy(char *dst, size_t cap, struct pl s)
 {
-	if (s.l >= cap || memchr(s.p, '\0', s.l))
+	if (s.l >= cap || (s.l && memchr(s.p, '\0', s.l)))
 		return ENAMETOOLONG;
-	memcpy(dst, s.p, s.l);
+	if (s.l) /* an absent value is {NULL, 0}: memcpy/memchr want non-NULL */
+		memcpy(dst, s.p, s.l);
 	dst[s.l] = '\0';
 	return 0;
 }

@@ -428,9 +428,13 @@ void tsx_server_recv(struct sip_tsx_layer *tl, struct sip_msg *m, const struct s
 	/* INVITE: the 100 Trying. Non-INVITE: a guard, so a TU that never
 	 * answers (or means to stay silent and forgot sip_tsx_drop) cannot
 	 * pile up transactions; by 64*T1 the client's Timer F has fired and
-	 * no answer could matter. An INVITE may ring for minutes: no guard. */
+	 * no answer could matter. One T1 more: a TU that relayed the request
+	 * (the B2BUA's in-dialog INFO/UPDATE) holds st until its own Timer F,
+	 * started in the same millisecond, and must get there first, or its
+	 * 408 goes to a freed transaction. An INVITE may ring for minutes: no
+	 * guard. */
 	if (st->invite ? tsx_timer_start(st, &st->t_retx, TSX_TRYING_MS, on_retx)
-		       : tsx_timer_start(st, &st->t_end, 64ull * tl->tm.t1, on_end)) {
+		       : tsx_timer_start(st, &st->t_end, 65ull * tl->tm.t1, on_end)) {
 		tsx_free(st);
 		return;
 	}

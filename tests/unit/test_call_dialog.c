@@ -338,6 +338,21 @@ static void in_dialog_options_and_unknown_bye(void **state)
 	assert_int_equal(call_count(hx.pbx.calls), 1);
 }
 
+/* A relayed in-dialog INFO the callee never answers: the caller gets 408
+ * and the call ends, once. The layer's guard on the caller's unanswered
+ * INFO (64*T1) fell due in the same millisecond as the relayed request's
+ * Timer F and freed the server transaction the call still held, so the
+ * 408 was written into freed memory (found by tests/fuzz/fuzz_call). */
+static void relayed_info_never_answered(void **state)
+{
+	(void)state;
+	ch_call_up();
+	phone_req_ex(&hx.a, "INFO", NULL, NULL);
+	expect_request(PH_B1, "INFO"); /* and B1 stays silent */
+	advance(40000);
+	expect_response_to(PH_A, 408, "INFO");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +368,7 @@ int main(void)
 		T(rtp_timeout_ends_call),
 		T(dtmf_from_engine_and_info),
 		T(in_dialog_options_and_unknown_bye),
+		T(relayed_info_never_answered),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

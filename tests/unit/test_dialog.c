@@ -157,12 +157,30 @@ static void test_refuses_oversized(void **state)
 	sip_msg_free(r);
 }
 
+/* A From without a tag (RFC 2543 style): the dialog has an empty remote
+ * tag. The copy used to hand memchr and memcpy the absent value's NULL
+ * pointer (undefined behaviour UBSan reports; found by fuzz_call). */
+static void test_uas_from_without_tag(void **state)
+{
+	(void)state;
+	static const char notag[] =
+		"INVITE sip:1002@pbx SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKnt\r\n"
+		"From: <sip:1001@pbx>;tag0a\r\nTo: <sip:1002@pbx>\r\nCall-ID: cid-nt\r\n"
+		"CSeq: 1 INVITE\r\nContact: <sip:1001@10.0.0.1>\r\nContent-Length: 0\r\n\r\n";
+	struct sip_msg *m = parse(notag);
+	struct sip_dialog d;
+	assert_int_equal(sip_dialog_uas_init(&d, m, &peer, "loc", "sip:hf@192.0.2.1:5060"), 0);
+	assert_string_equal(d.remote_tag, "");
+	sip_msg_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uas),
 		cmocka_unit_test(test_uac),
 		cmocka_unit_test(test_refuses_oversized),
+		cmocka_unit_test(test_uas_from_without_tag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -300,11 +300,12 @@ static bool fmtp_u32(struct pl v, uint32_t min, uint32_t max, uint32_t *out)
 
 void codec_opus_fmtp_apply(struct pl fmtp, struct codec_params *p)
 {
-	const char *s = fmtp.p, *end = fmtp.p + fmtp.l;
 	uint32_t v;
 
 	if (!p)
 		return;
+	/* no fmtp line is PL_NULL: NULL + 0 is undefined (clang's UBSan) */
+	const char *s = fmtp.p, *end = fmtp.p ? fmtp.p + fmtp.l : NULL;
 	p->fec = false; /* RFC 7587: useinbandfec defaults to 0 */
 	while (s && s < end) {
 		const char *semi = memchr(s, ';', (size_t)(end - s));
