@@ -327,6 +327,11 @@ int db_open_err(struct db **out, const char *path, char *why, size_t cap)
 	return 0;
 }
 
+bool db_readonly(struct db *db)
+{
+	return db && sqlite3_db_readonly(db->sql, "main") == 1;
+}
+
 int db_open(struct db **out, const char *path)
 {
 	return db_open_err(out, path, NULL, 0);

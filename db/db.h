@@ -23,6 +23,9 @@ struct db;
 /* Opens (creating if needed) the database file and applies every pending
  * migration. The file is created mode 0600: it holds SIP passwords. */
 int db_open(struct db **out, const char *path);
+/* True when the database could only be opened for reading (permissions,
+ * a read-only mount): every write will fail. */
+bool db_readonly(struct db *db);
 /* Same, and on failure writes a one-line reason (path and SQLite's
  * message, or "schema version N is newer than this program") to why. */
 int db_open_err(struct db **out, const char *path, char *why, size_t cap);

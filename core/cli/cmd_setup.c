@@ -140,10 +140,14 @@ static int reset_password(struct cli *c, int argc, char **argv)
 		rc = cli_fail("cannot generate a password");
 	else if ((err = db_user_set_password(db, user, hash)))
 		rc = cli_fail("cannot set the password of '%s': %s", user, db_errmsg(db));
+	/* like the first start's: the generated password opens only the
+	 * "choose your password" page, so it never stays in use */
+	else if ((err = db_user_set_must_change(db, user, true)))
+		rc = cli_fail("cannot set the password of '%s': %s", user, db_errmsg(db));
 	db_close(db);
 	if (!rc) {
 		printf("new web password for %s: %s\n", user, pw);
-		printf("(shown only now; note it down)\n");
+		printf("(shown only now; the first sign-in with it asks for a new one)\n");
 	}
 	OPENSSL_cleanse(pw, sizeof(pw));
 	return rc;

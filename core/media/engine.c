@@ -240,6 +240,7 @@ void media_engine_free(struct media_engine *me)
 	loop_assert_owner(me ? me->sig : NULL);
 	if (!me)
 		return;
+	media_watchdog_stop(me);
 	/* workers first: after the join nothing else pushes events */
 	for (unsigned i = 0; i < me->nworkers; i++)
 		if (me->workers[i].started)
@@ -370,6 +371,7 @@ int media_call_create(struct media_engine *me, uint32_t *call_out,
 		rtp_stats_init(&l->rx, me->cfg.clock_rate);
 		loop_timer_init(&l->timeout);
 	}
+	media_watchdog_kick(me);
 	c->done.call = c;
 	c->done.ev.type = MEDIA_EV_DESTROYED;
 	c->done.ev.call = c->id;

@@ -236,6 +236,10 @@ struct media_worker {
 	/* any thread reads (media_engine_totals) */
 	atomic_uint_fast64_t relayed; /* RTP sent towards phones */
 	atomic_uint_fast64_t lost;    /* of destroyed calls' legs */
+	/* watchdog.c: pings from the signalling thread, answers from the worker */
+	atomic_uint_fast64_t wd_pongs;
+	uint64_t wd_pings, wd_ping_ms; /* signalling thread */
+	bool wd_stalled;
 };
 
 /* Commands, run on the worker in the order they were posted. */
@@ -313,7 +317,13 @@ struct media_engine {
 	pthread_mutex_t evlock;
 	struct squeue events;     /* struct mevent, oldest first */
 	int evfd;
+	struct loop_timer wd;     /* watchdog.c, while calls exist */
 };
+
+/* watchdog.c, signalling thread: watch the workers while calls exist
+ * (kicked at each new call); stop before the workers stop. */
+void media_watchdog_kick(struct media_engine *me);
+void media_watchdog_stop(struct media_engine *me);
 
 /* worker.c */
 int media_worker_start(struct media_worker *w);

@@ -134,6 +134,12 @@ static int load_initial(struct pbx *p)
 		log_err("pbx", "cannot open database %s: %s", p->db_path, strerror(err));
 		return err;
 	}
+	/* a read-only file or mount still opens (SQLite falls back to reading);
+	 * say so once here rather than as a puzzling error per CDR later */
+	if (db_readonly(db))
+		log_err("pbx", "database %s is read-only (file permissions or a read-only mount):"
+			" calls still connect, but CDRs, registrations and changes are not saved"
+			" until it is writable", p->db_path);
 	err = ext_table_load(&p->exts, db);
 	if (!err && (err = numplan_load(&p->plan, db)))
 		log_err("pbx", "cannot read the numbering plan: %s", db_errmsg(db));

@@ -270,11 +270,20 @@ def test_startup_reset_admin_password(ctx):
     rc, out, err = hf.cli(e.d.data_dir, 'admin', 'reset-password')
     m = re.search(r'new web password for admin: (\S+)', out)
     check(rc == 0 and m, 'reset-password: %d\n%s%s' % (rc, out, err))
-    webkit.expect(webkit.Api(e.d).login('admin', m.group(1)), 200, 'login with the new password')
+    a = webkit.Api(e.d)
+    r = a.login('admin', m.group(1))
+    webkit.expect(r, 200, 'login with the new password')
     webkit.expect(webkit.Api(e.d).login('admin', e.pw), 401, 'login with the old password')
-    e.pw = m.group(1)
+    # like the first start's, the reset password opens only the change form
+    check(r.json().get('must_change_password') is True, 'a reset password is not forced to change: %r' % r.json())
+    webkit.expect(a.req('GET', '/api/v1/extensions'), 403, 'the API before the change')
+    e.pw = webkit.changed_admin_password(m.group(1))
+    webkit.expect(a.req('POST', '/api/v1/password', {'current_password': m.group(1), 'new_password': e.pw}),
+                  204, 'the forced change')
+    e.d.admin_pw = e.pw
     e.admin = webkit.Api(e.d)
     webkit.expect(e.admin.login('admin', e.pw), 200, 'the shared session again')
+    webkit.expect(e.admin.req('GET', '/api/v1/extensions'), 200, 'the API after the change')
 
 
 def test_startup_web_port_in_use(ctx):
