@@ -28,7 +28,7 @@
 
 #include "../core/base/log.h"
 #include "../core/base/sbuf.h"
-#include "db.h"
+#include "db_int.h"
 
 #define TAG "backup"
 #define BLOCK 512
@@ -211,16 +211,6 @@ static int tar_header(struct tarw *t, const char *name, uint64_t size, int64_t m
 	return write_all(t, h, sizeof(h));
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = x[d[i] >> 4];
-		out[2 * i + 1] = x[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Adds the file at path as name. A file that shrinks while it is read
  * (a recording being written) is padded with zeros to the size its
  * header promised; the manifest's hash covers what was written. */
@@ -272,7 +262,7 @@ static int tar_file(struct tarw *t, const char *path, const char *name)
 	EVP_MD_CTX_free(md);
 	close(fd);
 	char hx[65];
-	hex(d, 32, hx);
+	db_hex(d, 32, hx);
 	sbuf_printf(&t->manifest, "file %s %llu %s\n", name, (unsigned long long)size, hx);
 	return t->err;
 }

@@ -327,6 +327,16 @@ int db_open_err(struct db **out, const char *path, char *why, size_t cap)
 	return 0;
 }
 
+void db_hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 bool db_readonly(struct db *db)
 {
 	return db && sqlite3_db_readonly(db->sql, "main") == 1;

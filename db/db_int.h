@@ -86,6 +86,8 @@ void db_col_str(sqlite3_stmt *st, int col, char *dst, size_t cap);
  * C1): names end up in SIP headers and on terminals, where CR/LF or ESC
  * would be an injection. */
 bool db_text_clean(const char *s, size_t n);
+/* n bytes as 2n lowercase hex digits and a NUL (out holds 2n + 1). */
+void db_hex(const unsigned char *d, size_t n, char *out);
 
 /* PBKDF2-HMAC-SHA256 in db_password_hash's format, with iter rounds
  * (user.c); db_password_verify checks either. */

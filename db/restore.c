@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "db_int.h"
 
 #define BLOCK 512
 #define MANIFEST_MAX (1u << 20)
@@ -89,16 +89,6 @@ static bool parse_octal(const char *p, size_t n, uint64_t *out)
 			return false;
 	*out = v;
 	return any;
-}
-
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = x[d[i] >> 4];
-		out[2 * i + 1] = x[d[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* Creates dir/name's parent folders (only the two levels a name has). */
@@ -196,7 +186,7 @@ static int take_file(struct reader *r, const char *dir, const char *name, uint64
 		memset(e, 0, sizeof(*e));
 		snprintf(e->name, sizeof(e->name), "%s", name);
 		e->size = size;
-		hex(d, 32, e->sha);
+		db_hex(d, 32, e->sha);
 	}
 	return 0;
 }

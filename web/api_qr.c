@@ -36,35 +36,6 @@ struct phone_setup {
 	char uri[600];
 };
 
-/* The host part of a Host header ("pbx:8443", "[::1]:8443"), if it is
- * made of the characters a host may have; false otherwise. */
-static bool host_of(const char *h, char *out, size_t cap)
-{
-	if (!h || !*h)
-		return false;
-	size_t n;
-	if (h[0] == '[') {
-		const char *e = strchr(h, ']');
-		if (!e)
-			return false;
-		n = (size_t)(e - h) + 1;
-	} else {
-		n = strcspn(h, ":");
-	}
-	if (n == 0 || n >= cap)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = h[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
-		if (!ok)
-			return false;
-	}
-	memcpy(out, h, n);
-	out[n] = '\0';
-	return true;
-}
-
 /* RFC 3261 25.1 password: unreserved and a few marks as they are, the
  * rest %XX. */
 static void uri_escape(struct sbuf *b, const char *s)
@@ -91,7 +62,7 @@ static bool setup_get(struct web_req *r, struct phone_setup *ps)
 	}
 	if (c.external_addr[0])
 		snprintf(ps->server, sizeof(ps->server), "%s", c.external_addr);
-	else if (!host_of(web_in_header(r, "Host"), ps->server, sizeof(ps->server))) {
+	else if (!web_host_from(web_in_header(r, "Host"), ps->server, sizeof(ps->server))) {
 		web_error(r, 400, "cannot tell the server's address from this request: set "
 			  "sip.external_address", NULL);
 		return false;

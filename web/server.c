@@ -351,7 +351,7 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
 
 /* The host the client asked for, without its port, when it looks like a
  * host name or an address literal (it goes into a Location header). */
-static bool host_from(const char *h, char *out, size_t cap)
+bool web_host_from(const char *h, char *out, size_t cap)
 {
 	if (!h || !*h)
 		return false;
@@ -391,7 +391,7 @@ static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char 
 	*con_cls = r;
 	r->plain = true;
 	char host[300];
-	if (!host_from(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+	if (!web_host_from(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
 		       host, sizeof(host))) {
 		const struct conf *cf = &w->conf;
 		const char *b = cf->nbinds ? cf->binds[0] : "localhost";

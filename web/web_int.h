@@ -396,6 +396,10 @@ void web_static_index(struct web_req *r);
 void web_static_css(struct web_req *r);
 void web_static_js(struct web_req *r);
 void web_static_vm_js(struct web_req *r);
+/* server.c: the host of a Host header without its port ("pbx:8443" ->
+ * "pbx", "[::1]:8443" -> "[::1]") when it is a host name or an address
+ * literal; false for anything else (it goes into headers and URIs). */
+bool web_host_from(const char *h, char *out, size_t cap);
 void web_static_phone_js(struct web_req *r);
 void web_static_users_js(struct web_req *r);
 void web_static_ext_js(struct web_req *r);
