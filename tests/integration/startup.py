@@ -74,7 +74,10 @@ def test_startup_root_drops_to_service_user(ctx):
     ctx.daemons.append(d)
     d.start()
     try:
-        check(re.search(r'running as user %s \(uid %d' % (SERVICE_USER, pw.pw_uid), d.log()),
+        # the line comes once every socket is bound, which may be just
+        # after the daemon answers on its control socket
+        check(hf.wait_for(lambda: re.search(r'running as user %s \(uid %d' % (SERVICE_USER, pw.pw_uid),
+                                            d.log()), 10, 0.05),
               'no "running as user" line:\n%s' % d.log_tail())
         tasks = os.listdir('/proc/%d/task' % d.pid)
         check(len(tasks) > 3, 'expected the worker threads, got %r' % tasks)
