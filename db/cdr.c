@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LIST_DEFAULT 100
@@ -97,6 +98,62 @@ int db_cdr_insert(struct db *db, struct db_cdr *c)
 		c->id = sqlite3_last_insert_rowid(db->sql);
 	db_stmt_done(db, st);
 	return err;
+}
+
+struct db_cdr_kept {
+	struct db_cdr_kept *next;
+	struct db_cdr cdr;
+};
+
+/* A full disk or a read-only database must not cost the calls' records:
+ * the store thread keeps what was refused, in order, and tries them again
+ * before each new CDR, so they are written as soon as writes work again
+ * (the next call's end). Bounded: past DB_CDR_KEEP_MAX they are lost, with
+ * the error the caller logs. */
+int db_cdr_insert_or_keep(struct db *db, struct db_cdr *c, size_t *kept, size_t *flushed)
+{
+	*flushed = 0;
+	while (db && db->cdr_kept) {
+		struct db_cdr_kept *k = db->cdr_kept;
+		if (db_cdr_insert(db, &k->cdr))
+			break;
+		db->cdr_kept = k->next;
+		if (!db->cdr_kept)
+			db->cdr_kept_tail = &db->cdr_kept;
+		db->cdr_nkept--;
+		(*flushed)++;
+		free(k);
+	}
+	int err = db_cdr_insert(db, c);
+	*kept = 0;
+	if (!err || !db || !c)
+		return err;
+	if (db->cdr_nkept < DB_CDR_KEEP_MAX) {
+		struct db_cdr_kept *k = malloc(sizeof(*k));
+		if (k) {
+			k->next = NULL;
+			k->cdr = *c;
+			if (!db->cdr_kept)
+				db->cdr_kept_tail = &db->cdr_kept;
+			*db->cdr_kept_tail = k;
+			db->cdr_kept_tail = &k->next;
+			db->cdr_nkept++;
+			*kept = db->cdr_nkept;
+		}
+	}
+	return err;
+}
+
+size_t db_cdr_kept_free(struct db *db)
+{
+	size_t n = db->cdr_nkept;
+	while (db->cdr_kept) {
+		struct db_cdr_kept *k = db->cdr_kept;
+		db->cdr_kept = k->next;
+		free(k);
+	}
+	db->cdr_nkept = 0;
+	return n;
 }
 
 static uint64_t col_u64(sqlite3_stmt *st, int col)

@@ -8,6 +8,8 @@
  */
 #include "db_int.h"
 
+#include "../core/base/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -351,6 +353,10 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	/* the ones never written: nothing else can write them now */
+	if (db->cdr_nkept)
+		log_err("db", "%zu CDRs refused by the database (full disk or read-only) are lost",
+			db_cdr_kept_free(db));
 	for (size_t i = 0; i < DB_STMT_CACHE; i++)
 		if (db->cache[i].st)
 			sqlite3_finalize(db->cache[i].st);

@@ -262,6 +262,14 @@ struct db_cdr {
  * INT64_MAX are stored as INT64_MAX, a jitter that is not finite as 0)
  * and sets c->id. */
 int db_cdr_insert(struct db *db, struct db_cdr *c);
+/* The store thread's insert: CDRs kept from earlier failures are written
+ * first (in order), then c. When the database refuses (a full disk, a
+ * read-only file), c is kept in memory (at most DB_CDR_KEEP_MAX) to be
+ * written before the next CDR, and the error is returned with *kept the
+ * number now waiting (0: c was not kept either: lost). *flushed is how
+ * many kept CDRs this call wrote. */
+#define DB_CDR_KEEP_MAX 4096u
+int db_cdr_insert_or_keep(struct db *db, struct db_cdr *c, size_t *kept, size_t *flushed);
 
 struct db_cdr_filter {
 	int64_t from_ms, to_ms;    /* from_ms <= start_ms < to_ms; 0: open */

@@ -28,7 +28,13 @@ struct db {
 	char err[256]; /* last error, copied when it happened */
 	/* voicemail PIN rules and lockout (voicemail.h); zeros: defaults */
 	unsigned vm_pin_min_len, vm_lock_after, vm_lock_secs;
+	/* cdr.c: CDRs the database refused (disk full, read-only), oldest
+	 * first, written before the next one (db_cdr_insert_or_keep) */
+	struct db_cdr_kept *cdr_kept, **cdr_kept_tail;
+	size_t cdr_nkept;
 };
+/* cdr.c: frees the CDRs still kept (db_close). */
+size_t db_cdr_kept_free(struct db *db);
 
 /* Returns a ready statement for sql (a string literal). Statements are
  * cached per connection; a cached one still running (a handler re-entering

@@ -312,8 +312,18 @@ void call_free_leg(struct call *c, struct leg *l)
 static void cdr_store(struct db *db, void *arg)
 {
 	struct db_cdr *cdr = arg;
-	if (db_cdr_insert(db, cdr))
-		log_err(CALL_TAG, "cannot store the CDR of call %s: %s", cdr->call_id_a, db_errmsg(db));
+	size_t kept, flushed;
+	int err = db_cdr_insert_or_keep(db, cdr, &kept, &flushed);
+	if (flushed)
+		log_info(CALL_TAG, "%zu CDRs kept while the database refused writes are stored now",
+			   flushed);
+	if (err && kept)
+		log_err(CALL_TAG, "cannot store the CDR of call %s: %s; kept in memory and written"
+			" when the database takes writes again (%zu waiting)", cdr->call_id_a,
+			db_errmsg(db), kept);
+	else if (err)
+		log_err(CALL_TAG, "cannot store the CDR of call %s: %s; lost (no room left to keep"
+			" it: %u at most)", cdr->call_id_a, db_errmsg(db), DB_CDR_KEEP_MAX);
 	free(cdr);
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../db/db.h"
+#include "../../db/db_int.h" /* db_exec: PRAGMA query_only stands in for a full disk */
 #include "db_test_util.h"
 
 static int setup(void **state)
@@ -465,11 +466,51 @@ static void test_cdr_per_hour(void **state)
 	assert_int_equal(db_cdr_per_hour(f->db, INT64_MAX - 10, 24, NULL, t, a), EINVAL);
 }
 
+/* A database that refuses writes (full disk, read-only file: here PRAGMA
+ * query_only) costs no CDR: refused ones are kept and written, in order,
+ * before the next CDR once writes work again. */
+static void test_cdr_kept_while_refused(void **state)
+{
+	struct fx *f = *state;
+	struct db_cdr c;
+	size_t kept = 99, flushed = 99;
+	assert_int_equal(db_exec(f->db, "PRAGMA query_only = 1"), 0);
+	for (int i = 0; i < 2; i++) {
+		memset(&c, 0, sizeof(c));
+		snprintf(c.call_id_a, sizeof(c.call_id_a), "refused-%d", i);
+		snprintf(c.caller, sizeof(c.caller), "100%d", i);
+		c.start_ms = 1000 + i;
+		assert_int_not_equal(db_cdr_insert_or_keep(f->db, &c, &kept, &flushed), 0);
+		assert_int_equal(kept, (size_t)i + 1);
+		assert_int_equal(flushed, 0);
+	}
+	assert_int_equal(db_exec(f->db, "PRAGMA query_only = 0"), 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.call_id_a, sizeof(c.call_id_a), "accepted");
+	snprintf(c.caller, sizeof(c.caller), "1009");
+	c.start_ms = 2000;
+	assert_int_equal(db_cdr_insert_or_keep(f->db, &c, &kept, &flushed), 0);
+	assert_int_equal(kept, 0);
+	assert_int_equal(flushed, 2);
+	assert_int_equal(c.id, 3);
+	sqlite3 *s;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(f->path, &s), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(s, "SELECT group_concat(caller, ',') FROM"
+					    " (SELECT caller FROM cdr ORDER BY id)", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "1000,1001,1009");
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cdr_every_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_ids_not_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cdr_kept_while_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_full_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cdr_order_limit_offset, setup, teardown),
