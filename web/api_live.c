@@ -117,6 +117,16 @@ void web_api_call_hangup(struct web_req *r)
 		web_no_content(r);
 }
 
+json_t *web_ban_json(const struct pbx_web_ban *b)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "address", web_jstr(b->addr));
+	json_object_set_new(o, "user", web_jstr(b->user));
+	json_object_set_new(o, "scope", json_string(b->user_only ? "user" : "address"));
+	json_object_set_new(o, "failures", json_integer(b->failures));
+	return o;
+}
+
 void web_api_bans(struct web_req *r)
 {
 	struct pbx_web_ban *v = NULL;
@@ -128,11 +138,7 @@ void web_api_bans(struct web_req *r)
 	}
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "address", web_jstr(v[i].addr));
-		json_object_set_new(o, "user", web_jstr(v[i].user));
-		json_object_set_new(o, "scope", json_string(v[i].user_only ? "user" : "address"));
-		json_object_set_new(o, "failures", json_integer(v[i].failures));
+		json_t *o = web_ban_json(&v[i]);
 		json_object_set_new(o, "banned_for_s", json_integer(v[i].banned_for_s));
 		json_array_append_new(a, o);
 	}

@@ -49,12 +49,8 @@ void web_api_security(struct web_req *r)
 	}
 	json_t *jb = json_array();
 	for (size_t i = 0; i < nb; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "address", web_jstr(bans[i].addr));
-		json_object_set_new(o, "user", web_jstr(bans[i].user));
-		json_object_set_new(o, "scope", json_string(bans[i].user_only ? "user" : "address"));
+		json_t *o = web_ban_json(&bans[i]);
 		json_object_set_new(o, "reason", web_jstr(bans[i].reason));
-		json_object_set_new(o, "failures", json_integer(bans[i].failures));
 		json_object_set_new(o, "since", iso(bans[i].since * 1000));
 		json_object_set_new(o, "until", iso(bans[i].until * 1000));
 		json_array_append_new(jb, o);

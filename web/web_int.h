@@ -400,6 +400,10 @@ void web_static_vm_js(struct web_req *r);
  * "pbx", "[::1]:8443" -> "[::1]") when it is a host name or an address
  * literal; false for anything else (it goes into headers and URIs). */
 bool web_host_from(const char *h, char *out, size_t cap);
+/* api_live.c: a ban's fields both ban lists share (address, user, scope,
+ * failures); each list adds its own. */
+struct pbx_web_ban;
+json_t *web_ban_json(const struct pbx_web_ban *b);
 void web_static_phone_js(struct web_req *r);
 void web_static_users_js(struct web_req *r);
 void web_static_ext_js(struct web_req *r);

@@ -248,14 +248,20 @@ static int build_reply(struct sip_tsx *st, uint16_t status, const char *reason,
 	return 0;
 }
 
+/* A final or provisional answer the transaction may still give, built
+ * (the stateful and the stateless paths differ only in what follows). */
+static int reply_checked(struct sip_tsx *st, uint16_t status, const char *reason,
+			 const char *extra_hdrs, struct sbuf *b)
+{
+	int err = check_reply(st, status);
+	return err ? err : build_reply(st, status, reason, extra_hdrs, b);
+}
+
 int sip_tsx_reply_stateless(struct sip_tsx *st, uint16_t status, const char *reason,
 			    const char *extra_hdrs)
 {
 	struct sbuf b;
-	int err = check_reply(st, status);
-	if (err)
-		return err;
-	err = build_reply(st, status, reason, extra_hdrs, &b);
+	int err = reply_checked(st, status, reason, extra_hdrs, &b);
 	if (err)
 		return err;
 	tsx_hold(st);
@@ -295,10 +301,7 @@ int sip_tsx_reply(struct sip_tsx *st, uint16_t status, const char *reason,
 		  const char *extra_hdrs)
 {
 	struct sbuf b;
-	int err = check_reply(st, status);
-	if (err)
-		return err;
-	err = build_reply(st, status, reason, extra_hdrs, &b);
+	int err = reply_checked(st, status, reason, extra_hdrs, &b);
 	if (err)
 		return err;
 	return respond(st, status, b.p, b.len);
